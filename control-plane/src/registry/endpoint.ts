@@ -1,0 +1,12 @@
+// An endpoint of a service, from a static Service entry or announced by a connected proxy.
+
+export interface Endpoint {
+  service: string;
+  address: string;
+  port: number;
+  labels: Record<string, string>;
+  weight: number;
+  zone: string;
+  /** 'static' for Service spec entries; the proxy's node id for announced ones. */
+  source: string;
+}

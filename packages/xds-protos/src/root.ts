@@ -1,0 +1,63 @@
+// Loads Envoy's v3 protos (and their xds/udpa/validate/googleapis deps) from the installed @grpc/grpc-js-xds package.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+const depsDir = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
+
+/** Include directories holding Envoy's protos and their dependencies. */
+export const protoIncludeDirs: readonly string[] = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) =>
+  path.join(depsDir, d),
+);
+
+/** Proto files whose messages Trellis encodes or decodes. */
+const FILES = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/discovery/v3/discovery.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/tls/v3/secret.proto',
+  'envoy/extensions/load_balancing_policies/ring_hash/v3/ring_hash.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/wrr_locality/v3/wrr_locality.proto',
+  'google/rpc/status.proto',
+  'google/protobuf/struct.proto',
+  'google/protobuf/wrappers.proto',
+  'google/protobuf/duration.proto',
+];
+
+function load(): protobuf.Root {
+  // Envoy's option annotations extend descriptor.proto: register it as a well-known file, as proto-loader does.
+  const descriptor = require('protobufjs/google/protobuf/descriptor.json') as {
+    nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } };
+  };
+  protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested ?? {});
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin: string, target: string): string | null => {
+    if (path.isAbsolute(target)) return target;
+    for (const dir of protoIncludeDirs) {
+      const candidate = path.join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return null;
+  };
+  root.loadSync(FILES, { keepCase: true });
+  root.resolveAll();
+  return root;
+}
+
+/** The shared Root; field names keep the proto's snake_case, as in Envoy's JSON/YAML docs. */
+export const xdsRoot: protobuf.Root = load();
+
+/** A message type by fully qualified name (with or without a leading dot); throws when unknown. */
+export function lookupType(name: string): protobuf.Type {
+  return xdsRoot.lookupType(name.startsWith('.') ? name.slice(1) : name);
+}
