@@ -1,0 +1,140 @@
+// Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API.
+import type { Logger } from 'pino';
+import { startApiServer } from './api/server.ts';
+import { Snapshot } from './cache/snapshot.ts';
+import { SnapshotCache } from './cache/snapshot-cache.ts';
+import { EndpointRegistry } from './registry/endpoint-registry.ts';
+import type { RouteResource, ServiceResource, TrafficPolicyResource } from './resources/types.ts';
+import type { Store } from './store/store.ts';
+import type { MeshState } from './translator/mesh-state.ts';
+import { translate } from './translator/translate.ts';
+import { type ClientKind, clientKindOf } from './xds/node.ts';
+import { XdsServer } from './xds/server.ts';
+
+export interface ControlPlaneOptions {
+  store: Store;
+  logger: Logger;
+  xdsHost: string;
+  xdsPort: number;
+  apiHost: string;
+  apiPort: number;
+  /** How long an announced endpoint outlives its proxy's stream (a reconnect within it does not flap). */
+  endpointGraceMs: number;
+}
+
+const CLIENT_KINDS: readonly ClientKind[] = ['proxyless', 'sidecar', 'envoy'];
+
+function isClientKind(group: string): group is ClientKind {
+  return (CLIENT_KINDS as readonly string[]).includes(group);
+}
+
+/** A running control plane; `start` opens the store and binds both gRPC ports. */
+export class ControlPlane {
+  readonly xdsPort: number;
+  readonly apiPort: number;
+  private readonly opts: ControlPlaneOptions;
+  private readonly cache: SnapshotCache;
+  private readonly registry: EndpointRegistry;
+  private readonly xds: XdsServer;
+  private readonly cleanups: (() => void)[];
+  private readonly closeApi: () => Promise<void>;
+  private version = 0;
+  private scheduled = false;
+
+  private constructor(
+    opts: ControlPlaneOptions,
+    parts: { cache: SnapshotCache; registry: EndpointRegistry; xds: XdsServer; xdsPort: number },
+    api: { port: number; close(): Promise<void> },
+    cleanups: (() => void)[],
+  ) {
+    this.opts = opts;
+    this.cache = parts.cache;
+    this.registry = parts.registry;
+    this.xds = parts.xds;
+    this.xdsPort = parts.xdsPort;
+    this.apiPort = api.port;
+    this.closeApi = api.close;
+    this.cleanups = cleanups;
+  }
+
+  static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
+    const { store, logger } = opts;
+    await store.open();
+    const registry = new EndpointRegistry({ graceMs: opts.endpointGraceMs });
+    let self: ControlPlane | undefined;
+    const cache = new SnapshotCache({
+      groupOf: (node) => clientKindOf(node),
+      onFirstWatch: (group) => self?.publish(group),
+    });
+    const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }) });
+    const cleanups: (() => void)[] = [];
+    registry.setStatic(store.list('Service') as ServiceResource[]);
+    const xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort);
+    let api: { port: number; close(): Promise<void> };
+    try {
+      api = await startApiServer({
+        store,
+        proxies: xds,
+        logger: logger.child({ component: 'api' }),
+        host: opts.apiHost,
+        port: opts.apiPort,
+      });
+    } catch (err) {
+      await xds.close(0);
+      throw err;
+    }
+    self = new ControlPlane(opts, { cache, registry, xds, xdsPort }, api, cleanups);
+    const cp = self;
+    cleanups.push(registry.attach(xds));
+    cleanups.push(
+      store.watch(() => {
+        registry.setStatic(store.list('Service') as ServiceResource[]);
+        cp.schedule();
+      }),
+    );
+    cleanups.push(registry.onChange(() => cp.schedule()));
+    logger.info({ xdsPort, apiPort: api.port }, 'control plane listening');
+    return cp;
+  }
+
+  /** Coalesces bursts of store/registry changes into one translation per client kind. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const group of this.cache.groups()) this.publish(group);
+    });
+  }
+
+  private state(): MeshState {
+    const { store } = this.opts;
+    return {
+      services: store.list('Service') as ServiceResource[],
+      routes: store.list('Route') as RouteResource[],
+      policies: store.list('TrafficPolicy') as TrafficPolicyResource[],
+      endpoints: this.registry.endpoints(),
+    };
+  }
+
+  /** Translates the current state for one client kind and publishes it; an inconsistent result keeps the last good one. */
+  private publish(group: string): void {
+    if (!isClientKind(group)) return;
+    const started = performance.now();
+    try {
+      const snapshot = Snapshot.fromObjects(String(++this.version), translate(this.state(), group));
+      this.cache.setSnapshot(group, snapshot);
+      this.opts.logger.debug({ group, version: snapshot.version, ms: performance.now() - started }, 'snapshot published');
+    } catch (err) {
+      this.opts.logger.error({ group, err }, 'translation failed; the last good snapshot keeps serving');
+    }
+  }
+
+  /** Stops accepting, lets streams and calls finish within graceMs, then closes the store. */
+  async stop(graceMs = 2000): Promise<void> {
+    for (const c of this.cleanups.splice(0)) c();
+    await Promise.all([this.xds.close(graceMs), this.closeApi()]);
+    this.registry.close();
+    await this.opts.store.close();
+  }
+}

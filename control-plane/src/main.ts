@@ -1,0 +1,68 @@
+// The trellis-control-plane process: flags and env vars, JSON logs, graceful SIGTERM.
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { ControlPlane } from './control-plane.ts';
+import { parseDuration } from './resources/duration.ts';
+import { FileStore } from './store/file-store.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function ms(value: string): number {
+  const n = parseDuration(value);
+  if (n === undefined) throw new InvalidArgumentError('expected a duration such as 10s or 500ms');
+  return n;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export async function main(argv: string[]): Promise<void> {
+  const env = process.env;
+  const program = new Command('trellis-control-plane')
+    .description('Trellis control plane: xDS v3 server (ADS, SotW and Delta) and the operator gRPC API')
+    .option('--data-dir <dir>', 'embedded store directory (env TRELLIS_DATA_DIR)', env['TRELLIS_DATA_DIR'] ?? '.trellis/data')
+    .option('--xds-host <host>', 'xDS listen address (env TRELLIS_XDS_HOST)', env['TRELLIS_XDS_HOST'] ?? '0.0.0.0')
+    .option('--xds-port <port>', 'xDS gRPC port, 0 = any (env TRELLIS_XDS_PORT)', port, port(env['TRELLIS_XDS_PORT'] ?? '18000'))
+    .option('--api-host <host>', 'operator API listen address (env TRELLIS_API_HOST)', env['TRELLIS_API_HOST'] ?? '127.0.0.1')
+    .option('--api-port <port>', 'operator API gRPC port, 0 = any (env TRELLIS_API_PORT)', port, port(env['TRELLIS_API_PORT'] ?? '18001'))
+    .option('--endpoint-grace <duration>', 'how long a disconnected proxy keeps its endpoint (env TRELLIS_ENDPOINT_GRACE)', ms, ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'))
+    .option('--log-level <level>', `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`, env['TRELLIS_LOG_LEVEL'] ?? 'info')
+    .showHelpAfterError();
+  program.parse(argv);
+  const o = program.opts<{ dataDir: string; xdsHost: string; xdsPort: number; apiHost: string; apiPort: number; endpointGrace: number; logLevel: string }>();
+  if (!LEVELS.includes(o.logLevel)) program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
+  const logger = pino({ level: o.logLevel, base: { service: 'trellis-control-plane' } });
+  const dataDir = path.resolve(o.dataDir);
+  const cp = await ControlPlane.start({
+    store: new FileStore(dataDir),
+    logger,
+    xdsHost: o.xdsHost,
+    xdsPort: o.xdsPort,
+    apiHost: o.apiHost,
+    apiPort: o.apiPort,
+    endpointGraceMs: o.endpointGrace,
+  });
+  logger.info({ dataDir }, 'ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    cp.stop(5000).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
