@@ -1,0 +1,69 @@
+// Test gRPC backends and clients for the trellis.test.Echo service (each backend replies with its own name).
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+const definition = protoLoader.loadSync(fileURLToPath(new URL('../protos/echo.proto', import.meta.url)), {
+  keepCase: true,
+});
+const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+  trellis: { test: { Echo: grpc.ServiceClientConstructor } };
+};
+const EchoClientCtor = pkg.trellis.test.Echo;
+
+export interface WhoReply {
+  backend: string;
+  message: string;
+}
+
+export interface EchoBackend {
+  name: string;
+  port: number;
+  /** Requests this backend answered. */
+  count(): number;
+  close(): Promise<void>;
+}
+
+/** Starts an Echo backend on 127.0.0.1, port 0. */
+export async function startEchoBackend(name: string): Promise<EchoBackend> {
+  const server = new grpc.Server();
+  let served = 0;
+  server.addService(EchoClientCtor.service, {
+    Who(call: grpc.ServerUnaryCall<{ message: string }, WhoReply>, cb: grpc.sendUnaryData<WhoReply>) {
+      served++;
+      cb(null, { backend: name, message: call.request.message });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    name,
+    port,
+    count: () => served,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => server.forceShutdown(), 1000).unref();
+      }),
+  };
+}
+
+export interface EchoClient {
+  who(message?: string, deadlineMs?: number): Promise<WhoReply>;
+  close(): void;
+}
+
+/** An Echo client for a target (e.g. xds:///echo), with extra channel options. */
+export function echoClient(target: string, options: grpc.ChannelOptions = {}): EchoClient {
+  const client = new EchoClientCtor(target, grpc.credentials.createInsecure(), options);
+  return {
+    who: (message = '', deadlineMs = 5000) =>
+      new Promise<WhoReply>((resolve, reject) => {
+        client['Who']!({ message }, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: WhoReply) =>
+          err ? reject(err) : resolve(reply),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
