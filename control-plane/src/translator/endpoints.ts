@@ -1,0 +1,69 @@
+// ClusterLoadAssignments: each cluster's endpoints grouped into weighted localities by zone.
+import { isIP } from 'node:net';
+import type { Endpoint } from '../registry/endpoint.ts';
+import type { ClusterKey, MeshIndex } from './mesh-index.ts';
+import type { MeshState } from './mesh-state.ts';
+import { byString } from './names.ts';
+import { u32 } from './proto-values.ts';
+
+/** Whether an endpoint carries every label of the subset (a port cluster, with no subset, takes them all). */
+export function matchesSubset(ep: Endpoint, labels: Readonly<Record<string, string>> | undefined): boolean {
+  if (!labels) return true;
+  return Object.entries(labels).every(([k, v]) => ep.labels[k] === v);
+}
+
+/** Endpoint weight as Envoy accepts it: an integer of at least 1. */
+function weightOf(ep: Endpoint): number {
+  return Number.isFinite(ep.weight) ? Math.max(1, Math.round(ep.weight)) : 1;
+}
+
+/**
+ * The endpoints a cluster gets, deduplicated by address:port and sorted. EDS endpoints must be IP literals
+ * (gRPC rejects the whole assignment otherwise, Envoy does not resolve names there), so others are left out.
+ */
+export function clusterEndpoints(key: ClusterKey, all: readonly Endpoint[]): Endpoint[] {
+  const seen = new Map<string, Endpoint>();
+  for (const ep of all) {
+    if (isIP(ep.address) === 0 || !matchesSubset(ep, key.subset?.labels)) continue;
+    const id = `${ep.address}:${ep.port}`;
+    if (!seen.has(id)) seen.set(id, ep);
+  }
+  return [...seen.entries()].sort(([a], [b]) => byString(a, b)).map(([, ep]) => ep);
+}
+
+function lbEndpoint(ep: Endpoint): Record<string, unknown> {
+  return {
+    endpoint: { address: { socket_address: { address: ep.address, port_value: ep.port } } },
+    load_balancing_weight: u32(weightOf(ep)),
+    health_status: 'HEALTHY',
+  };
+}
+
+/** The ClusterLoadAssignment of one cluster: one locality per zone, each weighted by the sum of its endpoints. */
+export function buildLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record<string, unknown> {
+  const byZone = new Map<string, Endpoint[]>();
+  for (const ep of clusterEndpoints(key, all)) {
+    const list = byZone.get(ep.zone) ?? [];
+    list.push(ep);
+    byZone.set(ep.zone, list);
+  }
+  const localities = [...byZone.entries()]
+    .sort(([a], [b]) => byString(a, b))
+    .map(([zone, eps]) => ({
+      locality: { region: '', zone, sub_zone: '' },
+      lb_endpoints: eps.map(lbEndpoint),
+      // gRPC silently drops a locality without a weight.
+      load_balancing_weight: u32(
+        Math.max(
+          1,
+          eps.reduce((sum, ep) => sum + weightOf(ep), 0),
+        ),
+      ),
+    }));
+  return { cluster_name: key.name, endpoints: localities };
+}
+
+/** An assignment for every cluster (empty clusters get one with no endpoints), sorted by cluster name. */
+export function buildLoadAssignments(index: MeshIndex, state: MeshState): Record<string, unknown>[] {
+  return index.clusters.map((key) => buildLoadAssignment(key, state.endpoints.get(key.service) ?? []));
+}

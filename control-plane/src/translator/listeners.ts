@@ -1,0 +1,50 @@
+// Listeners: api_listeners (HttpConnectionManager over RDS) that gRPC clients dial by name, plus per-client socket listeners.
+import type { ClientKind } from '../xds/node.ts';
+import type { MeshIndex } from './mesh-index.ts';
+import type { MeshState } from './mesh-state.ts';
+import { byString, listenerNames } from './names.ts';
+import { adsConfigSource } from './proto-values.ts';
+
+export const HCM_TYPE_URL =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+/** An HttpConnectionManager that fetches its routes by name over ADS; the router filter comes last. */
+export function httpConnectionManager(statPrefix: string, routeConfig: string): Record<string, unknown> {
+  return {
+    '@type': HCM_TYPE_URL,
+    stat_prefix: statPrefix,
+    rds: { route_config_name: routeConfig, config_source: adsConfigSource() },
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+  };
+}
+
+/** The api_listener named `name` (what `xds:///name` resolves), routing through RouteConfiguration `routeConfig`. */
+export function apiListener(name: string, routeConfig: string): Record<string, unknown> {
+  return { name, api_listener: { api_listener: httpConnectionManager(name, routeConfig) } };
+}
+
+/** Builds the socket (address-bound) listeners one kind of client gets. */
+export type SocketListenerBuilder = (index: MeshIndex, state: MeshState) => Record<string, unknown>[];
+
+/**
+ * Extension point: socket listeners per client kind. gRPC proxyless clients never bind sockets; sidecar
+ * inbound/outbound listeners (and Envoy's) arrive with the sidecar data path.
+ */
+export const SOCKET_LISTENERS: Readonly<Record<ClientKind, SocketListenerBuilder>> = {
+  proxyless: () => [],
+  sidecar: () => [],
+  envoy: () => [],
+};
+
+/** Every listener a client gets: api_listeners for each service port and bare service name, then socket listeners. */
+export function buildListeners(index: MeshIndex, state: MeshState, client: ClientKind): Record<string, unknown>[] {
+  const byName = new Map<string, Record<string, unknown>>();
+  for (const svc of index.services) {
+    for (const { name, routeConfig } of listenerNames(svc)) {
+      if (!byName.has(name)) byName.set(name, apiListener(name, routeConfig));
+    }
+  }
+  for (const l of SOCKET_LISTENERS[client](index, state)) byName.set(String(l['name']), l);
+  return [...byName.values()].sort((a, b) => byString(String(a['name']), String(b['name'])));
+}

@@ -1,0 +1,133 @@
+// RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
+import type { HeaderOps, RouteResource, ServiceResource } from '../resources/types.ts';
+import type { ClientKind } from '../xds/node.ts';
+import { ruleMatches } from './matches.ts';
+import type { MeshIndex } from './mesh-index.ts';
+import type { MeshState } from './mesh-state.ts';
+import {
+  byString,
+  clusterName,
+  DEFAULT_ROUTE_NAME,
+  hostNamesService,
+  routeConfigName,
+  ruleRouteName,
+  splitHost,
+} from './names.ts';
+import { hashPolicy, ruleAction } from './route-action.ts';
+
+/** Reports a resource that could not be translated as written (the rest of the translation goes on). */
+export type Warn = (message: string) => void;
+
+/** The hosts (port split off) of a Route that address this service port. */
+export function routeHostsFor(route: RouteResource, service: string, port: number): string[] {
+  const out: string[] = [];
+  for (const h of route.spec.hosts) {
+    const { host, port: hostPort } = splitHost(h);
+    if (hostNamesService(host, service) && (hostPort === undefined || hostPort === port)) out.push(host);
+  }
+  return out;
+}
+
+function headerValueOptions(ops: HeaderOps | undefined): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const add = (rec: Record<string, string> | undefined, append_action: string): void => {
+    for (const [key, value] of Object.entries(rec ?? {}).sort(([a], [b]) => byString(a, b))) {
+      out.push({ header: { key: key.toLowerCase(), value }, append_action });
+    }
+  };
+  add(ops?.add, 'APPEND_IF_EXISTS_OR_ADD');
+  add(ops?.set, 'OVERWRITE_IF_EXISTS_OR_ADD');
+  return out;
+}
+
+/** request/response header add, set and remove for a rule, as Route fields. */
+export function headerOpsFields(
+  headers: { request?: HeaderOps; response?: HeaderOps } | undefined,
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const reqAdd = headerValueOptions(headers?.request);
+  const resAdd = headerValueOptions(headers?.response);
+  const reqRemove = [...new Set((headers?.request?.remove ?? []).map((h) => h.toLowerCase()))];
+  const resRemove = [...new Set((headers?.response?.remove ?? []).map((h) => h.toLowerCase()))];
+  if (reqAdd.length > 0) fields['request_headers_to_add'] = reqAdd;
+  if (reqRemove.length > 0) fields['request_headers_to_remove'] = reqRemove;
+  if (resAdd.length > 0) fields['response_headers_to_add'] = resAdd;
+  if (resRemove.length > 0) fields['response_headers_to_remove'] = resRemove;
+  return fields;
+}
+
+/** The Envoy routes of one Route resource for a service port, in rule order. */
+export function routesOf(
+  route: RouteResource,
+  port: number,
+  index: MeshIndex,
+  client: ClientKind,
+  warn: Warn,
+): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const [i, rule] of route.spec.http.entries()) {
+    const name = ruleRouteName(route.metadata.name, i);
+    const ruleWarn: Warn = (m) => warn(`Route ${name}: ${m}`);
+    const action = ruleAction(rule, port, index, client, ruleWarn);
+    if (!action) {
+      ruleWarn('no destination exists; rule left out');
+      continue;
+    }
+    const { matches, skipped } = ruleMatches(rule, client);
+    for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
+    const extra = headerOpsFields(rule.headers);
+    for (const match of matches) out.push({ name, match, route: action, ...extra });
+  }
+  return out;
+}
+
+/** The RouteConfiguration of one service port. */
+export function buildRouteConfiguration(
+  svc: ServiceResource,
+  port: number,
+  routes: readonly RouteResource[],
+  index: MeshIndex,
+  client: ClientKind,
+  warn: Warn,
+): Record<string, unknown> {
+  const service = svc.metadata.name;
+  const domains = new Set<string>([service, `${service}:${port}`]);
+  const envoyRoutes: Record<string, unknown>[] = [];
+  for (const route of routes) {
+    const hosts = routeHostsFor(route, service, port);
+    if (hosts.length === 0) continue;
+    for (const h of hosts) {
+      domains.add(h);
+      domains.add(`${h}:${port}`);
+    }
+    envoyRoutes.push(...routesOf(route, port, index, client, warn));
+  }
+  const fallback: Record<string, unknown> = { cluster: clusterName(service, port) };
+  const hash = hashPolicy(index.policyOf(service)?.loadBalancer?.consistentHash, client);
+  if (hash.length > 0) fallback['hash_policy'] = hash;
+  envoyRoutes.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: fallback });
+  return {
+    name: routeConfigName(service, port),
+    virtual_hosts: [{ name: service, domains: [...domains], routes: envoyRoutes }],
+  };
+}
+
+/** A RouteConfiguration for every service port, sorted by name. */
+export function buildRouteConfigurations(
+  index: MeshIndex,
+  state: MeshState,
+  client: ClientKind,
+  warn: Warn,
+): Record<string, unknown>[] {
+  const routes = [...state.routes].sort((a, b) => byString(a.metadata.name, b.metadata.name));
+  const out: Record<string, unknown>[] = [];
+  for (const svc of index.services) {
+    const seen = new Set<number>();
+    for (const { port } of svc.spec.ports) {
+      if (seen.has(port)) continue;
+      seen.add(port);
+      out.push(buildRouteConfiguration(svc, port, routes, index, client, warn));
+    }
+  }
+  return out.sort((a, b) => byString(String(a['name']), String(b['name'])));
+}
