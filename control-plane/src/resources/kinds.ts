@@ -1,0 +1,25 @@
+// Kind names as users type them (service, svc, routes, tp, …) resolved to the canonical Kind.
+import { KINDS, type Kind } from './types.ts';
+
+const ALIASES: Record<string, Kind> = {
+  service: 'Service',
+  services: 'Service',
+  svc: 'Service',
+  route: 'Route',
+  routes: 'Route',
+  trafficpolicy: 'TrafficPolicy',
+  trafficpolicies: 'TrafficPolicy',
+  tp: 'TrafficPolicy',
+};
+
+/** The accepted spellings, for help and error texts. */
+export const KIND_ALIASES_HELP = 'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp';
+
+/** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
+export function parseKind(text: string): Kind | undefined {
+  return ALIASES[text.toLowerCase()];
+}
+
+export function unknownKindMessage(text: string): string {
+  return `unknown kind "${text}", expected one of ${KINDS.join('|')} (or ${KIND_ALIASES_HELP})`;
+}

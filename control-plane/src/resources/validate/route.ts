@@ -1,0 +1,194 @@
+// Validates a Route spec: hosts, HTTP match rules, rewrites, weighted destinations, timeouts, retries, header ops.
+import { field, type Issues, isRecord } from './issues.ts';
+
+export const RETRY_ON = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'connect-failure',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
+
+export const MAX_RETRY_ATTEMPTS = 10;
+
+const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'retries', 'headers'];
+const MATCH_FIELDS = ['pathPrefix', 'pathExact', 'pathRegex', 'headers', 'queryParams', 'cookies', 'methods'];
+const STRING_MATCH_FIELDS = ['exact', 'prefix', 'regex', 'present'];
+const HOST = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$|^\*$/;
+const METHOD = /^[A-Z]+$/;
+
+export const ROUTE_FIELDS = ['hosts', 'http'];
+
+export function validateRouteSpec(spec: Record<string, unknown>, issues: Issues): void {
+  if (issues.required(spec, 'spec', 'hosts', 'a non-empty list of host names')) {
+    const hosts = issues.list(spec['hosts'], 'spec.hosts', 'host names', true);
+    const seen = new Set<string>();
+    hosts?.forEach((h, i) => {
+      const at = field('spec.hosts', i);
+      if (typeof h !== 'string' || !HOST.test(h)) issues.expected(at, 'a host name such as orders or *.example.com', h);
+      else if (seen.has(h.toLowerCase())) issues.add(at, `duplicate host "${h}"`);
+      else seen.add(h.toLowerCase());
+    });
+  }
+  if (issues.required(spec, 'spec', 'http', 'a non-empty list of HTTP rules')) {
+    const rules = issues.list(spec['http'], 'spec.http', 'HTTP rules', true);
+    rules?.forEach((r, i) => {
+      validateRule(r, field('spec.http', i), issues);
+    });
+  }
+}
+
+function validateRule(value: unknown, path: string, issues: Issues): void {
+  const rule = issues.object(value, path, RULE_FIELDS);
+  if (!rule) return;
+  if (rule['name'] !== undefined) issues.string(rule['name'], field(path, 'name'));
+  if (rule['match'] !== undefined) {
+    const matches = issues.list(rule['match'], field(path, 'match'), 'matches');
+    matches?.forEach((m, i) => {
+      validateMatch(m, field(field(path, 'match'), i), issues);
+    });
+  }
+  if (rule['rewrite'] !== undefined) validateRewrite(rule['rewrite'], field(path, 'rewrite'), issues);
+  if (issues.required(rule, path, 'route', 'a non-empty list of destinations')) {
+    const dests = issues.list(
+      rule['route'],
+      field(path, 'route'),
+      'destinations ({service, port, subset, weight})',
+      true,
+    );
+    if (dests) validateDestinations(dests, field(path, 'route'), issues);
+  }
+  if (rule['timeout'] !== undefined) issues.duration(rule['timeout'], field(path, 'timeout'));
+  if (rule['retries'] !== undefined) validateRetries(rule['retries'], field(path, 'retries'), issues);
+  if (rule['headers'] !== undefined) {
+    const headers = issues.object(rule['headers'], field(path, 'headers'), ['request', 'response']);
+    for (const side of ['request', 'response']) {
+      if (headers?.[side] !== undefined) validateHeaderOps(headers[side], field(field(path, 'headers'), side), issues);
+    }
+  }
+}
+
+function validateMatch(value: unknown, path: string, issues: Issues): void {
+  const m = issues.object(value, path, MATCH_FIELDS);
+  if (!m) return;
+  issues.atMostOne(m, path, ['pathPrefix', 'pathExact', 'pathRegex']);
+  for (const key of ['pathPrefix', 'pathExact']) {
+    const v = m[key];
+    if (v !== undefined && (typeof v !== 'string' || !v.startsWith('/'))) {
+      issues.expected(field(path, key), 'a path starting with "/"', v);
+    }
+  }
+  if (m['pathRegex'] !== undefined) issues.regex(m['pathRegex'], field(path, 'pathRegex'));
+  for (const key of ['headers', 'queryParams', 'cookies']) {
+    const map = m[key];
+    if (map === undefined) continue;
+    if (!isRecord(map)) {
+      issues.expected(field(path, key), 'a mapping of names to matches ({exact|prefix|regex|present})', map);
+      continue;
+    }
+    for (const [name, sm] of Object.entries(map)) validateStringMatch(sm, field(field(path, key), name), issues);
+  }
+  if (m['methods'] !== undefined) {
+    const methods = issues.list(m['methods'], field(path, 'methods'), 'HTTP methods', true);
+    methods?.forEach((v, i) => {
+      if (typeof v !== 'string' || !METHOD.test(v))
+        issues.expected(field(field(path, 'methods'), i), 'an HTTP method such as GET', v);
+    });
+  }
+}
+
+function validateStringMatch(value: unknown, path: string, issues: Issues): void {
+  const sm = issues.object(value, path, STRING_MATCH_FIELDS);
+  if (!sm) return;
+  issues.exactlyOne(sm, path, STRING_MATCH_FIELDS);
+  for (const key of ['exact', 'prefix']) {
+    if (sm[key] !== undefined) issues.string(sm[key], field(path, key), false);
+  }
+  if (sm['regex'] !== undefined) issues.regex(sm['regex'], field(path, 'regex'));
+  if (sm['present'] !== undefined) issues.boolean(sm['present'], field(path, 'present'));
+}
+
+function validateRewrite(value: unknown, path: string, issues: Issues): void {
+  const rw = issues.object(value, path, ['pathPrefix', 'regex', 'host']);
+  if (!rw) return;
+  issues.atMostOne(rw, path, ['pathPrefix', 'regex']);
+  const prefix = rw['pathPrefix'];
+  if (prefix !== undefined && (typeof prefix !== 'string' || !prefix.startsWith('/'))) {
+    issues.expected(field(path, 'pathPrefix'), 'a path starting with "/"', prefix);
+  }
+  if (rw['regex'] !== undefined) {
+    const at = field(path, 'regex');
+    const re = issues.object(rw['regex'], at, ['pattern', 'substitution']);
+    if (re && issues.required(re, at, 'pattern', 'a regular expression'))
+      issues.regex(re['pattern'], field(at, 'pattern'));
+    if (re && issues.required(re, at, 'substitution', 'a string'))
+      issues.string(re['substitution'], field(at, 'substitution'), false);
+  }
+  if (rw['host'] !== undefined) issues.string(rw['host'], field(path, 'host'));
+}
+
+/**
+ * Destinations: a service (DNS label), optional port/subset, and a weight. Weights are all given or all omitted
+ * (omitted = an equal split); when given they are integers >= 0 that sum to more than 0.
+ */
+function validateDestinations(dests: unknown[], path: string, issues: Issues): void {
+  let sum = 0;
+  let weighted = 0;
+  dests.forEach((value, i) => {
+    const at = field(path, i);
+    const d = issues.object(value, at, ['service', 'port', 'subset', 'weight']);
+    if (!d) return;
+    if (issues.required(d, at, 'service', 'a service name')) issues.dnsLabel(d['service'], field(at, 'service'));
+    if (d['port'] !== undefined) issues.integer(d['port'], field(at, 'port'), 1, 65535);
+    if (d['subset'] !== undefined) issues.dnsLabel(d['subset'], field(at, 'subset'));
+    if (d['weight'] !== undefined) {
+      weighted++;
+      if (issues.integer(d['weight'], field(at, 'weight'), 0)) sum += d['weight'];
+      else sum = Number.NaN;
+    }
+  });
+  if (weighted > 0 && weighted < dests.length) {
+    const missing = dests.findIndex((d) => (d as Record<string, unknown> | null)?.['weight'] === undefined);
+    issues.add(field(field(path, missing), 'weight'), 'required when another destination of the rule has a weight');
+  } else if (weighted > 0 && sum === 0) {
+    issues.add(path, 'expected destination weights that sum to more than 0, got 0');
+  }
+}
+
+function validateRetries(value: unknown, path: string, issues: Issues): void {
+  const r = issues.object(value, path, ['attempts', 'perTryTimeout', 'retryOn']);
+  if (!r) return;
+  if (issues.required(r, path, 'attempts', `an integer from 0 to ${MAX_RETRY_ATTEMPTS}`)) {
+    issues.integer(r['attempts'], field(path, 'attempts'), 0, MAX_RETRY_ATTEMPTS);
+  }
+  if (r['perTryTimeout'] !== undefined) issues.duration(r['perTryTimeout'], field(path, 'perTryTimeout'), true);
+  if (r['retryOn'] !== undefined) {
+    const on = issues.list(r['retryOn'], field(path, 'retryOn'), 'retry conditions', true);
+    const seen = new Set<unknown>();
+    on?.forEach((v, i) => {
+      const at = field(field(path, 'retryOn'), i);
+      if (issues.oneOf(v, at, RETRY_ON) && seen.has(v)) issues.add(at, `duplicate retry condition "${v}"`);
+      seen.add(v);
+    });
+  }
+}
+
+function validateHeaderOps(value: unknown, path: string, issues: Issues): void {
+  const ops = issues.object(value, path, ['add', 'set', 'remove']);
+  if (!ops) return;
+  if (ops['add'] !== undefined) issues.stringMap(ops['add'], field(path, 'add'));
+  if (ops['set'] !== undefined) issues.stringMap(ops['set'], field(path, 'set'));
+  if (ops['remove'] !== undefined) {
+    const names = issues.list(ops['remove'], field(path, 'remove'), 'header names');
+    names?.forEach((n, i) => {
+      issues.string(n, field(field(path, 'remove'), i));
+    });
+  }
+}
