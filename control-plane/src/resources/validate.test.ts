@@ -53,7 +53,7 @@ const policy = () => ({
   },
 });
 
-type Doc = Record<string, unknown> & { spec: Record<string, unknown> };
+type Doc = Record<string, unknown>;
 
 /** The single error for a document changed by `edit`. */
 function errorsOf(base: () => Doc, edit: (d: Doc) => void): string[] {
