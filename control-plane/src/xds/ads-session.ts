@@ -1,0 +1,161 @@
+// One ADS stream's lifecycle, shared by SotW and Delta: node check, registration, snapshot watch, writes, teardown.
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { typeUrlOf, type XdsTypeKey } from '@trellis/xds-protos';
+import type { Logger } from 'pino';
+import type { Snapshot } from '../cache/snapshot.ts';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { decodeNode } from './decode-node.ts';
+import type { MalformedRequest } from './messages.ts';
+import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
+
+export interface SessionDeps {
+  cache: SnapshotCache;
+  table: ProxyTable;
+  logger: Logger;
+  streamId: string;
+}
+
+/** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
+export interface SessionHandler<Req> {
+  request(req: Req, type: XdsTypeKey, record: ProxyRecord): void;
+  snapshot(snapshot: Snapshot, record: ProxyRecord): void;
+}
+
+interface AdsRequestBase {
+  kind: 'sotw' | 'delta';
+  node?: Record<string, unknown>;
+  type_url: string;
+}
+
+export class AdsSession<Req extends AdsRequestBase, Res> {
+  log: Logger;
+  /** Set once the first request's node is accepted. */
+  record: ProxyRecord | undefined;
+  /** The group's current snapshot (undefined until the cache has one). */
+  snapshot: Snapshot | undefined;
+  readonly #call: ServerDuplexStream<Req | MalformedRequest, Res>;
+  readonly #protocol: 'sotw' | 'delta';
+  readonly #deps: SessionDeps;
+  readonly #handler: SessionHandler<Req>;
+  #closed = false;
+  #unwatch: (() => void) | undefined;
+  #nonce = 0;
+
+  constructor(
+    call: ServerDuplexStream<Req | MalformedRequest, Res>,
+    protocol: 'sotw' | 'delta',
+    deps: SessionDeps,
+    handler: SessionHandler<Req>,
+  ) {
+    this.#call = call;
+    this.#protocol = protocol;
+    this.#deps = deps;
+    this.#handler = handler;
+    this.log = deps.logger.child({ streamId: deps.streamId, protocol });
+    call.on('data', (msg: Req | MalformedRequest) => this.#onData(msg));
+    call.on('end', () => {
+      this.#teardown('client closed the stream');
+      if (!call.writableEnded) call.end();
+    });
+    call.on('cancelled', () => this.#teardown('cancelled'));
+    call.on('error', (err: Error) => this.#teardown(`error: ${err.message}`));
+    call.on('close', () => this.#teardown('closed'));
+    call.on('finish', () => this.#teardown('finished'));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A nonce unique within the stream. */
+  nextNonce(): string {
+    this.#nonce += 1;
+    return String(this.#nonce);
+  }
+
+  /** Writes a response unless the stream has ended; returns whether it was written. */
+  write(response: Res): boolean {
+    if (this.#closed) return false;
+    this.#call.write(response);
+    return true;
+  }
+
+  /** Ends the stream with an error status. */
+  fail(code: status, details: string): void {
+    if (this.#closed) return;
+    this.log.warn({ code: status[code], details }, 'closing ADS stream');
+    this.#call.emit('error', { code, details });
+  }
+
+  #onData(msg: Req | MalformedRequest): void {
+    if (this.#closed) return;
+    try {
+      if (msg.kind === 'malformed') {
+        this.fail(status.INVALID_ARGUMENT, msg.error);
+        return;
+      }
+      const record = this.record ?? this.#accept(msg.node);
+      if (!record) return;
+      const type = typeUrlOf(msg.type_url);
+      if (!type) {
+        this.log.warn({ typeUrl: msg.type_url }, 'ignoring request for an unknown type URL');
+        return;
+      }
+      this.#handler.request(msg, type, record);
+    } catch (err) {
+      this.log.error({ err }, 'ADS request handling failed');
+      this.fail(status.INTERNAL, 'internal error handling the request');
+    }
+  }
+
+  /** Caches the node of the stream's first request, registers the proxy and starts watching its group. */
+  #accept(rawNode: Record<string, unknown> | undefined): ProxyRecord | undefined {
+    if (!rawNode) {
+      this.fail(status.INVALID_ARGUMENT, 'the first request of an ADS stream must carry a node');
+      return undefined;
+    }
+    const node = decodeNode(rawNode);
+    if (!node.id) {
+      this.fail(status.INVALID_ARGUMENT, 'node.id is required');
+      return undefined;
+    }
+    const group = this.#deps.cache.groupOf(node);
+    const record = new ProxyRecord({
+      streamId: this.#deps.streamId,
+      node,
+      protocol: this.#protocol,
+      peer: this.#call.getPeer(),
+    });
+    this.record = record;
+    this.log = this.log.child({ node: node.id, group });
+    this.#deps.table.add(record);
+    this.log.info({ peer: record.peer, cluster: node.cluster }, 'proxy connected');
+    if (this.#closed) return undefined;
+    this.#unwatch = this.#deps.cache.watch(group, (snapshot) => this.#onSnapshot(snapshot, record));
+    return record;
+  }
+
+  #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
+    if (this.#closed) return;
+    this.snapshot = snapshot;
+    try {
+      this.#handler.snapshot(snapshot, record);
+    } catch (err) {
+      this.log.error({ err }, 'pushing a snapshot failed');
+      this.fail(status.INTERNAL, 'internal error pushing configuration');
+    }
+  }
+
+  #teardown(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    if (this.record) {
+      this.#deps.table.remove(this.record);
+      this.log.info({ reason }, 'proxy disconnected');
+    } else {
+      this.log.debug({ reason }, 'ADS stream ended before a node was known');
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// Incremental ADS (DeltaAggregatedResources): per-resource versions, subscribe/unsubscribe, removals after updates.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
+import { versionOfPairs } from '../cache/hash.ts';
+import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
+import { AdsSession, type SessionDeps } from './ads-session.ts';
+import type { DeltaRequest, DeltaResponse, MalformedRequest } from './messages.ts';
+import type { ProxyRecord } from './proxy-tracker.ts';
+import { Subscription } from './subscription.ts';
+
+interface TypeState {
+  sub: Subscription;
+  /** Resource versions the client has (from initial_resource_versions and what we sent). */
+  known: Map<string, string>;
+  /** Explicitly subscribed names the client was told do not exist (so it is not told again). */
+  toldAbsent: Set<string>;
+  /** A wildcard subscription still owed its first (possibly empty) response. */
+  owesFirst: boolean;
+}
+
+interface Changes {
+  updates: XdsResource[];
+  removals: string[];
+}
+
+export class DeltaStream {
+  readonly #session: AdsSession<DeltaRequest, DeltaResponse>;
+  readonly #types = new Map<XdsTypeKey, TypeState>();
+
+  constructor(call: ServerDuplexStream<DeltaRequest | MalformedRequest, DeltaResponse>, deps: SessionDeps) {
+    this.#session = new AdsSession(call, 'delta', deps, {
+      request: (req, type, record) => this.#onRequest(req, type, record),
+      snapshot: (snapshot, record) => this.#onSnapshot(snapshot, record),
+    });
+  }
+
+  #onRequest(req: DeltaRequest, type: XdsTypeKey, record: ProxyRecord): void {
+    const log = this.#session.log;
+    let state = this.#types.get(type);
+    const first = state === undefined;
+    if (!state) {
+      state = { sub: new Subscription(type), known: new Map(), toldAbsent: new Set(), owesFirst: false };
+      this.#types.set(type, state);
+      for (const [name, version] of Object.entries(req.initial_resource_versions)) state.known.set(name, version);
+    }
+    const { sub } = state;
+    const nonce = req.response_nonce;
+    log.debug(
+      {
+        typeUrl: sub.typeUrl,
+        subscribe: req.resource_names_subscribe,
+        unsubscribe: req.resource_names_unsubscribe,
+        nonce,
+      },
+      'delta request',
+    );
+    // Subscription changes apply even with a stale nonce.
+    sub.subscribe(req.resource_names_subscribe, first);
+    sub.unsubscribe(req.resource_names_unsubscribe);
+    for (const name of [...state.known.keys(), ...state.toldAbsent]) {
+      if (!sub.covers(name)) {
+        state.known.delete(name);
+        state.toldAbsent.delete(name);
+      }
+    }
+    if (first && sub.wildcard) state.owesFirst = true;
+    record.subscribed(sub.typeUrl, sub.statusNames());
+    if (sub.answersLatest(nonce)) {
+      if (req.error_detail) {
+        const nack = { version: sub.lastVersion, nonce, error: req.error_detail.message, at: new Date().toISOString() };
+        record.nacked(sub.typeUrl, nack);
+        log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
+      } else {
+        record.acked(sub.typeUrl, sub.lastVersion);
+        log.debug({ typeUrl: sub.typeUrl, version: sub.lastVersion }, 'ACK');
+      }
+    } else if (sub.isStale(nonce)) {
+      log.debug({ typeUrl: sub.typeUrl, nonce, latest: sub.lastNonce }, 'stale nonce: only subscriptions applied');
+    }
+    const snapshot = this.#session.snapshot;
+    if (!snapshot) return;
+    const { updates, removals } = this.#changes(state, snapshot);
+    if (updates.length > 0 || removals.length > 0 || state.owesFirst) {
+      this.#send(state, record, snapshot, updates, removals);
+    }
+  }
+
+  /** What the client lacks (new or changed resources) and what it has that is gone or was never there. */
+  #changes(state: TypeState, snapshot: Snapshot): Changes {
+    const { sub, known, toldAbsent } = state;
+    const available = snapshot.resources(sub.type);
+    const updates = [...sub.select(available).values()].filter((r) => known.get(r.name) !== r.version);
+    const removals = [...known.keys()].filter((name) => sub.covers(name) && !available.has(name));
+    for (const name of sub.names) {
+      if (!available.has(name) && !known.has(name) && !toldAbsent.has(name)) removals.push(name);
+    }
+    return { updates, removals };
+  }
+
+  /** A new snapshot: additions and updates per type in CDS, EDS, LDS, RDS order, then removals in reverse order. */
+  #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
+    const removalsLater: [TypeState, string[]][] = [];
+    for (const type of XDS_TYPES) {
+      const state = this.#types.get(type);
+      if (!state) continue;
+      const { updates, removals } = this.#changes(state, snapshot);
+      if (updates.length > 0 || (state.owesFirst && removals.length === 0)) {
+        this.#send(state, record, snapshot, updates, []);
+      }
+      if (removals.length > 0) removalsLater.unshift([state, removals]);
+    }
+    for (const [state, removals] of removalsLater) this.#send(state, record, snapshot, [], removals);
+  }
+
+  #send(state: TypeState, record: ProxyRecord, snapshot: Snapshot, updates: XdsResource[], removals: string[]): void {
+    const { sub, known, toldAbsent } = state;
+    const nonce = this.#session.nextNonce();
+    const written = this.#session.write({
+      system_version_info: snapshot.version,
+      resources: updates.map((r) => ({
+        name: r.name,
+        version: r.version,
+        resource: { type_url: sub.typeUrl, value: r.value },
+      })),
+      type_url: sub.typeUrl,
+      removed_resources: removals,
+      nonce,
+    });
+    if (!written) return;
+    for (const r of updates) {
+      known.set(r.name, r.version);
+      toldAbsent.delete(r.name);
+    }
+    for (const name of removals) {
+      known.delete(name);
+      if (sub.names.has(name)) toldAbsent.add(name);
+    }
+    state.owesFirst = false;
+    sub.lastNonce = nonce;
+    sub.lastVersion = versionOfPairs(known);
+    record.sent(sub.typeUrl, sub.lastVersion);
+    this.#session.log.debug(
+      { typeUrl: sub.typeUrl, nonce, updated: updates.map((r) => r.name), removed: removals },
+      'delta response',
+    );
+  }
+}

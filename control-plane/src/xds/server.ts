@@ -1,0 +1,94 @@
+// The xDS v3 ADS server: a grpc-js server running SotW and Delta streams over the snapshot cache; tracks proxies.
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { adsServiceDefinition, type DeltaMethod, type SotwMethod } from './ads-service.ts';
+import { DeltaStream } from './delta-stream.ts';
+import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
+import { ProxyTable } from './proxy-tracker.ts';
+import { SotwStream } from './sotw-stream.ts';
+
+export interface XdsServerOptions {
+  cache: SnapshotCache;
+  logger: Logger;
+}
+
+type Handler<M> = M extends { requestDeserialize(b: Buffer): infer Req; responseSerialize(r: infer Res): Buffer }
+  ? import('@grpc/grpc-js').handleBidiStreamingCall<Req, Res>
+  : never;
+
+/** host:port for grpc-js, bracketing IPv6 literals. */
+function address(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export class XdsServer implements ProxyTracker {
+  readonly #cache: SnapshotCache;
+  readonly #logger: Logger;
+  readonly #table: ProxyTable;
+  #server: Server | undefined;
+  #streams = 0;
+
+  constructor(opts: XdsServerOptions) {
+    this.#cache = opts.cache;
+    this.#logger = opts.logger;
+    this.#table = new ProxyTable(opts.logger);
+  }
+
+  /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    if (this.#server) return Promise.reject(new Error('xDS server is already listening'));
+    const server = new Server();
+    const sotw: Handler<SotwMethod> = (call) => {
+      new SotwStream(call, this.#deps());
+    };
+    const delta: Handler<DeltaMethod> = (call) => {
+      new DeltaStream(call, this.#deps());
+    };
+    const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
+    server.addService(adsServiceDefinition, impl as UntypedServiceImplementation);
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.bindAsync(address(host, port), ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) {
+          this.#server = undefined;
+          reject(err);
+          return;
+        }
+        this.#logger.info({ host, port: bound }, 'xDS server listening');
+        resolve(bound);
+      });
+    });
+  }
+
+  /** Stops accepting streams, waits up to graceMs for open streams to end, then cancels the rest. */
+  close(graceMs = 5000): Promise<void> {
+    const server = this.#server;
+    if (!server) return Promise.resolve();
+    this.#server = undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#logger.info({ open: this.#table.list().length }, 'xDS grace period over: cancelling open streams');
+        server.forceShutdown();
+        resolve();
+      }, graceMs);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  list(): ProxyStatus[] {
+    return this.#table.list();
+  }
+
+  onEvent(listener: (e: ProxyEvent) => void): () => void {
+    return this.#table.onEvent(listener);
+  }
+
+  #deps() {
+    this.#streams += 1;
+    return { cache: this.#cache, table: this.#table, logger: this.#logger, streamId: String(this.#streams) };
+  }
+}

@@ -1,0 +1,136 @@
+// State-of-the-world ADS (StreamAggregatedResources): full-set requests, nonces, ACK/NACK, make-before-break pushes.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
+import { versionOfResources } from '../cache/hash.ts';
+import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
+import { AdsSession, type SessionDeps } from './ads-session.ts';
+import type { MalformedRequest, SotwRequest, SotwResponse } from './messages.ts';
+import type { ProxyRecord } from './proxy-tracker.ts';
+import { Subscription } from './subscription.ts';
+
+interface TypeState {
+  sub: Subscription;
+  /** What the client last received for this type; undefined until the first response (or after unsubscribe). */
+  sent: Map<string, XdsResource> | undefined;
+}
+
+/** Same names with the same versions. */
+function sameResources(a: ReadonlyMap<string, XdsResource>, b: ReadonlyMap<string, XdsResource> | undefined): boolean {
+  if (!b || a.size !== b.size) return false;
+  for (const [name, r] of a) if (b.get(name)?.version !== r.version) return false;
+  return true;
+}
+
+/** Every resource of `wanted` is already in `sent` at the same version. */
+function alreadyHas(sent: ReadonlyMap<string, XdsResource> | undefined, wanted: ReadonlyMap<string, XdsResource>) {
+  for (const [name, r] of wanted) if (sent?.get(name)?.version !== r.version) return false;
+  return true;
+}
+
+export class SotwStream {
+  readonly #session: AdsSession<SotwRequest, SotwResponse>;
+  readonly #types = new Map<XdsTypeKey, TypeState>();
+
+  constructor(call: ServerDuplexStream<SotwRequest | MalformedRequest, SotwResponse>, deps: SessionDeps) {
+    this.#session = new AdsSession(call, 'sotw', deps, {
+      request: (req, type, record) => this.#onRequest(req, type, record),
+      snapshot: (snapshot, record) => this.#onSnapshot(snapshot, record),
+    });
+  }
+
+  #onRequest(req: SotwRequest, type: XdsTypeKey, record: ProxyRecord): void {
+    let state = this.#types.get(type);
+    if (!state) {
+      state = { sub: new Subscription(type), sent: undefined };
+      this.#types.set(type, state);
+    }
+    const { sub } = state;
+    const log = this.#session.log;
+    const nonce = req.response_nonce;
+    log.debug({ typeUrl: sub.typeUrl, names: req.resource_names, nonce, version: req.version_info }, 'request');
+    if (sub.isStale(nonce)) {
+      log.debug({ typeUrl: sub.typeUrl, nonce, latest: sub.lastNonce }, 'stale nonce: request ignored');
+      return;
+    }
+    if (sub.answersLatest(nonce)) {
+      if (req.error_detail) {
+        const nack = { version: sub.lastVersion, nonce, error: req.error_detail.message, at: new Date().toISOString() };
+        record.nacked(sub.typeUrl, nack);
+        log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
+      } else {
+        record.acked(sub.typeUrl, req.version_info);
+        log.debug({ typeUrl: sub.typeUrl, version: req.version_info }, 'ACK');
+      }
+    }
+    const added = sub.replace(req.resource_names);
+    record.subscribed(sub.typeUrl, sub.statusNames());
+    if (!sub.active) {
+      state.sent = undefined;
+      return;
+    }
+    if (!sub.fullState && state.sent) {
+      for (const name of state.sent.keys()) if (!sub.covers(name)) state.sent.delete(name);
+    }
+    // Names newly added are sent even when the client's other resources are unchanged.
+    const available = this.#session.snapshot?.resources(type);
+    const newlyAvailable = added.some((n) => available?.has(n) === true);
+    this.#respond(state, record, newlyAvailable);
+  }
+
+  /** Sends what the client should have when it differs from what it has (or when forced). */
+  #respond(state: TypeState, record: ProxyRecord, force: boolean): void {
+    const snapshot = this.#session.snapshot;
+    const { sub } = state;
+    if (!snapshot || !sub.active) return;
+    const wanted = sub.select(snapshot.resources(sub.type));
+    if (sub.fullState) {
+      if (force || state.sent === undefined || !sameResources(wanted, state.sent)) this.#send(state, record, wanted);
+      return;
+    }
+    // RDS/EDS: nothing to say until a requested name exists; the names stay remembered for later snapshots.
+    if (wanted.size === 0) return;
+    if (force || !alreadyHas(state.sent, wanted)) this.#send(state, record, wanted);
+  }
+
+  /**
+   * A new snapshot: push changed types in CDS, EDS, LDS, RDS order. When LDS/CDS lose resources, first send
+   * the union of old and new, and the final set only after every other type (listeners, then clusters).
+   */
+  #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
+    const finals: TypeState[] = [];
+    for (const type of XDS_TYPES) {
+      const state = this.#types.get(type);
+      if (!state?.sub.active) continue;
+      if (state.sub.fullState && state.sent) {
+        const wanted = state.sub.select(snapshot.resources(type));
+        const removed = [...state.sent].filter(([name]) => !wanted.has(name));
+        if (removed.length > 0) {
+          const union = new Map([...wanted, ...removed]);
+          if (!sameResources(union, state.sent)) this.#send(state, record, union);
+          finals.unshift(state);
+          continue;
+        }
+      }
+      this.#respond(state, record, false);
+    }
+    for (const state of finals) this.#respond(state, record, false);
+  }
+
+  #send(state: TypeState, record: ProxyRecord, resources: Map<string, XdsResource>): void {
+    const { sub } = state;
+    const nonce = this.#session.nextNonce();
+    const version = versionOfResources(resources);
+    const written = this.#session.write({
+      version_info: version,
+      resources: [...resources.values()].map((r) => ({ type_url: sub.typeUrl, value: r.value })),
+      type_url: sub.typeUrl,
+      nonce,
+    });
+    if (!written) return;
+    sub.lastNonce = nonce;
+    sub.lastVersion = version;
+    state.sent = resources;
+    record.sent(sub.typeUrl, version);
+    this.#session.log.debug({ typeUrl: sub.typeUrl, version, nonce, names: [...resources.keys()] }, 'response');
+  }
+}

@@ -1,0 +1,113 @@
+// Per-stream, per-type subscription state shared by the SotW and Delta streams: names, wildcard, nonces.
+import { TYPE_URLS, type XdsTypeKey } from '@trellis/xds-protos';
+import type { XdsResource } from '../cache/snapshot.ts';
+
+export const WILDCARD = '*';
+
+/** LDS and CDS: SotW responses carry the whole subscribed set, and an empty first request means wildcard. */
+export function isFullStateType(type: XdsTypeKey): boolean {
+  return type === 'listener' || type === 'cluster';
+}
+
+export class Subscription {
+  readonly type: XdsTypeKey;
+  readonly typeUrl: string;
+  /** Nonce of the last response sent for this type ('' before the first one). */
+  lastNonce = '';
+  /** Version reported with the last response (what a NACK of lastNonce rejects). */
+  lastVersion = '';
+  readonly #names = new Set<string>();
+  #wildcard = false;
+  #everNamed = false;
+
+  constructor(type: XdsTypeKey) {
+    this.type = type;
+    this.typeUrl = TYPE_URLS[type];
+  }
+
+  get wildcard(): boolean {
+    return this.#wildcard;
+  }
+
+  get fullState(): boolean {
+    return isFullStateType(this.type);
+  }
+
+  /** True while the client wants anything of this type. */
+  get active(): boolean {
+    return this.#wildcard || this.#names.size > 0;
+  }
+
+  /** Explicitly requested names (without '*'). */
+  get names(): ReadonlySet<string> {
+    return this.#names;
+  }
+
+  /**
+   * SotW: the request carries the full set. An empty list is wildcard for LDS/CDS on a stream that never sent
+   * names for the type (legacy), else unsubscribe; '*' asks for everything. Returns the names newly added.
+   */
+  replace(names: readonly string[]): string[] {
+    const explicit = new Set(names.filter((n) => n !== WILDCARD));
+    const added = [...explicit].filter((n) => !this.#names.has(n));
+    this.#wildcard = names.includes(WILDCARD) || (names.length === 0 && this.fullState && !this.#everNamed);
+    if (names.length > 0) this.#everNamed = true;
+    this.#names.clear();
+    for (const n of explicit) this.#names.add(n);
+    return added;
+  }
+
+  /**
+   * Delta: adds names; the first request of a type with no names is a legacy wildcard for LDS/CDS.
+   * Returns the explicit names newly added.
+   */
+  subscribe(names: readonly string[], first: boolean): string[] {
+    if (names.includes(WILDCARD) || (first && names.length === 0 && this.fullState)) this.#wildcard = true;
+    const added: string[] = [];
+    for (const n of names) {
+      if (n === WILDCARD || this.#names.has(n)) continue;
+      this.#names.add(n);
+      added.push(n);
+    }
+    return added;
+  }
+
+  /** Delta: removes names ('*' ends the wildcard). */
+  unsubscribe(names: readonly string[]): void {
+    for (const n of names) {
+      if (n === WILDCARD) this.#wildcard = false;
+      else this.#names.delete(n);
+    }
+  }
+
+  covers(name: string): boolean {
+    return this.#wildcard || this.#names.has(name);
+  }
+
+  /** The available resources the client asked for: all of them for wildcard, else the intersection. */
+  select(available: ReadonlyMap<string, XdsResource>): Map<string, XdsResource> {
+    if (this.#wildcard) return new Map(available);
+    const out = new Map<string, XdsResource>();
+    for (const name of this.#names) {
+      const r = available.get(name);
+      if (r) out.set(name, r);
+    }
+    return out;
+  }
+
+  /** Names for proxy status: '*' first when wildcard, then the explicit names. */
+  statusNames(): string[] {
+    const names = [...this.#names].sort();
+    return this.#wildcard ? [WILDCARD, ...names] : names;
+  }
+
+  /** A reply to an earlier response than the last one sent (only possible once something was sent). */
+  isStale(responseNonce: string): boolean {
+    return responseNonce !== '' && this.lastNonce !== '' && responseNonce !== this.lastNonce;
+  }
+
+  /** An ACK or NACK of the last response sent. */
+  answersLatest(responseNonce: string): boolean {
+    return responseNonce !== '' && responseNonce === this.lastNonce;
+  }
+}
