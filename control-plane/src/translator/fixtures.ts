@@ -1,0 +1,90 @@
+// Test fixtures for the translator: builders for operator resources, endpoints and a small mesh.
+import type { Endpoint } from '../registry/endpoint.ts';
+import {
+  API_VERSION,
+  type RouteResource,
+  type RouteSpec,
+  type ServiceResource,
+  type ServiceSpec,
+  type TrafficPolicyResource,
+  type TrafficPolicySpec,
+} from '../resources/types.ts';
+import type { MeshState } from './mesh-state.ts';
+
+export function service(name: string, spec: ServiceSpec): ServiceResource {
+  return { apiVersion: API_VERSION, kind: 'Service', metadata: { name }, spec };
+}
+
+export function route(name: string, spec: RouteSpec): RouteResource {
+  return { apiVersion: API_VERSION, kind: 'Route', metadata: { name }, spec };
+}
+
+export function policy(name: string, spec: TrafficPolicySpec): TrafficPolicyResource {
+  return { apiVersion: API_VERSION, kind: 'TrafficPolicy', metadata: { name }, spec };
+}
+
+export function endpoint(service: string, address: string, port: number, extra: Partial<Endpoint> = {}): Endpoint {
+  return { service, address, port, labels: {}, weight: 1, zone: '', source: 'static', ...extra };
+}
+
+/** A MeshState; endpoints are grouped by their service. */
+export function mesh(parts: {
+  services?: ServiceResource[];
+  routes?: RouteResource[];
+  policies?: TrafficPolicyResource[];
+  endpoints?: Endpoint[];
+}): MeshState {
+  const endpoints = new Map<string, Endpoint[]>();
+  for (const ep of parts.endpoints ?? []) endpoints.set(ep.service, [...(endpoints.get(ep.service) ?? []), ep]);
+  return { services: parts.services ?? [], routes: parts.routes ?? [], policies: parts.policies ?? [], endpoints };
+}
+
+/** orders (HTTP 8080 + GRPC 9090, subsets v1/v2 in two zones) and payments (GRPC 50051), routed with a canary. */
+export function shopMesh(): MeshState {
+  return mesh({
+    services: [
+      service('payments', { ports: [{ name: 'grpc', port: 50051, protocol: 'GRPC' }] }),
+      service('orders', {
+        ports: [
+          { name: 'http', port: 8080, protocol: 'HTTP' },
+          { name: 'grpc', port: 9090, protocol: 'GRPC' },
+        ],
+      }),
+    ],
+    policies: [
+      policy('orders', {
+        service: 'orders',
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+        loadBalancer: { algorithm: 'LEAST_REQUEST' },
+        outlierDetection: { consecutive5xx: 5, interval: '5s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+        connectionPool: { connectTimeout: '1500ms', maxConnections: 100, maxRequests: 1000 },
+      }),
+    ],
+    routes: [
+      route('orders', {
+        hosts: ['orders', 'orders.shop.svc'],
+        http: [
+          {
+            match: [{ pathPrefix: '/api', headers: { 'x-canary': { exact: '1' } } }],
+            rewrite: { pathPrefix: '/' },
+            route: [
+              { service: 'orders', subset: 'v2', weight: 10 },
+              { service: 'orders', subset: 'v1', weight: 90 },
+            ],
+            timeout: '2s',
+            retries: { attempts: 3, perTryTimeout: '500ms', retryOn: ['5xx', 'connect-failure', 'reset'] },
+          },
+        ],
+      }),
+    ],
+    endpoints: [
+      endpoint('orders', '10.0.0.2', 8080, { labels: { version: 'v1' }, zone: 'a' }),
+      endpoint('orders', '10.0.0.1', 8080, { labels: { version: 'v1' }, zone: 'b', weight: 3 }),
+      endpoint('orders', '10.0.0.3', 8080, { labels: { version: 'v2' }, zone: 'a', weight: 2 }),
+      endpoint('payments', '10.0.1.1', 50051),
+    ],
+  });
+}

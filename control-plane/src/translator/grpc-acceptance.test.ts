@@ -1,0 +1,133 @@
+// What we emit for proxyless clients passes @grpc/grpc-js-xds's own resource validators (the checks behind its NACKs).
+import { register } from '@grpc/grpc-js-xds';
+import { ClusterResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/cluster-resource-type.js';
+import { EndpointResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/endpoint-resource-type.js';
+import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/listener-resource-type.js';
+import { RouteConfigurationResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/route-config-resource-type.js';
+import type {
+  XdsDecodeContext,
+  XdsDecodeResult,
+} from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type.js';
+import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
+import { expect } from 'chai';
+import type { ClientKind } from '../xds/node.ts';
+import { endpoint, mesh, policy, route, service, shopMesh } from './fixtures.ts';
+import type { MeshState } from './mesh-state.ts';
+import { translate } from './translate.ts';
+
+// The context only matters for TLS and LRS, which Trellis does not emit yet.
+const CONTEXT = { server: {}, bootstrap: { certificateProviders: {} } } as unknown as XdsDecodeContext;
+
+const DECODERS = {
+  cluster: ClusterResourceType.get(),
+  endpoint: EndpointResourceType.get(),
+  listener: ListenerResourceType.get(),
+  route: RouteConfigurationResourceType.get(),
+} as const;
+
+function grpcDecode(type: keyof typeof DECODERS, resource: Record<string, unknown>): XdsDecodeResult {
+  const any = anyOf(TYPE_URLS[type], resource);
+  return DECODERS[type].decode(CONTEXT, { type_url: any.type_url, value: Buffer.from(any.value) });
+}
+
+function grpcErrors(state: MeshState, client: ClientKind): string[] {
+  const res = translate(state, client);
+  const errors: string[] = [];
+  for (const type of Object.keys(DECODERS) as (keyof typeof DECODERS)[]) {
+    for (const r of res[type]) {
+      const out = grpcDecode(type, r);
+      if (out.error) errors.push(out.error);
+    }
+  }
+  return errors;
+}
+
+/** A mesh using every feature the translator has: matches of each kind, ring hash, retries, header ops. */
+function featureMesh(): MeshState {
+  const base = shopMesh();
+  return mesh({
+    services: [...base.services],
+    policies: [
+      ...base.policies,
+      policy('payments', {
+        service: 'payments',
+        loadBalancer: { algorithm: 'RING_HASH', consistentHash: { header: 'x-user', sourceIp: true } },
+      }),
+    ],
+    routes: [
+      ...base.routes,
+      route('payments', {
+        hosts: ['payments:50051'],
+        http: [
+          {
+            match: [
+              { pathExact: '/pay.Payments/Charge', methods: ['POST'] },
+              {
+                pathRegex: '/pay\\.Payments/.*',
+                headers: { 'x-env': { regex: 'stag.*' }, 'x-debug': { present: true } },
+              },
+              { cookies: { session: { prefix: 'beta-' } }, headers: { 'x-off': { present: false } } },
+              { queryParams: { q: { exact: '1' } } },
+            ],
+            route: [{ service: 'payments' }],
+            timeout: '3s',
+            retries: { attempts: 2, retryOn: ['UNAVAILABLE', 'deadline_exceeded', '5xx'] },
+            headers: {
+              request: { add: { 'x-a': '1' }, set: { 'x-b': '2' }, remove: ['x-c'] },
+              response: { set: { 'x-d': '4' } },
+            },
+          },
+        ],
+      }),
+    ],
+    endpoints: [...[...base.endpoints.values()].flat(), endpoint('payments', '::1', 50052, { zone: 'z' })],
+  });
+}
+
+describe('translate: accepted by @grpc/grpc-js-xds validators', () => {
+  // Registers grpc-js-xds's HTTP filters (the router among them), which its listener validation looks up.
+  before(() => register());
+
+  it('accepts every proxyless resource of the shop mesh', () => {
+    expect(grpcErrors(shopMesh(), 'proxyless')).to.deep.equal([]);
+  });
+
+  it('accepts every proxyless resource of a mesh using every feature', () => {
+    expect(grpcErrors(featureMesh(), 'proxyless')).to.deep.equal([]);
+  });
+
+  it('would NACK the sidecar flavour (LEAST_REQUEST), which is why proxyless gets ROUND_ROBIN', () => {
+    const errors = grpcErrors(shopMesh(), 'sidecar');
+    expect(errors).to.not.be.empty;
+    expect(errors.every((e) => /lb_policy: LEAST_REQUEST/.test(e))).to.equal(true);
+  });
+
+  it('keeps every locality (each carries a weight) and sees the endpoints as gRPC will', () => {
+    const res = translate(shopMesh(), 'proxyless');
+    const cla = res.endpoint.find((e) => e['cluster_name'] === 'orders|8080') as Record<string, unknown>;
+    const out = grpcDecode('endpoint', cla);
+    const value = out.value as { endpoints: { load_balancing_weight: { value: number } | null }[] };
+    expect(value.endpoints.map((l) => l.load_balancing_weight?.value)).to.deep.equal([3, 3]);
+  });
+
+  it('decodes the proxyless cluster as gRPC load-balancing config', () => {
+    const res = translate(featureMesh(), 'proxyless');
+    const pick = (name: string) =>
+      grpcDecode('cluster', res.cluster.find((c) => c['name'] === name) as Record<string, unknown>);
+    const orders = pick('orders|8080|v1').value as {
+      edsServiceName: string;
+      lbPolicyConfig: unknown[];
+      maxConcurrentRequests: number;
+    };
+    expect(orders.edsServiceName).to.equal('orders|8080|v1');
+    expect(orders.lbPolicyConfig).to.deep.equal([{ xds_wrr_locality: { child_policy: [{ round_robin: {} }] } }]);
+    expect(orders.maxConcurrentRequests).to.equal(1000);
+    const payments = pick('payments|50051').value as { lbPolicyConfig: unknown[] };
+    expect(payments.lbPolicyConfig).to.deep.equal([{ ring_hash: { min_ring_size: 1024, max_ring_size: 8_388_608 } }]);
+  });
+
+  it('accepts a lone TCP service (api listener and catch-all route only)', () => {
+    const state = mesh({ services: [service('db', { ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] })] });
+    expect(grpcErrors(state, 'proxyless')).to.deep.equal([]);
+  });
+});
