@@ -5,6 +5,11 @@ import type { Kind, Resource, ResourceKey } from '../resources/types.ts';
 export interface StoreTransaction {
   put: Resource[];
   delete: ResourceKey[];
+  /**
+   * Optimistic concurrency: commit only if the store is still at this revision, else reject with
+   * StoreConflictError (store/errors.ts). Lets a writer validate against a state and commit exactly onto it.
+   */
+  ifRevision?: number;
 }
 
 export type StoreEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
