@@ -1,5 +1,8 @@
 // What we emit for proxyless clients passes @grpc/grpc-js-xds's own resource validators (the checks behind its NACKs).
+import { Metadata } from '@grpc/grpc-js';
 import { register } from '@grpc/grpc-js-xds';
+import type { RouteConfiguration__Output } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteConfiguration.js';
+import { getPredicateForMatcher } from '@grpc/grpc-js-xds/build/src/route.js';
 import { ClusterResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/cluster-resource-type.js';
 import { EndpointResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/endpoint-resource-type.js';
 import { ListenerResourceType } from '@grpc/grpc-js-xds/build/src/xds-resource-type/listener-resource-type.js';
@@ -124,6 +127,26 @@ describe('translate: accepted by @grpc/grpc-js-xds validators', () => {
     expect(orders.maxConcurrentRequests).to.equal(1000);
     const payments = pick('payments|50051').value as { lbPolicyConfig: unknown[] };
     expect(payments.lbPolicyConfig).to.deep.equal([{ ring_hash: { min_ring_size: 1024, max_ring_size: 8_388_608 } }]);
+  });
+
+  it("routes calls as grpc-js's own matchers (RE2 regexes included) see our matches", () => {
+    const rc = translate(featureMesh(), 'proxyless').route.find((r) => r['name'] === 'payments:50051');
+    const decoded = grpcDecode('route', rc as Record<string, unknown>).value as RouteConfiguration__Output;
+    const routes = decoded.virtual_hosts[0]?.routes ?? [];
+    const predicates = routes.map((r) => getPredicateForMatcher(r.match!));
+    const pick = (path: string, headers: Record<string, string>): string => {
+      const md = new Metadata();
+      for (const [k, v] of Object.entries(headers)) md.set(k, v);
+      const i = predicates.findIndex((p) => p.apply(path, md));
+      return `${routes[i]?.name}#${i}`;
+    };
+    expect(routes.map((r) => r.name)).to.deep.equal(['payments/0', 'payments/0', 'payments/0', 'default']);
+    expect(pick('/pay.Payments/Charge', {})).to.equal('payments/0#0');
+    expect(pick('/pay.Payments/Refund', { 'x-env': 'staging', 'x-debug': '1' })).to.equal('payments/0#1');
+    expect(pick('/pay.Payments/Refund', { 'x-env': 'prod', 'x-debug': '1' })).to.equal('default#3');
+    expect(pick('/pay.Payments/Refund', { cookie: 'a=1; session=beta-7' })).to.equal('payments/0#2');
+    expect(pick('/pay.Payments/Refund', { cookie: 'session=beta-7', 'x-off': '1' })).to.equal('default#3');
+    expect(pick('/other.Svc/M', {})).to.equal('default#3');
   });
 
   it('accepts a lone TCP service (api listener and catch-all route only)', () => {

@@ -31,8 +31,9 @@ export function routeHostsFor(route: RouteResource, service: string, port: numbe
 function headerValueOptions(ops: HeaderOps | undefined): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   const add = (rec: Record<string, string> | undefined, append_action: string): void => {
-    for (const [key, value] of Object.entries(rec ?? {}).sort(([a], [b]) => byString(a, b))) {
-      out.push({ header: { key: key.toLowerCase(), value }, append_action });
+    const entries = Object.entries(rec ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
+    for (const [key, value] of entries.sort(([a], [b]) => byString(a, b))) {
+      out.push({ header: { key, value }, append_action });
     }
   };
   add(ops?.add, 'APPEND_IF_EXISTS_OR_ADD');
