@@ -230,8 +230,8 @@ describe('route configurations', () => {
           http: [{ route: [{ service: 'orders' }], retries: { attempts: 1, retryOn: ['sometimes'] } }],
         }),
       ]);
-      const policy = vhost('orders:8080').routes[0]?.route['retry_policy'] as { retry_on: string } | undefined;
-      expect(policy?.retry_on).to.equal('connect-failure,refused-stream,unavailable,cancelled,gateway-error');
+      const retry = vhost('orders:8080').routes[0]?.route['retry_policy'] as { retry_on: string } | undefined;
+      expect(retry?.retry_on).to.equal('connect-failure,refused-stream,unavailable,cancelled,gateway-error');
       expect(warnings).to.include("Route r/0: retries.retryOn: unknown condition 'sometimes' ignored");
     });
 
