@@ -50,8 +50,3 @@ export function hostNamesService(host: string, service: string): boolean {
 export function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-/** Sorts objects carrying a string `name` (Envoy resources) in place and returns the array. */
-export function sortByName<T extends { name?: unknown }>(items: T[]): T[] {
-  return items.sort((a, b) => byString(String(a.name), String(b.name)));
-}

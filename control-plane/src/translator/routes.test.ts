@@ -4,7 +4,6 @@ import { expect } from 'chai';
 import type { HttpRule, RouteResource } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
 import { mesh, policy, route, service } from './fixtures.ts';
-import { retryOnName } from './route-action.ts';
 import { translateWithWarnings } from './translate.ts';
 
 interface EnvoyRoute {
@@ -238,16 +237,6 @@ describe('route configurations', () => {
     it('omits the policy for zero attempts (gRPC NACKs num_retries < 1)', () => {
       expect(actionOf({ route: [{ service: 'orders' }], retries: { attempts: 0 } })).to.not.have.key('retry_policy');
     });
-
-    it('knows Envoy and gRPC condition names', () => {
-      expect(['reset', 'Retriable-4xx', 'RESOURCE_EXHAUSTED', '4', 'nope'].map(retryOnName)).to.deep.equal([
-        'reset',
-        'retriable-4xx',
-        'resource-exhausted',
-        'deadline-exceeded',
-        undefined,
-      ]);
-    });
   });
 
   it('maps header add / set / remove for requests and responses', () => {
@@ -277,46 +266,5 @@ describe('route configurations', () => {
     ]);
     expect(r?.['response_headers_to_remove']).to.deep.equal(['server']);
     expect(vhost('orders:8080').routes[1]).to.not.have.any.keys('request_headers_to_add', 'response_headers_to_remove');
-  });
-
-  describe('consistent hashing', () => {
-    const hashed = (client: ClientKind) => {
-      const state = mesh({
-        services: SERVICES,
-        policies: [
-          policy('payments', {
-            service: 'payments',
-            loadBalancer: {
-              algorithm: 'RING_HASH',
-              consistentHash: { header: 'X-User', cookie: { name: 'sid', ttl: '1h' }, sourceIp: true, queryParam: 'u' },
-            },
-          }),
-        ],
-        routes: [route('r', { hosts: ['orders'], http: [{ route: [{ service: 'payments' }] }] })],
-      });
-      const res = translateWithWarnings(state, client).resources.route;
-      const vh = (name: string) =>
-        (res.find((r) => r['name'] === name) as { virtual_hosts: VirtualHost[] }).virtual_hosts[0];
-      return { orders: vh('orders:8080')?.routes[0]?.route, payments: vh('payments:50051')?.routes[0]?.route };
-    };
-
-    it('adds the destination service’s hash policy to routes (and its own catch-all)', () => {
-      const { orders, payments } = hashed('envoy');
-      const expected = [
-        { header: { header_name: 'x-user' } },
-        { cookie: { name: 'sid', ttl: { seconds: 3600, nanos: 0 } } },
-        { connection_properties: { source_ip: true } },
-        { query_parameter: { name: 'u' } },
-      ];
-      expect(orders?.['hash_policy']).to.deep.equal(expected);
-      expect(payments?.['hash_policy']).to.deep.equal(expected);
-    });
-
-    it('gives proxyless clients only what gRPC hashes on: headers, and its channel id for source IP', () => {
-      expect(hashed('proxyless').orders?.['hash_policy']).to.deep.equal([
-        { header: { header_name: 'x-user' } },
-        { filter_state: { key: 'io.grpc.channel_id' } },
-      ]);
-    });
   });
 });
