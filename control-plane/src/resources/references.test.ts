@@ -73,7 +73,7 @@ describe('checkReferences', () => {
     ];
     const after = before.filter((r) => r.kind !== 'Service');
     expect(newReferenceErrors(before, after, [{ kind: 'Service', name: 'orders' }])).to.deep.equal([
-      'Route orders: spec.http[0].route[0].service: service "orders" is still referenced here and cannot be deleted',
+      'Route orders: spec.http[0].route[0].service: service "orders" would be deleted but is still referenced here',
     ]);
   });
 });

@@ -5,12 +5,12 @@ import { keyOf } from './types.ts';
 /**
  * Every dangling reference in `all` (the state that would result from a change), one message per reference, e.g.
  * `Route orders: spec.http[0].route[0].service: service "paymnts" does not exist`. `deleted` names the resources the
- * change removes, so a reference to one of them reads "… which would be deleted" instead of "does not exist".
+ * change removes, so a reference to one of them reads "… would be deleted but is still referenced here" instead of "does not exist".
  */
 export function checkReferences(all: readonly Resource[], deleted: readonly ResourceKey[] = []): string[] {
   const gone = new Set(deleted.map(keyOf));
   const missing = (kind: string, name: string) =>
-    gone.has(`${kind}/${name}`) ? 'is still referenced here and cannot be deleted' : 'does not exist';
+    gone.has(`${kind}/${name}`) ? 'would be deleted but is still referenced here' : 'does not exist';
   const services = new Map<string, ServiceResource>();
   const routes: RouteResource[] = [];
   const policies: TrafficPolicyResource[] = [];

@@ -1,0 +1,79 @@
+// A promise-based client for the operator API (used by trellisctl and tests).
+import * as grpc from '@grpc/grpc-js';
+import { loadAdminProto } from './admin-proto.ts';
+import type {
+  ApplyRequestMessage,
+  ApplyResponseMessage,
+  DeleteResponseMessage,
+  ListResponseMessage,
+  ProxyStatusResponseMessage,
+  ResourceMessage,
+  WatchEventMessage,
+} from './messages.ts';
+
+type UnaryMethod = (
+  req: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+export interface AdminClientOptions {
+  /** Per-call deadline; default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Calls reject with the grpc ServiceError (code, details) the server or the channel reported. */
+export class AdminClient {
+  readonly address: string;
+  readonly #client: grpc.Client;
+  readonly #timeoutMs: number;
+
+  constructor(address: string, opts: AdminClientOptions = {}) {
+    const { Client } = loadAdminProto();
+    this.address = address;
+    this.#client = new Client(address, grpc.credentials.createInsecure());
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  #unary<Res>(method: string, req: unknown): Promise<Res> {
+    const fn = (this.#client as unknown as Record<string, UnaryMethod>)[method]!.bind(this.#client);
+    return new Promise((resolve, reject) => {
+      fn(req, new grpc.Metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res as Res),
+      );
+    });
+  }
+
+  apply(req: ApplyRequestMessage): Promise<ApplyResponseMessage> {
+    return this.#unary('Apply', req);
+  }
+
+  get(kind: string, name: string): Promise<ResourceMessage> {
+    return this.#unary('Get', { kind, name });
+  }
+
+  list(kind = ''): Promise<ListResponseMessage> {
+    return this.#unary('List', { kind });
+  }
+
+  delete(kind: string, name: string, dryRun = false): Promise<DeleteResponseMessage> {
+    return this.#unary('Delete', { kind, name, dry_run: dryRun });
+  }
+
+  proxyStatus(): Promise<ProxyStatusResponseMessage> {
+    return this.#unary('ProxyStatus', {});
+  }
+
+  /** A stream of WatchEvents (no deadline); cancel() it when done. */
+  watch(kind = ''): grpc.ClientReadableStream<WatchEventMessage> {
+    const fn = (
+      this.#client as unknown as Record<string, (req: unknown) => grpc.ClientReadableStream<WatchEventMessage>>
+    )['Watch']!.bind(this.#client);
+    return fn({ kind });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}

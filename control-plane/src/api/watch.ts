@@ -1,0 +1,57 @@
+// Watch: streams the current state as ADDED events, then every committed change, until the caller goes away.
+import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import type { Store } from '../store/store.ts';
+import { type ApiError, optionalKind } from './errors.ts';
+import { resourceToMessage, type WatchEventMessage } from './messages.ts';
+
+/** A watcher that falls this many events behind is dropped (RESOURCE_EXHAUSTED) instead of buffering forever. */
+export const MAX_WATCH_BACKLOG = 10_000;
+
+export interface WatchRequestMessage {
+  kind: string;
+}
+
+export type WatchCall = ServerWritableStream<WatchRequestMessage, WatchEventMessage>;
+
+/** Serves one Watch call; returns a function that ends it (used on server shutdown). */
+export function serveWatch(store: Store, call: WatchCall, onDone: () => void): () => void {
+  let kind: ReturnType<typeof optionalKind>;
+  try {
+    kind = optionalKind(call.request.kind);
+  } catch (err) {
+    const e = err as ApiError;
+    call.emit('error', { code: e.code, details: e.message });
+    onDone();
+    return () => undefined;
+  }
+  let done = false;
+  const finish = (error?: { code: status; details: string }) => {
+    if (done) return;
+    done = true;
+    unsubscribe();
+    if (error) call.emit('error', error);
+    else if (!call.cancelled) call.end();
+    onDone();
+  };
+  const send = (event: WatchEventMessage) => {
+    if (done) return;
+    if (call.writableLength > MAX_WATCH_BACKLOG) {
+      finish({ code: status.RESOURCE_EXHAUSTED, details: 'watcher fell too far behind; watch again' });
+      return;
+    }
+    call.write(event);
+  };
+  // list() and watch() run in the same tick, and commits notify asynchronously, so no change falls in between.
+  const revision = store.revision();
+  for (const r of store.list(kind)) send({ type: 'ADDED', resource: resourceToMessage(r), revision });
+  const unsubscribe = store.watch((events) => {
+    for (const e of events) {
+      if (kind === undefined || e.resource.kind === kind) {
+        send({ type: e.type, resource: resourceToMessage(e.resource), revision: e.revision });
+      }
+    }
+  });
+  call.on('cancelled', () => finish());
+  call.on('close', () => finish());
+  return () => finish();
+}
