@@ -72,7 +72,7 @@ export class DeltaStream {
         log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
       } else {
         record.acked(sub.typeUrl, sub.lastVersion);
-        log.debug({ typeUrl: sub.typeUrl, version: sub.lastVersion }, 'ACK');
+        log.debug({ typeUrl: sub.typeUrl, version: sub.lastVersion, nonce }, 'ACK');
       }
     } else if (sub.isStale(nonce)) {
       log.debug({ typeUrl: sub.typeUrl, nonce, latest: sub.lastNonce }, 'stale nonce: only subscriptions applied');

@@ -59,7 +59,7 @@ export class SotwStream {
         log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
       } else {
         record.acked(sub.typeUrl, req.version_info);
-        log.debug({ typeUrl: sub.typeUrl, version: req.version_info }, 'ACK');
+        log.debug({ typeUrl: sub.typeUrl, version: req.version_info, nonce }, 'ACK');
       }
     }
     const added = sub.replace(req.resource_names);

@@ -1,4 +1,6 @@
-// Converts a decoded google.protobuf.Struct / Value (protobufjs toObject shape, snake_case) into plain JSON.
+// Converts a decoded google.protobuf.Struct / Value (protobufjs toObject shape) into plain JSON.
+// protobufjs defines struct.proto itself with camelCase fields (stringValue), whatever keepCase says; snake_case
+// (string_value) is accepted too, for roots that load the .proto file.
 
 type Obj = Record<string, unknown>;
 
@@ -6,16 +8,26 @@ function asObj(v: unknown): Obj | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
 }
 
+/** The value of a Value's `kind` case, under either spelling; undefined when that case is not set. */
+function kind(v: Obj, snake: string, camel: string): unknown {
+  return v[camel] ?? v[snake];
+}
+
 /** A google.protobuf.Value as JSON: null, number, string, boolean, object or array (unset kinds become null). */
 export function valueToJson(value: unknown): unknown {
   const v = asObj(value);
   if (!v) return null;
-  if ('string_value' in v) return typeof v['string_value'] === 'string' ? v['string_value'] : '';
-  if ('number_value' in v) return Number(v['number_value']);
-  if ('bool_value' in v) return v['bool_value'] === true;
-  if ('struct_value' in v) return structToJson(v['struct_value']);
-  if ('list_value' in v) {
-    const values = asObj(v['list_value'])?.['values'];
+  const s = kind(v, 'string_value', 'stringValue');
+  if (s !== undefined) return typeof s === 'string' ? s : String(s);
+  const n = kind(v, 'number_value', 'numberValue');
+  if (n !== undefined) return Number(n);
+  const b = kind(v, 'bool_value', 'boolValue');
+  if (b !== undefined) return b === true;
+  const struct = kind(v, 'struct_value', 'structValue');
+  if (struct !== undefined) return structToJson(struct);
+  const list = kind(v, 'list_value', 'listValue');
+  if (list !== undefined) {
+    const values = asObj(list)?.['values'];
     return Array.isArray(values) ? values.map(valueToJson) : [];
   }
   return null;
