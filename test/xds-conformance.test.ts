@@ -257,6 +257,21 @@ describe('xDS conformance', () => {
       expect((await c.next()).type_url).to.equal(CDS);
     });
 
+    it('answers LDS/CDS name changes at once, so the client learns which names do not exist', async () => {
+      h.set('1', { orders: ['10.0.0.1'], users: ['10.0.0.2'] });
+      const c = h.sotw();
+      c.send({ type_url: CDS, resource_names: ['orders', 'users'] });
+      const both = await c.next(CDS);
+      c.send({ type_url: CDS, resource_names: ['orders', 'users', 'ghost'], response_nonce: both.nonce });
+      const again = await c.next(CDS);
+      expect(again.names.sort()).to.deep.equal(['orders', 'users']);
+      // Dropping a name needs no response either.
+      c.send({ type_url: CDS, resource_names: ['orders'], response_nonce: again.nonce });
+      c.send({ type_url: LDS, resource_names: ['orders'] });
+      expect((await c.next()).type_url).to.equal(LDS);
+      expect(c.buffered()).to.deep.equal([]);
+    });
+
     it('remembers RDS/EDS names that do not exist yet and pushes them when they appear', async () => {
       h.set('1', { orders: ['10.0.0.1'] });
       const c = h.sotw();
@@ -491,7 +506,7 @@ describe('xDS conformance', () => {
         'Cluster +payments -',
         'ClusterLoadAssignment +orders -',
         'Listener +payments -',
-        'RouteConfiguration -users-route'.replace(' -', ' + -'),
+        'RouteConfiguration + -users-route',
         'Listener + -users',
         'ClusterLoadAssignment + -users',
         'Cluster + -users',

@@ -57,7 +57,7 @@ export class ProxyRecord {
   status(): ProxyStatus {
     return {
       streamId: this.streamId,
-      node: this.node,
+      node: structuredClone(this.node),
       protocol: this.protocol,
       connectedAt: this.connectedAt,
       peer: this.peer,

@@ -1,9 +1,16 @@
 // The xDS v3 ADS server: a grpc-js server running SotW and Delta streams over the snapshot cache; tracks proxies.
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  type handleBidiStreamingCall,
+  Server,
+  ServerCredentials,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
-import { adsServiceDefinition, type DeltaMethod, type SotwMethod } from './ads-service.ts';
+import { adsServiceDefinition } from './ads-service.ts';
+import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
+import type { DeltaRequest, DeltaResponse, MalformedRequest, SotwRequest, SotwResponse } from './messages.ts';
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
 import { SotwStream } from './sotw-stream.ts';
@@ -13,9 +20,8 @@ export interface XdsServerOptions {
   logger: Logger;
 }
 
-type Handler<M> = M extends { requestDeserialize(b: Buffer): infer Req; responseSerialize(r: infer Res): Buffer }
-  ? import('@grpc/grpc-js').handleBidiStreamingCall<Req, Res>
-  : never;
+/** Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn. */
+const SERVER_OPTIONS = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
 
 /** host:port for grpc-js, bracketing IPv6 literals. */
 function address(host: string, port: number): string {
@@ -38,11 +44,11 @@ export class XdsServer implements ProxyTracker {
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     if (this.#server) return Promise.reject(new Error('xDS server is already listening'));
-    const server = new Server();
-    const sotw: Handler<SotwMethod> = (call) => {
+    const server = new Server(SERVER_OPTIONS);
+    const sotw: handleBidiStreamingCall<SotwRequest | MalformedRequest, SotwResponse> = (call) => {
       new SotwStream(call, this.#deps());
     };
-    const delta: Handler<DeltaMethod> = (call) => {
+    const delta: handleBidiStreamingCall<DeltaRequest | MalformedRequest, DeltaResponse> = (call) => {
       new DeltaStream(call, this.#deps());
     };
     const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
@@ -87,7 +93,7 @@ export class XdsServer implements ProxyTracker {
     return this.#table.onEvent(listener);
   }
 
-  #deps() {
+  #deps(): SessionDeps {
     this.#streams += 1;
     return { cache: this.#cache, table: this.#table, logger: this.#logger, streamId: String(this.#streams) };
   }

@@ -68,13 +68,12 @@ export class SotwStream {
       state.sent = undefined;
       return;
     }
-    if (!sub.fullState && state.sent) {
-      for (const name of state.sent.keys()) if (!sub.covers(name)) state.sent.delete(name);
-    }
-    // Names newly added are sent even when the client's other resources are unchanged.
+    // The client forgets what it no longer subscribes to.
+    if (state.sent) for (const name of state.sent.keys()) if (!sub.covers(name)) state.sent.delete(name);
+    // Names newly added are answered even when nothing changed: RDS/EDS once they exist; LDS/CDS right away,
+    // since their responses also tell the client which of its names do not exist.
     const available = this.#session.snapshot?.resources(type);
-    const newlyAvailable = added.some((n) => available?.has(n) === true);
-    this.#respond(state, record, newlyAvailable);
+    this.#respond(state, record, sub.fullState ? added.length > 0 : added.some((n) => available?.has(n) === true));
   }
 
   /** Sends what the client should have when it differs from what it has (or when forced). */
