@@ -1,0 +1,53 @@
+// Subscription: SotW full-set and Delta incremental name handling, wildcard rules, nonce staleness.
+import { expect } from 'chai';
+import { Subscription } from './subscription.ts';
+
+describe('Subscription', () => {
+  it('SotW: an empty first list is a legacy wildcard for LDS/CDS only', () => {
+    const cds = new Subscription('cluster');
+    cds.replace([]);
+    expect(cds.wildcard).to.equal(true);
+    expect(cds.statusNames()).to.deep.equal(['*']);
+    const eds = new Subscription('endpoint');
+    eds.replace([]);
+    expect(eds.active).to.equal(false);
+  });
+
+  it('SotW: once names were sent, an empty list unsubscribes and "*" stays explicit', () => {
+    const lds = new Subscription('listener');
+    expect(lds.replace(['a', 'b'])).to.deep.equal(['a', 'b']);
+    expect(lds.replace(['b', 'c'])).to.deep.equal(['c']);
+    expect(lds.covers('a')).to.equal(false);
+    lds.replace([]);
+    expect(lds.active).to.equal(false);
+    lds.replace(['*', 'x']);
+    expect(lds.wildcard).to.equal(true);
+    expect(lds.statusNames()).to.deep.equal(['*', 'x']);
+  });
+
+  it('Delta: legacy wildcard on the first request only, "*" subscribe and unsubscribe', () => {
+    const cds = new Subscription('cluster');
+    cds.subscribe([], true);
+    expect(cds.wildcard).to.equal(true);
+    cds.subscribe(['a'], false);
+    expect(cds.wildcard).to.equal(true);
+    cds.unsubscribe(['*']);
+    expect(cds.wildcard).to.equal(false);
+    expect(cds.statusNames()).to.deep.equal(['a']);
+    const rds = new Subscription('route');
+    rds.subscribe([], true);
+    expect(rds.active).to.equal(false);
+    expect(rds.subscribe(['r1', 'r1', '*'], false)).to.deep.equal(['r1']);
+    expect(rds.wildcard).to.equal(true);
+  });
+
+  it('treats a nonce as stale only once a response was sent and it is not the latest', () => {
+    const s = new Subscription('listener');
+    expect(s.isStale('5')).to.equal(false);
+    s.lastNonce = '7';
+    expect(s.isStale('')).to.equal(false);
+    expect(s.isStale('5')).to.equal(true);
+    expect(s.answersLatest('7')).to.equal(true);
+    expect(s.answersLatest('')).to.equal(false);
+  });
+});
