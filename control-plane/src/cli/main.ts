@@ -1,0 +1,85 @@
+// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status).
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseDuration } from '../resources/duration.ts';
+import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
+import { applyCommand } from './apply.ts';
+import { type CommandContext, createContext } from './context.ts';
+import { describeFailure } from './errors.ts';
+import { deleteCommand, getCommand } from './get.ts';
+import type { CliIo } from './io.ts';
+import { proxyStatusCommand } from './proxy-status.ts';
+
+export const DEFAULT_API = '127.0.0.1:18001';
+
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms === 0) throw new InvalidArgumentError('expected a duration such as 10s or 500ms');
+  return ms;
+}
+
+/** Runs trellisctl with `argv` (arguments after the program name); resolves with the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const env = io.env ?? process.env;
+  let ctx: (CommandContext & { close(): void }) | undefined;
+  const program = new Command('trellisctl')
+    .description('Operate a Trellis mesh through the control plane API')
+    .option('--api <addr>', 'control plane API address (env TRELLIS_API)', env['TRELLIS_API'] || DEFAULT_API)
+    .addOption(
+      new Option('--timeout <duration>', 'deadline for each API call').argParser(duration).default(10_000, '10s'),
+    )
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+  const context = (): CommandContext => {
+    const { api, timeout } = program.opts<{ api: string; timeout: number }>();
+    ctx ??= createContext(io, api, timeout);
+    return ctx;
+  };
+
+  program
+    .command('apply')
+    .description('create or update resources from multi-document YAML or JSON')
+    .requiredOption('-f, --filename <file>', 'file to apply, or - for stdin')
+    .option('--dry-run', 'validate and show what would change (a diff), store nothing', false)
+    .action((opts: { filename: string; dryRun: boolean }) =>
+      applyCommand(context(), { file: opts.filename, dryRun: opts.dryRun }),
+    );
+  program
+    .command('get')
+    .description(`show resources; KIND is Service, Route or TrafficPolicy (or ${KIND_ALIASES_HELP})`)
+    .argument('<kind>', 'resource kind')
+    .argument('[name]', 'resource name (all of the kind when omitted)')
+    .option('-o, --output <format>', 'table|yaml|json', 'table')
+    .action((kind: string, name: string | undefined, opts: { output: string }) =>
+      getCommand(context(), kind, name, opts.output),
+    );
+  program
+    .command('delete')
+    .description('delete a resource (refused while other resources reference it)')
+    .argument('<kind>', 'resource kind')
+    .argument('<name>', 'resource name')
+    .option('--dry-run', 'check and show what would be deleted, delete nothing', false)
+    .action((kind: string, name: string, opts: { dryRun: boolean }) =>
+      deleteCommand(context(), kind, name, opts.dryRun),
+    );
+  program
+    .command('proxy-status')
+    .description('connected proxies and, per xDS type, SYNCED / STALE (sent != acked) / NACK')
+    .option('-o, --output <format>', 'table|json', 'table')
+    .action((opts: { output: string }) => proxyStatusCommand(context(), opts.output));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const address = ctx?.address ?? program.opts<{ api: string }>().api;
+    for (const line of describeFailure(err, address)) io.stderr.write(`error: ${line}\n`);
+    return 1;
+  } finally {
+    ctx?.close();
+  }
+}
