@@ -226,7 +226,7 @@ describe('trellisctl (in-process)', () => {
       ].join('\n'),
     );
     const json = JSON.parse((await ctl(['proxy-status', '-o', 'json'])).stdout);
-    expect(json[0].node_id).to.equal('orders-1');
+    expect(json.proxies.map((p: { node_id: string }) => p.node_id)).to.deep.equal(['orders-1', 'grpc-client']);
   });
 
   it('says when no proxy is connected', async () => {

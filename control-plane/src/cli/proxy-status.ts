@@ -44,9 +44,11 @@ export function formatProxyStatus(proxies: readonly ProxyMessage[]): string {
 export async function proxyStatusCommand(ctx: CommandContext, output: string): Promise<void> {
   if (output !== 'table' && output !== 'json')
     throw new CliError(`unknown output format "${output}", expected table|json`);
-  const { proxies } = await ctx.client().proxyStatus();
+  const response = await ctx.client().proxyStatus();
+  const { proxies } = response;
   if (output === 'json') {
-    ctx.io.stdout.write(`${JSON.stringify(proxies, null, 2)}\n`);
+    // The ProxyStatusResponse message as is (proto field names), like grpcurl would print it.
+    ctx.io.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
   } else if (proxies.length === 0) {
     ctx.io.stderr.write('No proxies connected.\n');
   } else {
