@@ -55,8 +55,11 @@ export interface HttpMatch {
 
 export interface RouteDestination {
   service: string;
+  /** A port of the service (validated against its ports). */
   port?: number;
+  /** A subset defined by the service's TrafficPolicy. */
   subset?: string;
+  /** Integer >= 0. Validation requires every destination of a rule to have one or none (= equal split); a sum > 0. */
   weight?: number;
 }
 
