@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import protobuf from 'protobufjs';
 import { AdminClient } from '../control-plane/src/api/client.ts';
 import type { ResourceMessage, WatchEventMessage } from '../control-plane/src/api/messages.ts';
 import { type ApiServer, startApiServer } from '../control-plane/src/api/server.ts';
@@ -42,6 +43,10 @@ const PROXY: ProxyStatus = {
     },
   ],
 };
+
+const FileDescriptorProto = protobuf.Root.fromJSON(
+  createRequire(import.meta.url)('protobufjs/google/protobuf/descriptor.json') as protobuf.INamespace,
+).lookupType('google.protobuf.FileDescriptorProto');
 
 const stubTracker: ProxyTracker = { list: () => [PROXY], onEvent: () => () => undefined };
 
@@ -309,7 +314,20 @@ describe('operator API (gRPC)', () => {
       const described = (await ask({ file_containing_symbol: 'trellis.admin.v1.AdminService' })) as {
         file_descriptor_response?: { file_descriptor_proto: Buffer[] };
       };
-      expect(described.file_descriptor_response?.file_descriptor_proto.length).to.be.greaterThan(0);
+      // grpcurl links the returned files by their declared imports: the service's file must import the one
+      // defining google.protobuf.Struct, and that file must come along in the same response.
+      const files = (described.file_descriptor_response?.file_descriptor_proto ?? []).map(
+        (b) =>
+          FileDescriptorProto.toObject(FileDescriptorProto.decode(b)) as {
+            name: string;
+            package?: string;
+            dependency?: string[];
+          },
+      );
+      const service = files.find((f) => f.package === 'trellis.admin.v1');
+      const struct = files.find((f) => f.package === 'google.protobuf');
+      expect(struct, 'google.protobuf file in the response').to.not.equal(undefined);
+      expect(service?.dependency).to.include(struct?.name);
     } finally {
       refl.close();
     }

@@ -1,6 +1,5 @@
 // The operator API server: AdminService over gRPC (apply/get/list/delete/watch/proxy status) plus server reflection.
 import * as grpc from '@grpc/grpc-js';
-import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
@@ -18,6 +17,7 @@ import type {
 } from './messages.ts';
 import { resourceToMessage } from './messages.ts';
 import { proxyToMessage } from './proxy-status.ts';
+import { createReflectionService } from './reflection.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { serveWatch, type WatchCall } from './watch.ts';
 
@@ -113,7 +113,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ),
   };
   server.addService(proto.service, implementation as unknown as grpc.UntypedServiceImplementation);
-  new ReflectionService(proto.packageDefinition).addToServer(server);
+  createReflectionService(proto.packageDefinition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(hostPort(opts.host, opts.port), grpc.ServerCredentials.createInsecure(), (err, bound) =>
