@@ -9,7 +9,10 @@ import { BIN, type Daemon, run, startDaemon } from './helpers/processes.ts';
 
 function serviceYaml(backends: readonly EchoBackend[]): string {
   const eps = backends
-    .map((b) => `    - { address: 127.0.0.1, port: ${b.port}, labels: { version: ${b.name.startsWith('v2') ? 'v2' : 'v1'} } }`)
+    .map(
+      (b) =>
+        `    - { address: 127.0.0.1, port: ${b.port}, labels: { version: ${b.name.startsWith('v2') ? 'v2' : 'v1'} } }`,
+    )
     .join('\n');
   return `apiVersion: trellis.dev/v1
 kind: Service
@@ -55,7 +58,12 @@ async function tally(client: EchoClient, n: number): Promise<Map<string, number>
 }
 
 /** Repeats batches until pred holds for one batch (config propagates asynchronously); bounded by tries. */
-async function until(client: EchoClient, n: number, pred: (c: Map<string, number>) => boolean, tries = 40): Promise<Map<string, number>> {
+async function until(
+  client: EchoClient,
+  n: number,
+  pred: (c: Map<string, number>) => boolean,
+  tries = 40,
+): Promise<Map<string, number>> {
   let last = new Map<string, number>();
   for (let i = 0; i < tries; i++) {
     last = await tally(client, n);
@@ -82,17 +90,32 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     grpcJsXds.register();
     dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-interop-'));
     backends = await Promise.all(['v1-a', 'v1-b', 'v2-a'].map(startEchoBackend));
-    cp = startDaemon(BIN.controlPlane, ['--data-dir', dataDir, '--xds-host', '127.0.0.1', '--xds-port', '0', '--api-port', '0', '--log-level', 'info']);
+    cp = startDaemon(BIN.controlPlane, [
+      '--data-dir',
+      dataDir,
+      '--xds-host',
+      '127.0.0.1',
+      '--xds-port',
+      '0',
+      '--api-port',
+      '0',
+      '--log-level',
+      'info',
+    ]);
     const line = await cp.waitForLog((l) => l['msg'] === 'control plane listening');
     xdsPort = line['xdsPort'] as number;
     api = `127.0.0.1:${line['apiPort'] as number}`;
     await apply(`${serviceYaml(backends)}---\n${POLICY}---\n${routeYaml(80, 20)}`);
     const bootstrap = {
-      xds_servers: [{ server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      xds_servers: [
+        { server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+      ],
       node: { id: 'interop-client', locality: {} },
     };
     // The bootstrap a user would put in GRPC_XDS_BOOTSTRAP_CONFIG, passed per channel so tests stay independent.
-    client = echoClient('xds:///echo', { 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap) });
+    client = echoClient('xds:///echo', {
+      'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
+    });
   });
 
   after(async () => {
@@ -142,9 +165,23 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
   it('reports the client in proxy-status with every type ACKed', async () => {
     const r = await run(BIN.trellisctl, ['--api', api, 'proxy-status', '-o', 'json']);
     expect(r.code, r.stderr).to.equal(0);
-    const status = JSON.parse(r.stdout) as { proxies: { node: { id: string }; types: { ackedVersion?: string; acked_version?: string; lastNack?: unknown }[] }[] };
-    const me = status.proxies.find((p) => p.node.id === 'interop-client');
+    const status = JSON.parse(r.stdout) as {
+      proxies: {
+        node_id: string;
+        types: { type_url: string; sent_version: string; acked_version: string; last_nack?: unknown }[];
+      }[];
+    };
+    const me = status.proxies.find((p) => p.node_id === 'interop-client');
     expect(me, r.stdout).to.not.equal(undefined);
-    expect(me!.types.length).to.equal(4);
+    expect(me!.types.map((t) => t.type_url.split('.').pop()).sort()).to.deep.equal([
+      'Cluster',
+      'ClusterLoadAssignment',
+      'Listener',
+      'RouteConfiguration',
+    ]);
+    for (const t of me!.types) {
+      expect(t.acked_version, t.type_url).to.equal(t.sent_version);
+      expect(t.last_nack ?? undefined, t.type_url).to.equal(undefined);
+    }
   });
 });

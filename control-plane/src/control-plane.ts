@@ -124,7 +124,10 @@ export class ControlPlane {
     try {
       const snapshot = Snapshot.fromObjects(String(++this.version), translate(this.state(), group));
       this.cache.setSnapshot(group, snapshot);
-      this.opts.logger.debug({ group, version: snapshot.version, ms: performance.now() - started }, 'snapshot published');
+      this.opts.logger.debug(
+        { group, version: snapshot.version, ms: performance.now() - started },
+        'snapshot published',
+      );
     } catch (err) {
       this.opts.logger.error({ group, err }, 'translation failed; the last good snapshot keeps serving');
     }

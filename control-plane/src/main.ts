@@ -24,17 +24,53 @@ export async function main(argv: string[]): Promise<void> {
   const env = process.env;
   const program = new Command('trellis-control-plane')
     .description('Trellis control plane: xDS v3 server (ADS, SotW and Delta) and the operator gRPC API')
-    .option('--data-dir <dir>', 'embedded store directory (env TRELLIS_DATA_DIR)', env['TRELLIS_DATA_DIR'] ?? '.trellis/data')
+    .option(
+      '--data-dir <dir>',
+      'embedded store directory (env TRELLIS_DATA_DIR)',
+      env['TRELLIS_DATA_DIR'] ?? '.trellis/data',
+    )
     .option('--xds-host <host>', 'xDS listen address (env TRELLIS_XDS_HOST)', env['TRELLIS_XDS_HOST'] ?? '0.0.0.0')
-    .option('--xds-port <port>', 'xDS gRPC port, 0 = any (env TRELLIS_XDS_PORT)', port, port(env['TRELLIS_XDS_PORT'] ?? '18000'))
-    .option('--api-host <host>', 'operator API listen address (env TRELLIS_API_HOST)', env['TRELLIS_API_HOST'] ?? '127.0.0.1')
-    .option('--api-port <port>', 'operator API gRPC port, 0 = any (env TRELLIS_API_PORT)', port, port(env['TRELLIS_API_PORT'] ?? '18001'))
-    .option('--endpoint-grace <duration>', 'how long a disconnected proxy keeps its endpoint (env TRELLIS_ENDPOINT_GRACE)', ms, ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'))
-    .option('--log-level <level>', `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`, env['TRELLIS_LOG_LEVEL'] ?? 'info')
+    .option(
+      '--xds-port <port>',
+      'xDS gRPC port, 0 = any (env TRELLIS_XDS_PORT)',
+      port,
+      port(env['TRELLIS_XDS_PORT'] ?? '18000'),
+    )
+    .option(
+      '--api-host <host>',
+      'operator API listen address (env TRELLIS_API_HOST)',
+      env['TRELLIS_API_HOST'] ?? '127.0.0.1',
+    )
+    .option(
+      '--api-port <port>',
+      'operator API gRPC port, 0 = any (env TRELLIS_API_PORT)',
+      port,
+      port(env['TRELLIS_API_PORT'] ?? '18001'),
+    )
+    .option(
+      '--endpoint-grace <duration>',
+      'how long a disconnected proxy keeps its endpoint (env TRELLIS_ENDPOINT_GRACE)',
+      ms,
+      ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'),
+    )
+    .option(
+      '--log-level <level>',
+      `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`,
+      env['TRELLIS_LOG_LEVEL'] ?? 'info',
+    )
     .showHelpAfterError();
   program.parse(argv);
-  const o = program.opts<{ dataDir: string; xdsHost: string; xdsPort: number; apiHost: string; apiPort: number; endpointGrace: number; logLevel: string }>();
-  if (!LEVELS.includes(o.logLevel)) program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
+  const o = program.opts<{
+    dataDir: string;
+    xdsHost: string;
+    xdsPort: number;
+    apiHost: string;
+    apiPort: number;
+    endpointGrace: number;
+    logLevel: string;
+  }>();
+  if (!LEVELS.includes(o.logLevel))
+    program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
   const logger = pino({ level: o.logLevel, base: { service: 'trellis-control-plane' } });
   const dataDir = path.resolve(o.dataDir);
   const cp = await ControlPlane.start({

@@ -35,7 +35,9 @@ export async function startEchoBackend(name: string): Promise<EchoBackend> {
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   return {
     name,
@@ -60,8 +62,10 @@ export function echoClient(target: string, options: grpc.ChannelOptions = {}): E
   return {
     who: (message = '', deadlineMs = 5000) =>
       new Promise<WhoReply>((resolve, reject) => {
-        client['Who']!({ message }, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, reply: WhoReply) =>
-          err ? reject(err) : resolve(reply),
+        client['Who']!(
+          { message },
+          { deadline: Date.now() + deadlineMs },
+          (err: grpc.ServiceError | null, reply: WhoReply) => (err ? reject(err) : resolve(reply)),
         );
       }),
     close: () => client.close(),

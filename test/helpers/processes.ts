@@ -51,9 +51,13 @@ export interface Daemon {
 
 /** Starts a long-running bin whose stdout is JSON log lines (pino). */
 export function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const logs: Record<string, unknown>[] = [];
-  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   let buffered = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -87,8 +91,12 @@ export function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv 
       const seen = logs.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
-        const onExit = (code: number | null) => reject(new Error(`process exited (${code}) before the log line; stderr: ${stderr}`));
+        const timer = setTimeout(
+          () => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
+        const onExit = (code: number | null) =>
+          reject(new Error(`process exited (${code}) before the log line; stderr: ${stderr}`));
         child.once('exit', onExit);
         waiters.push({
           pred,
