@@ -1,0 +1,29 @@
+// The read side of the cluster manager used by the HTTP router and the TCP proxy.
+import type { ClusterConfig } from '../config/model.ts';
+import type { Host } from './host.ts';
+import type { PickContext } from './load-balancer.ts';
+
+export interface ClusterStats {
+  upstreamRequests: number;
+  upstreamConnections: number;
+  /** Requests refused because a circuit breaker was open. */
+  overflow: number;
+  noHealthyHost: number;
+}
+
+export interface Cluster {
+  readonly name: string;
+  readonly config: ClusterConfig;
+  readonly stats: ClusterStats;
+  pick(ctx: PickContext): Host | undefined;
+  hosts(): readonly Host[];
+  /** Circuit breaker: reserve a request slot; false when max_requests is reached (caller answers 503). */
+  tryAcquireRequest(): boolean;
+  releaseRequest(): void;
+}
+
+export interface ClusterLookup {
+  get(name: string): Cluster | undefined;
+  /** Subscribes to hosts leaving a cluster (pools close idle connections to them); returns unsubscribe. */
+  onHostsRemoved(listener: (cluster: string, hosts: readonly Host[]) => void): () => void;
+}

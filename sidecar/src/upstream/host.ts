@@ -1,0 +1,26 @@
+// An upstream host (one endpoint of a cluster) with the live counters balancers and the admin page read.
+
+export interface HostStats {
+  activeRequests: number;
+  activeConnections: number;
+  totalRequests: number;
+  /** Responses 5xx or connect/reset failures. */
+  failures: number;
+}
+
+export interface Host {
+  /** `address:port`, unique within a cluster. */
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly zone: string;
+  readonly priority: number;
+  /** EDS health (and later: active health checks, outlier ejection). */
+  healthy: boolean;
+  readonly stats: HostStats;
+}
+
+export function newHostStats(): HostStats {
+  return { activeRequests: 0, activeConnections: 0, totalRequests: 0, failures: 0 };
+}
