@@ -1,6 +1,6 @@
 // The trellis-control-plane process: flags and env vars, JSON logs, graceful SIGTERM.
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 import { parseDuration } from './resources/duration.ts';
@@ -47,11 +47,13 @@ export async function main(argv: string[]): Promise<void> {
       port,
       port(env['TRELLIS_API_PORT'] ?? '18001'),
     )
-    .option(
-      '--endpoint-grace <duration>',
-      'how long a disconnected proxy keeps its endpoint (env TRELLIS_ENDPOINT_GRACE)',
-      ms,
-      ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'),
+    .addOption(
+      new Option(
+        '--endpoint-grace <duration>',
+        'how long a disconnected proxy keeps its endpoint (env TRELLIS_ENDPOINT_GRACE)',
+      )
+        .argParser(ms)
+        .default(ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'), env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'),
     )
     .option(
       '--log-level <level>',
