@@ -9,7 +9,7 @@ import { AdminClient } from '../control-plane/src/api/client.ts';
 import { resourceToMessage } from '../control-plane/src/api/messages.ts';
 import type { Resource } from '../control-plane/src/resources/types.ts';
 import { ORDERS_YAML, route, service } from './fixtures/resources.ts';
-import { BIN, type Daemon, run, startDaemon } from './helpers/processes.ts';
+import { BIN, type Daemon, run, startControlPlaneProcess } from './helpers/processes.ts';
 
 describe('durability: kill -9 and restart on the same data dir', function () {
   this.timeout(60_000);
@@ -17,21 +17,11 @@ describe('durability: kill -9 and restart on the same data dir', function () {
   const daemons: Daemon[] = [];
   const clients: AdminClient[] = [];
 
-  /** Starts the control plane on dataDir; resolves with its API address once it logs that it listens. */
+  /** Starts the control plane on dataDir; resolves with its API address once it listens. */
   async function startControlPlane(): Promise<string> {
-    const daemon = startDaemon(BIN.controlPlane, [
-      '--data-dir',
-      dataDir,
-      '--xds-host',
-      '127.0.0.1',
-      '--xds-port',
-      '0',
-      '--api-port',
-      '0',
-    ]);
-    daemons.push(daemon);
-    const line = await daemon.waitForLog((l) => l['msg'] === 'operator API listening');
-    return `127.0.0.1:${line['port']}`;
+    const cp = await startControlPlaneProcess(dataDir);
+    daemons.push(cp.daemon);
+    return cp.api;
   }
 
   const ctl = (api: string, args: string[], input = '') => run(BIN.trellisctl, ['--api', api, ...args], input);

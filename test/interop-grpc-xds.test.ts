@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as grpcJsXds from '@grpc/grpc-js-xds';
 import { expect } from 'chai';
 import { type EchoBackend, type EchoClient, echoClient, startEchoBackend } from './helpers/grpc-echo.ts';
-import { BIN, type Daemon, run, startDaemon } from './helpers/processes.ts';
+import { BIN, type Daemon, run, startControlPlaneProcess } from './helpers/processes.ts';
 
 function serviceYaml(backends: readonly EchoBackend[]): string {
   const eps = backends
@@ -90,21 +90,10 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     grpcJsXds.register();
     dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-interop-'));
     backends = await Promise.all(['v1-a', 'v1-b', 'v2-a'].map(startEchoBackend));
-    cp = startDaemon(BIN.controlPlane, [
-      '--data-dir',
-      dataDir,
-      '--xds-host',
-      '127.0.0.1',
-      '--xds-port',
-      '0',
-      '--api-port',
-      '0',
-      '--log-level',
-      'info',
-    ]);
-    const line = await cp.waitForLog((l) => l['msg'] === 'control plane listening');
-    xdsPort = line['xdsPort'] as number;
-    api = `127.0.0.1:${line['apiPort'] as number}`;
+    const started = await startControlPlaneProcess(dataDir);
+    cp = started.daemon;
+    xdsPort = started.xdsPort;
+    api = started.api;
     await apply(`${serviceYaml(backends)}---\n${POLICY}---\n${routeYaml(80, 20)}`);
     const bootstrap = {
       xds_servers: [

@@ -114,3 +114,30 @@ export function startDaemon(bin: string, args: string[], env: NodeJS.ProcessEnv 
     },
   };
 }
+
+export interface ControlPlaneProcess {
+  daemon: Daemon;
+  /** host:port of the operator API. */
+  api: string;
+  xdsPort: number;
+}
+
+/** Starts the real trellis-control-plane bin on dataDir with both ports picked by the OS, once it is listening. */
+export async function startControlPlaneProcess(
+  dataDir: string,
+  extraArgs: string[] = [],
+): Promise<ControlPlaneProcess> {
+  const daemon = startDaemon(BIN.controlPlane, [
+    '--data-dir',
+    dataDir,
+    '--xds-host',
+    '127.0.0.1',
+    '--xds-port',
+    '0',
+    '--api-port',
+    '0',
+    ...extraArgs,
+  ]);
+  const line = await daemon.waitForLog((l) => l['msg'] === 'control plane listening');
+  return { daemon, api: `127.0.0.1:${line['apiPort'] as number}`, xdsPort: line['xdsPort'] as number };
+}
