@@ -1,0 +1,250 @@
+// Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
+// Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32]
+// Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMicrosOf } from './lib/cpu.ts';
+import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
+import { freePort, waitForPort } from './lib/ports.ts';
+import { runWrk, type WrkResult } from './lib/wrk.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
+const CONNECTIONS = Number(values.connections);
+const PROXY_CPU = '0';
+const LOAD_CPU = '1';
+
+/** Installs wrk and nginx from Debian packages when missing (the bench needs root, as on these machines). */
+function ensureTools(): void {
+  const missing = ['wrk', 'nginx'].filter((bin) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return;
+  const pkgs = missing.map((m) => (m === 'nginx' ? 'nginx-light' : m));
+  console.error(`installing ${pkgs.join(' ')} (apt-get)…`);
+  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', ...pkgs], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+interface Target {
+  name: string;
+  port: number;
+  headers: string[];
+  pids(): number[];
+}
+
+interface Row {
+  name: string;
+  runs: WrkResult[];
+  cpuUsPerReq: number[];
+}
+
+function spawnNode(args: string[], cpus: string): ChildProcess {
+  return spawn('taskset', ['-c', cpus, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function waitForLine(
+  child: ChildProcess,
+  pred: (l: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const line = JSON.parse(text) as Record<string, unknown>;
+          if (pred(line)) {
+            child.stdout?.off('data', onData);
+            child.stdout?.resume();
+            resolve(line);
+            return;
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`process exited with ${code} before it was ready`)));
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  ensureTools();
+  const dir = mkdtempSync(path.join(tmpdir(), 'trellis-bench-'));
+  const children: ChildProcess[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const upstream = await startNginxUpstream(path.join(dir, 'upstream'), await freePort(), LOAD_CPU);
+    stops.push(() => upstream.stop());
+    const nginx = await startNginxProxy(path.join(dir, 'nginx'), await freePort(), upstream.port, PROXY_CPU);
+    stops.push(() => nginx.stop());
+
+    const hpPort = await freePort();
+    const hp = spawnNode(
+      [path.join(ROOT, 'bench/http-proxy-server.ts'), String(hpPort), String(upstream.port)],
+      PROXY_CPU,
+    );
+    children.push(hp);
+    await waitForPort(hpPort);
+
+    // Trellis: control plane (on the load CPU) + one sidecar whose outbound listener proxies to the upstream service.
+    const cp = spawnNode(
+      [
+        path.join(ROOT, 'control-plane/bin/trellis-control-plane.js'),
+        '--data-dir',
+        path.join(dir, 'cp'),
+        '--xds-host',
+        '127.0.0.1',
+        '--xds-port',
+        '0',
+        '--api-port',
+        '0',
+        '--log-level',
+        'warn',
+      ],
+      LOAD_CPU,
+    );
+    children.push(cp);
+    const cpLine = await waitForLine(cp, (l) => l['msg'] === 'control plane listening');
+    const api = `127.0.0.1:${cpLine['apiPort'] as number}`;
+    const yaml = `apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: upstream }
+spec:
+  ports: [{ name: http, port: 80, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
+`;
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'control-plane/bin/trellisctl.js'), '--api', api, 'apply', '-f', '-'],
+      { input: yaml },
+    );
+    const outbound = await freePort();
+    const sidecar = spawnNode(
+      [
+        path.join(ROOT, 'sidecar/bin/trellis-sidecar.js'),
+        '--xds',
+        `127.0.0.1:${cpLine['xdsPort'] as number}`,
+        '--service',
+        'bench-client',
+        '--app-port',
+        String(await freePort()),
+        '--inbound-port',
+        String(await freePort()),
+        '--outbound-port',
+        String(outbound),
+        '--admin-port',
+        '0',
+        '--log-level',
+        'warn',
+      ],
+      PROXY_CPU,
+    );
+    children.push(sidecar);
+    await waitForPort(outbound);
+
+    const targets: Target[] = [
+      { name: 'direct (no proxy)', port: upstream.port, headers: [], pids: () => [] },
+      { name: 'nginx', port: nginx.port, headers: [], pids: () => nginx.pids() },
+      { name: 'http-proxy (node)', port: hpPort, headers: [], pids: () => [hp.pid ?? 0] },
+      { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.pid ?? 0] },
+    ];
+    const rows = new Map<string, Row>(targets.map((t) => [t.name, { name: t.name, runs: [], cpuUsPerReq: [] }]));
+    // Warm-up (JIT, pools), then interleaved measured rounds.
+    for (const t of targets)
+      await runWrk({
+        url: `http://127.0.0.1:${t.port}/`,
+        seconds: 2,
+        connections: CONNECTIONS,
+        cpus: LOAD_CPU,
+        headers: t.headers,
+      });
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const before = t.pids().length ? cpuMicrosOf(t.pids()) : 0;
+        const r = await runWrk({
+          url: `http://127.0.0.1:${t.port}/`,
+          seconds: SECONDS,
+          connections: CONNECTIONS,
+          cpus: LOAD_CPU,
+          headers: t.headers,
+        });
+        const after = t.pids().length ? cpuMicrosOf(t.pids()) : 0;
+        const row = rows.get(t.name)!;
+        row.runs.push(r);
+        row.cpuUsPerReq.push(t.pids().length ? (after - before) / r.requests : Number.NaN);
+        console.error(
+          `round ${round + 1}/${ROUNDS} ${t.name}: ${r.rps.toFixed(0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`,
+        );
+      }
+    }
+    const nginxRps = median(rows.get('nginx')!.runs.map((r) => r.rps));
+    const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+    console.log(
+      `\nHTTP/1.1 keep-alive, ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} interleaved rounds (medians); proxies on CPU ${PROXY_CPU}, wrk+upstream on CPU ${LOAD_CPU}`,
+    );
+    console.log(
+      [
+        'target'.padEnd(20),
+        'req/s'.padStart(9),
+        'p50 ms'.padStart(8),
+        'p99 ms'.padStart(8),
+        'cpu µs/req'.padStart(11),
+        'x nginx'.padStart(8),
+        'errors'.padStart(7),
+      ].join(' '),
+    );
+    for (const row of rows.values()) {
+      const rps = median(row.runs.map((r) => r.rps));
+      console.log(
+        [
+          row.name.padEnd(20),
+          fmt(rps).padStart(9),
+          fmt(median(row.runs.map((r) => r.p50Ms)), 2).padStart(8),
+          fmt(median(row.runs.map((r) => r.p99Ms)), 2).padStart(8),
+          fmt(median(row.cpuUsPerReq), 1).padStart(11),
+          fmt(rps / nginxRps, 2).padStart(8),
+          String(row.runs.reduce((a, r) => a + r.errors, 0)).padStart(7),
+        ].join(' '),
+      );
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    for (const s of stops) await s().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
