@@ -33,6 +33,13 @@ export async function startEchoBackend(name: string): Promise<EchoBackend> {
       served++;
       cb(null, { backend: name, message: call.request.message });
     },
+    Chat(call: grpc.ServerDuplexStream<{ message: string }, WhoReply>) {
+      call.on('data', (req: { message: string }) => {
+        served++;
+        call.write({ backend: name, message: req.message });
+      });
+      call.on('end', () => call.end());
+    },
   });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
@@ -53,6 +60,8 @@ export async function startEchoBackend(name: string): Promise<EchoBackend> {
 
 export interface EchoClient {
   who(message?: string, deadlineMs?: number): Promise<WhoReply>;
+  /** Sends each message on one bidirectional stream, one at a time, and collects the replies. */
+  chat(messages: readonly string[], deadlineMs?: number): Promise<WhoReply[]>;
   close(): void;
 }
 
@@ -67,6 +76,27 @@ export function echoClient(target: string, options: grpc.ChannelOptions = {}): E
           { deadline: Date.now() + deadlineMs },
           (err: grpc.ServiceError | null, reply: WhoReply) => (err ? reject(err) : resolve(reply)),
         );
+      }),
+    chat: (messages, deadlineMs = 5000) =>
+      new Promise<WhoReply[]>((resolve, reject) => {
+        const call = client['Chat']!({ deadline: Date.now() + deadlineMs }) as grpc.ClientDuplexStream<
+          { message: string },
+          WhoReply
+        >;
+        const replies: WhoReply[] = [];
+        let next = 0;
+        const send = (): void => {
+          const m = messages[next++];
+          if (m === undefined) call.end();
+          else call.write({ message: m });
+        };
+        call.on('data', (r: WhoReply) => {
+          replies.push(r);
+          send();
+        });
+        call.on('error', reject);
+        call.on('end', () => resolve(replies));
+        send();
       }),
     close: () => client.close(),
   };

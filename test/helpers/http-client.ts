@@ -1,0 +1,49 @@
+// An HTTP/1.1 client for tests that speaks through a sidecar's outbound listener like an app with HTTP_PROXY set.
+import http from 'node:http';
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/** Sends an absolute-form request (`GET http://web:8080/x`) to the proxy on 127.0.0.1:proxyPort. */
+export function viaProxy(
+  proxyPort: number,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpResult> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: proxyPort,
+        method: init.method ?? 'GET',
+        path: url,
+        headers: { host: target.host, ...init.headers },
+        agent,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+/** Closes the shared keep-alive sockets (call in an after hook). */
+export function closeHttpClients(): void {
+  agent.destroy();
+}

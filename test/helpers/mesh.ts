@@ -1,0 +1,118 @@
+// A small mesh on 127.0.0.1 for end-to-end tests: the control plane, real apps, and one real sidecar per app.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../bench/lib/ports.ts';
+import { type App, startHttpApp, startTcpEcho } from './apps.ts';
+import { type EchoBackend, startEchoBackend } from './grpc-echo.ts';
+import { BIN, type ControlPlaneProcess, run, startControlPlaneProcess } from './processes.ts';
+import { type SidecarProcess, startSidecar } from './sidecar.ts';
+
+export interface Mesh {
+  cp: ControlPlaneProcess;
+  dataDir: string;
+  xdsPort: number;
+  apps: { webV1: App; webV2: App; tcp: App; grpc: EchoBackend };
+  sidecars: {
+    client: SidecarProcess;
+    webV1: SidecarProcess;
+    webV2: SidecarProcess;
+    tcp: SidecarProcess;
+    grpc: SidecarProcess;
+  };
+  /** Local port on the client's loopback that tunnels to the tcp-echo service. */
+  tcpLocalPort: number;
+  apply(yaml: string): Promise<void>;
+  ctl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  restartControlPlane(): Promise<void>;
+  stopControlPlane(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const MESH_SERVICES = `apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: web }
+spec:
+  ports: [{ name: http, port: 8080, protocol: HTTP }]
+---
+apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: echo }
+spec:
+  ports: [{ name: grpc, port: 50051, protocol: GRPC }]
+---
+apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: tcp-echo }
+spec:
+  ports: [{ name: tcp, port: 7000, protocol: TCP }]
+---
+apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: client }
+spec:
+  ports: [{ name: http, port: 8080, protocol: HTTP }]
+---
+apiVersion: trellis.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  service: web
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+`;
+
+/** Starts the control plane (on a fixed xDS port, so it can be restarted), the apps and their sidecars. */
+export async function startMesh(): Promise<Mesh> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-mesh-'));
+  const xdsPort = await freePort();
+  const cpArgs = ['--xds-port', String(xdsPort), '--endpoint-grace', '30s'];
+  // startControlPlaneProcess passes --xds-port 0 first; the later flag wins.
+  let cp = await startControlPlaneProcess(dataDir, cpArgs);
+  const ctl = (args: string[], input = '') => run(BIN.trellisctl, ['--api', cp.api, ...args], input);
+  const apply = async (yaml: string): Promise<void> => {
+    const r = await ctl(['apply', '-f', '-'], yaml);
+    if (r.code !== 0) throw new Error(`trellisctl apply failed: ${r.stderr}`);
+  };
+  await apply(MESH_SERVICES);
+  const [webV1, webV2, tcp, grpc] = await Promise.all([
+    startHttpApp('web-v1'),
+    startHttpApp('web-v2'),
+    startTcpEcho('tcp-echo'),
+    startEchoBackend('echo-1'),
+  ]);
+  const xds = `127.0.0.1:${xdsPort}`;
+  const tcpLocalPort = await freePort();
+  const sidecars = {
+    client: await startSidecar({ service: 'client', xds, tcpUpstreams: [`tcp-echo:7000=${tcpLocalPort}`] }),
+    webV1: await startSidecar({ service: 'web', xds, appPort: webV1.port, labels: { version: 'v1' } }),
+    webV2: await startSidecar({ service: 'web', xds, appPort: webV2.port, labels: { version: 'v2' } }),
+    tcp: await startSidecar({ service: 'tcp-echo', xds, appPort: tcp.port }),
+    grpc: await startSidecar({ service: 'echo', xds, appPort: grpc.port }),
+  };
+  const mesh: Mesh = {
+    get cp() {
+      return cp;
+    },
+    dataDir,
+    xdsPort,
+    apps: { webV1, webV2, tcp, grpc },
+    sidecars,
+    tcpLocalPort,
+    apply,
+    ctl,
+    async stopControlPlane() {
+      await cp.daemon.stop();
+    },
+    async restartControlPlane() {
+      await cp.daemon.stop();
+      cp = await startControlPlaneProcess(dataDir, cpArgs);
+    },
+    async stop() {
+      await Promise.all(Object.values(sidecars).map((s) => s.stop()));
+      await cp.daemon.stop();
+      await Promise.all([webV1.close(), webV2.close(), tcp.close(), grpc.close()]);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return mesh;
+}
