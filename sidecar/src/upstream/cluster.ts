@@ -20,6 +20,12 @@ export interface Cluster {
   /** Circuit breaker: reserve a request slot; false when max_requests is reached (caller answers 503). */
   tryAcquireRequest(): boolean;
   releaseRequest(): void;
+  /** Circuit breaker: reserve an upstream connection slot (max_connections); optional, absent = unlimited. */
+  tryAcquireConnection?(): boolean;
+  releaseConnection?(): void;
+  /** Circuit breaker: reserve a retry slot (max_retries); optional, absent = unlimited. */
+  tryAcquireRetry?(): boolean;
+  releaseRetry?(): void;
 }
 
 export interface ClusterLookup {
