@@ -51,7 +51,7 @@ export class RoundRobinBalancer implements LoadBalancer {
       const i = (this.offset + k) % n;
       const host = hosts[i] as Host;
       if (!host.healthy || avoid?.has(host)) continue;
-      const weight = host.weight >= 1 ? host.weight : 1;
+      const weight = Math.max(host.weight, 1);
       const score = (scores[i] as number) + weight;
       scores[i] = score;
       total += weight;

@@ -90,9 +90,9 @@ export class UpstreamCluster implements Cluster {
         } else if (host.apply(endpoint, placement)) {
           changed = true;
         }
-        let list = byPriority.get(placement.priority);
-        if (list === undefined) byPriority.set(placement.priority, (list = []));
-        list.push(host);
+        const list = byPriority.get(placement.priority);
+        if (list === undefined) byPriority.set(placement.priority, [host]);
+        else list.push(host);
       }
     }
     const removed: UpstreamHost[] = [];
