@@ -8,7 +8,7 @@ import type { RouteResource, ServiceResource, TrafficPolicyResource } from './re
 import type { Store } from './store/store.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translate } from './translator/translate.ts';
-import { type ClientKind, clientKindOf } from './xds/node.ts';
+import { nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import { XdsServer } from './xds/server.ts';
 
 export interface ControlPlaneOptions {
@@ -20,12 +20,6 @@ export interface ControlPlaneOptions {
   apiPort: number;
   /** How long an announced endpoint outlives its proxy's stream (a reconnect within it does not flap). */
   endpointGraceMs: number;
-}
-
-const CLIENT_KINDS: readonly ClientKind[] = ['proxyless', 'sidecar', 'envoy'];
-
-function isClientKind(group: string): group is ClientKind {
-  return (CLIENT_KINDS as readonly string[]).includes(group);
 }
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
@@ -40,6 +34,8 @@ export class ControlPlane {
   private readonly closeApi: () => Promise<void>;
   private version = 0;
   private scheduled = false;
+  /** Groups that have a snapshot in the cache. */
+  private readonly published = new Set<string>();
 
   private constructor(
     opts: ControlPlaneOptions,
@@ -63,7 +59,7 @@ export class ControlPlane {
     const registry = new EndpointRegistry({ graceMs: opts.endpointGraceMs });
     let self: ControlPlane | undefined;
     const cache = new SnapshotCache({
-      groupOf: (node) => clientKindOf(node),
+      groupOf: nodeGroupOf,
       onFirstWatch: (group) => self?.publish(group),
     });
     const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }) });
@@ -97,13 +93,22 @@ export class ControlPlane {
     return cp;
   }
 
-  /** Coalesces bursts of store/registry changes into one translation per client kind. */
+  /**
+   * Coalesces bursts of store/registry changes into one translation per watched node group. Snapshots of groups
+   * nobody watches any more are dropped (they would go stale; a proxy that comes back gets a fresh translation).
+   */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      for (const group of this.cache.groups()) this.publish(group);
+      const watched = new Set(this.cache.groups());
+      for (const group of [...this.published]) {
+        if (watched.has(group)) continue;
+        this.cache.clearSnapshot(group);
+        this.published.delete(group);
+      }
+      for (const group of watched) this.publish(group);
     });
   }
 
@@ -117,13 +122,19 @@ export class ControlPlane {
     };
   }
 
-  /** Translates the current state for one client kind and publishes it; an inconsistent result keeps the last good one. */
+  /**
+   * Translates the current state for one node group (a client kind, or a sidecar shape) and publishes it; an
+   * inconsistent result keeps the last good one.
+   */
   private publish(group: string): void {
-    if (!isClientKind(group)) return;
+    const parsed = parseNodeGroup(group);
+    if (!parsed) return;
     const started = performance.now();
     try {
-      const snapshot = Snapshot.fromObjects(String(++this.version), translate(this.state(), group));
+      const resources = translate(this.state(), parsed.client, parsed.sidecar);
+      const snapshot = Snapshot.fromObjects(String(++this.version), resources);
       this.cache.setSnapshot(group, snapshot);
+      this.published.add(group);
       this.opts.logger.debug(
         { group, version: snapshot.version, ms: performance.now() - started },
         'snapshot published',

@@ -1,7 +1,7 @@
 // Clusters: one EDS cluster per service port and per subset, with LB policy, outlier detection and circuit breakers.
 import { duration, lookupType } from '@trellis/xds-protos';
 import { parseDuration } from '../resources/duration.ts';
-import type { ConnectionPool, LbAlgorithm, OutlierDetection, TrafficPolicySpec } from '../resources/types.ts';
+import type { ConnectionPool, LbAlgorithm, OutlierDetection, Protocol, TrafficPolicySpec } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
 import type { ClusterKey, MeshIndex } from './mesh-index.ts';
 import { adsConfigSource, compact, durationOf, struct, u32 } from './proto-values.ts';
@@ -83,8 +83,14 @@ function connectTimeoutMs(pool: ConnectionPool | undefined): number {
 }
 
 function http2Options(client: ClientKind, key: ClusterKey): Record<string, unknown> | undefined {
-  if (client === 'proxyless' || !HTTP_PROTOCOL_OPTIONS_ENCODABLE) return undefined;
-  if (key.port.protocol !== 'HTTP2' && key.port.protocol !== 'GRPC') return undefined;
+  if (client === 'proxyless') return undefined;
+  return upstreamProtocolOptions(key.port.protocol);
+}
+
+/** typed_extension_protocol_options that make a proxy speak HTTP/2 upstream for HTTP2/GRPC ports (else undefined). */
+export function upstreamProtocolOptions(protocol: Protocol): Record<string, unknown> | undefined {
+  if (!HTTP_PROTOCOL_OPTIONS_ENCODABLE) return undefined;
+  if (protocol !== 'HTTP2' && protocol !== 'GRPC') return undefined;
   return {
     [HTTP_PROTOCOL_OPTIONS]: {
       '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,

@@ -1,7 +1,5 @@
 // Listeners: api_listeners (HttpConnectionManager over RDS) that gRPC clients dial by name, plus per-client socket listeners.
-import type { ClientKind } from '../xds/node.ts';
 import type { MeshIndex } from './mesh-index.ts';
-import type { MeshState } from './mesh-state.ts';
 import { byString, listenerNames } from './names.ts';
 import { adsConfigSource } from './proto-values.ts';
 
@@ -24,27 +22,20 @@ export function apiListener(name: string, routeConfig: string): Record<string, u
   return { name, api_listener: { api_listener: httpConnectionManager(name, routeConfig) } };
 }
 
-/** Builds the socket (address-bound) listeners one kind of client gets. */
-export type SocketListenerBuilder = (index: MeshIndex, state: MeshState) => Record<string, unknown>[];
-
 /**
- * Extension point: socket listeners per client kind. gRPC proxyless clients never bind sockets; sidecar
- * inbound/outbound listeners (and Envoy's) arrive with the sidecar data path.
+ * Every listener a client gets: api_listeners for each service port and bare service name, then the socket
+ * listeners of its kind (socket-resources.ts), which win a name clash.
  */
-export const SOCKET_LISTENERS: Readonly<Record<ClientKind, SocketListenerBuilder>> = {
-  proxyless: () => [],
-  sidecar: () => [],
-  envoy: () => [],
-};
-
-/** Every listener a client gets: api_listeners for each service port and bare service name, then socket listeners. */
-export function buildListeners(index: MeshIndex, state: MeshState, client: ClientKind): Record<string, unknown>[] {
+export function buildListeners(
+  index: MeshIndex,
+  socketListeners: readonly Record<string, unknown>[] = [],
+): Record<string, unknown>[] {
   const byName = new Map<string, Record<string, unknown>>();
   for (const svc of index.services) {
     for (const { name, routeConfig } of listenerNames(svc)) {
       if (!byName.has(name)) byName.set(name, apiListener(name, routeConfig));
     }
   }
-  for (const l of SOCKET_LISTENERS[client](index, state)) byName.set(String(l['name']), l);
+  for (const l of socketListeners) byName.set(String(l['name']), l);
   return [...byName.values()].sort((a, b) => byString(String(a['name']), String(b['name'])));
 }

@@ -82,6 +82,39 @@ export function routesOf(
   return out;
 }
 
+/** What one service port's virtual host holds: the Route hosts (port split off) naming it, and its Envoy routes. */
+export interface PortRoutes {
+  /** Route hosts addressing this port, in Route order (may repeat). */
+  aliases: string[];
+  /** Every Route's rules for the port, then the catch-all to the port's own cluster. */
+  routes: Record<string, unknown>[];
+}
+
+/** The routes of one service port, shared by its RouteConfiguration and a sidecar's outbound virtual host. */
+export function portRoutes(
+  svc: ServiceResource,
+  port: number,
+  routes: readonly RouteResource[],
+  index: MeshIndex,
+  client: ClientKind,
+  warn: Warn,
+): PortRoutes {
+  const service = svc.metadata.name;
+  const aliases: string[] = [];
+  const envoyRoutes: Record<string, unknown>[] = [];
+  for (const route of routes) {
+    const hosts = routeHostsFor(route, service, port);
+    if (hosts.length === 0) continue;
+    aliases.push(...hosts);
+    envoyRoutes.push(...routesOf(route, port, index, client, warn));
+  }
+  const fallback: Record<string, unknown> = { cluster: clusterName(service, port) };
+  const hash = hashPolicy(index.policyOf(service)?.loadBalancer?.consistentHash, client);
+  if (hash.length > 0) fallback['hash_policy'] = hash;
+  envoyRoutes.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: fallback });
+  return { aliases, routes: envoyRoutes };
+}
+
 /** The RouteConfiguration of one service port. */
 export function buildRouteConfiguration(
   svc: ServiceResource,
@@ -92,21 +125,12 @@ export function buildRouteConfiguration(
   warn: Warn,
 ): Record<string, unknown> {
   const service = svc.metadata.name;
+  const { aliases, routes: envoyRoutes } = portRoutes(svc, port, routes, index, client, warn);
   const domains = new Set<string>([service, `${service}:${port}`]);
-  const envoyRoutes: Record<string, unknown>[] = [];
-  for (const route of routes) {
-    const hosts = routeHostsFor(route, service, port);
-    if (hosts.length === 0) continue;
-    for (const h of hosts) {
-      domains.add(h);
-      domains.add(`${h}:${port}`);
-    }
-    envoyRoutes.push(...routesOf(route, port, index, client, warn));
+  for (const h of aliases) {
+    domains.add(h);
+    domains.add(`${h}:${port}`);
   }
-  const fallback: Record<string, unknown> = { cluster: clusterName(service, port) };
-  const hash = hashPolicy(index.policyOf(service)?.loadBalancer?.consistentHash, client);
-  if (hash.length > 0) fallback['hash_policy'] = hash;
-  envoyRoutes.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: fallback });
   return {
     name: routeConfigName(service, port),
     virtual_hosts: [{ name: service, domains: [...domains], routes: envoyRoutes }],

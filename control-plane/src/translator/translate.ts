@@ -1,11 +1,13 @@
 // The translator: operator resources plus endpoints in, Envoy v3 resources for one kind of client out. Pure.
-import type { ClientKind } from '../xds/node.ts';
+import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { buildClusters } from './clusters.ts';
 import { buildLoadAssignments } from './endpoints.ts';
 import { buildListeners } from './listeners.ts';
 import { indexMesh } from './mesh-index.ts';
 import type { MeshState, TranslatedResources } from './mesh-state.ts';
+import { byString } from './names.ts';
 import { buildRouteConfigurations } from './routes.ts';
+import { SOCKET_RESOURCES } from './socket-resources.ts';
 
 /** Resources plus what could not be translated as written (unknown destinations, matches a client cannot express). */
 export interface Translation {
@@ -13,24 +15,32 @@ export interface Translation {
   warnings: string[];
 }
 
-/** Translates and reports problems; output is deterministic (every list sorted by resource name). */
-export function translateWithWarnings(state: MeshState, client: ClientKind): Translation {
+function byName(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  return byString(String(a['name']), String(b['name']));
+}
+
+/**
+ * Translates and reports problems; output is deterministic (every list sorted by resource name). `sidecar`
+ * (a Trellis sidecar's listener parameters) adds its socket listeners and what they use.
+ */
+export function translateWithWarnings(state: MeshState, client: ClientKind, sidecar?: SidecarParams): Translation {
   const warnings = new Set<string>();
   const warn = (m: string): void => {
     warnings.add(m);
   };
   const index = indexMesh(state);
+  const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn);
   const resources: TranslatedResources = {
-    cluster: buildClusters(index, client),
+    cluster: [...buildClusters(index, client), ...socket.clusters].sort(byName),
     endpoint: buildLoadAssignments(index, state),
-    listener: buildListeners(index, state, client),
-    route: buildRouteConfigurations(index, state, client, warn),
+    listener: buildListeners(index, socket.listeners),
+    route: [...buildRouteConfigurations(index, state, client, warn), ...socket.routes].sort(byName),
     secret: [],
   };
   return { resources, warnings: [...warnings] };
 }
 
-/** Envoy v3 resources for one client kind: clusters, load assignments, listeners and route configurations. */
-export function translate(state: MeshState, client: ClientKind): TranslatedResources {
-  return translateWithWarnings(state, client).resources;
+/** Envoy v3 resources for one client kind (and, for a sidecar, its listener parameters). */
+export function translate(state: MeshState, client: ClientKind, sidecar?: SidecarParams): TranslatedResources {
+  return translateWithWarnings(state, client, sidecar).resources;
 }

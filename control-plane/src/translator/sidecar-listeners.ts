@@ -1,0 +1,173 @@
+// A Trellis sidecar's socket listeners (outbound HTTP proxy, inbound to the app, per-upstream TCP) and inbound cluster.
+import { duration } from '@trellis/xds-protos';
+import type { ServicePort } from '../resources/types.ts';
+import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, upstreamProtocolOptions } from './clusters.ts';
+import { HCM_TYPE_URL, ROUTER_TYPE_URL } from './listeners.ts';
+import type { MeshIndex } from './mesh-index.ts';
+import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
+import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
+import { adsConfigSource, compact, struct } from './proto-values.ts';
+import type { Warn } from './routes.ts';
+
+export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+export const OUTBOUND_LISTENER = 'outbound';
+export const INBOUND_LISTENER = 'inbound';
+const LOOPBACK = '127.0.0.1';
+
+/** The cluster the inbound listener forwards to: the app on 127.0.0.1:<appPort>. */
+export function inboundClusterName(appPort: number): string {
+  return `inbound|${appPort}`;
+}
+
+/** The listener that carries plain TCP for one upstream service port. */
+export function tcpListenerName(up: TcpUpstream): string {
+  return `outbound-tcp|${up.service}|${up.port}`;
+}
+
+function socketAddress(address: string, port: number): Record<string, unknown> {
+  return { socket_address: { address, port_value: port } };
+}
+
+function networkFilter(name: string, typedConfig: Record<string, unknown>): Record<string, unknown> {
+  return { filter_chains: [{ filters: [{ name, typed_config: typedConfig }] }] };
+}
+
+/** The HttpConnectionManager settings both directions share; the router filter comes last. */
+function sidecarHcm(statPrefix: string, upgrades: string[]): Record<string, unknown> {
+  return {
+    '@type': HCM_TYPE_URL,
+    stat_prefix: statPrefix,
+    codec_type: 'AUTO',
+    use_remote_address: { value: true },
+    generate_request_id: { value: true },
+    upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+  };
+}
+
+function tcpProxy(statPrefix: string, cluster: string): Record<string, unknown> {
+  return { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster };
+}
+
+/** The app's HTTP proxy on 127.0.0.1:<outboundPort>: routes by Host / absolute URI, tunnels CONNECT. */
+export function outboundListener(params: SidecarParams): Record<string, unknown> {
+  const hcm = {
+    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT']),
+    http2_protocol_options: { allow_connect: true },
+    rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
+  };
+  return {
+    name: OUTBOUND_LISTENER,
+    address: socketAddress(LOOPBACK, params.outboundPort),
+    traffic_direction: 'OUTBOUND',
+    ...networkFilter('envoy.filters.network.http_connection_manager', hcm),
+  };
+}
+
+/** The service port a sidecar fronts: the one numbered like the app port, else the service's first. */
+export function frontedPort(index: MeshIndex, params: SidecarParams): ServicePort | undefined {
+  if (params.service === undefined) return undefined;
+  const ports = index.serviceByName.get(params.service)?.spec.ports ?? [];
+  return ports.find((p) => p.port === params.appPort) ?? ports[0];
+}
+
+/** Peers' entry on <inboundAddress>:<inboundPort>: HTTP (inline route to the app) or TCP proxy, by port protocol. */
+export function inboundListener(
+  service: string,
+  port: ServicePort,
+  params: SidecarParams & { appPort: number },
+): Record<string, unknown> {
+  const cluster = inboundClusterName(params.appPort);
+  let filter: Record<string, unknown>;
+  if (port.protocol === 'TCP') {
+    filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster));
+  } else {
+    const name = `inbound|${service}`;
+    const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
+    const hcm = {
+      ...sidecarHcm(INBOUND_LISTENER, ['websocket']),
+      route_config: { name, virtual_hosts: [{ name, domains: ['*'], routes: [route] }] },
+    };
+    filter = networkFilter('envoy.filters.network.http_connection_manager', hcm);
+  }
+  return {
+    name: INBOUND_LISTENER,
+    address: socketAddress(params.inboundAddress, params.inboundPort),
+    traffic_direction: 'INBOUND',
+    ...filter,
+  };
+}
+
+/** The STATIC cluster `inbound|<appPort>` to the app on loopback (HTTP/2 upstream for HTTP2/GRPC ports). */
+export function inboundCluster(service: string, port: ServicePort, appPort: number): Record<string, unknown> {
+  const name = inboundClusterName(appPort);
+  return compact({
+    name,
+    type: 'STATIC',
+    connect_timeout: duration(DEFAULT_CONNECT_TIMEOUT_MS),
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(LOOPBACK, appPort) } }] }],
+    },
+    typed_extension_protocol_options: upstreamProtocolOptions(port.protocol),
+    metadata: {
+      filter_metadata: {
+        trellis: struct({ service, port: appPort, protocol: port.protocol, direction: 'inbound' }),
+      },
+    },
+  });
+}
+
+/** A plain-TCP listener on 127.0.0.1:<localPort> proxying to cluster `<svc>|<port>`. */
+export function tcpUpstreamListener(up: TcpUpstream): Record<string, unknown> {
+  const name = tcpListenerName(up);
+  return {
+    name,
+    address: socketAddress(LOOPBACK, up.localPort),
+    traffic_direction: 'OUTBOUND',
+    ...networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(name, clusterName(up.service, up.port))),
+  };
+}
+
+const ANY_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]']);
+
+/** Whether two binds would clash: the same port on the same address, or on a wildcard address. */
+function clashes(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  return a.port === b.port && (a.address === b.address || ANY_ADDRESSES.has(a.address) || ANY_ADDRESSES.has(b.address));
+}
+
+/** The sidecar's socket listeners and the clusters only they use; a listener whose bind would clash is left out. */
+export function sidecarSocketResources(
+  index: MeshIndex,
+  params: SidecarParams,
+  warn: Warn,
+): { listeners: Record<string, unknown>[]; clusters: Record<string, unknown>[] } {
+  const listeners: Record<string, unknown>[] = [];
+  const clusters: Record<string, unknown>[] = [];
+  const binds: { name: string; address: string; port: number }[] = [];
+  const add = (listener: Record<string, unknown>, address: string, port: number): boolean => {
+    const name = String(listener['name']);
+    const clash = binds.find((b) => b.name === name || clashes(b, { address, port }));
+    if (clash) {
+      warn(`sidecar listener ${name} (${address}:${port}) clashes with ${clash.name}; left out`);
+      return false;
+    }
+    binds.push({ name, address, port });
+    listeners.push(listener);
+    return true;
+  };
+  add(outboundListener(params), LOOPBACK, params.outboundPort);
+  const port = frontedPort(index, params);
+  const { appPort, service } = params;
+  if (port && service !== undefined && appPort !== undefined) {
+    const clusterTaken = index.clusterNames.has(inboundClusterName(appPort));
+    if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
+    else if (add(inboundListener(service, port, { ...params, appPort }), params.inboundAddress, params.inboundPort)) {
+      clusters.push(inboundCluster(service, port, appPort));
+    }
+  }
+  for (const up of params.tcpUpstreams) add(tcpUpstreamListener(up), LOOPBACK, up.localPort);
+  return { listeners, clusters };
+}

@@ -1,0 +1,37 @@
+// Extension point: the socket (address-bound) listeners each kind of client gets, with the resources only they use.
+import type { ClientKind, SidecarParams } from '../xds/node.ts';
+import type { MeshIndex } from './mesh-index.ts';
+import type { MeshState } from './mesh-state.ts';
+import { buildOutboundRouteConfiguration } from './outbound-routes.ts';
+import type { Warn } from './routes.ts';
+import { sidecarSocketResources } from './sidecar-listeners.ts';
+
+/** Socket listeners plus the clusters and route configurations that exist only for them. */
+export interface SocketResources {
+  listeners: Record<string, unknown>[];
+  clusters: Record<string, unknown>[];
+  routes: Record<string, unknown>[];
+}
+
+export type SocketResourceBuilder = (
+  index: MeshIndex,
+  state: MeshState,
+  sidecar: SidecarParams | undefined,
+  warn: Warn,
+) => SocketResources;
+
+const NONE: SocketResourceBuilder = () => ({ listeners: [], clusters: [], routes: [] });
+
+/**
+ * Per client kind. gRPC proxyless clients never bind sockets; Envoy's socket listeners are not emitted yet.
+ * A Trellis sidecar gets outbound / inbound / per-upstream TCP listeners shaped by its node metadata.
+ */
+export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder>> = {
+  proxyless: NONE,
+  sidecar: (index, state, sidecar, warn) => {
+    if (!sidecar) return { listeners: [], clusters: [], routes: [] };
+    const { listeners, clusters } = sidecarSocketResources(index, sidecar, warn);
+    return { listeners, clusters, routes: [buildOutboundRouteConfiguration(index, state, warn)] };
+  },
+  envoy: NONE,
+};
