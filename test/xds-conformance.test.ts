@@ -1,12 +1,15 @@
 // xDS v3 conformance of the ADS server over real gRPC streams: SotW and Delta, ACK/NACK, subscriptions, ordering.
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { TYPE_URLS } from '@trellis/xds-protos';
+import { decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import pino from 'pino';
 import { edsCluster, mesh } from '../control-plane/src/cache/fixtures.ts';
 import { Snapshot } from '../control-plane/src/cache/snapshot.ts';
 import { SnapshotCache } from '../control-plane/src/cache/snapshot-cache.ts';
+import { ControlPlane } from '../control-plane/src/control-plane.ts';
+import type { ServiceResource } from '../control-plane/src/resources/types.ts';
+import { MemoryStore } from '../control-plane/src/store/memory-store.ts';
 import type { ProxyEvent, TypeStatus } from '../control-plane/src/xds/proxy-status.ts';
 import { XdsServer } from '../control-plane/src/xds/server.ts';
 import { DeltaClient, type NodeSpec, rawStream, SotwClient } from './helpers/ads-client.ts';
@@ -596,5 +599,96 @@ describe('xDS conformance', () => {
       d.send({ type_url: LDS });
       expect((await d.next()).type_url).to.equal(LDS);
     });
+  });
+});
+
+describe('xDS conformance: per-sidecar socket listeners from the control plane', () => {
+  let cp: ControlPlane;
+  const clients: { close(): void }[] = [];
+  const address = (): string => `127.0.0.1:${cp.xdsPort}`;
+  const svc = (name: string, port: number, protocol: 'HTTP' | 'TCP'): ServiceResource => ({
+    apiVersion: 'trellis.dev/v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: { ports: [{ name: 'p', port, protocol }] },
+  });
+  const sidecarNode = (id: string, extra: Record<string, string>): NodeSpec => ({
+    id,
+    metadata: { TRELLIS_PROXY: 'sidecar', TRELLIS_SERVICE: 'orders', TRELLIS_ADDRESS: '10.0.0.5', ...extra },
+  });
+  /** Socket listeners (not api_listeners) of a reply: name → bound address:port. */
+  const socketListeners = (resources: { type_url: string; value: Uint8Array }[]): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const any of resources) {
+      const l = decodeAny(any) as { name: string; address?: { socket_address: Record<string, unknown> } };
+      if (l.address) out[l.name] = `${l.address.socket_address['address']}:${l.address.socket_address['port_value']}`;
+    }
+    return out;
+  };
+
+  beforeEach(async () => {
+    const store = new MemoryStore();
+    cp = await ControlPlane.start({
+      store,
+      logger: pino({ level: 'silent' }),
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      apiHost: '127.0.0.1',
+      apiPort: 0,
+      endpointGraceMs: 0,
+    });
+    await store.commit({ put: [svc('orders', 8080, 'HTTP'), svc('redis', 6379, 'TCP')], delete: [] });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await cp.stop(500);
+  });
+
+  it('SotW: each sidecar node receives the listeners its metadata asks for', async () => {
+    const a = new SotwClient(
+      address(),
+      sidecarNode('a', {
+        TRELLIS_APP_PORT: '8080',
+        TRELLIS_PORT: '15106',
+        TRELLIS_OUTBOUND_PORT: '15101',
+        TRELLIS_TCP_UPSTREAMS: 'redis:6379=16379',
+      }),
+    );
+    const b = new SotwClient(
+      address(),
+      sidecarNode('b', { TRELLIS_APP_PORT: '9000', TRELLIS_INBOUND_ADDRESS: '10.0.0.6' }),
+    );
+    clients.push(a, b);
+    a.send({ type_url: LDS });
+    b.send({ type_url: LDS });
+    expect(socketListeners((await a.next(LDS)).resources)).to.deep.equal({
+      inbound: '0.0.0.0:15106',
+      outbound: '127.0.0.1:15101',
+      'outbound-tcp|redis|6379': '127.0.0.1:16379',
+    });
+    expect(socketListeners((await b.next(LDS)).resources)).to.deep.equal({
+      inbound: '10.0.0.6:15006',
+      outbound: '127.0.0.1:15001',
+    });
+    a.send({ type_url: RDS, resource_names: ['outbound'] });
+    const rds = await a.next(RDS);
+    expect(rds.names).to.deep.equal(['outbound']);
+    a.send({ type_url: CDS });
+    expect((await a.next(CDS)).names).to.include('inbound|8080');
+  });
+
+  it('Delta: a sidecar gets its listeners; a proxyless client on the same server gets none', async () => {
+    const d = new DeltaClient(address(), sidecarNode('d', { TRELLIS_APP_PORT: '8080' }));
+    const g = new DeltaClient(address(), { id: 'grpc-client' });
+    clients.push(d, g);
+    d.send({ type_url: LDS });
+    g.send({ type_url: LDS });
+    expect(socketListeners((await d.next(LDS)).resources.map((r) => r.resource))).to.deep.equal({
+      inbound: '0.0.0.0:15006',
+      outbound: '127.0.0.1:15001',
+    });
+    const grpc = await g.next(LDS);
+    expect(socketListeners(grpc.resources.map((r) => r.resource))).to.deep.equal({});
+    expect(grpc.names).to.include('orders');
   });
 });
