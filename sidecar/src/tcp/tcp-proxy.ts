@@ -1,0 +1,129 @@
+// The L4 TCP proxy network filter: each accepted connection goes to a weighted cluster's host, bytes both ways.
+import type { Socket } from 'node:net';
+import type { TcpProxyConfig } from '../config/model.ts';
+import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
+import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
+import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
+
+interface ClusterStatNames {
+  upstreamTotal: string;
+  upstreamConnectFail: string;
+  upstreamConnectTimeout: string;
+  upstreamRx: string;
+  upstreamTx: string;
+}
+
+export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
+  private readonly config: TcpProxyConfig;
+  private readonly deps: HandlerDeps;
+  private readonly sessions = new Set<TcpSession>();
+  private readonly prefix: string;
+  private readonly clusterStats = new Map<string, SessionStats>();
+  private draining: Promise<void> | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(config: TcpProxyConfig, deps: HandlerDeps) {
+    this.config = config;
+    this.deps = deps;
+    this.prefix = `tcp.${config.statPrefix}.`;
+  }
+
+  handle(socket: Socket): void {
+    const { deps, prefix } = this;
+    deps.stats.inc(`${prefix}downstream_cx_total`);
+    if (this.draining !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const name = pickWeightedCluster(this.config.clusters, this.config.totalWeight);
+    const cluster = name === undefined ? undefined : deps.clusters.get(name);
+    if (cluster === undefined) {
+      deps.stats.inc(`${prefix}downstream_cx_no_route`);
+      deps.logger.debug({ cluster: name, statPrefix: this.config.statPrefix }, 'tcp proxy: no such cluster');
+      socket.destroy();
+      return;
+    }
+    if (cluster.tryAcquireConnection?.() === false) {
+      socket.destroy();
+      return;
+    }
+    const host = cluster.pick({});
+    if (host === undefined) {
+      cluster.releaseConnection?.();
+      socket.destroy();
+      return;
+    }
+    const session = new TcpSession(
+      socket,
+      {
+        cluster,
+        host,
+        connectTimeoutMs: cluster.config.connectTimeoutMs,
+        idleTimeoutMs: this.config.idleTimeoutMs,
+      },
+      this.statsFor(cluster.name),
+      this,
+    );
+    this.sessions.add(session);
+  }
+
+  activeConnections(): number {
+    return this.sessions.size;
+  }
+
+  /** Takes no new connections; open ones may finish until graceMs, then they are closed. */
+  drain(graceMs: number): Promise<void> {
+    if (this.draining === undefined) this.draining = this.drainFor(graceMs);
+    return this.draining;
+  }
+
+  sessionClosed(session: TcpSession): void {
+    this.sessions.delete(session);
+    if (this.sessions.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private async drainFor(graceMs: number): Promise<void> {
+    if (this.sessions.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([idle, deadline]);
+    clearTimeout(timer);
+    if (this.sessions.size === 0) return;
+    for (const session of this.sessions) session.destroy();
+    await idle;
+  }
+
+  private statsFor(cluster: string): SessionStats {
+    let s = this.clusterStats.get(cluster);
+    if (s === undefined) {
+      const c = `cluster.${cluster}.`;
+      const names: ClusterStatNames = {
+        upstreamTotal: `${c}upstream_cx_total`,
+        upstreamConnectFail: `${c}upstream_cx_connect_fail`,
+        upstreamConnectTimeout: `${c}upstream_cx_connect_timeout`,
+        upstreamRx: `${c}upstream_cx_rx_bytes_total`,
+        upstreamTx: `${c}upstream_cx_tx_bytes_total`,
+      };
+      s = {
+        sink: this.deps.stats,
+        downstreamRx: `${this.prefix}downstream_cx_rx_bytes_total`,
+        downstreamTx: `${this.prefix}downstream_cx_tx_bytes_total`,
+        idleTimeout: `${this.prefix}idle_timeout`,
+        ...names,
+      };
+      this.clusterStats.set(cluster, s);
+    }
+    return s;
+  }
+}
+
+/** ConnectionHandlerFactory for listeners whose filter is `{ type: 'tcp' }`. */
+export const createTcpHandler: ConnectionHandlerFactory = (listener, deps) => {
+  if (listener.filter.type !== 'tcp') {
+    throw new Error(`listener ${listener.name}: the TCP proxy needs a 'tcp' filter, got '${listener.filter.type}'`);
+  }
+  return new TcpProxyHandler(listener.filter.tcp, deps);
+};
