@@ -1,6 +1,9 @@
 // The sidecar's validated, immutable config model: what xDS resources decode into, and what the data path reads.
 
-/** A string matcher (Envoy StringMatcher subset). `regex` is compiled once at decode time. */
+/**
+ * A string matcher (Envoy StringMatcher subset). `regex` is compiled once at decode time from RE2 syntax; it is
+ * unanchored and has no g/y flags (Envoy's safe_regex is a full match: anchor it when building the matcher).
+ */
 export type StringMatcher =
   | { kind: 'exact'; value: string; ignoreCase: boolean }
   | { kind: 'prefix'; value: string; ignoreCase: boolean }
@@ -69,6 +72,7 @@ export interface RouteAction {
   clusters: WeightedCluster[];
   totalWeight: number;
   prefixRewrite?: string;
+  /** `regex` has the 'g' flag (Envoy replaces every match); `substitution` uses JS replacement syntax ($1, $&). */
   regexRewrite?: { regex: RegExp; substitution: string };
   hostRewrite?: string;
   /** 0 = no route timeout. */
@@ -105,6 +109,8 @@ export interface RouteConfig {
   responseHeaders: HeaderOps;
   /** Internal-only headers stripped from responses to clients (concealment). */
   internalOnlyHeaders: string[];
+  /** Version of the xDS resource this came from (inline route configurations: their listener's). */
+  version?: string;
 }
 
 export type Direction = 'inbound' | 'outbound';

@@ -1,0 +1,125 @@
+// Decodes an HttpConnectionManager network filter config (RDS or inline routes, HTTP filters) into the model.
+import { routeConfig } from './decode-route.ts';
+import {
+  anyTypeName,
+  at,
+  durationMs,
+  enumName,
+  fail,
+  num,
+  type Obj,
+  objList,
+  optObj,
+  reqObj,
+  str,
+  wrappedBool,
+  wrappedNum,
+} from './decode-values.ts';
+import type { HttpConnectionManagerConfig } from './model.ts';
+
+export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
+
+/** Envoy's defaults where the HCM leaves a field unset. */
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+
+const CODECS: Readonly<Record<string, HttpConnectionManagerConfig['codec']>> = {
+  AUTO: 'auto',
+  HTTP1: 'http1',
+  HTTP2: 'http2',
+};
+
+/**
+ * The HTTP filter chain: the router must come last. Other filters are unsupported for now; one marked
+ * `is_optional` (or `disabled`) is skipped, as Envoy skips optional filters it does not know.
+ */
+function checkHttpFilters(v: unknown, path: string): void {
+  const filters = objList(v, path);
+  if (filters.length === 0) fail(path, 'needs the router filter');
+  for (const [i, f] of filters.entries()) {
+    const fpath = at(path, i);
+    const config = optObj(f['typed_config'], at(fpath, 'typed_config'));
+    if (f['config_discovery'] !== undefined)
+      fail(at(fpath, 'config_discovery'), 'filter config discovery is not supported');
+    const type = config ? anyTypeName(config) : '';
+    const isRouter = type === ROUTER_TYPE || (type === '' && ROUTER_NAMES.has(str(f['name'])));
+    if (isRouter) {
+      if (i !== filters.length - 1) fail(fpath, 'the router filter must be the last HTTP filter');
+      return;
+    }
+    if (f['is_optional'] === true || f['disabled'] === true) continue;
+    fail(
+      config ? at(fpath, 'typed_config') : fpath,
+      `unsupported HTTP filter ${type || str(f['name']) || '(unnamed)'}`,
+    );
+  }
+  fail(path, 'the router filter must be the last HTTP filter');
+}
+
+function upgradeTypes(v: unknown, path: string): string[] {
+  const out: string[] = [];
+  for (const [i, u] of objList(v, path).entries()) {
+    const type = str(u['upgrade_type']);
+    if (type === '') fail(at(at(path, i), 'upgrade_type'), 'is required');
+    if (u['filters'] !== undefined) fail(at(at(path, i), 'filters'), 'per-upgrade filters are not supported');
+    if (wrappedBool(u['enabled'], at(at(path, i), 'enabled'), true)) out.push(type);
+  }
+  return out;
+}
+
+/** Where the routes come from: an RDS name (over ADS) or an inline RouteConfiguration. */
+function routeSource(
+  o: Obj,
+  path: string,
+  version: string,
+): Pick<HttpConnectionManagerConfig, 'routeConfigName' | 'routeConfig'> {
+  const rds = optObj(o['rds'], at(path, 'rds'));
+  if (rds) {
+    const name = str(rds['route_config_name']);
+    if (name === '') fail(at(at(path, 'rds'), 'route_config_name'), 'is required');
+    const source = optObj(rds['config_source'], at(at(path, 'rds'), 'config_source'));
+    if (source && source['ads'] === undefined && source['self'] === undefined) {
+      fail(at(at(path, 'rds'), 'config_source'), 'only ADS (ads or self) config sources are supported');
+    }
+    return { routeConfigName: name };
+  }
+  const inline = optObj(o['route_config'], at(path, 'route_config'));
+  if (inline) return { routeConfig: routeConfig(inline, at(path, 'route_config'), version) };
+  if (o['scoped_routes'] !== undefined) fail(at(path, 'scoped_routes'), 'scoped routes are not supported');
+  return fail(path, 'needs rds or route_config');
+}
+
+/** An HttpConnectionManager typed_config (throws DecodeError naming the field path). */
+export function httpConnectionManager(v: unknown, path: string, version: string): HttpConnectionManagerConfig {
+  const o = reqObj(v, path);
+  const codecName = enumName(o['codec_type'], 'AUTO');
+  const codec = CODECS[codecName] ?? fail(at(path, 'codec_type'), `codec ${codecName} is not supported`);
+  checkHttpFilters(o['http_filters'], at(path, 'http_filters'));
+  const serverHeader = enumName(o['server_header_transformation'], 'OVERWRITE');
+  const config: HttpConnectionManagerConfig = {
+    statPrefix: str(o['stat_prefix']),
+    ...routeSource(o, path, version),
+    codec,
+    useRemoteAddress: wrappedBool(o['use_remote_address'], at(path, 'use_remote_address'), false),
+    xffNumTrustedHops: num(o['xff_num_trusted_hops'], at(path, 'xff_num_trusted_hops'), 0),
+    generateRequestId: wrappedBool(o['generate_request_id'], at(path, 'generate_request_id'), true),
+    setRealIp: false,
+    passThroughServerHeader: serverHeader !== 'OVERWRITE',
+    requestTimeoutMs: durationMs(o['request_timeout'], at(path, 'request_timeout'), 0),
+    streamIdleTimeoutMs: durationMs(
+      o['stream_idle_timeout'],
+      at(path, 'stream_idle_timeout'),
+      DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    ),
+    maxRequestHeadersKb: wrappedNum(
+      o['max_request_headers_kb'],
+      at(path, 'max_request_headers_kb'),
+      DEFAULT_MAX_REQUEST_HEADERS_KB,
+    ),
+    upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
+  };
+  if (typeof o['server_name'] === 'string' && o['server_name'] !== '') config.serverName = o['server_name'];
+  return config;
+}

@@ -1,0 +1,129 @@
+// Decodes a Listener (LDS) into the model: socket address, direction, and its one filter chain's terminal filter.
+import { isIP } from 'node:net';
+import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manager.ts';
+import {
+  anyTypeName,
+  at,
+  type Decoded,
+  decodeResource,
+  durationMs,
+  enumName,
+  fail,
+  type Obj,
+  objList,
+  optObj,
+  port,
+  reqObj,
+  str,
+  wrappedBool,
+} from './decode-values.ts';
+import type { ListenerConfig, NetworkFilter, TcpProxyConfig, WeightedCluster } from './model.ts';
+
+export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+/** Envoy closes an idle TCP proxy connection after an hour unless idle_timeout says otherwise (0 = never). */
+const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
+
+function tcpProxy(o: Obj, path: string): TcpProxyConfig {
+  for (const field of ['tunneling_config', 'on_demand', 'metadata_match']) {
+    if (o[field] !== undefined) fail(at(path, field), 'not supported by the sidecar');
+  }
+  let clusters: WeightedCluster[];
+  if (typeof o['cluster'] === 'string' && o['cluster'] !== '') clusters = [{ name: o['cluster'], weight: 1 }];
+  else {
+    const weighted = reqObj(o['weighted_clusters'], at(path, 'cluster'));
+    const wpath = at(at(path, 'weighted_clusters'), 'clusters');
+    clusters = objList(weighted['clusters'], wpath).map((c, i) => {
+      const name = str(c['name']);
+      if (name === '') fail(at(at(wpath, i), 'name'), 'is required');
+      const weight = Number(c['weight'] ?? 0);
+      if (!Number.isInteger(weight) || weight < 1) fail(at(at(wpath, i), 'weight'), 'expected a positive integer');
+      return { name, weight };
+    });
+    if (clusters.length === 0) fail(wpath, 'needs at least one cluster');
+  }
+  return {
+    statPrefix: str(o['stat_prefix']),
+    clusters,
+    totalWeight: clusters.reduce((sum, c) => sum + c.weight, 0),
+    idleTimeoutMs: durationMs(o['idle_timeout'], at(path, 'idle_timeout'), DEFAULT_TCP_IDLE_TIMEOUT_MS),
+  };
+}
+
+/** The terminal network filter of a chain: HttpConnectionManager or TcpProxy; anything else is unsupported. */
+function networkFilter(chain: Obj, path: string, version: string): NetworkFilter {
+  const fpath = at(path, 'filters');
+  const filters = objList(chain['filters'], fpath);
+  if (filters.length === 0) fail(fpath, 'needs a network filter');
+  for (const [i, f] of filters.entries()) {
+    const cpath = at(at(fpath, i), 'typed_config');
+    const config = optObj(f['typed_config'], cpath);
+    if (!config) fail(cpath, `is required (filter ${str(f['name']) || '(unnamed)'})`);
+    const type = anyTypeName(config);
+    if (type !== HCM_TYPE && type !== TCP_PROXY_TYPE) fail(cpath, `unsupported network filter ${type}`);
+    if (i !== filters.length - 1) fail(at(fpath, i), `${type} must be the last network filter`);
+    if (type === HCM_TYPE) return { type: 'http', http: httpConnectionManager(config, cpath, version) };
+    return { type: 'tcp', tcp: tcpProxy(config, cpath) };
+  }
+  return fail(fpath, 'needs a network filter');
+}
+
+/** The one filter chain the sidecar serves: filter_chains[0] (alone, matching everything) or default_filter_chain. */
+function filterChain(o: Obj): { chain: Obj; path: string } {
+  const chains = objList(o['filter_chains'], 'filter_chains');
+  const fallback = optObj(o['default_filter_chain'], 'default_filter_chain');
+  if (chains.length > 1 || (chains.length === 1 && fallback)) {
+    fail('filter_chains', 'only one filter chain per listener is supported');
+  }
+  const [first] = chains;
+  const chain = first ?? fallback ?? fail('filter_chains', 'needs a filter chain');
+  const path = first ? 'filter_chains[0]' : 'default_filter_chain';
+  const match = optObj(chain['filter_chain_match'], at(path, 'filter_chain_match'));
+  if (match && Object.keys(match).length > 0)
+    fail(at(path, 'filter_chain_match'), 'filter chain matching is not supported');
+  if (chain['transport_socket'] !== undefined)
+    fail(at(path, 'transport_socket'), 'TLS is not supported by the sidecar yet');
+  return { chain, path };
+}
+
+function socketAddress(o: Obj): { address: string; port: number } {
+  const addr = reqObj(o['address'], 'address');
+  if (addr['pipe'] !== undefined) fail('address.pipe', 'pipe addresses are not supported');
+  const sa = reqObj(addr['socket_address'], 'address.socket_address');
+  const path = 'address.socket_address';
+  if (enumName(sa['protocol'], 'TCP') !== 'TCP') fail(at(path, 'protocol'), 'only TCP is supported');
+  if (sa['named_port'] !== undefined) fail(at(path, 'named_port'), 'named ports are not supported');
+  if (sa['resolver_name'] !== undefined) fail(at(path, 'resolver_name'), 'custom resolvers are not supported');
+  const address = str(sa['address']);
+  if (isIP(address) === 0) fail(at(path, 'address'), `expected an IP address, got ${JSON.stringify(address)}`);
+  return { address, port: port(sa['port_value'], at(path, 'port_value'), true) };
+}
+
+/**
+ * A Listener as the sidecar serves it; null for listeners that bind no socket (api_listeners are for gRPC
+ * proxyless clients and are skipped, not rejected).
+ */
+export function listener(o: Obj, version: string): ListenerConfig | null {
+  if (o['api_listener'] !== undefined && o['address'] === undefined) return null;
+  const { address, port } = socketAddress(o);
+  if (!wrappedBool(o['bind_to_port'], 'bind_to_port', true))
+    fail('bind_to_port', 'listeners that do not bind are not supported');
+  for (const [i, lf] of objList(o['listener_filters'], 'listener_filters').entries()) {
+    const config = optObj(lf['typed_config'], at(at('listener_filters', i), 'typed_config'));
+    fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
+  }
+  const { chain, path } = filterChain(o);
+  return {
+    name: str(o['name']),
+    address,
+    port,
+    direction: enumName(o['traffic_direction'], 'UNSPECIFIED') === 'INBOUND' ? 'inbound' : 'outbound',
+    filter: networkFilter(chain, path, version),
+    version,
+  };
+}
+
+/** Decodes an LDS resource: `{ value: null }` for a listener the sidecar skips (api_listener). */
+export function decodeListener(o: Obj, version: string): Decoded<ListenerConfig | null> {
+  return decodeResource('listener', str(o['name']), () => listener(o, version));
+}
