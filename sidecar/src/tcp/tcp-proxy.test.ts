@@ -170,4 +170,14 @@ describe('TCP proxy', () => {
     await closed;
     expect(handler!.activeConnections()).to.equal(0);
   });
+
+  it('drain: a later drain(0) tightens a long grace and closes what is left', async () => {
+    const port = await start(echoServer());
+    const client = await openClient(port);
+    const closed = once(client.socket, 'close');
+    const long = handler!.drain(60_000);
+    await handler!.drain(0);
+    await Promise.all([long, closed]);
+    expect(handler!.activeConnections()).to.equal(0);
+  });
 });

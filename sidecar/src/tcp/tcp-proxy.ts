@@ -19,8 +19,11 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private readonly sessions = new Set<TcpSession>();
   private readonly prefix: string;
   private readonly clusterStats = new Map<string, SessionStats>();
-  private draining: Promise<void> | undefined;
-  private idleWaiters: (() => void)[] = [];
+  /** Set once drain() was called: resolves when the last session has closed. */
+  private drained: Promise<void> | undefined;
+  private deadline: number | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(config: TcpProxyConfig, deps: HandlerDeps) {
     this.config = config;
@@ -31,7 +34,7 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   handle(socket: Socket): void {
     const { deps, prefix } = this;
     deps.stats.inc(`${prefix}downstream_cx_total`);
-    if (this.draining !== undefined) {
+    if (this.drained !== undefined) {
       socket.destroy();
       return;
     }
@@ -71,30 +74,36 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
     return this.sessions.size;
   }
 
-  /** Takes no new connections; open ones may finish until graceMs, then they are closed. */
+  /**
+   * Takes no new connections; open ones may finish until graceMs, then they are closed. A later call with an
+   * earlier deadline tightens it (drain(0) closes everything now); all calls resolve when the last one is closed.
+   */
   drain(graceMs: number): Promise<void> {
-    if (this.draining === undefined) this.draining = this.drainFor(graceMs);
-    return this.draining;
+    if (this.drained === undefined) {
+      this.drained =
+        this.sessions.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    const deadline = Date.now() + graceMs;
+    if (this.sessions.size > 0 && (this.deadline === undefined || deadline < this.deadline)) {
+      this.deadline = deadline;
+      clearTimeout(this.drainTimer);
+      if (graceMs <= 0) this.closeAll();
+      else this.drainTimer = setTimeout(this.closeAll, graceMs);
+    }
+    return this.drained;
   }
 
   sessionClosed(session: TcpSession): void {
     this.sessions.delete(session);
-    if (this.sessions.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.sessions.size > 0) return;
+    clearTimeout(this.drainTimer);
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  private async drainFor(graceMs: number): Promise<void> {
-    if (this.sessions.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([idle, deadline]);
-    clearTimeout(timer);
-    if (this.sessions.size === 0) return;
+  private readonly closeAll = (): void => {
+    this.drainTimer = undefined;
     for (const session of this.sessions) session.destroy();
-    await idle;
-  }
+  };
 
   private statsFor(cluster: string): SessionStats {
     let s = this.clusterStats.get(cluster);

@@ -1,0 +1,192 @@
+// One bound listening socket: its current connection handler, the older handlers still draining, and its status.
+import net, { type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from '../config/model.ts';
+import type { ConnectionHandler } from './connection-handler.ts';
+
+export type ListenerState = 'binding' | 'bound' | 'error' | 'draining' | 'closed';
+
+export interface ListenerStatus {
+  name: string;
+  address: string;
+  /** The configured port (0 = any). */
+  port: number;
+  /** The port actually bound, once bound. */
+  boundPort?: number;
+  state: ListenerState;
+  /** Why binding (or building the handler) failed. */
+  error?: string;
+  filter: ListenerConfig['filter']['type'];
+  direction: ListenerConfig['direction'];
+  version: string;
+  /** Downstream connections open on this socket, including those of handlers still draining. */
+  activeConnections: number;
+}
+
+/**
+ * The net.Server is created once and never rebound: a config change swaps `handler` (new connections go to the
+ * new one) while the previous handler keeps its connections and drains them.
+ */
+export class ActiveListener {
+  config: ListenerConfig;
+  private handler: ConnectionHandler | undefined;
+  private readonly draining = new Set<ConnectionHandler>();
+  private readonly server: Server;
+  private readonly logger: Logger;
+  private state: ListenerState = 'binding';
+  private error: string | undefined;
+  private boundPort: number | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(config: ListenerConfig, handler: ConnectionHandler | undefined, logger: Logger) {
+    this.config = config;
+    this.handler = handler;
+    this.logger = logger.child({ listener: config.name });
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
+    this.server.on('connection', this.onConnection);
+  }
+
+  /** Binds address:port; resolves once bound or failed (a failure is logged and kept in status, never thrown). */
+  bind(): Promise<void> {
+    if (this.handler === undefined) {
+      this.state = 'error';
+      return Promise.resolve();
+    }
+    this.state = 'binding';
+    this.error = undefined;
+    return new Promise((resolve) => {
+      const onError = (err: Error): void => {
+        this.server.off('listening', onListening);
+        this.state = 'error';
+        this.error = err.message;
+        this.logger.error({ err, address: this.config.address, port: this.config.port }, 'listener bind failed');
+        resolve();
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        this.server.on('error', this.onServerError);
+        if (this.closed !== undefined) {
+          // Removed (or drained) while binding.
+          this.server.close();
+          resolve();
+          return;
+        }
+        const address = this.server.address();
+        this.boundPort = address !== null && typeof address === 'object' ? address.port : this.config.port;
+        this.state = 'bound';
+        this.logger.info({ address: this.config.address, port: this.boundPort }, 'listener bound');
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host: this.config.address, port: this.config.port });
+    });
+  }
+
+  /** A new config on the same socket: new connections go to `handler`; the previous one drains for graceMs. */
+  swap(config: ListenerConfig, handler: ConnectionHandler, graceMs: number): void {
+    this.config = config;
+    const previous = this.handler;
+    this.handler = handler;
+    if (previous !== undefined) this.retire(previous, graceMs);
+  }
+
+  /** Records a failure to build the handler for a new config; the previous handler (if any) keeps serving. */
+  fail(config: ListenerConfig, message: string): void {
+    this.config = config;
+    this.error = message;
+    if (this.handler === undefined) this.state = 'error';
+  }
+
+  isBound(): boolean {
+    return this.state === 'bound';
+  }
+
+  hasFailed(): boolean {
+    return this.state === 'error';
+  }
+
+  /** Stops accepting (closes the listening socket) and drains every handler; resolves when all are done. */
+  drain(graceMs: number): Promise<void> {
+    if (this.closed === undefined) {
+      this.closed = this.closeAndDrain(graceMs);
+    } else {
+      // Already draining: a shorter grace tightens the handlers' deadline (drain(0) cuts connections now).
+      for (const h of this.handlers()) void h.drain(graceMs);
+    }
+    return this.closed;
+  }
+
+  activeConnections(): number {
+    let n = 0;
+    for (const h of this.handlers()) n += h.activeConnections();
+    return n;
+  }
+
+  status(): ListenerStatus {
+    const c = this.config;
+    const status: ListenerStatus = {
+      name: c.name,
+      address: c.address,
+      port: c.port,
+      state: this.state,
+      filter: c.filter.type,
+      direction: c.direction,
+      version: c.version,
+      activeConnections: this.activeConnections(),
+    };
+    if (this.boundPort !== undefined) status.boundPort = this.boundPort;
+    if (this.error !== undefined) status.error = this.error;
+    return status;
+  }
+
+  private handlers(): ConnectionHandler[] {
+    return this.handler === undefined ? [...this.draining] : [this.handler, ...this.draining];
+  }
+
+  private retire(handler: ConnectionHandler, graceMs: number): void {
+    this.draining.add(handler);
+    handler.drain(graceMs).then(
+      () => this.draining.delete(handler),
+      (err: unknown) => {
+        this.draining.delete(handler);
+        this.logger.error({ err }, 'handler drain failed');
+      },
+    );
+  }
+
+  private async closeAndDrain(graceMs: number): Promise<void> {
+    const wasListening = this.server.listening;
+    this.state = this.state === 'error' ? 'error' : 'draining';
+    const serverClosed = wasListening
+      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      : Promise.resolve();
+    const handlers = this.handlers();
+    const all = Promise.allSettled(handlers.map((h) => h.drain(graceMs)));
+    // Handlers retired earlier may be draining on a longer grace: once ours is over, ask them to stop now.
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'overdue'>((resolve) => {
+      timer = setTimeout(() => resolve('overdue'), graceMs);
+    });
+    if ((await Promise.race([all, overdue])) === 'overdue') for (const h of handlers) void h.drain(0);
+    clearTimeout(timer);
+    for (const r of await all)
+      if (r.status === 'rejected') this.logger.error({ err: r.reason }, 'handler drain failed');
+    this.draining.clear();
+    await serverClosed;
+    if (this.state !== 'error') this.state = 'closed';
+  }
+
+  private readonly onConnection = (socket: Socket): void => {
+    const handler = this.handler;
+    if (handler === undefined || this.closed !== undefined) {
+      socket.destroy();
+      return;
+    }
+    handler.handle(socket);
+  };
+
+  private readonly onServerError = (err: Error): void => {
+    this.logger.error({ err }, 'listener error');
+  };
+}

@@ -1,0 +1,175 @@
+// Binds one socket per configured listener and follows LDS: add, swap handlers in place (no rebind), drain removed.
+import type { Logger } from 'pino';
+import type { ConfigSource } from '../config/config-source.ts';
+import type { ListenerConfig, SidecarConfig } from '../config/model.ts';
+import { ActiveListener, type ListenerStatus } from './active-listener.ts';
+import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from './connection-handler.ts';
+
+/** Connection handler factories keyed by the listener's network filter type ('http', 'tcp'). */
+export type HandlerFactories = ReadonlyMap<string, ConnectionHandlerFactory>;
+
+/** How long connections of a changed or removed listener may keep going (Envoy's default drain time). */
+export const DEFAULT_DRAIN_GRACE_MS = 600_000;
+
+export interface ListenerManagerOptions {
+  source: ConfigSource;
+  factories: HandlerFactories;
+  deps: HandlerDeps;
+  logger: Logger;
+  /** Drain time for handlers replaced or removed by a config change. */
+  drainGraceMs?: number;
+}
+
+/** Listeners are identified by their socket (address:port); port 0 (any) is identified by name. */
+function socketKey(l: ListenerConfig): string {
+  return l.port === 0 ? `name:${l.name}` : `${l.address}:${l.port}`;
+}
+
+function unchanged(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a === b || (a.name === b.name && a.version !== '' && a.version === b.version);
+}
+
+export class ListenerManager {
+  private readonly options: ListenerManagerOptions;
+  private readonly logger: Logger;
+  private readonly drainGraceMs: number;
+  private readonly active = new Map<string, ActiveListener>();
+  /** Removed listeners still draining their connections. */
+  private readonly retired = new Set<ActiveListener>();
+  private unsubscribe: (() => void) | undefined;
+  private draining: Promise<void> | undefined;
+  private lastApply: Promise<void> = Promise.resolve();
+
+  constructor(options: ListenerManagerOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.drainGraceMs = options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS;
+  }
+
+  /** Applies the source's current config and follows its changes; resolves when the first binds have settled. */
+  start(): Promise<void> {
+    this.unsubscribe ??= this.options.source.onChange((config) => {
+      void this.apply(config);
+    });
+    return this.apply(this.options.source.current());
+  }
+
+  /**
+   * Brings the sockets in line with `config.listeners` (synchronously; the returned promise resolves when new binds
+   * have settled). Bind errors are logged and shown in status(), never thrown.
+   */
+  apply(config: SidecarConfig): Promise<void> {
+    if (this.draining !== undefined) return Promise.resolve();
+    const next = new Map<string, ListenerConfig>();
+    for (const l of config.listeners.values()) {
+      const key = socketKey(l);
+      const other = next.get(key);
+      if (other !== undefined) {
+        this.logger.error({ listener: l.name, other: other.name, key }, 'two listeners on one address; ignoring');
+        continue;
+      }
+      next.set(key, l);
+    }
+    for (const [key, listener] of this.active) {
+      if (next.has(key)) continue;
+      this.active.delete(key);
+      this.logger.info({ listener: listener.config.name }, 'listener removed; draining');
+      this.retire(listener);
+    }
+    const binds: Promise<void>[] = [];
+    for (const [key, config] of next) {
+      const existing = this.active.get(key);
+      if (existing === undefined) {
+        const built = this.build(config);
+        const listener = new ActiveListener(config, built.handler, this.logger);
+        if (built.error !== undefined) listener.fail(config, built.error);
+        this.active.set(key, listener);
+        binds.push(listener.bind());
+        continue;
+      }
+      if (unchanged(existing.config, config)) continue;
+      const built = this.build(config);
+      if (built.handler === undefined) {
+        existing.fail(config, built.error ?? 'no handler');
+        continue;
+      }
+      this.logger.info({ listener: config.name, version: config.version }, 'listener changed; old handler draining');
+      existing.swap(config, built.handler, this.drainGraceMs);
+      if (existing.hasFailed()) binds.push(existing.bind());
+    }
+    this.lastApply = Promise.all(binds).then(() => undefined);
+    return this.lastApply;
+  }
+
+  /** Resolves when the binds started by the latest config change have settled. */
+  settled(): Promise<void> {
+    return this.lastApply;
+  }
+
+  /** True when every configured listener is bound (none binding, none failed). */
+  allBound(): boolean {
+    for (const l of this.active.values()) if (!l.isBound()) return false;
+    return true;
+  }
+
+  /** Configured listeners (sorted by name), then removed ones still draining. */
+  status(): ListenerStatus[] {
+    const byName = (a: ListenerStatus, b: ListenerStatus): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    return [
+      ...[...this.active.values()].map((l) => l.status()).sort(byName),
+      ...[...this.retired].map((l) => l.status()),
+    ];
+  }
+
+  activeConnections(): number {
+    let n = 0;
+    for (const l of this.active.values()) n += l.activeConnections();
+    for (const l of this.retired) n += l.activeConnections();
+    return n;
+  }
+
+  /**
+   * Stops accepting on every listener and drains every handler for up to graceMs; config changes are ignored from
+   * now on. A second call with a shorter grace tightens the deadline.
+   */
+  drainAll(graceMs: number): Promise<void> {
+    const all = [...this.active.values(), ...this.retired].map((l) => l.drain(graceMs));
+    this.draining ??= Promise.all(all).then(() => undefined);
+    return this.draining;
+  }
+
+  isDraining(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /** Stops following config, closes every socket and connection now. */
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.drainAll(0);
+  }
+
+  private retire(listener: ActiveListener): void {
+    this.retired.add(listener);
+    listener.drain(this.drainGraceMs).then(
+      () => this.retired.delete(listener),
+      () => this.retired.delete(listener),
+    );
+  }
+
+  private build(config: ListenerConfig): { handler?: ConnectionHandler; error?: string } {
+    const factory = this.options.factories.get(config.filter.type);
+    if (factory === undefined) {
+      const error = `no connection handler for filter type '${config.filter.type}'`;
+      this.logger.error({ listener: config.name }, error);
+      return { error };
+    }
+    try {
+      return { handler: factory(config, this.options.deps) };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err, listener: config.name }, 'building the connection handler failed');
+      return { error };
+    }
+  }
+}
