@@ -1,0 +1,273 @@
+// The xDS client's accepted resources per type: validates each response as a whole, tracks what listeners and
+// clusters reference, knows when the config is complete, and builds the immutable SidecarConfig from it.
+import { type AnyMessage, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
+import { decodeCluster } from '../config/decode-cluster.ts';
+import { decodeClusterLoadAssignment } from '../config/decode-endpoint.ts';
+import { decodeListener } from '../config/decode-listener.ts';
+import { decodeRouteConfiguration } from '../config/decode-route.ts';
+import type { Decoded, Obj } from '../config/decode-values.ts';
+import type {
+  ClusterConfig,
+  ClusterLoadAssignmentConfig,
+  ListenerConfig,
+  RouteConfig,
+  SidecarConfig,
+} from '../config/model.ts';
+import { EMPTY_CONFIG } from '../config/model.ts';
+
+/** The xDS types the sidecar subscribes to, in make-before-break order. */
+export type ResourceType = 'cluster' | 'endpoint' | 'listener' | 'route';
+export const RESOURCE_TYPES: readonly ResourceType[] = ['cluster', 'endpoint', 'listener', 'route'];
+
+interface Model {
+  listener: ListenerConfig | null;
+  route: RouteConfig;
+  cluster: ClusterConfig;
+  endpoint: ClusterLoadAssignmentConfig;
+}
+
+const DECODERS: { [K in ResourceType]: (o: Obj, version: string) => Decoded<Model[K]> } = {
+  listener: decodeListener,
+  route: decodeRouteConfiguration,
+  cluster: decodeCluster,
+  endpoint: decodeClusterLoadAssignment,
+};
+
+const KIND: Readonly<Record<ResourceType, string>> = {
+  listener: 'listener',
+  route: 'route configuration',
+  cluster: 'cluster',
+  endpoint: 'cluster load assignment',
+};
+
+/** One response's content for a type, whatever the protocol. */
+export interface ResourceUpdate {
+  type: ResourceType;
+  /** Delta gives each resource its name and version; SotW resources carry the response version. */
+  resources: { name?: string; version: string; any: AnyMessage }[];
+  /** Names to delete (Delta removed_resources). */
+  removed: readonly string[];
+  /** SotW LDS/CDS: the response is the whole set; what it lacks is deleted. */
+  fullState: boolean;
+  /** Names asked for (undefined = wildcard); other resources in the response are ignored. */
+  subscribed?: ReadonlySet<string>;
+  /** SotW version_info or Delta system_version_info. */
+  versionInfo: string;
+}
+
+interface Stored<T> {
+  name: string;
+  version: string;
+  bytes: Uint8Array;
+  raw: Obj;
+  decoded: T;
+  updatedAt: string;
+}
+
+interface TypeState<T> {
+  resources: Map<string, Stored<T>>;
+  /** Names the server said do not exist (Delta). */
+  absent: Set<string>;
+  versionInfo: string;
+  received: boolean;
+  updatedAt?: string;
+  lastNack?: { message: string; at: string };
+}
+
+type States = { [K in ResourceType]: TypeState<Model[K]> };
+
+function emptyState<T>(): TypeState<T> {
+  return { resources: new Map(), absent: new Set(), versionInfo: '', received: false };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+const WILDCARD_ADDRESSES: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
+
+/** Listeners that would bind the same port (on the same address, or where one is a wildcard address). */
+function bindClashes(listeners: ReadonlyMap<string, Stored<ListenerConfig | null>>): string[] {
+  const bound: ListenerConfig[] = [];
+  const errors: string[] = [];
+  for (const { decoded: l } of listeners.values()) {
+    if (!l || l.port === 0) continue;
+    const clash = bound.find(
+      (b) =>
+        b.port === l.port &&
+        (b.address === l.address || WILDCARD_ADDRESSES.has(b.address) || WILDCARD_ADDRESSES.has(l.address)),
+    );
+    if (clash) errors.push(`listener ${l.name}: address ${l.address}:${l.port} clashes with listener ${clash.name}`);
+    else bound.push(l);
+  }
+  return errors;
+}
+
+/** How the NACK message is kept readable when many resources fail. */
+const MAX_ERRORS_IN_NACK = 5;
+
+export class ResourceStore {
+  readonly #states: States = {
+    listener: emptyState(),
+    route: emptyState(),
+    cluster: emptyState(),
+    endpoint: emptyState(),
+  };
+  #config: SidecarConfig = EMPTY_CONFIG;
+  #dirty = false;
+
+  /**
+   * Validates a response as a whole and applies it only when every resource decodes: otherwise returns the
+   * error (for the NACK) and changes nothing. Unchanged resources keep their decoded objects (same identity).
+   */
+  apply<K extends ResourceType>(update: ResourceUpdate & { type: K }): { error: string } | { changed: boolean } {
+    const state = this.#states[update.type] as TypeState<Model[K]>;
+    const decode = DECODERS[update.type] as (o: Obj, version: string) => Decoded<Model[K]>;
+    const now = new Date().toISOString();
+    const next = update.fullState ? new Map<string, Stored<Model[K]>>() : new Map(state.resources);
+    const errors: string[] = [];
+    const seen = new Set<string>();
+    for (const [i, r] of update.resources.entries()) {
+      const expected = TYPE_URLS[update.type];
+      if (r.any.type_url !== expected) {
+        errors.push(`resources[${i}]: type_url ${r.any.type_url} in a ${expected} response`);
+        continue;
+      }
+      let raw: Obj;
+      try {
+        raw = decodeAny(r.any);
+      } catch (err) {
+        errors.push(`resources[${i}]: cannot decode ${expected}: ${(err as Error).message}`);
+        continue;
+      }
+      const name = String((update.type === 'endpoint' ? raw['cluster_name'] : raw['name']) ?? '');
+      if (name === '' || (r.name !== undefined && r.name !== name)) {
+        errors.push(
+          `resources[${i}]: named ${JSON.stringify(r.name ?? '')} but carries ${KIND[update.type]} ${JSON.stringify(name)}`,
+        );
+        continue;
+      }
+      if (seen.has(name)) errors.push(`${KIND[update.type]} ${name}: sent twice in one response`);
+      seen.add(name);
+      if (update.subscribed && !update.subscribed.has(name)) continue;
+      const prev = state.resources.get(name);
+      if (prev && sameBytes(prev.bytes, r.any.value)) {
+        next.set(name, prev);
+        continue;
+      }
+      const decoded = decode(raw, r.version);
+      if ('error' in decoded) errors.push(decoded.error);
+      else
+        next.set(name, { name, version: r.version, bytes: r.any.value, raw, decoded: decoded.value, updatedAt: now });
+    }
+    for (const name of update.removed) next.delete(name);
+    if (update.type === 'listener') errors.push(...bindClashes(next as Map<string, Stored<ListenerConfig | null>>));
+    if (errors.length > 0) {
+      const more = errors.length > MAX_ERRORS_IN_NACK ? ` (and ${errors.length - MAX_ERRORS_IN_NACK} more)` : '';
+      const message = errors.slice(0, MAX_ERRORS_IN_NACK).join('; ') + more;
+      state.lastNack = { message, at: now };
+      return { error: message };
+    }
+    for (const name of update.removed) state.absent.add(name);
+    for (const name of next.keys()) state.absent.delete(name);
+    const changed = next.size !== state.resources.size || [...next].some(([n, s]) => state.resources.get(n) !== s);
+    state.resources = next;
+    state.versionInfo = update.versionInfo;
+    state.received = true;
+    state.updatedAt = now;
+    if (changed) this.#dirty = true;
+    return { changed };
+  }
+
+  /** The last accepted version of a type ('' before any): what a SotW NACK reports. */
+  versionInfo(type: ResourceType): string {
+    return this.#states[type].versionInfo;
+  }
+
+  /** Resource versions held (Delta initial_resource_versions), optionally only for some names. */
+  versions(type: ResourceType, only?: ReadonlySet<string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, s] of this.#states[type].resources) if (!only || only.has(name)) out[name] = s.version;
+    return out;
+  }
+
+  /** Route configurations the listeners use over RDS, and load assignments the EDS clusters read. */
+  references(): { routes: Set<string>; endpoints: Set<string> } {
+    const routes = new Set<string>();
+    const endpoints = new Set<string>();
+    for (const { decoded } of this.#states.listener.resources.values()) {
+      if (decoded?.filter.type === 'http' && decoded.filter.http.routeConfigName !== undefined) {
+        routes.add(decoded.filter.http.routeConfigName);
+      }
+    }
+    for (const { decoded } of this.#states.cluster.resources.values()) {
+      if (decoded.discovery === 'eds') endpoints.add(decoded.edsServiceName || decoded.name);
+    }
+    return { routes, endpoints };
+  }
+
+  /** Forgets resources (and absences) of a type that are no longer referenced. */
+  retain(type: 'route' | 'endpoint', keep: ReadonlySet<string>): void {
+    const state = this.#states[type];
+    for (const name of [...state.resources.keys()]) {
+      if (keep.has(name)) continue;
+      state.resources.delete(name);
+      this.#dirty = true;
+    }
+    for (const name of [...state.absent]) if (!keep.has(name)) state.absent.delete(name);
+  }
+
+  /** What a complete config still lacks: LDS/CDS not yet received, referenced RDS/EDS names not yet known. */
+  missing(): string[] {
+    const out: string[] = [];
+    const s = this.#states;
+    if (!s.listener.received) out.push('listeners');
+    if (!s.cluster.received) out.push('clusters');
+    const refs = this.references();
+    for (const name of refs.routes) {
+      if (!s.route.resources.has(name) && !s.route.absent.has(name)) out.push(`route configuration ${name}`);
+    }
+    for (const name of refs.endpoints) {
+      if (!s.endpoint.resources.has(name) && !s.endpoint.absent.has(name)) out.push(`cluster load assignment ${name}`);
+    }
+    return out;
+  }
+
+  /** The SidecarConfig of what is held; the same object until something changes. */
+  build(): SidecarConfig {
+    if (!this.#dirty) return this.#config;
+    const pick = <K extends ResourceType>(type: K): [string, Model[K]][] =>
+      [...(this.#states[type] as TypeState<Model[K]>).resources.values()]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((s) => [s.name, s.decoded]);
+    const listeners = new Map<string, ListenerConfig>();
+    for (const [name, l] of pick('listener')) if (l) listeners.set(name, l);
+    this.#config = Object.freeze({
+      listeners,
+      routes: new Map(pick('route')),
+      clusters: new Map(pick('cluster')),
+      endpoints: new Map(pick('endpoint')),
+    });
+    this.#dirty = false;
+    return this.#config;
+  }
+
+  /** Per type: accepted version, times, last NACK, and each resource as received (for /config_dump). */
+  dump(): unknown[] {
+    return RESOURCE_TYPES.map((type) => {
+      const s = this.#states[type] as TypeState<unknown>;
+      return {
+        typeUrl: TYPE_URLS[type],
+        version: s.versionInfo,
+        lastUpdated: s.updatedAt ?? null,
+        ...(s.lastNack ? { lastNack: s.lastNack } : {}),
+        resources: [...s.resources.values()].map((r) => ({
+          name: r.name,
+          version: r.version,
+          lastUpdated: r.updatedAt,
+          resource: r.raw,
+        })),
+      };
+    });
+  }
+}
