@@ -37,6 +37,7 @@ export class ActiveListener {
   private error: string | undefined;
   private boundPort: number | undefined;
   private closed: Promise<void> | undefined;
+  private bindFailed = false;
 
   constructor(config: ListenerConfig, handler: ConnectionHandler | undefined, logger: Logger) {
     this.config = config;
@@ -46,8 +47,11 @@ export class ActiveListener {
     this.server.on('connection', this.onConnection);
   }
 
-  /** Binds address:port; resolves once bound or failed (a failure is logged and kept in status, never thrown). */
-  bind(): Promise<void> {
+  /**
+   * Binds address:port; resolves once bound or failed (a failure is logged and kept in status, never thrown).
+   * `retry` logs a repeated failure at debug level only.
+   */
+  bind(retry = false): Promise<void> {
     if (this.handler === undefined) {
       this.state = 'error';
       return Promise.resolve();
@@ -59,7 +63,10 @@ export class ActiveListener {
         this.server.off('listening', onListening);
         this.state = 'error';
         this.error = err.message;
-        this.logger.error({ err, address: this.config.address, port: this.config.port }, 'listener bind failed');
+        this.bindFailed = true;
+        const where = { err, address: this.config.address, port: this.config.port };
+        if (retry) this.logger.debug(where, 'listener bind retry failed');
+        else this.logger.error(where, 'listener bind failed; retrying');
         resolve();
       };
       const onListening = (): void => {
@@ -74,6 +81,8 @@ export class ActiveListener {
         const address = this.server.address();
         this.boundPort = address !== null && typeof address === 'object' ? address.port : this.config.port;
         this.state = 'bound';
+        this.error = undefined;
+        this.bindFailed = false;
         this.logger.info({ address: this.config.address, port: this.boundPort }, 'listener bound');
         resolve();
       };
@@ -104,6 +113,11 @@ export class ActiveListener {
 
   hasFailed(): boolean {
     return this.state === 'error';
+  }
+
+  /** A bind that failed (e.g. port in use) and may succeed later; false once draining. */
+  canRetryBind(): boolean {
+    return this.bindFailed && this.state === 'error' && this.handler !== undefined && this.closed === undefined;
   }
 
   /** Stops accepting (closes the listening socket) and drains every handler; resolves when all are done. */

@@ -157,6 +157,34 @@ describe('ListenerManager', () => {
     expect(echoed.received.toString()).to.equal('a:again');
   });
 
+  it('retries a failed bind on its own until the port is free, and tells its owner', async () => {
+    const squatter = net.createServer();
+    const port = await listen(squatter);
+    source = new TestConfigSource(config([tcpListener('late', port, ['a'])]));
+    clusters = new ClusterManager();
+    clusters.update(source.current());
+    let settled: () => void = () => {};
+    manager = new ListenerManager({
+      source,
+      factories: new Map([['tcp', createTcpHandler]]),
+      deps: { clusters, routeConfig: () => undefined, stats: new Stats(), logger: pino({ level: 'silent' }) },
+      logger: pino({ level: 'silent' }),
+      bindRetryMs: 10,
+      onBindSettled: () => settled(),
+    });
+    await manager.start();
+    expect(manager.allBound()).to.equal(false);
+    const bound = new Promise<void>((resolve) => {
+      settled = () => {
+        if (manager!.allBound()) resolve();
+      };
+    });
+    await closeServer(squatter);
+    await bound;
+    expect(manager.status()[0]).to.include({ state: 'bound', boundPort: port });
+    expect(manager.status()[0]?.error).to.equal(undefined);
+  });
+
   it('reports a listener whose handler cannot be built, and keeps serving the previous handler on a bad change', async () => {
     const failing: ConnectionHandlerFactory = () => {
       throw new Error('bad filter config');

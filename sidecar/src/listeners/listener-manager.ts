@@ -18,6 +18,10 @@ export interface ListenerManagerOptions {
   logger: Logger;
   /** Drain time for handlers replaced or removed by a config change. */
   drainGraceMs?: number;
+  /** Retry interval for binds that failed (port in use); 0 disables retries. Default 1 s. */
+  bindRetryMs?: number;
+  /** Called whenever a bind attempt has settled (readiness may have changed). */
+  onBindSettled?: () => void;
 }
 
 /** Listeners are identified by their socket (address:port); port 0 (any) is identified by name. */
@@ -39,6 +43,7 @@ export class ListenerManager {
   private unsubscribe: (() => void) | undefined;
   private draining: Promise<void> | undefined;
   private lastApply: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ListenerManagerOptions) {
     this.options = options;
@@ -97,7 +102,7 @@ export class ListenerManager {
       existing.swap(config, built.handler, this.drainGraceMs);
       if (existing.hasFailed()) binds.push(existing.bind());
     }
-    this.lastApply = Promise.all(binds).then(() => undefined);
+    this.lastApply = this.settle(binds);
     return this.lastApply;
   }
 
@@ -133,6 +138,8 @@ export class ListenerManager {
    * now on. A second call with a shorter grace tightens the deadline.
    */
   drainAll(graceMs: number): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const all = [...this.active.values(), ...this.retired].map((l) => l.drain(graceMs));
     this.draining ??= Promise.all(all).then(() => undefined);
     return this.draining;
@@ -147,6 +154,26 @@ export class ListenerManager {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.drainAll(0);
+  }
+
+  /** Waits for binds, tells the owner, and schedules a retry of the ones that failed. */
+  private async settle(binds: Promise<void>[]): Promise<void> {
+    await Promise.all(binds);
+    if (binds.length > 0) this.options.onBindSettled?.();
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    const interval = this.options.bindRetryMs ?? 1000;
+    if (interval <= 0 || this.retryTimer !== undefined || this.draining !== undefined) return;
+    if (![...this.active.values()].some((l) => l.canRetryBind())) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.draining !== undefined) return;
+      const retries = [...this.active.values()].filter((l) => l.canRetryBind()).map((l) => l.bind(true));
+      void this.settle(retries);
+    }, interval);
+    this.retryTimer.unref();
   }
 
   private retire(listener: ActiveListener): void {
