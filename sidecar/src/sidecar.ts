@@ -1,0 +1,221 @@
+// The sidecar assembled: config source (xDS) → cluster manager + listener manager, admin server, start/stop.
+import type { Logger } from 'pino';
+import { AdminServer, type ServerState } from './admin/admin-server.ts';
+import type { StatScopes } from './admin/prometheus.ts';
+import type { ConfigSource } from './config/config-source.ts';
+import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
+import { createHttpHandler } from './http/http-handler.ts';
+import type { ListenerStatus } from './listeners/active-listener.ts';
+import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
+import { type HandlerFactories, ListenerManager } from './listeners/listener-manager.ts';
+import { Stats } from './stats.ts';
+import { createTcpHandler } from './tcp/tcp-proxy.ts';
+import { ClusterManager } from './upstream/cluster-manager.ts';
+
+/** What the sidecar needs from its config source: XdsClient in production, a hand-set source in tests. */
+export interface SidecarConfigSource extends ConfigSource {
+  start(): void;
+  stop(): Promise<void>;
+  /** Resolves once the first complete config has been applied. */
+  ready(): Promise<void>;
+  /** Everything received, for /config_dump. */
+  dump(): unknown;
+}
+
+export interface SidecarOptions {
+  source: SidecarConfigSource;
+  logger: Logger;
+  admin: { address: string; port: number };
+  stats?: Stats;
+  /** Handler factories by filter type; defaults to HTTP connection manager + TCP proxy. */
+  factories?: HandlerFactories;
+  /** How long connections of changed/removed listeners may keep going (default 600 s, as Envoy). */
+  listenerDrainMs?: number;
+  /** Grace for POST /drain (default 600 s: the process keeps running until SIGTERM). */
+  adminDrainMs?: number;
+  /** Extra fields for the 'sidecar ready' log line. */
+  readyLogFields?: Record<string, unknown>;
+}
+
+/** The built-in connection handlers by network filter type. */
+export function defaultHandlerFactories(): Map<string, ConnectionHandlerFactory> {
+  return new Map<string, ConnectionHandlerFactory>([
+    ['http', createHttpHandler],
+    ['tcp', createTcpHandler],
+  ]);
+}
+
+/**
+ * Config flows one way: the source announces a config; the cluster manager applies it first (clusters and hosts
+ * exist before any listener can route to them), then the listener manager. Readiness (/ready LIVE) needs the
+ * first complete config from the source and every listener bound; draining turns it off for good.
+ */
+export class Sidecar {
+  readonly stats: Stats;
+  readonly clusters: ClusterManager;
+  readonly listeners: ListenerManager;
+  readonly admin: AdminServer;
+  private readonly options: SidecarOptions;
+  private readonly logger: Logger;
+  private readonly relay = new ConfigRelay();
+  private unsubscribe: (() => void) | undefined;
+  private sourceReady = false;
+  private live = false;
+  private draining = false;
+  private stopping: Promise<void> | undefined;
+  private readonly readyWaiters: (() => void)[] = [];
+
+  constructor(options: SidecarOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.stats = options.stats ?? new Stats();
+    this.clusters = new ClusterManager({ stats: this.stats, logger: this.logger.child({ component: 'upstream' }) });
+    const deps: HandlerDeps = {
+      clusters: this.clusters,
+      routeConfig: (name) => this.relay.current().routes.get(name),
+      stats: this.stats,
+      logger: this.logger,
+    };
+    const listenerOptions: ConstructorParameters<typeof ListenerManager>[0] = {
+      source: this.relay,
+      factories: options.factories ?? defaultHandlerFactories(),
+      deps,
+      logger: this.logger.child({ component: 'listeners' }),
+      onBindSettled: () => this.checkReady(),
+    };
+    if (options.listenerDrainMs !== undefined) listenerOptions.drainGraceMs = options.listenerDrainMs;
+    this.listeners = new ListenerManager(listenerOptions);
+    this.admin = new AdminServer({
+      stats: this.stats,
+      clusters: () => this.clusters.list(),
+      listeners: () => this.listeners.status(),
+      configDump: () => options.source.dump(),
+      state: () => this.state(),
+      statScopes: () => statScopesOf(this.relay.current()),
+      drain: () => this.drain(options.adminDrainMs ?? 600_000),
+      logger: this.logger.child({ component: 'admin' }),
+    });
+  }
+
+  /** Binds the admin port, starts the config source and follows it; resolves once the admin port is bound. */
+  async start(): Promise<{ adminPort: number }> {
+    const { address, port } = this.options.admin;
+    const bound = await this.admin.listen(port, address);
+    this.logger.info({ adminAddress: bound.address, adminPort: bound.port }, 'admin listening');
+    const source = this.options.source;
+    this.unsubscribe = source.onChange((config) => this.apply(config));
+    void this.listeners.start();
+    source.start();
+    source.ready().then(
+      () => {
+        this.apply(source.current());
+        this.sourceReady = true;
+        void this.listeners.settled().then(() => this.checkReady());
+      },
+      (err: unknown) => this.logger.error({ err }, 'config source failed'),
+    );
+    return { adminPort: bound.port };
+  }
+
+  /** LIVE once ready, DRAINING from drain()/stop() on. */
+  state(): ServerState {
+    if (this.draining) return 'DRAINING';
+    if (this.live) return 'LIVE';
+    return this.sourceReady ? 'INITIALIZING' : 'PRE_INITIALIZING';
+  }
+
+  /** Resolves when the sidecar first becomes LIVE. */
+  whenReady(): Promise<void> {
+    if (this.live) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  listenerStatus(): ListenerStatus[] {
+    return this.listeners.status();
+  }
+
+  /** Starts draining: /ready turns 503, listeners stop accepting, open connections get graceMs to finish. */
+  drain(graceMs: number): Promise<void> {
+    if (!this.draining) this.logger.info({ graceMs }, 'draining');
+    this.draining = true;
+    return this.listeners.drainAll(graceMs);
+  }
+
+  /** Drains for at most graceMs, then closes everything (connections, xDS stream, admin port). */
+  stop(graceMs: number): Promise<void> {
+    this.stopping ??= this.stopOnce(graceMs);
+    return this.stopping;
+  }
+
+  private async stopOnce(graceMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs + 1000);
+    });
+    await Promise.race([this.drain(graceMs), deadline]);
+    clearTimeout(timer);
+    this.unsubscribe?.();
+    await Promise.race([this.listeners.close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await this.options.source.stop();
+    await this.admin.close();
+  }
+
+  private apply(config: SidecarConfig): void {
+    if (config === this.relay.current()) return;
+    try {
+      this.clusters.update(config);
+    } catch (err) {
+      this.logger.error({ err }, 'applying clusters failed');
+    }
+    this.relay.set(config);
+    void this.listeners.settled().then(() => this.checkReady());
+  }
+
+  private checkReady(): void {
+    if (this.live || this.draining || !this.sourceReady || !this.listeners.allBound()) return;
+    this.live = true;
+    this.logger.info(
+      {
+        adminPort: this.admin.port(),
+        listeners: this.listeners.status().map((l) => ({ name: l.name, address: l.address, port: l.boundPort })),
+        clusters: this.clusters.list().length,
+        ...this.options.readyLogFields,
+      },
+      'sidecar ready',
+    );
+    for (const wake of this.readyWaiters.splice(0)) wake();
+  }
+}
+
+/** Re-announces configs after the cluster manager has applied them, so listeners never see unknown clusters. */
+class ConfigRelay implements ConfigSource {
+  private config: SidecarConfig = EMPTY_CONFIG;
+  private readonly listeners = new Set<(config: SidecarConfig) => void>();
+
+  current(): SidecarConfig {
+    return this.config;
+  }
+
+  onChange(listener: (config: SidecarConfig) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  set(config: SidecarConfig): void {
+    this.config = config;
+    for (const l of [...this.listeners]) l(config);
+  }
+}
+
+/** Cluster names and stat prefixes (which may contain dots) for Prometheus labels. */
+function statScopesOf(config: SidecarConfig): StatScopes {
+  const tcp: string[] = [];
+  const http: string[] = [];
+  for (const l of config.listeners.values()) {
+    if (l.filter.type === 'tcp') tcp.push(l.filter.tcp.statPrefix);
+    else http.push(l.filter.http.statPrefix);
+  }
+  return { clusters: [...config.clusters.keys()], tcp, http };
+}
