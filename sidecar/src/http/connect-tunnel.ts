@@ -1,0 +1,147 @@
+// CONNECT tunnels (HTTP/1.1 'connect' event and HTTP/2 CONNECT streams): route by authority, dial a host, splice with half-close.
+import type { IncomingMessage } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
+import net, { type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { sendWhole } from './downstream.ts';
+import type { HttpContext } from './http-context.ts';
+import { clusterStatNames } from './http-stats.ts';
+import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
+import { type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
+import { finalizeResponseHeaders, type ResponseScope } from './response-headers.ts';
+import { routeUpgrade } from './upgrade-route.ts';
+import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
+import { rawLocalReply } from './websocket.ts';
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
+const { NGHTTP2_CONNECT_ERROR } = http2.constants;
+
+/** The two downstream flavours of a tunnel: a raw HTTP/1.1 socket or an HTTP/2 stream. */
+interface TunnelDownstream {
+  stream: Duplex;
+  established(): void;
+  refuse(reply: LocalReply, scope: ResponseScope): void;
+}
+
+/** The h1 server's 'connect' event. */
+export function tunnelH1(ctx: HttpContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  ctx.stats.inc(ctx.names.rqTotal);
+  ctx.markTunnel(socket);
+  const down: TunnelDownstream = {
+    stream: socket,
+    established: () => {
+      ctx.names.response(ctx.stats, 200);
+      socket.write(ESTABLISHED);
+    },
+    refuse: (reply, scope) => rawLocalReply(ctx, socket, reply, scope),
+  };
+  socket.on('error', () => socket.destroy());
+  openTunnel(ctx, viewFromH1(req), down, head);
+}
+
+/** The h2 server's 'connect' event (a CONNECT stream). */
+export function tunnelH2(ctx: HttpContext, req: Http2ServerRequest, res: Http2ServerResponse): void {
+  ctx.stats.inc(ctx.names.rqTotal);
+  const stream: ServerHttp2Stream = res.stream;
+  const down: TunnelDownstream = {
+    stream,
+    established: () => {
+      ctx.names.response(ctx.stats, 200);
+      stream.respond({ ':status': 200 });
+    },
+    refuse: (reply, scope) => {
+      const r = renderLocalReply(reply, false);
+      finalizeResponseHeaders(r.headers, scope, ctx.hcm);
+      addLocalReplyMarkers(r.headers, reply);
+      ctx.names.response(ctx.stats, r.status);
+      sendWhole(res, true, r.status, r.headers, r.body, false);
+    },
+  };
+  stream.on('error', () => stream.destroy());
+  openTunnel(ctx, viewFromH2(req), down, undefined);
+}
+
+function openTunnel(
+  ctx: HttpContext,
+  view: RequestView | undefined,
+  down: TunnelDownstream,
+  head: Buffer | undefined,
+): void {
+  const empty: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
+  if (view === undefined) {
+    down.refuse({ status: 400, body: 'bad CONNECT request', flags: ResponseFlag.DownstreamProtocolError }, empty);
+    return;
+  }
+  const target = routeUpgrade(ctx, view, 'connect');
+  if ('reply' in target) {
+    down.refuse(target.reply, target.scope);
+    return;
+  }
+  const { cluster, host, scope } = target;
+  const names = clusterStatNames(cluster.name);
+  ctx.stats.inc(names.rqTotal);
+  hostAttemptStarted(host);
+  const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
+  let connected = false;
+  let released = false;
+  const release = (failed: boolean): void => {
+    if (released) return;
+    released = true;
+    hostAttemptFinished(host, failed);
+    cluster.releaseRequest();
+  };
+  const timer = setTimeout(
+    () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+    cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
+  );
+  upstream.once('connect', () => {
+    clearTimeout(timer);
+    connected = true;
+    host.stats.activeConnections++;
+    cluster.stats.upstreamConnections++;
+    if (down.stream.destroyed) {
+      upstream.destroy();
+      return;
+    }
+    down.established();
+    if (head !== undefined && head.length > 0) upstream.write(head);
+    splice(down.stream, upstream);
+  });
+  upstream.on('error', () => {
+    if (connected) return;
+    clearTimeout(timer);
+    ctx.stats.inc(names.cxConnectFail);
+    release(true);
+    if (!down.stream.destroyed) {
+      down.refuse(
+        { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure },
+        scope,
+      );
+    }
+  });
+  upstream.once('close', () => {
+    clearTimeout(timer);
+    if (connected) host.stats.activeConnections--;
+    release(false);
+    closeDownstream(down.stream);
+  });
+  down.stream.once('close', () => upstream.destroy());
+}
+
+/** Pipes both ways; each side's end is forwarded as a half-close (FIN / END_STREAM). */
+function splice(down: Duplex, up: Socket): void {
+  down.pipe(up);
+  up.pipe(down);
+}
+
+/** When the upstream socket is gone, the downstream side goes too (HTTP/2: RST_STREAM unless it ended cleanly). */
+function closeDownstream(down: Duplex): void {
+  if (down.destroyed) return;
+  if ((down as ServerHttp2Stream).respond !== undefined && !down.writableEnded) {
+    (down as ServerHttp2Stream).close(NGHTTP2_CONNECT_ERROR);
+    return;
+  }
+  if (down.writableFinished) down.destroy();
+  else down.end(() => down.destroy());
+}

@@ -1,0 +1,90 @@
+// The downstream side of an exchange: writing heads, trailers and resets the same way over HTTP/1.1 and HTTP/2.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import { type HeaderList, headerGet, headerListToObject } from './header-list.ts';
+
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
+const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+
+/** True when the request carries no body: the stream ended with the head, or HTTP/1.1 said Content-Length: 0. */
+export function requestHasNoBody(req: DownstreamRequest, isH2: boolean, headers: HeaderList): boolean {
+  if (isH2) return (req as Http2ServerRequest).stream.endAfterHeaders;
+  const r = req as IncomingMessage;
+  return (
+    r.readableEnded || (headerGet(headers, 'content-length') === '0' && r.headers['transfer-encoding'] === undefined)
+  );
+}
+
+/**
+ * Sends the response head. endStream finishes the response with the head: over HTTP/2 as one HEADERS frame with
+ * END_STREAM (what gRPC clients need for trailers-only answers). closeConnection asks HTTP/1.1 to close afterwards.
+ */
+export function sendHead(
+  res: DownstreamResponse,
+  isH2: boolean,
+  status: number,
+  headers: HeaderList,
+  endStream: boolean,
+  closeConnection: boolean,
+): void {
+  if (isH2) {
+    const h2res = res as Http2ServerResponse;
+    if (endStream) {
+      const obj: OutgoingHttpHeaders = { ':status': status };
+      headerListToObject(headers, obj as Record<string, string | string[]>);
+      h2res.stream.respond(obj, { endStream: true });
+      return;
+    }
+    h2res.writeHead(status, headers);
+    return;
+  }
+  const h1res = res as ServerResponse;
+  if (closeConnection) h1res.shouldKeepAlive = false;
+  h1res.writeHead(status, headers);
+  if (endStream) h1res.end();
+}
+
+/** Writes a complete small response (local replies). */
+export function sendWhole(
+  res: DownstreamResponse,
+  isH2: boolean,
+  status: number,
+  headers: HeaderList,
+  body: string,
+  closeConnection: boolean,
+): void {
+  if (body === '') {
+    sendHead(res, isH2, status, headers, true, closeConnection);
+    return;
+  }
+  headers.push('content-length', String(Buffer.byteLength(body)));
+  sendHead(res, isH2, status, headers, false, closeConnection);
+  res.end(body);
+}
+
+/** Writes a body chunk; false when the caller should wait for 'drain'. */
+export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
+  return (res as ServerResponse).write(chunk);
+}
+
+/** Ends the response with trailers (dropped by HTTP/1.1 when the body is not chunked). */
+export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined): void {
+  if (trailers !== undefined && trailers.length > 0) {
+    const obj: Record<string, string | string[]> = {};
+    headerListToObject(trailers, obj);
+    res.addTrailers(obj);
+  }
+  res.end();
+}
+
+/** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */
+export function resetDownstream(res: DownstreamResponse, isH2: boolean, cancelled: boolean): void {
+  if (isH2) {
+    const stream = (res as Http2ServerResponse).stream;
+    if (!stream.destroyed) stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  (res as ServerResponse).destroy();
+}

@@ -1,0 +1,54 @@
+// X-Forwarded-For / X-Forwarded-Proto / X-Real-IP / X-Request-Id on requests going upstream (Envoy's XFF trust model).
+import { randomUUID } from 'node:crypto';
+import type { HttpConnectionManagerConfig } from '../config/model.ts';
+import { type HeaderList, headerGet, headerHas, headerSet } from './header-list.ts';
+
+export type ForwardingConfig = Pick<
+  HttpConnectionManagerConfig,
+  'useRemoteAddress' | 'xffNumTrustedHops' | 'generateRequestId' | 'setRealIp'
+>;
+
+/** '::ffff:10.0.0.1' → '10.0.0.1'; undefined (a closed socket) → ''. */
+export function normalizePeerAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.indexOf('.') > 0 ? address.slice(7) : address;
+}
+
+/**
+ * Rewrites the forwarding headers in place and returns the trusted client address.
+ * With useRemoteAddress the peer is appended to XFF and the client is the address xffNumTrustedHops from the
+ * right (falling back to the peer); without it XFF is left alone and read the same way.
+ */
+export function applyForwardedHeaders(
+  headers: HeaderList,
+  peer: string,
+  scheme: string,
+  cfg: ForwardingConfig,
+): string {
+  const incoming = headerGet(headers, 'x-forwarded-for');
+  let client = peer;
+  if (cfg.useRemoteAddress) {
+    const xff = incoming === undefined ? peer : `${incoming}, ${peer}`;
+    headerSet(headers, 'x-forwarded-for', xff);
+    if (cfg.xffNumTrustedHops > 0 && incoming !== undefined) client = nthFromRight(xff, cfg.xffNumTrustedHops) ?? peer;
+  } else if (incoming !== undefined) {
+    client = nthFromRight(incoming, cfg.xffNumTrustedHops) ?? peer;
+  }
+  const trusted = !cfg.useRemoteAddress || cfg.xffNumTrustedHops > 0;
+  if (!trusted || !headerHas(headers, 'x-forwarded-proto')) headerSet(headers, 'x-forwarded-proto', scheme);
+  if (cfg.setRealIp) headerSet(headers, 'x-real-ip', client);
+  if (cfg.generateRequestId && !headerHas(headers, 'x-request-id')) headers.push('x-request-id', randomUUID());
+  return client;
+}
+
+/** The n-th address from the right of a comma-separated XFF value (0 = rightmost). */
+function nthFromRight(xff: string, n: number): string | undefined {
+  let end = xff.length;
+  for (let i = 0; i < n; i++) {
+    end = xff.lastIndexOf(',', end - 1);
+    if (end < 0) return undefined;
+  }
+  const start = xff.lastIndexOf(',', end - 1) + 1;
+  const addr = xff.slice(start, end).trim();
+  return addr === '' ? undefined : addr;
+}

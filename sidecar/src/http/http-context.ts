@@ -1,0 +1,81 @@
+// What every exchange on one HTTP listener shares: config, deps, stat names, upstream pools and the drain state.
+import type { Socket } from 'node:net';
+import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
+import type { HandlerDeps } from '../listeners/connection-handler.ts';
+import type { Stats } from '../stats.ts';
+import { HttpStatNames } from './http-stats.ts';
+import type { CompiledRoute } from './route-table.ts';
+import { RouteTable } from './route-table.ts';
+import { UpstreamPools } from './upstream-pools.ts';
+
+const kInflight = Symbol('inflight');
+
+interface TrackedSocket extends Socket {
+  [kInflight]?: number;
+}
+
+export class HttpContext {
+  readonly listener: ListenerConfig;
+  readonly hcm: HttpConnectionManagerConfig;
+  readonly deps: HandlerDeps;
+  readonly stats: Stats;
+  readonly names: HttpStatNames;
+  readonly pools: UpstreamPools;
+  /** Set by drain(): HTTP/1.1 responses carry Connection: close, idle connections are closed. */
+  draining = false;
+  /** Called when a drained HTTP/1.1 connection has no request left in flight. */
+  onSocketIdle: ((socket: Socket) => void) | undefined;
+  private readonly hcmUpgrades: ReadonlySet<string>;
+  private readonly tunnels = new WeakSet<Socket>();
+
+  constructor(listener: ListenerConfig, hcm: HttpConnectionManagerConfig, deps: HandlerDeps) {
+    this.listener = listener;
+    this.hcm = hcm;
+    this.deps = deps;
+    this.stats = deps.stats;
+    this.names = new HttpStatNames(hcm.statPrefix);
+    this.pools = new UpstreamPools(deps.clusters, deps.stats);
+    this.hcmUpgrades = new Set(hcm.upgrades.map((u) => u.toLowerCase()));
+    this.onSocketIdle = undefined;
+  }
+
+  /** The compiled routes in force now: inline, or the current RDS config (undefined when not (yet) known). */
+  routeTable(): RouteTable | undefined {
+    const config =
+      this.hcm.routeConfig ??
+      (this.hcm.routeConfigName === undefined ? undefined : this.deps.routeConfig(this.hcm.routeConfigName));
+    return config === undefined ? undefined : RouteTable.for(config);
+  }
+
+  /** An upgrade ('websocket', 'connect') is allowed when the connection manager or the route enables it. */
+  upgradeAllowed(route: CompiledRoute, type: string): boolean {
+    const t = type.toLowerCase();
+    return this.hcmUpgrades.has(t) || route.upgrades.has(t);
+  }
+
+  /** Per-connection in-flight request count (HTTP/1.1), so drain can close idle keep-alive connections at once. */
+  requestStarted(socket: Socket): void {
+    const s = socket as TrackedSocket;
+    s[kInflight] = (s[kInflight] ?? 0) + 1;
+  }
+
+  requestFinished(socket: Socket): void {
+    const s = socket as TrackedSocket;
+    const n = (s[kInflight] ?? 1) - 1;
+    s[kInflight] = n;
+    if (n === 0 && this.draining) this.onSocketIdle?.(socket);
+  }
+
+  /** Marks a connection that left HTTP (upgrade, CONNECT): drain must not close it as idle. */
+  markTunnel(socket: Socket): void {
+    this.tunnels.add(socket);
+  }
+
+  isTunnel(socket: Socket): boolean {
+    return this.tunnels.has(socket);
+  }
+
+  static inflight(socket: Socket): number {
+    return (socket as TrackedSocket)[kInflight] ?? 0;
+  }
+}

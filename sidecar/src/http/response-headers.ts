@@ -1,0 +1,60 @@
+// Response headers on their way downstream: hop-by-hop removal, concealment of internal headers, Envoy-ordered mutations.
+import type { HttpConnectionManagerConfig } from '../config/model.ts';
+import { applyHeaderOps, type HeaderList, headerRemove, headerSet } from './header-list.ts';
+import type { CompiledRoute, CompiledVirtualHost, RouteTable } from './route-table.ts';
+
+/** Response headers that describe one hop only (RFC 9110 §7.6.1), plus HTTP/2 connection-specific ones. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+
+/** Our own internal header namespace: never shown to clients unless we generated the response. */
+export const INTERNAL_PREFIX = 'x-trellis-';
+export const RESPONSE_FLAGS_HEADER = 'x-trellis-response-flags';
+export const OVERLOADED_HEADER = 'x-trellis-overloaded';
+
+export type UpstreamHeaders = Readonly<Record<string, string | string[] | number | undefined>>;
+
+/** Where the response-header mutations come from (any level may be missing for early local replies). */
+export interface ResponseScope {
+  table: RouteTable | undefined;
+  vhost: CompiledVirtualHost | undefined;
+  route: CompiledRoute | undefined;
+}
+
+/** Copies upstream response headers (or trailers) into a list without pseudo, hop-by-hop or internal headers. */
+export function copyUpstreamHeaders(headers: UpstreamHeaders, internalOnly: readonly string[]): HeaderList {
+  const list: HeaderList = [];
+  let connection: string | undefined;
+  for (const key in headers) {
+    const v = headers[key];
+    if (v === undefined || key.charCodeAt(0) === 58 /* : */) continue;
+    const name = key.toLowerCase();
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection' && typeof v === 'string') connection = v;
+      continue;
+    }
+    if (name.startsWith(INTERNAL_PREFIX)) continue;
+    if (typeof v === 'string') list.push(name, v);
+    else if (typeof v === 'number') list.push(name, String(v));
+    else for (const item of v) list.push(name, item);
+  }
+  if (connection !== undefined) {
+    for (const token of connection.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '' && name !== 'close' && name !== 'keep-alive') headerRemove(list, name);
+    }
+  }
+  for (const name of internalOnly) headerRemove(list, name);
+  return list;
+}
+
+/** Route, then virtual host, then route-config mutations (Envoy's default order), then the Server header policy. */
+export function finalizeResponseHeaders(
+  list: HeaderList,
+  scope: ResponseScope,
+  hcm: Pick<HttpConnectionManagerConfig, 'passThroughServerHeader' | 'serverName'>,
+): void {
+  if (scope.route !== undefined) applyHeaderOps(list, scope.route.responseHeaders);
+  if (scope.vhost !== undefined) applyHeaderOps(list, scope.vhost.responseHeaders);
+  if (scope.table !== undefined) applyHeaderOps(list, scope.table.responseHeaders);
+  if (!hcm.passThroughServerHeader && hcm.serverName !== undefined) headerSet(list, 'server', hcm.serverName);
+}

@@ -1,0 +1,203 @@
+// A RouteConfig compiled once (cached per config object): virtual host lookup tables and precompiled route matchers.
+import type { HeaderOps, RouteAction, RouteConfig, RouteMatch, VirtualHost } from '../config/model.ts';
+import { normalizeHeaderOps } from './header-list.ts';
+import type { RequestView } from './request-view.ts';
+import { type CompiledRetryPolicy, compileRetryPolicy } from './retry-policy.ts';
+import { compileStringMatcher, fullMatchRegex, type StringPredicate } from './string-matcher.ts';
+
+interface CompiledHeaderMatch {
+  name: string;
+  /** undefined: presence test (`present`), else value predicate. */
+  test: StringPredicate | undefined;
+  present: boolean;
+  invert: boolean;
+}
+
+interface CompiledQueryMatch {
+  name: string;
+  test: StringPredicate | undefined;
+}
+
+type PathTest =
+  | { kind: 'prefix' | 'exact'; value: string; ignoreCase: boolean }
+  | { kind: 'regex'; regex: RegExp }
+  | { kind: 'connect' };
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly match: RouteMatch;
+  readonly path: PathTest;
+  readonly headers: readonly CompiledHeaderMatch[];
+  readonly query: readonly CompiledQueryMatch[];
+  /** The forwarding action, or undefined for a direct response. */
+  readonly action: RouteAction | undefined;
+  readonly direct: { status: number; body: string } | undefined;
+  readonly regexRewrite: { regex: RegExp; substitution: string } | undefined;
+  readonly retry: CompiledRetryPolicy | undefined;
+  /** Lower-case upgrade types allowed on this route. */
+  readonly upgrades: ReadonlySet<string>;
+  readonly requestHeaders: HeaderOps;
+  readonly responseHeaders: HeaderOps;
+}
+
+export interface CompiledVirtualHost {
+  readonly name: string;
+  readonly routes: readonly CompiledRoute[];
+  readonly requestHeaders: HeaderOps;
+  readonly responseHeaders: HeaderOps;
+}
+
+export interface RouteMatchResult {
+  vhost: CompiledVirtualHost;
+  route: CompiledRoute;
+}
+
+const cache = new WeakMap<RouteConfig, RouteTable>();
+
+export class RouteTable {
+  readonly config: RouteConfig;
+  readonly requestHeaders: HeaderOps;
+  readonly responseHeaders: HeaderOps;
+  /** Lower-case headers stripped from responses to clients. */
+  readonly internalOnlyHeaders: readonly string[];
+  private readonly exact = new Map<string, CompiledVirtualHost>();
+  /** [suffix, vhost] for '*suffix' domains, longest suffix first. */
+  private readonly suffixes: [string, CompiledVirtualHost][] = [];
+  /** [prefix, vhost] for 'prefix*' domains, longest prefix first. */
+  private readonly prefixes: [string, CompiledVirtualHost][] = [];
+  private readonly fallback: CompiledVirtualHost | undefined;
+
+  /** The compiled table for a config object, built on first use. */
+  static for(config: RouteConfig): RouteTable {
+    let table = cache.get(config);
+    if (table === undefined) {
+      table = new RouteTable(config);
+      cache.set(config, table);
+    }
+    return table;
+  }
+
+  private constructor(config: RouteConfig) {
+    this.config = config;
+    this.requestHeaders = normalizeHeaderOps(config.requestHeaders);
+    this.responseHeaders = normalizeHeaderOps(config.responseHeaders);
+    this.internalOnlyHeaders = config.internalOnlyHeaders.map((h) => h.toLowerCase());
+    let fallback: CompiledVirtualHost | undefined;
+    for (const vh of config.virtualHosts) {
+      const compiled = compileVirtualHost(vh);
+      for (const raw of vh.domains) {
+        const domain = raw.toLowerCase();
+        if (domain === '*') fallback ??= compiled;
+        else if (domain.startsWith('*')) this.suffixes.push([domain.slice(1), compiled]);
+        else if (domain.endsWith('*')) this.prefixes.push([domain.slice(0, -1), compiled]);
+        else if (!this.exact.has(domain)) this.exact.set(domain, compiled);
+      }
+    }
+    this.suffixes.sort((a, b) => b[0].length - a[0].length);
+    this.prefixes.sort((a, b) => b[0].length - a[0].length);
+    this.fallback = fallback;
+  }
+
+  /** Envoy domain precedence: exact, longest suffix wildcard, longest prefix wildcard; 'host:port' then 'host'; then '*'. */
+  selectVirtualHost(authority: string): CompiledVirtualHost | undefined {
+    const full = authority.toLowerCase();
+    const hit = this.lookup(full);
+    if (hit !== undefined) return hit;
+    const colon = full.lastIndexOf(':');
+    if (colon > 0 && colon > full.lastIndexOf(']')) {
+      const hostOnly = this.lookup(full.slice(0, colon));
+      if (hostOnly !== undefined) return hostOnly;
+    }
+    return this.fallback;
+  }
+
+  /** The first route of the selected virtual host that matches the request. */
+  match(view: RequestView): RouteMatchResult | undefined {
+    const vhost = this.selectVirtualHost(view.authority);
+    if (vhost === undefined) return undefined;
+    for (const route of vhost.routes) if (routeMatches(route, view)) return { vhost, route };
+    return undefined;
+  }
+
+  private lookup(host: string): CompiledVirtualHost | undefined {
+    const exact = this.exact.get(host);
+    if (exact !== undefined) return exact;
+    for (const [suffix, vh] of this.suffixes) if (host.length > suffix.length && host.endsWith(suffix)) return vh;
+    for (const [prefix, vh] of this.prefixes) if (host.length > prefix.length && host.startsWith(prefix)) return vh;
+    return undefined;
+  }
+}
+
+export function routeMatches(route: CompiledRoute, view: RequestView): boolean {
+  const p = route.path;
+  if (p.kind === 'connect') {
+    if (!view.isConnect) return false;
+  } else {
+    if (view.isConnect) return false;
+    const path = view.path;
+    if (p.kind === 'prefix') {
+      if (!(p.ignoreCase ? path.toLowerCase().startsWith(p.value) : path.startsWith(p.value))) return false;
+    } else if (p.kind === 'exact') {
+      if ((p.ignoreCase ? path.toLowerCase() : path) !== p.value) return false;
+    } else if (p.kind === 'regex' && !p.regex.test(path)) return false;
+  }
+  for (const h of route.headers) {
+    const value = view.header(h.name);
+    let ok: boolean;
+    if (value === undefined) ok = h.test === undefined && !h.present !== h.invert;
+    else ok = (h.test === undefined ? h.present : h.test(value)) !== h.invert;
+    if (!ok) return false;
+  }
+  for (const q of route.query) {
+    const value = view.queryParam(q.name);
+    if (value === null || (q.test !== undefined && !q.test(value))) return false;
+  }
+  return true;
+}
+
+function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
+  return {
+    name: vh.name,
+    routes: vh.routes.map((r): CompiledRoute => {
+      const m = r.match;
+      const action = r.action.type === 'route' ? r.action.route : undefined;
+      return {
+        name: r.name,
+        match: m,
+        path: compilePath(m),
+        headers: m.headers.map((h) => ({
+          name: h.name.toLowerCase(),
+          test: h.matcher === undefined ? undefined : compileStringMatcher(h.matcher),
+          present: h.present ?? true,
+          invert: h.invert,
+        })),
+        query: m.query.map((q) => ({
+          name: q.name,
+          test: q.matcher === undefined ? undefined : compileStringMatcher(q.matcher),
+        })),
+        action,
+        direct: r.action.type === 'direct' ? { status: r.action.status, body: r.action.body } : undefined,
+        regexRewrite: action?.regexRewrite && compileRegexRewrite(action.regexRewrite),
+        retry: action?.retry && compileRetryPolicy(action.retry),
+        upgrades: new Set((action?.upgrades ?? []).map((u) => u.toLowerCase())),
+        requestHeaders: normalizeHeaderOps(r.requestHeaders),
+        responseHeaders: normalizeHeaderOps(r.responseHeaders),
+      };
+    }),
+    requestHeaders: normalizeHeaderOps(vh.requestHeaders),
+    responseHeaders: normalizeHeaderOps(vh.responseHeaders),
+  };
+}
+
+function compilePath(m: RouteMatch): PathTest {
+  const p = m.path;
+  if (p.kind === 'regex') return { kind: 'regex', regex: fullMatchRegex(p.regex) };
+  if (p.kind === 'connect') return p;
+  return { kind: p.kind, value: p.ignoreCase ? p.value.toLowerCase() : p.value, ignoreCase: p.ignoreCase };
+}
+
+/** The decoder gives a global regex and JS replacement syntax; make sure of the 'g' flag (Envoy replaces every match). */
+function compileRegexRewrite(rw: { regex: RegExp; substitution: string }): { regex: RegExp; substitution: string } {
+  if (rw.regex.flags.includes('g')) return rw;
+  return { regex: new RegExp(rw.regex.source, `${rw.regex.flags}g`), substitution: rw.substitution };
+}

@@ -1,0 +1,59 @@
+// The route action applied to a matched request: weighted cluster choice, path/host rewrites, upstream request headers.
+import type { HttpConnectionManagerConfig, RouteAction } from '../config/model.ts';
+import { applyForwardedHeaders } from './forwarded-headers.ts';
+import { applyHeaderOps } from './header-list.ts';
+import { randomBelow } from './random.ts';
+import type { RequestView } from './request-view.ts';
+import type { ResponseScope } from './response-headers.ts';
+import type { CompiledRoute } from './route-table.ts';
+
+/** Picks a cluster by weight (one cluster: no random draw). */
+export function pickWeightedCluster(action: RouteAction): string | undefined {
+  const clusters = action.clusters;
+  if (clusters.length === 1) return clusters[0]?.name;
+  const total = action.totalWeight > 0 ? action.totalWeight : clusters.reduce((s, c) => s + c.weight, 0);
+  if (total <= 0) return clusters[0]?.name;
+  let r = randomBelow(total);
+  for (const c of clusters) {
+    if (r < c.weight) return c.name;
+    r -= c.weight;
+  }
+  return clusters[clusters.length - 1]?.name;
+}
+
+/** The origin-form target sent upstream: prefix or regex rewrite of the path, query kept. */
+export function upstreamPath(route: CompiledRoute, view: RequestView): string {
+  const action = route.action;
+  if (action === undefined) return view.path + view.query;
+  let path = view.path;
+  const p = route.path;
+  if (action.prefixRewrite !== undefined && (p.kind === 'prefix' || p.kind === 'exact')) {
+    path = action.prefixRewrite + path.slice(p.value.length);
+    if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
+  } else if (route.regexRewrite !== undefined) {
+    path = path.replace(route.regexRewrite.regex, route.regexRewrite.substitution);
+  }
+  return path + view.query;
+}
+
+/** The authority sent upstream (Host / :authority): the route's host rewrite or the one received. */
+export function upstreamAuthority(route: CompiledRoute, view: RequestView): string {
+  return route.action?.hostRewrite ?? view.authority;
+}
+
+/**
+ * Turns view.headers into the upstream request headers: forwarding headers, then route, virtual host and
+ * route-config mutations. Returns the trusted client address.
+ */
+export function prepareUpstreamHeaders(
+  view: RequestView,
+  scope: ResponseScope,
+  hcm: HttpConnectionManagerConfig,
+  peer: string,
+): string {
+  const client = applyForwardedHeaders(view.headers, peer, view.scheme, hcm);
+  if (scope.route !== undefined) applyHeaderOps(view.headers, scope.route.requestHeaders);
+  if (scope.vhost !== undefined) applyHeaderOps(view.headers, scope.vhost.requestHeaders);
+  if (scope.table !== undefined) applyHeaderOps(view.headers, scope.table.requestHeaders);
+  return client;
+}

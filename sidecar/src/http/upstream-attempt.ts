@@ -1,0 +1,39 @@
+// The contract between one upstream try (HTTP/1.1 or HTTP/2) and the request exchange that owns it.
+import type { Host } from '../upstream/host.ts';
+import type { UpstreamHeaders } from './response-headers.ts';
+import type { AttemptFailure } from './retry-policy.ts';
+
+/** Why an attempt failed: a retriable failure, or an upstream protocol violation (→ 502 UPE). */
+export type AttemptError = AttemptFailure | 'protocol';
+
+/** What an attempt reports; callbacks stop once the attempt is cancelled or discarded. */
+export interface AttemptSink {
+  /**
+   * Response head; endStream when nothing follows (an HTTP/2 headers-only answer such as a gRPC trailers-only error).
+   * Returning false means "discard this response" (the attempt drops it and ends quietly).
+   */
+  onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: UpstreamHeaders, endStream: boolean): boolean;
+  /** A body chunk; false asks the attempt to pause until resume(). */
+  onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean;
+  onUpstreamEnd(attempt: UpstreamAttempt, trailers: UpstreamHeaders | undefined): void;
+  onUpstreamError(attempt: UpstreamAttempt, error: AttemptError): void;
+}
+
+export interface UpstreamAttempt {
+  readonly host: Host;
+  /** Stops the attempt (resets the upstream request); no sink callbacks follow. */
+  cancel(): void;
+  /** Resumes reading the upstream body after onUpstreamData returned false. */
+  resume(): void;
+}
+
+/** Marks a host busy for one attempt (balancers and /clusters read these). */
+export function hostAttemptStarted(host: Host): void {
+  host.stats.activeRequests++;
+  host.stats.totalRequests++;
+}
+
+export function hostAttemptFinished(host: Host, failed: boolean): void {
+  host.stats.activeRequests--;
+  if (failed) host.stats.failures++;
+}
