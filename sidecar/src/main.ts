@@ -1,0 +1,275 @@
+// The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { Sidecar } from './sidecar.ts';
+import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError('expected a port number 0-65535');
+  }
+  return n;
+}
+
+function nonZeroPort(value: string): number {
+  const n = port(value);
+  if (n === 0) throw new InvalidArgumentError('expected a port number 1-65535');
+  return n;
+}
+
+/** '5s', '500ms', '2m' or a bare number of milliseconds. */
+function ms(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
+  if (m === null) throw new InvalidArgumentError('expected a duration such as 5s or 500ms');
+  const n = Number(m[1]);
+  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+}
+
+/** 'host:port[,host:port…]' */
+function xdsServers(value: string): string[] {
+  const servers = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (servers.length === 0) throw new InvalidArgumentError('expected host:port[,host:port…]');
+  for (const s of servers) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/.test(s))
+      throw new InvalidArgumentError(`'${s}': expected host:port`);
+  }
+  return servers;
+}
+
+/** 'k=v,k=v' */
+function labels(value: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (key === '') throw new InvalidArgumentError(`'${pair}': expected key=value`);
+    out[key] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+export interface TcpUpstreamFlag {
+  service: string;
+  port: number;
+  localPort: number;
+}
+
+/** 'SVC:PORT=LOCALPORT' */
+function tcpUpstream(value: string): TcpUpstreamFlag {
+  const m = /^\s*([^:=\s]+):(\d+)\s*=\s*(\d+)\s*$/.exec(value);
+  if (m === null) throw new InvalidArgumentError(`'${value}': expected SERVICE:PORT=LOCALPORT, e.g. redis:6379=16379`);
+  return { service: m[1] as string, port: nonZeroPort(m[2] as string), localPort: nonZeroPort(m[3] as string) };
+}
+
+export interface SidecarFlags {
+  xds: string[];
+  xdsProtocol: 'delta' | 'sotw';
+  service: string;
+  nodeId?: string;
+  appPort?: number;
+  inboundAddress: string;
+  inboundPort: number;
+  advertiseAddress: string;
+  outboundPort: number;
+  tcpUpstream: TcpUpstreamFlag[];
+  labels: Record<string, string>;
+  zone: string;
+  weight?: number;
+  adminAddress: string;
+  adminPort: number;
+  drainTime: number;
+  logLevel: string;
+}
+
+/** The command line (flags, env defaults, help text); parse errors exit through commander. */
+export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
+  const e = (name: string, fallback: string): string => env[name] ?? fallback;
+  const opt = (flags: string, description: string, envName: string): Option =>
+    new Option(flags, `${description} (env ${envName})`);
+  /** Parses an env default with the flag's parser; a bad value names the variable. */
+  const fromEnv = <T>(name: string, parse: (value: string) => T, fallback?: string): T | undefined => {
+    const value = env[name] ?? fallback;
+    if (value === undefined) return undefined;
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(`env ${name}=${JSON.stringify(value)}: ${(err as Error).message}`);
+    }
+  };
+  return new Command('trellis-sidecar')
+    .description('Trellis sidecar: the L4/L7 proxy beside a service, configured over xDS by the control plane')
+    .addOption(
+      opt('--xds <addrs>', 'control plane xDS address(es), host:port[,host:port…]; several = failover', 'TRELLIS_XDS')
+        .argParser(xdsServers)
+        .default(fromEnv('TRELLIS_XDS', xdsServers, '127.0.0.1:18000'), e('TRELLIS_XDS', '127.0.0.1:18000')),
+    )
+    .addOption(
+      opt('--xds-protocol <protocol>', 'ADS variant', 'TRELLIS_XDS_PROTOCOL')
+        .choices(['delta', 'sotw'])
+        .default(e('TRELLIS_XDS_PROTOCOL', 'delta')),
+    )
+    .addOption(
+      opt('--service <name>', 'the service this sidecar fronts (required)', 'TRELLIS_SERVICE')
+        .makeOptionMandatory()
+        .default(env['TRELLIS_SERVICE']),
+    )
+    .addOption(
+      opt('--node-id <id>', 'xDS node id (default <service>-<hostname>-<pid>)', 'TRELLIS_NODE_ID').default(
+        env['TRELLIS_NODE_ID'],
+      ),
+    )
+    .addOption(
+      opt('--app-port <port>', "the app's port on loopback (inbound traffic goes there)", 'TRELLIS_APP_PORT')
+        .argParser(nonZeroPort)
+        .default(fromEnv('TRELLIS_APP_PORT', nonZeroPort)),
+    )
+    .addOption(
+      opt('--inbound-address <ip>', 'inbound listener bind address', 'TRELLIS_INBOUND_ADDRESS').default(
+        e('TRELLIS_INBOUND_ADDRESS', '0.0.0.0'),
+      ),
+    )
+    .addOption(
+      opt('--inbound-port <port>', 'inbound listener port (what peers connect to)', 'TRELLIS_INBOUND_PORT')
+        .argParser(nonZeroPort)
+        .default(fromEnv('TRELLIS_INBOUND_PORT', nonZeroPort, '15006')),
+    )
+    .addOption(
+      opt('--advertise-address <ip>', 'the IP peers use to reach this sidecar', 'TRELLIS_ADVERTISE_ADDRESS').default(
+        e('TRELLIS_ADVERTISE_ADDRESS', '127.0.0.1'),
+      ),
+    )
+    .addOption(
+      opt('--outbound-port <port>', 'outbound HTTP proxy port on 127.0.0.1', 'TRELLIS_OUTBOUND_PORT')
+        .argParser(nonZeroPort)
+        .default(fromEnv('TRELLIS_OUTBOUND_PORT', nonZeroPort, '15001')),
+    )
+    .addOption(
+      opt(
+        '--tcp-upstream <svc:port=localport>',
+        'plain TCP upstream reached on 127.0.0.1:localport; repeatable',
+        'TRELLIS_TCP_UPSTREAMS, comma-separated',
+      )
+        .argParser((value: string, previous: TcpUpstreamFlag[]) => [...previous, tcpUpstream(value)])
+        .default(
+          fromEnv('TRELLIS_TCP_UPSTREAMS', (v) =>
+            v
+              .split(',')
+              .filter((s) => s.trim() !== '')
+              .map(tcpUpstream),
+          ) ?? [],
+          e('TRELLIS_TCP_UPSTREAMS', 'none'),
+        ),
+    )
+    .addOption(
+      opt('--labels <k=v,…>', 'endpoint labels (subsets match on them)', 'TRELLIS_LABELS')
+        .argParser(labels)
+        .default(fromEnv('TRELLIS_LABELS', labels, ''), e('TRELLIS_LABELS', 'none')),
+    )
+    .addOption(
+      opt('--zone <zone>', 'locality zone', 'TRELLIS_ZONE').default(e('TRELLIS_ZONE', ''), e('TRELLIS_ZONE', 'none')),
+    )
+    .addOption(
+      opt('--weight <n>', 'endpoint weight 1-128', 'TRELLIS_WEIGHT')
+        .argParser(weight)
+        .default(fromEnv('TRELLIS_WEIGHT', weight)),
+    )
+    .addOption(
+      opt('--admin-address <ip>', 'admin server address', 'TRELLIS_ADMIN_ADDRESS').default(
+        e('TRELLIS_ADMIN_ADDRESS', '127.0.0.1'),
+      ),
+    )
+    .addOption(
+      opt('--admin-port <port>', 'admin server port, 0 = any (the bound port is logged)', 'TRELLIS_ADMIN_PORT')
+        .argParser(port)
+        .default(fromEnv('TRELLIS_ADMIN_PORT', port, '15000')),
+    )
+    .addOption(
+      opt('--drain-time <duration>', 'how long SIGTERM lets in-flight requests finish', 'TRELLIS_DRAIN_TIME')
+        .argParser(ms)
+        .default(fromEnv('TRELLIS_DRAIN_TIME', ms, '5s'), e('TRELLIS_DRAIN_TIME', '5s')),
+    )
+    .addOption(
+      opt('--log-level <level>', 'log level', 'TRELLIS_LOG_LEVEL')
+        .choices(LEVELS)
+        .default(e('TRELLIS_LOG_LEVEL', 'info')),
+    )
+    .showHelpAfterError();
+}
+
+function weight(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 128) throw new InvalidArgumentError('expected an integer 1-128');
+  return n;
+}
+
+/** The xDS node this sidecar announces: identity, locality and the TRELLIS_* metadata (docs/xds.md). */
+export function nodeOf(flags: SidecarFlags, host = hostname(), pid = process.pid): NodeOptions {
+  const metadata: NodeOptions['metadata'] = {
+    TRELLIS_PROXY: 'sidecar',
+    TRELLIS_SERVICE: flags.service,
+    TRELLIS_ADDRESS: flags.advertiseAddress,
+    TRELLIS_PORT: String(flags.inboundPort),
+    TRELLIS_INBOUND_ADDRESS: flags.inboundAddress,
+    TRELLIS_OUTBOUND_PORT: String(flags.outboundPort),
+    TRELLIS_LABELS: flags.labels,
+  };
+  if (flags.appPort !== undefined) metadata['TRELLIS_APP_PORT'] = String(flags.appPort);
+  if (flags.tcpUpstream.length > 0) {
+    metadata['TRELLIS_TCP_UPSTREAMS'] = flags.tcpUpstream.map((u) => `${u.service}:${u.port}=${u.localPort}`).join(',');
+  }
+  if (flags.weight !== undefined) metadata['TRELLIS_WEIGHT'] = String(flags.weight);
+  return {
+    id: flags.nodeId ?? `${flags.service}-${host}-${pid}`,
+    cluster: flags.service,
+    zone: flags.zone,
+    metadata,
+  };
+}
+
+/** Parses argv (exits on --help or a bad flag, as commander does). */
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): SidecarFlags {
+  const program = buildProgram(env);
+  program.parse(argv);
+  return program.opts<SidecarFlags>();
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  const node = nodeOf(flags);
+  const logger = pino({ level: flags.logLevel, base: { proxy: 'trellis-sidecar', service: flags.service } });
+  const xds = new XdsClient({ servers: flags.xds, node, protocol: flags.xdsProtocol, logger });
+  const sidecar = new Sidecar({
+    source: xds,
+    logger,
+    admin: { address: flags.adminAddress, port: flags.adminPort },
+    readyLogFields: { nodeId: node.id, xds: flags.xds },
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, drainTimeMs: flags.drainTime }, 'stopping: draining');
+    sidecar.stop(flags.drainTime).then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const { adminPort } = await sidecar.start();
+  logger.info({ nodeId: node.id, adminPort, xds: flags.xds, protocol: flags.xdsProtocol }, 'sidecar started');
+}
