@@ -98,17 +98,21 @@ export class RouteTable {
     this.fallback = fallback;
   }
 
-  /** Envoy domain precedence: exact, longest suffix wildcard, longest prefix wildcard; 'host:port' then 'host'; then '*'. */
+  /**
+   * Envoy domain precedence (exact, longest suffix wildcard, longest prefix wildcard, '*'), port-insensitive:
+   * exact 'host:port' then exact 'host', then the wildcards against 'host:port' then 'host', then '*'.
+   */
   selectVirtualHost(authority: string): CompiledVirtualHost | undefined {
     const full = authority.toLowerCase();
-    const hit = this.lookup(full);
-    if (hit !== undefined) return hit;
     const colon = full.lastIndexOf(':');
-    if (colon > 0 && colon > full.lastIndexOf(']')) {
-      const hostOnly = this.lookup(full.slice(0, colon));
-      if (hostOnly !== undefined) return hostOnly;
-    }
-    return this.fallback;
+    const hostOnly = colon > 0 && colon > full.lastIndexOf(']') ? full.slice(0, colon) : undefined;
+    return (
+      this.exact.get(full) ??
+      (hostOnly === undefined ? undefined : this.exact.get(hostOnly)) ??
+      this.wildcard(full) ??
+      (hostOnly === undefined ? undefined : this.wildcard(hostOnly)) ??
+      this.fallback
+    );
   }
 
   /** The first route of the selected virtual host that matches the request. */
@@ -119,9 +123,7 @@ export class RouteTable {
     return undefined;
   }
 
-  private lookup(host: string): CompiledVirtualHost | undefined {
-    const exact = this.exact.get(host);
-    if (exact !== undefined) return exact;
+  private wildcard(host: string): CompiledVirtualHost | undefined {
     for (const [suffix, vh] of this.suffixes) if (host.length > suffix.length && host.endsWith(suffix)) return vh;
     for (const [prefix, vh] of this.prefixes) if (host.length > prefix.length && host.startsWith(prefix)) return vh;
     return undefined;
