@@ -1,6 +1,8 @@
 // The sidecar command line: flags and env defaults, node metadata, and the real bin's --help and flag errors.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import net from 'node:net';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { buildProgram, nodeOf, type SidecarFlags } from './main.ts';
@@ -224,5 +226,46 @@ describe('trellis-sidecar command line', () => {
     const bad = await runBin(['--service', 'x', '--outbound-port', 'nope']);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.match(/--outbound-port/);
+  });
+
+  it('the process serves its admin port before xDS answers, and exits 0 on SIGTERM', async () => {
+    // An xDS address nobody listens on: the sidecar stays PRE_INITIALIZING but runs.
+    const spare = net.createServer().listen(0, '127.0.0.1');
+    await once(spare, 'listening');
+    const deadPort = (spare.address() as net.AddressInfo).port;
+    await new Promise((resolve) => spare.close(resolve));
+    const child = spawn(
+      process.execPath,
+      [BIN, '--service', 'lonely', '--xds', `127.0.0.1:${deadPort}`, '--admin-port', '0', '--drain-time', '1s'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      const lines: Record<string, unknown>[] = [];
+      let buffered = '';
+      const adminPort = await new Promise<number>((resolve, reject) => {
+        child.on('exit', (code) => reject(new Error(`exited early with ${code}`)));
+        child.stdout.on('data', (d: Buffer) => {
+          buffered += d.toString();
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+            buffered = buffered.slice(nl + 1);
+            lines.push(line);
+            if (line['msg'] === 'sidecar started') resolve(line['adminPort'] as number);
+          }
+        });
+      });
+      const ready = await fetch(`http://127.0.0.1:${adminPort}/ready`);
+      expect([ready.status, await ready.text()]).to.deep.equal([503, 'PRE_INITIALIZING\n']);
+      expect((await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status).to.equal(200);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      expect(code).to.equal(0);
+      expect(lines.find((l) => l['msg'] === 'sidecar started')).to.include({
+        nodeId: `lonely-${hostname()}-${child.pid}`,
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
