@@ -32,6 +32,9 @@ describe('compileRe2', () => {
     ['\\x{41}', 'A', true],
     ['a{,2}', 'a{,2}', true],
     ['abc\\z', 'abc', true],
+    ['(.*[;,]\\s*)?session=[^;,]*(\\s*[;,].*)?', 'session=1; b=2', true],
+    ['((ab)+c){2}', 'ababcabc', true],
+    ['(a+)?b', 'aab', true],
   ];
   for (const [pattern, input, expected] of matches) {
     it(`${pattern} ${expected ? 'matches' : 'does not match'} ${JSON.stringify(input)}`, () => {
@@ -54,8 +57,13 @@ describe('compileRe2', () => {
     ['(?U)a', /unsupported flag/],
     ['a(?i)b', /inline flags/],
     ['[a', /missing \]/],
-    ['a(', /invalid regex/],
+    ['a(', /missing \)/],
     ['[[:nope:]]', /invalid character class/],
+    ['^/(a+)+$', /nested unbounded repetition/],
+    ['(x*y)*', /nested unbounded repetition/],
+    ['((ab)+c){2,}', /nested unbounded repetition/],
+    ['(?:a|b+){1,100}', /nested unbounded repetition/],
+    ['a)', /unmatched \)/],
   ];
   for (const [pattern, error] of rejected) {
     it(`rejects ${pattern}`, () => {

@@ -51,8 +51,14 @@ function translate(pattern: string): { source: string; flags: string; unicode: b
   let unicode = false;
   let inClass = false;
   let classStart = -1;
+  // Star height: whether each open group (and the whole pattern) holds an unbounded repetition, and whether the
+  // atom just before the current character was a group that did.
+  const groups: boolean[] = [false];
+  let closedRepeating = false;
   for (let i = 0; i < p.length; i++) {
     const c = p[i] as string;
+    const afterRepeatingGroup = closedRepeating;
+    closedRepeating = false;
     if (c === '\\') {
       const n = p[i + 1];
       if (n === undefined) reject('trailing backslash');
@@ -125,8 +131,16 @@ function translate(pattern: string): { source: string; flags: string; unicode: b
         break;
       case '(':
         out += group(p, i);
+        groups.push(false);
         if (p[i + 1] === '?' && p[i + 2] === 'P') i += 2;
         break;
+      case ')': {
+        const inner = groups.length > 1 ? (groups.pop() as boolean) : reject('unmatched )');
+        if (inner) groups[groups.length - 1] = true;
+        closedRepeating = inner;
+        out += c;
+        break;
+      }
       case '{': {
         const rep = /^\{(\d+)(,(\d*))?\}/.exec(p.slice(i));
         if (!rep) {
@@ -139,6 +153,9 @@ function translate(pattern: string): { source: string; flags: string; unicode: b
         out += rep[0];
         i += rep[0].length - 1;
         checkRepeatable(p, i);
+        if (rep[2] !== undefined && (rep[3] === '' || Number(rep[3]) > LARGE_REPEAT)) {
+          repeat(groups, afterRepeatingGroup);
+        }
         break;
       }
       case '}':
@@ -149,13 +166,28 @@ function translate(pattern: string): { source: string; flags: string; unicode: b
       case '?':
         out += c;
         checkRepeatable(p, i);
+        if (c !== '?') repeat(groups, afterRepeatingGroup);
         break;
       default:
         out += c;
     }
   }
   if (inClass) reject('missing ]');
+  if (groups.length > 1) reject('missing )');
   return { source: out, flags, unicode };
+}
+
+/** A {n,m} repetition above this counts as unbounded for the nested-repetition check. */
+const LARGE_REPEAT = 16;
+
+/**
+ * An unbounded repetition: marks the enclosing group. Repeating a group that itself holds an unbounded repetition
+ * (`(a+)+`, `(x*y)*`) is valid RE2, which runs in linear time, but a backtracking JS engine can take exponential
+ * time on it, and one request could stall the proxy: such patterns are refused.
+ */
+function repeat(groups: boolean[], ofRepeatingGroup: boolean): void {
+  if (ofRepeatingGroup) reject('nested unbounded repetition (like (a+)+) could backtrack exponentially in JavaScript');
+  groups[groups.length - 1] = true;
 }
 
 /** RE2 has no possessive quantifiers and refuses a repeated repetition (a**, a*+, a{2}+). */
