@@ -281,8 +281,9 @@ export async function startProxy(
       current = r;
     },
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await handler.drain(0);
+      await closed;
     },
   };
 }

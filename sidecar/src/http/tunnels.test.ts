@@ -1,0 +1,194 @@
+// WebSocket upgrades and CONNECT tunnels (HTTP/1.1 and HTTP/2) through the handler, with half-close and failures.
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net, { type Socket } from 'node:net';
+import { expect } from 'chai';
+import {
+  listen,
+  type ProxyUnderTest,
+  parseRawResponses,
+  route,
+  routeConfig,
+  startProxy,
+  TestClusters,
+  vhost,
+} from './test-harness.ts';
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** A WebSocket-ish upstream: answers the upgrade handshake, then echoes raw bytes; /refuse answers 403. */
+function wsUpstream(): http.Server {
+  const server = http.createServer((_req, res) => res.end('plain'));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (req.url === '/up/refuse') {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 8\r\n\r\nno ws 4u');
+      return;
+    }
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${WS_GUID}`).digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+        `X-Seen-Path: ${req.url}\r\nX-Seen-Xff: ${req.headers['x-forwarded-for']}\r\n\r\n`,
+    );
+    if (head.length > 0) socket.write(head);
+    socket.pipe(socket);
+  });
+  return server;
+}
+
+/** Opens a raw client connection and reads until `pattern` shows up. */
+async function openAndRead(port: number, request: string, pattern: RegExp): Promise<{ socket: Socket; text: string }> {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  await once(socket, 'connect');
+  socket.setEncoding('latin1');
+  socket.write(request);
+  let text = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: string): void => {
+      text += chunk;
+      if (!pattern.test(text)) return;
+      socket.off('data', onData);
+      resolve();
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error(`closed before ${pattern}: ${JSON.stringify(text)}`)));
+  });
+  return { socket, text };
+}
+
+async function readRest(socket: Socket): Promise<string> {
+  let text = '';
+  socket.on('data', (d: string) => {
+    text += d;
+  });
+  await once(socket, 'end');
+  return text;
+}
+
+describe('http handler: WebSocket and CONNECT', () => {
+  let ws: http.Server;
+  let echo: net.Server;
+  let proxy: ProxyUnderTest;
+  const sockets = new Set<Socket>();
+
+  before(async () => {
+    ws = wsUpstream();
+    const wsPort = await listen(ws);
+    echo = net.createServer({ allowHalfOpen: true }, (s) => {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.pipe(s);
+    });
+    const echoPort = await listen(echo);
+    const closed = net.createServer();
+    const closedPort = await listen(closed);
+    closed.close();
+    const clusters = new TestClusters();
+    clusters.add('ws', [wsPort]);
+    clusters.add('db', [echoPort]);
+    clusters.add('down', [closedPort]);
+    const routes = routeConfig([
+      vhost(
+        'ws',
+        ['ws.local'],
+        [
+          route({ prefix: '/nows', cluster: 'ws' }),
+          route({ prefix: '/', prefixRewrite: '/up/', cluster: 'ws', upgrades: ['websocket'] }),
+        ],
+      ),
+      vhost('db', ['db.local:5432'], [route({ connect: true, cluster: 'db', upgrades: ['CONNECT'] })]),
+      vhost('down', ['down.local:1'], [route({ connect: true, cluster: 'down', upgrades: ['CONNECT'] })]),
+      vhost('closed', ['closed.local:1'], [route({ connect: true, cluster: 'db' })]),
+    ]);
+    proxy = await startProxy(routes, clusters);
+  });
+
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await proxy.close();
+    ws.closeAllConnections();
+    ws.close();
+    echo.close();
+  });
+
+  const upgradeRequest = (p: string) =>
+    `GET ${p} HTTP/1.1\r\nHost: ws.local\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+  it('relays the 101 and splices both ways', async () => {
+    const { socket, text } = await openAndRead(proxy.port, upgradeRequest('/chat'), /\r\n\r\n/);
+    const [res] = parseRawResponses(text);
+    expect(res?.status).to.equal(101);
+    expect(res?.headers['sec-websocket-accept']).to.equal('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    expect(res?.headers.upgrade).to.equal('websocket');
+    expect(res?.headers['x-seen-path']).to.equal('/up/chat');
+    expect(res?.headers['x-seen-xff']).to.equal('127.0.0.1');
+    socket.write('frame-1');
+    const [echoed] = (await once(socket, 'data')) as [string];
+    expect(echoed).to.equal('frame-1');
+    socket.destroy();
+  });
+
+  it('relays a refusal (non-101) and closes', async () => {
+    const { socket, text } = await openAndRead(proxy.port, upgradeRequest('/refuse'), /no ws 4u/);
+    expect(text).to.match(/^HTTP\/1\.1 403/);
+    socket.destroy();
+  });
+
+  it('refuses an upgrade the route does not allow', async () => {
+    const { socket, text } = await openAndRead(proxy.port, upgradeRequest('/nows'), /\r\n\r\n/);
+    expect(text).to.match(/^HTTP\/1\.1 403/);
+    socket.destroy();
+  });
+
+  it('CONNECT: 200 Connection Established, bytes both ways, half-close forwarded', async () => {
+    const { socket, text } = await openAndRead(
+      proxy.port,
+      'CONNECT db.local:5432 HTTP/1.1\r\nHost: db.local:5432\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    expect(text).to.equal('HTTP/1.1 200 Connection Established\r\n\r\n');
+    socket.write('ping');
+    const [pong] = (await once(socket, 'data')) as [string];
+    expect(pong).to.equal('ping');
+    socket.end('last words');
+    expect(await readRest(socket)).to.equal('last words');
+    socket.destroy();
+  });
+
+  it('CONNECT to an unreachable host: 503 UF', async () => {
+    const { socket, text } = await openAndRead(
+      proxy.port,
+      'CONNECT down.local:1 HTTP/1.1\r\nHost: down.local:1\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    expect(text).to.match(/^HTTP\/1\.1 503/);
+    expect(text.toLowerCase()).to.include('x-trellis-response-flags: uf');
+    socket.destroy();
+  });
+
+  it('CONNECT needs the CONNECT upgrade enabled', async () => {
+    const { socket, text } = await openAndRead(
+      proxy.port,
+      'CONNECT closed.local:1 HTTP/1.1\r\nHost: closed.local:1\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    expect(text).to.match(/^HTTP\/1\.1 403/);
+    socket.destroy();
+  });
+
+  it('HTTP/2 CONNECT stream', async () => {
+    const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    const stream = session.request({ ':method': 'CONNECT', ':authority': 'db.local:5432' });
+    const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+    expect(headers[':status']).to.equal(200);
+    stream.setEncoding('utf8');
+    stream.write('over h2');
+    const [back] = (await once(stream, 'data')) as [string];
+    expect(back).to.equal('over h2');
+    stream.end();
+    await once(stream, 'end');
+    session.close();
+  });
+});
