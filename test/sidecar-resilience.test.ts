@@ -74,7 +74,7 @@ describe('sidecar resilience', function () {
       const rds = client?.types.find((t) => t.type_url.endsWith('RouteConfiguration'));
       expect(rds?.last_nack?.error, r.stdout).to.be.a('string');
       return rds!.last_nack!.error;
-    });
+    }, 200);
     expect(nack).to.match(/regex/i);
     const table = await mesh.ctl(['proxy-status']);
     expect(table.stdout).to.contain('NACK');
