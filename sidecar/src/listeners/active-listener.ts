@@ -197,7 +197,13 @@ export class ActiveListener {
       socket.destroy();
       return;
     }
-    handler.handle(socket);
+    try {
+      handler.handle(socket);
+    } catch (err) {
+      // A handler bug must cost one connection, not the process.
+      this.logger.error({ err }, 'connection handler threw');
+      socket.destroy();
+    }
   };
 
   private readonly onServerError = (err: Error): void => {
