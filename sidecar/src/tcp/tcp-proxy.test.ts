@@ -1,6 +1,6 @@
 // TCP proxy over real loopback sockets: echo, half-close both ways, byte counters, connect failure, idle, drain.
 import { once } from 'node:events';
-import type { Server, Socket } from 'node:net';
+import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { ConnectionHandler } from '../listeners/connection-handler.ts';
@@ -8,7 +8,7 @@ import { tcpListener } from '../listeners/fixtures.ts';
 import { Stats } from '../stats.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
-import { createTcpHandler } from './tcp-proxy.ts';
+import { createTcpHandler, type TcpProxyHandler } from './tcp-proxy.ts';
 import { closeServer, echoServer, exchange, listen, openClient, trackedServer } from './test-helpers.ts';
 
 describe('TCP proxy', () => {
@@ -179,5 +179,17 @@ describe('TCP proxy', () => {
     await handler!.drain(0);
     await Promise.all([long, closed]);
     expect(handler!.activeConnections()).to.equal(0);
+  });
+
+  it('gives up after connectTimeoutMs: closes the downstream and counts the timeout as a connect failure', async () => {
+    const port = await start(echoServer(), { connectTimeoutMs: 20 });
+    // An upstream socket that never connects (no SYN answered).
+    (handler as TcpProxyHandler).connect = () => new net.Socket();
+    const result = await exchange(port, (s) => s.write('hello?'));
+    expect(result.received.length).to.equal(0);
+    await handler!.drain(10_000);
+    expect(stats.counter('cluster.db|5432.upstream_cx_connect_timeout')).to.equal(1);
+    expect(stats.counter('cluster.db|5432.upstream_cx_connect_fail')).to.equal(1);
+    expect(clusters.get('db|5432')!.hosts()[0]!.stats).to.include({ failures: 1, activeConnections: 0 });
   });
 });

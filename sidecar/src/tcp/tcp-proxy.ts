@@ -1,5 +1,5 @@
 // The L4 TCP proxy network filter: each accepted connection goes to a weighted cluster's host, bytes both ways.
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { TcpProxyConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
 import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
@@ -24,6 +24,9 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private deadline: number | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters: (() => void)[] = [];
+
+  /** Opens upstream sockets; replaceable for tests. */
+  connect: (options: net.NetConnectOpts) => Socket = net.connect;
 
   constructor(config: TcpProxyConfig, deps: HandlerDeps) {
     this.config = config;

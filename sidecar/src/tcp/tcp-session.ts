@@ -1,5 +1,6 @@
 // One proxied TCP connection: connect upstream with a timeout, pipe both ways with half-close, count bytes.
-import net, { type Socket } from 'node:net';
+import type net from 'node:net';
+import type { Socket } from 'node:net';
 import type { Stats } from '../stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -22,6 +23,8 @@ export interface SessionStats {
 export interface SessionOwner {
   /** Called once when both sockets are closed. */
   sessionClosed(session: TcpSession): void;
+  /** Opens the upstream socket (net.connect; tests substitute one that never connects). */
+  connect(options: net.NetConnectOpts): Socket;
 }
 
 /**
@@ -61,7 +64,7 @@ export class TcpSession {
     downstream.on('close', this.onDownstreamClose);
     if (target.idleTimeoutMs > 0) downstream.setTimeout(target.idleTimeoutMs, this.onIdle);
 
-    this.upstream = net.connect({ host: this.host.address, port: this.host.port, allowHalfOpen: true });
+    this.upstream = owner.connect({ host: this.host.address, port: this.host.port, allowHalfOpen: true });
     this.upstream.setNoDelay(true);
     this.upstream.on('error', this.onUpstreamError);
     this.upstream.on('close', this.onUpstreamClose);
