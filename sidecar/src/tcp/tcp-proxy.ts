@@ -18,6 +18,8 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private readonly deps: HandlerDeps;
   private readonly sessions = new Set<TcpSession>();
   private readonly prefix: string;
+  private readonly cxTotal: string;
+  private readonly noRoute: string;
   private readonly clusterStats = new Map<string, SessionStats>();
   /** Set once drain() was called: resolves when the last session has closed. */
   private drained: Promise<void> | undefined;
@@ -32,11 +34,13 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
     this.config = config;
     this.deps = deps;
     this.prefix = `tcp.${config.statPrefix}.`;
+    this.cxTotal = `${this.prefix}downstream_cx_total`;
+    this.noRoute = `${this.prefix}downstream_cx_no_route`;
   }
 
   handle(socket: Socket): void {
-    const { deps, prefix } = this;
-    deps.stats.inc(`${prefix}downstream_cx_total`);
+    const deps = this.deps;
+    deps.stats.inc(this.cxTotal);
     if (this.drained !== undefined) {
       socket.destroy();
       return;
@@ -44,7 +48,7 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
     const name = pickWeightedCluster(this.config.clusters, this.config.totalWeight);
     const cluster = name === undefined ? undefined : deps.clusters.get(name);
     if (cluster === undefined) {
-      deps.stats.inc(`${prefix}downstream_cx_no_route`);
+      deps.stats.inc(this.noRoute);
       deps.logger.debug({ cluster: name, statPrefix: this.config.statPrefix }, 'tcp proxy: no such cluster');
       socket.destroy();
       return;
