@@ -18,22 +18,18 @@ import { GrpcStatus, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from '.
 import { H1Attempt } from './h1-attempt.ts';
 import { H2Attempt } from './h2-attempt.ts';
 import { requestHash } from './hash-policy.ts';
-import { headerGet, headerListToObject } from './header-list.ts';
-import type { HttpContext } from './http-context.ts';
+import { type HeaderList, headerGet, headerHas, headerListToObject } from './header-list.ts';
+import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
 import type { RequestView } from './request-view.ts';
-import {
-  copyUpstreamHeaders,
-  finalizeResponseHeaders,
-  type ResponseScope,
-  type UpstreamHeaders,
-} from './response-headers.ts';
+import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type CompiledRetryPolicy, retriableFailure, retriableResponse, retryBackoffMs } from './retry-policy.ts';
 import { pickWeightedCluster, prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
 
 const kExchange = Symbol('exchange');
+const NONE: readonly string[] = [];
 
 /** What the client gets when no attempt produced a response. */
 const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {
@@ -48,7 +44,7 @@ interface Carrier {
   [kExchange]?: Exchange | undefined;
 }
 
-export class Exchange implements AttemptSink {
+export class Exchange implements AttemptSink, ConnectionBound {
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
   private readonly res: DownstreamResponse;
@@ -98,9 +94,11 @@ export class Exchange implements AttemptSink {
 
   run(): void {
     const { ctx, view } = this;
-    if (this.socket !== undefined) ctx.requestStarted(this.socket);
-    (this.res as Carrier)[kExchange] = this;
-    this.res.on('close', onResponseClose);
+    if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
+    else {
+      (this.res as Carrier)[kExchange] = this;
+      this.res.on('close', onResponseClose);
+    }
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
     const table = ctx.routeTable();
     const match = table?.match(view);
@@ -191,26 +189,26 @@ export class Exchange implements AttemptSink {
       headerListToObject(view.headers, headers);
       attempt.start(this.ctx.pools.h2(cluster, host), headers, this.body);
     } else {
-      const attempt = new H1Attempt(this, host);
+      const attempt = new H1Attempt(this, host, view.method, this.path, view.headers, this.body);
       this.attempt = attempt;
-      attempt.start(this.ctx.pools.h1(cluster, host), view.method, this.path, view.headers, this.body);
+      attempt.start(this.ctx.pools.h1(cluster, host));
     }
   }
 
-  onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: UpstreamHeaders, endStream: boolean): boolean {
+  onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
     if (attempt !== this.attempt) return false;
     this.clearTryTimer();
     const { ctx } = this;
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     if (this.retriesLeft > 0 && this.retry !== undefined) {
-      const grpcStatus = this.grpc ? grpcStatusOf(headers['grpc-status'] as string | undefined) : undefined;
+      const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
       if (retriableResponse(this.retry, status, grpcStatus) && this.acquireRetrySlot()) {
         this.scheduleRetry(attempt);
         return false;
       }
     }
     const table = this.scope.table;
-    const list = copyUpstreamHeaders(headers, table === undefined ? [] : table.internalOnlyHeaders);
+    const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     this.responseStarted = true;
     ctx.names.response(ctx.stats, status);
@@ -226,7 +224,7 @@ export class Exchange implements AttemptSink {
     if (endStream) {
       this.attempt = undefined;
       this.finish();
-    } else if (!this.isH2 && headers['content-length'] === undefined) {
+    } else if (!this.isH2 && !headerHas(list, 'content-length')) {
       // Streaming bodies (chunked, SSE) must not wait for their first chunk to show the head.
       (this.res as { flushHeaders(): void }).flushHeaders();
     }
@@ -243,18 +241,13 @@ export class Exchange implements AttemptSink {
     return false;
   }
 
-  onUpstreamEnd(attempt: UpstreamAttempt, trailers: UpstreamHeaders | undefined): void {
+  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined): void {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
-    let list: string[] | undefined;
-    if (trailers !== undefined) {
-      const table = this.scope.table;
-      for (const _ in trailers) {
-        list = copyUpstreamHeaders(trailers, table === undefined ? [] : table.internalOnlyHeaders);
-        break;
-      }
-    }
-    endWithTrailers(this.res, list);
+    const table = this.scope.table;
+    if (trailers !== undefined)
+      sanitizeUpstreamHeaders(trailers, table === undefined ? NONE : table.internalOnlyHeaders);
+    endWithTrailers(this.res, trailers);
     this.finish();
   }
 
@@ -401,7 +394,7 @@ export class Exchange implements AttemptSink {
       this.retrySlot = false;
       (this.cluster as Cluster).releaseRetry?.();
     }
-    if (this.socket !== undefined) this.ctx.requestFinished(this.socket);
+    if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);
   }
 }
 

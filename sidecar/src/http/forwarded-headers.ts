@@ -1,7 +1,7 @@
 // X-Forwarded-For / X-Forwarded-Proto / X-Real-IP / X-Request-Id on requests going upstream (Envoy's XFF trust model).
-import { randomUUID } from 'node:crypto';
 import type { HttpConnectionManagerConfig } from '../config/model.ts';
 import { type HeaderList, headerGet, headerHas, headerSet } from './header-list.ts';
+import { newRequestId } from './request-id.ts';
 
 export type ForwardingConfig = Pick<
   HttpConnectionManagerConfig,
@@ -37,7 +37,7 @@ export function applyForwardedHeaders(
   const trusted = !cfg.useRemoteAddress || cfg.xffNumTrustedHops > 0;
   if (!trusted || !headerHas(headers, 'x-forwarded-proto')) headerSet(headers, 'x-forwarded-proto', scheme);
   if (cfg.setRealIp) headerSet(headers, 'x-real-ip', client);
-  if (cfg.generateRequestId && !headerHas(headers, 'x-request-id')) headers.push('x-request-id', randomUUID());
+  if (cfg.generateRequestId && !headerHas(headers, 'x-request-id')) headers.push('x-request-id', newRequestId());
   return client;
 }
 

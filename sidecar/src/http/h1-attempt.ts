@@ -1,8 +1,10 @@
-// One try of a request over an HTTP/1.1 keep-alive pool: an undici dispatch handler streaming into the exchange.
+// One try of a request over an HTTP/1.1 keep-alive pool, streaming the response into the exchange.
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { Dispatcher, Pool } from 'undici';
 import type { Host } from '../upstream/host.ts';
-import type { UpstreamHeaders } from './response-headers.ts';
+import type { H1Call, H1Connection } from './h1-connection.ts';
+import type { H1Pool } from './h1-pool.ts';
+import type { HeaderList } from './header-list.ts';
 import {
   type AttemptError,
   type AttemptSink,
@@ -16,71 +18,72 @@ const FORWARDING = 1;
 const DISCARDING = 2;
 const DONE = 3;
 
-const cancelled = new Error('cancelled by the proxy');
-
-/** Errors that mean the upstream spoke broken HTTP rather than went away. */
-function isProtocolError(err: Error): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return false;
-  return (
-    code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' || code.startsWith('HPE_')
-  );
-}
-
-export class H1Attempt implements UpstreamAttempt, Dispatcher.DispatchHandler {
+export class H1Attempt implements UpstreamAttempt, H1Call {
   readonly host: Host;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: HeaderList;
+  readonly body: Readable | null;
+  readonly upgrade = undefined;
+  connection: H1Connection | undefined = undefined;
   private readonly sink: AttemptSink;
-  private controller: Dispatcher.DispatchController | null = null;
+  private pool: H1Pool | undefined;
   private state = PENDING;
   private settled = false;
   private failed = false;
 
-  constructor(sink: AttemptSink, host: Host) {
+  constructor(sink: AttemptSink, host: Host, method: string, path: string, headers: HeaderList, body: Readable | null) {
     this.sink = sink;
     this.host = host;
+    this.method = method;
+    this.path = path;
+    this.headers = headers;
+    this.body = body;
   }
 
-  start(pool: Pool, method: string, path: string, headers: string[], body: Readable | null): void {
+  start(pool: H1Pool): void {
+    this.pool = pool;
     hostAttemptStarted(this.host);
-    pool.dispatch({ method, path, headers, body, blocking: false }, this);
+    pool.dispatch(this);
   }
 
   cancel(): void {
     if (this.state === DONE) return;
     this.state = DONE;
     this.settle();
-    this.controller?.abort(cancelled);
+    this.pool?.cancel(this);
   }
 
   resume(): void {
-    this.controller?.resume();
+    this.connection?.resume();
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.state === DONE) controller.abort(cancelled);
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
+  onHead(status: number, headers: HeaderList): void {
     if (this.state !== PENDING) return;
     if (status >= 500) this.failed = true;
     const keep = this.sink.onUpstreamHeaders(this, status, headers, false);
     if (this.state === PENDING) this.state = keep ? FORWARDING : DISCARDING;
-    else if (this.state === DONE) controller.abort(cancelled);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.state === FORWARDING && !this.sink.onUpstreamData(this, chunk)) controller.pause();
+  onData(chunk: Buffer): boolean {
+    return this.state !== FORWARDING || this.sink.onUpstreamData(this, chunk);
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: UpstreamHeaders): void {
+  onEnd(trailers: HeaderList | undefined): void {
     this.settle();
-    if (this.state !== FORWARDING) return;
+    if (this.state !== FORWARDING) {
+      this.state = DONE;
+      return;
+    }
     this.state = DONE;
     this.sink.onUpstreamEnd(this, trailers);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onUpgrade(_status: number, _headers: HeaderList, socket: Socket): void {
+    socket.destroy();
+  }
+
+  onFailure(error: AttemptError): void {
     this.failed = true;
     this.settle();
     if (this.state === DONE || this.state === DISCARDING) {
@@ -88,8 +91,6 @@ export class H1Attempt implements UpstreamAttempt, Dispatcher.DispatchHandler {
       return;
     }
     this.state = DONE;
-    const error: AttemptError =
-      this.controller === null ? 'connect-failure' : isProtocolError(err) ? 'protocol' : 'reset';
     this.sink.onUpstreamError(this, error);
   }
 

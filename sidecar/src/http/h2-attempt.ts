@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Host } from '../upstream/host.ts';
 import type { H2Connection } from './h2-connection.ts';
 import { sessionConnected } from './h2-connection.ts';
+import { type HeaderList, headerListFromObject } from './header-list.ts';
 import type { UpstreamHeaders } from './response-headers.ts';
 import {
   type AttemptError,
@@ -32,7 +33,7 @@ export class H2Attempt implements UpstreamAttempt {
   private stream: AttemptStream | undefined;
   private session: ClientHttp2Session | undefined;
   private body: Readable | null = null;
-  private trailers: UpstreamHeaders | undefined;
+  private trailers: HeaderList | undefined;
   private state = PENDING;
   private settled = false;
   private failed = false;
@@ -88,7 +89,7 @@ export class H2Attempt implements UpstreamAttempt {
     const status = Number(headers[':status']);
     if (status >= 500) this.failed = true;
     const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
-    if (this.sink.onUpstreamHeaders(this, status, headers, endStream)) {
+    if (this.sink.onUpstreamHeaders(this, status, headerListFromObject(headers, true), endStream)) {
       if (this.state === PENDING) this.state = FORWARDING;
     } else if (this.state === PENDING) {
       this.state = DISCARDING;
@@ -98,7 +99,7 @@ export class H2Attempt implements UpstreamAttempt {
   }
 
   handleTrailers(trailers: UpstreamHeaders): void {
-    this.trailers = trailers;
+    this.trailers = headerListFromObject(trailers, true);
   }
 
   handleData(chunk: Buffer): void {

@@ -10,8 +10,13 @@ import { UpstreamPools } from './upstream-pools.ts';
 
 const kInflight = Symbol('inflight');
 
+/** An in-flight request on an HTTP/1.1 connection, told when the connection goes away under it. */
+export interface ConnectionBound {
+  downstreamClosed(): void;
+}
+
 interface TrackedSocket extends Socket {
-  [kInflight]?: number;
+  [kInflight]?: ConnectionBound[];
 }
 
 export class HttpContext {
@@ -53,17 +58,31 @@ export class HttpContext {
     return this.hcmUpgrades.has(t) || route.upgrades.has(t);
   }
 
-  /** Per-connection in-flight request count (HTTP/1.1), so drain can close idle keep-alive connections at once. */
-  requestStarted(socket: Socket): void {
+  /**
+   * Per-connection in-flight requests (HTTP/1.1): one 'close' listener per connection tells them all when it dies
+   * (cheaper than a listener per response), and drain can close idle keep-alive connections at once.
+   */
+  requestStarted(socket: Socket, request: ConnectionBound): void {
     const s = socket as TrackedSocket;
-    s[kInflight] = (s[kInflight] ?? 0) + 1;
+    const list = s[kInflight];
+    if (list === undefined) s[kInflight] = [request];
+    else list.push(request);
   }
 
-  requestFinished(socket: Socket): void {
-    const s = socket as TrackedSocket;
-    const n = (s[kInflight] ?? 1) - 1;
-    s[kInflight] = n;
-    if (n === 0 && this.draining) this.onSocketIdle?.(socket);
+  requestFinished(socket: Socket, request: ConnectionBound): void {
+    const list = (socket as TrackedSocket)[kInflight];
+    if (list === undefined) return;
+    const i = list.indexOf(request);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0 && this.draining) this.onSocketIdle?.(socket);
+  }
+
+  /** The connection closed: every request still on it is over. */
+  static socketClosed(socket: Socket): void {
+    const list = (socket as TrackedSocket)[kInflight];
+    if (list === undefined || list.length === 0) return;
+    (socket as TrackedSocket)[kInflight] = [];
+    for (const request of list) request.downstreamClosed();
   }
 
   /** Marks a connection that left HTTP (upgrade, CONNECT): drain must not close it as idle. */
@@ -76,6 +95,6 @@ export class HttpContext {
   }
 
   static inflight(socket: Socket): number {
-    return (socket as TrackedSocket)[kInflight] ?? 0;
+    return (socket as TrackedSocket)[kInflight]?.length ?? 0;
   }
 }

@@ -58,6 +58,7 @@ export class HttpConnectionManager implements ConnectionHandler {
     this.sockets.add(socket);
     this.ctx.stats.inc(this.ctx.names.cxTotal);
     socket.once('close', () => {
+      HttpContext.socketClosed(socket);
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.idleWaiter?.();
     });

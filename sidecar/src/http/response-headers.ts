@@ -20,23 +20,26 @@ export interface ResponseScope {
   route: CompiledRoute | undefined;
 }
 
-/** Copies upstream response headers (or trailers) into a list without pseudo, hop-by-hop or internal headers. */
-export function copyUpstreamHeaders(headers: UpstreamHeaders, internalOnly: readonly string[]): HeaderList {
-  const list: HeaderList = [];
+/** Removes hop-by-hop headers (and those Connection names), our internal headers and internal-only ones, in place. */
+export function sanitizeUpstreamHeaders(list: HeaderList, internalOnly: readonly string[]): HeaderList {
   let connection: string | undefined;
-  for (const key in headers) {
-    const v = headers[key];
-    if (v === undefined || key.charCodeAt(0) === 58 /* : */) continue;
-    const name = key.toLowerCase();
-    if (HOP_BY_HOP.has(name)) {
-      if (name === 'connection' && typeof v === 'string') connection = v;
+  let w = 0;
+  for (let r = 0; r < list.length; r += 2) {
+    const name = list[r] as string;
+    const c = name.charCodeAt(0);
+    // Only names starting with c, k, p, t, u can be hop-by-hop and with x internal: skip the lookups for the rest.
+    if ((c === 99 || c === 107 || c === 112 || c === 116 || c === 117) && HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = list[r + 1];
       continue;
     }
-    if (name.startsWith(INTERNAL_PREFIX)) continue;
-    if (typeof v === 'string') list.push(name, v);
-    else if (typeof v === 'number') list.push(name, String(v));
-    else for (const item of v) list.push(name, item);
+    if (c === 120 && name.startsWith(INTERNAL_PREFIX)) continue;
+    if (w !== r) {
+      list[w] = name;
+      list[w + 1] = list[r + 1] as string;
+    }
+    w += 2;
   }
+  list.length = w;
   if (connection !== undefined) {
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();

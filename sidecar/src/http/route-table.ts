@@ -53,6 +53,7 @@ export interface RouteMatchResult {
 }
 
 const cache = new WeakMap<RouteConfig, RouteTable>();
+const HOST_CACHE_SIZE = 1024;
 
 export class RouteTable {
   readonly config: RouteConfig;
@@ -66,6 +67,8 @@ export class RouteTable {
   /** [prefix, vhost] for 'prefix*' domains, longest prefix first. */
   private readonly prefixes: [string, CompiledVirtualHost][] = [];
   private readonly fallback: CompiledVirtualHost | undefined;
+  /** Authority as received → virtual host (null: none); clients repeat the same few authorities. */
+  private readonly hostCache = new Map<string, CompiledVirtualHost | null>();
 
   /** The compiled table for a config object, built on first use. */
   static for(config: RouteConfig): RouteTable {
@@ -103,6 +106,15 @@ export class RouteTable {
    * exact 'host:port' then exact 'host', then the wildcards against 'host:port' then 'host', then '*'.
    */
   selectVirtualHost(authority: string): CompiledVirtualHost | undefined {
+    const cached = this.hostCache.get(authority);
+    if (cached !== undefined) return cached ?? undefined;
+    const vhost = this.resolveVirtualHost(authority);
+    if (this.hostCache.size >= HOST_CACHE_SIZE) this.hostCache.clear();
+    this.hostCache.set(authority, vhost ?? null);
+    return vhost;
+  }
+
+  private resolveVirtualHost(authority: string): CompiledVirtualHost | undefined {
     const full = authority.toLowerCase();
     const colon = full.lastIndexOf(':');
     const hostOnly = colon > 0 && colon > full.lastIndexOf(']') ? full.slice(0, colon) : undefined;

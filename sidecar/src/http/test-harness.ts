@@ -181,16 +181,20 @@ export class TestCluster implements Cluster {
   }
 
   pick(ctx: PickContext): Host | undefined {
-    const healthy = this.hostList.filter((h) => h.healthy);
-    if (healthy.length === 0) {
-      this.stats.noHealthyHost++;
-      return undefined;
+    const hosts = this.hostList;
+    let fallback: TestHost | undefined;
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[(this.next + i) % hosts.length] as TestHost;
+      if (!host.healthy) continue;
+      if (ctx.avoid?.has(host) === true) {
+        fallback ??= host;
+        continue;
+      }
+      this.next = (this.next + i + 1) % hosts.length;
+      return host;
     }
-    const preferred = healthy.filter((h) => !ctx.avoid?.has(h));
-    const from = preferred.length > 0 ? preferred : healthy;
-    const host = from[this.next % from.length];
-    this.next++;
-    return host;
+    if (fallback === undefined) this.stats.noHealthyHost++;
+    return fallback;
   }
 
   hosts(): readonly Host[] {

@@ -1,6 +1,6 @@
 // The contract between one upstream try (HTTP/1.1 or HTTP/2) and the request exchange that owns it.
 import type { Host } from '../upstream/host.ts';
-import type { UpstreamHeaders } from './response-headers.ts';
+import type { HeaderList } from './header-list.ts';
 import type { AttemptFailure } from './retry-policy.ts';
 
 /** Why an attempt failed: a retriable failure, or an upstream protocol violation (→ 502 UPE). */
@@ -9,13 +9,13 @@ export type AttemptError = AttemptFailure | 'protocol';
 /** What an attempt reports; callbacks stop once the attempt is cancelled or discarded. */
 export interface AttemptSink {
   /**
-   * Response head; endStream when nothing follows (an HTTP/2 headers-only answer such as a gRPC trailers-only error).
+   * Response head (lower-case names, not yet sanitized); endStream when nothing follows (an HTTP/2 headers-only answer such as a gRPC trailers-only error).
    * Returning false means "discard this response" (the attempt drops it and ends quietly).
    */
-  onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: UpstreamHeaders, endStream: boolean): boolean;
+  onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean;
   /** A body chunk; false asks the attempt to pause until resume(). */
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean;
-  onUpstreamEnd(attempt: UpstreamAttempt, trailers: UpstreamHeaders | undefined): void;
+  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined): void;
   onUpstreamError(attempt: UpstreamAttempt, error: AttemptError): void;
 }
 

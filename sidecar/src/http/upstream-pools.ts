@@ -1,18 +1,20 @@
-// Per-host upstream connection pools (undici Pool for HTTP/1.1, one h2 session for HTTP/2), closed when hosts leave.
-import net from 'node:net';
-import { Pool } from 'undici';
+// Per-host upstream connection pools (H1Pool for HTTP/1.1, one h2 session for HTTP/2), closed when hosts leave.
 import type { Stats } from '../stats.ts';
 import type { Cluster, ClusterLookup } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
+import { H1Pool } from './h1-pool.ts';
 import { H2Connection } from './h2-connection.ts';
 import { clusterStatNames } from './http-stats.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Idle keep-alive connections are closed after this (below node's 5s server default, so we close first). */
 const KEEP_ALIVE_TIMEOUT_MS = 4000;
+/** Envoy's default max_connections when a cluster sets none. */
+const DEFAULT_MAX_CONNECTIONS = 1024;
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 interface ClusterPools {
-  h1: Map<string, Pool>;
+  h1: Map<string, H1Pool>;
   h2: Map<string, H2Connection>;
 }
 
@@ -29,7 +31,7 @@ export class UpstreamPools {
   }
 
   /** The keep-alive pool of an HTTP/1.1 host, created on first use. */
-  h1(cluster: Cluster, host: Host): Pool {
+  h1(cluster: Cluster, host: Host): H1Pool {
     const pools = this.poolsOf(cluster.name);
     let pool = pools.h1.get(host.key);
     if (pool === undefined) {
@@ -53,7 +55,7 @@ export class UpstreamPools {
   /** Closes every pool: waits for in-flight requests up to graceMs, then destroys what is left. */
   async close(graceMs: number): Promise<void> {
     this.unsubscribe();
-    const all: { h1: Pool[]; h2: H2Connection[] } = { h1: [], h2: [] };
+    const all: { h1: H1Pool[]; h2: H2Connection[] } = { h1: [], h2: [] };
     for (const pools of this.byCluster.values()) {
       all.h1.push(...pools.h1.values());
       all.h2.push(...pools.h2.values());
@@ -71,7 +73,7 @@ export class UpstreamPools {
     const finished = await Promise.race([graceful, timeout]);
     clearTimeout(timer);
     if (!finished) {
-      await Promise.all(all.h1.map((p) => p.destroy().catch(() => undefined)));
+      for (const p of all.h1) p.destroy();
       for (const c of all.h2) c.destroy();
     }
   }
@@ -112,30 +114,26 @@ export class UpstreamPools {
     return pools;
   }
 
-  private createPool(cluster: Cluster, host: Host): Pool {
-    const origin = net.isIPv6(host.address)
-      ? `http://[${host.address}]:${host.port}`
-      : `http://${host.address}:${host.port}`;
-    const maxConnections = cluster.config.circuitBreakers.maxConnections;
-    const pool = new Pool(origin, {
-      connections: maxConnections > 0 && Number.isFinite(maxConnections) ? maxConnections : null,
-      pipelining: 1,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connect: { timeout: cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS, noDelay: true },
-    });
+  private createPool(cluster: Cluster, host: Host): H1Pool {
+    const max = cluster.config.circuitBreakers.maxConnections;
     const names = clusterStatNames(cluster.name);
-    pool.on('connect', () => {
-      host.stats.activeConnections++;
-      cluster.stats.upstreamConnections++;
+    return new H1Pool({
+      address: host.address,
+      port: host.port,
+      connectTimeoutMs: cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: max > 0 && Number.isFinite(max) ? max : DEFAULT_MAX_CONNECTIONS,
+      maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
+      onConnect: () => {
+        host.stats.activeConnections++;
+        cluster.stats.upstreamConnections++;
+      },
+      onDisconnect: () => {
+        host.stats.activeConnections--;
+      },
+      onConnectFailure: () => {
+        this.stats.inc(names.cxConnectFail);
+      },
     });
-    pool.on('disconnect', () => {
-      host.stats.activeConnections--;
-    });
-    pool.on('connectionError', () => {
-      this.stats.inc(names.cxConnectFail);
-    });
-    return pool;
   }
 }

@@ -1,26 +1,20 @@
 // HTTP/1.1 Upgrade (WebSocket) proxying: forward the upgrade request, relay a 101 and splice both sockets, or relay the refusal.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
 import { normalizePeerAddress } from './forwarded-headers.ts';
-import type { HeaderList } from './header-list.ts';
+import type { H1Call, H1Connection } from './h1-connection.ts';
+import { type HeaderList, headerGet } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
 import { rawHead, writeRawResponse } from './raw-response.ts';
 import { viewFromH1 } from './request-view.ts';
-import {
-  copyUpstreamHeaders,
-  finalizeResponseHeaders,
-  type ResponseScope,
-  type UpstreamHeaders,
-} from './response-headers.ts';
+import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import { routeUpgrade } from './upgrade-route.ts';
-import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
+import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 /** Sends a local reply on a raw socket (the request never became a ServerResponse). */
 export function rawLocalReply(ctx: HttpContext, socket: Socket, reply: LocalReply, scope: ResponseScope): void {
@@ -56,57 +50,73 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
   prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
   view.headers.push('host', authority);
   ctx.markTunnel(socket);
-  const handler = new UpgradeHandler(ctx, socket, head, cluster, host, scope);
   ctx.stats.inc(clusterStatNames(cluster.name).rqTotal);
   hostAttemptStarted(host);
-  ctx.pools
-    .h1(cluster, host)
-    .dispatch(
-      { method: 'GET', path, headers: view.headers, upgrade: view.upgrade ?? 'websocket', body: null },
-      handler,
-    );
+  const pool = ctx.pools.h1(cluster, host);
+  const call = new UpgradeCall(
+    ctx,
+    socket,
+    head,
+    cluster,
+    host,
+    scope,
+    path,
+    view.headers,
+    view.upgrade ?? 'websocket',
+  );
+  socket.once('close', () => {
+    call.release(false);
+    pool.cancel(call);
+  });
+  pool.dispatch(call);
 }
 
-class UpgradeHandler implements Dispatcher.DispatchHandler {
+/** The upstream side of an upgrade: relays the 101 and splices, or relays the refusal and closes. */
+class UpgradeCall implements H1Call {
+  readonly method = 'GET';
+  readonly path: string;
+  readonly headers: HeaderList;
+  readonly body = null;
+  readonly upgrade: string;
+  connection: H1Connection | undefined = undefined;
   private readonly ctx: HttpContext;
   private readonly socket: Socket;
   private readonly head: Buffer;
   private readonly cluster: Cluster;
   private readonly host: Host;
   private readonly scope: ResponseScope;
-  private controller: Dispatcher.DispatchController | null = null;
   private started = false;
   private released = false;
 
-  constructor(ctx: HttpContext, socket: Socket, head: Buffer, cluster: Cluster, host: Host, scope: ResponseScope) {
+  constructor(
+    ctx: HttpContext,
+    socket: Socket,
+    head: Buffer,
+    cluster: Cluster,
+    host: Host,
+    scope: ResponseScope,
+    path: string,
+    headers: HeaderList,
+    upgrade: string,
+  ) {
     this.ctx = ctx;
     this.socket = socket;
     this.head = head;
     this.cluster = cluster;
     this.host = host;
     this.scope = scope;
+    this.path = path;
+    this.headers = headers;
+    this.upgrade = upgrade;
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      this.controller?.abort(new Error('downstream closed'));
-      this.release(false);
-    });
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.socket.destroyed) controller.abort(new Error('downstream closed'));
-  }
-
-  onRequestUpgrade(
-    _c: Dispatcher.DispatchController,
-    status: number,
-    headers: UpstreamHeaders,
-    upstream: Duplex,
-  ): void {
+  onUpgrade(status: number, headers: HeaderList, upstream: Socket, rest: Buffer): void {
     clusterStatNames(this.cluster.name).response(this.ctx.stats, status);
+    const upgrade = headerGet(headers, 'upgrade');
     const list = this.responseHeaders(headers);
     list.push('connection', 'upgrade');
-    if (typeof headers.upgrade === 'string') list.push('upgrade', headers.upgrade);
+    if (upgrade !== undefined) list.push('upgrade', upgrade);
     this.ctx.names.response(this.ctx.stats, status);
     const socket = this.socket;
     if (socket.destroyed) {
@@ -114,15 +124,17 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
       return;
     }
     socket.write(rawHead(status, list));
+    if (rest.length > 0) socket.write(rest);
     if (this.head.length > 0) upstream.write(this.head);
     upstream.on('error', () => upstream.destroy());
     upstream.once('close', () => socket.destroy());
     socket.once('close', () => upstream.destroy());
     socket.pipe(upstream);
     upstream.pipe(socket);
+    upstream.resume();
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: UpstreamHeaders): void {
+  onHead(status: number, headers: HeaderList): void {
     this.started = true;
     clusterStatNames(this.cluster.name).response(this.ctx.stats, status);
     this.ctx.names.response(this.ctx.stats, status);
@@ -131,41 +143,39 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
     this.socket.write(rawHead(status, list));
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.socket.write(chunk)) return;
-    controller.pause();
-    this.socket.once('drain', () => controller.resume());
+  onData(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     this.release(false);
     this.socket.end(() => this.socket.destroy());
   }
 
-  onResponseError(_c: Dispatcher.DispatchController | undefined, _err: Error): void {
+  onFailure(error: AttemptError): void {
     this.release(true);
     if (this.started || this.socket.destroyed) {
       this.socket.destroy();
       return;
     }
-    const connectFailed = this.controller === null;
-    const reply: LocalReply = connectFailed
-      ? { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure }
-      : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
+    const reply: LocalReply =
+      error === 'connect-failure'
+        ? { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure }
+        : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
     rawLocalReply(this.ctx, this.socket, reply, this.scope);
   }
 
-  private responseHeaders(headers: UpstreamHeaders): HeaderList {
-    const table = this.scope.table;
-    const list = copyUpstreamHeaders(headers, table === undefined ? [] : table.internalOnlyHeaders);
-    finalizeResponseHeaders(list, this.scope, this.ctx.hcm);
-    return list;
-  }
-
-  private release(failed: boolean): void {
+  release(failed: boolean): void {
     if (this.released) return;
     this.released = true;
     hostAttemptFinished(this.host, failed);
     this.cluster.releaseRequest();
+  }
+
+  private responseHeaders(headers: HeaderList): HeaderList {
+    const table = this.scope.table;
+    const list = sanitizeUpstreamHeaders(headers, table === undefined ? [] : table.internalOnlyHeaders);
+    finalizeResponseHeaders(list, this.scope, this.ctx.hcm);
+    return list;
   }
 }
