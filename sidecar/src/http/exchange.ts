@@ -94,11 +94,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   run(): void {
     const { ctx, view } = this;
+    (this.res as Carrier)[kExchange] = this;
     if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
-    else {
-      (this.res as Carrier)[kExchange] = this;
-      this.res.on('close', onResponseClose);
-    }
+    else this.res.on('close', onResponseClose);
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
     const table = ctx.routeTable();
     const match = table?.match(view);

@@ -72,8 +72,11 @@ export class HttpContext {
   requestFinished(socket: Socket, request: ConnectionBound): void {
     const list = (socket as TrackedSocket)[kInflight];
     if (list === undefined) return;
-    const i = list.indexOf(request);
-    if (i >= 0) list.splice(i, 1);
+    if (list.length === 1 && list[0] === request) list.pop();
+    else {
+      const i = list.indexOf(request);
+      if (i >= 0) list.splice(i, 1);
+    }
     if (list.length === 0 && this.draining) this.onSocketIdle?.(socket);
   }
 

@@ -40,13 +40,14 @@ export function sanitizeUpstreamHeaders(list: HeaderList, internalOnly: readonly
     w += 2;
   }
   list.length = w;
-  if (connection !== undefined) {
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    // Other values may name headers to drop (`Connection: close, x-hop`).
     for (const token of connection.split(',')) {
       const name = token.trim().toLowerCase();
       if (name !== '' && name !== 'close' && name !== 'keep-alive') headerRemove(list, name);
     }
   }
-  for (const name of internalOnly) headerRemove(list, name);
+  for (let i = 0; i < internalOnly.length; i++) headerRemove(list, internalOnly[i] as string);
   return list;
 }
 
