@@ -3,15 +3,13 @@ import type { IncomingMessage } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { sendWhole } from './downstream.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
-import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
+import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
 import { type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
-import { finalizeResponseHeaders, type ResponseScope } from './response-headers.ts';
-import { routeUpgrade } from './upgrade-route.ts';
+import type { ResponseScope } from './response-headers.ts';
+import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
 import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
-import { rawLocalReply } from './websocket.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';
@@ -34,7 +32,7 @@ export function tunnelH1(ctx: HttpContext, req: IncomingMessage, socket: Socket,
       ctx.names.response(ctx.stats, 200);
       socket.write(ESTABLISHED);
     },
-    refuse: (reply, scope) => rawLocalReply(ctx, socket, reply, scope),
+    refuse: (reply, scope) => sendRawLocalReply(ctx, socket, reply, scope),
   };
   socket.on('error', () => socket.destroy());
   openTunnel(ctx, viewFromH1(req), down, head);
@@ -50,13 +48,7 @@ export function tunnelH2(ctx: HttpContext, req: Http2ServerRequest, res: Http2Se
       ctx.names.response(ctx.stats, 200);
       stream.respond({ ':status': 200 });
     },
-    refuse: (reply, scope) => {
-      const r = renderLocalReply(reply, false);
-      finalizeResponseHeaders(r.headers, scope, ctx.hcm);
-      addLocalReplyMarkers(r.headers, reply);
-      ctx.names.response(ctx.stats, r.status);
-      sendWhole(res, true, r.status, r.headers, r.body, false);
-    },
+    refuse: (reply, scope) => sendLocalReply(ctx, res, true, reply, scope, false),
   };
   stream.on('error', () => stream.destroy());
   openTunnel(ctx, viewFromH2(req), down, undefined);
@@ -73,12 +65,13 @@ function openTunnel(
     down.refuse({ status: 400, body: 'bad CONNECT request', flags: ResponseFlag.DownstreamProtocolError }, empty);
     return;
   }
-  const target = routeUpgrade(ctx, view, 'connect');
-  if ('reply' in target) {
-    down.refuse(target.reply, target.scope);
+  const target = resolveRoute(ctx, view, 'connect');
+  const host = 'reply' in target ? target : pickTunnelHost(target);
+  if ('reply' in host) {
+    down.refuse(host.reply, host.scope);
     return;
   }
-  const { cluster, host, scope } = target;
+  const { cluster, scope } = target as RoutedRequest;
   const names = clusterStatNames(cluster.name);
   ctx.stats.inc(names.rqTotal);
   hostAttemptStarted(host);

@@ -1,8 +1,6 @@
 // One downstream request through the router: route, circuit breaker, attempts with retries and timeouts, streamed response.
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host.ts';
 import type { PickContext } from '../upstream/load-balancer.ts';
 import {
   type DownstreamRequest,
@@ -11,25 +9,25 @@ import {
   requestHasNoBody,
   resetDownstream,
   sendHead,
-  sendWhole,
   writeChunk,
 } from './downstream.ts';
 import { GrpcStatus, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
-import { H1Attempt } from './h1-attempt.ts';
-import { H2Attempt } from './h2-attempt.ts';
 import { requestHash } from './hash-policy.ts';
-import { type HeaderList, headerGet, headerHas, headerListToObject } from './header-list.ts';
+import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
-import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
+import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
-import { type CompiledRetryPolicy, retriableFailure, retriableResponse, retryBackoffMs } from './retry-policy.ts';
-import { pickWeightedCluster, prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { RetryState } from './retry-state.ts';
+import { resolveRoute } from './route-request.ts';
+import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { startAttempt, type UpstreamRequest } from './start-attempt.ts';
 import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
 
 const kExchange = Symbol('exchange');
 const NONE: readonly string[] = [];
+const NO_SCOPE: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
 
 /** What the client gets when no attempt produced a response. */
 const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {
@@ -52,25 +50,19 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private readonly isH2: boolean;
   private readonly socket: Socket | undefined;
   private readonly peer: string;
-  private readonly scope: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
+  private scope: ResponseScope = NO_SCOPE;
   private cluster: Cluster | undefined;
   private cnames: ClusterStatNames | undefined;
-  private path = '';
-  private authority = '';
-  private body: Readable | null = null;
+  private readonly upstream: UpstreamRequest = { method: '', path: '', authority: '', headers: [], body: null };
   private grpc = false;
-  private retry: CompiledRetryPolicy | undefined;
-  private retriesLeft = 0;
-  private retryCount = 0;
+  private retry: RetryState | undefined;
   private readonly pick: PickContext = {};
-  private avoid: Set<Host> | undefined;
   private attempt: UpstreamAttempt | undefined;
   private timeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private acquired = false;
-  private retrySlot = false;
   private responseStarted = false;
   private drainHooked = false;
   private done = false;
@@ -98,53 +90,30 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
     else this.res.on('close', onResponseClose);
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
-    const table = ctx.routeTable();
-    const match = table?.match(view);
-    this.scope.table = table;
-    if (match === undefined) {
-      this.reply({ status: 404, body: 'route not found', flags: ResponseFlag.NoRoute });
+    const routed = resolveRoute(ctx, view, undefined);
+    this.scope = routed.scope;
+    if ('reply' in routed) {
+      this.reply(routed.reply);
       return;
     }
-    this.scope.vhost = match.vhost;
-    this.scope.route = match.route;
-    const route = match.route;
-    const action = route.action;
-    if (action === undefined) {
-      const direct = route.direct ?? { status: 500, body: '' };
-      this.reply({ status: direct.status, body: direct.body, flags: '' });
-      return;
-    }
-    const clusterName = pickWeightedCluster(action);
-    const cluster = clusterName === undefined ? undefined : ctx.deps.clusters.get(clusterName);
-    if (cluster === undefined) {
-      this.reply({ status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster });
-      return;
-    }
-    const cnames = clusterStatNames(cluster.name);
+    const { route, action, cluster } = routed;
     this.cluster = cluster;
-    this.cnames = cnames;
-    if (!cluster.tryAcquireRequest()) {
-      this.reply({
-        status: 503,
-        body: 'upstream overloaded',
-        flags: ResponseFlag.UpstreamOverflow,
-        overloaded: true,
-      });
-      return;
-    }
+    this.cnames = clusterStatNames(cluster.name);
     this.acquired = true;
-    this.path = upstreamPath(route, view);
-    this.authority = upstreamAuthority(route, view);
+    const upstream = this.upstream;
+    upstream.method = view.method;
+    upstream.path = upstreamPath(route, view);
+    upstream.authority = upstreamAuthority(route, view);
+    upstream.headers = view.headers;
     prepareUpstreamHeaders(view, this.scope, ctx.hcm, this.peer);
     if (action.hashPolicy.length > 0) {
       const hash = requestHash(action.hashPolicy, view, this.peer);
       if (hash !== undefined) this.pick.hash = hash;
     }
-    if (cluster.config.protocol !== 'http2') view.headers.push('host', this.authority);
+    if (cluster.config.protocol !== 'http2') view.headers.push('host', upstream.authority);
     const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
-    if (!noBody) this.body = this.req;
-    this.retry = route.retry;
-    this.retriesLeft = noBody && route.retry !== undefined ? route.retry.numRetries : 0;
+    if (!noBody) upstream.body = this.req;
+    if (route.retry !== undefined) this.retry = new RetryState(route.retry, cluster, noBody);
     this.timeoutMs = action.timeoutMs;
     const grpcTimeout = this.grpc ? parseGrpcTimeout(headerGet(view.headers, 'grpc-timeout')) : undefined;
     if (grpcTimeout !== undefined && (this.timeoutMs === 0 || grpcTimeout < this.timeoutMs)) {
@@ -174,23 +143,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.ctx.stats.inc(cnames.rqTotal);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
-    const view = this.view;
-    if (cluster.config.protocol === 'http2') {
-      const attempt = new H2Attempt(this, host);
-      this.attempt = attempt;
-      const headers: Record<string, string | string[]> = {
-        ':method': view.method,
-        ':path': this.path,
-        ':authority': this.authority,
-        ':scheme': 'http',
-      };
-      headerListToObject(view.headers, headers);
-      attempt.start(this.ctx.pools.h2(cluster, host), headers, this.body);
-    } else {
-      const attempt = new H1Attempt(this, host, view.method, this.path, view.headers, this.body);
-      this.attempt = attempt;
-      attempt.start(this.ctx.pools.h1(cluster, host));
-    }
+    this.attempt = startAttempt(this, this.ctx.pools, cluster, host, this.upstream);
   }
 
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
@@ -198,10 +151,11 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     const { ctx } = this;
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
-    if (this.retriesLeft > 0 && this.retry !== undefined) {
+    const retry = this.retry;
+    if (retry !== undefined) {
       const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
-      if (retriableResponse(this.retry, status, grpcStatus) && this.acquireRetrySlot()) {
-        this.scheduleRetry(attempt);
+      if (retry.retryResponse(status, grpcStatus)) {
+        this.scheduleRetry(retry, attempt);
         return false;
       }
     }
@@ -255,32 +209,20 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     const cnames = this.cnames as ClusterStatNames;
     if (error === 'reset' || error === 'refused-stream') this.ctx.stats.inc(cnames.rqReset);
-    if (!this.responseStarted && error !== 'protocol' && this.retriesLeft > 0 && this.retry !== undefined) {
-      if (retriableFailure(this.retry, error) && this.acquireRetrySlot()) {
-        this.scheduleRetry(attempt);
-        return;
-      }
+    const retry = this.retry;
+    if (retry !== undefined && !this.responseStarted && error !== 'protocol' && retry.retryFailure(error)) {
+      this.scheduleRetry(retry, attempt);
+      return;
     }
     this.fail(FAILURE_REPLIES[error]);
   }
 
-  /** The cluster's max_retries breaker: one slot per request while it is retrying. */
-  private acquireRetrySlot(): boolean {
-    if (this.retrySlot) return true;
-    if ((this.cluster as Cluster).tryAcquireRetry?.() === false) return false;
-    this.retrySlot = true;
-    return true;
-  }
-
-  private scheduleRetry(previous: UpstreamAttempt): void {
+  private scheduleRetry(retry: RetryState, previous: UpstreamAttempt): void {
     this.attempt = undefined;
-    this.retriesLeft--;
-    this.retryCount++;
     this.ctx.stats.inc((this.cnames as ClusterStatNames).rqRetry);
-    this.avoid ??= new Set();
-    this.avoid.add(previous.host);
-    this.pick.avoid = this.avoid;
-    this.backoffTimer = setTimeout(onBackoff, retryBackoffMs(this.retryCount), this);
+    const delay = retry.next(previous.host);
+    this.pick.avoid = retry.avoid;
+    this.backoffTimer = setTimeout(onBackoff, delay, this);
   }
 
   // ---- timers ---------------------------------------------------------------------------------------------------
@@ -366,14 +308,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
   }
 
   private reply(reply: LocalReply): void {
-    const { ctx } = this;
-    const r = renderLocalReply(reply, this.grpc);
-    finalizeResponseHeaders(r.headers, this.scope, ctx.hcm);
-    addLocalReplyMarkers(r.headers, reply);
-    ctx.names.response(ctx.stats, r.status);
     this.responseStarted = true;
-    if (!this.res.headersSent) sendWhole(this.res, this.isH2, r.status, r.headers, r.body, ctx.draining);
-    else resetDownstream(this.res, this.isH2, false);
+    sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc);
     this.finish();
   }
 
@@ -388,10 +324,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
       this.acquired = false;
       (this.cluster as Cluster).releaseRequest();
     }
-    if (this.retrySlot) {
-      this.retrySlot = false;
-      (this.cluster as Cluster).releaseRetry?.();
-    }
+    this.retry?.release();
     if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);
   }
 }

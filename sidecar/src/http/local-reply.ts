@@ -1,7 +1,16 @@
 // Responses the proxy generates itself (no route, no host, overload, timeouts, direct responses), in HTTP or gRPC form.
+import type { Socket } from 'node:net';
+import { type DownstreamResponse, resetDownstream, sendWhole } from './downstream.ts';
 import { grpcStatusForHttp } from './grpc.ts';
 import type { HeaderList } from './header-list.ts';
-import { OVERLOADED_HEADER, RESPONSE_FLAGS_HEADER } from './response-headers.ts';
+import type { HttpContext } from './http-context.ts';
+import { writeRawResponse } from './raw-response.ts';
+import {
+  finalizeResponseHeaders,
+  OVERLOADED_HEADER,
+  RESPONSE_FLAGS_HEADER,
+  type ResponseScope,
+} from './response-headers.ts';
 
 /** Envoy response flags used by the router. */
 export const ResponseFlag = {
@@ -27,10 +36,7 @@ export interface LocalReply {
 }
 
 /** The status, headers (before route response mutations) and body to send for a local reply. */
-export function renderLocalReply(
-  reply: LocalReply,
-  grpc: boolean,
-): { status: number; headers: HeaderList; body: string } {
+function renderLocalReply(reply: LocalReply, grpc: boolean): { status: number; headers: HeaderList; body: string } {
   const headers: HeaderList = [];
   let status = reply.status;
   let body = reply.body;
@@ -47,7 +53,7 @@ export function renderLocalReply(
 }
 
 /** Adds the internal headers that only locally generated responses may carry. */
-export function addLocalReplyMarkers(headers: HeaderList, reply: LocalReply): void {
+function addLocalReplyMarkers(headers: HeaderList, reply: LocalReply): void {
   if (reply.flags !== '') headers.push(RESPONSE_FLAGS_HEADER, reply.flags);
   if (reply.overloaded === true) headers.push(OVERLOADED_HEADER, 'true');
 }
@@ -62,4 +68,38 @@ export function encodeGrpcMessage(message: string): string {
         : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/** Renders a reply with the scope's response header mutations and counts it; returns what to write. */
+function prepare(
+  ctx: HttpContext,
+  reply: LocalReply,
+  scope: ResponseScope,
+  grpc: boolean,
+): { status: number; headers: HeaderList; body: string } {
+  const r = renderLocalReply(reply, grpc);
+  finalizeResponseHeaders(r.headers, scope, ctx.hcm);
+  addLocalReplyMarkers(r.headers, reply);
+  ctx.names.response(ctx.stats, r.status);
+  return r;
+}
+
+/** Answers on a ServerResponse (HTTP/1.1 or HTTP/2); if a head already went out, the stream is reset instead. */
+export function sendLocalReply(
+  ctx: HttpContext,
+  res: DownstreamResponse,
+  isH2: boolean,
+  reply: LocalReply,
+  scope: ResponseScope,
+  grpc: boolean,
+): void {
+  const r = prepare(ctx, reply, scope, grpc);
+  if (res.headersSent) resetDownstream(res, isH2, false);
+  else sendWhole(res, isH2, r.status, r.headers, r.body, ctx.draining);
+}
+
+/** Answers on a raw HTTP/1.1 socket (upgrades, CONNECT, malformed requests) and closes it. */
+export function sendRawLocalReply(ctx: HttpContext, socket: Socket, reply: LocalReply, scope: ResponseScope): void {
+  const r = prepare(ctx, reply, scope, false);
+  writeRawResponse(socket, r.status, r.headers, r.body);
 }

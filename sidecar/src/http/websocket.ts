@@ -8,22 +8,13 @@ import type { H1Call, H1Connection } from './h1-connection.ts';
 import { type HeaderList, headerGet } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
-import { addLocalReplyMarkers, type LocalReply, ResponseFlag, renderLocalReply } from './local-reply.ts';
-import { rawHead, writeRawResponse } from './raw-response.ts';
+import { type LocalReply, ResponseFlag, sendRawLocalReply } from './local-reply.ts';
+import { rawHead } from './raw-response.ts';
 import { viewFromH1 } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
+import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
-import { routeUpgrade } from './upgrade-route.ts';
 import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
-
-/** Sends a local reply on a raw socket (the request never became a ServerResponse). */
-export function rawLocalReply(ctx: HttpContext, socket: Socket, reply: LocalReply, scope: ResponseScope): void {
-  const r = renderLocalReply(reply, false);
-  finalizeResponseHeaders(r.headers, scope, ctx.hcm);
-  addLocalReplyMarkers(r.headers, reply);
-  ctx.names.response(ctx.stats, r.status);
-  writeRawResponse(socket, r.status, r.headers, r.body);
-}
 
 /** Handles the h1 server's 'upgrade' event for an accepted (WebSocket) upgrade. */
 export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -31,7 +22,7 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
   const view = viewFromH1(req);
   const empty: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
   if (view === undefined) {
-    rawLocalReply(
+    sendRawLocalReply(
       ctx,
       socket,
       { status: 400, body: 'bad request', flags: ResponseFlag.DownstreamProtocolError },
@@ -39,12 +30,13 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
     );
     return;
   }
-  const target = routeUpgrade(ctx, view, 'websocket');
-  if ('reply' in target) {
-    rawLocalReply(ctx, socket, target.reply, target.scope);
+  const target = resolveRoute(ctx, view, 'websocket');
+  const host = 'reply' in target ? target : pickTunnelHost(target);
+  if ('reply' in host) {
+    sendRawLocalReply(ctx, socket, host.reply, host.scope);
     return;
   }
-  const { route, cluster, host, scope } = target;
+  const { route, cluster, scope } = target as RoutedRequest;
   const path = upstreamPath(route, view);
   const authority = upstreamAuthority(route, view);
   prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
@@ -162,7 +154,7 @@ class UpgradeCall implements H1Call {
       error === 'connect-failure'
         ? { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure }
         : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
-    rawLocalReply(this.ctx, this.socket, reply, this.scope);
+    sendRawLocalReply(this.ctx, this.socket, reply, this.scope);
   }
 
   release(failed: boolean): void {

@@ -1,0 +1,78 @@
+// Resolves a request to its route and cluster (holding the cluster's request slot), or to the local reply to send.
+import type { RouteAction } from '../config/model.ts';
+import type { Cluster } from '../upstream/cluster.ts';
+import type { Host } from '../upstream/host.ts';
+import type { HttpContext } from './http-context.ts';
+import { type LocalReply, ResponseFlag } from './local-reply.ts';
+import type { RequestView } from './request-view.ts';
+import type { ResponseScope } from './response-headers.ts';
+import type { CompiledRoute } from './route-table.ts';
+import { pickWeightedCluster } from './router.ts';
+
+export interface RoutedRequest {
+  scope: ResponseScope;
+  route: CompiledRoute;
+  action: RouteAction;
+  /** The request slot of this cluster's breaker is held: release it when the request ends. */
+  cluster: Cluster;
+}
+
+export interface RefusedRequest {
+  reply: LocalReply;
+  /** How far routing got (for response header mutations on the reply). */
+  scope: ResponseScope;
+}
+
+/**
+ * Route match (404 NR), direct response, upgrade policy for tunnels (403), weighted cluster (503 NC) and the
+ * cluster's request breaker (503 UO with x-trellis-overloaded).
+ */
+export function resolveRoute(
+  ctx: HttpContext,
+  view: RequestView,
+  upgrade: 'websocket' | 'connect' | undefined,
+): RoutedRequest | RefusedRequest {
+  const scope: ResponseScope = { table: ctx.routeTable(), vhost: undefined, route: undefined };
+  const match = scope.table?.match(view);
+  if (match === undefined)
+    return { reply: { status: 404, body: 'route not found', flags: ResponseFlag.NoRoute }, scope };
+  scope.vhost = match.vhost;
+  scope.route = match.route;
+  const route = match.route;
+  const action = route.action;
+  if (action === undefined) {
+    const direct = route.direct ?? { status: 500, body: '' };
+    return { reply: { status: direct.status, body: direct.body, flags: '' }, scope };
+  }
+  if (upgrade !== undefined && !ctx.upgradeAllowed(route, upgrade)) {
+    const reply = {
+      status: 403,
+      body: `${upgrade} not allowed on this route`,
+      flags: ResponseFlag.DownstreamProtocolError,
+    };
+    return { reply, scope };
+  }
+  const name = pickWeightedCluster(action);
+  const cluster = name === undefined ? undefined : ctx.deps.clusters.get(name);
+  if (cluster === undefined)
+    return { reply: { status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster }, scope };
+  if (!cluster.tryAcquireRequest()) {
+    const reply = { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true };
+    return { reply, scope };
+  }
+  return { scope, route, action, cluster };
+}
+
+/** For tunnels: a host of the routed cluster, or the 503 UH reply (the request slot is then released). */
+export function pickTunnelHost(target: RoutedRequest): Host | RefusedRequest {
+  const host = target.cluster.pick({});
+  if (host !== undefined) {
+    target.cluster.stats.upstreamRequests++;
+    return host;
+  }
+  target.cluster.releaseRequest();
+  return {
+    reply: { status: 503, body: 'no healthy upstream', flags: ResponseFlag.NoHealthyUpstream },
+    scope: target.scope,
+  };
+}
