@@ -1,0 +1,125 @@
+// Test fixtures: route, virtual host, route config, connection manager and listener configs built by hand.
+import type {
+  HashPolicy,
+  HeaderMatch,
+  HeaderOps,
+  HttpConnectionManagerConfig,
+  ListenerConfig,
+  QueryMatch,
+  RetryPolicy,
+  Route,
+  RouteConfig,
+  VirtualHost,
+} from '../config/model.ts';
+
+export const NO_HEADER_OPS: HeaderOps = { add: [], remove: [] };
+
+export interface RouteSpec {
+  name?: string;
+  prefix?: string;
+  exact?: string;
+  regex?: RegExp;
+  connect?: boolean;
+  ignoreCase?: boolean;
+  headers?: HeaderMatch[];
+  query?: QueryMatch[];
+  /** One cluster, or [name, weight] pairs. */
+  cluster?: string;
+  clusters?: [string, number][];
+  direct?: { status: number; body: string };
+  prefixRewrite?: string;
+  regexRewrite?: { regex: RegExp; substitution: string };
+  hostRewrite?: string;
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  hashPolicy?: HashPolicy[];
+  upgrades?: string[];
+  requestHeaders?: HeaderOps;
+  responseHeaders?: HeaderOps;
+}
+
+export function route(spec: RouteSpec): Route {
+  const ignoreCase = spec.ignoreCase ?? false;
+  const path: Route['match']['path'] =
+    spec.connect === true
+      ? { kind: 'connect' }
+      : spec.regex !== undefined
+        ? { kind: 'regex', regex: spec.regex }
+        : spec.exact !== undefined
+          ? { kind: 'exact', value: spec.exact, ignoreCase }
+          : { kind: 'prefix', value: spec.prefix ?? '/', ignoreCase };
+  const clusters = (spec.clusters ?? [[spec.cluster ?? 'web', 1]]).map(([name, weight]) => ({ name, weight }));
+  const r: Route = {
+    name: spec.name ?? 'route',
+    match: { path, headers: spec.headers ?? [], query: spec.query ?? [] },
+    action:
+      spec.direct !== undefined
+        ? { type: 'direct', status: spec.direct.status, body: spec.direct.body }
+        : {
+            type: 'route',
+            route: {
+              clusters,
+              totalWeight: clusters.reduce((s, c) => s + c.weight, 0),
+              timeoutMs: spec.timeoutMs ?? 0,
+              hashPolicy: spec.hashPolicy ?? [],
+              upgrades: spec.upgrades ?? [],
+            },
+          },
+    requestHeaders: spec.requestHeaders ?? NO_HEADER_OPS,
+    responseHeaders: spec.responseHeaders ?? NO_HEADER_OPS,
+  };
+  if (r.action.type === 'route') {
+    const a = r.action.route;
+    if (spec.prefixRewrite !== undefined) a.prefixRewrite = spec.prefixRewrite;
+    if (spec.regexRewrite !== undefined) a.regexRewrite = spec.regexRewrite;
+    if (spec.hostRewrite !== undefined) a.hostRewrite = spec.hostRewrite;
+    if (spec.retry !== undefined) {
+      a.retry = { retryOn: [], numRetries: 1, perTryTimeoutMs: 0, retriableStatusCodes: [], ...spec.retry };
+    }
+  }
+  return r;
+}
+
+export function vhost(name: string, domains: string[], routes: Route[], ops: Partial<VirtualHost> = {}): VirtualHost {
+  return { name, domains, routes, requestHeaders: NO_HEADER_OPS, responseHeaders: NO_HEADER_OPS, ...ops };
+}
+
+export function routeConfig(virtualHosts: VirtualHost[], extra: Partial<RouteConfig> = {}): RouteConfig {
+  return {
+    name: 'routes',
+    virtualHosts,
+    requestHeaders: NO_HEADER_OPS,
+    responseHeaders: NO_HEADER_OPS,
+    internalOnlyHeaders: [],
+    ...extra,
+  };
+}
+
+export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}): HttpConnectionManagerConfig {
+  return {
+    statPrefix: 'test',
+    routeConfigName: 'routes',
+    codec: 'auto',
+    useRemoteAddress: true,
+    xffNumTrustedHops: 0,
+    generateRequestId: true,
+    setRealIp: true,
+    passThroughServerHeader: true,
+    requestTimeoutMs: 0,
+    streamIdleTimeoutMs: 0,
+    maxRequestHeadersKb: 60,
+    upgrades: [],
+    ...overrides,
+  };
+}
+
+export function listenerConfig(hcm: HttpConnectionManagerConfig): ListenerConfig {
+  return {
+    name: 'http-test',
+    address: '127.0.0.1',
+    port: 0,
+    direction: 'outbound',
+    filter: { type: 'http', http: hcm },
+    version: '1',
+  };
+}
