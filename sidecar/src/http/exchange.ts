@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { PickContext } from '../upstream/load-balancer.ts';
+import { createAttempt, type UpstreamRequest } from './create-attempt.ts';
 import {
   type DownstreamRequest,
   type DownstreamResponse,
@@ -19,10 +20,10 @@ import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
+import type { AttemptFailure } from './retry-policy.ts';
 import { RetryState } from './retry-state.ts';
 import { resolveRoute } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
-import { startAttempt, type UpstreamRequest } from './start-attempt.ts';
 import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
 
 const kExchange = Symbol('exchange');
@@ -35,8 +36,13 @@ const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {
   reset: { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset },
   'refused-stream': { status: 503, body: 'upstream refused the stream', flags: ResponseFlag.UpstreamReset },
   protocol: { status: 502, body: 'upstream protocol error', flags: ResponseFlag.UpstreamProtocolError },
+  overflow: { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true },
   timeout: { status: 504, body: 'upstream request timeout', flags: ResponseFlag.UpstreamRequestTimeout },
 };
+
+function isRetriable(error: AttemptError): error is AttemptFailure {
+  return error !== 'protocol' && error !== 'overflow';
+}
 
 interface Carrier {
   [kExchange]?: Exchange | undefined;
@@ -143,7 +149,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.ctx.stats.inc(cnames.rqTotal);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
-    this.attempt = startAttempt(this, this.ctx.pools, cluster, host, this.upstream);
+    const attempt = createAttempt(this, this.ctx.pools, cluster, host, this.upstream);
+    this.attempt = attempt;
+    attempt.start();
   }
 
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
@@ -210,7 +218,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     const cnames = this.cnames as ClusterStatNames;
     if (error === 'reset' || error === 'refused-stream') this.ctx.stats.inc(cnames.rqReset);
     const retry = this.retry;
-    if (retry !== undefined && !this.responseStarted && error !== 'protocol' && retry.retryFailure(error)) {
+    if (retry !== undefined && !this.responseStarted && isRetriable(error) && retry.retryFailure(error)) {
       this.scheduleRetry(retry, attempt);
       return;
     }

@@ -27,31 +27,39 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
   readonly upgrade = undefined;
   connection: H1Connection | undefined = undefined;
   private readonly sink: AttemptSink;
-  private pool: H1Pool | undefined;
+  private readonly pool: H1Pool;
   private state = PENDING;
   private settled = false;
   private failed = false;
 
-  constructor(sink: AttemptSink, host: Host, method: string, path: string, headers: HeaderList, body: Readable | null) {
+  constructor(
+    sink: AttemptSink,
+    host: Host,
+    pool: H1Pool,
+    method: string,
+    path: string,
+    headers: HeaderList,
+    body: Readable | null,
+  ) {
     this.sink = sink;
     this.host = host;
+    this.pool = pool;
     this.method = method;
     this.path = path;
     this.headers = headers;
     this.body = body;
   }
 
-  start(pool: H1Pool): void {
-    this.pool = pool;
+  start(): void {
     hostAttemptStarted(this.host);
-    pool.dispatch(this);
+    this.pool.dispatch(this);
   }
 
   cancel(): void {
     if (this.state === DONE) return;
     this.state = DONE;
     this.settle();
-    this.pool?.cancel(this);
+    this.pool.cancel(this);
   }
 
   resume(): void {

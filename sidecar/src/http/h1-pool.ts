@@ -7,8 +7,13 @@ export interface H1PoolOptions {
   connectTimeoutMs: number;
   /** Idle keep-alive connections close after this. */
   idleTimeoutMs: number;
-  /** Most connections at once; further calls wait for one to be free. */
+  /** Most connections at once to this host; further calls wait for one to be free. */
   maxConnections: number;
+  /** Most calls waiting for a connection (the cluster's max_pending_requests); beyond it calls overflow. */
+  maxPending: number;
+  /** The cluster-wide max_connections breaker: a slot per open connection (false = wait or overflow). */
+  acquireConnection(): boolean;
+  releaseConnection(): void;
   maxHeadBytes: number;
   onConnect(): void;
   onDisconnect(): void;
@@ -35,9 +40,14 @@ export class H1Pool implements H1ConnectionOwner {
       call.onFailure('connect-failure');
       return;
     }
-    const conn = this.idle.pop();
+    const conn = this.idle.pop() ?? this.open();
     if (conn !== undefined) conn.assign(call);
-    else if (this.all.size < this.opts.maxConnections) this.open().assign(call);
+    else this.enqueue(call);
+  }
+
+  /** Waits for a connection; overflows when the queue is full or there is no connection to wait for. */
+  private enqueue(call: H1Call): void {
+    if (this.queue.length >= this.opts.maxPending || this.all.size === 0) call.onFailure('overflow');
     else this.queue.push(call);
   }
 
@@ -93,6 +103,7 @@ export class H1Pool implements H1ConnectionOwner {
 
   closed(conn: H1Connection, wasConnected: boolean): void {
     if (!this.all.delete(conn)) return;
+    this.opts.releaseConnection();
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     if (wasConnected) this.opts.onDisconnect();
@@ -101,17 +112,28 @@ export class H1Pool implements H1ConnectionOwner {
       if (this.all.size === 0) this.onEmpty?.();
       return;
     }
-    const next = this.queue.length > 0 && this.all.size < this.opts.maxConnections ? this.queue.shift() : undefined;
-    if (next !== undefined) this.open().assign(next);
+    if (this.queue.length === 0) return;
+    const fresh = this.open();
+    const next = fresh === undefined ? undefined : this.queue.shift();
+    if (next !== undefined) fresh?.assign(next);
+    // Nothing left to wait for: the queued calls would never be served.
+    if (this.all.size === 0) for (const call of this.queue.splice(0)) call.onFailure('overflow');
   }
 
   redispatch(call: H1Call): void {
-    if (this.closing) call.onFailure('reset');
-    else if (this.all.size < this.opts.maxConnections) this.open().assign(call);
-    else this.queue.unshift(call);
+    if (this.closing) {
+      call.onFailure('reset');
+      return;
+    }
+    const fresh = this.open();
+    if (fresh !== undefined) fresh.assign(call);
+    else if (this.all.size > 0) this.queue.unshift(call);
+    else call.onFailure('reset');
   }
 
-  private open(): H1Connection {
+  /** A new connection when both the host cap and the cluster's connection breaker allow it. */
+  private open(): H1Connection | undefined {
+    if (this.all.size >= this.opts.maxConnections || !this.opts.acquireConnection()) return undefined;
     const { address, port, connectTimeoutMs, idleTimeoutMs } = this.opts;
     const conn = new H1Connection(this, address, port, connectTimeoutMs, idleTimeoutMs);
     this.all.add(conn);

@@ -38,12 +38,20 @@ export class H2Attempt implements UpstreamAttempt {
   private settled = false;
   private failed = false;
 
-  constructor(sink: AttemptSink, host: Host) {
+  private readonly conn: H2Connection;
+  private readonly headers: OutgoingHttpHeaders;
+  private readonly requestBody: Readable | null;
+
+  constructor(sink: AttemptSink, host: Host, conn: H2Connection, headers: OutgoingHttpHeaders, body: Readable | null) {
     this.sink = sink;
     this.host = host;
+    this.conn = conn;
+    this.headers = headers;
+    this.requestBody = body;
   }
 
-  start(conn: H2Connection, headers: OutgoingHttpHeaders, body: Readable | null): void {
+  start(): void {
+    const { conn, headers, requestBody: body } = this;
     hostAttemptStarted(this.host);
     let opened: { stream: ClientHttp2Stream; session: ClientHttp2Session };
     try {

@@ -1,4 +1,5 @@
 // HTTP/2 through the handler: h2c downstream, gRPC unary / bidi / errors / deadlines to grpc-js, and h1 ↔ h2 translation.
+import { once } from 'node:events';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +83,7 @@ function unary(client: grpc.Client, method: string, message: string, options: gr
 describe('http handler: HTTP/2 and gRPC', () => {
   const hung: (() => void)[] = [];
   let grpcServer: { port: number; server: grpc.Server };
+  const grpcLike: http2.Http2Server[] = [];
   let web: Awaited<ReturnType<typeof startHttpUpstream>>;
   let h2Upstream: http2.Http2Server;
   let proxy: ProxyUnderTest;
@@ -89,6 +91,19 @@ describe('http handler: HTTP/2 and gRPC', () => {
 
   before(async () => {
     grpcServer = await startGrpcServer('grpc-a', hung);
+    // Two gRPC-shaped h2 upstreams: one answers trailers-only UNAVAILABLE, the other OK with trailers.
+    const down = http2.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-status': '14', 'grpc-message': 'down' });
+      res.end();
+    });
+    const up = http2.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/grpc', 'x-answered-by': 'up' });
+      res.addTrailers({ 'grpc-status': '0' });
+      res.end();
+    });
+    grpcLike.push(down, up);
+    const downPort = await listen(down);
+    const upPort = await listen(up);
     web = await startHttpUpstream(echoHandler('web'));
     h2Upstream = http2.createServer((req, res) => {
       res.setHeader('x-proto', `h${req.httpVersionMajor}`);
@@ -97,10 +112,16 @@ describe('http handler: HTTP/2 and gRPC', () => {
     const h2Port = await listen(h2Upstream);
     const clusters = new TestClusters();
     clusters.add('grpc', [grpcServer.port], { protocol: 'http2' });
+    clusters.add('grpc-flaky', [downPort, upPort], { protocol: 'http2' });
     clusters.add('web', [web.port]);
     clusters.add('h2web', [h2Port], { protocol: 'http2' });
     const routes = routeConfig([
       vhost('grpc', ['grpc.local', 'grpc.local:*'], [route({ prefix: '/', cluster: 'grpc' })]),
+      vhost(
+        'grpc-flaky',
+        ['flaky.grpc'],
+        [route({ cluster: 'grpc-flaky', retry: { retryOn: ['unavailable'], numRetries: 2 } })],
+      ),
       vhost('h2web', ['h2.local'], [route({ prefix: '/', cluster: 'h2web' })]),
       vhost('web', ['*'], [route({ prefix: '/', cluster: 'web' })]),
     ]);
@@ -115,6 +136,7 @@ describe('http handler: HTTP/2 and gRPC', () => {
     client.close();
     await proxy.close();
     grpcServer.server.forceShutdown();
+    for (const s of grpcLike) s.close();
     h2Upstream.close();
     await web.close();
   });
@@ -131,6 +153,28 @@ describe('http handler: HTTP/2 and gRPC', () => {
     )) as grpc.ServiceError;
     expect(err.code).to.equal(grpc.status.NOT_FOUND);
     expect(err.details).to.equal('failed on grpc-a');
+  });
+
+  it('retries a trailers-only grpc-status UNAVAILABLE on another host (bodiless request)', async () => {
+    // grpc-js clients always send a body, and only bodiless requests are retried for now: speak raw HTTP/2.
+    const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const stream = session.request(
+          { ':method': 'POST', ':path': '/svc/Call', ':authority': 'flaky.grpc', 'content-type': 'application/grpc' },
+          { endStream: true },
+        );
+        const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+        const trailers = once(stream, 'trailers') as Promise<[http2.IncomingHttpHeaders]>;
+        stream.resume();
+        expect(headers[':status']).to.equal(200);
+        expect(headers['x-answered-by']).to.equal('up');
+        expect((await trailers)[0]['grpc-status']).to.equal('0');
+      }
+      expect(proxy.stats.counter('cluster.grpc-flaky.upstream_rq_retry')).to.be.greaterThan(0);
+    } finally {
+      session.close();
+    }
   });
 
   it('gRPC bidi streaming: each message answered before the next is sent', async () => {

@@ -86,12 +86,26 @@ export function applyHeaderOps(list: HeaderList, ops: HeaderOps): void {
   }
 }
 
-/** The same mutations with lower-case names (done once per config so requests never lower-case them). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n]/;
+
+/**
+ * The same mutations with lower-case names (done once per config so requests never lower-case them). Mutations that
+ * could not be written on the wire (a name that is not a token, a value with CR, LF or NUL) are dropped here rather
+ * than split a request head later; the decoder is expected to have refused them already.
+ */
 export function normalizeHeaderOps(ops: HeaderOps): HeaderOps {
   return {
-    add: ops.add.map((op) => ({ ...op, name: op.name.toLowerCase() })),
+    add: ops.add
+      .filter((op) => TOKEN.test(op.name) && !BAD_VALUE.test(op.value))
+      .map((op) => ({ ...op, name: op.name.toLowerCase() })),
     remove: ops.remove.map((name) => name.toLowerCase()),
   };
+}
+
+/** A value that can go on an HTTP/1.1 line as is (no CR, LF, NUL, and for targets no spaces). */
+export function isWireSafe(value: string, allowSpaces: boolean): boolean {
+  return !BAD_VALUE.test(value) && (allowSpaces || value.indexOf(' ') < 0);
 }
 
 export function isEmptyHeaderOps(ops: HeaderOps): boolean {

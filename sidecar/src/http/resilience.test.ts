@@ -57,6 +57,9 @@ describe('http handler: retries, timeouts, circuit breaker', () => {
     clusters.add('tiny', [slow.port], {
       circuitBreakers: { maxConnections: 10, maxPendingRequests: 10, maxRequests: 1, maxRetries: 3 },
     });
+    clusters.add('queue-of-zero', [slow.port], {
+      circuitBreakers: { maxConnections: 1, maxPendingRequests: 0, maxRequests: 100, maxRetries: 3 },
+    });
     clusters.add('unhealthy', [good.port]).hostList.forEach((h) => {
       h.healthy = false;
     });
@@ -78,6 +81,7 @@ describe('http handler: retries, timeouts, circuit breaker', () => {
           route({ prefix: '/reset', cluster: 'reset' }),
           route({ prefix: '/tiny', cluster: 'tiny' }),
           route({ prefix: '/unhealthy', cluster: 'unhealthy' }),
+          route({ prefix: '/queue', cluster: 'queue-of-zero' }),
         ],
       ),
     ]);
@@ -165,6 +169,20 @@ describe('http handler: retries, timeouts, circuit breaker', () => {
     held.pop()?.end('finally');
     expect((await first).status).to.equal(200);
     expect(clusters.clusters.get('tiny')?.activeRequests).to.equal(0);
+  });
+
+  it('pending-request overflow: 503 UO when no connection is free and the queue is full', async () => {
+    const arrived = new Promise<void>((resolve) => {
+      onHeld = resolve;
+    });
+    const first = send(proxy.port, '/queue');
+    await arrived;
+    onHeld = undefined;
+    const second = await send(proxy.port, '/queue');
+    expect(second.status).to.equal(503);
+    expect(second.headers['x-trellis-response-flags']).to.equal('UO');
+    held.pop()?.end('first');
+    expect((await first).status).to.equal(200);
   });
 
   it('host counters return to idle', () => {

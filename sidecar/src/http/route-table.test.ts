@@ -150,6 +150,24 @@ describe('RouteTable', () => {
     expect(RouteTable.for(routeConfig([]))).not.to.equal(RouteTable.for(config));
   });
 
+  it('drops header mutations and rewrites that cannot go on the wire', () => {
+    const config = routeConfig([vhost('v', ['*'], [route({ prefixRewrite: '/a b', hostRewrite: 'evil\r\nx: y' })])], {
+      requestHeaders: {
+        add: [
+          { name: 'x-ok', value: 'fine', action: 'append' },
+          { name: 'x-bad', value: 'a\r\nInjected: 1', action: 'append' },
+          { name: 'bad name', value: 'v', action: 'append' },
+        ],
+        remove: [],
+      },
+    });
+    const t = RouteTable.for(config);
+    expect(t.requestHeaders.add.map((op) => op.name)).to.deep.equal(['x-ok']);
+    const r = t.selectVirtualHost('x')?.routes[0];
+    expect(r?.prefixRewrite).to.equal(undefined);
+    expect(r?.hostRewrite).to.equal(undefined);
+  });
+
   it('lower-cases header mutation names once', () => {
     const config = routeConfig([], {
       responseHeaders: { add: [{ name: 'X-A', value: '1', action: 'append' }], remove: ['X-B'] },

@@ -1,6 +1,6 @@
 // A RouteConfig compiled once (cached per config object): virtual host lookup tables and precompiled route matchers.
 import type { HeaderOps, RouteAction, RouteConfig, RouteMatch, VirtualHost } from '../config/model.ts';
-import { normalizeHeaderOps } from './header-list.ts';
+import { isWireSafe, normalizeHeaderOps } from './header-list.ts';
 import type { RequestView } from './request-view.ts';
 import { type CompiledRetryPolicy, compileRetryPolicy } from './retry-policy.ts';
 import { compileStringMatcher, fullMatchRegex, type StringPredicate } from './string-matcher.ts';
@@ -33,6 +33,9 @@ export interface CompiledRoute {
   readonly action: RouteAction | undefined;
   readonly direct: { status: number; body: string } | undefined;
   readonly regexRewrite: { regex: RegExp; substitution: string } | undefined;
+  /** Rewrites that are safe to put on the wire (others are dropped at compile time). */
+  readonly prefixRewrite: string | undefined;
+  readonly hostRewrite: string | undefined;
   readonly retry: CompiledRetryPolicy | undefined;
   /** Lower-case upgrade types allowed on this route. */
   readonly upgrades: ReadonlySet<string>;
@@ -191,7 +194,12 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
         })),
         action,
         direct: r.action.type === 'direct' ? { status: r.action.status, body: r.action.body } : undefined,
-        regexRewrite: action?.regexRewrite && compileRegexRewrite(action.regexRewrite),
+        regexRewrite:
+          action?.regexRewrite && isWireSafe(action.regexRewrite.substitution, false)
+            ? compileRegexRewrite(action.regexRewrite)
+            : undefined,
+        prefixRewrite: wireSafe(action?.prefixRewrite),
+        hostRewrite: wireSafe(action?.hostRewrite),
         retry: action?.retry && compileRetryPolicy(action.retry),
         upgrades: new Set((action?.upgrades ?? []).map((u) => u.toLowerCase())),
         requestHeaders: normalizeHeaderOps(r.requestHeaders),
@@ -201,6 +209,10 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
     requestHeaders: normalizeHeaderOps(vh.requestHeaders),
     responseHeaders: normalizeHeaderOps(vh.responseHeaders),
   };
+}
+
+function wireSafe(value: string | undefined): string | undefined {
+  return value !== undefined && isWireSafe(value, false) ? value : undefined;
 }
 
 function compilePath(m: RouteMatch): PathTest {

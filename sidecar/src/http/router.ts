@@ -27,8 +27,8 @@ export function upstreamPath(route: CompiledRoute, view: RequestView): string {
   if (action === undefined) return view.path + view.query;
   let path = view.path;
   const p = route.path;
-  if (action.prefixRewrite !== undefined && (p.kind === 'prefix' || p.kind === 'exact')) {
-    path = action.prefixRewrite + path.slice(p.value.length);
+  if (route.prefixRewrite !== undefined && (p.kind === 'prefix' || p.kind === 'exact')) {
+    path = route.prefixRewrite + path.slice(p.value.length);
     if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
   } else if (route.regexRewrite !== undefined) {
     path = path.replace(route.regexRewrite.regex, route.regexRewrite.substitution);
@@ -38,7 +38,7 @@ export function upstreamPath(route: CompiledRoute, view: RequestView): string {
 
 /** The authority sent upstream (Host / :authority): the route's host rewrite or the one received. */
 export function upstreamAuthority(route: CompiledRoute, view: RequestView): string {
-  return route.action?.hostRewrite ?? view.authority;
+  return route.hostRewrite ?? view.authority;
 }
 
 /**

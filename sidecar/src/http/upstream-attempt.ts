@@ -3,8 +3,8 @@ import type { Host } from '../upstream/host.ts';
 import type { HeaderList } from './header-list.ts';
 import type { AttemptFailure } from './retry-policy.ts';
 
-/** Why an attempt failed: a retriable failure, or an upstream protocol violation (→ 502 UPE). */
-export type AttemptError = AttemptFailure | 'protocol';
+/** Why an attempt failed: a retriable failure, an upstream protocol violation (→ 502 UPE), or breaker overflow (→ 503 UO). */
+export type AttemptError = AttemptFailure | 'protocol' | 'overflow';
 
 /** What an attempt reports; callbacks stop once the attempt is cancelled or discarded. */
 export interface AttemptSink {
@@ -21,6 +21,8 @@ export interface AttemptSink {
 
 export interface UpstreamAttempt {
   readonly host: Host;
+  /** Sends the request; sink callbacks may come synchronously, so the owner records the attempt before this. */
+  start(): void;
   /** Stops the attempt (resets the upstream request); no sink callbacks follow. */
   cancel(): void;
   /** Resumes reading the upstream body after onUpstreamData returned false. */

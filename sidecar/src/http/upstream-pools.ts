@@ -115,7 +115,7 @@ export class UpstreamPools {
   }
 
   private createPool(cluster: Cluster, host: Host): H1Pool {
-    const max = cluster.config.circuitBreakers.maxConnections;
+    const { maxConnections: max, maxPendingRequests: pending } = cluster.config.circuitBreakers;
     const names = clusterStatNames(cluster.name);
     return new H1Pool({
       address: host.address,
@@ -123,6 +123,9 @@ export class UpstreamPools {
       connectTimeoutMs: cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: max > 0 && Number.isFinite(max) ? max : DEFAULT_MAX_CONNECTIONS,
+      maxPending: pending >= 0 && Number.isFinite(pending) ? pending : DEFAULT_MAX_CONNECTIONS,
+      acquireConnection: () => cluster.tryAcquireConnection?.() !== false,
+      releaseConnection: () => cluster.releaseConnection?.(),
       maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
       onConnect: () => {
         host.stats.activeConnections++;

@@ -153,7 +153,9 @@ class UpgradeCall implements H1Call {
     const reply: LocalReply =
       error === 'connect-failure'
         ? { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure }
-        : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
+        : error === 'overflow'
+          ? { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true }
+          : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
     sendRawLocalReply(this.ctx, this.socket, reply, this.scope);
   }
 

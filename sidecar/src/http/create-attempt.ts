@@ -1,4 +1,4 @@
-// Starts one try of a request on a host over its cluster's protocol (HTTP/1.1 pool or HTTP/2 session).
+// Builds one try of a request on a host over its cluster's protocol (HTTP/1.1 pool or HTTP/2 session).
 import type { Readable } from 'node:stream';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -17,7 +17,8 @@ export interface UpstreamRequest {
   body: Readable | null;
 }
 
-export function startAttempt(
+/** A not yet started attempt of `req` on `host` (call start() once it is recorded as the current attempt). */
+export function createAttempt(
   sink: AttemptSink,
   pools: UpstreamPools,
   cluster: Cluster,
@@ -25,7 +26,6 @@ export function startAttempt(
   req: UpstreamRequest,
 ): UpstreamAttempt {
   if (cluster.config.protocol === 'http2') {
-    const attempt = new H2Attempt(sink, host);
     const headers: Record<string, string | string[]> = {
       ':method': req.method,
       ':path': req.path,
@@ -33,10 +33,7 @@ export function startAttempt(
       ':scheme': 'http',
     };
     headerListToObject(req.headers, headers);
-    attempt.start(pools.h2(cluster, host), headers, req.body);
-    return attempt;
+    return new H2Attempt(sink, host, pools.h2(cluster, host), headers, req.body);
   }
-  const attempt = new H1Attempt(sink, host, req.method, req.path, req.headers, req.body);
-  attempt.start(pools.h1(cluster, host));
-  return attempt;
+  return new H1Attempt(sink, host, pools.h1(cluster, host), req.method, req.path, req.headers, req.body);
 }
