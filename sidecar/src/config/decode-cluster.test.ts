@@ -25,6 +25,14 @@ const H2 = {
   },
 };
 
+/** Health check timing without a checker. */
+const HC = {
+  timeout: { seconds: 1 },
+  interval: { seconds: 1 },
+  healthy_threshold: { value: 1 },
+  unhealthy_threshold: { value: 1 },
+};
+
 const trellis = (fields: Record<string, string>) => ({
   filter_metadata: {
     trellis: { fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])) },
@@ -180,8 +188,170 @@ describe('decodeCluster', () => {
       intervalMs: 5000,
       baseEjectionTimeMs: 30_000,
       maxEjectionPercent: 50,
+      maxEjectionTimeMs: 300_000,
+      maxEjectionTimeJitterMs: 0,
+      splitExternalLocalOriginErrors: false,
+      alwaysEjectOneHost: false,
+      successfulActiveHealthCheckUnejectHost: true,
+      enforcing: {
+        consecutive5xx: 100,
+        consecutiveGatewayFailure: 0,
+        consecutiveLocalOriginFailure: 0,
+        successRate: 0,
+        localOriginSuccessRate: 0,
+        failurePercentage: 0,
+        failurePercentageLocalOrigin: 0,
+      },
       consecutive5xx: 5,
     });
+  });
+
+  it('reads every outlier detector Envoy has, with its enforcing percentage', () => {
+    const od = ok(
+      edsCluster('c', {
+        outlier_detection: {
+          consecutive_5xx: { value: 3 },
+          enforcing_consecutive_5xx: { value: 50 },
+          consecutive_gateway_failure: { value: 2 },
+          enforcing_consecutive_gateway_failure: { value: 100 },
+          split_external_local_origin_errors: true,
+          consecutive_local_origin_failure: { value: 4 },
+          enforcing_local_origin_success_rate: { value: 0 },
+          success_rate_minimum_hosts: { value: 3 },
+          success_rate_request_volume: { value: 10 },
+          success_rate_stdev_factor: { value: 1000 },
+          failure_percentage_threshold: { value: 60 },
+          enforcing_failure_percentage: { value: 100 },
+          failure_percentage_minimum_hosts: { value: 2 },
+          failure_percentage_request_volume: { value: 20 },
+          base_ejection_time: { seconds: 400 },
+          max_ejection_time_jitter: { nanos: 5_000_000 },
+          always_eject_one_host: { value: true },
+          successful_active_health_check_uneject_host: { value: false },
+        },
+      }),
+    ).outlierDetection;
+    expect(od).to.deep.equal({
+      intervalMs: 10_000,
+      baseEjectionTimeMs: 400_000,
+      maxEjectionPercent: 10,
+      // Envoy: max_ejection_time defaults to the larger of 300 s and base_ejection_time.
+      maxEjectionTimeMs: 400_000,
+      maxEjectionTimeJitterMs: 5,
+      splitExternalLocalOriginErrors: true,
+      alwaysEjectOneHost: true,
+      successfulActiveHealthCheckUnejectHost: false,
+      enforcing: {
+        consecutive5xx: 50,
+        consecutiveGatewayFailure: 100,
+        consecutiveLocalOriginFailure: 100,
+        successRate: 100,
+        localOriginSuccessRate: 0,
+        failurePercentage: 100,
+        failurePercentageLocalOrigin: 0,
+      },
+      consecutive5xx: 3,
+      consecutiveGatewayFailure: 2,
+      consecutiveLocalOriginFailure: 4,
+      successRate: { minimumHosts: 3, requestVolume: 10, stdevFactor: 1 },
+      failurePercentage: { threshold: 60, minimumHosts: 2, requestVolume: 20 },
+    });
+  });
+
+  it('reads the panic threshold from common_lb_config (absent = Envoy default)', () => {
+    expect(ok(edsCluster('c')).healthyPanicThresholdPercent).to.equal(undefined);
+    const c = ok(edsCluster('c', { common_lb_config: { healthy_panic_threshold: { value: 25.5 } } }));
+    expect(c.healthyPanicThresholdPercent).to.equal(25.5);
+    expect(
+      ok(edsCluster('c', { common_lb_config: { healthy_panic_threshold: {} } })).healthyPanicThresholdPercent,
+    ).to.equal(0);
+  });
+
+  it('reads HTTP, TCP and gRPC health checks with their timing', () => {
+    const timing = {
+      timeout: { seconds: 1 },
+      interval: { seconds: 5 },
+      healthy_threshold: { value: 2 },
+      unhealthy_threshold: { value: 3 },
+    };
+    const c = ok(
+      edsCluster('c', {
+        health_checks: [
+          {
+            ...timing,
+            interval_jitter: { nanos: 100_000_000 },
+            interval_jitter_percent: 10,
+            initial_jitter: { seconds: 2 },
+            no_traffic_interval: { seconds: 30 },
+            unhealthy_interval: { seconds: 10 },
+            reuse_connection: { value: false },
+            http_health_check: {
+              path: '/healthz',
+              host: 'orders.internal',
+              method: 'HEAD',
+              codec_client_type: 'HTTP2',
+              expected_statuses: [
+                { start: 200, end: 300 },
+                { start: 404, end: 405 },
+              ],
+              retriable_statuses: [{ start: 503, end: 504 }],
+              receive: [{ text: '6f6b' }],
+              request_headers_to_add: [{ header: { key: 'X-HC', value: '1' } }],
+              request_headers_to_remove: ['User-Agent'],
+            },
+          },
+          { ...timing, tcp_health_check: { send: { text: '50494e47' }, receive: [{ binary: Buffer.from('PONG') }] } },
+          { ...timing, tcp_health_check: {} },
+          { ...timing, grpc_health_check: { service_name: 'orders.v1.Orders', authority: 'orders' } },
+          { ...timing, http_health_check: { path: '/' } },
+        ],
+      }),
+    );
+    const [http, tcp, connectOnly, grpc, plain] = c.healthChecks ?? [];
+    expect(http).to.deep.equal({
+      probe: {
+        kind: 'http',
+        path: '/healthz',
+        host: 'orders.internal',
+        method: 'HEAD',
+        codec: 'http2',
+        expectedStatuses: [
+          { start: 200, end: 300 },
+          { start: 404, end: 405 },
+        ],
+        retriableStatuses: [{ start: 503, end: 504 }],
+        receive: [Uint8Array.from(Buffer.from('ok'))],
+        responseBufferSize: 1024,
+        requestHeaders: [{ name: 'x-hc', value: '1' }],
+        requestHeadersToRemove: ['user-agent'],
+      },
+      timeoutMs: 1000,
+      intervalMs: 5000,
+      initialJitterMs: 2000,
+      intervalJitterMs: 100,
+      intervalJitterPercent: 10,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+      reuseConnection: false,
+      noTrafficIntervalMs: 30_000,
+      unhealthyIntervalMs: 10_000,
+    });
+    expect(tcp?.probe).to.deep.equal({
+      kind: 'tcp',
+      send: Uint8Array.from(Buffer.from('PING')),
+      receive: [Uint8Array.from(Buffer.from('PONG'))],
+    });
+    expect(connectOnly?.probe).to.deep.equal({ kind: 'tcp', receive: [] });
+    expect(grpc?.probe).to.deep.equal({
+      kind: 'grpc',
+      serviceName: 'orders.v1.Orders',
+      authority: 'orders',
+      initialMetadata: [],
+    });
+    // Envoy's HTTP defaults: GET, HTTP/1.1, 200 only.
+    expect(plain?.probe).to.include({ method: 'GET', codec: 'http1' });
+    expect(plain?.probe).to.have.deep.property('expectedStatuses', [{ start: 200, end: 201 }]);
+    expect(ok(edsCluster('c')).healthChecks).to.equal(undefined);
   });
 
   const errors: [string, Obj, RegExp][] = [
@@ -218,6 +388,80 @@ describe('decodeCluster', () => {
         },
       },
       /load_assignment\.endpoints\[0\]\.lb_endpoints\[0\]\.endpoint\.address\.socket_address\.address: expected an IP/,
+    ],
+    [
+      'max_ejection_percent above 100',
+      edsCluster('c', { outlier_detection: { max_ejection_percent: { value: 101 } } }),
+      /^cluster c: outlier_detection\.max_ejection_percent: expected an integer from 0 to 100, got 101$/,
+    ],
+    [
+      'an enforcing percentage above 100',
+      edsCluster('c', { outlier_detection: { enforcing_success_rate: { value: 150 } } }),
+      /outlier_detection\.enforcing_success_rate: expected an integer from 0 to 100/,
+    ],
+    [
+      'max_ejection_time below base_ejection_time',
+      edsCluster('c', {
+        outlier_detection: { base_ejection_time: { seconds: 30 }, max_ejection_time: { seconds: 10 } },
+      }),
+      /outlier_detection\.max_ejection_time: smaller than base_ejection_time/,
+    ],
+    [
+      'a zero outlier interval',
+      edsCluster('c', { outlier_detection: { interval: {} } }),
+      /outlier_detection\.interval: must be above 0/,
+    ],
+    [
+      'a panic threshold above 100',
+      edsCluster('c', { common_lb_config: { healthy_panic_threshold: { value: 120 } } }),
+      /common_lb_config\.healthy_panic_threshold\.value: expected a percentage/,
+    ],
+    [
+      'a health check without a timeout',
+      edsCluster('c', { health_checks: [{ interval: { seconds: 1 }, tcp_health_check: {} }] }),
+      /^cluster c: health_checks\[0\]\.timeout: is required$/,
+    ],
+    [
+      'a health check without thresholds',
+      edsCluster('c', { health_checks: [{ timeout: { seconds: 1 }, interval: { seconds: 1 }, tcp_health_check: {} }] }),
+      /health_checks\[0\]\.healthy_threshold: is required/,
+    ],
+    [
+      'a health check without a checker',
+      edsCluster('c', { health_checks: [HC] }),
+      /health_checks\[0\]: needs http_health_check, tcp_health_check or grpc_health_check/,
+    ],
+    [
+      'a custom health checker',
+      edsCluster('c', { health_checks: [{ ...HC, custom_health_check: { name: 'redis' } }] }),
+      /health_checks\[0\]\.custom_health_check: not supported/,
+    ],
+    [
+      'an HTTP health check without a path',
+      edsCluster('c', { health_checks: [{ ...HC, http_health_check: {} }] }),
+      /health_checks\[0\]\.http_health_check\.path: is required/,
+    ],
+    [
+      'a CONNECT health check',
+      edsCluster('c', { health_checks: [{ ...HC, http_health_check: { path: '/', method: 'CONNECT' } }] }),
+      /http_health_check\.method: CONNECT is not allowed/,
+    ],
+    [
+      'an HTTP/3 health check',
+      edsCluster('c', { health_checks: [{ ...HC, http_health_check: { path: '/', codec_client_type: 'HTTP3' } }] }),
+      /http_health_check\.codec_client_type: HTTP3 is not supported/,
+    ],
+    [
+      'an expected status range outside [100, 600)',
+      edsCluster('c', {
+        health_checks: [{ ...HC, http_health_check: { path: '/', expected_statuses: [{ start: 200, end: 700 }] } }],
+      }),
+      /http_health_check\.expected_statuses\[0\]: expected a range/,
+    ],
+    [
+      'a payload that is not hex',
+      edsCluster('c', { health_checks: [{ ...HC, tcp_health_check: { send: { text: 'PING' } } }] }),
+      /tcp_health_check\.send\.text: expected hex bytes/,
     ],
   ];
   for (const [label, object, pattern] of errors) {

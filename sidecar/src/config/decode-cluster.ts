@@ -1,4 +1,7 @@
-// Decodes a Cluster (CDS) into the model: discovery, LB policy and its config, timeouts, breakers, outlier detection.
+// Decodes a Cluster (CDS) into the model: discovery, LB policy, timeouts, breakers, outlier detection, health checks.
+
+import { healthChecks } from '../health/decode-health-check.ts';
+import { outlierDetection } from '../outlier/decode-outlier-detection.ts';
 import { localities } from './decode-endpoint.ts';
 import {
   anyTypeName,
@@ -8,6 +11,7 @@ import {
   durationMs,
   enumName,
   fail,
+  num,
   type Obj,
   objList,
   optObj,
@@ -15,7 +19,7 @@ import {
   structToJson,
   wrappedNum,
 } from './decode-values.ts';
-import type { CircuitBreakers, ClusterConfig, LbPolicyName, OutlierDetectionConfig } from './model.ts';
+import type { CircuitBreakers, ClusterConfig, LbPolicyName } from './model.ts';
 
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -138,38 +142,15 @@ function circuitBreakers(o: Obj): CircuitBreakers {
   };
 }
 
-/** Outlier detection with Envoy's defaults; a detector is on only when its enforcing percentage is above 0. */
-function outlierDetection(v: unknown): OutlierDetectionConfig | undefined {
-  const p = 'outlier_detection';
-  const o = optObj(v, p);
-  if (!o) return undefined;
-  const n = (field: string, fallback: number): number => wrappedNum(o[field], at(p, field), fallback);
-  const config: OutlierDetectionConfig = {
-    intervalMs: durationMs(o['interval'], at(p, 'interval'), 10_000),
-    baseEjectionTimeMs: durationMs(o['base_ejection_time'], at(p, 'base_ejection_time'), 30_000),
-    maxEjectionPercent: n('max_ejection_percent', 10),
-  };
-  if (n('enforcing_consecutive_5xx', 100) > 0) config.consecutive5xx = n('consecutive_5xx', 5);
-  if (n('enforcing_consecutive_gateway_failure', 0) > 0)
-    config.consecutiveGatewayFailure = n('consecutive_gateway_failure', 5);
-  if (o['split_external_local_origin_errors'] === true && n('enforcing_consecutive_local_origin_failure', 100) > 0) {
-    config.consecutiveLocalOriginFailure = n('consecutive_local_origin_failure', 5);
-  }
-  if (n('enforcing_success_rate', 100) > 0) {
-    config.successRate = {
-      minimumHosts: n('success_rate_minimum_hosts', 5),
-      requestVolume: n('success_rate_request_volume', 100),
-      stdevFactor: n('success_rate_stdev_factor', 1900) / 1000,
-    };
-  }
-  if (n('enforcing_failure_percentage', 0) > 0) {
-    config.failurePercentage = {
-      threshold: n('failure_percentage_threshold', 85),
-      minimumHosts: n('failure_percentage_minimum_hosts', 5),
-      requestVolume: n('failure_percentage_request_volume', 50),
-    };
-  }
-  return config;
+/** common_lb_config.healthy_panic_threshold (a Percent, 0-100); undefined when absent (Envoy's default 50 applies). */
+function panicThreshold(o: Obj): number | undefined {
+  const common = optObj(o['common_lb_config'], 'common_lb_config');
+  const path = 'common_lb_config.healthy_panic_threshold';
+  const percent = optObj(common?.['healthy_panic_threshold'], path);
+  if (percent === undefined) return undefined;
+  const value = num(percent['value'], at(path, 'value'), 0);
+  if (value < 0 || value > 100) fail(at(path, 'value'), `expected a percentage from 0 to 100, got ${value}`);
+  return value;
 }
 
 /** Cluster fields the sidecar cannot honour (ignoring them would change where or how traffic goes). */
@@ -213,6 +194,10 @@ export function cluster(o: Obj, version: string): ClusterConfig {
   }
   const od = outlierDetection(o['outlier_detection']);
   if (od) config.outlierDetection = od;
+  const checks = healthChecks(o['health_checks']);
+  if (checks) config.healthChecks = checks;
+  const panic = panicThreshold(o);
+  if (panic !== undefined) config.healthyPanicThresholdPercent = panic;
   return config;
 }
 

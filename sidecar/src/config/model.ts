@@ -175,15 +175,114 @@ export interface CircuitBreakers {
   maxRetries: number;
 }
 
+/** Percentages (0-100): the chance a detected outlier is actually ejected, per detector (Envoy enforcing_*). */
+export interface OutlierEnforcing {
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  consecutiveLocalOriginFailure: number;
+  successRate: number;
+  localOriginSuccessRate: number;
+  failurePercentage: number;
+  failurePercentageLocalOrigin: number;
+}
+
+/**
+ * Envoy's OutlierDetection. A consecutive-error threshold (or the successRate / failurePercentage settings) is present
+ * only when its detector can eject (enforcing above 0); the fields after `failurePercentage` are always set by the
+ * decoder and optional only so hand-built configs stay short (the outlier detector applies Envoy's defaults).
+ */
 export interface OutlierDetectionConfig {
   consecutive5xx?: number;
   consecutiveGatewayFailure?: number;
+  /** Only with splitExternalLocalOriginErrors. */
   consecutiveLocalOriginFailure?: number;
   intervalMs: number;
   baseEjectionTimeMs: number;
   maxEjectionPercent: number;
+  /** `stdevFactor` is already divided by 1000 (Envoy's 1900 → 1.9). */
   successRate?: { minimumHosts: number; requestVolume: number; stdevFactor: number };
   failurePercentage?: { threshold: number; minimumHosts: number; requestVolume: number };
+  /** Cap on base × ejection count; Envoy: 300 s or base_ejection_time, whichever is larger. */
+  maxEjectionTimeMs?: number;
+  /** Up to this much random time is added to each ejection. */
+  maxEjectionTimeJitterMs?: number;
+  /** Local-origin errors (connect failure, timeout, reset) counted apart from upstream 5xx. */
+  splitExternalLocalOriginErrors?: boolean;
+  /** Eject one host even when max_ejection_percent would forbid it. */
+  alwaysEjectOneHost?: boolean;
+  /** A passing active health check un-ejects the host (Envoy default true). */
+  successfulActiveHealthCheckUnejectHost?: boolean;
+  enforcing?: OutlierEnforcing;
+}
+
+/** A half-open status range [start, end). */
+export interface StatusRange {
+  start: number;
+  end: number;
+}
+
+/** An HTTP health check: `method path` to the host, healthy when the status is in `expectedStatuses`. */
+export interface HttpHealthProbe {
+  kind: 'http';
+  path: string;
+  /** Host header; the cluster name when absent (Envoy). */
+  host?: string;
+  method: string;
+  codec: 'http1' | 'http2';
+  /** Healthy statuses; Envoy's default is 200 only ([{ start: 200, end: 201 }]). */
+  expectedStatuses: StatusRange[];
+  /** Statuses that count towards unhealthyThreshold instead of failing the host at once. */
+  retriableStatuses: StatusRange[];
+  /** Payload blocks the start of the body must contain, in order (fuzzy match). */
+  receive: Uint8Array[];
+  /** Bytes of the body the receive blocks are matched against (0 = the whole body). */
+  responseBufferSize: number;
+  requestHeaders: { name: string; value: string }[];
+  requestHeadersToRemove: string[];
+}
+
+/** A TCP health check: connect; optionally send bytes and expect blocks back (in order, not necessarily adjacent). */
+export interface TcpHealthProbe {
+  kind: 'tcp';
+  send?: Uint8Array;
+  receive: Uint8Array[];
+}
+
+/** grpc.health.v1.Health/Check over HTTP/2 (h2c); healthy when the answer is SERVING. */
+export interface GrpcHealthProbe {
+  kind: 'grpc';
+  serviceName: string;
+  /** :authority; the cluster name when absent (Envoy). */
+  authority?: string;
+  initialMetadata: { name: string; value: string }[];
+}
+
+export type HealthProbe = HttpHealthProbe | TcpHealthProbe | GrpcHealthProbe;
+
+/** One active health check of a cluster (Envoy core.v3.HealthCheck). */
+export interface HealthCheckConfig {
+  probe: HealthProbe;
+  timeoutMs: number;
+  intervalMs: number;
+  /** Random 0..initialJitterMs before a host's first check. */
+  initialJitterMs: number;
+  /** Random 0..intervalJitterMs added to each wait. */
+  intervalJitterMs: number;
+  /** Random 0..interval×percent/100 added to each wait. */
+  intervalJitterPercent: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** Interval while the cluster has had no traffic (Envoy default 60 s, used only when traffic is tracked). */
+  noTrafficIntervalMs?: number;
+  noTrafficHealthyIntervalMs?: number;
+  /** Interval for hosts failing checks (default intervalMs). */
+  unhealthyIntervalMs?: number;
+  /** After a failure while the host is still healthy (default unhealthyIntervalMs). */
+  unhealthyEdgeIntervalMs?: number;
+  /** After a success while the host is still unhealthy (default intervalMs). */
+  healthyEdgeIntervalMs?: number;
+  /** Keep the connection between checks (Envoy reuse_connection, default true). */
+  reuseConnection: boolean;
 }
 
 export interface ClusterConfig {
@@ -199,6 +298,13 @@ export interface ClusterConfig {
   protocol: 'http1' | 'http2';
   circuitBreakers: CircuitBreakers;
   outlierDetection?: OutlierDetectionConfig;
+  /** Active health checks (Envoy health_checks); absent when none. */
+  healthChecks?: HealthCheckConfig[];
+  /**
+   * common_lb_config.healthy_panic_threshold in percent: below this share of healthy hosts a priority balances across
+   * all its hosts. Absent = Envoy's default 50; 0 disables panic mode.
+   */
+  healthyPanicThresholdPercent?: number;
   /** filter_metadata.trellis (service, port, subset, protocol, lb_algorithm). */
   metadata: Record<string, unknown>;
   version: string;
