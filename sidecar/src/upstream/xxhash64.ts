@@ -53,16 +53,16 @@ function rotl(h: number, l: number, r: number): void {
 /** XXH64_round: acc = rotl(acc + input · P2, 31) · P1. */
 function round(ah: number, al: number, ih: number, il: number): void {
   mul(ih, il, P2H, P2L);
-  add(ah, al, R[0], R[1]);
-  rotl(R[0], R[1], 31);
-  mul(R[0], R[1], P1H, P1L);
+  add(ah, al, R[0]!, R[1]!);
+  rotl(R[0]!, R[1]!, 31);
+  mul(R[0]!, R[1]!, P1H, P1L);
 }
 
 /** XXH64_mergeRound: acc = (acc ^ round(0, val)) · P1 + P4. */
 function mergeRound(ah: number, al: number, vh: number, vl: number): void {
   round(0, 0, vh, vl);
-  mul(ah ^ R[0], al ^ R[1], P1H, P1L);
-  add(R[0], R[1], P4H, P4L);
+  mul(ah ^ R[0]!, al ^ R[1]!, P1H, P1L);
+  add(R[0]!, R[1]!, P4H, P4L);
 }
 
 function read32(b: Uint8Array, p: number): number {
@@ -76,91 +76,91 @@ export function xxh64Bytes(data: Uint8Array, len: number, seedHi: number, seedLo
   let hl: number;
   if (len >= 32) {
     add(seedHi, seedLo, P1H, P1L);
-    add(R[0], R[1], P2H, P2L);
-    let v1h = R[0];
-    let v1l = R[1];
+    add(R[0]!, R[1]!, P2H, P2L);
+    let v1h = R[0]!;
+    let v1l = R[1]!;
     add(seedHi, seedLo, P2H, P2L);
-    let v2h = R[0];
-    let v2l = R[1];
+    let v2h = R[0]!;
+    let v2l = R[1]!;
     let v3h = seedHi;
     let v3l = seedLo;
     add(seedHi, seedLo, NP1H, NP1L);
-    let v4h = R[0];
-    let v4l = R[1];
+    let v4h = R[0]!;
+    let v4l = R[1]!;
     for (const limit = len - 32; p <= limit; p += 32) {
       round(v1h, v1l, read32(data, p + 4), read32(data, p));
-      v1h = R[0];
-      v1l = R[1];
+      v1h = R[0]!;
+      v1l = R[1]!;
       round(v2h, v2l, read32(data, p + 12), read32(data, p + 8));
-      v2h = R[0];
-      v2l = R[1];
+      v2h = R[0]!;
+      v2l = R[1]!;
       round(v3h, v3l, read32(data, p + 20), read32(data, p + 16));
-      v3h = R[0];
-      v3l = R[1];
+      v3h = R[0]!;
+      v3l = R[1]!;
       round(v4h, v4l, read32(data, p + 28), read32(data, p + 24));
-      v4h = R[0];
-      v4l = R[1];
+      v4h = R[0]!;
+      v4l = R[1]!;
     }
     rotl(v1h, v1l, 1);
-    hh = R[0];
-    hl = R[1];
+    hh = R[0]!;
+    hl = R[1]!;
     rotl(v2h, v2l, 7);
-    add(hh, hl, R[0], R[1]);
-    hh = R[0];
-    hl = R[1];
+    add(hh, hl, R[0]!, R[1]!);
+    hh = R[0]!;
+    hl = R[1]!;
     rotl(v3h, v3l, 12);
-    add(hh, hl, R[0], R[1]);
-    hh = R[0];
-    hl = R[1];
+    add(hh, hl, R[0]!, R[1]!);
+    hh = R[0]!;
+    hl = R[1]!;
     rotl(v4h, v4l, 18);
-    add(hh, hl, R[0], R[1]);
-    mergeRound(R[0], R[1], v1h, v1l);
-    mergeRound(R[0], R[1], v2h, v2l);
-    mergeRound(R[0], R[1], v3h, v3l);
-    mergeRound(R[0], R[1], v4h, v4l);
-    hh = R[0];
-    hl = R[1];
+    add(hh, hl, R[0]!, R[1]!);
+    mergeRound(R[0]!, R[1]!, v1h, v1l);
+    mergeRound(R[0]!, R[1]!, v2h, v2l);
+    mergeRound(R[0]!, R[1]!, v3h, v3l);
+    mergeRound(R[0]!, R[1]!, v4h, v4l);
+    hh = R[0]!;
+    hl = R[1]!;
   } else {
     add(seedHi, seedLo, P5H, P5L);
-    hh = R[0];
-    hl = R[1];
+    hh = R[0]!;
+    hl = R[1]!;
   }
   add(hh, hl, Math.floor(len / TWO32), len >>> 0);
-  hh = R[0];
-  hl = R[1];
+  hh = R[0]!;
+  hl = R[1]!;
   for (; p + 8 <= len; p += 8) {
     round(0, 0, read32(data, p + 4), read32(data, p));
-    rotl(hh ^ R[0], hl ^ R[1], 27);
-    mul(R[0], R[1], P1H, P1L);
-    add(R[0], R[1], P4H, P4L);
-    hh = R[0];
-    hl = R[1];
+    rotl(hh ^ R[0]!, hl ^ R[1]!, 27);
+    mul(R[0]!, R[1]!, P1H, P1L);
+    add(R[0]!, R[1]!, P4H, P4L);
+    hh = R[0]!;
+    hl = R[1]!;
   }
   if (p + 4 <= len) {
     mul(0, read32(data, p), P1H, P1L);
-    rotl(hh ^ R[0], hl ^ R[1], 23);
-    mul(R[0], R[1], P2H, P2L);
-    add(R[0], R[1], P3H, P3L);
-    hh = R[0];
-    hl = R[1];
+    rotl(hh ^ R[0]!, hl ^ R[1]!, 23);
+    mul(R[0]!, R[1]!, P2H, P2L);
+    add(R[0]!, R[1]!, P3H, P3L);
+    hh = R[0]!;
+    hl = R[1]!;
     p += 4;
   }
   for (; p < len; p++) {
     mul(0, data[p] as number, P5H, P5L);
-    rotl(hh ^ R[0], hl ^ R[1], 11);
-    mul(R[0], R[1], P1H, P1L);
-    hh = R[0];
-    hl = R[1];
+    rotl(hh ^ R[0]!, hl ^ R[1]!, 11);
+    mul(R[0]!, R[1]!, P1H, P1L);
+    hh = R[0]!;
+    hl = R[1]!;
   }
   // Avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32.
   hl ^= hh >>> 1;
   mul(hh, hl, P2H, P2L);
-  hh = R[0];
-  hl = R[1];
+  hh = R[0]!;
+  hl = R[1]!;
   hl ^= (hl >>> 29) | (hh << 3);
   hh ^= hh >>> 29;
   mul(hh, hl, P3H, P3L);
-  out[0] = R[0];
+  out[0] = R[0]!;
   out[1] = R[1]! ^ R[0]!;
 }
 
