@@ -63,10 +63,20 @@ export interface RouteDestination {
   weight?: number;
 }
 
+/** Exponential back-off between retries: Envoy's retry_back_off. */
+export interface RetryBackoff {
+  baseInterval: string;
+  /** At least baseInterval; the client default is 10 × baseInterval. */
+  maxInterval?: string;
+}
+
 export interface RetryPolicy {
   attempts: number;
   perTryTimeout?: string;
   retryOn?: string[];
+  /** HTTP statuses (100-599) to retry on; implies the retriable-status-codes condition. */
+  retriableStatusCodes?: number[];
+  backoff?: RetryBackoff;
 }
 
 export interface HeaderOps {
@@ -81,6 +91,8 @@ export interface HttpRule {
   rewrite?: { pathPrefix?: string; regex?: { pattern: string; substitution: string }; host?: string };
   route: RouteDestination[];
   timeout?: string;
+  /** Idle timeout of the request stream (route.idle_timeout); 0s disables it. */
+  idleTimeout?: string;
   retries?: RetryPolicy;
   headers?: { request?: HeaderOps; response?: HeaderOps };
 }
@@ -99,19 +111,74 @@ export type LbAlgorithm =
   | 'LEAST_CONNECTIONS'
   | 'LEAST_RESPONSE_TIME';
 
+export interface HashCookie {
+  name: string;
+  ttl?: string;
+  path?: string;
+}
+
 export interface ConsistentHash {
   header?: string;
-  cookie?: { name: string; ttl?: string; path?: string };
+  cookie?: HashCookie;
   sourceIp?: boolean;
   queryParam?: string;
+}
+
+/** Cookie-based session affinity: the proxy sets the cookie when the request has none. */
+export interface StickySession {
+  cookie: HashCookie & {
+    /** Only true: proxies always mark the cookie they generate HttpOnly. */
+    httpOnly?: boolean;
+  };
+}
+
+export interface LoadBalancer {
+  /** Default: RING_HASH with stickySession, else ROUND_ROBIN. */
+  algorithm?: LbAlgorithm;
+  /** LEAST_REQUEST: hosts sampled per pick (>= 2). */
+  choiceCount?: number;
+  /** RING_HASH: ring size bounds. */
+  ringSize?: { min?: number; max?: number };
+  /** MAGLEV: lookup table size, a prime. */
+  tableSize?: number;
+  /** RING_HASH / MAGLEV: what to hash. */
+  consistentHash?: ConsistentHash;
+  stickySession?: StickySession;
+  localityLb?: { preferLocalZone: boolean };
+  /** Percent of healthy hosts under which the balancer ignores health (Envoy's panic threshold). */
+  panicThreshold?: number;
+}
+
+/** Active health checking of a service's endpoints: exactly one of http, tcp, grpc. */
+export interface HealthCheck {
+  http?: {
+    path: string;
+    /** Status codes (204) or inclusive ranges ("200-299"); default 200. */
+    expectedStatuses?: (number | string)[];
+    /** Host header; default the service name. */
+    host?: string;
+  };
+  tcp?: Record<string, never>;
+  grpc?: { serviceName?: string };
+  interval?: string;
+  timeout?: string;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
+  jitter?: string;
 }
 
 export interface OutlierDetection {
   consecutive5xx?: number;
   consecutiveGatewayErrors?: number;
+  /** Only counted with splitExternalLocalOriginErrors. */
+  consecutiveLocalOriginFailures?: number;
+  splitExternalLocalOriginErrors?: boolean;
   interval?: string;
   baseEjectionTime?: string;
+  maxEjectionTime?: string;
   maxEjectionPercent?: number;
+  successRate?: { minimumHosts?: number; requestVolume?: number; stdevFactor?: number };
+  failurePercentage?: { threshold?: number; minimumHosts?: number; requestVolume?: number };
 }
 
 export interface ConnectionPool {
@@ -120,6 +187,10 @@ export interface ConnectionPool {
   maxPendingRequests?: number;
   maxRequests?: number;
   maxRetries?: number;
+  /** Active retries allowed as a percentage of active requests (replaces maxRetries). */
+  retryBudget?: { percent?: number; minRetryConcurrency?: number };
+  /** Idle timeout of upstream HTTP connections; 0s disables it. */
+  idleTimeout?: string;
 }
 
 export interface Subset {
@@ -130,7 +201,8 @@ export interface Subset {
 export interface TrafficPolicySpec {
   service: string;
   subsets?: Subset[];
-  loadBalancer?: { algorithm: LbAlgorithm; consistentHash?: ConsistentHash };
+  loadBalancer?: LoadBalancer;
+  healthCheck?: HealthCheck;
   outlierDetection?: OutlierDetection;
   connectionPool?: ConnectionPool;
 }

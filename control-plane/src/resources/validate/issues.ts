@@ -24,6 +24,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The largest uint32 (Envoy's UInt32Value fields). */
+export const UINT32_MAX = 4_294_967_295;
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function isDnsLabel(value: unknown): value is string {
@@ -94,6 +97,13 @@ export class Issues {
       return true;
     }
     this.expected(path, max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, value);
+    return false;
+  }
+
+  /** A number (decimals allowed) in [min, max]. */
+  number(value: unknown, path: string, min: number, max: number): value is number {
+    if (typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max) return true;
+    this.expected(path, `a number from ${min} to ${max}`, value);
     return false;
   }
 

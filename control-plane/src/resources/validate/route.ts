@@ -1,24 +1,8 @@
 // Validates a Route spec: hosts, HTTP match rules, rewrites, weighted destinations, timeouts, retries, header ops.
 import { field, type Issues, isRecord } from './issues.ts';
+import { validateRetries } from './retries.ts';
 
-export const RETRY_ON = [
-  '5xx',
-  'gateway-error',
-  'reset',
-  'connect-failure',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-] as const;
-
-export const MAX_RETRY_ATTEMPTS = 10;
-
-const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'retries', 'headers'];
+const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'idleTimeout', 'retries', 'headers'];
 const MATCH_FIELDS = ['pathPrefix', 'pathExact', 'pathRegex', 'headers', 'queryParams', 'cookies', 'methods'];
 const STRING_MATCH_FIELDS = ['exact', 'prefix', 'regex', 'present'];
 const HOST = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$|^\*$/;
@@ -66,6 +50,7 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
     if (dests) validateDestinations(dests, field(path, 'route'), issues);
   }
   if (rule['timeout'] !== undefined) issues.duration(rule['timeout'], field(path, 'timeout'));
+  if (rule['idleTimeout'] !== undefined) issues.duration(rule['idleTimeout'], field(path, 'idleTimeout'));
   if (rule['retries'] !== undefined) validateRetries(rule['retries'], field(path, 'retries'), issues);
   if (rule['headers'] !== undefined) {
     const headers = issues.object(rule['headers'], field(path, 'headers'), ['request', 'response']);
@@ -159,24 +144,6 @@ function validateDestinations(dests: unknown[], path: string, issues: Issues): v
     issues.add(field(field(path, missing), 'weight'), 'required when another destination of the rule has a weight');
   } else if (weighted > 0 && sum === 0) {
     issues.add(path, 'expected destination weights that sum to more than 0, got 0');
-  }
-}
-
-function validateRetries(value: unknown, path: string, issues: Issues): void {
-  const r = issues.object(value, path, ['attempts', 'perTryTimeout', 'retryOn']);
-  if (!r) return;
-  if (issues.required(r, path, 'attempts', `an integer from 0 to ${MAX_RETRY_ATTEMPTS}`)) {
-    issues.integer(r['attempts'], field(path, 'attempts'), 0, MAX_RETRY_ATTEMPTS);
-  }
-  if (r['perTryTimeout'] !== undefined) issues.duration(r['perTryTimeout'], field(path, 'perTryTimeout'), true);
-  if (r['retryOn'] !== undefined) {
-    const on = issues.list(r['retryOn'], field(path, 'retryOn'), 'retry conditions', true);
-    const seen = new Set<unknown>();
-    on?.forEach((v, i) => {
-      const at = field(field(path, 'retryOn'), i);
-      if (issues.oneOf(v, at, RETRY_ON) && seen.has(v)) issues.add(at, `duplicate retry condition "${v}"`);
-      seen.add(v);
-    });
   }
 }
 
