@@ -3,8 +3,10 @@ import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { LbAlgorithm, ServicePort, TrafficPolicySpec } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
-import { buildCluster, HTTP_PROTOCOL_OPTIONS_ENCODABLE, lbPolicyFor } from './clusters.ts';
+import { buildCluster } from './clusters.ts';
+import { lbPolicyFor } from './lb-config.ts';
 import type { ClusterKey } from './mesh-index.ts';
+import { HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './protocol-options.ts';
 
 const HTTP: ServicePort = { name: 'http', port: 8080, protocol: 'HTTP' };
 const GRPC: ServicePort = { name: 'grpc', port: 9090, protocol: 'GRPC' };
@@ -31,7 +33,7 @@ describe('clusters', () => {
       ['ROUND_ROBIN', 'proxyless', 'ROUND_ROBIN'],
       ['LEAST_REQUEST', 'proxyless', 'ROUND_ROBIN'],
       ['RANDOM', 'proxyless', 'ROUND_ROBIN'],
-      ['MAGLEV', 'proxyless', 'ROUND_ROBIN'],
+      ['MAGLEV', 'proxyless', 'RING_HASH'],
       ['LEAST_CONNECTIONS', 'proxyless', 'ROUND_ROBIN'],
       ['RING_HASH', 'proxyless', 'RING_HASH'],
       ['LEAST_REQUEST', 'sidecar', 'LEAST_REQUEST'],
@@ -86,33 +88,6 @@ describe('clusters', () => {
       seconds: 5,
       nanos: 0,
     });
-  });
-
-  it('maps outlier detection, enforcing only the detectors asked for', () => {
-    const c = cluster(
-      {
-        service: 'orders',
-        outlierDetection: {
-          consecutiveGatewayErrors: 3,
-          interval: '5s',
-          baseEjectionTime: '30s',
-          maxEjectionPercent: 150,
-        },
-      },
-      'sidecar',
-    );
-    expect(c['outlier_detection']).to.deep.equal({
-      enforcing_consecutive_5xx: { value: 0 },
-      consecutive_gateway_failure: { value: 3 },
-      enforcing_consecutive_gateway_failure: { value: 100 },
-      enforcing_success_rate: { value: 0 },
-      interval: { seconds: 5, nanos: 0 },
-      base_ejection_time: { seconds: 30, nanos: 0 },
-      max_ejection_percent: { value: 100 },
-    });
-    const five = cluster({ service: 'orders', outlierDetection: { consecutive5xx: 5 } }, 'proxyless');
-    expect(five['outlier_detection']).to.include.keys('consecutive_5xx', 'enforcing_consecutive_5xx');
-    expect(cluster(undefined, 'sidecar')['outlier_detection']).to.equal(undefined);
   });
 
   it('maps the connection pool to DEFAULT-priority circuit breaker thresholds', () => {

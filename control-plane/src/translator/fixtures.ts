@@ -1,14 +1,19 @@
 // Test fixtures for the translator: builders for operator resources, endpoints and a small mesh.
+import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import type { Endpoint } from '../registry/endpoint.ts';
 import {
   API_VERSION,
   type RouteResource,
   type RouteSpec,
+  type ServicePort,
   type ServiceResource,
   type ServiceSpec,
   type TrafficPolicyResource,
   type TrafficPolicySpec,
 } from '../resources/types.ts';
+import type { ClientKind } from '../xds/node.ts';
+import { buildCluster } from './clusters.ts';
+import type { ClusterKey } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 
 export function service(name: string, spec: ServiceSpec): ServiceResource {
@@ -87,4 +92,29 @@ export function shopMesh(): MeshState {
       endpoint('payments', '10.0.1.1', 50051),
     ],
   });
+}
+
+export const HTTP_PORT: ServicePort = { name: 'http', port: 8080, protocol: 'HTTP' };
+export const HTTP2_PORT: ServicePort = { name: 'h2', port: 8443, protocol: 'HTTP2' };
+export const GRPC_PORT: ServicePort = { name: 'grpc', port: 9090, protocol: 'GRPC' };
+export const TCP_PORT: ServicePort = { name: 'pg', port: 5432, protocol: 'TCP' };
+
+/** The key of cluster `orders|<port>[|<subset>]`. */
+export function clusterKey(port: ServicePort, subset?: string): ClusterKey {
+  const name = subset ? `orders|${port.port}|${subset}` : `orders|${port.port}`;
+  return subset
+    ? { name, service: 'orders', port, subset: { name: subset, labels: { version: subset } } }
+    : { name, service: 'orders', port };
+}
+
+/** buildCluster for service orders, checked to encode as an Envoy Cluster (anyOf names the field that does not). */
+export function encodedCluster(
+  policy: Omit<TrafficPolicySpec, 'service'> | undefined,
+  client: ClientKind,
+  port: ServicePort = HTTP_PORT,
+  warn: (m: string) => void = () => {},
+): Record<string, unknown> {
+  const c = buildCluster(clusterKey(port), policy && { service: 'orders', ...policy }, client, warn);
+  anyOf(TYPE_URLS.cluster, c);
+  return c;
 }

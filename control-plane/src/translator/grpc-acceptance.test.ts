@@ -1,5 +1,5 @@
 // What we emit for proxyless clients passes @grpc/grpc-js-xds's own resource validators (the checks behind its NACKs).
-import { Metadata } from '@grpc/grpc-js';
+import { experimental, Metadata } from '@grpc/grpc-js';
 import { register } from '@grpc/grpc-js-xds';
 import type { RouteConfiguration__Output } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteConfiguration.js';
 import { getPredicateForMatcher } from '@grpc/grpc-js-xds/build/src/route.js';
@@ -45,16 +45,52 @@ function grpcErrors(state: MeshState, client: ClientKind): string[] {
   return errors;
 }
 
-/** A mesh using every feature the translator has: matches of each kind, ring hash, retries, header ops. */
+/**
+ * A mesh using every feature the translator has: matches of each kind, ring hash, retries with back-off, header
+ * ops, health checks, every outlier detector, retry budgets, idle timeouts, sticky sessions.
+ */
 function featureMesh(): MeshState {
   const base = shopMesh();
   return mesh({
-    services: [...base.services],
+    services: [
+      ...base.services,
+      service('cart', {
+        ports: [
+          { name: 'http', port: 8080, protocol: 'HTTP' },
+          { name: 'grpc', port: 9090, protocol: 'GRPC' },
+        ],
+      }),
+    ],
     policies: [
       ...base.policies,
       policy('payments', {
         service: 'payments',
-        loadBalancer: { algorithm: 'RING_HASH', consistentHash: { header: 'x-user', sourceIp: true } },
+        loadBalancer: {
+          algorithm: 'RING_HASH',
+          ringSize: { min: 2048, max: 65_536 },
+          consistentHash: { header: 'x-user', sourceIp: true },
+          panicThreshold: 30,
+          localityLb: { preferLocalZone: true },
+        },
+        healthCheck: { grpc: { serviceName: 'pay.Payments' }, interval: '5s', timeout: '1s', jitter: '500ms' },
+        outlierDetection: {
+          consecutive5xx: 3,
+          consecutiveGatewayErrors: 2,
+          splitExternalLocalOriginErrors: true,
+          consecutiveLocalOriginFailures: 4,
+          interval: '10s',
+          baseEjectionTime: '30s',
+          maxEjectionTime: '5m',
+          maxEjectionPercent: 40,
+          successRate: { minimumHosts: 3, requestVolume: 50, stdevFactor: 1.5 },
+          failurePercentage: { threshold: 80, minimumHosts: 3, requestVolume: 40 },
+        },
+        connectionPool: { maxRequests: 64, idleTimeout: '2m', retryBudget: { percent: 20, minRetryConcurrency: 2 } },
+      }),
+      policy('cart', {
+        service: 'cart',
+        loadBalancer: { stickySession: { cookie: { name: 'cart-id', ttl: '1h', path: '/' } } },
+        healthCheck: { http: { path: '/healthz', expectedStatuses: ['200-299'] } },
       }),
     ],
     routes: [
@@ -74,7 +110,13 @@ function featureMesh(): MeshState {
             ],
             route: [{ service: 'payments' }],
             timeout: '3s',
-            retries: { attempts: 2, retryOn: ['UNAVAILABLE', 'deadline_exceeded', '5xx'] },
+            idleTimeout: '1m',
+            retries: {
+              attempts: 2,
+              retryOn: ['UNAVAILABLE', 'deadline_exceeded', '5xx'],
+              retriableStatusCodes: [503],
+              backoff: { baseInterval: '100ms', maxInterval: '1s' },
+            },
             headers: {
               request: { add: { 'x-a': '1' }, set: { 'x-b': '2' }, remove: ['x-c'] },
               response: { set: { 'x-d': '4' } },
@@ -126,7 +168,61 @@ describe('translate: accepted by @grpc/grpc-js-xds validators', () => {
     expect(orders.lbPolicyConfig).to.deep.equal([{ xds_wrr_locality: { child_policy: [{ round_robin: {} }] } }]);
     expect(orders.maxConcurrentRequests).to.equal(1000);
     const payments = pick('payments|50051').value as { lbPolicyConfig: unknown[] };
-    expect(payments.lbPolicyConfig).to.deep.equal([{ ring_hash: { min_ring_size: 1024, max_ring_size: 8_388_608 } }]);
+    expect(payments.lbPolicyConfig).to.deep.equal([{ ring_hash: { min_ring_size: 2048, max_ring_size: 65_536 } }]);
+    const cart = pick('cart|8080').value as { lbPolicyConfig: unknown[] };
+    expect(cart.lbPolicyConfig).to.deep.equal([{ ring_hash: { min_ring_size: 1024, max_ring_size: 8_388_608 } }]);
+  });
+
+  it("turns outlier detection into a config grpc-js's outlier_detection policy parses, statistical detectors only", () => {
+    const res = translate(featureMesh(), 'proxyless');
+    const payments = grpcDecode('cluster', res.cluster.find((c) => c['name'] === 'payments|50051') ?? {});
+    const update = (payments.value as { outlierDetectionUpdate: Record<string, unknown> }).outlierDetectionUpdate;
+    expect(update).to.deep.include({
+      max_ejection_percent: 40,
+      success_rate_ejection: { enforcement_percentage: 100, minimum_hosts: 3, request_volume: 50, stdev_factor: 1500 },
+      failure_percentage_ejection: { enforcement_percentage: 100, minimum_hosts: 3, request_volume: 40, threshold: 80 },
+    });
+    const parsed = experimental.parseLoadBalancingConfig({
+      outlier_detection: { ...update, child_policy: [{ round_robin: {} }] },
+    });
+    expect(parsed.getLoadBalancerName()).to.equal('outlier_detection');
+    // The shop mesh's orders policy has consecutive-error detectors only: gRPC gets no outlier detection there.
+    const orders = grpcDecode('cluster', res.cluster.find((c) => c['name'] === 'orders|8080') ?? {});
+    expect((orders.value as { outlierDetectionUpdate: unknown }).outlierDetectionUpdate).to.deep.equal({
+      child_policy: [],
+    });
+  });
+
+  it('keeps proxyless output minimal: no health checks, proxy-only cluster or route fields', () => {
+    const res = translate(featureMesh(), 'proxyless');
+    for (const c of res.cluster) {
+      for (const f of ['health_checks', 'common_lb_config', 'typed_extension_protocol_options']) {
+        expect(c, `${String(c['name'])}.${f}`).to.not.have.property(f);
+      }
+    }
+    const rc = res.route.find((r) => r['name'] === 'payments:50051') as {
+      virtual_hosts: { routes: { route: Record<string, unknown> }[] }[];
+    };
+    const action = rc.virtual_hosts[0]?.routes[0]?.route ?? {};
+    expect(action).to.not.have.property('idle_timeout');
+    expect(action['retry_policy']).to.deep.equal({
+      retry_on: 'unavailable,deadline-exceeded,5xx,retriable-status-codes',
+      num_retries: { value: 2 },
+      retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 }, max_interval: { seconds: 1, nanos: 0 } },
+    });
+  });
+
+  it('gives sticky-session services a channel-id hash for gRPC, and proxies their every field encodably', () => {
+    const rc = translate(featureMesh(), 'proxyless').route.find((r) => r['name'] === 'cart:9090');
+    const decoded = grpcDecode('route', rc as Record<string, unknown>).value as RouteConfiguration__Output;
+    const hash = decoded.virtual_hosts[0]?.routes[0]?.route?.hash_policy ?? [];
+    expect(hash.map((h) => h.filter_state?.key)).to.deep.equal(['io.grpc.channel_id']);
+    for (const client of ['sidecar', 'envoy'] as const) {
+      const res = translate(featureMesh(), client);
+      for (const type of ['cluster', 'route'] as const) for (const r of res[type]) anyOf(TYPE_URLS[type], r);
+      const payments = res.cluster.find((c) => c['name'] === 'payments|50051') ?? {};
+      expect(payments).to.include.keys('health_checks', 'common_lb_config', 'typed_extension_protocol_options');
+    }
   });
 
   it("routes calls as grpc-js's own matchers (RE2 regexes included) see our matches", () => {

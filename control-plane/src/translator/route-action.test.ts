@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import type { ClientKind } from '../xds/node.ts';
 import { mesh, policy, route, service } from './fixtures.ts';
-import { hashPolicy, retryOnName } from './route-action.ts';
+import { hashPolicy } from './hash-policy.ts';
+import { retryOnName } from './retry-policy.ts';
 import { translate } from './translate.ts';
 
 const HASH = { header: 'X-User', cookie: { name: 'sid', ttl: '1h', path: '/' }, sourceIp: true, queryParam: 'u' };

@@ -1,6 +1,7 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
 import type { HeaderOps, RouteResource, ServiceResource } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
+import { hashPolicyFor } from './hash-policy.ts';
 import { ruleMatches } from './matches.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -13,7 +14,7 @@ import {
   ruleRouteName,
   splitHost,
 } from './names.ts';
-import { hashPolicy, ruleAction } from './route-action.ts';
+import { ruleAction } from './route-action.ts';
 
 /** Reports a resource that could not be translated as written (the rest of the translation goes on). */
 export type Warn = (message: string) => void;
@@ -109,7 +110,7 @@ export function portRoutes(
     envoyRoutes.push(...routesOf(route, port, index, client, warn));
   }
   const fallback: Record<string, unknown> = { cluster: clusterName(service, port) };
-  const hash = hashPolicy(index.policyOf(service)?.loadBalancer?.consistentHash, client);
+  const hash = hashPolicyFor(index.policyOf(service)?.loadBalancer, client);
   if (hash.length > 0) fallback['hash_policy'] = hash;
   envoyRoutes.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: fallback });
   return { aliases, routes: envoyRoutes };

@@ -3,9 +3,9 @@ import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { Protocol } from '../resources/types.ts';
 import type { ClientKind, SidecarParams } from '../xds/node.ts';
-import { HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './clusters.ts';
 import { mesh, service, shopMesh } from './fixtures.ts';
 import type { TranslatedResources } from './mesh-state.ts';
+import { HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './protocol-options.ts';
 import { translateWithWarnings } from './translate.ts';
 
 type Obj = Record<string, unknown>;

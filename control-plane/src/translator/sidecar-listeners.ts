@@ -2,12 +2,13 @@
 import { duration } from '@trellis/xds-protos';
 import type { ServicePort } from '../resources/types.ts';
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
-import { DEFAULT_CONNECT_TIMEOUT_MS, upstreamProtocolOptions } from './clusters.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
 import { HCM_TYPE_URL, ROUTER_TYPE_URL } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
 import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
+import { upstreamProtocolOptions } from './protocol-options.ts';
 import type { Warn } from './routes.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';

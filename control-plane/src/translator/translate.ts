@@ -31,7 +31,7 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
   const index = indexMesh(state);
   const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn);
   const resources: TranslatedResources = {
-    cluster: [...buildClusters(index, client), ...socket.clusters].sort(byName),
+    cluster: [...buildClusters(index, client, warn), ...socket.clusters].sort(byName),
     endpoint: buildLoadAssignments(index, state),
     listener: buildListeners(index, socket.listeners),
     route: [...buildRouteConfigurations(index, state, client, warn), ...socket.routes].sort(byName),
