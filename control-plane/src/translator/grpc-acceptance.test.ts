@@ -208,8 +208,38 @@ describe('translate: accepted by @grpc/grpc-js-xds validators', () => {
     expect(action['retry_policy']).to.deep.equal({
       retry_on: 'unavailable,deadline-exceeded,5xx,retriable-status-codes',
       num_retries: { value: 2 },
-      retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 }, max_interval: { seconds: 1, nanos: 0 } },
+      // maxInterval 1s is left out: see the next test.
+      retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 } },
     });
+  });
+
+  it('sees Duration seconds as strings, why back-off intervals of 1s or more are kept from proxyless clients', () => {
+    // resolver-xds.js builds the retry config's "Ns" text as `${seconds + nanos / 1e9}s`: "1" + 0 = "10s".
+    const rc = {
+      name: 'r',
+      virtual_hosts: [
+        {
+          name: 'v',
+          domains: ['r'],
+          routes: [
+            {
+              match: { prefix: '/' },
+              route: {
+                cluster: 'c',
+                retry_policy: {
+                  retry_on: 'unavailable',
+                  retry_back_off: { base_interval: { seconds: 1, nanos: 0 } },
+                },
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const decoded = grpcDecode('route', rc).value as RouteConfiguration__Output;
+    const base = decoded.virtual_hosts[0]?.routes[0]?.route?.retry_policy?.retry_back_off?.base_interval;
+    expect(typeof base?.seconds).to.equal('string');
+    expect(`${(base?.seconds as unknown as number) + (base?.nanos ?? 0) / 1e9}s`).to.equal('10s');
   });
 
   it('gives sticky-session services a channel-id hash for gRPC, and proxies their every field encodably', () => {

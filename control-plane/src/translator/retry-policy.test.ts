@@ -59,6 +59,24 @@ describe('retry policy', () => {
     });
   });
 
+  it('keeps back-off intervals of 1s or more from proxyless clients (grpc-js-xds reads 1s as 10s)', () => {
+    const warnings: string[] = [];
+    const at = (backoff: RetryPolicy['backoff'], client: ClientKind) =>
+      retryPolicy({ attempts: 1, ...(backoff && { backoff }) }, client, (m) => warnings.push(m))?.['retry_back_off'];
+    expect(at({ baseInterval: '200ms', maxInterval: '2s' }, 'proxyless')).to.deep.equal({
+      base_interval: { seconds: 0, nanos: 200_000_000 },
+    });
+    expect(at({ baseInterval: '1s' }, 'proxyless')).to.equal(undefined);
+    expect(warnings).to.deep.equal([
+      'retries.backoff.maxInterval: gRPC clients misread intervals of 1s or more (1s as 10s); left out for them',
+      'retries.backoff: gRPC clients misread intervals of 1s or more (1s as 10s); back-off left out for them',
+    ]);
+    expect(at({ baseInterval: '1s', maxInterval: '2s' }, 'sidecar')).to.deep.equal({
+      base_interval: { seconds: 1, nanos: 0 },
+      max_interval: { seconds: 2, nanos: 0 },
+    });
+  });
+
   it('emits nothing for zero attempts', () => {
     expect(policy({ attempts: 0, retriableStatusCodes: [503] }, 'sidecar')).to.equal(undefined);
   });

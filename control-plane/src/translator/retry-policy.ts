@@ -77,10 +77,34 @@ export function retryPolicy(
   const perTry = durationOf(retries.perTryTimeout);
   if (perTry) policy['per_try_timeout'] = perTry;
   if (codes.length > 0 && client !== 'proxyless') policy['retriable_status_codes'] = [...codes];
-  const base = durationOf(retries.backoff?.baseInterval);
-  if (base) {
-    const max = durationOf(retries.backoff?.maxInterval);
-    policy['retry_back_off'] = max ? { base_interval: base, max_interval: max } : { base_interval: base };
-  }
+  const backOff = retryBackOff(retries, client, warn);
+  if (backOff) policy['retry_back_off'] = backOff;
   return policy;
+}
+
+/**
+ * retry_back_off. grpc-js-xds 1.14 turns a Duration into text by adding nanos to the seconds *string*, so 1s reads
+ * as "10s" and 2.5s as "20.5s"; sub-second values ("0" + 0.1 = "00.1s") come out right. Proxyless clients get only
+ * sub-second intervals: a longer maxInterval is left out (gRPC then uses 10 × baseInterval), a longer baseInterval
+ * drops the back-off (gRPC's defaults: 25ms, 250ms).
+ */
+function retryBackOff(
+  retries: RetryPolicy,
+  client: ClientKind,
+  warn: (m: string) => void,
+): Record<string, unknown> | undefined {
+  const base = durationOf(retries.backoff?.baseInterval);
+  if (!base) return undefined;
+  let max = durationOf(retries.backoff?.maxInterval);
+  if (client === 'proxyless') {
+    if (base.seconds >= 1) {
+      warn('retries.backoff: gRPC clients misread intervals of 1s or more (1s as 10s); back-off left out for them');
+      return undefined;
+    }
+    if (max && max.seconds >= 1) {
+      warn('retries.backoff.maxInterval: gRPC clients misread intervals of 1s or more (1s as 10s); left out for them');
+      max = undefined;
+    }
+  }
+  return max ? { base_interval: base, max_interval: max } : { base_interval: base };
 }
