@@ -1,4 +1,4 @@
-// Test fixtures: ClusterConfig / load assignment / SidecarConfig builders for upstream, proxy and admin tests.
+// Test fixtures: ClusterConfig / load assignment / SidecarConfig builders and host sets for upstream, proxy and admin tests.
 import type {
   ClusterConfig,
   ClusterLoadAssignmentConfig,
@@ -7,6 +7,7 @@ import type {
   SidecarConfig,
 } from '../config/model.ts';
 import { DEFAULT_CIRCUIT_BREAKERS } from './circuit-breaker.ts';
+import { type HostPlacement, UpstreamHost } from './upstream-host.ts';
 
 /** An EDS cluster reading the load assignment of the same name. */
 export function edsCluster(name: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
@@ -59,4 +60,25 @@ export function sidecarConfig(parts: {
     clusters: new Map((parts.clusters ?? []).map((c) => [c.name, c])),
     endpoints: new Map((parts.endpoints ?? []).map((e) => [e.clusterName, e])),
   };
+}
+
+/** Healthy hosts 10.0.x.y:8080 with the given weights (zone '' and priority 0 unless given), for balancer tests. */
+export function testHosts(weights: readonly number[], placement: Partial<HostPlacement> = {}): UpstreamHost[] {
+  return weights.map(
+    (weight, i) =>
+      new UpstreamHost(
+        { address: `10.0.${i >> 8}.${i & 255}`, port: 8080, weight, health: 'healthy' },
+        { zone: placement.zone ?? '', priority: placement.priority ?? 0 },
+      ),
+  );
+}
+
+/** How many of `picks` draws each host got (undefined counts the picks that found no host). */
+export function tally<T>(picks: number, draw: (i: number) => T): Map<T, number> {
+  const seen = new Map<T, number>();
+  for (let i = 0; i < picks; i++) {
+    const h = draw(i);
+    seen.set(h, (seen.get(h) ?? 0) + 1);
+  }
+  return seen;
 }

@@ -2,7 +2,10 @@
 import type { Host } from './host.ts';
 
 export interface PickContext {
-  /** Hash for consistent-hash policies (from header, cookie, source IP, …), when the route asks for one. */
+  /**
+   * Hash for consistent-hash policies (from header, cookie, source IP, …), when the route asks for one. A bigint is
+   * a 64-bit hash (what hash-key.ts computes, Envoy-compatible); a number is a 32-bit hash (see hash64.ts).
+   */
   hash?: bigint | number;
   /** Hosts to avoid (previous attempts of a retried request). */
   avoid?: ReadonlySet<Host>;
@@ -11,9 +14,23 @@ export interface PickContext {
 export interface LoadBalancer {
   /** Picks a host among the healthy ones; undefined when none is available. */
   pick(ctx: PickContext): Host | undefined;
-  /** Replaces the host set (called on every EDS / health change); keeps per-host state for hosts that remain. */
+  /**
+   * Replaces the host set (called on every EDS change and, by the cluster, when a host's health changes); keeps
+   * per-host state for hosts that remain.
+   */
   update(hosts: readonly Host[]): void;
+  /**
+   * True for consistent-hash policies (ring hash, Maglev): the host a hash maps to depends on the whole host set, so
+   * wrappers must hand them the whole set (no zone-aware split).
+   */
+  readonly hashBased?: boolean;
 }
 
 /** Builds a balancer for a cluster from its lb config (ring size, choice count, …). */
 export type LoadBalancerFactory = (lbConfig: Readonly<Record<string, unknown>>) => LoadBalancer;
+
+/** A finite number from an lb config, else `fallback`. */
+export function lbConfigNumber(config: Readonly<Record<string, unknown>>, key: string, fallback: number): number {
+  const v = config[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
