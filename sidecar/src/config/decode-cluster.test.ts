@@ -274,40 +274,38 @@ describe('decodeCluster', () => {
       healthy_threshold: { value: 2 },
       unhealthy_threshold: { value: 3 },
     };
-    const c = ok(
-      edsCluster('c', {
-        health_checks: [
-          {
-            ...timing,
-            interval_jitter: { nanos: 100_000_000 },
-            interval_jitter_percent: 10,
-            initial_jitter: { seconds: 2 },
-            no_traffic_interval: { seconds: 30 },
-            unhealthy_interval: { seconds: 10 },
-            reuse_connection: { value: false },
-            http_health_check: {
-              path: '/healthz',
-              host: 'orders.internal',
-              method: 'HEAD',
-              codec_client_type: 'HTTP2',
-              expected_statuses: [
-                { start: 200, end: 300 },
-                { start: 404, end: 405 },
-              ],
-              retriable_statuses: [{ start: 503, end: 504 }],
-              receive: [{ text: '6f6b' }],
-              request_headers_to_add: [{ header: { key: 'X-HC', value: '1' } }],
-              request_headers_to_remove: ['User-Agent'],
-            },
-          },
-          { ...timing, tcp_health_check: { send: { text: '50494e47' }, receive: [{ binary: Buffer.from('PONG') }] } },
-          { ...timing, tcp_health_check: {} },
-          { ...timing, grpc_health_check: { service_name: 'orders.v1.Orders', authority: 'orders' } },
-          { ...timing, http_health_check: { path: '/' } },
-        ],
-      }),
+    const checks = [
+      {
+        ...timing,
+        interval_jitter: { nanos: 100_000_000 },
+        interval_jitter_percent: 10,
+        initial_jitter: { seconds: 2 },
+        no_traffic_interval: { seconds: 30 },
+        unhealthy_interval: { seconds: 10 },
+        reuse_connection: { value: false },
+        http_health_check: {
+          path: '/healthz',
+          host: 'orders.internal',
+          method: 'HEAD',
+          codec_client_type: 'HTTP2',
+          expected_statuses: [
+            { start: 200, end: 300 },
+            { start: 404, end: 405 },
+          ],
+          retriable_statuses: [{ start: 503, end: 504 }],
+          receive: [{ text: '6f6b' }],
+          request_headers_to_add: [{ header: { key: 'X-HC', value: '1' } }],
+          request_headers_to_remove: ['User-Agent'],
+        },
+      },
+      { ...timing, tcp_health_check: { send: { text: '50494e47' }, receive: [{ binary: Buffer.from('PONG') }] } },
+      { ...timing, tcp_health_check: {} },
+      { ...timing, grpc_health_check: { service_name: 'orders.v1.Orders', authority: 'orders' } },
+      { ...timing, http_health_check: { path: '/' } },
+    ];
+    const [http, tcp, connectOnly, grpc, plain] = checks.map(
+      (hc) => ok(edsCluster('c', { health_checks: [hc] })).healthChecks?.[0],
     );
-    const [http, tcp, connectOnly, grpc, plain] = c.healthChecks ?? [];
     expect(http).to.deep.equal({
       probe: {
         kind: 'http',
@@ -415,6 +413,16 @@ describe('decodeCluster', () => {
       'a panic threshold above 100',
       edsCluster('c', { common_lb_config: { healthy_panic_threshold: { value: 120 } } }),
       /common_lb_config\.healthy_panic_threshold\.value: expected a percentage/,
+    ],
+    [
+      'two health checks',
+      edsCluster('c', {
+        health_checks: [
+          { ...HC, tcp_health_check: {} },
+          { ...HC, tcp_health_check: {} },
+        ],
+      }),
+      /^cluster c: health_checks: multiple health checks are not supported/,
     ],
     [
       'a health check without a timeout',

@@ -298,7 +298,7 @@ export interface ClusterConfig {
   protocol: 'http1' | 'http2';
   circuitBreakers: CircuitBreakers;
   outlierDetection?: OutlierDetectionConfig;
-  /** Active health checks (Envoy health_checks); absent when none. */
+  /** Active health checks (Envoy health_checks: at most one); absent when none. */
   healthChecks?: HealthCheckConfig[];
   /**
    * common_lb_config.healthy_panic_threshold in percent: below this share of healthy hosts a priority balances across

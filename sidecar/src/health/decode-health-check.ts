@@ -188,8 +188,9 @@ export function healthCheck(o: Obj, path: string): HealthCheckConfig {
   return config;
 }
 
-/** A cluster's health_checks; undefined when there are none. */
+/** A cluster's health_checks; undefined when there are none. Envoy refuses more than one, and so do we. */
 export function healthChecks(v: unknown, path = 'health_checks'): HealthCheckConfig[] | undefined {
   const list = objList(v, path).map((o, i) => healthCheck(o, at(path, i)));
+  if (list.length > 1) fail(path, 'multiple health checks are not supported (Envoy allows one)');
   return list.length > 0 ? list : undefined;
 }
