@@ -50,7 +50,7 @@ export class GrpcProber implements Prober {
     if (grpcStatus === undefined) return failed('active', 'no grpc-status');
     if (String(grpcStatus) !== '0') {
       const message = r.trailers?.['grpc-message'] ?? r.headers['grpc-message'] ?? '';
-      return failed('active', `grpc-status ${String(grpcStatus)} ${String(message)}`.trim());
+      return failed('active', `grpc-status ${String(grpcStatus)} ${grpcMessage(String(message))}`.trim());
     }
     const message = grpcUnframe(r.body);
     const status = message === undefined ? undefined : decodeHealthCheckResponse(message);
@@ -61,5 +61,14 @@ export class GrpcProber implements Prober {
 
   close(): void {
     this.channel.close();
+  }
+}
+
+/** grpc-message is percent-encoded. */
+function grpcMessage(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
   }
 }
