@@ -7,6 +7,8 @@ import type { Host } from '../upstream/host.ts';
 import { clusterStatNames } from './http-stats.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** An upstream session with no activity for this long is closed (gracefully); the next request reconnects. */
+const IDLE_TIMEOUT_MS = 60_000;
 
 /** Sessions that completed the connection (so a failed stream on one is a reset, not a connect failure). */
 const connectedSessions = new WeakSet<ClientHttp2Session>();
@@ -89,6 +91,10 @@ export class H2Connection {
     const forget = () => {
       if (this.session === session) this.session = undefined;
     };
+    session.setTimeout(IDLE_TIMEOUT_MS, () => {
+      forget();
+      session.close();
+    });
     session.on('goaway', forget);
     session.on('error', () => {
       forget();

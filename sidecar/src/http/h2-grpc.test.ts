@@ -115,6 +115,17 @@ describe('http handler: HTTP/2 and gRPC', () => {
     clusters.add('grpc-flaky', [downPort, upPort], { protocol: 'http2' });
     clusters.add('web', [web.port]);
     clusters.add('h2web', [h2Port], { protocol: 'http2' });
+    // Sends GOAWAY after every response: each request must find (or open) a usable session.
+    const goaway = http2.createServer((req, res) => {
+      const session = req.stream.session;
+      res.end(`answered on session ${session === undefined ? 0 : (sessionIds.get(session) ?? 0)}`);
+      session?.close();
+    });
+    const sessionIds = new WeakMap<object, number>();
+    let nextSession = 0;
+    goaway.on('session', (session) => sessionIds.set(session, ++nextSession));
+    grpcLike.push(goaway);
+    clusters.add('goaway', [await listen(goaway)], { protocol: 'http2' });
     const routes = routeConfig([
       vhost('grpc', ['grpc.local', 'grpc.local:*'], [route({ prefix: '/', cluster: 'grpc' })]),
       vhost(
@@ -123,6 +134,7 @@ describe('http handler: HTTP/2 and gRPC', () => {
         [route({ cluster: 'grpc-flaky', retry: { retryOn: ['unavailable'], numRetries: 2 } })],
       ),
       vhost('h2web', ['h2.local'], [route({ prefix: '/', cluster: 'h2web' })]),
+      vhost('goaway', ['goaway.local'], [route({ cluster: 'goaway' })]),
       vhost('web', ['*'], [route({ prefix: '/', cluster: 'web' })]),
     ]);
     proxy = await startProxy(routes, clusters);
@@ -248,6 +260,16 @@ describe('http handler: HTTP/2 and gRPC', () => {
     expect(res.status).to.equal(200);
     expect(res.body).to.equal('h2 upstream saw GET /from-h1 host=h2.local');
     expect(res.headers['x-proto']).to.equal('h2');
+  });
+
+  it('opens a new upstream session after GOAWAY', async () => {
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await send(proxy.port, '/', { headers: { host: 'goaway.local' } });
+      expect(res.status).to.equal(200);
+      answers.push(res.body);
+    }
+    expect(answers).to.deep.equal(['answered on session 1', 'answered on session 2', 'answered on session 3']);
   });
 
   it('HTTP/1.1 POST body to an HTTP/2 upstream', async () => {
