@@ -7,7 +7,7 @@ import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type { RouteResource, ServiceResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
 import type { MeshState } from './translator/mesh-state.ts';
-import { translate } from './translator/translate.ts';
+import { translateWithWarnings } from './translator/translate.ts';
 import { nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import { XdsServer } from './xds/server.ts';
 
@@ -36,6 +36,7 @@ export class ControlPlane {
   private scheduled = false;
   /** Groups that have a snapshot in the cache. */
   private readonly published = new Set<string>();
+  private readonly lastWarnings = new Map<string, string>();
 
   private constructor(
     opts: ControlPlaneOptions,
@@ -131,7 +132,8 @@ export class ControlPlane {
     if (!parsed) return;
     const started = performance.now();
     try {
-      const resources = translate(this.state(), parsed.client, parsed.sidecar);
+      const { resources, warnings } = translateWithWarnings(this.state(), parsed.client, parsed.sidecar);
+      this.reportWarnings(group, warnings);
       const snapshot = Snapshot.fromObjects(String(++this.version), resources);
       this.cache.setSnapshot(group, snapshot);
       this.published.add(group);
@@ -142,6 +144,14 @@ export class ControlPlane {
     } catch (err) {
       this.opts.logger.error({ group, err }, 'translation failed; the last good snapshot keeps serving');
     }
+  }
+
+  /** Logs what could not be translated as written, once per group until the set of warnings changes. */
+  private reportWarnings(group: string, warnings: readonly string[]): void {
+    const key = warnings.join('\n');
+    if (this.lastWarnings.get(group) === key) return;
+    this.lastWarnings.set(group, key);
+    for (const warning of warnings) this.opts.logger.warn({ group, warning }, 'translation warning');
   }
 
   /** Stops accepting, lets streams and calls finish within graceMs, then closes the store. */
