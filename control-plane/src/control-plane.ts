@@ -108,6 +108,7 @@ export class ControlPlane {
         if (watched.has(group)) continue;
         this.cache.clearSnapshot(group);
         this.published.delete(group);
+        this.lastWarnings.delete(group);
       }
       for (const group of watched) this.publish(group);
     });
