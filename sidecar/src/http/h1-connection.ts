@@ -247,7 +247,13 @@ class BodyPump {
       body.off('error', onError);
       body.off('aborted', onError);
       socket.off('drain', onDrain);
-      socket.off('close', cleanup);
+      socket.off('close', onClose);
+    };
+    // The connection died mid-upload: let the rest of the body drain away (a paused, half-read request would stall
+    // the downstream connection).
+    const onClose = (): void => {
+      cleanup();
+      body.resume();
     };
     const onData = (chunk: Buffer): void => {
       if (chunk.length === 0) return;
@@ -277,6 +283,6 @@ class BodyPump {
     body.once('error', onError);
     body.once('aborted', onError);
     socket.on('drain', onDrain);
-    socket.once('close', cleanup);
+    socket.once('close', onClose);
   }
 }

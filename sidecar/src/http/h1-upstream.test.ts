@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { Agent, request } from 'undici';
 import {
   echoed,
   echoHandler,
@@ -107,12 +108,19 @@ describe('http handler: HTTP/1.1 upstream client', () => {
       }),
     );
     await add('hung', hung);
+    await add(
+      'refuser',
+      scripted((_head, socket) =>
+        socket.end('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!'),
+      ),
+    );
     const routes = routeConfig([
       vhost(
         'v',
         ['*'],
         [
           route({ prefix: '/hang', cluster: 'hung' }),
+          route({ prefix: '/upload', cluster: 'refuser' }),
           route({ prefix: '/stale', cluster: 'stale' }),
           route({ prefix: '/chunked', cluster: 'chunked' }),
           route({ prefix: '/until-close', cluster: 'until-close' }),
@@ -185,6 +193,25 @@ describe('http handler: HTTP/1.1 upstream client', () => {
   it('streams a large response intact', async () => {
     const res = await send(proxy.port, '/big');
     expect(res.body.length).to.equal(4 * 1024 * 1024);
+  });
+
+  it('relays an early answer to an upload, and the client connection stays usable', async () => {
+    const agent = new Agent({ connections: 1 });
+    try {
+      const big = Buffer.alloc(2 * 1024 * 1024, 'u');
+      const refused = await request(`http://127.0.0.1:${proxy.port}/upload`, {
+        method: 'POST',
+        body: big,
+        dispatcher: agent,
+      });
+      expect(refused.statusCode).to.equal(413);
+      expect(await refused.body.text()).to.equal('too big!');
+      const next = await request(`http://127.0.0.1:${proxy.port}/after-upload`, { dispatcher: agent });
+      expect(next.statusCode).to.equal(200);
+      await next.body.text();
+    } finally {
+      await agent.close();
+    }
   });
 
   it('a client that goes away cancels the upstream request', async () => {

@@ -144,6 +144,7 @@ export class H2Attempt implements UpstreamAttempt {
     if (body === null) return;
     this.body = null;
     if (this.stream !== undefined) body.unpipe(this.stream);
+    body.resume(); // whatever the client still sends is dropped, not left to stall its connection
   }
 
   private settle(): void {
