@@ -8,6 +8,14 @@ export interface HostStats {
   failures: number;
 }
 
+/** Peak-EWMA response time state (latency.ts keeps it; least-response-time.ts reads it). */
+export interface HostLatency {
+  /** The estimate in ms as of `stampMs`. */
+  ewmaMs: number;
+  /** When the estimate was last updated (performance.now() ms). */
+  stampMs: number;
+}
+
 export interface Host {
   /** `address:port`, unique within a cluster. */
   readonly key: string;
@@ -19,6 +27,8 @@ export interface Host {
   /** EDS health (and later: active health checks, outlier ejection). */
   healthy: boolean;
   readonly stats: HostStats;
+  /** Response time estimate, once a response was observed (recordLatency in latency.ts). */
+  latency?: HostLatency | undefined;
 }
 
 export function newHostStats(): HostStats {
