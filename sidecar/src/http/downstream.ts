@@ -7,6 +7,8 @@ export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** True when the request carries no body: the stream ended with the head, or HTTP/1.1 said Content-Length: 0. */
 export function requestHasNoBody(req: DownstreamRequest, isH2: boolean, headers: HeaderList): boolean {
@@ -73,8 +75,19 @@ export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
 export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined): void {
   if (trailers !== undefined && trailers.length > 0) {
     const obj: Record<string, string | string[]> = {};
+    // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.
+    for (let i = 0; i < trailers.length; i += 2) {
+      if (!TOKEN.test(trailers[i] as string) || INVALID_VALUE.test(trailers[i + 1] as string)) {
+        trailers.splice(i, 2);
+        i -= 2;
+      }
+    }
     headerListToObject(trailers, obj);
-    res.addTrailers(obj);
+    try {
+      res.addTrailers(obj);
+    } catch {
+      // Trailers that cannot be written (invalid characters) are dropped; the body is complete without them.
+    }
   }
   res.end();
 }
