@@ -1,5 +1,8 @@
 // gRPC health checks against a real @grpc/grpc-js server implementing grpc.health.v1.Health (its messages built
 // with protobufjs, so the hand-written encoding is checked against a real codec).
+
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import protobuf from 'protobufjs';
@@ -132,5 +135,16 @@ describe('gRPC health checks', () => {
     const failures = w.checks.slice(before, at + 1).filter((c) => !c.result.ok);
     expect(failures).to.have.length(2);
     expect(failures.every((c) => !c.result.ok && c.result.kind === 'network')).to.equal(true);
+  });
+
+  it('fails a server that answers 200 without speaking gRPC', async () => {
+    const server = http2.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    const w = new Watched(fastCheck({ kind: 'grpc', serviceName: '', initialMetadata: [] }), loopbackHost(port));
+    cleanup.push(() => w.close());
+    await w.becomes(false);
+    expect(w.checks.at(-1)?.result).to.deep.equal({ ok: false, kind: 'active', detail: 'content-type text/plain' });
   });
 });

@@ -45,6 +45,8 @@ export class GrpcProber implements Prober {
     const r = await this.channel.request(this.headers, this.body, signal, 0);
     if ('error' in r) return failed('network', r.error);
     if (r.status !== 200) return failed('active', `HTTP status ${r.status}`);
+    const contentType = String(r.headers['content-type'] ?? '');
+    if (!contentType.startsWith('application/grpc')) return failed('active', `content-type ${contentType || '(none)'}`);
     // Trailers-only answers carry grpc-status in the headers.
     const grpcStatus = r.trailers?.['grpc-status'] ?? r.headers['grpc-status'];
     if (grpcStatus === undefined) return failed('active', 'no grpc-status');

@@ -133,8 +133,10 @@ export class OutlierState<K> {
         if (h.external.total > 0) external.push(sample(key, h.external));
         if (h.local.total > 0) local.push(sample(key, h.local));
       }
-      h.external = { success: 0, total: 0 };
-      h.local = { success: 0, total: 0 };
+      h.external.success = 0;
+      h.external.total = 0;
+      h.local.success = 0;
+      h.local.total = 0;
     }
     this.intervalDetectors(external, 'success_rate', 'failure_percentage', now);
     this.intervalDetectors(local, 'local_origin_success_rate', 'local_origin_failure_percentage', now);
