@@ -4,6 +4,8 @@ import { Stats } from '../stats.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import { edsCluster, endpoint, loadAssignment, sidecarConfig } from './fixtures.ts';
 import type { Host } from './host.ts';
+import { LbRegistry } from './lb-registry.ts';
+import { setup as setupRoundRobin } from './round-robin.ts';
 
 describe('ClusterManager', () => {
   it('builds EDS clusters from their load assignment and static clusters from their endpoints', () => {
@@ -183,10 +185,12 @@ describe('ClusterManager', () => {
     expect(granted).to.equal(1024);
   });
 
-  it('rebuilds the balancer when the policy changes, keeping hosts (unknown policy → round robin)', () => {
+  it('rebuilds the balancer when the policy changes, keeping hosts (policy missing from the registry → round robin)', () => {
     const warnings: unknown[] = [];
     const logger = { warn: (o: unknown) => warnings.push(o) } as unknown as import('pino').Logger;
-    const cm = new ClusterManager({ logger });
+    const lbRegistry = new LbRegistry();
+    setupRoundRobin(lbRegistry);
+    const cm = new ClusterManager({ logger, lbRegistry });
     const cla = loadAssignment('orders', '10.0.0.1:80', '10.0.0.2:80');
     cm.update(sidecarConfig({ clusters: [edsCluster('orders')], endpoints: [cla] }));
     const before = cm.get('orders')!.hosts();

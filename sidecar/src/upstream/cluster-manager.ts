@@ -12,6 +12,8 @@ export interface ClusterManagerOptions {
   logger?: Logger;
   /** Balancer policies; defaults to a registry with the built-in policies set up. */
   lbRegistry?: LbRegistry;
+  /** The sidecar's locality zone (--zone): zone-aware routing keeps traffic there while it has capacity. */
+  localZone?: string;
 }
 
 type HostsRemovedListener = (cluster: string, hosts: readonly Host[]) => void;
@@ -26,11 +28,19 @@ export class ClusterManager implements ClusterLookup {
   private readonly stats: Stats;
   private readonly logger: Logger | undefined;
   private readonly registry: LbRegistry;
+  private localZone: string;
 
   constructor(options: ClusterManagerOptions = {}) {
     this.stats = options.stats ?? new Stats();
     this.logger = options.logger;
     this.registry = options.lbRegistry ?? setupLbPolicies();
+    this.localZone = options.localZone ?? '';
+  }
+
+  /** Changes the local zone of every cluster (and of the ones built later); '' turns zone-aware routing off. */
+  setLocalZone(zone: string): void {
+    this.localZone = zone;
+    for (const cluster of this.clusters.values()) cluster.setLocalZone(zone);
   }
 
   /**
@@ -47,6 +57,7 @@ export class ClusterManager implements ClusterLookup {
           registry: this.registry,
           stats: this.stats,
           logger: this.logger,
+          localZone: this.localZone,
         });
         this.clusters.set(name, cluster);
       } else if (cluster.config !== clusterConfig) {

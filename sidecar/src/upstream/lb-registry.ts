@@ -1,7 +1,13 @@
 // Load balancing policies by ClusterConfig.lbPolicy; the built-in ones are registered by an explicit setup().
 import type { Logger } from 'pino';
 import type { LbPolicyName } from '../config/model.ts';
+import { setup as setupLeastConnections } from './least-connections.ts';
+import { setup as setupLeastRequest } from './least-request.ts';
+import { setup as setupLeastResponseTime } from './least-response-time.ts';
 import type { LoadBalancer, LoadBalancerFactory } from './load-balancer.ts';
+import { setup as setupMaglev } from './maglev.ts';
+import { setup as setupRandom } from './random.ts';
+import { setup as setupRingHash } from './ring-hash.ts';
 import { setup as setupRoundRobin } from './round-robin.ts';
 
 /** The policy used when a cluster asks for one this build does not implement yet. */
@@ -24,9 +30,9 @@ export class LbRegistry {
   }
 
   /**
-   * A balancer for `policy`. An unregistered policy falls back to round robin with a warning (the xDS decoder has
-   * already NACKed what is truly unsupported; the rest arrives with later policies). Throws only when even the
-   * fallback is missing, i.e. setup() was never called.
+   * A balancer for `policy`. An unregistered policy (a registry set up with fewer policies) falls back to round robin
+   * with a warning; the xDS decoder has already NACKed what is truly unsupported. Throws only when even the fallback
+   * is missing, i.e. setup() was never called.
    */
   create(
     policy: LbPolicyName,
@@ -47,8 +53,14 @@ export class LbRegistry {
   }
 }
 
-/** Registers the built-in policies into `registry` (a new one by default) and returns it. */
+/** Registers the built-in policies (every LbPolicyName) into `registry` (a new one by default) and returns it. */
 export function setup(registry: LbRegistry = new LbRegistry()): LbRegistry {
   setupRoundRobin(registry);
+  setupLeastRequest(registry);
+  setupRandom(registry);
+  setupRingHash(registry);
+  setupMaglev(registry);
+  setupLeastConnections(registry);
+  setupLeastResponseTime(registry);
   return registry;
 }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Host } from './host.ts';
 import { LbRegistry, setup } from './lb-registry.ts';
-import { RoundRobinBalancer } from './round-robin.ts';
+import { RoundRobinBalancer, setup as setupRoundRobin } from './round-robin.ts';
 import { UpstreamHost } from './upstream-host.ts';
 
 function hosts(weights: number[]): UpstreamHost[] {
@@ -139,19 +139,29 @@ describe('RoundRobinBalancer', () => {
 });
 
 describe('LbRegistry', () => {
-  it('has nothing registered until setup(), then ROUND_ROBIN', () => {
+  it('has nothing registered until setup(), then every policy', () => {
     const empty = new LbRegistry();
     expect(empty.policies()).to.deep.equal([]);
     expect(() => empty.create('ROUND_ROBIN', {}, { cluster: 'c' })).to.throw(/setup/);
     const registry = setup(new LbRegistry());
-    expect(registry.has('ROUND_ROBIN')).to.equal(true);
+    expect(registry.policies().sort()).to.deep.equal([
+      'LEAST_CONNECTIONS',
+      'LEAST_REQUEST',
+      'LEAST_RESPONSE_TIME',
+      'MAGLEV',
+      'RANDOM',
+      'RING_HASH',
+      'ROUND_ROBIN',
+    ]);
     expect(registry.create('ROUND_ROBIN', {}, { cluster: 'c' })).to.be.instanceOf(RoundRobinBalancer);
   });
 
-  it('falls back to round robin with a warning for a policy not implemented yet', () => {
+  it('falls back to round robin with a warning for a policy the registry lacks', () => {
     const warnings: unknown[] = [];
     const logger = { warn: (obj: unknown) => warnings.push(obj) } as unknown as import('pino').Logger;
-    const lb = setup().create('MAGLEV', { tableSize: 65537 }, { cluster: 'orders|8080', logger });
+    const registry = new LbRegistry();
+    setupRoundRobin(registry);
+    const lb = registry.create('MAGLEV', { tableSize: 65537 }, { cluster: 'orders|8080', logger });
     expect(lb).to.be.instanceOf(RoundRobinBalancer);
     expect(warnings).to.deep.equal([{ cluster: 'orders|8080', lbPolicy: 'MAGLEV', fallback: 'ROUND_ROBIN' }]);
   });

@@ -1,15 +1,19 @@
 // One upstream cluster: its hosts (kept across endpoint updates), priority levels, load balancer, circuit breaker.
 import type { Logger } from 'pino';
 import type { ClusterConfig, LocalityEndpoints } from '../config/model.ts';
+import { pickPriority, priorityPlan } from '../health/host-health.ts';
 import type { Stats } from '../stats.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { Cluster, ClusterStats } from './cluster.ts';
+import { hashHalves, mod64 } from './hash64.ts';
 import type { Host } from './host.ts';
 import type { LbRegistry } from './lb-registry.ts';
 import type { LoadBalancer, PickContext } from './load-balancer.ts';
+import { LocalityAwareBalancer } from './locality.ts';
+import { type Rng, sharedRng } from './rng.ts';
 import { hostKey, UpstreamHost } from './upstream-host.ts';
 
-/** The hosts of one priority and their balancer; lower priorities take traffic while they have a healthy host. */
+/** The hosts of one priority and their balancer; the priority plan says how much traffic each level takes. */
 interface PriorityLevel {
   priority: number;
   hosts: UpstreamHost[];
@@ -20,6 +24,10 @@ export interface UpstreamClusterOptions {
   registry: LbRegistry;
   stats: Stats;
   logger?: Logger | undefined;
+  /** The sidecar's zone (--zone): zone-aware routing prefers its hosts (see locality.ts); '' or absent = off. */
+  localZone?: string | undefined;
+  /** Priority draws (and zone-aware spill-over); the shared generator by default. */
+  rng?: Rng | undefined;
 }
 
 export class UpstreamCluster implements Cluster {
@@ -30,6 +38,16 @@ export class UpstreamCluster implements Cluster {
   private readonly options: UpstreamClusterOptions;
   private readonly byKey = new Map<string, UpstreamHost>();
   private levels: PriorityLevel[] = [];
+  /** Percent of picks per level (Envoy's priority load, overprovisioning factor 1.4), in level order. */
+  private loads: number[] = [];
+  private localZone: string;
+  private readonly rng: Rng;
+  /** A host's health changed since the balancers and loads were computed (set by UpstreamHost.onHealthChange). */
+  private healthDirty = false;
+  private readonly markHealthDirty = (): void => {
+    this.healthDirty = true;
+  };
+  private readonly hashParts = new Uint32Array(2);
   private readonly statNames: { overflow: string; cxOverflow: string; noHealthy: string; retryOverflow: string };
   private readonly unregister: (() => void)[] = [];
 
@@ -37,6 +55,8 @@ export class UpstreamCluster implements Cluster {
     this.name = config.name;
     this.config = config;
     this.options = options;
+    this.localZone = options.localZone ?? '';
+    this.rng = options.rng ?? sharedRng;
     this.breaker = new CircuitBreaker(config.circuitBreakers);
     const p = `cluster.${config.name}.`;
     this.statNames = {
@@ -60,12 +80,14 @@ export class UpstreamCluster implements Cluster {
     const previous = this.config;
     this.config = config;
     this.breaker.limits = new CircuitBreaker(config.circuitBreakers).limits;
-    if (previous.lbPolicy !== config.lbPolicy || !sameJson(previous.lbConfig, config.lbConfig)) {
-      for (const level of this.levels) {
-        level.balancer = this.newBalancer();
-        level.balancer.update(level.hosts);
-      }
-    }
+    if (previous.lbPolicy !== config.lbPolicy || !sameJson(previous.lbConfig, config.lbConfig)) this.rebuildBalancers();
+  }
+
+  /** The sidecar's zone for zone-aware routing ('' turns it off); the balancers are rebuilt when it changes. */
+  setLocalZone(zone: string): void {
+    if (zone === this.localZone) return;
+    this.localZone = zone;
+    this.rebuildBalancers();
   }
 
   /**
@@ -85,6 +107,7 @@ export class UpstreamCluster implements Cluster {
         let host = this.byKey.get(key);
         if (host === undefined) {
           host = new UpstreamHost(endpoint, placement);
+          host.onHealthChange = this.markHealthDirty;
           this.byKey.set(key, host);
           changed = true;
         } else if (host.apply(endpoint, placement)) {
@@ -99,6 +122,7 @@ export class UpstreamCluster implements Cluster {
     for (const [key, host] of this.byKey) {
       if (!seen.has(key)) {
         this.byKey.delete(key);
+        host.onHealthChange = undefined;
         removed.push(host);
       }
     }
@@ -106,15 +130,29 @@ export class UpstreamCluster implements Cluster {
     return removed;
   }
 
+  /**
+   * A host from the level the priority plan draws (by ctx.hash when there is one, so a key keeps its level), else
+   * from the first level, in order, that has one for this request (not in ctx.avoid when possible).
+   */
   pick(ctx: PickContext): Host | undefined {
+    if (this.healthDirty) this.refreshHealth();
     const levels = this.levels;
-    for (let i = 0; i < levels.length; i++) {
-      const host = (levels[i] as PriorityLevel).balancer.pick(ctx);
-      if (host !== undefined) return host;
-    }
+    const host =
+      levels.length === 1
+        ? (levels[0] as PriorityLevel).balancer.pick(ctx)
+        : levels.length > 1
+          ? this.pickLevel(ctx)
+          : undefined;
+    if (host !== undefined) return host;
     this.stats.noHealthyHost++;
     this.options.stats.inc(this.statNames.noHealthy);
     return undefined;
+  }
+
+  /** Percent of picks each priority takes now, keyed by priority (tests, admin). */
+  priorityLoads(): Map<number, number> {
+    if (this.healthDirty) this.refreshHealth();
+    return new Map(this.levels.map((l, i) => [l.priority, this.loads[i] ?? 0]));
   }
 
   hosts(): readonly Host[] {
@@ -170,11 +208,64 @@ export class UpstreamCluster implements Cluster {
     return n;
   }
 
+  private pickLevel(ctx: PickContext): Host | undefined {
+    const levels = this.levels;
+    let roll: number;
+    if (ctx.hash === undefined) {
+      roll = this.rng.next() * 100;
+    } else {
+      hashHalves(ctx.hash, this.hashParts);
+      roll = mod64(this.hashParts[0] as number, this.hashParts[1] as number, 100);
+    }
+    const chosen = levels[pickPriority(this.loads, roll)] as PriorityLevel;
+    const host = chosen.balancer.pick(ctx);
+    const avoid = ctx.avoid;
+    if (host !== undefined && !avoid?.has(host)) return host;
+    let fallback = host;
+    for (const level of levels) {
+      if (level === chosen) continue;
+      const other = level.balancer.pick(ctx);
+      if (other === undefined) continue;
+      if (!avoid?.has(other)) return other;
+      fallback ??= other;
+    }
+    return fallback;
+  }
+
+  /** A balancer of the cluster's policy, wrapped for zone-aware routing when a local zone is set. */
   private newBalancer(): LoadBalancer {
-    return this.options.registry.create(this.config.lbPolicy, this.config.lbConfig, {
-      cluster: this.name,
-      logger: this.options.logger,
+    const make = (): LoadBalancer =>
+      this.options.registry.create(this.config.lbPolicy, this.config.lbConfig, {
+        cluster: this.name,
+        logger: this.options.logger,
+      });
+    const inner = make();
+    if (this.localZone === '' || inner.hashBased === true) return inner;
+    return new LocalityAwareBalancer(this.localZone, inner, make, this.rng);
+  }
+
+  private rebuildBalancers(): void {
+    for (const level of this.levels) {
+      level.balancer = this.newBalancer();
+      level.balancer.update(level.hosts);
+    }
+  }
+
+  /** Health changed since the last plan: balancers see the new healthy sets, priorities get new loads. */
+  private refreshHealth(): void {
+    this.healthDirty = false;
+    for (const level of this.levels) level.balancer.update(level.hosts);
+    this.planPriorities();
+  }
+
+  /** Envoy's priority load without panic mode (a level with no healthy host takes no traffic). */
+  private planPriorities(): void {
+    const counts = this.levels.map((l) => {
+      let healthy = 0;
+      for (const h of l.hosts) if (h.healthy) healthy++;
+      return { healthy, total: l.hosts.length };
     });
+    this.loads = priorityPlan(counts, 0).load;
   }
 
   private rebuildLevels(byPriority: Map<number, UpstreamHost[]>): void {
@@ -186,6 +277,8 @@ export class UpstreamCluster implements Cluster {
         balancer.update(hosts);
         return { priority, hosts, balancer };
       });
+    this.healthDirty = false;
+    this.planPriorities();
   }
 }
 

@@ -1,6 +1,6 @@
 // The concrete Host the cluster manager keeps per endpoint: identity fixed, weight/locality/health updated in place.
 import type { EndpointConfig } from '../config/model.ts';
-import { type Host, type HostStats, newHostStats } from './host.ts';
+import { type Host, type HostLatency, type HostStats, newHostStats } from './host.ts';
 
 /** `address:port`, with IPv6 literals bracketed (`[::1]:8080`). */
 export function hostKey(address: string, port: number): string {
@@ -18,6 +18,11 @@ export interface HostPlacement {
   priority: number;
 }
 
+/** Why a host with EDS health takes no traffic, as Envoy's /clusters health_flags name it. */
+export type HostHealthFlag = 'failed_active_hc' | 'failed_outlier_check';
+
+const FLAG_BITS: Readonly<Record<HostHealthFlag, number>> = { failed_active_hc: 1, failed_outlier_check: 2 };
+
 export class UpstreamHost implements Host {
   readonly key: string;
   readonly address: string;
@@ -25,8 +30,15 @@ export class UpstreamHost implements Host {
   weight: number;
   zone: string;
   priority: number;
-  healthy: boolean;
   readonly stats: HostStats = newHostStats();
+  latency: HostLatency | undefined = undefined;
+  /**
+   * Called after `healthy` changes (EDS, health checks, outlier detection, or a plain assignment): the owning cluster
+   * re-plans its priority loads and refreshes its balancers on the next pick.
+   */
+  onHealthChange: ((host: UpstreamHost) => void) | undefined = undefined;
+  private eds: boolean;
+  private flags = 0;
 
   constructor(endpoint: EndpointConfig, placement: HostPlacement) {
     this.address = endpoint.address;
@@ -35,23 +47,59 @@ export class UpstreamHost implements Host {
     this.weight = normalizeWeight(endpoint.weight);
     this.zone = placement.zone;
     this.priority = placement.priority;
-    this.healthy = isHealthyStatus(endpoint.health);
+    this.eds = isHealthyStatus(endpoint.health);
+  }
+
+  /** Takes traffic: EDS says healthy (or unknown) and no health flag is set. */
+  get healthy(): boolean {
+    return this.eds && this.flags === 0;
+  }
+
+  /** Sets the EDS health (what a plain `host.healthy = …` means); flags stay as they are. */
+  set healthy(value: boolean) {
+    this.setHealth(value, this.flags);
+  }
+
+  /** EDS health alone. */
+  get edsHealthy(): boolean {
+    return this.eds;
+  }
+
+  /** Sets or clears one reason to keep the host out (active health checking, outlier detection). */
+  setHealthFlag(flag: HostHealthFlag, on: boolean): void {
+    const bit = FLAG_BITS[flag];
+    this.setHealth(this.eds, on ? this.flags | bit : this.flags & ~bit);
+  }
+
+  /** The flags set, Envoy-style ('failed_eds_health' when EDS says unhealthy). */
+  healthFlags(): string[] {
+    const out: string[] = [];
+    if (!this.eds) out.push('failed_eds_health');
+    for (const [flag, bit] of Object.entries(FLAG_BITS)) if ((this.flags & bit) !== 0) out.push(flag);
+    return out;
   }
 
   /** Applies a new EDS view of the same endpoint; returns true when anything a balancer reads changed. */
   apply(endpoint: EndpointConfig, placement: HostPlacement): boolean {
     const weight = normalizeWeight(endpoint.weight);
-    const healthy = isHealthyStatus(endpoint.health);
+    const eds = isHealthyStatus(endpoint.health);
     const changed =
       weight !== this.weight ||
-      healthy !== this.healthy ||
+      eds !== this.eds ||
       placement.zone !== this.zone ||
       placement.priority !== this.priority;
     this.weight = weight;
-    this.healthy = healthy;
     this.zone = placement.zone;
     this.priority = placement.priority;
+    this.setHealth(eds, this.flags);
     return changed;
+  }
+
+  private setHealth(eds: boolean, flags: number): void {
+    const before = this.healthy;
+    this.eds = eds;
+    this.flags = flags;
+    if (this.healthy !== before) this.onHealthChange?.(this);
   }
 }
 
