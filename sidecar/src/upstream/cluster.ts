@@ -1,5 +1,6 @@
 // The read side of the cluster manager used by the HTTP router and the TCP proxy.
 import type { ClusterConfig } from '../config/model.ts';
+import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Host } from './host.ts';
 import type { PickContext } from './load-balancer.ts';
 
@@ -26,6 +27,11 @@ export interface Cluster {
   /** Circuit breaker: reserve a retry slot (max_retries); optional, absent = unlimited. */
   tryAcquireRetry?(): boolean;
   releaseRetry?(): void;
+  /**
+   * Outlier detection: one result of a request or connection to `host` (HTTP status, or the local-origin outcome
+   * 'success' | 'connect-failure' | 'timeout' | 'reset'); optional, absent = not tracked.
+   */
+  recordResult?(host: Host, result: OutlierResult): void;
 }
 
 export interface ClusterLookup {

@@ -24,11 +24,16 @@ export interface Host {
   readonly weight: number;
   readonly zone: string;
   readonly priority: number;
-  /** EDS health (and later: active health checks, outlier ejection). */
+  /**
+   * Takes traffic: EDS health, and for cluster-manager hosts also passing active health checks and not ejected by
+   * outlier detection. Assigning sets the EDS part.
+   */
   healthy: boolean;
   readonly stats: HostStats;
   /** Response time estimate, once a response was observed (recordLatency in latency.ts). */
   latency?: HostLatency | undefined;
+  /** Envoy's reasons the host is unhealthy ('failed_active_hc', 'failed_outlier_check', …); empty when healthy. */
+  healthFlags?(): readonly string[];
 }
 
 export function newHostStats(): HostStats {

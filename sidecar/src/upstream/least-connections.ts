@@ -13,8 +13,11 @@ import type { LoadBalancer, PickContext } from './load-balancer.ts';
 export class LeastConnectionsBalancer implements LoadBalancer {
   private hosts: readonly Host[] = [];
   private scores: number[] = [];
+  /** Every host is eligible, healthy or not (the level is in panic). */
+  private panic = false;
 
-  update(hosts: readonly Host[]): void {
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
     const previous = new Map<Host, number>();
     for (let i = 0; i < this.hosts.length; i++) previous.set(this.hosts[i] as Host, this.scores[i] ?? 0);
     this.hosts = hosts.slice();
@@ -37,7 +40,7 @@ export class LeastConnectionsBalancer implements LoadBalancer {
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) {
       const host = hosts[i] as Host;
-      if (!host.healthy || avoid?.has(host)) continue;
+      if ((!host.healthy && !this.panic) || avoid?.has(host)) continue;
       const ratio = host.stats.activeConnections / Math.max(host.weight, 1);
       if (ratio < min) min = ratio;
     }
@@ -47,7 +50,7 @@ export class LeastConnectionsBalancer implements LoadBalancer {
     let bestScore = 0;
     for (let i = 0; i < n; i++) {
       const host = hosts[i] as Host;
-      if (!host.healthy || avoid?.has(host)) continue;
+      if ((!host.healthy && !this.panic) || avoid?.has(host)) continue;
       const weight = Math.max(host.weight, 1);
       if (host.stats.activeConnections / weight !== min) continue;
       const score = (scores[i] as number) + weight;

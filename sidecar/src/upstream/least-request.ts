@@ -24,7 +24,8 @@ export interface LeastRequestOptions {
  * - weights differ: earliest-deadline-first scheduling where a host, when it is picked, is rescheduled with
  *   effective weight = weight / (active_requests + 1)^bias, so busy hosts come round less often; with bias 0 this is
  *   plain weighted round robin, and with no requests in flight the shares are exactly the weights.
- * Hosts in ctx.avoid (and hosts gone unhealthy since the last update) are skipped while another host is left.
+ * Hosts in ctx.avoid (and hosts gone unhealthy since the last update) are skipped while another host is left; in
+ * panic (see LoadBalancer.update) every host is eligible.
  */
 export class LeastRequestBalancer implements LoadBalancer {
   private readonly choiceCount: number;
@@ -35,6 +36,9 @@ export class LeastRequestBalancer implements LoadBalancer {
   private readonly scheduler = new EdfScheduler<Host>();
   private readonly skipped: EdfEntry<Host>[] = [];
 
+  /** Every host given to update() is eligible, healthy or not (the level is in panic). */
+  private panic = false;
+
   constructor(options: LeastRequestOptions = {}) {
     const choices = Math.floor(options.choiceCount ?? DEFAULT_CHOICE_COUNT);
     this.choiceCount = Number.isFinite(choices) && choices >= 1 ? choices : DEFAULT_CHOICE_COUNT;
@@ -43,8 +47,9 @@ export class LeastRequestBalancer implements LoadBalancer {
     this.rng = options.rng ?? sharedRng;
   }
 
-  update(hosts: readonly Host[]): void {
-    this.hosts = hosts.filter((h) => h.healthy);
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
+    this.hosts = hosts.filter((h) => panic || h.healthy);
     const first = this.hosts[0]?.weight;
     this.equalWeights = this.hosts.every((h) => h.weight === first);
     this.scheduler.clear();
@@ -73,7 +78,7 @@ export class LeastRequestBalancer implements LoadBalancer {
     let best: Host | undefined;
     for (let c = 0; c < this.choiceCount; c++) {
       const host = hosts[this.rng.below(hosts.length)] as Host;
-      if (!host.healthy || avoid?.has(host)) return this.pickAmongEligible(avoid);
+      if ((!host.healthy && !this.panic) || avoid?.has(host)) return this.pickAmongEligible(avoid);
       if (best === undefined || host.stats.activeRequests < best.stats.activeRequests) best = host;
     }
     return best;
@@ -81,8 +86,8 @@ export class LeastRequestBalancer implements LoadBalancer {
 
   /** The slow path of the unweighted pick: the same sampling over the hosts healthy now and not avoided. */
   private pickAmongEligible(avoid: ReadonlySet<Host> | undefined): Host | undefined {
-    let eligible = this.hosts.filter((h) => h.healthy && !avoid?.has(h));
-    if (eligible.length === 0) eligible = this.hosts.filter((h) => h.healthy);
+    let eligible = this.hosts.filter((h) => (this.panic || h.healthy) && !avoid?.has(h));
+    if (eligible.length === 0) eligible = this.hosts.filter((h) => this.panic || h.healthy);
     if (eligible.length === 0) return undefined;
     let best: Host | undefined;
     for (let c = 0; c < this.choiceCount; c++) {
@@ -99,7 +104,7 @@ export class LeastRequestBalancer implements LoadBalancer {
     let fallback: EdfEntry<Host> | undefined;
     for (let entry = scheduler.pop(); entry !== undefined; entry = scheduler.pop()) {
       const host = entry.item;
-      if (!host.healthy) {
+      if (!host.healthy && !this.panic) {
         skipped.push(entry);
       } else if (avoid?.has(host)) {
         if (fallback === undefined) fallback = entry;

@@ -24,7 +24,7 @@ export interface LeastResponseTimeOptions {
  * its estimate has decayed and it is due a fresh measurement. Hosts never observed borrow their rival's estimate
  * (DEFAULT_RTT_MS when neither has one) and win ties, so a new host is tried at once, while its growing queue stops a
  * stampede onto it. Hosts in ctx.avoid and hosts gone unhealthy since the last update are not sampled while another
- * host is left.
+ * host is left; in panic (see LoadBalancer.update) every host is eligible.
  */
 export class LeastResponseTimeBalancer implements LoadBalancer {
   private readonly decayMs: number;
@@ -34,6 +34,9 @@ export class LeastResponseTimeBalancer implements LoadBalancer {
   private cumulative: Float64Array = new Float64Array(0);
   private equal = true;
 
+  /** Every host given to update() is eligible, healthy or not (the level is in panic). */
+  private panic = false;
+
   constructor(options: LeastResponseTimeOptions = {}) {
     const decay = options.decayMs ?? PEAK_EWMA_DECAY_MS;
     this.decayMs = Number.isFinite(decay) && decay > 0 ? decay : PEAK_EWMA_DECAY_MS;
@@ -41,8 +44,9 @@ export class LeastResponseTimeBalancer implements LoadBalancer {
     this.now = options.now ?? performance.now.bind(performance);
   }
 
-  update(hosts: readonly Host[]): void {
-    this.hosts = hosts.filter((h) => h.healthy);
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
+    this.hosts = hosts.filter((h) => panic || h.healthy);
     this.cumulative = new Float64Array(this.hosts.length);
     const first = this.hosts[0]?.weight;
     let total = 0;
@@ -62,7 +66,8 @@ export class LeastResponseTimeBalancer implements LoadBalancer {
       const i = this.sample(-1);
       const a = hosts[i] as Host;
       const b = hosts[this.sample(i)] as Host;
-      if (a.healthy && b.healthy && !avoid?.has(a) && !avoid?.has(b)) return this.cheaper(a, b);
+      if ((this.panic || a.healthy) && (this.panic || b.healthy) && !avoid?.has(a) && !avoid?.has(b))
+        return this.cheaper(a, b);
     }
     return this.pickAmong(avoid) ?? (avoid !== undefined ? this.pickAmong(undefined) : undefined);
   }
@@ -97,7 +102,7 @@ export class LeastResponseTimeBalancer implements LoadBalancer {
 
   /** The slow path: a weighted draw of two among the hosts healthy now and not avoided. */
   private pickAmong(avoid: ReadonlySet<Host> | undefined): Host | undefined {
-    const eligible = this.hosts.filter((h) => h.healthy && !avoid?.has(h));
+    const eligible = this.hosts.filter((h) => (this.panic || h.healthy) && !avoid?.has(h));
     if (eligible.length <= 1) return eligible[0];
     const a = weightedDraw(eligible, undefined, this.rng);
     const b = weightedDraw(eligible, a, this.rng);

@@ -12,13 +12,14 @@ export interface PickContext {
 }
 
 export interface LoadBalancer {
-  /** Picks a host among the healthy ones; undefined when none is available. */
+  /** Picks a host among the eligible ones (healthy, or all of them in panic); undefined when none is available. */
   pick(ctx: PickContext): Host | undefined;
   /**
    * Replaces the host set (called on every EDS change and, by the cluster, when a host's health changes); keeps
-   * per-host state for hosts that remain.
+   * per-host state for hosts that remain. `panic` (Envoy's panic threshold, decided per priority level by the
+   * cluster): every host given is eligible, healthy or not, until the next update without it.
    */
-  update(hosts: readonly Host[]): void;
+  update(hosts: readonly Host[], panic?: boolean): void;
   /**
    * True for consistent-hash policies (ring hash, Maglev): the host a hash maps to depends on the whole host set, so
    * wrappers must hand them the whole set (no zone-aware split).

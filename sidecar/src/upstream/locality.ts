@@ -15,8 +15,8 @@ interface ZoneState {
  * - the local zone's availability ≥ the cluster's: every pick stays in the local zone;
  * - below it: the local zone keeps local/cluster availability of the picks (its fair share of what is healthy) and
  *   the rest spills over to the other zones in proportion to their healthy weight;
- * - no local zone configured, no host in it, one zone only, or nothing healthy locally: the whole set, as if
- *   unwrapped.
+ * - no local zone configured, no host in it, one zone only, nothing healthy locally, or the level in panic: the
+ *   whole set, as if unwrapped.
  * Picks within a zone go to an instance of the inner policy over that zone's hosts (`make`), so round robin, least
  * request and the others keep their semantics per zone; when the zone has nothing eligible (or only avoided hosts)
  * the pick falls back to the instance over all hosts (`all`). The plan is recomputed on update(), which the cluster
@@ -41,8 +41,13 @@ export class LocalityAwareBalancer implements LoadBalancer {
     this.rng = rng;
   }
 
-  update(hosts: readonly Host[]): void {
-    this.all.update(hosts);
+  update(hosts: readonly Host[], panic = false): void {
+    this.all.update(hosts, panic);
+    if (panic) {
+      // Envoy: a priority in panic balances across all its hosts, zones aside.
+      this.plan(true);
+      return;
+    }
     const grouped = new Map<string, Host[]>();
     for (const h of hosts) {
       const list = grouped.get(h.zone);
@@ -99,11 +104,12 @@ export class LocalityAwareBalancer implements LoadBalancer {
     return this.others[this.others.length - 1] as ZoneState;
   }
 
-  private plan(): void {
+  private plan(panic = false): void {
     this.local = undefined;
     this.others = [];
     this.othersCumulative = new Float64Array(0);
     this.localShare = 1;
+    if (panic) return;
     const local = this.zones.get(this.localZone);
     if (this.localZone === '' || local === undefined || this.zones.size < 2) return;
     let total = 0;

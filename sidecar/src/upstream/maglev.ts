@@ -17,7 +17,7 @@ export interface MaglevOptions {
 }
 
 /**
- * The table is filled as Envoy fills it: healthy hosts sorted by key, each with offset = xxh64(key) mod M and
+ * The table is filled as Envoy fills it: healthy hosts (all hosts in panic) sorted by key, each with offset = xxh64(key) mod M and
  * skip = xxh64(key, seed 1) mod (M−1) + 1, take turns claiming the next free slot of their permutation
  * offset, offset+skip, offset+2·skip, …; with unequal weights a host takes a turn only when its running share
  * (iteration · w/w_max) has caught up. A pick reads table[hash mod M]. Removing one of N hosts reassigns its ≈M/N
@@ -38,6 +38,9 @@ export class MaglevBalancer implements LoadBalancer {
   private signature = '';
   private readonly query = new Uint32Array(2);
 
+  /** Every host given to update() is eligible, healthy or not (the level is in panic). */
+  private panic = false;
+
   constructor(options: MaglevOptions = {}) {
     const wanted = Math.floor(options.tableSize ?? DEFAULT_TABLE_SIZE);
     this.size = nextPrime(Math.min(Math.max(Number.isFinite(wanted) ? wanted : DEFAULT_TABLE_SIZE, 2), MAX_TABLE_SIZE));
@@ -49,15 +52,18 @@ export class MaglevBalancer implements LoadBalancer {
     return this.size;
   }
 
-  update(hosts: readonly Host[]): void {
-    const healthy = hosts.filter((h) => h.healthy).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const signature = healthy.map((h) => `${h.key}*${h.weight}`).join(',');
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
+    const eligible = hosts
+      .filter((h) => panic || h.healthy)
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const signature = eligible.map((h) => `${h.key}*${h.weight}`).join(',');
     if (signature === this.signature) {
-      this.hosts = healthy;
+      this.hosts = eligible;
       return;
     }
     this.signature = signature;
-    this.build(healthy);
+    this.build(eligible);
   }
 
   pick(ctx: PickContext): Host | undefined {
@@ -69,7 +75,7 @@ export class MaglevBalancer implements LoadBalancer {
       const i = this.anchors.get(BigInt.asUintN(64, hash));
       if (i !== undefined) {
         const host = hosts[i] as Host;
-        if (host.healthy && !avoid?.has(host)) return host;
+        if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
       }
     }
     let hi: number;
@@ -83,7 +89,7 @@ export class MaglevBalancer implements LoadBalancer {
       lo = this.query[1] as number;
     }
     const host = hosts[this.table[mod64(hi, lo, this.size)] as number] as Host;
-    if (host.healthy && !avoid?.has(host)) return host;
+    if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     return this.retry(hi, lo, avoid) ?? (avoid !== undefined ? this.retry(hi, lo, undefined) : undefined);
   }
 
@@ -95,12 +101,12 @@ export class MaglevBalancer implements LoadBalancer {
       const host = hosts[
         this.table[mod64(~hi >>> 0, (lo ^ (4294967296 - attempt)) >>> 0, this.size)] as number
       ] as Host;
-      if (host.healthy && !avoid?.has(host)) return host;
+      if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     }
     const first = this.table[mod64(hi, lo, this.size)] as number;
     for (let k = 0; k < hosts.length; k++) {
       const host = hosts[(first + k) % hosts.length] as Host;
-      if (host.healthy && !avoid?.has(host)) return host;
+      if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     }
     return undefined;
   }

@@ -8,7 +8,7 @@ import { type Rng, sharedRng } from './rng.ts';
 const REDRAWS = 4;
 
 /**
- * The healthy hosts of the last update() with their cumulative weights; a pick draws r ∈ [0, total) and takes the
+ * The healthy hosts (all hosts in panic) of the last update() with their cumulative weights; a pick draws r ∈ [0, total) and takes the
  * first host whose cumulative weight exceeds r (equal weights: a plain index draw). A drawn host that went unhealthy
  * since, or is in ctx.avoid, is redrawn a few times, then the pick draws among the eligible hosts only.
  */
@@ -19,12 +19,16 @@ export class RandomBalancer implements LoadBalancer {
   private total = 0;
   private equal = true;
 
+  /** Every host given to update() is eligible, healthy or not (the level is in panic). */
+  private panic = false;
+
   constructor(rng: Rng = sharedRng) {
     this.rng = rng;
   }
 
-  update(hosts: readonly Host[]): void {
-    this.hosts = hosts.filter((h) => h.healthy);
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
+    this.hosts = hosts.filter((h) => panic || h.healthy);
     this.cumulative = new Float64Array(this.hosts.length);
     let total = 0;
     const first = this.hosts[0]?.weight;
@@ -45,7 +49,7 @@ export class RandomBalancer implements LoadBalancer {
     const avoid = ctx.avoid !== undefined && ctx.avoid.size > 0 ? ctx.avoid : undefined;
     for (let k = 0; k < REDRAWS; k++) {
       const host = hosts[this.draw()] as Host;
-      if (host.healthy && !avoid?.has(host)) return host;
+      if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     }
     return this.drawAmong(avoid) ?? (avoid !== undefined ? this.drawAmong(undefined) : undefined);
   }
@@ -67,12 +71,12 @@ export class RandomBalancer implements LoadBalancer {
   /** The slow path: a weighted draw among the hosts that are healthy now and not avoided. */
   private drawAmong(avoid: ReadonlySet<Host> | undefined): Host | undefined {
     let total = 0;
-    for (const h of this.hosts) if (h.healthy && !avoid?.has(h)) total += Math.max(h.weight, 1);
+    for (const h of this.hosts) if ((this.panic || h.healthy) && !avoid?.has(h)) total += Math.max(h.weight, 1);
     if (total === 0) return undefined;
     let r = this.rng.next() * total;
     let last: Host | undefined;
     for (const h of this.hosts) {
-      if (!h.healthy || avoid?.has(h)) continue;
+      if ((!h.healthy && !this.panic) || avoid?.has(h)) continue;
       last = h;
       r -= Math.max(h.weight, 1);
       if (r < 0) return h;

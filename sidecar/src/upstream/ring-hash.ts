@@ -23,7 +23,8 @@ export interface RingHashOptions {
  * then the points are sorted. A pick takes the first point ≥ the request hash (wrapping). Removing one of N equal
  * hosts moves only the keys on its arcs, ≈1/N of them.
  *
- * The ring holds the hosts healthy at update(); the cluster calls update() again when health changes. Between
+ * The ring holds the hosts healthy at update() (all of them in panic, see LoadBalancer.update); the cluster calls
+ * update() again when health changes. Between
  * those, a pick that lands on a host gone unhealthy (or in ctx.avoid) walks on to the next point of another host,
  * like Envoy's retry walk. Without a hash a pick takes a random point (so weights still hold).
  * hashFunction MURMUR_HASH_2 is not implemented: such clusters hash with xxHash too (consistent, but the points
@@ -42,6 +43,9 @@ export class RingHashBalancer implements LoadBalancer {
   private signature = '';
   private readonly query = new Uint32Array(2);
 
+  /** Every host given to update() is eligible, healthy or not (the level is in panic). */
+  private panic = false;
+
   constructor(options: RingHashOptions = {}) {
     const max = clampInt(options.maximumRingSize, MAX_RING_SIZE, 1, MAX_RING_SIZE);
     this.maxSize = max;
@@ -49,15 +53,16 @@ export class RingHashBalancer implements LoadBalancer {
     this.rng = options.rng ?? sharedRng;
   }
 
-  update(hosts: readonly Host[]): void {
-    const healthy = hosts.filter((h) => h.healthy);
-    const signature = healthy.map((h) => `${h.key}*${h.weight}`).join(',');
-    if (signature === this.signature && healthy.length === this.hosts.length) {
-      this.hosts = healthy; // same keys and weights: same ring; keep the (possibly new) objects
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
+    const eligible = hosts.filter((h) => panic || h.healthy);
+    const signature = eligible.map((h) => `${h.key}*${h.weight}`).join(',');
+    if (signature === this.signature && eligible.length === this.hosts.length) {
+      this.hosts = eligible; // same keys and weights: same ring; keep the (possibly new) objects
       return;
     }
     this.signature = signature;
-    this.build(healthy);
+    this.build(eligible);
   }
 
   /** Ring size actually built (tests, admin). */
@@ -102,13 +107,13 @@ export class RingHashBalancer implements LoadBalancer {
     const limit = Math.min(n, 4 * hosts.length + 16);
     for (let k = 0, i = start; k < limit; k++, i = i + 1 === n ? 0 : i + 1) {
       const host = hosts[ring[i] as number] as Host;
-      if (host.healthy && !avoid?.has(host)) return host;
+      if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     }
     if (limit === n) return undefined;
     const first = ring[start] as number;
     for (let k = 1; k < hosts.length; k++) {
       const host = hosts[(first + k) % hosts.length] as Host;
-      if (host.healthy && !avoid?.has(host)) return host;
+      if ((this.panic || host.healthy) && !avoid?.has(host)) return host;
     }
     return undefined;
   }

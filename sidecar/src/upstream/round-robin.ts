@@ -15,13 +15,16 @@ export class RoundRobinBalancer implements LoadBalancer {
   private hosts: readonly Host[] = [];
   private scores: number[] = [];
   private offset = 0;
+  /** Every host is eligible, healthy or not (the level is in panic). */
+  private panic = false;
   private readonly random: () => number;
 
   constructor(random: () => number = Math.random) {
     this.random = random;
   }
 
-  update(hosts: readonly Host[]): void {
+  update(hosts: readonly Host[], panic = false): void {
+    this.panic = panic;
     const previous = new Map<Host, number>();
     for (let i = 0; i < this.hosts.length; i++) previous.set(this.hosts[i] as Host, this.scores[i] ?? 0);
     const sizeChanged = hosts.length !== this.hosts.length;
@@ -39,7 +42,7 @@ export class RoundRobinBalancer implements LoadBalancer {
     return this.choose(undefined);
   }
 
-  /** One smooth-WRR step over the healthy hosts not in `avoid`; no state changes when none is eligible. */
+  /** One smooth-WRR step over the eligible hosts not in `avoid`; no state changes when none is eligible. */
   private choose(avoid: ReadonlySet<Host> | undefined): Host | undefined {
     const hosts = this.hosts;
     const scores = this.scores;
@@ -50,7 +53,7 @@ export class RoundRobinBalancer implements LoadBalancer {
     for (let k = 0; k < n; k++) {
       const i = (this.offset + k) % n;
       const host = hosts[i] as Host;
-      if (!host.healthy || avoid?.has(host)) continue;
+      if ((!host.healthy && !this.panic) || avoid?.has(host)) continue;
       const weight = Math.max(host.weight, 1);
       const score = (scores[i] as number) + weight;
       scores[i] = score;

@@ -1,6 +1,8 @@
 // UpstreamCluster: priority failover with Envoy's 1.4 overprovisioning, health changes refreshing balancers, zones.
 import { expect } from 'chai';
 import type { LocalityEndpoints } from '../config/model.ts';
+import { failed, PASSED } from '../health/health-check-state.ts';
+import { fastCheck } from '../health/test-helpers.ts';
 import { Stats } from '../stats.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import { edsCluster, endpoint, sidecarConfig, tally } from './fixtures.ts';
@@ -56,10 +58,17 @@ describe('UpstreamCluster priorities', () => {
     const shares = byPriority(c, 20000);
     expect(shares.get(0)).to.be.closeTo(0.7, 0.02);
     expect(shares.get(1)).to.be.closeTo(0.3, 0.02);
-    // P0 entirely down: all of it to P1; everything down: no host, counted.
+    // P0 entirely down: all of it to P1.
     for (const h of c.hosts().filter((x) => x.priority === 0)) h.healthy = false;
     expect(byPriority(c, 100).get(1)).to.equal(1);
+  });
+
+  it('everything down: total panic spreads picks over every host; with panic off there is no host, counted', () => {
+    const c = cluster([locality('a', 0, 2), locality('b', 1, 2)]);
     for (const h of c.hosts()) h.healthy = false;
+    expect(Object.fromEntries(c.priorityPanic())).to.deep.equal({ 0: true, 1: true });
+    expect([...tally(200, () => c.pick({})!.key).keys()].sort()).to.deep.equal(c.hosts().map((h) => h.key));
+    c.updateConfig({ ...c.config, healthyPanicThresholdPercent: 0 });
     expect(c.pick({})).to.equal(undefined);
     expect(c.stats.noHealthyHost).to.equal(1);
   });
@@ -106,39 +115,64 @@ describe('UpstreamCluster health changes', () => {
     expect(keys.map((hash) => c.pick({ hash }))).to.deep.equal(before);
   });
 
-  it('an EDS update keeps the flags; EDS health and flags combine', () => {
-    const cm = new ClusterManager();
-    const cfg = (health: 'healthy' | 'unhealthy') =>
-      sidecarConfig({
-        clusters: [edsCluster('o')],
-        endpoints: [
-          {
-            clusterName: 'o',
-            version: health,
-            localities: [
-              {
-                zone: 'a',
-                region: '',
-                priority: 0,
-                weight: 1,
-                endpoints: [{ ...endpoint('10.0.0.1:80'), health }, endpoint('10.0.0.2:80')],
-              },
-            ],
-          },
-        ],
-      });
-    cm.update(cfg('healthy'));
-    const h = cm.get('o')!.hosts()[0] as UpstreamHost;
-    h.setHealthFlag('failed_active_hc', true);
-    cm.update(cfg('unhealthy'));
-    expect(h.healthFlags()).to.deep.equal(['failed_eds_health', 'failed_active_hc']);
-    cm.update(cfg('healthy'));
-    expect(h.healthy).to.equal(false);
-    h.setHealthFlag('failed_active_hc', false);
-    expect(h.healthy).to.equal(true);
-    expect(new Set(Array.from({ length: 4 }, () => cm.get('o')!.pick({})))).to.include(h);
+  it('an EDS update keeps health-check verdicts; EDS health and flags combine', async () => {
+    // A scripted active check: 10.0.0.1 fails until `down` is cleared; one failure takes it out.
+    let down = true;
+    const c = new UpstreamCluster(
+      edsCluster('o', {
+        healthChecks: [fastCheck({ kind: 'tcp', receive: [] }, { unhealthyThreshold: 1, noTrafficIntervalMs: 15 })],
+      }),
+      {
+        registry: setup(),
+        stats: new Stats(),
+        health: {
+          createProber: (target) => ({
+            check: async () => (down && target.address === '10.0.0.1' ? failed('active', 'down') : PASSED),
+            close: () => {},
+          }),
+        },
+      },
+    );
+    try {
+      const cla = (health: 'healthy' | 'unhealthy'): LocalityEndpoints[] => [
+        {
+          zone: 'a',
+          region: '',
+          priority: 0,
+          weight: 1,
+          endpoints: [{ ...endpoint('10.0.0.1:80'), health }, endpoint('10.0.0.2:80')],
+        },
+      ];
+      const flagged = nextFlags(c, '10.0.0.1:80', ['failed_active_hc']);
+      c.setEndpoints(cla('healthy'));
+      const h = await flagged;
+      c.setEndpoints(cla('unhealthy'));
+      expect(h.healthFlags()).to.deep.equal(['failed_active_hc', 'failed_eds_health']);
+      c.setEndpoints(cla('healthy'));
+      expect(h.healthy).to.equal(false);
+      expect(h.healthFlags()).to.deep.equal(['failed_active_hc']);
+      const back = nextFlags(c, '10.0.0.1:80', []);
+      down = false;
+      await back;
+      expect(h.healthy).to.equal(true);
+      expect(new Set(Array.from({ length: 4 }, () => c.pick({})))).to.include(h);
+    } finally {
+      c.close();
+    }
   });
 });
+
+/** Resolves with the host once its health flags (after a health-check or outlier change) equal `want`. */
+function nextFlags(c: UpstreamCluster, key: string, want: string[]): Promise<UpstreamHost> {
+  return new Promise((resolve) => {
+    const off = c.health.onChange((host) => {
+      const own = c.hosts().find((h) => h.key === key) as UpstreamHost | undefined;
+      if (own === undefined || own !== host || JSON.stringify(own.healthFlags()) !== JSON.stringify(want)) return;
+      off();
+      resolve(own);
+    });
+  });
+}
 
 describe('UpstreamCluster zones', () => {
   it('ClusterManager localZone keeps picks in the sidecar’s zone; setLocalZone changes it for every cluster', () => {

@@ -1,24 +1,22 @@
-// One upstream cluster: its hosts (kept across endpoint updates), priority levels, load balancer, circuit breaker.
+// One upstream cluster: its hosts (kept across endpoint updates), their health (EDS, active health checks, outlier
+// detection), priority levels with the panic threshold, load balancer, circuit breaker.
 import type { Logger } from 'pino';
 import type { ClusterConfig, LocalityEndpoints } from '../config/model.ts';
-import { pickPriority, priorityPlan } from '../health/host-health.ts';
+import { ClusterHealth, type ClusterHealthOptions, type HostHealthState } from '../health/cluster-health.ts';
+import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Stats } from '../stats.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import type { Cluster, ClusterStats } from './cluster.ts';
-import { hashHalves, mod64 } from './hash64.ts';
 import type { Host } from './host.ts';
 import type { LbRegistry } from './lb-registry.ts';
 import type { LoadBalancer, PickContext } from './load-balancer.ts';
 import { LocalityAwareBalancer } from './locality.ts';
+import { PrioritySet } from './priority-set.ts';
 import { type Rng, sharedRng } from './rng.ts';
 import { hostKey, UpstreamHost } from './upstream-host.ts';
 
-/** The hosts of one priority and their balancer; the priority plan says how much traffic each level takes. */
-interface PriorityLevel {
-  priority: number;
-  hosts: UpstreamHost[];
-  balancer: LoadBalancer;
-}
+/** Test hooks for the cluster's health checker and outlier detector (probers, clocks, first health). */
+export type ClusterHealthHooks = Pick<ClusterHealthOptions, 'createProber' | 'now' | 'random' | 'initialHealth'>;
 
 export interface UpstreamClusterOptions {
   registry: LbRegistry;
@@ -28,6 +26,7 @@ export interface UpstreamClusterOptions {
   localZone?: string | undefined;
   /** Priority draws (and zone-aware spill-over); the shared generator by default. */
   rng?: Rng | undefined;
+  health?: ClusterHealthHooks | undefined;
 }
 
 export class UpstreamCluster implements Cluster {
@@ -35,11 +34,11 @@ export class UpstreamCluster implements Cluster {
   config: ClusterConfig;
   readonly stats: ClusterStats = { upstreamRequests: 0, upstreamConnections: 0, overflow: 0, noHealthyHost: 0 };
   readonly breaker: CircuitBreaker;
+  /** Active health checks and outlier detection, as configured; they set the hosts' health flags. */
+  readonly health: ClusterHealth;
   private readonly options: UpstreamClusterOptions;
   private readonly byKey = new Map<string, UpstreamHost>();
-  private levels: PriorityLevel[] = [];
-  /** Percent of picks per level (Envoy's priority load, overprovisioning factor 1.4), in level order. */
-  private loads: number[] = [];
+  private readonly levels: PrioritySet;
   private localZone: string;
   private readonly rng: Rng;
   /** A host's health changed since the balancers and loads were computed (set by UpstreamHost.onHealthChange). */
@@ -47,7 +46,6 @@ export class UpstreamCluster implements Cluster {
   private readonly markHealthDirty = (): void => {
     this.healthDirty = true;
   };
-  private readonly hashParts = new Uint32Array(2);
   private readonly statNames: { overflow: string; cxOverflow: string; noHealthy: string; retryOverflow: string };
   private readonly unregister: (() => void)[] = [];
 
@@ -58,6 +56,15 @@ export class UpstreamCluster implements Cluster {
     this.localZone = options.localZone ?? '';
     this.rng = options.rng ?? sharedRng;
     this.breaker = new CircuitBreaker(config.circuitBreakers);
+    this.levels = new PrioritySet(() => this.newBalancer(), this.rng);
+    this.health = new ClusterHealth(config, {
+      ...options.health,
+      stats: options.stats,
+      logger: options.logger,
+      // Until the cluster carries traffic, health checks run at no_traffic_interval (Envoy).
+      hadTraffic: () => this.stats.upstreamRequests > 0 || this.stats.upstreamConnections > 0,
+    });
+    this.health.onChange((host, state) => this.applyHealth(host, state));
     const p = `cluster.${config.name}.`;
     this.statNames = {
       overflow: `${p}upstream_rq_pending_overflow`,
@@ -75,12 +82,19 @@ export class UpstreamCluster implements Cluster {
     );
   }
 
-  /** Applies a new ClusterConfig; the balancers are rebuilt only when the policy or its config changed. */
+  /**
+   * Applies a new ClusterConfig: health checks and outlier detection follow it (hosts keep their verdicts where the
+   * config keeps them), the plan is redone with the new panic threshold, and the balancers are rebuilt only when the
+   * policy or its config changed.
+   */
   updateConfig(config: ClusterConfig): void {
     const previous = this.config;
     this.config = config;
     this.breaker.limits = new CircuitBreaker(config.circuitBreakers).limits;
+    this.health.update(config);
+    this.syncHealthFlags();
     if (previous.lbPolicy !== config.lbPolicy || !sameJson(previous.lbConfig, config.lbConfig)) this.rebuildBalancers();
+    else this.healthDirty = true;
   }
 
   /** The sidecar's zone for zone-aware routing ('' turns it off); the balancers are rebuilt when it changes. */
@@ -126,23 +140,25 @@ export class UpstreamCluster implements Cluster {
         removed.push(host);
       }
     }
-    if (changed || removed.length > 0 || !sameOrder(this.levels, byPriority)) this.rebuildLevels(byPriority);
+    if (changed || removed.length > 0) {
+      this.health.setHosts([...this.byKey.values()]);
+      this.syncHealthFlags();
+    }
+    if (changed || removed.length > 0 || !this.levels.sameAs(byPriority)) {
+      this.levels.setLevels(byPriority);
+      this.replan();
+    }
     return removed;
   }
 
   /**
    * A host from the level the priority plan draws (by ctx.hash when there is one, so a key keeps its level), else
-   * from the first level, in order, that has one for this request (not in ctx.avoid when possible).
+   * from the first level, in order, that has one for this request (not in ctx.avoid when possible). A level in panic
+   * balances over all its hosts, healthy or not.
    */
   pick(ctx: PickContext): Host | undefined {
-    if (this.healthDirty) this.refreshHealth();
-    const levels = this.levels;
-    const host =
-      levels.length === 1
-        ? (levels[0] as PriorityLevel).balancer.pick(ctx)
-        : levels.length > 1
-          ? this.pickLevel(ctx)
-          : undefined;
+    if (this.healthDirty) this.replan();
+    const host = this.levels.pick(ctx);
     if (host !== undefined) return host;
     this.stats.noHealthyHost++;
     this.options.stats.inc(this.statNames.noHealthy);
@@ -151,8 +167,19 @@ export class UpstreamCluster implements Cluster {
 
   /** Percent of picks each priority takes now, keyed by priority (tests, admin). */
   priorityLoads(): Map<number, number> {
-    if (this.healthDirty) this.refreshHealth();
-    return new Map(this.levels.map((l, i) => [l.priority, this.loads[i] ?? 0]));
+    if (this.healthDirty) this.replan();
+    return this.levels.loadsByPriority();
+  }
+
+  /** Whether each priority is in panic now (balancing over all its hosts), keyed by priority (tests, admin). */
+  priorityPanic(): Map<number, boolean> {
+    if (this.healthDirty) this.replan();
+    return this.levels.panicByPriority();
+  }
+
+  /** One upstream result of `host` (HTTP status or local-origin outcome) for outlier detection; cheap without it. */
+  recordResult(host: Host, result: OutlierResult): void {
+    this.health.recordResult(host, result);
   }
 
   hosts(): readonly Host[] {
@@ -197,8 +224,9 @@ export class UpstreamCluster implements Cluster {
     return n;
   }
 
-  /** Unregisters this cluster's gauges (the cluster left the config). */
+  /** Stops health checking and outlier detection and unregisters this cluster's gauges (it left the config). */
   close(): void {
+    this.health.close();
     for (const off of this.unregister.splice(0)) off();
   }
 
@@ -206,30 +234,6 @@ export class UpstreamCluster implements Cluster {
     let n = 0;
     for (const host of this.byKey.values()) n += host.stats[field];
     return n;
-  }
-
-  private pickLevel(ctx: PickContext): Host | undefined {
-    const levels = this.levels;
-    let roll: number;
-    if (ctx.hash === undefined) {
-      roll = this.rng.next() * 100;
-    } else {
-      hashHalves(ctx.hash, this.hashParts);
-      roll = mod64(this.hashParts[0] as number, this.hashParts[1] as number, 100);
-    }
-    const chosen = levels[pickPriority(this.loads, roll)] as PriorityLevel;
-    const host = chosen.balancer.pick(ctx);
-    const avoid = ctx.avoid;
-    if (host !== undefined && !avoid?.has(host)) return host;
-    let fallback = host;
-    for (const level of levels) {
-      if (level === chosen) continue;
-      const other = level.balancer.pick(ctx);
-      if (other === undefined) continue;
-      if (!avoid?.has(other)) return other;
-      fallback ??= other;
-    }
-    return fallback;
   }
 
   /** A balancer of the cluster's policy, wrapped for zone-aware routing when a local zone is set. */
@@ -245,51 +249,28 @@ export class UpstreamCluster implements Cluster {
   }
 
   private rebuildBalancers(): void {
-    for (const level of this.levels) {
-      level.balancer = this.newBalancer();
-      level.balancer.update(level.hosts);
-    }
+    this.levels.replaceBalancers();
+    this.replan();
   }
 
-  /** Health changed since the last plan: balancers see the new healthy sets, priorities get new loads. */
-  private refreshHealth(): void {
+  /** Priority loads and panic from the hosts' health now; every balancer gets its level's view. */
+  private replan(): void {
     this.healthDirty = false;
-    for (const level of this.levels) level.balancer.update(level.hosts);
-    this.planPriorities();
+    this.levels.plan(this.health.panicThresholdPercent);
   }
 
-  /** Envoy's priority load without panic mode (a level with no healthy host takes no traffic). */
-  private planPriorities(): void {
-    const counts = this.levels.map((l) => {
-      let healthy = 0;
-      for (const h of l.hosts) if (h.healthy) healthy++;
-      return { healthy, total: l.hosts.length };
-    });
-    this.loads = priorityPlan(counts, 0).load;
+  /** A health-check or outlier verdict changed: the host's flags follow (UpstreamHost marks the plan dirty). */
+  private applyHealth(host: Host, state: HostHealthState): void {
+    const own = this.byKey.get(host.key);
+    if (own === undefined || own !== host) return;
+    own.setHealthFlag('failed_active_hc', !state.activeHealthy);
+    own.setHealthFlag('failed_outlier_check', state.ejected);
   }
 
-  private rebuildLevels(byPriority: Map<number, UpstreamHost[]>): void {
-    const old = new Map(this.levels.map((l) => [l.priority, l.balancer]));
-    this.levels = [...byPriority.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([priority, hosts]) => {
-        const balancer = old.get(priority) ?? this.newBalancer();
-        balancer.update(hosts);
-        return { priority, hosts, balancer };
-      });
-    this.healthDirty = false;
-    this.planPriorities();
+  /** Every host's flags from the current verdicts (after the checker or detector came, went, or got new hosts). */
+  private syncHealthFlags(): void {
+    for (const host of this.byKey.values()) this.applyHealth(host, this.health.state(host));
   }
-}
-
-function sameOrder(levels: readonly PriorityLevel[], next: Map<number, UpstreamHost[]>): boolean {
-  if (levels.length !== next.size) return false;
-  for (const level of levels) {
-    const hosts = next.get(level.priority);
-    if (hosts === undefined || hosts.length !== level.hosts.length) return false;
-    for (let i = 0; i < hosts.length; i++) if (hosts[i] !== level.hosts[i]) return false;
-  }
-  return true;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -38,6 +38,7 @@ export class UpstreamHost implements Host {
    */
   onHealthChange: ((host: UpstreamHost) => void) | undefined = undefined;
   private eds: boolean;
+  private draining: boolean;
   private flags = 0;
 
   constructor(endpoint: EndpointConfig, placement: HostPlacement) {
@@ -48,6 +49,7 @@ export class UpstreamHost implements Host {
     this.zone = placement.zone;
     this.priority = placement.priority;
     this.eds = isHealthyStatus(endpoint.health);
+    this.draining = endpoint.health === 'draining';
   }
 
   /** Takes traffic: EDS says healthy (or unknown) and no health flag is set. */
@@ -65,17 +67,29 @@ export class UpstreamHost implements Host {
     return this.eds;
   }
 
+  /**
+   * EDS DRAINING: the endpoint is leaving. As in Envoy it takes no new traffic even when its priority is in panic,
+   * and it counts in neither the healthy nor the total hosts of that priority.
+   */
+  get excluded(): boolean {
+    return this.draining;
+  }
+
   /** Sets or clears one reason to keep the host out (active health checking, outlier detection). */
   setHealthFlag(flag: HostHealthFlag, on: boolean): void {
     const bit = FLAG_BITS[flag];
     this.setHealth(this.eds, on ? this.flags | bit : this.flags & ~bit);
   }
 
-  /** The flags set, Envoy-style ('failed_eds_health' when EDS says unhealthy). */
+  /**
+   * Why the host takes no traffic, in Envoy's order and names: failed_active_hc, failed_outlier_check,
+   * failed_eds_health (EDS UNHEALTHY or DRAINING), eds_status_draining; empty when healthy.
+   */
   healthFlags(): string[] {
     const out: string[] = [];
-    if (!this.eds) out.push('failed_eds_health');
     for (const [flag, bit] of Object.entries(FLAG_BITS)) if ((this.flags & bit) !== 0) out.push(flag);
+    if (!this.eds) out.push('failed_eds_health');
+    if (this.draining) out.push('eds_status_draining');
     return out;
   }
 
@@ -83,14 +97,17 @@ export class UpstreamHost implements Host {
   apply(endpoint: EndpointConfig, placement: HostPlacement): boolean {
     const weight = normalizeWeight(endpoint.weight);
     const eds = isHealthyStatus(endpoint.health);
+    const draining = endpoint.health === 'draining';
     const changed =
       weight !== this.weight ||
       eds !== this.eds ||
+      draining !== this.draining ||
       placement.zone !== this.zone ||
       placement.priority !== this.priority;
     this.weight = weight;
     this.zone = placement.zone;
     this.priority = placement.priority;
+    this.draining = draining;
     this.setHealth(eds, this.flags);
     return changed;
   }
