@@ -1,4 +1,5 @@
-// One proxied TCP connection: connect upstream with a timeout, pipe both ways with half-close, count bytes.
+// One proxied TCP connection: connect upstream with a timeout, pipe both ways with half-close, count bytes, and tell
+// outlier detection how the connect went.
 import type net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Stats } from '../stats.ts';
@@ -31,7 +32,8 @@ export interface SessionOwner {
  * Lifecycle: the downstream socket stays paused (the kernel and the stream buffer hold early bytes) until the
  * upstream connects; then `pipe` forwards data both ways, and a FIN from one side becomes `end()` on the other
  * (both sockets are allowHalfOpen). The session ends when both sockets have closed; an error or reset on either
- * side destroys the other. Connect failures close the downstream.
+ * side destroys the other. Connect failures close the downstream. The connect outcome ('success', 'connect-failure'
+ * or 'timeout') goes to the cluster's outlier detection (Cluster.recordResult), as Envoy's TCP proxy reports it.
  */
 export class TcpSession {
   readonly downstream: Socket;
@@ -81,6 +83,7 @@ export class TcpSession {
   private readonly onConnect = (): void => {
     this.clearConnectTimer();
     this.connected = true;
+    this.cluster.recordResult?.(this.host, { localOrigin: 'success' });
     const { downstream, upstream } = this;
     downstream.setNoDelay(true);
     downstream.on('data', this.onDownstreamData);
@@ -105,12 +108,14 @@ export class TcpSession {
     this.connectTimer = undefined;
     if (this.connected) return;
     this.stats.sink.inc(this.stats.upstreamConnectTimeout);
+    this.cluster.recordResult?.(this.host, { localOrigin: 'timeout' });
     this.connectFailed();
   };
 
   private readonly onUpstreamError = (): void => {
     if (!this.connected) {
       this.clearConnectTimer();
+      this.cluster.recordResult?.(this.host, { localOrigin: 'connect-failure' });
       this.connectFailed();
       return;
     }
