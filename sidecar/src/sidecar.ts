@@ -35,6 +35,8 @@ export interface SidecarOptions {
   adminDrainMs?: number;
   /** Extra fields for the 'sidecar ready' log line. */
   readyLogFields?: Record<string, unknown>;
+  /** The sidecar's locality zone (--zone): zone-aware routing keeps upstream traffic there while it has capacity. */
+  localZone?: string;
 }
 
 /** The built-in connection handlers by network filter type. */
@@ -69,7 +71,11 @@ export class Sidecar {
     this.options = options;
     this.logger = options.logger;
     this.stats = options.stats ?? new Stats();
-    this.clusters = new ClusterManager({ stats: this.stats, logger: this.logger.child({ component: 'upstream' }) });
+    this.clusters = new ClusterManager({
+      stats: this.stats,
+      logger: this.logger.child({ component: 'upstream' }),
+      localZone: options.localZone ?? '',
+    });
     const deps: HandlerDeps = {
       clusters: this.clusters,
       routeConfig: (name) => this.relay.current().routes.get(name),

@@ -102,7 +102,7 @@ describe('AdminServer', () => {
       'orders|8080::10.0.0.1:8080::rq_total::5',
       'orders|8080::10.0.0.1:8080::cx_active::0',
       'orders|8080::10.0.0.1:8080::weight::2',
-      'orders|8080::10.0.0.2:8080::health_flags::/eds_health_failed',
+      'orders|8080::10.0.0.2:8080::health_flags::/failed_eds_health',
     ]);
     for (const line of lines) expect(line.split('::').length, line).to.be.within(3, 4);
     const json = (await (await get('/clusters?format=json')).json()) as {

@@ -3,9 +3,31 @@ import { circuitBreakersOf } from '../upstream/circuit-breaker.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
 
-/** Envoy's health_flags: 'healthy', or the reasons a host takes no traffic. */
+/** Why a host takes no traffic (Envoy's flag names); hosts without healthFlags() only know their EDS health. */
+function flagsOf(host: Host): readonly string[] {
+  if (host.healthFlags !== undefined) return host.healthFlags();
+  return host.healthy ? [] : ['failed_eds_health'];
+}
+
+/** Envoy's health_flags: 'healthy', or why the host takes no traffic ('/failed_active_hc/failed_outlier_check'). */
 function healthFlags(host: Host): string {
-  return host.healthy ? 'healthy' : '/eds_health_failed';
+  const flags = flagsOf(host);
+  return flags.length === 0 ? 'healthy' : flags.map((f) => `/${f}`).join('');
+}
+
+/** Envoy's /clusters?format=json health_status: EDS status plus one boolean per failed check. */
+function healthStatus(host: Host): Record<string, unknown> {
+  const flags = flagsOf(host);
+  const status: Record<string, unknown> = {
+    eds_health_status: flags.includes('eds_status_draining')
+      ? 'DRAINING'
+      : flags.includes('failed_eds_health')
+        ? 'UNHEALTHY'
+        : 'HEALTHY',
+  };
+  if (flags.includes('failed_active_hc')) status['failed_active_health_check'] = true;
+  if (flags.includes('failed_outlier_check')) status['failed_outlier_check'] = true;
+  return status;
 }
 
 function hostStats(host: Host): [string, number][] {
@@ -78,7 +100,7 @@ export function clustersJson(clusters: readonly Cluster[]): Record<string, unkno
         host_statuses: c.hosts().map((h) => ({
           address: { socket_address: { address: h.address, port_value: h.port } },
           stats: hostStats(h).map(([name, value]) => ({ name, value })),
-          health_status: { eds_health_status: h.healthy ? 'HEALTHY' : 'UNHEALTHY' },
+          health_status: healthStatus(h),
           weight: h.weight,
           locality: { zone: h.zone },
           priority: h.priority,

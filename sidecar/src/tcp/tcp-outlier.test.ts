@@ -1,4 +1,4 @@
-// TCP proxy and outlier detection over real loopback sockets: connect outcomes reach the detector, refused hosts get ejected.
+// TCP proxy with outlier detection on loopback sockets: connect outcomes reach the detector, refused hosts are ejected.
 import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';

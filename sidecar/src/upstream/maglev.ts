@@ -17,12 +17,12 @@ export interface MaglevOptions {
 }
 
 /**
- * The table is filled as Envoy fills it: healthy hosts (all hosts in panic) sorted by key, each with offset = xxh64(key) mod M and
- * skip = xxh64(key, seed 1) mod (M−1) + 1, take turns claiming the next free slot of their permutation
- * offset, offset+skip, offset+2·skip, …; with unequal weights a host takes a turn only when its running share
- * (iteration · w/w_max) has caught up. A pick reads table[hash mod M]. Removing one of N hosts reassigns its ≈M/N
- * slots plus a few others disturbed by the refill (Maglev trades a little more disruption than ring hash for an even
- * spread and O(1) lookups).
+ * The table is filled as Envoy fills it: healthy hosts (all hosts in panic) sorted by key, each with
+ * offset = xxh64(key) mod M and skip = xxh64(key, seed 1) mod (M−1) + 1, take turns claiming the next free slot
+ * of their permutation offset, offset+skip, offset+2·skip, …; with unequal weights a host takes a turn only when
+ * its running share (iteration · w/w_max) has caught up. A pick reads table[hash mod M]. Removing one of N hosts
+ * reassigns its ≈M/N slots plus a few others disturbed by the refill (Maglev trades a little more disruption than
+ * ring hash for an even spread and O(1) lookups).
  *
  * Between updates, a pick that lands on a host gone unhealthy or in ctx.avoid retries with Envoy's retry hash
  * (hash XOR (2^64 − attempt)); without a hash it takes a random slot. Hashes equal to a host's anchor (sticky

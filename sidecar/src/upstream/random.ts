@@ -8,9 +8,10 @@ import { type Rng, sharedRng } from './rng.ts';
 const REDRAWS = 4;
 
 /**
- * The healthy hosts (all hosts in panic) of the last update() with their cumulative weights; a pick draws r ∈ [0, total) and takes the
- * first host whose cumulative weight exceeds r (equal weights: a plain index draw). A drawn host that went unhealthy
- * since, or is in ctx.avoid, is redrawn a few times, then the pick draws among the eligible hosts only.
+ * The healthy hosts (all hosts in panic) of the last update() with their cumulative weights; a pick draws
+ * r ∈ [0, total) and takes the first host whose cumulative weight exceeds r (equal weights: a plain index draw). A
+ * drawn host that went unhealthy since, or is in ctx.avoid, is redrawn a few times, then the pick draws among the
+ * eligible hosts only.
  */
 export class RandomBalancer implements LoadBalancer {
   private readonly rng: Rng;
