@@ -6,6 +6,7 @@ export type { ListenerStatus } from './listeners/active-listener.ts';
 export type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
 export { type HandlerFactories, ListenerManager } from './listeners/listener-manager.ts';
 export { buildProgram, main, nodeOf } from './main.ts';
+export type { OutlierResult } from './outlier/outlier-detector.ts';
 export { defaultHandlerFactories, Sidecar, type SidecarConfigSource, type SidecarOptions } from './sidecar.ts';
 export { Stats } from './stats.ts';
 export { createTcpHandler } from './tcp/tcp-proxy.ts';
