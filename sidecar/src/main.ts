@@ -250,6 +250,7 @@ export async function main(argv: string[]): Promise<void> {
     source: xds,
     logger,
     admin: { address: flags.adminAddress, port: flags.adminPort },
+    ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
   });
   let stopping = false;
