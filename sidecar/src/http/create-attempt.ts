@@ -8,7 +8,7 @@ import { type HeaderList, headerListToObject } from './header-list.ts';
 import type { AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
 import type { UpstreamPools } from './upstream-pools.ts';
 
-/** The request as every attempt sends it. HTTP/1.1 headers carry Host; HTTP/2 gets :authority instead. */
+/** The request as every attempt sends it; the authority goes out as Host (HTTP/1.1) or :authority (HTTP/2). */
 export interface UpstreamRequest {
   method: string;
   path: string;
@@ -35,5 +35,5 @@ export function createAttempt(
     headerListToObject(req.headers, headers);
     return new H2Attempt(sink, host, pools.h2(cluster, host), headers, req.body);
   }
-  return new H1Attempt(sink, host, pools.h1(cluster, host), req.method, req.path, req.headers, req.body);
+  return new H1Attempt(sink, host, pools.h1(cluster, host), req.method, req.path, req.authority, req.headers, req.body);
 }

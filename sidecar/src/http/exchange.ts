@@ -116,7 +116,6 @@ export class Exchange implements AttemptSink, ConnectionBound {
       const hash = requestHash(action.hashPolicy, view, this.peer);
       if (hash !== undefined) this.pick.hash = hash;
     }
-    if (cluster.config.protocol !== 'http2') view.headers.push('host', upstream.authority);
     const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
     if (!noBody) upstream.body = this.req;
     if (route.retry !== undefined) this.retry = new RetryState(route.retry, cluster, noBody);

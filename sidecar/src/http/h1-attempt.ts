@@ -22,6 +22,7 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
   readonly host: Host;
   readonly method: string;
   readonly path: string;
+  readonly authority: string;
   readonly headers: HeaderList;
   readonly body: Readable | null;
   readonly upgrade = undefined;
@@ -38,6 +39,7 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
     pool: H1Pool,
     method: string,
     path: string,
+    authority: string,
     headers: HeaderList,
     body: Readable | null,
   ) {
@@ -46,6 +48,7 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
     this.pool = pool;
     this.method = method;
     this.path = path;
+    this.authority = authority;
     this.headers = headers;
     this.body = body;
   }

@@ -9,7 +9,9 @@ import type { AttemptError } from './upstream-attempt.ts';
 export interface H1Call {
   readonly method: string;
   readonly path: string;
-  /** Lower-case request headers, Host included; no framing headers (the connection adds them). */
+  /** Sent as Host, first after the request line. */
+  readonly authority: string;
+  /** Lower-case request headers without Host or framing headers (the connection adds those). */
   readonly headers: HeaderList;
   readonly body: Readable | null;
   /** Upgrade token ('websocket') for upgrade requests. */
@@ -84,7 +86,7 @@ export class H1Connection implements ResponseParserSink {
     this.responseDone = false;
     this.parser.expect(call.method, call.upgrade !== undefined);
     const body = call.body;
-    let head = `${call.method} ${call.path} HTTP/1.1\r\n`;
+    let head = `${call.method} ${call.path} HTTP/1.1\r\nhost: ${call.authority}\r\n`;
     const h = call.headers;
     let length = false;
     for (let i = 0; i < h.length; i += 2) {

@@ -40,7 +40,6 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
   const path = upstreamPath(route, view);
   const authority = upstreamAuthority(route, view);
   prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
-  view.headers.push('host', authority);
   ctx.markTunnel(socket);
   ctx.stats.inc(clusterStatNames(cluster.name).rqTotal);
   hostAttemptStarted(host);
@@ -53,6 +52,7 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
     host,
     scope,
     path,
+    authority,
     view.headers,
     view.upgrade ?? 'websocket',
   );
@@ -67,6 +67,7 @@ export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Soc
 class UpgradeCall implements H1Call {
   readonly method = 'GET';
   readonly path: string;
+  readonly authority: string;
   readonly headers: HeaderList;
   readonly body = null;
   readonly upgrade: string;
@@ -88,6 +89,7 @@ class UpgradeCall implements H1Call {
     host: Host,
     scope: ResponseScope,
     path: string,
+    authority: string,
     headers: HeaderList,
     upgrade: string,
   ) {
@@ -98,6 +100,7 @@ class UpgradeCall implements H1Call {
     this.host = host;
     this.scope = scope;
     this.path = path;
+    this.authority = authority;
     this.headers = headers;
     this.upgrade = upgrade;
     socket.on('error', () => socket.destroy());
