@@ -71,8 +71,8 @@ export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
   return (res as ServerResponse).write(chunk);
 }
 
-/** Ends the response with trailers (dropped by HTTP/1.1 when the body is not chunked). */
-export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined): void {
+/** Ends the response, with a last body chunk and trailers (dropped by HTTP/1.1 when the body is not chunked). */
+export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined, last?: Buffer): void {
   if (trailers !== undefined && trailers.length > 0) {
     const obj: Record<string, string | string[]> = {};
     // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.
@@ -89,7 +89,8 @@ export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | 
       // Trailers that cannot be written (invalid characters) are dropped; the body is complete without them.
     }
   }
-  res.end();
+  if (last === undefined) res.end();
+  else (res as ServerResponse).end(last);
 }
 
 /** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */

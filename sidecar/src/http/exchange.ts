@@ -200,13 +200,13 @@ export class Exchange implements AttemptSink, ConnectionBound {
     return false;
   }
 
-  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined): void {
+  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined, last?: Buffer): void {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
     const table = this.scope.table;
     if (trailers !== undefined)
       sanitizeUpstreamHeaders(trailers, table === undefined ? NONE : table.internalOnlyHeaders);
-    endWithTrailers(this.res, trailers);
+    endWithTrailers(this.res, trailers, last);
     this.finish();
   }
 

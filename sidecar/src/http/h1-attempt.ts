@@ -80,14 +80,14 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
     return this.state !== FORWARDING || this.sink.onUpstreamData(this, chunk);
   }
 
-  onEnd(trailers: HeaderList | undefined): void {
+  onEnd(trailers: HeaderList | undefined, last: Buffer | undefined): void {
     this.settle();
     if (this.state !== FORWARDING) {
       this.state = DONE;
       return;
     }
     this.state = DONE;
-    this.sink.onUpstreamEnd(this, trailers);
+    this.sink.onUpstreamEnd(this, trailers, last);
   }
 
   onUpgrade(_status: number, _headers: HeaderList, socket: Socket): void {

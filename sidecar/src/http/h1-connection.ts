@@ -21,7 +21,8 @@ export interface H1Call {
   onHead(status: number, headers: HeaderList): void;
   /** false pauses the connection until resume(). */
   onData(chunk: Buffer): boolean;
-  onEnd(trailers: HeaderList | undefined): void;
+  /** The response is complete; `last` is its final body chunk when it came with the end. */
+  onEnd(trailers: HeaderList | undefined, last: Buffer | undefined): void;
   onUpgrade(status: number, headers: HeaderList, socket: Socket, head: Buffer): void;
   onFailure(error: AttemptError): void;
 }
@@ -142,10 +143,10 @@ export class H1Connection implements ResponseParserSink {
     if (call !== undefined && !call.onData(chunk)) this.socket.pause();
   }
 
-  onEnd(trailers: HeaderList | undefined): void {
+  onEnd(trailers: HeaderList | undefined, last: Buffer | undefined): void {
     this.responseDone = true;
     const call = this.call;
-    call?.onEnd(trailers);
+    call?.onEnd(trailers, last);
     if (!this.inExecute && this.requestWritten) this.finishCall();
   }
 

@@ -21,7 +21,10 @@ function parserFor(method = 'GET', upgrade = false): { p: H1ResponseParser; seen
       onBody: (chunk) => {
         seen.body += chunk.toString('latin1');
       },
-      onEnd: (trailers) => Object.assign(seen, { ended: true, trailers }),
+      onEnd: (trailers, last) => {
+        if (last !== undefined) seen.body += last.toString('latin1');
+        Object.assign(seen, { ended: true, trailers });
+      },
       onUpgrade: (status, headers, rest) => Object.assign(seen, { status, headers, upgradeRest: rest.toString() }),
     },
     1024,

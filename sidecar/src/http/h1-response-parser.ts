@@ -7,7 +7,8 @@ export interface ResponseParserSink {
   /** A final (or 101) response head; names lower-case. keepAlive: the connection may carry another request. */
   onHead(status: number, headers: HeaderList, keepAlive: boolean): void;
   onBody(chunk: Buffer): void;
-  onEnd(trailers: HeaderList | undefined): void;
+  /** The response is complete; `last` is its final body chunk when that arrived with the end (one write downstream). */
+  onEnd(trailers: HeaderList | undefined, last: Buffer | undefined): void;
   /** A 101 to an upgrade request: the bytes after the head belong to the new protocol. */
   onUpgrade(status: number, headers: HeaderList, rest: Buffer): void;
 }
@@ -29,6 +30,7 @@ const DONE = 8;
 const CRLF = Buffer.from('\r\n');
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_CHUNK_LINE = 1024;
+const HEAD_SCAN_BYTES = 2048;
 
 export class H1ResponseParser {
   private readonly sink: ResponseParserSink;
@@ -86,8 +88,8 @@ export class H1ResponseParser {
           this.remaining -= n;
           const part = n === data.length ? data : data.subarray(0, n);
           data = n === data.length ? EMPTY : data.subarray(n);
-          this.sink.onBody(part);
-          if (this.remaining === 0) this.complete();
+          if (this.remaining === 0) this.complete(part);
+          else this.sink.onBody(part);
           break;
         }
         case BODY_CLOSE:
@@ -139,15 +141,18 @@ export class H1ResponseParser {
     return undefined;
   }
 
-  private complete(): void {
+  private complete(last?: Buffer): void {
     this.state = DONE;
-    this.sink.onEnd(this.trailers);
+    this.sink.onEnd(this.trailers, last);
   }
 
   /** Accumulates the head; returns the bytes after it, undefined when more is needed. */
   private readHead(data: Buffer): Buffer | ParseError | undefined {
     const buf = this.pending === undefined ? data : Buffer.concat([this.pending, data]);
-    const end = buf.indexOf(CRLFCRLF);
+    // Heads are small: decode a bounded prefix once and search the string (cheaper than Buffer#indexOf + decode).
+    const prefix = buf.toString('latin1', 0, Math.min(buf.length, HEAD_SCAN_BYTES));
+    let end = prefix.indexOf('\r\n\r\n');
+    if (end < 0 && buf.length > HEAD_SCAN_BYTES) end = buf.indexOf(CRLFCRLF);
     if (end < 0) {
       if (buf.length > this.maxHeadBytes) return new ParseError('upstream response head too large');
       this.pending = buf;
@@ -156,7 +161,7 @@ export class H1ResponseParser {
     if (end > this.maxHeadBytes) return new ParseError('upstream response head too large');
     this.pending = undefined;
     const rest = buf.subarray(end + 4);
-    const text = buf.toString('latin1', 0, end);
+    const text = end + 4 <= prefix.length ? prefix.slice(0, end) : buf.toString('latin1', 0, end);
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd < 0) lineEnd = text.length;
     const statusLine = lineEnd === text.length ? text : text.slice(0, lineEnd);

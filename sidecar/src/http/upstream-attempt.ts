@@ -15,7 +15,8 @@ export interface AttemptSink {
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean;
   /** A body chunk; false asks the attempt to pause until resume(). */
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean;
-  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined): void;
+  /** The response is complete; `last` is a final body chunk not passed to onUpstreamData (write it, then end). */
+  onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined, last?: Buffer): void;
   onUpstreamError(attempt: UpstreamAttempt, error: AttemptError): void;
 }
 

@@ -142,8 +142,9 @@ class UpgradeCall implements H1Call {
     return this.socket.write(chunk);
   }
 
-  onEnd(): void {
+  onEnd(_trailers: HeaderList | undefined, last: Buffer | undefined): void {
     this.release(false);
+    if (last !== undefined) this.socket.write(last);
     this.socket.end(() => this.socket.destroy());
   }
 
