@@ -3,8 +3,26 @@ import type { HttpConnectionManagerConfig } from '../config/model.ts';
 import { applyHeaderOps, type HeaderList, headerRemove, headerSet } from './header-list.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteTable } from './route-table.ts';
 
-/** Response headers that describe one hop only (RFC 9110 §7.6.1), plus HTTP/2 connection-specific ones. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+/**
+ * Response headers that describe one hop only (RFC 9110 §7.6.1), plus HTTP/2 connection-specific ones. A switch on
+ * the length: names fresh from the parser are not hashed yet, so a Set lookup would cost more than two compares.
+ */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name === 'te';
+    case 7:
+      return name === 'upgrade';
+    case 10:
+      return name === 'connection' || name === 'keep-alive';
+    case 16:
+      return name === 'proxy-connection';
+    case 17:
+      return name === 'transfer-encoding';
+    default:
+      return false;
+  }
+}
 
 /** Our own internal header namespace: never shown to clients unless we generated the response. */
 export const INTERNAL_PREFIX = 'x-trellis-';
@@ -26,13 +44,11 @@ export function sanitizeUpstreamHeaders(list: HeaderList, internalOnly: readonly
   let w = 0;
   for (let r = 0; r < list.length; r += 2) {
     const name = list[r] as string;
-    const c = name.charCodeAt(0);
-    // Only names starting with c, k, p, t, u can be hop-by-hop and with x internal: skip the lookups for the rest.
-    if ((c === 99 || c === 107 || c === 112 || c === 116 || c === 117) && HOP_BY_HOP.has(name)) {
+    if (isHopByHop(name)) {
       if (name === 'connection') connection = list[r + 1];
       continue;
     }
-    if (c === 120 && name.startsWith(INTERNAL_PREFIX)) continue;
+    if (name.charCodeAt(0) === 120 /* x */ && name.startsWith(INTERNAL_PREFIX)) continue;
     if (w !== r) {
       list[w] = name;
       list[w + 1] = list[r + 1] as string;
