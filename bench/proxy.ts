@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       PROXY_CPU,
     );
     children.push(hp);
+    hp.stdout?.resume();
     await waitForPort(hpPort);
 
     // Trellis: control plane (on the load CPU) + one sidecar whose outbound listener proxies to the upstream service.
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
         '--api-port',
         '0',
         '--log-level',
-        'warn',
+        'info',
       ],
       LOAD_CPU,
     );
@@ -170,6 +171,7 @@ spec:
       PROXY_CPU,
     );
     children.push(sidecar);
+    sidecar.stdout?.resume();
     await waitForPort(outbound);
 
     const targets: Target[] = [
