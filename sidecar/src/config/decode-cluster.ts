@@ -134,12 +134,22 @@ function circuitBreakers(o: Obj): CircuitBreakers {
   const i = thresholds.findIndex((t) => enumName(t['priority'], 'DEFAULT') === 'DEFAULT');
   const t = thresholds[i] ?? {};
   const path = `circuit_breakers.thresholds[${i}]`;
-  return {
+  const breakers: CircuitBreakers = {
     maxConnections: wrappedNum(t['max_connections'], at(path, 'max_connections'), 1024),
     maxPendingRequests: wrappedNum(t['max_pending_requests'], at(path, 'max_pending_requests'), 1024),
     maxRequests: wrappedNum(t['max_requests'], at(path, 'max_requests'), 1024),
     maxRetries: wrappedNum(t['max_retries'], at(path, 'max_retries'), 3),
   };
+  const budget = optObj(t['retry_budget'], at(path, 'retry_budget'));
+  if (budget !== undefined) {
+    const bpath = at(path, 'retry_budget');
+    const budgetPercent = wrappedNum(budget['budget_percent'], at(bpath, 'budget_percent'), 20);
+    if (!(budgetPercent >= 0 && budgetPercent <= 100))
+      fail(at(bpath, 'budget_percent'), `expected a percentage from 0 to 100, got ${budgetPercent}`);
+    const minRetryConcurrency = wrappedNum(budget['min_retry_concurrency'], at(bpath, 'min_retry_concurrency'), 3);
+    breakers.retryBudget = { budgetPercent, minRetryConcurrency };
+  }
+  return breakers;
 }
 
 /** common_lb_config.healthy_panic_threshold (a Percent, 0-100); undefined when absent (Envoy's default 50 applies). */

@@ -67,7 +67,7 @@ function retryPolicy(v: unknown, path: string): RetryPolicy | undefined {
   const o = optObj(v, path);
   if (!o) return undefined;
   const codes = o['retriable_status_codes'];
-  return {
+  const policy: RetryPolicy = {
     retryOn: str(o['retry_on'])
       .split(',')
       .map((s) => s.trim())
@@ -78,6 +78,17 @@ function retryPolicy(v: unknown, path: string): RetryPolicy | undefined {
       ? codes.map((c, i) => num(c, at(at(path, 'retriable_status_codes'), i), 0))
       : [],
   };
+  const backOff = optObj(o['retry_back_off'], at(path, 'retry_back_off'));
+  if (backOff !== undefined) {
+    const bpath = at(path, 'retry_back_off');
+    const baseMs = durationMs(backOff['base_interval'], at(bpath, 'base_interval'), 0);
+    if (!(baseMs > 0)) fail(at(bpath, 'base_interval'), 'expected a duration > 0 (required in retry_back_off)');
+    const maxMs = durationMs(backOff['max_interval'], at(bpath, 'max_interval'), baseMs * 10);
+    if (maxMs < baseMs)
+      fail(at(bpath, 'max_interval'), `expected at least base_interval (${baseMs}ms), got ${maxMs}ms`);
+    policy.backOff = { baseMs, maxMs };
+  }
+  return policy;
 }
 
 function hashPolicy(o: Obj, path: string): HashPolicy {

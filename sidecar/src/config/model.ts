@@ -57,6 +57,8 @@ export interface RetryPolicy {
   numRetries: number;
   perTryTimeoutMs: number;
   retriableStatusCodes: number[];
+  /** retry_back_off; absent = the sidecar's defaults (25ms base, 250ms max). maxMs is 10 × base when not given. */
+  backOff?: { baseMs: number; maxMs: number };
 }
 
 export interface HashPolicy {
@@ -173,6 +175,11 @@ export interface CircuitBreakers {
   maxPendingRequests: number;
   maxRequests: number;
   maxRetries: number;
+  /**
+   * retry_budget (replaces maxRetries when present): retries may be active while fewer than
+   * max(minRetryConcurrency, budgetPercent% of active requests). Envoy's defaults: 20%, 3.
+   */
+  retryBudget?: { budgetPercent: number; minRetryConcurrency: number };
 }
 
 /** Percentages (0-100): the chance a detected outlier is actually ejected, per detector (Envoy enforcing_*). */

@@ -1,6 +1,10 @@
 // One downstream request through the router: route, circuit breaker, attempts with retries and timeouts, streamed response.
 import type { Socket } from 'node:net';
+import type { HashPolicy } from '../config/model.ts';
+import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Cluster } from '../upstream/cluster.ts';
+import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/hash-key.ts';
+import { recordLatency } from '../upstream/latency.ts';
 import type { PickContext } from '../upstream/load-balancer.ts';
 import { createAttempt, type UpstreamRequest } from './create-attempt.ts';
 import {
@@ -13,18 +17,19 @@ import {
   writeChunk,
 } from './downstream.ts';
 import { GrpcStatus, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
-import { requestHash } from './hash-policy.ts';
+import { ViewHashRequest } from './hash-policy.ts';
 import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
+import { type BufferedBody, bufferBody, replayBody } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import type { AttemptFailure } from './retry-policy.ts';
-import { RetryState } from './retry-state.ts';
-import { resolveRoute } from './route-request.ts';
+import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
+import { overloadReply, resolveRoute } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
-import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
+import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './upstream-attempt.ts';
 
 const kExchange = Symbol('exchange');
 const NONE: readonly string[] = [];
@@ -42,6 +47,24 @@ const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {
 
 function isRetriable(error: AttemptError): error is AttemptFailure {
   return error !== 'protocol' && error !== 'overflow';
+}
+
+/** What outlier detection hears about a failed attempt (nothing for protocol errors and breaker overflow). */
+const OUTLIER_FAILURES: Readonly<Record<AttemptError, OutlierResult | undefined>> = {
+  'connect-failure': { localOrigin: 'connect-failure' },
+  timeout: { localOrigin: 'timeout' },
+  reset: { localOrigin: 'reset' },
+  'refused-stream': { localOrigin: 'reset' },
+  protocol: undefined,
+  overflow: undefined,
+};
+
+/** A gRPC status as the HTTP status outlier detection counts: OK 200, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, else 500. */
+function grpcOutlierStatus(grpcStatus: number | undefined): number {
+  if (grpcStatus === GrpcStatus.OK) return 200;
+  if (grpcStatus === GrpcStatus.UNAVAILABLE) return 503;
+  if (grpcStatus === GrpcStatus.DEADLINE_EXCEEDED) return 504;
+  return 500;
 }
 
 interface Carrier {
@@ -63,7 +86,15 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private grpc = false;
   private retry: RetryState | undefined;
   private readonly pick: PickContext = {};
+  /** A sticky-session cookie policy the client has no cookie for yet: the response sets it for the picked host. */
+  private sticky: HashPolicy | undefined;
   private attempt: UpstreamAttempt | undefined;
+  /** performance.now() when the current attempt started (latency for least-response-time). */
+  private attemptStartMs = 0;
+  /** A gRPC response whose outcome (grpc-status in the trailers) outlier detection has yet to hear. */
+  private grpcPending = false;
+  /** The buffered body of a retriable request (every attempt sends a fresh stream of it). */
+  private bodyChunks: readonly Buffer[] | undefined;
   private timeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
@@ -106,6 +137,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.cluster = cluster;
     this.cnames = clusterStatNames(cluster.name);
     this.acquired = true;
+    clusterRequestStarted(cluster);
     const upstream = this.upstream;
     upstream.method = view.method;
     upstream.path = upstreamPath(route, view);
@@ -113,12 +145,13 @@ export class Exchange implements AttemptSink, ConnectionBound {
     upstream.headers = view.headers;
     prepareUpstreamHeaders(view, this.scope, ctx.hcm, this.peer);
     if (action.hashPolicy.length > 0) {
-      const hash = requestHash(action.hashPolicy, view, this.peer);
+      const hashRequest = new ViewHashRequest(view, this.peer);
+      const hash = requestHashKey(action.hashPolicy, hashRequest);
       if (hash !== undefined) this.pick.hash = hash;
+      this.sticky = missingStickyCookie(action.hashPolicy, hashRequest);
     }
     const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
     if (!noBody) upstream.body = this.req;
-    if (route.retry !== undefined) this.retry = new RetryState(route.retry, cluster, noBody);
     this.timeoutMs = action.timeoutMs;
     const grpcTimeout = this.grpc ? parseGrpcTimeout(headerGet(view.headers, 'grpc-timeout')) : undefined;
     if (grpcTimeout !== undefined && (this.timeoutMs === 0 || grpcTimeout < this.timeoutMs)) {
@@ -130,6 +163,34 @@ export class Exchange implements AttemptSink, ConnectionBound {
         (this.req as Carrier)[kExchange] = this;
         this.req.once('end', onRequestEnd);
       }
+    }
+    if (route.retry === undefined) {
+      this.startAttempt();
+      return;
+    }
+    if (noBody) {
+      this.retry = new RetryState(route.retry, cluster, true, ctx.stats);
+      this.startAttempt();
+      return;
+    }
+    const length = Number(headerGet(view.headers, 'content-length') ?? Number.NaN);
+    bufferBody(this.req, Number.isFinite(length) ? length : undefined, (body) => this.bodyBuffered(body));
+  }
+
+  /**
+   * A retriable request's body was read: within the bound it is kept and replayed by every attempt (Envoy's
+   * semantics: any method is retried when retry_on matches, POSTs and gRPC unary calls included); beyond it, it is
+   * streamed once and the request is not retried.
+   */
+  private bodyBuffered(body: BufferedBody): void {
+    if (this.done) return;
+    const policy = this.scope.route?.retry;
+    if (body.replayable) {
+      this.bodyChunks = body.chunks;
+      if (policy !== undefined) this.retry = new RetryState(policy, this.cluster as Cluster, true, this.ctx.stats);
+    } else {
+      this.upstream.body = body.stream;
+      if (policy !== undefined) this.retry = new RetryState(policy, this.cluster as Cluster, false, this.ctx.stats);
     }
     this.startAttempt();
   }
@@ -148,27 +209,39 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.ctx.stats.inc(cnames.rqTotal);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
+    if (this.bodyChunks !== undefined) this.upstream.body = replayBody(this.bodyChunks);
     const attempt = createAttempt(this, this.ctx.pools, cluster, host, this.upstream);
     this.attempt = attempt;
+    this.attemptStartMs = performance.now();
     attempt.start();
+  }
+
+  /** One outcome of an attempt for outlier detection (HTTP never reports 'success': a 2xx status says it). */
+  private recordOutlier(attempt: UpstreamAttempt, result: OutlierResult): void {
+    (this.cluster as Cluster).recordResult?.(attempt.host, result);
   }
 
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
     if (attempt !== this.attempt) return false;
     this.clearTryTimer();
     const { ctx } = this;
+    const now = performance.now();
+    recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
+    const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
+    if (!this.grpc || status !== 200) this.recordOutlier(attempt, { status });
+    else if (grpcStatus !== undefined) this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
+    else this.grpcPending = true;
     const retry = this.retry;
-    if (retry !== undefined) {
-      const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
-      if (retry.retryResponse(status, grpcStatus)) {
-        this.scheduleRetry(retry, attempt);
-        return false;
-      }
+    if (retry?.retryResponse(status, grpcStatus)) {
+      this.grpcPending = false;
+      this.scheduleRetry(retry, attempt);
+      return false;
     }
     const table = this.scope.table;
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
+    if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
     this.responseStarted = true;
     ctx.names.response(ctx.stats, status);
     try {
@@ -203,6 +276,11 @@ export class Exchange implements AttemptSink, ConnectionBound {
   onUpstreamEnd(attempt: UpstreamAttempt, trailers: HeaderList | undefined, last?: Buffer): void {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
+    if (this.grpcPending) {
+      this.grpcPending = false;
+      const grpcStatus = trailers === undefined ? undefined : grpcStatusOf(headerGet(trailers, 'grpc-status'));
+      this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
+    }
     const table = this.scope.table;
     if (trailers !== undefined)
       sanitizeUpstreamHeaders(trailers, table === undefined ? NONE : table.internalOnlyHeaders);
@@ -216,12 +294,17 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     const cnames = this.cnames as ClusterStatNames;
     if (error === 'reset' || error === 'refused-stream') this.ctx.stats.inc(cnames.rqReset);
+    const outlier = this.grpcPending || !this.responseStarted ? OUTLIER_FAILURES[error] : undefined;
+    this.grpcPending = false;
+    if (outlier !== undefined) this.recordOutlier(attempt, outlier);
     const retry = this.retry;
     if (retry !== undefined && !this.responseStarted && isRetriable(error) && retry.retryFailure(error)) {
       this.scheduleRetry(retry, attempt);
       return;
     }
-    this.fail(FAILURE_REPLIES[error]);
+    if (error === 'overflow') this.failOverloaded(attempt.overflowCause ?? 'max_pending_requests', undefined);
+    else if (retry?.overflowed === true) this.failOverloaded('max_retries', FAILURE_REPLIES[error]);
+    else this.fail(FAILURE_REPLIES[error]);
   }
 
   private scheduleRetry(retry: RetryState, previous: UpstreamAttempt): void {
@@ -258,7 +341,11 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.globalTimer = undefined;
     if (this.done) return;
     this.ctx.stats.inc((this.cnames as ClusterStatNames).rqTimeout);
-    this.attempt?.cancel();
+    const attempt = this.attempt;
+    if (attempt !== undefined && (!this.responseStarted || this.grpcPending))
+      this.recordOutlier(attempt, { localOrigin: 'timeout' });
+    this.grpcPending = false;
+    attempt?.cancel();
     this.attempt = undefined;
     const deadline = this.grpc ? { grpcStatus: GrpcStatus.DEADLINE_EXCEEDED } : {};
     if (!this.responseStarted) {
@@ -314,6 +401,13 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.finish();
   }
 
+  /** A breaker refused the request (or its retry): the reply names the cause (x-trellis-overload-cause). */
+  private failOverloaded(cause: OverloadCause, reply: LocalReply | undefined): void {
+    const refused = overloadReply(this.scope, cause);
+    if (!this.responseStarted) this.scope = refused.scope;
+    this.fail(reply === undefined ? refused.reply : { ...reply, overloaded: true });
+  }
+
   private reply(reply: LocalReply): void {
     this.responseStarted = true;
     sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc);
@@ -330,6 +424,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.acquired) {
       this.acquired = false;
       (this.cluster as Cluster).releaseRequest();
+      clusterRequestEnded(this.cluster as Cluster);
     }
     this.retry?.release();
     if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);

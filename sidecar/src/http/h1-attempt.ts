@@ -10,6 +10,7 @@ import {
   type AttemptSink,
   hostAttemptFinished,
   hostAttemptStarted,
+  type OverloadCause,
   type UpstreamAttempt,
 } from './upstream-attempt.ts';
 
@@ -27,6 +28,7 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
   readonly body: Readable | null;
   readonly upgrade = undefined;
   connection: H1Connection | undefined = undefined;
+  overflowCause: OverloadCause | undefined = undefined;
   private readonly sink: AttemptSink;
   private readonly pool: H1Pool;
   private state = PENDING;
@@ -96,6 +98,9 @@ export class H1Attempt implements UpstreamAttempt, H1Call {
 
   onFailure(error: AttemptError): void {
     this.failed = true;
+    // The pool overflows a call when its wait queue is full (max_pending_requests), or when it has no connection to
+    // wait for because the cluster's max_connections breaker refused to open one.
+    if (error === 'overflow') this.overflowCause = this.pool.size === 0 ? 'max_connections' : 'max_pending_requests';
     this.settle();
     if (this.state === DONE || this.state === DISCARDING) {
       this.state = DONE;

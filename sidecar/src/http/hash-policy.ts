@@ -1,16 +1,7 @@
-// A route's hash policies → the 32-bit request hash consistent-hash balancers pick by (PickContext.hash).
-import type { HashPolicy } from '../config/model.ts';
+// A request view adapted to what hash policies read (hash-key.ts): headers, cookies, source IP, query parameters.
+import type { HashRequest } from '../upstream/hash-key.ts';
+import type { HeaderList } from './header-list.ts';
 import type { RequestView } from './request-view.ts';
-
-/** FNV-1a over UTF-16 code units: cheap, stable, good enough to spread keys over a ring. */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 /** The value of one cookie in a Cookie header. */
 export function cookieValue(cookieHeader: string | undefined, name: string): string | undefined {
@@ -23,32 +14,35 @@ export function cookieValue(cookieHeader: string | undefined, name: string): str
   return undefined;
 }
 
-/**
- * Combines the hashes of the policies that apply, in order (rotate-and-xor like Envoy); a terminal policy that
- * produced a hash stops evaluation. Undefined when no policy produced a value.
- */
-export function requestHash(policies: readonly HashPolicy[], view: RequestView, peer: string): number | undefined {
-  let hash: number | undefined;
-  for (const p of policies) {
-    let key: string | undefined | null;
-    switch (p.kind) {
-      case 'header':
-        key = view.header(p.name.toLowerCase());
-        break;
-      case 'cookie':
-        key = cookieValue(view.header('cookie'), p.name);
-        break;
-      case 'source-ip':
-        key = peer === '' ? undefined : peer;
-        break;
-      case 'query':
-        key = view.queryParam(p.name);
-        break;
-    }
-    if (key === undefined || key === null) continue;
-    const h = fnv1a32(key);
-    hash = hash === undefined ? h : (((hash << 1) | (hash >>> 31)) ^ h) >>> 0;
-    if (p.terminal) break;
+/** A cookie's value from every Cookie header of a flat list (HTTP/2 may split cookies over several). */
+export function cookieFromHeaders(headers: HeaderList, name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] !== 'cookie') continue;
+    const v = cookieValue(headers[i + 1], name);
+    if (v !== undefined) return v;
   }
-  return hash;
+  return undefined;
+}
+
+/** HashRequest over a request view (the exchange hashes once the upstream request headers are prepared). */
+export class ViewHashRequest implements HashRequest {
+  readonly sourceIp: string;
+  private readonly view: RequestView;
+
+  constructor(view: RequestView, peer: string) {
+    this.view = view;
+    this.sourceIp = peer;
+  }
+
+  header(name: string): string | undefined {
+    return this.view.header(name);
+  }
+
+  cookie(name: string): string | undefined {
+    return cookieFromHeaders(this.view.headers, name);
+  }
+
+  query(name: string): string | undefined {
+    return this.view.queryParam(name) ?? undefined;
+  }
 }

@@ -39,10 +39,13 @@ export interface CompiledRetryPolicy {
   readonly numRetries: number;
   readonly perTryTimeoutMs: number;
   readonly retriableStatusCodes: ReadonlySet<number>;
+  /** retry_back_off.base_interval (default 25ms). */
+  readonly backOffBaseMs: number;
+  /** retry_back_off.max_interval (default 10 × base). */
+  readonly backOffMaxMs: number;
 }
 
 export const BACKOFF_BASE_MS = 25;
-const BACKOFF_MAX_MS = 250;
 
 export function compileRetryPolicy(p: RetryPolicy): CompiledRetryPolicy {
   let flags = 0;
@@ -52,6 +55,8 @@ export function compileRetryPolicy(p: RetryPolicy): CompiledRetryPolicy {
     numRetries: p.numRetries,
     perTryTimeoutMs: p.perTryTimeoutMs,
     retriableStatusCodes: new Set(p.retriableStatusCodes),
+    backOffBaseMs: p.backOff?.baseMs ?? BACKOFF_BASE_MS,
+    backOffMaxMs: p.backOff?.maxMs ?? (p.backOff?.baseMs ?? BACKOFF_BASE_MS) * 10,
   };
 }
 
@@ -89,8 +94,11 @@ export function retriableFailure(p: CompiledRetryPolicy, failure: AttemptFailure
   return false;
 }
 
-/** Fully jittered exponential backoff for retry n (1-based): uniform in [0, (2^n − 1)·25ms), capped at 250ms. */
-export function retryBackoffMs(n: number): number {
-  const ceiling = Math.min(((1 << Math.min(n, 16)) - 1) * BACKOFF_BASE_MS, BACKOFF_MAX_MS);
-  return randomBelow(ceiling);
+/**
+ * Fully jittered exponential backoff for retry n (1-based), as Envoy's retry_back_off: uniform in
+ * [0, (2^n − 1)·base), capped at max (defaults 25ms and 250ms).
+ */
+export function retryBackoffMs(n: number, baseMs = BACKOFF_BASE_MS, maxMs = baseMs * 10): number {
+  const ceiling = Math.min(((1 << Math.min(n, 16)) - 1) * baseMs, maxMs);
+  return randomBelow(Math.max(1, Math.round(ceiling)));
 }

@@ -1,4 +1,5 @@
-// One request's retry bookkeeping: which outcomes retry, retries left, hosts to avoid, backoff, the max_retries breaker.
+// One request's retry bookkeeping: which outcomes retry, retries left, hosts to avoid, backoff, max_retries or budget.
+import type { Stats } from '../stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
 import {
@@ -9,22 +10,63 @@ import {
   retryBackoffMs,
 } from './retry-policy.ts';
 
+/** Active requests and retries the HTTP router has on a cluster (what a retry budget is a share of). */
+interface ClusterLoad {
+  requests: number;
+  retries: number;
+  readonly overflowStat: string;
+}
+
+const loads = new WeakMap<Cluster, ClusterLoad>();
+
+function loadOf(cluster: Cluster): ClusterLoad {
+  let load = loads.get(cluster);
+  if (load === undefined) {
+    load = { requests: 0, retries: 0, overflowStat: `cluster.${cluster.name}.upstream_rq_retry_overflow` };
+    loads.set(cluster, load);
+  }
+  return load;
+}
+
+/** A routed request on `cluster` began (counted for retry budgets); pair with clusterRequestEnded. */
+export function clusterRequestStarted(cluster: Cluster): void {
+  loadOf(cluster).requests++;
+}
+
+export function clusterRequestEnded(cluster: Cluster): void {
+  const load = loadOf(cluster);
+  if (load.requests > 0) load.requests--;
+}
+
+/** Active retries and requests of a cluster as the router counts them (tests and /stats-like views). */
+export function clusterRetryLoad(cluster: Cluster): { requests: number; retries: number } {
+  const load = loadOf(cluster);
+  return { requests: load.requests, retries: load.retries };
+}
+
 /**
- * Retries need a request that can be sent again: today only bodiless requests (`replayable`). Retry budgets and
- * buffered-body replay plug in here: a budget is one more check in `admit`, a replayable buffered body just sets
- * `replayable` (the exchange asks its body source for a fresh stream per attempt).
+ * Retries need a request that can be sent again (`replayable`: bodiless, or a body buffered within the bound).
+ * Concurrency of retries is limited as Envoy does: by the cluster's retry budget when it has one (active retries <
+ * max(minRetryConcurrency, budgetPercent% of active requests); max_retries is then ignored), else by the max_retries
+ * breaker. A retry holds its slot from being admitted until the next retry decision of the request or its end
+ * (Envoy's RetryStateImpl). A refused retry counts `cluster.<name>.upstream_rq_retry_overflow` and sets `overflowed`.
  */
 export class RetryState {
   readonly avoid = new Set<Host>();
+  /** The last retry was refused by max_retries or the budget (the final reply then says so). */
+  overflowed = false;
   private readonly policy: CompiledRetryPolicy;
   private readonly cluster: Cluster;
+  private readonly stats: Stats;
   private left: number;
   private count = 0;
-  private slot = false;
+  /** 0 none, 1 a max_retries breaker slot, 2 a retry-budget slot. */
+  private slot = 0;
 
-  constructor(policy: CompiledRetryPolicy, cluster: Cluster, replayable: boolean) {
+  constructor(policy: CompiledRetryPolicy, cluster: Cluster, replayable: boolean, stats: Stats) {
     this.policy = policy;
     this.cluster = cluster;
+    this.stats = stats;
     this.left = replayable ? policy.numRetries : 0;
   }
 
@@ -47,21 +89,40 @@ export class RetryState {
     this.left--;
     this.count++;
     this.avoid.add(host);
-    return retryBackoffMs(this.count);
+    return retryBackoffMs(this.count, this.policy.backOffBaseMs, this.policy.backOffMaxMs);
   }
 
-  /** Gives back what retrying held (the breaker slot); call when the request ends. */
+  /** Gives back what retrying held (the breaker or budget slot); call when the request ends. */
   release(): void {
-    if (!this.slot) return;
-    this.slot = false;
-    this.cluster.releaseRetry?.();
+    if (this.slot === 1) this.cluster.releaseRetry?.();
+    else if (this.slot === 2) {
+      const load = loadOf(this.cluster);
+      if (load.retries > 0) load.retries--;
+    }
+    this.slot = 0;
   }
 
-  /** The cluster's max_retries breaker: one slot per request while it is retrying. */
+  /** Releases the previous retry's slot, then takes one for this retry (budget or max_retries breaker). */
   private admit(): boolean {
-    if (this.slot) return true;
-    if (this.cluster.tryAcquireRetry?.() === false) return false;
-    this.slot = true;
+    this.release();
+    const budget = this.cluster.config.circuitBreakers.retryBudget;
+    if (budget !== undefined) {
+      const load = loadOf(this.cluster);
+      const limit = Math.max(budget.minRetryConcurrency, (budget.budgetPercent / 100) * load.requests);
+      if (load.retries >= limit) {
+        this.overflowed = true;
+        this.stats.inc(load.overflowStat);
+        return false;
+      }
+      load.retries++;
+      this.slot = 2;
+      return true;
+    }
+    if (this.cluster.tryAcquireRetry?.() === false) {
+      this.overflowed = true;
+      return false;
+    }
+    this.slot = 1;
     return true;
   }
 }

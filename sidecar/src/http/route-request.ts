@@ -8,6 +8,10 @@ import type { RequestView } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import type { CompiledRoute } from './route-table.ts';
 import { pickWeightedCluster } from './router.ts';
+import type { OverloadCause } from './upstream-attempt.ts';
+
+/** Names the circuit breaker behind a 503 UO (beside `x-trellis-overloaded: true`). */
+export const OVERLOAD_CAUSE_HEADER = 'x-trellis-overload-cause';
 
 export interface RoutedRequest {
   scope: ResponseScope;
@@ -56,10 +60,7 @@ export function resolveRoute(
   const cluster = name === undefined ? undefined : ctx.deps.clusters.get(name);
   if (cluster === undefined)
     return { reply: { status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster }, scope };
-  if (!cluster.tryAcquireRequest()) {
-    const reply = { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true };
-    return { reply, scope };
-  }
+  if (!cluster.tryAcquireRequest()) return overloadReply(scope, 'max_requests');
   return { scope, route, action, cluster };
 }
 
@@ -75,4 +76,34 @@ export function pickTunnelHost(target: RoutedRequest): Host | RefusedRequest {
     reply: { status: 503, body: 'no healthy upstream', flags: ResponseFlag.NoHealthyUpstream },
     scope: target.scope,
   };
+}
+
+const causedRoutes = new WeakMap<CompiledRoute, Map<OverloadCause, CompiledRoute>>();
+
+/**
+ * The 503 UO reply of a tripped breaker (`x-trellis-overloaded: true`) and the scope to send it with, which adds
+ * `x-trellis-overload-cause: <cause>`: the header rides on a (memoized) copy of the route's response mutations, so
+ * every local-reply form (HTTP/1.1, HTTP/2, gRPC) carries it without local-reply.ts knowing about causes.
+ */
+export function overloadReply(
+  scope: ResponseScope,
+  cause: OverloadCause,
+  body = 'upstream overloaded',
+): RefusedRequest {
+  const reply: LocalReply = { status: 503, body, flags: ResponseFlag.UpstreamOverflow, overloaded: true };
+  const route = scope.route;
+  if (route === undefined) return { reply, scope };
+  let byCause = causedRoutes.get(route);
+  if (byCause === undefined) {
+    byCause = new Map();
+    causedRoutes.set(route, byCause);
+  }
+  let caused = byCause.get(cause);
+  if (caused === undefined) {
+    const ops = route.responseHeaders;
+    const add = [...ops.add, { name: OVERLOAD_CAUSE_HEADER, value: cause, action: 'overwrite' as const }];
+    caused = { ...route, responseHeaders: { add, remove: ops.remove } };
+    byCause.set(cause, caused);
+  }
+  return { reply, scope: { table: scope.table, vhost: scope.vhost, route: caused } };
 }

@@ -6,6 +6,9 @@ import type { AttemptFailure } from './retry-policy.ts';
 /** Why an attempt failed: a retriable failure, an upstream protocol violation (→ 502 UPE), or breaker overflow (→ 503 UO). */
 export type AttemptError = AttemptFailure | 'protocol' | 'overflow';
 
+/** Which circuit breaker refused a request (the `x-trellis-overload-cause` of its 503). */
+export type OverloadCause = 'max_requests' | 'max_pending_requests' | 'max_connections' | 'max_retries';
+
 /** What an attempt reports; callbacks stop once the attempt is cancelled or discarded. */
 export interface AttemptSink {
   /**
@@ -22,6 +25,8 @@ export interface AttemptSink {
 
 export interface UpstreamAttempt {
   readonly host: Host;
+  /** After an 'overflow' error: the breaker that refused it (absent = max_pending_requests). */
+  readonly overflowCause?: OverloadCause | undefined;
   /** Sends the request; sink callbacks may come synchronously, so the owner records the attempt before this. */
   start(): void;
   /** Stops the attempt (resets the upstream request); no sink callbacks follow. */
