@@ -1,12 +1,11 @@
 // CONNECT tunnels (HTTP/1.1 'connect' event and HTTP/2 CONNECT streams): route by authority, dial a host, splice with half-close.
-import type { IncomingMessage } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
-import { type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
+import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
 import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
@@ -23,7 +22,7 @@ interface TunnelDownstream {
 }
 
 /** The h1 server's 'connect' event. */
-export function tunnelH1(ctx: HttpContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+export function tunnelH1(ctx: HttpContext, req: H1Head, socket: Socket, head: Buffer): void {
   ctx.stats.inc(ctx.names.rqTotal);
   ctx.markTunnel(socket);
   const down: TunnelDownstream = {

@@ -1,22 +1,20 @@
 // The downstream side of an exchange: writing heads, trailers and resets the same way over HTTP/1.1 and HTTP/2.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
-import { type HeaderList, headerGet, headerListToObject } from './header-list.ts';
+import type { H1ServerRequest } from './h1-server-request.ts';
+import type { H1ServerResponse } from './h1-server-response.ts';
+import { type HeaderList, headerListToObject } from './header-list.ts';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+export type DownstreamRequest = H1ServerRequest | Http2ServerRequest;
+export type DownstreamResponse = H1ServerResponse | Http2ServerResponse;
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /** True when the request carries no body: the stream ended with the head, or HTTP/1.1 said Content-Length: 0. */
-export function requestHasNoBody(req: DownstreamRequest, isH2: boolean, headers: HeaderList): boolean {
+export function requestHasNoBody(req: DownstreamRequest, isH2: boolean, _headers: HeaderList): boolean {
   if (isH2) return (req as Http2ServerRequest).stream.endAfterHeaders;
-  const r = req as IncomingMessage;
-  return (
-    r.readableEnded || (headerGet(headers, 'content-length') === '0' && r.headers['transfer-encoding'] === undefined)
-  );
+  return (req as H1ServerRequest).bodiless;
 }
 
 /**
@@ -42,10 +40,7 @@ export function sendHead(
     h2res.writeHead(status, headers);
     return;
   }
-  const h1res = res as ServerResponse;
-  if (closeConnection) h1res.shouldKeepAlive = false;
-  h1res.writeHead(status, headers);
-  if (endStream) h1res.end();
+  (res as H1ServerResponse).writeHead(status, headers, endStream, closeConnection);
 }
 
 /** Writes a complete small response (local replies). */
@@ -63,16 +58,21 @@ export function sendWhole(
   }
   headers.push('content-length', String(Buffer.byteLength(body)));
   sendHead(res, isH2, status, headers, false, closeConnection);
-  res.end(body);
+  if (isH2) (res as Http2ServerResponse).end(body);
+  else (res as H1ServerResponse).end(Buffer.from(body));
 }
 
 /** Writes a body chunk; false when the caller should wait for 'drain'. */
 export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
-  return (res as ServerResponse).write(chunk);
+  return (res as H1ServerResponse).write(chunk);
 }
 
 /** Ends the response, with a last body chunk and trailers (dropped by HTTP/1.1 when the body is not chunked). */
 export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined, last?: Buffer): void {
+  if (!isH2Response(res)) {
+    res.end(last, trailers);
+    return;
+  }
   if (trailers !== undefined && trailers.length > 0) {
     const obj: Record<string, string | string[]> = {};
     // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.
@@ -90,7 +90,11 @@ export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | 
     }
   }
   if (last === undefined) res.end();
-  else (res as ServerResponse).end(last);
+  else res.end(last);
+}
+
+function isH2Response(res: DownstreamResponse): res is Http2ServerResponse {
+  return (res as Http2ServerResponse).stream !== undefined;
 }
 
 /** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */
@@ -100,5 +104,5 @@ export function resetDownstream(res: DownstreamResponse, isH2: boolean, cancelle
     if (!stream.destroyed) stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
     return;
   }
-  (res as ServerResponse).destroy();
+  (res as H1ServerResponse).destroy();
 }

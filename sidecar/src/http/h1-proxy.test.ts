@@ -96,6 +96,22 @@ describe('http handler: HTTP/1.1 forwarding', () => {
     expect([...out.matchAll(/"backend":"(\w+)"/g)].map((m) => m[1])).to.deep.equal(['web', 'api', 'web']);
   });
 
+  it('answers 100-continue, then forwards the body', async () => {
+    const out = await rawExchange(
+      proxy.port,
+      'POST /c HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi',
+    );
+    expect(out.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 ')).to.equal(true);
+    expect(out).to.include('"body":"hi"');
+  });
+
+  it('HTTP/1.0 without keep-alive gets Connection: close and a closed connection', async () => {
+    const out = await rawExchange(proxy.port, 'GET /old HTTP/1.0\r\nHost: a\r\n\r\n');
+    const [res] = parseRawResponses(out);
+    expect(res?.status).to.equal(200);
+    expect(res?.headers.connection).to.equal('close');
+  });
+
   it('routes absolute-form targets by the URL authority and sends origin-form upstream', async () => {
     const [res] = parseRawResponses(
       await rawExchange(

@@ -1,17 +1,18 @@
 // The HTTP connection manager: takes accepted sockets, picks the codec, runs each request through the router, drains.
-import type http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
-import { createH1Server, createH2Server, handleClientError } from './codec-servers.ts';
+import { createH2Server, h1ServerOptions, rejectMalformed } from './codec-servers.ts';
 import { sniffCodec } from './codec-sniff.ts';
 import { tunnelH1, tunnelH2 } from './connect-tunnel.ts';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.ts';
 import { sendWhole } from './downstream.ts';
 import { Exchange } from './exchange.ts';
 import { normalizePeerAddress } from './forwarded-headers.ts';
+import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './h1-server-connection.ts';
+import type { H1ServerRequest } from './h1-server-request.ts';
+import type { H1ServerResponse } from './h1-server-response.ts';
 import { HttpContext } from './http-context.ts';
 import { ResponseFlag } from './local-reply.ts';
 import { viewFromH1, viewFromH2 } from './request-view.ts';
@@ -25,9 +26,9 @@ export const createHttpHandler: ConnectionHandlerFactory = (listener: ListenerCo
   return new HttpConnectionManager(listener, listener.filter.http, deps);
 };
 
-export class HttpConnectionManager implements ConnectionHandler {
+export class HttpConnectionManager implements ConnectionHandler, H1ServerHandlers {
   readonly ctx: HttpContext;
-  private readonly h1: http.Server;
+  private readonly h1: H1ServerOptions;
   private readonly h2: Http2Server;
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
@@ -40,13 +41,9 @@ export class HttpConnectionManager implements ConnectionHandler {
     const ctx = new HttpContext(listener, hcm, deps);
     this.ctx = ctx;
     this.codec = hcm.codec;
-    this.h1 = createH1Server(hcm);
-    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res, false));
-    this.h1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => proxyUpgrade(ctx, req, socket, head));
-    this.h1.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => tunnelH1(ctx, req, socket, head));
-    this.h1.on('clientError', (err: Error, socket: Socket) => handleClientError(ctx, err, socket));
+    this.h1 = h1ServerOptions(hcm);
     this.h2 = createH2Server(hcm);
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onRequest(req, res, true));
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onExchange(req, res, true));
     this.h2.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => tunnelH2(ctx, req, res));
     this.h2.on('session', (session: ServerHttp2Session) => this.onSession(session));
     this.h2.on('sessionError', () => undefined);
@@ -64,7 +61,7 @@ export class HttpConnectionManager implements ConnectionHandler {
     });
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    if (this.codec === 'http1') this.h1.emit('connection', socket);
+    if (this.codec === 'http1') new H1ServerConnection(socket, this, this.h1);
     else if (this.codec === 'http2') this.h2.emit('connection', socket);
     else sniffCodec(socket, SNIFF_TIMEOUT_MS, (s, isH2) => this.dispatch(s, isH2));
   }
@@ -96,7 +93,6 @@ export class HttpConnectionManager implements ConnectionHandler {
     }
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
-    this.h1.close();
     this.unregisterGauge();
     await ctx.pools.close(Math.max(0, graceMs));
   }
@@ -108,7 +104,7 @@ export class HttpConnectionManager implements ConnectionHandler {
       this.sessionSockets.add(socket);
       this.h2.emit('connection', socket);
     } else {
-      this.h1.emit('connection', socket);
+      new H1ServerConnection(socket, this, this.h1);
     }
     process.nextTick(resumeSocket, socket);
   }
@@ -119,10 +115,29 @@ export class HttpConnectionManager implements ConnectionHandler {
     if (this.ctx.draining) session.close();
   }
 
-  private onRequest(req: DownstreamRequest, res: DownstreamResponse, isH2: boolean): void {
+  // ---- H1ServerHandlers -----------------------------------------------------------------------------------------
+
+  get draining(): boolean {
+    return this.ctx.draining;
+  }
+
+  onRequest(req: H1ServerRequest, res: H1ServerResponse): void {
+    this.onExchange(req, res, false);
+  }
+
+  onTunnel(req: H1ServerRequest, socket: Socket, head: Buffer): void {
+    if (req.method === 'CONNECT') tunnelH1(this.ctx, req, socket, head);
+    else proxyUpgrade(this.ctx, req, socket, head);
+  }
+
+  onMalformed(socket: Socket, status: number, reason: string): void {
+    rejectMalformed(this.ctx, socket, status, reason);
+  }
+
+  private onExchange(req: DownstreamRequest, res: DownstreamResponse, isH2: boolean): void {
     const ctx = this.ctx;
     ctx.stats.inc(ctx.names.rqTotal);
-    const view = isH2 ? viewFromH2(req as Http2ServerRequest) : viewFromH1(req as IncomingMessage);
+    const view = isH2 ? viewFromH2(req as Http2ServerRequest) : viewFromH1(req as H1ServerRequest);
     if (view === undefined) {
       ctx.names.response(ctx.stats, 400);
       sendWhole(res, isH2, 400, [RESPONSE_FLAGS_HEADER, ResponseFlag.DownstreamProtocolError], 'bad request', true);

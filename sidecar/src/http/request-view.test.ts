@@ -1,11 +1,9 @@
 // Request heads normalized from HTTP/1.1 and HTTP/2: targets, authorities, hop-by-hop headers, cookie crumbs.
-import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { expect } from 'chai';
 import { splitAbsoluteForm, viewFromH1, viewFromH2 } from './request-view.ts';
 
-const h1 = (method: string, url: string, rawHeaders: string[]) =>
-  viewFromH1({ method, url, rawHeaders } as unknown as IncomingMessage);
+const h1 = (method: string, url: string, rawHeaders: string[]) => viewFromH1({ method, url, rawHeaders });
 const h2 = (rawHeaders: string[]) => viewFromH2({ rawHeaders } as unknown as Http2ServerRequest);
 
 describe('RequestView', () => {

@@ -1,5 +1,4 @@
 // One downstream request head, normalized across HTTP/1.1 and HTTP/2: what routing matches on and what goes upstream.
-import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { type HeaderList, headerGet, headerRemove } from './header-list.ts';
 
@@ -62,11 +61,18 @@ export class RequestView {
   }
 }
 
+/** What an HTTP/1.1 request head offers (H1ServerRequest; header names in any case). */
+export interface H1Head {
+  readonly method: string;
+  readonly url: string;
+  readonly rawHeaders: readonly string[];
+}
+
 /** Builds the view of an HTTP/1.1 request; undefined when the head is not something we can forward (→ 400). */
-export function viewFromH1(req: IncomingMessage): RequestView | undefined {
+export function viewFromH1(req: H1Head): RequestView | undefined {
   const raw = req.rawHeaders;
-  const method = req.method ?? 'GET';
-  let target = req.url ?? '';
+  const method = req.method;
+  let target = req.url;
   const headers: HeaderList = [];
   let host: string | undefined;
   let connection: string | undefined;

@@ -1,5 +1,4 @@
 // HTTP/1.1 Upgrade (WebSocket) proxying: forward the upgrade request, relay a 101 and splice both sockets, or relay the refusal.
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -10,14 +9,14 @@ import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendRawLocalReply } from './local-reply.ts';
 import { rawHead } from './raw-response.ts';
-import { viewFromH1 } from './request-view.ts';
+import { type H1Head, viewFromH1 } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 /** Handles the h1 server's 'upgrade' event for an accepted (WebSocket) upgrade. */
-export function proxyUpgrade(ctx: HttpContext, req: IncomingMessage, socket: Socket, head: Buffer): void {
+export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head: Buffer): void {
   ctx.stats.inc(ctx.names.rqTotal);
   const view = viewFromH1(req);
   const empty: ResponseScope = { table: undefined, vhost: undefined, route: undefined };

@@ -1,0 +1,284 @@
+// One downstream HTTP/1.1 connection: reads request heads and bodies off the socket, one request at a time (pipelined
+// requests wait, buffered), keep-alive, 100-continue, malformed input → 400/431, upgrades and CONNECT handed over.
+import type { Socket } from 'node:net';
+import { BodyReader, type BodySink, HEAD_OK, parseRequestHead } from './h1-server-parser.ts';
+import { type BodySource, H1ServerRequest } from './h1-server-request.ts';
+import { H1ServerResponse, type ResponseOwner } from './h1-server-response.ts';
+
+/** What the connection manager does with what a connection reads. */
+export interface H1ServerHandlers {
+  readonly draining: boolean;
+  onRequest(req: H1ServerRequest, res: H1ServerResponse): void;
+  /** A WebSocket upgrade or a CONNECT: the socket leaves HTTP (paused), `head` is what followed the request head. */
+  onTunnel(req: H1ServerRequest, socket: Socket, head: Buffer): void;
+  /** Malformed input: answer `status` on the socket and close it. */
+  onMalformed(socket: Socket, status: number, reason: string): void;
+}
+
+export interface H1ServerOptions {
+  maxHeadBytes: number;
+  /** Idle keep-alive connections and incomplete heads are closed after this long without traffic. */
+  idleTimeoutMs: number;
+}
+
+const HEAD = 0;
+const BODY = 1;
+const WAIT = 2;
+const CLOSED = 3;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const HEAD_SCAN_BYTES = 4096;
+/** Pipelined bytes buffered while a response is pending before the socket is paused. */
+const MAX_BUFFERED = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
+  private readonly socket: Socket;
+  private readonly handlers: H1ServerHandlers;
+  private readonly maxHeadBytes: number;
+  private readonly body = new BodyReader();
+  private state = HEAD;
+  private buf: Buffer | undefined = undefined;
+  private req: H1ServerRequest | undefined = undefined;
+  private res: H1ServerResponse | undefined = undefined;
+  /** The response went out before the body was read: the rest of the body is dropped. */
+  private discarding = false;
+  private bodyPaused = false;
+  private bufferPaused = false;
+  private peerEnded = false;
+  private processing = false;
+  private readonly onData = (chunk: Buffer): void => this.data(chunk);
+  private readonly onEnd = (): void => this.peerEnd();
+  private readonly onDrain = (): void => this.res?.drained();
+  private readonly onTimeout = (): void => this.timeout();
+  private readonly onClose = (): void => this.closed();
+
+  constructor(socket: Socket, handlers: H1ServerHandlers, options: H1ServerOptions) {
+    this.socket = socket;
+    this.handlers = handlers;
+    this.maxHeadBytes = options.maxHeadBytes;
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('drain', this.onDrain);
+    socket.on('timeout', this.onTimeout);
+    socket.once('close', this.onClose);
+    socket.setTimeout(options.idleTimeoutMs);
+  }
+
+  get draining(): boolean {
+    return this.handlers.draining;
+  }
+
+  // ---- reading --------------------------------------------------------------------------------------------------
+
+  private data(chunk: Buffer): void {
+    if (this.state === CLOSED) return;
+    this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
+    this.process();
+  }
+
+  private process(): void {
+    if (this.processing) return;
+    this.processing = true;
+    while (this.buf !== undefined) {
+      const state = this.state;
+      if (state === HEAD) {
+        if (!this.readHead(this.buf)) break;
+      } else if (state === BODY) {
+        this.readBody(this.buf);
+      } else {
+        if (state === WAIT && this.buf.length > MAX_BUFFERED && !this.bufferPaused) {
+          this.bufferPaused = true;
+          this.socket.pause();
+        }
+        break;
+      }
+    }
+    this.processing = false;
+  }
+
+  /** Parses one request head; false when more bytes are needed or reading stopped. */
+  private readHead(buf: Buffer): boolean {
+    let start = 0;
+    while (start + 1 < buf.length && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+    const avail = buf.length - start;
+    const prefix = buf.toString('latin1', start, start + Math.min(avail, HEAD_SCAN_BYTES));
+    let end = prefix.indexOf('\r\n\r\n');
+    if (end < 0 && avail > HEAD_SCAN_BYTES) {
+      end = buf.indexOf(CRLFCRLF, start);
+      if (end >= 0) end -= start;
+    }
+    if (end < 0) {
+      if (avail > this.maxHeadBytes) this.malformed(431, 'request head too large');
+      else this.buf = start === 0 ? buf : start === buf.length ? undefined : buf.subarray(start);
+      return false;
+    }
+    if (end > this.maxHeadBytes) {
+      this.malformed(431, 'request head too large');
+      return false;
+    }
+    const text = end + 4 <= prefix.length ? prefix.slice(0, end) : buf.toString('latin1', start, start + end);
+    const after = start + end + 4;
+    this.buf = after === buf.length ? undefined : buf.subarray(after);
+    const socket = this.socket;
+    const req = new H1ServerRequest(socket, this);
+    if (parseRequestHead(text, req) !== HEAD_OK) {
+      this.malformed(400, 'bad request head');
+      return false;
+    }
+    if (req.upgrade || req.method === 'CONNECT') {
+      this.handOver(req);
+      return false;
+    }
+    const res = new H1ServerResponse(this, socket, req.method, req.httpVersion === '1.0', req.keepAlive);
+    this.req = req;
+    this.res = res;
+    this.discarding = false;
+    if (this.body.start(req.contentLength, req.chunked)) {
+      this.state = BODY;
+      if (req.expectContinue) socket.write(CONTINUE, 'latin1');
+    } else {
+      this.state = WAIT;
+      req.complete = true;
+    }
+    this.handlers.onRequest(req, res);
+    return true;
+  }
+
+  private readBody(buf: Buffer): void {
+    const n = this.body.feed(buf, this);
+    if (n < 0) {
+      this.malformed(400, 'bad request body framing');
+      return;
+    }
+    this.buf = n === buf.length ? undefined : buf.subarray(n);
+    if (!this.body.done) return;
+    const req = this.req as H1ServerRequest;
+    req.complete = true;
+    if (this.bodyPaused) this.resumeBody();
+    if (this.discarding) {
+      this.nextRequest();
+      return;
+    }
+    this.state = WAIT;
+    req.push(null);
+  }
+
+  onBodyData(chunk: Buffer): void {
+    if (this.discarding) return;
+    if (!(this.req as H1ServerRequest).push(chunk) && !this.bodyPaused) {
+      this.bodyPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeBody(): void {
+    if (!this.bodyPaused) return;
+    this.bodyPaused = false;
+    if (!this.bufferPaused) this.socket.resume();
+  }
+
+  // ---- responses ------------------------------------------------------------------------------------------------
+
+  responseFinished(res: H1ServerResponse, keepAlive: boolean): void {
+    if (res !== this.res) return;
+    this.res = undefined;
+    if (!keepAlive || this.state === CLOSED) {
+      this.stop();
+      if (!this.socket.destroyed) this.socket.end();
+      return;
+    }
+    if (this.state === BODY) {
+      // Answered before the whole body arrived (an early reply): read the rest of it and drop it.
+      this.discarding = true;
+      if (this.bodyPaused) this.resumeBody();
+      return;
+    }
+    this.nextRequest();
+  }
+
+  /** The current request is done both ways: read the next one (maybe already buffered). */
+  private nextRequest(): void {
+    this.state = HEAD;
+    this.req = undefined;
+    this.discarding = false;
+    if (this.bufferPaused) {
+      this.bufferPaused = false;
+      if (!this.bodyPaused) this.socket.resume();
+    }
+    if (this.buf !== undefined) this.process();
+    if (this.state === HEAD && this.buf === undefined && this.peerEnded) {
+      this.stop();
+      this.socket.end();
+    }
+  }
+
+  // ---- connection events ----------------------------------------------------------------------------------------
+
+  /** The client closed its side: like node's http server, whatever it asked is abandoned and the connection ends. */
+  private peerEnd(): void {
+    this.peerEnded = true;
+    const partial = this.state === HEAD && this.buf !== undefined;
+    const res = this.res;
+    this.res = undefined;
+    this.req?.abort();
+    this.req = undefined;
+    this.stop();
+    res?.abandon();
+    if (partial) this.socket.destroy();
+    else this.socket.end();
+  }
+
+  private timeout(): void {
+    if (this.state !== HEAD) return;
+    if (this.buf === undefined) {
+      this.stop();
+      this.socket.destroy();
+    } else this.malformed(408, 'request head timeout');
+  }
+
+  private closed(): void {
+    this.state = CLOSED;
+    this.buf = undefined;
+    this.req?.abort();
+    this.req = undefined;
+    const res = this.res;
+    this.res = undefined;
+    res?.closed();
+  }
+
+  /** Malformed input: 400/431 unless a response head already went out, then the connection closes. */
+  private malformed(status: number, reason: string): void {
+    const res = this.res;
+    const started = res?.headersSent === true;
+    res?.abandon();
+    this.res = undefined;
+    this.req?.abort();
+    this.stop();
+    if (started) this.socket.destroy();
+    else this.handlers.onMalformed(this.socket, status, reason);
+  }
+
+  /** Stops reading HTTP on this socket. */
+  private stop(): void {
+    this.state = CLOSED;
+    this.buf = undefined;
+  }
+
+  /** WebSocket upgrade or CONNECT: the socket is no longer ours. */
+  private handOver(req: H1ServerRequest): void {
+    const socket = this.socket;
+    const head = this.buf ?? EMPTY;
+    this.stop();
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('drain', this.onDrain);
+    socket.off('timeout', this.onTimeout);
+    socket.off('close', this.onClose);
+    socket.setTimeout(0);
+    socket.pause();
+    req.complete = true;
+    this.handlers.onTunnel(req, socket, head);
+  }
+}
