@@ -25,7 +25,7 @@ import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts'
 import { type BufferedBody, bufferBody, replayBody } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
-import type { AttemptFailure } from './retry-policy.ts';
+import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
 import { overloadReply, resolveRoute } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
@@ -85,6 +85,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private readonly upstream: UpstreamRequest = { method: '', path: '', authority: '', headers: [], body: null };
   private grpc = false;
   private retry: RetryState | undefined;
+  private retryClass: RetryClass = 'idempotent';
   private readonly pick: PickContext = {};
   /** A sticky-session cookie policy the client has no cookie for yet: the response sets it for the picked host. */
   private sticky: HashPolicy | undefined;
@@ -168,8 +169,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
       this.startAttempt();
       return;
     }
+    this.retryClass = retryClassOf(view.method, this.grpc);
     if (noBody) {
-      this.retry = new RetryState(route.retry, cluster, true, ctx.stats);
+      this.retry = new RetryState(route.retry, cluster, true, ctx.stats, this.retryClass);
       this.startAttempt();
       return;
     }
@@ -178,8 +180,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
   }
 
   /**
-   * A retriable request's body was read: within the bound it is kept and replayed by every attempt (Envoy's
-   * semantics: any method is retried when retry_on matches, POSTs and gRPC unary calls included); beyond it, it is
+   * A retriable request's body was read: within the bound it is kept and replayed by every attempt (POSTs only on
+   * failures that never reached the app, gRPC calls on their status conditions: RetryClass); beyond it, it is
    * streamed once and the request is not retried.
    */
   private bodyBuffered(body: BufferedBody): void {
@@ -187,10 +189,12 @@ export class Exchange implements AttemptSink, ConnectionBound {
     const policy = this.scope.route?.retry;
     if (body.replayable) {
       this.bodyChunks = body.chunks;
-      if (policy !== undefined) this.retry = new RetryState(policy, this.cluster as Cluster, true, this.ctx.stats);
+      if (policy !== undefined)
+        this.retry = new RetryState(policy, this.cluster as Cluster, true, this.ctx.stats, this.retryClass);
     } else {
       this.upstream.body = body.stream;
-      if (policy !== undefined) this.retry = new RetryState(policy, this.cluster as Cluster, false, this.ctx.stats);
+      if (policy !== undefined)
+        this.retry = new RetryState(policy, this.cluster as Cluster, false, this.ctx.stats, this.retryClass);
     }
     this.startAttempt();
   }

@@ -21,7 +21,7 @@ describe('retry budget and replayable bodies', () => {
       retriableStatusCodes: [],
     });
     for (let i = 0; i < 4; i++) clusterRequestStarted(cluster);
-    const states = Array.from({ length: 4 }, () => new RetryState(policy, cluster, true, stats));
+    const states = Array.from({ length: 4 }, () => new RetryState(policy, cluster, true, stats, 'idempotent'));
     const admitted = states.map((s) => s.retryResponse(503, undefined));
     expect(admitted).to.deep.equal([true, true, false, false]); // 50% of 4 = 2; max_retries 0 is ignored
     expect(states[2]?.overflowed).to.equal(true);

@@ -122,11 +122,30 @@ describe('http handler: retries, timeouts, circuit breaker', () => {
     expect(badHits - before).to.equal(3);
   });
 
-  it('never retries a request whose body is too large to buffer (> 64 KiB)', async () => {
-    const before = badHits;
-    const res = await send(proxy.port, '/bad', { method: 'POST', body: Buffer.alloc(64 * 1024 + 1, 120) });
+  it('retries a buffered PUT body on 5xx, never a body too large to buffer (> 64 KiB)', async () => {
+    let before = badHits;
+    const small = await send(proxy.port, '/bad', { method: 'PUT', body: Buffer.alloc(1024, 120) });
+    expect(small.status).to.equal(503);
+    expect(badHits - before).to.equal(3);
+    before = badHits;
+    const res = await send(proxy.port, '/bad', { method: 'PUT', body: Buffer.alloc(64 * 1024 + 1, 120) });
     expect(res.status).to.equal(503);
     expect(badHits - before).to.equal(1);
+  });
+
+  it('never retries a POST the upstream answered with a 5xx', async () => {
+    const before = badHits;
+    const res = await send(proxy.port, '/bad', { method: 'POST', body: 'x' });
+    expect(res.status).to.equal(503);
+    expect(badHits - before).to.equal(1);
+  });
+
+  it('retries a POST (with its body) on a connect failure', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await send(proxy.port, '/refused', { method: 'POST', body: 'payload' });
+      expect(res.status).to.equal(200);
+      expect(echoed(res).body).to.equal('payload');
+    }
   });
 
   it('route timeout: 504 UT', async () => {

@@ -1,6 +1,6 @@
 // A route's RetryPolicy compiled to bit flags, the retry decision for one attempt outcome, and jittered backoff.
 import type { RetryPolicy } from '../config/model.ts';
-import { GrpcStatus } from './grpc.ts';
+import { GrpcStatus, grpcStatusForHttp } from './grpc.ts';
 import { randomBelow } from './random.ts';
 
 const ON_5XX = 1 << 0;
@@ -28,8 +28,6 @@ const FLAG_BY_NAME: Readonly<Record<string, number>> = {
   'resource-exhausted': ON_GRPC_EXHAUSTED,
   unavailable: ON_GRPC_UNAVAILABLE,
 };
-
-const GRPC_FLAGS = ON_GRPC_CANCELLED | ON_GRPC_DEADLINE | ON_GRPC_INTERNAL | ON_GRPC_EXHAUSTED | ON_GRPC_UNAVAILABLE;
 
 /** Why an attempt produced no usable response. */
 export type AttemptFailure = 'connect-failure' | 'reset' | 'refused-stream' | 'timeout';
@@ -68,21 +66,24 @@ export function retriableResponse(p: CompiledRetryPolicy, status: number, grpcSt
     if (f & ON_GATEWAY_ERROR && (status === 502 || status === 503 || status === 504)) return true;
   }
   if (f & ON_RETRIABLE_STATUS && p.retriableStatusCodes.has(status)) return true;
-  if (grpcStatus !== undefined && f & GRPC_FLAGS) {
-    switch (grpcStatus) {
-      case GrpcStatus.CANCELLED:
-        return (f & ON_GRPC_CANCELLED) !== 0;
-      case GrpcStatus.DEADLINE_EXCEEDED:
-        return (f & ON_GRPC_DEADLINE) !== 0;
-      case GrpcStatus.INTERNAL:
-        return (f & ON_GRPC_INTERNAL) !== 0;
-      case GrpcStatus.RESOURCE_EXHAUSTED:
-        return (f & ON_GRPC_EXHAUSTED) !== 0;
-      case GrpcStatus.UNAVAILABLE:
-        return (f & ON_GRPC_UNAVAILABLE) !== 0;
-    }
+  return grpcStatus !== undefined && retriableGrpcStatus(f, grpcStatus);
+}
+
+function retriableGrpcStatus(f: number, grpcStatus: number): boolean {
+  switch (grpcStatus) {
+    case GrpcStatus.CANCELLED:
+      return (f & ON_GRPC_CANCELLED) !== 0;
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return (f & ON_GRPC_DEADLINE) !== 0;
+    case GrpcStatus.INTERNAL:
+      return (f & ON_GRPC_INTERNAL) !== 0;
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      return (f & ON_GRPC_EXHAUSTED) !== 0;
+    case GrpcStatus.UNAVAILABLE:
+      return (f & ON_GRPC_UNAVAILABLE) !== 0;
+    default:
+      return false;
   }
-  return false;
 }
 
 /** Envoy: 5xx and gateway-error cover every failure to get a response; reset covers connect failures and timeouts. */
@@ -92,6 +93,42 @@ export function retriableFailure(p: CompiledRetryPolicy, failure: AttemptFailure
   if (failure === 'connect-failure') return (f & ON_CONNECT_FAILURE) !== 0;
   if (failure === 'refused-stream') return (f & ON_REFUSED_STREAM) !== 0;
   return false;
+}
+
+/**
+ * Which outcomes may retry a request, by what a repeat could do to the upstream app:
+ * - 'idempotent' (GET, HEAD, OPTIONS, TRACE, PUT, DELETE): every configured retry_on condition;
+ * - 'grpc' (content-type application/grpc*): the configured gRPC status conditions (a non-200 answer without
+ *   grpc-status counts as its HTTP-to-gRPC mapping, 503 → UNAVAILABLE), and failures that never reached the app;
+ * - 'unsafe' (POST, PATCH, any other method): only failures that never reached the app (connect-failure,
+ *   refused-stream), when configured.
+ */
+export type RetryClass = 'idempotent' | 'grpc' | 'unsafe';
+
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export function retryClassOf(method: string, grpc: boolean): RetryClass {
+  if (grpc) return 'grpc';
+  return IDEMPOTENT_METHODS.has(method) ? 'idempotent' : 'unsafe';
+}
+
+/** retriableResponse restricted by the request's RetryClass. */
+export function retriableResponseFor(
+  p: CompiledRetryPolicy,
+  cls: RetryClass,
+  status: number,
+  grpcStatus: number | undefined,
+): boolean {
+  if (cls === 'idempotent') return retriableResponse(p, status, grpcStatus);
+  if (cls === 'unsafe') return false;
+  const g = grpcStatus ?? (status === 200 ? undefined : grpcStatusForHttp(status));
+  return g !== undefined && retriableGrpcStatus(p.flags, g);
+}
+
+/** retriableFailure restricted by the request's RetryClass (only never-delivered failures unless idempotent). */
+export function retriableFailureFor(p: CompiledRetryPolicy, cls: RetryClass, failure: AttemptFailure): boolean {
+  if (cls !== 'idempotent' && failure !== 'connect-failure' && failure !== 'refused-stream') return false;
+  return retriableFailure(p, failure);
 }
 
 /**

@@ -5,8 +5,9 @@ import type { Host } from '../upstream/host.ts';
 import {
   type AttemptFailure,
   type CompiledRetryPolicy,
-  retriableFailure,
-  retriableResponse,
+  type RetryClass,
+  retriableFailureFor,
+  retriableResponseFor,
   retryBackoffMs,
 } from './retry-policy.ts';
 
@@ -45,7 +46,8 @@ export function clusterRetryLoad(cluster: Cluster): { requests: number; retries:
 }
 
 /**
- * Retries need a request that can be sent again (`replayable`: bodiless, or a body buffered within the bound).
+ * Retries need a request that can be sent again (`replayable`: bodiless, or a body buffered within the bound), and
+ * its RetryClass limits which outcomes retry (unsafe methods only when the upstream app never saw the request).
  * Concurrency of retries is limited as Envoy does: by the cluster's retry budget when it has one (active retries <
  * max(minRetryConcurrency, budgetPercent% of active requests); max_retries is then ignored), else by the max_retries
  * breaker. A retry holds its slot from being admitted until the next retry decision of the request or its end
@@ -58,13 +60,15 @@ export class RetryState {
   private readonly policy: CompiledRetryPolicy;
   private readonly cluster: Cluster;
   private readonly stats: Stats;
+  private readonly cls: RetryClass;
   private left: number;
   private count = 0;
   /** 0 none, 1 a max_retries breaker slot, 2 a retry-budget slot. */
   private slot = 0;
 
-  constructor(policy: CompiledRetryPolicy, cluster: Cluster, replayable: boolean, stats: Stats) {
+  constructor(policy: CompiledRetryPolicy, cluster: Cluster, replayable: boolean, stats: Stats, cls: RetryClass) {
     this.policy = policy;
+    this.cls = cls;
     this.cluster = cluster;
     this.stats = stats;
     this.left = replayable ? policy.numRetries : 0;
@@ -76,12 +80,12 @@ export class RetryState {
 
   /** Whether a response (grpc-status from a trailers-only answer) is retried; on true the retry is admitted. */
   retryResponse(status: number, grpcStatus: number | undefined): boolean {
-    return this.left > 0 && retriableResponse(this.policy, status, grpcStatus) && this.admit();
+    return this.left > 0 && retriableResponseFor(this.policy, this.cls, status, grpcStatus) && this.admit();
   }
 
   /** Whether a failed attempt is retried; on true the retry is admitted. */
   retryFailure(failure: AttemptFailure): boolean {
-    return this.left > 0 && retriableFailure(this.policy, failure) && this.admit();
+    return this.left > 0 && retriableFailureFor(this.policy, this.cls, failure) && this.admit();
   }
 
   /** Commits to the admitted retry after an attempt on `host`; returns the backoff delay in ms. */
