@@ -32,6 +32,7 @@ import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './route
 import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './upstream-attempt.ts';
 
 const kExchange = Symbol('exchange');
+const kIdle = Symbol('idle');
 const NONE: readonly string[] = [];
 const NO_SCOPE: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
 
@@ -71,6 +72,11 @@ interface Carrier {
   [kExchange]?: Exchange | undefined;
 }
 
+/** The request body's link to its exchange's idle timer (apart from kExchange, which the body's 'end' clears). */
+interface IdleCarrier {
+  [kIdle]?: Exchange | undefined;
+}
+
 export class Exchange implements AttemptSink, ConnectionBound {
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
@@ -100,6 +106,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
+  /** The stream idle timer (route idle_timeout, else the HCM's stream_idle_timeout): refreshed by every byte. */
+  private idleTimer: NodeJS.Timeout | undefined;
   private acquired = false;
   private responseStarted = false;
   private drainHooked = false;
@@ -153,6 +161,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
     }
     const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
     if (!noBody) upstream.body = this.req;
+    const idleMs = action.idleTimeoutMs || ctx.hcm.streamIdleTimeoutMs;
+    if (idleMs > 0) this.startIdleTimer(idleMs, noBody);
     this.timeoutMs = action.timeoutMs;
     const grpcTimeout = this.grpc ? parseGrpcTimeout(headerGet(view.headers, 'grpc-timeout')) : undefined;
     if (grpcTimeout !== undefined && (this.timeoutMs === 0 || grpcTimeout < this.timeoutMs)) {
@@ -228,6 +238,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
     if (attempt !== this.attempt) return false;
     this.clearTryTimer();
+    this.idleTimer?.refresh();
     const { ctx } = this;
     const now = performance.now();
     recordLatency(attempt.host, now - this.attemptStartMs, now);
@@ -269,6 +280,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
     if (attempt !== this.attempt) return true;
+    this.idleTimer?.refresh();
     if (writeChunk(this.res, chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
@@ -375,6 +387,43 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.finish();
   }
 
+  /**
+   * One timer per exchange, refreshed (not re-created) by request body chunks once the body flows (a 'data' listener
+   * added before a consumer would start the stream early, so it waits for the body's 'resume') and by response heads
+   * and chunks.
+   */
+  private startIdleTimer(ms: number, noBody: boolean): void {
+    this.idleTimer = setTimeout(onIdleTimeout, ms, this);
+    if (noBody) return;
+    const req = this.req;
+    (req as IdleCarrier)[kIdle] = this;
+    if (req.readableFlowing === true) req.on('data', onRequestData);
+    else req.once('resume', onRequestResume);
+  }
+
+  touch(): void {
+    this.idleTimer?.refresh();
+  }
+
+  /**
+   * No bytes either way for the idle timeout: 504 SI while waiting on the upstream, a reset once the response
+   * started; counts `http.<prefix>.downstream_rq_idle_timeout`.
+   */
+  idleTimedOut(): void {
+    this.idleTimer = undefined;
+    if (this.done) return;
+    this.ctx.stats.inc(this.ctx.names.rqIdleTimeout);
+    this.grpcPending = false;
+    this.attempt?.cancel();
+    this.attempt = undefined;
+    if (!this.responseStarted) {
+      this.reply({ status: 504, body: 'stream timeout', flags: ResponseFlag.StreamIdleTimeout });
+      return;
+    }
+    resetDownstream(this.res, this.isH2, false);
+    this.finish();
+  }
+
   private clearTryTimer(): void {
     if (this.tryTimer !== undefined) {
       clearTimeout(this.tryTimer);
@@ -424,7 +473,11 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
-    this.globalTimer = this.backoffTimer = undefined;
+    if (this.idleTimer !== undefined) {
+      clearTimeout(this.idleTimer);
+      (this.req as IdleCarrier)[kIdle] = undefined;
+    }
+    this.globalTimer = this.backoffTimer = this.idleTimer = undefined;
     if (this.acquired) {
       this.acquired = false;
       (this.cluster as Cluster).releaseRequest();
@@ -449,6 +502,20 @@ function onRequestEnd(this: DownstreamRequest): void {
   const ex = (this as Carrier)[kExchange];
   (this as Carrier)[kExchange] = undefined;
   ex?.startGlobalTimer();
+}
+
+function onRequestResume(this: DownstreamRequest): void {
+  if ((this as IdleCarrier)[kIdle] === undefined) return;
+  this.on('data', onRequestData);
+  (this as IdleCarrier)[kIdle]?.touch();
+}
+
+function onRequestData(this: DownstreamRequest): void {
+  (this as IdleCarrier)[kIdle]?.touch();
+}
+
+function onIdleTimeout(ex: Exchange): void {
+  ex.idleTimedOut();
 }
 
 function onTryTimeout(ex: Exchange): void {

@@ -16,6 +16,7 @@ export class HttpStatNames {
   readonly cxActive: string;
   readonly cxTotal: string;
   readonly rqTimeout: string;
+  readonly rqIdleTimeout: string;
   private readonly rqClass: string[];
 
   constructor(statPrefix: string) {
@@ -24,6 +25,7 @@ export class HttpStatNames {
     this.cxActive = `${p}downstream_cx_active`;
     this.cxTotal = `${p}downstream_cx_total`;
     this.rqTimeout = `${p}downstream_rq_timeout`;
+    this.rqIdleTimeout = `${p}downstream_rq_idle_timeout`;
     this.rqClass = classNames(`${p}downstream_rq`);
   }
 

@@ -21,6 +21,7 @@ export const ResponseFlag = {
   UpstreamConnectionFailure: 'UF',
   UpstreamReset: 'UR',
   UpstreamRequestTimeout: 'UT',
+  StreamIdleTimeout: 'SI',
   UpstreamProtocolError: 'UPE',
   DownstreamProtocolError: 'DPE',
 } as const;

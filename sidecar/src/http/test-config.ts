@@ -31,6 +31,7 @@ export interface RouteSpec {
   regexRewrite?: { regex: RegExp; substitution: string };
   hostRewrite?: string;
   timeoutMs?: number;
+  idleTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   hashPolicy?: HashPolicy[];
   upgrades?: string[];
@@ -73,6 +74,7 @@ export function route(spec: RouteSpec): Route {
     if (spec.prefixRewrite !== undefined) a.prefixRewrite = spec.prefixRewrite;
     if (spec.regexRewrite !== undefined) a.regexRewrite = spec.regexRewrite;
     if (spec.hostRewrite !== undefined) a.hostRewrite = spec.hostRewrite;
+    if (spec.idleTimeoutMs !== undefined) a.idleTimeoutMs = spec.idleTimeoutMs;
     if (spec.retry !== undefined) {
       a.retry = { retryOn: [], numRetries: 1, perTryTimeoutMs: 0, retriableStatusCodes: [], ...spec.retry };
     }
