@@ -92,6 +92,12 @@ describe('decodeRouteConfiguration', () => {
     expect(action({ match: { prefix: '/' }, route: { cluster: 'c', timeout: { seconds: 0 } } }).timeoutMs).to.equal(0);
   });
 
+  it('decodes route idle_timeout (absent: undefined, the connection manager stream_idle_timeout applies)', () => {
+    const idle = action({ match: { prefix: '/' }, route: { cluster: 'c', idle_timeout: { seconds: 2, nanos: 5e8 } } });
+    expect(idle.idleTimeoutMs).to.equal(2500);
+    expect(action({ match: { prefix: '/' }, route: { cluster: 'c' } }).idleTimeoutMs).to.equal(undefined);
+  });
+
   it('decodes the CONNECT route of the outbound configuration', () => {
     const r = onlyRoute({
       name: 'connect',
