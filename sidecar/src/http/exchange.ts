@@ -1,4 +1,5 @@
 // One downstream request through the router: route, circuit breaker, attempts with retries and timeouts, streamed response.
+
 import type { Socket } from 'node:net';
 import type { HashPolicy } from '../config/model.ts';
 import type { OutlierResult } from '../outlier/outlier-detector.ts';
@@ -21,6 +22,7 @@ import { ViewHashRequest } from './hash-policy.ts';
 import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
+import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
 import { type BufferedBody, bufferBody, replayBody } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
@@ -106,8 +108,10 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
-  /** The stream idle timer (route idle_timeout, else the HCM's stream_idle_timeout): refreshed by every byte. */
-  private idleTimer: NodeJS.Timeout | undefined;
+  /** Stream idle limit (route idle_timeout, else the HCM's stream_idle_timeout), watched by idleSweeper; 0 = none. */
+  idleMs = 0;
+  /** performance.now() of the last byte either way (read by idleSweeper). */
+  lastActiveMs = 0;
   private acquired = false;
   private responseStarted = false;
   private drainHooked = false;
@@ -238,9 +242,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
     if (attempt !== this.attempt) return false;
     this.clearTryTimer();
-    this.idleTimer?.refresh();
     const { ctx } = this;
     const now = performance.now();
+    if (this.idleMs !== 0) this.lastActiveMs = now;
     recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
@@ -280,7 +284,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
     if (attempt !== this.attempt) return true;
-    this.idleTimer?.refresh();
+    if (this.idleMs !== 0) this.lastActiveMs = performance.now();
     if (writeChunk(this.res, chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
@@ -388,12 +392,13 @@ export class Exchange implements AttemptSink, ConnectionBound {
   }
 
   /**
-   * One timer per exchange, refreshed (not re-created) by request body chunks once the body flows (a 'data' listener
-   * added before a consumer would start the stream early, so it waits for the body's 'resume') and by response heads
-   * and chunks.
+   * Watched by the shared idleSweeper; request body chunks mark activity once the body flows (a 'data' listener added
+   * before a consumer would start the stream early, so it waits for the body's 'resume'), and so do response heads and
+   * chunks.
    */
   private startIdleTimer(ms: number, noBody: boolean): void {
-    this.idleTimer = setTimeout(onIdleTimeout, ms, this);
+    this.idleMs = ms;
+    idleSweeper.track(this);
     if (noBody) return;
     const req = this.req;
     (req as IdleCarrier)[kIdle] = this;
@@ -402,7 +407,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   }
 
   touch(): void {
-    this.idleTimer?.refresh();
+    if (this.idleMs !== 0) this.lastActiveMs = performance.now();
   }
 
   /**
@@ -410,7 +415,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
    * started; counts `http.<prefix>.downstream_rq_idle_timeout`.
    */
   idleTimedOut(): void {
-    this.idleTimer = undefined;
+    this.idleMs = 0;
+    (this.req as IdleCarrier)[kIdle] = undefined;
     if (this.done) return;
     this.ctx.stats.inc(this.ctx.names.rqIdleTimeout);
     this.grpcPending = false;
@@ -473,11 +479,12 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
-    if (this.idleTimer !== undefined) {
-      clearTimeout(this.idleTimer);
+    if (this.idleMs !== 0) {
+      idleSweeper.untrack(this);
+      this.idleMs = 0;
       (this.req as IdleCarrier)[kIdle] = undefined;
     }
-    this.globalTimer = this.backoffTimer = this.idleTimer = undefined;
+    this.globalTimer = this.backoffTimer = undefined;
     if (this.acquired) {
       this.acquired = false;
       (this.cluster as Cluster).releaseRequest();
@@ -512,10 +519,6 @@ function onRequestResume(this: DownstreamRequest): void {
 
 function onRequestData(this: DownstreamRequest): void {
   (this as IdleCarrier)[kIdle]?.touch();
-}
-
-function onIdleTimeout(ex: Exchange): void {
-  ex.idleTimedOut();
 }
 
 function onTryTimeout(ex: Exchange): void {
