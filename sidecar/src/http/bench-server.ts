@@ -15,8 +15,11 @@ clusters.add('upstream', [upstreamPort]);
 const routes = routeConfig([vhost('all', ['*'], [route({ prefix: '/', cluster: 'upstream' })])]);
 /** BENCH_LEAN=1 turns off request ids and forwarding headers, to see what they cost. */
 const lean = process.env['BENCH_LEAN'] === '1';
+/** BENCH_IDLE_MS sets the stream idle timeout (the sidecar's default is 300000; the test config uses 0). */
+const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 0);
 const hcm = hcmConfig({
   routeConfig: routes,
+  streamIdleTimeoutMs: idleMs,
   ...(lean ? { generateRequestId: false, useRemoteAddress: false, setRealIp: false } : {}),
 });
 const handler = createHttpHandler(listenerConfig(hcm), {

@@ -110,7 +110,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private backoffTimer: NodeJS.Timeout | undefined;
   /** Stream idle limit (route idle_timeout, else the HCM's stream_idle_timeout), watched by idleSweeper; 0 = none. */
   idleMs = 0;
-  /** performance.now() of the last byte either way (read by idleSweeper). */
+  /** Coarse time of the last byte either way (idleSweeper.now; read by idleSweeper). */
   lastActiveMs = 0;
   private acquired = false;
   private responseStarted = false;
@@ -244,7 +244,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.clearTryTimer();
     const { ctx } = this;
     const now = performance.now();
-    if (this.idleMs !== 0) this.lastActiveMs = now;
+    if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
     recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
@@ -284,7 +284,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
     if (attempt !== this.attempt) return true;
-    if (this.idleMs !== 0) this.lastActiveMs = performance.now();
+    if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
     if (writeChunk(this.res, chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
@@ -407,7 +407,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   }
 
   touch(): void {
-    if (this.idleMs !== 0) this.lastActiveMs = performance.now();
+    if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
   }
 
   /**
@@ -416,7 +416,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
    */
   idleTimedOut(): void {
     this.idleMs = 0;
-    (this.req as IdleCarrier)[kIdle] = undefined;
+    if (kIdle in this.req) (this.req as IdleCarrier)[kIdle] = undefined;
     if (this.done) return;
     this.ctx.stats.inc(this.ctx.names.rqIdleTimeout);
     this.grpcPending = false;
@@ -482,7 +482,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.idleMs !== 0) {
       idleSweeper.untrack(this);
       this.idleMs = 0;
-      (this.req as IdleCarrier)[kIdle] = undefined;
+      if (kIdle in this.req) (this.req as IdleCarrier)[kIdle] = undefined;
     }
     this.globalTimer = this.backoffTimer = undefined;
     if (this.acquired) {

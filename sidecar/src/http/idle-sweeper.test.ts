@@ -23,7 +23,7 @@ describe('IdleSweeper', () => {
     const started = performance.now();
     await new Promise<void>((resolve) => {
       const tick = setInterval(() => {
-        busy.lastActiveMs = performance.now();
+        busy.lastActiveMs = s.now;
         if (idle.fired > 0) {
           clearInterval(tick);
           resolve();
