@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, type HttpResult, viaProxy } from './helpers/http-client.ts';
 import { type Backend, RetryTracker, startBackend } from './helpers/lb-backends.ts';
+import { runLoad } from './helpers/lb-scenarios.ts';
 import { BIN, type ControlPlaneProcess, run, startControlPlaneProcess } from './helpers/processes.ts';
 import { type SidecarProcess, startSidecar } from './helpers/sidecar.ts';
 
@@ -45,28 +46,6 @@ spec:
     - route: [{ service: ${name} }]
       retries: { attempts: ${attempts}, retryOn: [${retryOn}], backoff: { baseInterval: 5ms, maxInterval: 20ms } }
 `;
-}
-
-/** Runs `total` requests with `concurrency` workers; resolves every result (errors as status 0). */
-async function load(
-  total: number,
-  concurrency: number,
-  send: (i: number) => Promise<HttpResult>,
-): Promise<HttpResult[]> {
-  const results: HttpResult[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const i = next++;
-      try {
-        results[i] = await send(i);
-      } catch (e) {
-        results[i] = { status: 0, headers: {}, body: String(e) };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return results;
 }
 
 describe('load balancing and resilience through the sidecar', function () {
@@ -149,7 +128,7 @@ describe('load balancing and resilience through the sidecar', function () {
   it('a backend killed under load: zero failed requests, ejected in /clusters, back in rotation when it returns', async () => {
     for (const b of shop) b.reset();
     const victim = shop[1] as Backend;
-    const results = await load(2000, 16, async (i) => {
+    const results = await runLoad(2000, 16, async (i) => {
       if (i === 500) await victim.kill();
       return get('shop', `/item/${i}`);
     });
@@ -162,7 +141,7 @@ describe('load balancing and resilience through the sidecar', function () {
     await victim.revive();
     victim.reset();
     await eventually(async () => {
-      await load(30, 3, () => get('shop'));
+      await runLoad(30, 3, () => get('shop'));
       expect(victim.hits).to.be.greaterThan(0);
     }, 100);
     expect(await clusters()).to.not.match(
@@ -172,7 +151,7 @@ describe('load balancing and resilience through the sidecar', function () {
 
   it('endpoint weights 1:3 split traffic 25% / 75% (±5%)', async () => {
     for (const b of weighted) b.reset();
-    const results = await load(2000, 16, () => get('weighted'));
+    const results = await runLoad(2000, 16, () => get('weighted'));
     expect(results.every((r) => r.status === 200)).to.equal(true);
     const share = (weighted[0] as Backend).hits / 2000;
     expect(share).to.be.within(0.2, 0.3);
@@ -192,7 +171,7 @@ describe('load balancing and resilience through the sidecar', function () {
     }
     const dead = sticky.find((b) => b.name === owner) as Backend;
     await dead.kill();
-    const after = await load(20, 1, () => get('sticky', '/', { cookie }));
+    const after = await runLoad(20, 1, () => get('sticky', '/', { cookie }));
     expect(after.every((r) => r.status === 200 && r.body !== owner)).to.equal(true);
     await dead.revive();
   });
@@ -204,7 +183,7 @@ describe('load balancing and resilience through the sidecar', function () {
       b.delayMs = 20;
     }
     const overflowBefore = await stat('cluster.budget|8080.upstream_rq_retry_overflow');
-    const results = await load(200, 20, () => get('budget'));
+    const results = await runLoad(200, 20, () => get('budget'));
     expect(results.every((r) => r.status === 503)).to.equal(true);
     const hits = budget.reduce((n, b) => n + b.hits, 0);
     const retries = budget.reduce((n, b) => n + b.retryHits, 0);
@@ -220,7 +199,7 @@ describe('load balancing and resilience through the sidecar', function () {
     const b = breaker[0] as Backend;
     b.mode = 'slow';
     b.delayMs = 300;
-    const results = await load(6, 6, () => get('breaker'));
+    const results = await runLoad(6, 6, () => get('breaker'));
     const tripped = results.filter((r) => r.status === 503);
     expect(tripped.length).to.be.greaterThan(0);
     for (const r of tripped) {
