@@ -54,6 +54,7 @@ describe('sidecar socket listeners', () => {
   it('emits them only for sidecar clients given params; the others keep api_listeners only', () => {
     for (const client of ['proxyless', 'envoy', 'sidecar'] as ClientKind[]) {
       const { resources } = translateWithWarnings(shopMesh(), client);
+      expect(resources.listener).to.not.be.empty;
       expect(resources.listener.every((l) => 'api_listener' in l)).to.equal(true);
       expect(resources.route.map((r) => r['name'])).to.not.include('outbound');
     }

@@ -201,15 +201,10 @@ export class Exchange implements AttemptSink, ConnectionBound {
   private bodyBuffered(body: BufferedBody): void {
     if (this.done) return;
     const policy = this.scope.route?.retry;
-    if (body.replayable) {
-      this.bodyChunks = body.chunks;
-      if (policy !== undefined)
-        this.retry = new RetryState(policy, this.cluster as Cluster, true, this.ctx.stats, this.retryClass);
-    } else {
-      this.upstream.body = body.stream;
-      if (policy !== undefined)
-        this.retry = new RetryState(policy, this.cluster as Cluster, false, this.ctx.stats, this.retryClass);
-    }
+    if (body.replayable) this.bodyChunks = body.chunks;
+    else this.upstream.body = body.stream;
+    if (policy !== undefined)
+      this.retry = new RetryState(policy, this.cluster as Cluster, body.replayable, this.ctx.stats, this.retryClass);
     this.startAttempt();
   }
 

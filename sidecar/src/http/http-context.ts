@@ -53,9 +53,8 @@ export class HttpContext {
   }
 
   /** An upgrade ('websocket', 'connect') is allowed when the connection manager or the route enables it. */
-  upgradeAllowed(route: CompiledRoute, type: string): boolean {
-    const t = type.toLowerCase();
-    return this.hcmUpgrades.has(t) || route.upgrades.has(t);
+  upgradeAllowed(route: CompiledRoute, type: 'websocket' | 'connect'): boolean {
+    return this.hcmUpgrades.has(type) || route.upgrades.has(type);
   }
 
   /**

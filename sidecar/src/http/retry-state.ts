@@ -39,12 +39,6 @@ export function clusterRequestEnded(cluster: Cluster): void {
   if (load.requests > 0) load.requests--;
 }
 
-/** Active retries and requests of a cluster as the router counts them (tests and /stats-like views). */
-export function clusterRetryLoad(cluster: Cluster): { requests: number; retries: number } {
-  const load = loadOf(cluster);
-  return { requests: load.requests, retries: load.retries };
-}
-
 /**
  * Retries need a request that can be sent again (`replayable`: bodiless, or a body buffered within the bound), and
  * its RetryClass limits which outcomes retry (unsafe methods only when the upstream app never saw the request).

@@ -11,7 +11,8 @@ import type { CompiledRoute } from './route-table.ts';
 export function pickWeightedCluster(action: RouteAction): string | undefined {
   const clusters = action.clusters;
   if (clusters.length === 1) return clusters[0]?.name;
-  const total = action.totalWeight > 0 ? action.totalWeight : clusters.reduce((s, c) => s + c.weight, 0);
+  // The decoder sets totalWeight to the sum of the weights once, at config time.
+  const total = action.totalWeight;
   if (total <= 0) return clusters[0]?.name;
   let r = randomBelow(total);
   for (const c of clusters) {
