@@ -4,6 +4,7 @@ import { AdminServer, type ServerState } from './admin/admin-server.ts';
 import type { StatScopes } from './admin/prometheus.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
+import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
 import { createHttpHandler } from './http/http-handler.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
 import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
@@ -37,6 +38,8 @@ export interface SidecarOptions {
   readyLogFields?: Record<string, unknown>;
   /** The sidecar's locality zone (--zone): zone-aware routing keeps upstream traffic there while it has capacity. */
   localZone?: string;
+  /** Observers of HTTP requests made outside the sidecar (tracing, from main.ts); added to the built-in ones. */
+  observers?: readonly ExchangeObserverFactory[];
 }
 
 /** The built-in connection handlers by network filter type. */
@@ -81,6 +84,7 @@ export class Sidecar {
       routeConfig: (name) => this.relay.current().routes.get(name),
       stats: this.stats,
       logger: this.logger,
+      observers: [...(options.observers ?? [])],
     };
     const listenerOptions: ConstructorParameters<typeof ListenerManager>[0] = {
       source: this.relay,

@@ -1,4 +1,5 @@
 // Decodes an HttpConnectionManager network filter config (RDS or inline routes, HTTP filters) into the model.
+import { accessLogs, tracingConfig } from './decode-observability.ts';
 import { routeConfig } from './decode-route.ts';
 import {
   anyTypeName,
@@ -119,7 +120,10 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
       DEFAULT_MAX_REQUEST_HEADERS_KB,
     ),
     upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
+    accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),
   };
+  const tracing = tracingConfig(o['tracing'], at(path, 'tracing'));
+  if (tracing !== undefined) config.tracing = tracing;
   if (typeof o['server_name'] === 'string' && o['server_name'] !== '') config.serverName = o['server_name'];
   return config;
 }

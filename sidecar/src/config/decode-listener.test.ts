@@ -54,6 +54,7 @@ describe('decodeListener', () => {
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
         upgrades: ['websocket', 'CONNECT'],
+        accessLogs: [],
       },
     });
   });
@@ -94,7 +95,13 @@ describe('decodeListener', () => {
     const single = ok(socketListener('tcp', { '@type': TCP_PROXY, stat_prefix: 's', cluster: 'redis|6379' }));
     expect(single.filter).to.deep.equal({
       type: 'tcp',
-      tcp: { statPrefix: 's', clusters: [{ name: 'redis|6379', weight: 1 }], totalWeight: 1, idleTimeoutMs: 3_600_000 },
+      tcp: {
+        statPrefix: 's',
+        clusters: [{ name: 'redis|6379', weight: 1 }],
+        totalWeight: 1,
+        idleTimeoutMs: 3_600_000,
+        accessLogs: [],
+      },
     });
     const weighted = ok(
       socketListener('tcp', {

@@ -1,6 +1,7 @@
 // Decodes a Listener (LDS) into the model: socket address, direction, and its one filter chain's terminal filter.
 import { isIP } from 'node:net';
 import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manager.ts';
+import { accessLogs } from './decode-observability.ts';
 import {
   anyTypeName,
   at,
@@ -47,6 +48,7 @@ function tcpProxy(o: Obj, path: string): TcpProxyConfig {
     clusters,
     totalWeight: clusters.reduce((sum, c) => sum + c.weight, 0),
     idleTimeoutMs: durationMs(o['idle_timeout'], at(path, 'idle_timeout'), DEFAULT_TCP_IDLE_TIMEOUT_MS),
+    accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),
   };
 }
 

@@ -139,6 +139,34 @@ export interface HttpConnectionManagerConfig {
   maxRequestHeadersKb: number;
   /** upgrade_configs enabled at the connection manager level ('websocket', 'CONNECT'). */
   upgrades: string[];
+  /** HCM `tracing` (absent: the sidecar's own tracing defaults apply). */
+  tracing?: TracingConfig;
+  /** HCM `access_log`: one line per request to each. */
+  accessLogs: AccessLogConfig[];
+}
+
+/** What the control plane says about tracing on one connection manager (HCM `tracing`). */
+export interface TracingConfig {
+  /** `random_sampling` in percent (0-100) for requests that arrive without a sampling decision; absent: the sidecar's own ratio. */
+  randomSamplingPercent?: number;
+  /** `provider` OpenTelemetryConfig `service_name`, when set. */
+  serviceName?: string;
+  /** `spawn_upstream_span` (Envoy's default for a sidecar: client spans per attempt). */
+  spawnUpstreamSpan: boolean;
+}
+
+/** One access log sink (Envoy FileAccessLog / StdoutAccessLog) with its format and sampling. */
+export interface AccessLogConfig {
+  /** A file path; '/dev/stdout' or '/dev/stderr' for the stream loggers. */
+  path: string;
+  /** `log_format.json_format`: output key → Envoy command operator string ('%START_TIME%', '%RESPONSE_CODE%', …). */
+  jsonFormat?: Record<string, string>;
+  /** `log_format.text_format_source.inline_string` (or the legacy `format`), one line per request. */
+  textFormat?: string;
+  /** `filter.runtime_filter.percent_sampled` as a percent 0-100 (100 when there is no filter). */
+  sampledPercent: number;
+  /** `filter.status_code_filter` comparisons (status >= value etc.), absent: every request. */
+  statusFilter?: { op: 'EQ' | 'GE' | 'LE'; value: number };
 }
 
 export interface TcpProxyConfig {
@@ -146,6 +174,8 @@ export interface TcpProxyConfig {
   clusters: WeightedCluster[];
   totalWeight: number;
   idleTimeoutMs: number;
+  /** TcpProxy `access_log`: one line per connection to each. */
+  accessLogs: AccessLogConfig[];
 }
 
 export type NetworkFilter = { type: 'http'; http: HttpConnectionManagerConfig } | { type: 'tcp'; tcp: TcpProxyConfig };

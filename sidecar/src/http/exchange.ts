@@ -5,6 +5,7 @@ import type { HashPolicy } from '../config/model.ts';
 import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/hash-key.ts';
+import type { Host } from '../upstream/host.ts';
 import { recordLatency } from '../upstream/latency.ts';
 import type { PickContext } from '../upstream/load-balancer.ts';
 import { createAttempt, type UpstreamRequest } from './create-attempt.ts';
@@ -17,7 +18,8 @@ import {
   sendHead,
   writeChunk,
 } from './downstream.ts';
-import { GrpcStatus, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
+import type { RequestObserver } from './exchange-observer.ts';
+import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import { ViewHashRequest } from './hash-policy.ts';
 import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
@@ -74,7 +76,7 @@ interface Carrier {
   [kExchange]?: Exchange | undefined;
 }
 
-/** The request body's link to its exchange's idle timer (apart from kExchange, which the body's 'end' clears). */
+/** The request body's link to its exchange's idle timer and byte count (apart from kExchange, which 'end' clears). */
 interface IdleCarrier {
   [kIdle]?: Exchange | undefined;
 }
@@ -112,6 +114,19 @@ export class Exchange implements AttemptSink, ConnectionBound {
   idleMs = 0;
   /** Coarse time of the last byte either way (idleSweeper.now; read by idleSweeper). */
   lastActiveMs = 0;
+  /** Observation of this request (tracing, access log, metrics), when the listener has an observer. */
+  private obs: RequestObserver | undefined;
+  private attempts = 0;
+  private lastHost: Host | undefined;
+  private status = 0;
+  private grpcStatus: number | undefined;
+  private flags = '';
+  private overloadCause: OverloadCause | undefined;
+  private bytesReceived = 0;
+  private bytesSent = 0;
+  private reset = false;
+  /** The request body is watched (idle timer or byte count). */
+  private bodyWatched = false;
   private acquired = false;
   private responseStarted = false;
   private drainHooked = false;
@@ -139,14 +154,25 @@ export class Exchange implements AttemptSink, ConnectionBound {
     (this.res as Carrier)[kExchange] = this;
     if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
     else this.res.on('close', onResponseClose);
+    const observer = ctx.observer;
+    if (observer !== undefined)
+      this.obs = observer.begin({
+        view,
+        peer: this.peer,
+        isH2: this.isH2,
+        startTime: Date.now(),
+        startMs: performance.now(),
+      });
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
     const routed = resolveRoute(ctx, view, undefined);
     this.scope = routed.scope;
     if ('reply' in routed) {
+      this.obs?.routed(routed.scope.route, undefined);
       this.reply(routed.reply);
       return;
     }
     const { route, action, cluster } = routed;
+    this.obs?.routed(route, cluster.name);
     this.cluster = cluster;
     this.cnames = clusterStatNames(cluster.name);
     this.acquired = true;
@@ -166,7 +192,11 @@ export class Exchange implements AttemptSink, ConnectionBound {
     const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
     if (!noBody) upstream.body = this.req;
     const idleMs = action.idleTimeoutMs || ctx.hcm.streamIdleTimeoutMs;
-    if (idleMs > 0) this.startIdleTimer(idleMs, noBody);
+    if (idleMs > 0) {
+      this.idleMs = idleMs;
+      idleSweeper.track(this);
+    }
+    if (!noBody && (idleMs > 0 || this.obs !== undefined)) this.watchBody();
     this.timeoutMs = action.timeoutMs;
     const grpcTimeout = this.grpc ? parseGrpcTimeout(headerGet(view.headers, 'grpc-timeout')) : undefined;
     if (grpcTimeout !== undefined && (this.timeoutMs === 0 || grpcTimeout < this.timeoutMs)) {
@@ -220,6 +250,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
     }
     cluster.stats.upstreamRequests++;
     this.ctx.stats.inc(cnames.rqTotal);
+    this.attempts++;
+    this.lastHost = host;
+    this.obs?.attemptStart(host, this.attempts, this.upstream.headers);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
     if (this.bodyChunks !== undefined) this.upstream.body = replayBody(this.bodyChunks);
@@ -243,6 +276,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
+    this.obs?.attemptEnd(attempt.host, { status, grpcStatus });
     if (!this.grpc || status !== 200) this.recordOutlier(attempt, { status });
     else if (grpcStatus !== undefined) this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
     else this.grpcPending = true;
@@ -257,6 +291,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
     this.responseStarted = true;
+    this.status = status;
+    this.grpcStatus = grpcStatus;
     ctx.names.response(ctx.stats, status);
     try {
       sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
@@ -280,6 +316,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
     if (attempt !== this.attempt) return true;
     if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
+    this.bytesSent += chunk.length;
     if (writeChunk(this.res, chunk)) return true;
     if (!this.drainHooked) {
       this.drainHooked = true;
@@ -296,6 +333,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
       const grpcStatus = trailers === undefined ? undefined : grpcStatusOf(headerGet(trailers, 'grpc-status'));
       this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
     }
+    if (this.grpc && trailers !== undefined && this.grpcStatus === undefined)
+      this.grpcStatus = grpcStatusOf(headerGet(trailers, 'grpc-status'));
+    if (last !== undefined) this.bytesSent += last.length;
     const table = this.scope.table;
     if (trailers !== undefined)
       sanitizeUpstreamHeaders(trailers, table === undefined ? NONE : table.internalOnlyHeaders);
@@ -307,6 +347,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
     this.clearTryTimer();
+    this.obs?.attemptEnd(attempt.host, { error, overloadCause: attempt.overflowCause });
     const cnames = this.cnames as ClusterStatNames;
     if (error === 'reset' || error === 'refused-stream') this.ctx.stats.inc(cnames.rqReset);
     const outlier = this.grpcPending || !this.responseStarted ? OUTLIER_FAILURES[error] : undefined;
@@ -357,6 +398,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.done) return;
     this.ctx.stats.inc((this.cnames as ClusterStatNames).rqTimeout);
     const attempt = this.attempt;
+    if (attempt !== undefined) this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
     if (attempt !== undefined && (!this.responseStarted || this.grpcPending))
       this.recordOutlier(attempt, { localOrigin: 'timeout' });
     this.grpcPending = false;
@@ -379,29 +421,29 @@ export class Exchange implements AttemptSink, ConnectionBound {
         'grpc-message',
         'deadline exceeded',
       ]);
+      this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
+      this.flags = ResponseFlag.UpstreamRequestTimeout;
       this.finish();
       return;
     }
-    resetDownstream(this.res, this.isH2, false);
-    this.finish();
+    this.resetDownstream(ResponseFlag.UpstreamRequestTimeout);
   }
 
   /**
-   * Watched by the shared idleSweeper; request body chunks mark activity once the body flows (a 'data' listener added
-   * before a consumer would start the stream early, so it waits for the body's 'resume'), and so do response heads and
-   * chunks.
+   * Request body chunks mark activity for the idle timer (watched by the shared idleSweeper, as are response heads and
+   * chunks) and are counted for observers, once the body flows: a 'data' listener added before a consumer would start
+   * the stream early, so it waits for the body's 'resume'.
    */
-  private startIdleTimer(ms: number, noBody: boolean): void {
-    this.idleMs = ms;
-    idleSweeper.track(this);
-    if (noBody) return;
+  private watchBody(): void {
     const req = this.req;
+    this.bodyWatched = true;
     (req as IdleCarrier)[kIdle] = this;
     if (req.readableFlowing === true) req.on('data', onRequestData);
     else req.once('resume', onRequestResume);
   }
 
-  touch(): void {
+  bodyData(bytes: number): void {
+    this.bytesReceived += bytes;
     if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
   }
 
@@ -411,18 +453,20 @@ export class Exchange implements AttemptSink, ConnectionBound {
    */
   idleTimedOut(): void {
     this.idleMs = 0;
-    if (kIdle in this.req) (this.req as IdleCarrier)[kIdle] = undefined;
     if (this.done) return;
     this.ctx.stats.inc(this.ctx.names.rqIdleTimeout);
     this.grpcPending = false;
-    this.attempt?.cancel();
+    const attempt = this.attempt;
+    if (attempt !== undefined) {
+      this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
+      attempt.cancel();
+    }
     this.attempt = undefined;
     if (!this.responseStarted) {
       this.reply({ status: 504, body: 'stream timeout', flags: ResponseFlag.StreamIdleTimeout });
       return;
     }
-    resetDownstream(this.res, this.isH2, false);
-    this.finish();
+    this.resetDownstream(ResponseFlag.StreamIdleTimeout);
   }
 
   private clearTryTimer(): void {
@@ -440,8 +484,14 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   downstreamClosed(): void {
     if (this.done) return;
-    this.attempt?.cancel();
+    const attempt = this.attempt;
+    if (attempt !== undefined) {
+      this.obs?.attemptEnd(attempt.host, { error: 'reset' });
+      attempt.cancel();
+    }
     this.attempt = undefined;
+    this.reset = true;
+    if (this.flags === '') this.flags = ResponseFlag.DownstreamConnectionTermination;
     this.finish();
   }
 
@@ -451,12 +501,19 @@ export class Exchange implements AttemptSink, ConnectionBound {
       this.reply(reply);
       return;
     }
+    this.resetDownstream(reply.flags);
+  }
+
+  private resetDownstream(flags: string): void {
     resetDownstream(this.res, this.isH2, false);
+    this.reset = true;
+    this.flags = flags;
     this.finish();
   }
 
   /** A breaker refused the request (or its retry): the reply names the cause (x-trellis-overload-cause). */
   private failOverloaded(cause: OverloadCause, reply: LocalReply | undefined): void {
+    this.overloadCause = cause;
     const refused = overloadReply(this.scope, cause);
     if (!this.responseStarted) this.scope = refused.scope;
     this.fail(reply === undefined ? refused.reply : { ...reply, overloaded: true });
@@ -464,6 +521,10 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   private reply(reply: LocalReply): void {
     this.responseStarted = true;
+    this.status = reply.status;
+    this.flags = reply.flags;
+    if (this.grpc) this.grpcStatus = reply.grpcStatus ?? grpcStatusForHttp(reply.status);
+    this.bytesSent += reply.body.length;
     sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc);
     this.finish();
   }
@@ -477,8 +538,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.idleMs !== 0) {
       idleSweeper.untrack(this);
       this.idleMs = 0;
-      if (kIdle in this.req) (this.req as IdleCarrier)[kIdle] = undefined;
     }
+    if (this.bodyWatched) (this.req as IdleCarrier)[kIdle] = undefined;
     this.globalTimer = this.backoffTimer = undefined;
     if (this.acquired) {
       this.acquired = false;
@@ -487,6 +548,20 @@ export class Exchange implements AttemptSink, ConnectionBound {
     }
     this.retry?.release();
     if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);
+    this.obs?.end({
+      status: this.status,
+      grpcStatus: this.grpcStatus,
+      flags: this.flags,
+      routeName: this.scope.route?.name ?? '',
+      cluster: this.cluster?.name ?? '',
+      upstreamHost: this.lastHost,
+      attempts: this.attempts,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      overloadCause: this.overloadCause,
+      reset: this.reset,
+      endMs: performance.now(),
+    });
   }
 }
 
@@ -509,11 +584,11 @@ function onRequestEnd(this: DownstreamRequest): void {
 function onRequestResume(this: DownstreamRequest): void {
   if ((this as IdleCarrier)[kIdle] === undefined) return;
   this.on('data', onRequestData);
-  (this as IdleCarrier)[kIdle]?.touch();
+  (this as IdleCarrier)[kIdle]?.bodyData(0);
 }
 
-function onRequestData(this: DownstreamRequest): void {
-  (this as IdleCarrier)[kIdle]?.touch();
+function onRequestData(this: DownstreamRequest, chunk: Buffer): void {
+  (this as IdleCarrier)[kIdle]?.bodyData(chunk.length);
 }
 
 function onTryTimeout(ex: Exchange): void {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
 import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import type { Stats } from '../stats.ts';
+import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
 import { HttpStatNames } from './http-stats.ts';
 import type { CompiledRoute } from './route-table.ts';
 import { RouteTable } from './route-table.ts';
@@ -26,6 +27,8 @@ export class HttpContext {
   readonly stats: Stats;
   readonly names: HttpStatNames;
   readonly pools: UpstreamPools;
+  /** Watches every request on this listener (undefined: nothing observes it, the cheap path). */
+  readonly observer: ExchangeObserver | undefined;
   /** Set by drain(): HTTP/1.1 responses carry Connection: close, idle connections are closed. */
   draining = false;
   /** Called when a drained HTTP/1.1 connection has no request left in flight. */
@@ -40,6 +43,7 @@ export class HttpContext {
     this.stats = deps.stats;
     this.names = new HttpStatNames(hcm.statPrefix);
     this.pools = new UpstreamPools(deps.clusters, deps.stats);
+    this.observer = deps.observers === undefined ? undefined : observerFor(deps.observers, listener, hcm);
     this.hcmUpgrades = new Set(hcm.upgrades.map((u) => u.toLowerCase()));
     this.onSocketIdle = undefined;
   }

@@ -24,6 +24,7 @@ export const ResponseFlag = {
   StreamIdleTimeout: 'SI',
   UpstreamProtocolError: 'UPE',
   DownstreamProtocolError: 'DPE',
+  DownstreamConnectionTermination: 'DC',
 } as const;
 
 export interface LocalReply {

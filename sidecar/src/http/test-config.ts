@@ -111,6 +111,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     streamIdleTimeoutMs: 0,
     maxRequestHeadersKb: 60,
     upgrades: [],
+    accessLogs: [],
     ...overrides,
   };
 }

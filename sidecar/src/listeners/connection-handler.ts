@@ -2,6 +2,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenerConfig, RouteConfig } from '../config/model.ts';
+import type { ExchangeObserverFactory } from '../http/exchange-observer.ts';
 import type { Stats } from '../stats.ts';
 import type { ClusterLookup } from '../upstream/cluster.ts';
 
@@ -21,6 +22,8 @@ export interface HandlerDeps {
   routeConfig(name: string): RouteConfig | undefined;
   stats: Stats;
   logger: Logger;
+  /** Observers of HTTP requests (tracing, access logs, metrics); none = nothing observed. */
+  observers?: readonly ExchangeObserverFactory[];
 }
 
 export type ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => ConnectionHandler;
