@@ -252,6 +252,12 @@ export async function main(argv: string[]): Promise<void> {
     admin: { address: flags.adminAddress, port: flags.adminPort },
     ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
+    // The control plane reads sidecar metrics (trellisctl top) from the admin address announced here.
+    onAdminBound: (address, port) => {
+      node.metadata['TRELLIS_ADMIN_ADDRESS'] =
+        address === '0.0.0.0' || address === '::' ? flags.advertiseAddress : address;
+      node.metadata['TRELLIS_ADMIN_PORT'] = String(port);
+    },
   });
   let stopping = false;
   const stop = (signal: string): void => {

@@ -40,6 +40,8 @@ export interface SidecarOptions {
   localZone?: string;
   /** Observers of HTTP requests made outside the sidecar (tracing, from main.ts); added to the built-in ones. */
   observers?: readonly ExchangeObserverFactory[];
+  /** Called once the admin port is bound, before the config source starts (main.ts announces it in node metadata). */
+  onAdminBound?: (address: string, port: number) => void;
 }
 
 /** The built-in connection handlers by network filter type. */
@@ -112,6 +114,7 @@ export class Sidecar {
     const { address, port } = this.options.admin;
     const bound = await this.admin.listen(port, address);
     this.logger.info({ adminAddress: bound.address, adminPort: bound.port }, 'admin listening');
+    this.options.onAdminBound?.(bound.address, bound.port);
     const source = this.options.source;
     this.unsubscribe = source.onChange((config) => this.apply(config));
     void this.listeners.start();
