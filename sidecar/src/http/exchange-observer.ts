@@ -44,8 +44,11 @@ export interface ExchangeSummary {
   overloadCause?: OverloadCause | undefined;
   /** The downstream stream was reset (upstream failure after the response began, timeout, client went away). */
   reset: boolean;
-  /** performance.now() at the end. */
+  /** performance.now() when the exchange began and when it ended (duration = endMs - startMs). */
+  startMs: number;
   endMs: number;
+  /** Date.now() when the exchange began. */
+  startTime: number;
 }
 
 /** Per-request hooks, in order: routed → (attemptStart → attemptEnd)* → end. end is called exactly once. */

@@ -117,6 +117,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
   /** Observation of this request (tracing, access log, metrics), when the listener has an observer. */
   private obs: RequestObserver | undefined;
   private attempts = 0;
+  private startTime = 0;
+  private startMs = 0;
   private lastHost: Host | undefined;
   private status = 0;
   private grpcStatus: number | undefined;
@@ -155,14 +157,12 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
     else this.res.on('close', onResponseClose);
     const observer = ctx.observer;
-    if (observer !== undefined)
-      this.obs = observer.begin({
-        view,
-        peer: this.peer,
-        isH2: this.isH2,
-        startTime: Date.now(),
-        startMs: performance.now(),
-      });
+    if (observer !== undefined) {
+      this.startTime = Date.now();
+      this.startMs = performance.now();
+      const { peer, isH2, startTime, startMs } = this;
+      this.obs = observer.begin({ view, peer, isH2, startTime, startMs });
+    }
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
     const routed = resolveRoute(ctx, view, undefined);
     this.scope = routed.scope;
@@ -560,7 +560,9 @@ export class Exchange implements AttemptSink, ConnectionBound {
       bytesSent: this.bytesSent,
       overloadCause: this.overloadCause,
       reset: this.reset,
+      startMs: this.startMs,
       endMs: performance.now(),
+      startTime: this.startTime,
     });
   }
 }
