@@ -17,9 +17,12 @@ export interface ObservedRequest {
   readonly startMs: number;
 }
 
-/** How one upstream attempt ended: a response head (status, and grpc-status when it came with the head) or an error. */
+/**
+ * How one upstream attempt ended: a response head (status, grpc-status when it came with the head, and the response
+ * headers as received, for access logs' %RESP(…)%) or an error.
+ */
 export type AttemptOutcome =
-  | { status: number; grpcStatus?: number | undefined }
+  | { status: number; grpcStatus?: number | undefined; headers?: HeaderList | undefined }
   | { error: AttemptError; overloadCause?: OverloadCause | undefined };
 
 /** The request as it ended. */
@@ -33,6 +36,8 @@ export interface ExchangeSummary {
   /** The route name ('' when none matched) and the cluster the router picked ('' when none). */
   routeName: string;
   cluster: string;
+  /** The virtual host the route belongs to ('' when none matched); per-route stats are keyed by vhost and route. */
+  virtualHost?: string | undefined;
   /** The host of the last attempt, when there was one. */
   upstreamHost: Host | undefined;
   /** Attempts made (0 for local replies); attempts - 1 retries. */

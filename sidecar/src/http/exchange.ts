@@ -276,7 +276,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
-    this.obs?.attemptEnd(attempt.host, { status, grpcStatus });
+    this.obs?.attemptEnd(attempt.host, { status, grpcStatus, headers });
     if (!this.grpc || status !== 200) this.recordOutlier(attempt, { status });
     else if (grpcStatus !== undefined) this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
     else this.grpcPending = true;
@@ -553,6 +553,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
       grpcStatus: this.grpcStatus,
       flags: this.flags,
       routeName: this.scope.route?.name ?? '',
+      virtualHost: this.scope.vhost?.name ?? '',
       cluster: this.cluster?.name ?? '',
       upstreamHost: this.lastHost,
       attempts: this.attempts,
