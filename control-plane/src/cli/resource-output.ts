@@ -22,6 +22,13 @@ function rowOf(r: Resource): string[] {
       const subsets = (r.spec.subsets ?? []).map((s) => s.name).join(',') || '-';
       return [r.metadata.name, r.spec.service, subsets, r.spec.loadBalancer?.algorithm ?? '-', ...common];
     }
+    case 'Telemetry': {
+      const tracing = r.spec.tracing ? `${r.spec.tracing.samplingPercent}%` : '-';
+      const log = r.spec.accessLog
+        ? `${r.spec.accessLog.path}${r.spec.accessLog.samplingPercent === undefined ? '' : ` (${r.spec.accessLog.samplingPercent}%)`}`
+        : '-';
+      return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', tracing, log, ...common];
+    }
   }
 }
 
@@ -29,6 +36,7 @@ const HEADERS: Record<Kind, string[]> = {
   Service: ['NAME', 'PORTS', 'STATIC ENDPOINTS', 'GENERATION', 'AGE'],
   Route: ['NAME', 'HOSTS', 'RULES', 'SERVICES', 'GENERATION', 'AGE'],
   TrafficPolicy: ['NAME', 'SERVICE', 'SUBSETS', 'LB', 'GENERATION', 'AGE'],
+  Telemetry: ['NAME', 'SELECTOR', 'TRACE SAMPLING', 'ACCESS LOG', 'GENERATION', 'AGE'],
 };
 
 /** Renders resources of one kind; `single` prints a lone object (not a list) for yaml/json. */

@@ -10,10 +10,14 @@ const ALIASES: Record<string, Kind> = {
   trafficpolicy: 'TrafficPolicy',
   trafficpolicies: 'TrafficPolicy',
   tp: 'TrafficPolicy',
+  telemetry: 'Telemetry',
+  telemetries: 'Telemetry',
+  tel: 'Telemetry',
 };
 
 /** The accepted spellings, for help and error texts. */
-export const KIND_ALIASES_HELP = 'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp';
+export const KIND_ALIASES_HELP =
+  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel';
 
 /** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
 export function parseKind(text: string): Kind | undefined {

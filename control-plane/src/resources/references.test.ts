@@ -77,3 +77,25 @@ describe('checkReferences', () => {
     ]);
   });
 });
+
+describe('checkReferences: Telemetry scopes', () => {
+  const tel = (name: string, service?: string): Resource => ({
+    apiVersion: 'trellis.dev/v1',
+    kind: 'Telemetry',
+    metadata: { name },
+    spec: { ...(service === undefined ? {} : { selector: { service } }), tracing: { samplingPercent: 1 } },
+  });
+
+  it('allows one mesh-wide Telemetry and one per service, even for a service not defined yet', () => {
+    expect(checkReferences([svc('orders'), tel('mesh'), tel('orders', 'orders'), tel('later', 'later')])).to.deep.equal(
+      [],
+    );
+  });
+
+  it('rejects a second Telemetry for the same scope, naming both', () => {
+    expect(checkReferences([tel('a'), tel('b'), tel('c', 'orders'), tel('d', 'orders')])).to.deep.equal([
+      'Telemetry b: spec.selector: the mesh already has Telemetry a (at most one per scope)',
+      'Telemetry d: spec.selector.service: service "orders" already has Telemetry c (at most one per scope)',
+    ]);
+  });
+});

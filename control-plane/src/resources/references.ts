@@ -1,5 +1,13 @@
-// Cross-reference checks over a whole state: routes and traffic policies must point at services, ports and subsets that exist.
-import type { Resource, ResourceKey, RouteResource, ServiceResource, TrafficPolicyResource } from './types.ts';
+// Cross-reference checks over a whole state: routes and traffic policies must point at services, ports and subsets that
+// exist; at most one Telemetry per scope (mesh-wide, or one service).
+import type {
+  Resource,
+  ResourceKey,
+  RouteResource,
+  ServiceResource,
+  TelemetryResource,
+  TrafficPolicyResource,
+} from './types.ts';
 import { keyOf } from './types.ts';
 
 /**
@@ -14,12 +22,14 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
   const services = new Map<string, ServiceResource>();
   const routes: RouteResource[] = [];
   const policies: TrafficPolicyResource[] = [];
+  const telemetry: TelemetryResource[] = [];
   for (const r of all) {
     if (r.kind === 'Service') services.set(r.metadata.name, r);
     else if (r.kind === 'Route') routes.push(r);
-    else policies.push(r);
+    else if (r.kind === 'TrafficPolicy') policies.push(r);
+    else telemetry.push(r);
   }
-  const errors: string[] = [];
+  const errors: string[] = telemetryScopeErrors(telemetry);
   const policyOf = new Map<string, TrafficPolicyResource>();
   for (const tp of [...policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const at = `TrafficPolicy ${tp.metadata.name}: spec.service`;
@@ -59,6 +69,26 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
         }
       });
     });
+  }
+  return errors;
+}
+
+/**
+ * A Telemetry applies mesh-wide (no selector) or to one service; two for the same scope would be ambiguous. A selector
+ * may name a service that does not exist (yet): it then applies to nothing.
+ */
+function telemetryScopeErrors(telemetry: readonly TelemetryResource[]): string[] {
+  const errors: string[] = [];
+  const byScope = new Map<string, string>();
+  for (const t of [...telemetry].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+    const service = t.spec.selector?.service;
+    const scope = service === undefined ? 'the mesh' : `service "${service}"`;
+    const other = byScope.get(scope);
+    if (other === undefined) byScope.set(scope, t.metadata.name);
+    else
+      errors.push(
+        `Telemetry ${t.metadata.name}: ${service === undefined ? 'spec.selector' : 'spec.selector.service'}: ${scope} already has Telemetry ${other} (at most one per scope)`,
+      );
   }
   return errors;
 }

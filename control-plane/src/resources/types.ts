@@ -1,7 +1,7 @@
-// The operator resources (Kubernetes-style documents): Service, Route and TrafficPolicy, as stored and validated.
+// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy and Telemetry, as stored and validated.
 
 export const API_VERSION = 'trellis.dev/v1';
-export const KINDS = ['Service', 'Route', 'TrafficPolicy'] as const;
+export const KINDS = ['Service', 'Route', 'TrafficPolicy', 'Telemetry'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface Metadata {
@@ -207,10 +207,36 @@ export interface TrafficPolicySpec {
   connectionPool?: ConnectionPool;
 }
 
+/** Which proxies a Telemetry applies to: those fronting `service`; absent = every sidecar in the mesh. */
+export interface TelemetrySelector {
+  service: string;
+}
+
+export interface TelemetryTracing {
+  /** Percent (0-100, decimals allowed) of requests that start a new trace. */
+  samplingPercent: number;
+}
+
+export interface TelemetryAccessLog {
+  /** `/dev/stdout`, `/dev/stderr` or an absolute file path. */
+  path: string;
+  /** JSON log line fields: key → Envoy command operators (e.g. `%RESPONSE_CODE%`); absent = the proxy's default. */
+  format?: Record<string, string>;
+  /** Percent (0-100, decimals allowed) of requests logged; default 100. */
+  samplingPercent?: number;
+}
+
+export interface TelemetrySpec {
+  selector?: TelemetrySelector;
+  tracing?: TelemetryTracing;
+  accessLog?: TelemetryAccessLog;
+}
+
 export interface SpecOf {
   Service: ServiceSpec;
   Route: RouteSpec;
   TrafficPolicy: TrafficPolicySpec;
+  Telemetry: TelemetrySpec;
 }
 
 export interface ResourceOf<K extends Kind> {
@@ -223,7 +249,8 @@ export interface ResourceOf<K extends Kind> {
 export type ServiceResource = ResourceOf<'Service'>;
 export type RouteResource = ResourceOf<'Route'>;
 export type TrafficPolicyResource = ResourceOf<'TrafficPolicy'>;
-export type Resource = ServiceResource | RouteResource | TrafficPolicyResource;
+export type TelemetryResource = ResourceOf<'Telemetry'>;
+export type Resource = ServiceResource | RouteResource | TrafficPolicyResource | TelemetryResource;
 
 /** Identity of a stored resource. */
 export interface ResourceKey {

@@ -3,6 +3,7 @@ import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from './t
 import { Issues, isRecord } from './validate/issues.ts';
 import { ROUTE_FIELDS, validateRouteSpec } from './validate/route.ts';
 import { SERVICE_FIELDS, validateServiceSpec } from './validate/service.ts';
+import { TELEMETRY_FIELDS, validateTelemetrySpec } from './validate/telemetry.ts';
 import { TRAFFIC_POLICY_FIELDS, validateTrafficPolicySpec } from './validate/traffic-policy.ts';
 
 export interface ValidationResult {
@@ -24,6 +25,7 @@ const SPECS: Record<Kind, SpecRules> = {
   Service: { fields: SERVICE_FIELDS, validate: validateServiceSpec },
   Route: { fields: ROUTE_FIELDS, validate: validateRouteSpec },
   TrafficPolicy: { fields: TRAFFIC_POLICY_FIELDS, validate: validateTrafficPolicySpec },
+  Telemetry: { fields: TELEMETRY_FIELDS, validate: validateTelemetrySpec },
 };
 
 function isKind(value: unknown): value is Kind {
