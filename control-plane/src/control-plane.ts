@@ -4,7 +4,7 @@ import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
-import type { RouteResource, ServiceResource, TrafficPolicyResource } from './resources/types.ts';
+import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
@@ -120,6 +120,7 @@ export class ControlPlane {
       services: store.list('Service') as ServiceResource[],
       routes: store.list('Route') as RouteResource[],
       policies: store.list('TrafficPolicy') as TrafficPolicyResource[],
+      telemetry: store.list('Telemetry') as TelemetryResource[],
       endpoints: this.registry.endpoints(),
     };
   }

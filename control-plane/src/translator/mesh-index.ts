@@ -2,6 +2,7 @@
 import type { ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString, clusterName } from './names.ts';
+import { type EffectiveTelemetry, effectiveTelemetry } from './telemetry.ts';
 
 /** One cluster the mesh has: a service port, or a subset of it. */
 export interface ClusterKey {
@@ -20,6 +21,8 @@ export interface MeshIndex {
   /** Every cluster, sorted by name. */
   clusters: readonly ClusterKey[];
   clusterNames: ReadonlySet<string>;
+  /** The Telemetry in effect for a sidecar fronting `service` (mesh-wide, overridden per part by the service's). */
+  telemetryOf(service: string | undefined): EffectiveTelemetry | undefined;
 }
 
 export function indexMesh(state: MeshState): MeshIndex {
@@ -48,5 +51,6 @@ export function indexMesh(state: MeshState): MeshIndex {
     policyOf: (service) => policies.get(service),
     clusters,
     clusterNames: new Set(byName.keys()),
+    telemetryOf: (service) => effectiveTelemetry(state.telemetry ?? [], service),
   };
 }

@@ -1,11 +1,13 @@
 // The translator's input: every operator resource plus the endpoints known for each service.
 import type { Endpoint } from '../registry/endpoint.ts';
-import type { RouteResource, ServiceResource, TrafficPolicyResource } from '../resources/types.ts';
+import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from '../resources/types.ts';
 
 export interface MeshState {
   services: readonly ServiceResource[];
   routes: readonly RouteResource[];
   policies: readonly TrafficPolicyResource[];
+  /** Telemetry resources (absent = none): tracing and access logs of sidecars. */
+  telemetry?: readonly TelemetryResource[];
   /** Endpoints by service name (static entries and proxy-announced ones). */
   endpoints: ReadonlyMap<string, readonly Endpoint[]>;
 }

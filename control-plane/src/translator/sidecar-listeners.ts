@@ -10,11 +10,14 @@ import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import type { Warn } from './routes.ts';
+import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const OUTBOUND_LISTENER = 'outbound';
 export const INBOUND_LISTENER = 'inbound';
 const LOOPBACK = '127.0.0.1';
+/** The service name a sidecar reports its spans as when it fronts no service. */
+export const SIDECAR_TRACE_SERVICE = 'trellis-sidecar';
 
 /** The cluster the inbound listener forwards to: the app on 127.0.0.1:<appPort>. */
 export function inboundClusterName(appPort: number): string {
@@ -34,8 +37,13 @@ function networkFilter(name: string, typedConfig: Record<string, unknown>): Reco
   return { filter_chains: [{ filters: [{ name, typed_config: typedConfig }] }] };
 }
 
-/** The HttpConnectionManager settings both directions share; the router filter comes last. */
-function sidecarHcm(statPrefix: string, upgrades: string[]): Record<string, unknown> {
+/** The HttpConnectionManager settings both directions share (Telemetry's tracing and access log); router last. */
+function sidecarHcm(
+  statPrefix: string,
+  upgrades: string[],
+  telemetry: EffectiveTelemetry | undefined,
+  service: string | undefined,
+): Record<string, unknown> {
   return {
     '@type': HCM_TYPE_URL,
     stat_prefix: statPrefix,
@@ -44,17 +52,18 @@ function sidecarHcm(statPrefix: string, upgrades: string[]): Record<string, unkn
     generate_request_id: { value: true },
     upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
     http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+    ...hcmTelemetryFields(telemetry, service ?? SIDECAR_TRACE_SERVICE),
   };
 }
 
-function tcpProxy(statPrefix: string, cluster: string): Record<string, unknown> {
-  return { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster };
+function tcpProxy(statPrefix: string, cluster: string, telemetry: EffectiveTelemetry | undefined) {
+  return { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster, ...tcpTelemetryFields(telemetry) };
 }
 
 /** The app's HTTP proxy on 127.0.0.1:<outboundPort>: routes by Host / absolute URI, tunnels CONNECT. */
-export function outboundListener(params: SidecarParams): Record<string, unknown> {
+export function outboundListener(params: SidecarParams, telemetry?: EffectiveTelemetry): Record<string, unknown> {
   const hcm = {
-    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT']),
+    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT'], telemetry, params.service),
     http2_protocol_options: { allow_connect: true },
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
   };
@@ -78,16 +87,17 @@ export function inboundListener(
   service: string,
   port: ServicePort,
   params: SidecarParams & { appPort: number },
+  telemetry?: EffectiveTelemetry,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   let filter: Record<string, unknown>;
   if (port.protocol === 'TCP') {
-    filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster));
+    filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry));
   } else {
     const name = `inbound|${service}`;
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
     const hcm = {
-      ...sidecarHcm(INBOUND_LISTENER, ['websocket']),
+      ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service),
       route_config: { name, virtual_hosts: [{ name, domains: ['*'], routes: [route] }] },
     };
     filter = networkFilter('envoy.filters.network.http_connection_manager', hcm);
@@ -122,13 +132,14 @@ export function inboundCluster(service: string, port: ServicePort, appPort: numb
 }
 
 /** A plain-TCP listener on 127.0.0.1:<localPort> proxying to cluster `<svc>|<port>`. */
-export function tcpUpstreamListener(up: TcpUpstream): Record<string, unknown> {
+export function tcpUpstreamListener(up: TcpUpstream, telemetry?: EffectiveTelemetry): Record<string, unknown> {
   const name = tcpListenerName(up);
+  const proxy = tcpProxy(name, clusterName(up.service, up.port), telemetry);
   return {
     name,
     address: socketAddress(LOOPBACK, up.localPort),
     traffic_direction: 'OUTBOUND',
-    ...networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(name, clusterName(up.service, up.port))),
+    ...networkFilter('envoy.filters.network.tcp_proxy', proxy),
   };
 }
 
@@ -159,16 +170,19 @@ export function sidecarSocketResources(
     listeners.push(listener);
     return true;
   };
-  add(outboundListener(params), LOOPBACK, params.outboundPort);
+  const telemetry = index.telemetryOf(params.service);
+  add(outboundListener(params, telemetry), LOOPBACK, params.outboundPort);
   const port = frontedPort(index, params);
   const { appPort, service } = params;
   if (port && service !== undefined && appPort !== undefined) {
     const clusterTaken = index.clusterNames.has(inboundClusterName(appPort));
     if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
-    else if (add(inboundListener(service, port, { ...params, appPort }), params.inboundAddress, params.inboundPort)) {
+    else if (
+      add(inboundListener(service, port, { ...params, appPort }, telemetry), params.inboundAddress, params.inboundPort)
+    ) {
       clusters.push(inboundCluster(service, port, appPort));
     }
   }
-  for (const up of params.tcpUpstreams) add(tcpUpstreamListener(up), LOOPBACK, up.localPort);
+  for (const up of params.tcpUpstreams) add(tcpUpstreamListener(up, telemetry), LOOPBACK, up.localPort);
   return { listeners, clusters };
 }
