@@ -49,7 +49,10 @@ describe('trellis-sidecar command line', () => {
       adminPort: 15000,
       drainTime: 5000,
       logLevel: 'info',
+      tracingProtocol: 'http/protobuf',
+      tracingSampling: 100,
     });
+    expect(f.tracingEndpoint).to.equal(undefined);
     expect(f.appPort).to.equal(undefined);
     expect(f.nodeId).to.equal(undefined);
   });
@@ -92,6 +95,12 @@ describe('trellis-sidecar command line', () => {
       '2s',
       '--log-level',
       'warn',
+      '--tracing-endpoint',
+      'http://collector:4318',
+      '--tracing-protocol',
+      'grpc',
+      '--tracing-sampling',
+      '2.5',
     ]);
     expect(f).to.deep.equal({
       xds: ['cp-a:18000', '[::1]:18000'],
@@ -114,6 +123,9 @@ describe('trellis-sidecar command line', () => {
       adminPort: 0,
       drainTime: 2000,
       logLevel: 'warn',
+      tracingEndpoint: 'http://collector:4318',
+      tracingProtocol: 'grpc',
+      tracingSampling: 2.5,
     });
   });
 
@@ -136,6 +148,9 @@ describe('trellis-sidecar command line', () => {
       TRELLIS_ADMIN_PORT: '16000',
       TRELLIS_DRAIN_TIME: '750ms',
       TRELLIS_LOG_LEVEL: 'debug',
+      TRELLIS_TRACING_ENDPOINT: 'http://otel:4318/v1/traces',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
+      TRELLIS_TRACING_SAMPLING: '1',
     });
     expect(f).to.deep.equal({
       xds: ['10.0.0.1:18000', '10.0.0.2:18000'],
@@ -158,11 +173,54 @@ describe('trellis-sidecar command line', () => {
       adminPort: 16000,
       drainTime: 750,
       logLevel: 'debug',
+      tracingEndpoint: 'http://otel:4318/v1/traces',
+      tracingProtocol: 'grpc',
+      tracingSampling: 1,
     });
     // A flag beats its env var.
     expect(
       flags(['--inbound-port', '1234'], { TRELLIS_SERVICE: 's', TRELLIS_INBOUND_PORT: '16006' }).inboundPort,
     ).to.equal(1234);
+  });
+
+  it('falls back to the standard OTEL_* variables for tracing', () => {
+    const f = flags([], {
+      TRELLIS_SERVICE: 's',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://otel:4318/custom',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+    expect(f.tracingEndpoint).to.equal('http://otel:4318/custom');
+    expect(f.tracingProtocol).to.equal('grpc');
+    expect(f.tracingSampling).to.equal(25);
+    expect(flags([], { TRELLIS_SERVICE: 's', OTEL_TRACES_SAMPLER: 'always_off' }).tracingSampling).to.equal(0);
+    // TRELLIS_* beats OTEL_*; the flag beats both.
+    const g = flags(['--tracing-sampling', '7'], {
+      TRELLIS_SERVICE: 's',
+      TRELLIS_TRACING_ENDPOINT: 'http://a:1',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:2',
+      TRELLIS_TRACING_SAMPLING: '3',
+    });
+    expect(g.tracingEndpoint).to.equal('http://a:1');
+    expect(g.tracingSampling).to.equal(7);
+  });
+
+  it('rejects bad tracing values naming the flag or env var', () => {
+    expect(() => flags(['--service', 's', '--tracing-endpoint', 'collector:4318'])).to.throw(
+      /--tracing-endpoint.*http\(s\) URL/,
+    );
+    expect(() => flags(['--service', 's', '--tracing-protocol', 'http/json'])).to.throw(/http\/protobuf, grpc/);
+    expect(() => flags(['--service', 's', '--tracing-sampling', '150'])).to.throw(/--tracing-sampling.*0-100/);
+    expect(() => flags(['--service', 's'], { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).to.throw(
+      /env OTEL_EXPORTER_OTLP_PROTOCOL="http\/json"/,
+    );
+    expect(() => flags(['--service', 's'], { OTEL_TRACES_SAMPLER: 'jaeger_remote' })).to.throw(
+      /env OTEL_TRACES_SAMPLER="jaeger_remote"/,
+    );
+    expect(() => flags(['--service', 's'], { TRELLIS_TRACING_ENDPOINT: 'ftp://x' })).to.throw(
+      /env TRELLIS_TRACING_ENDPOINT="ftp:\/\/x"/,
+    );
   });
 
   it('rejects bad values with a message naming the flag or env var', () => {

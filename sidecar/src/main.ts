@@ -3,6 +3,18 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { Sidecar } from './sidecar.ts';
+import { startTracing } from './tracing/otlp-tracing.ts';
+import {
+  endpointFromEnv,
+  endpointUrl,
+  OTLP_PROTOCOLS,
+  type OtlpProtocol,
+  protocolFromEnv,
+  samplingFromEnv,
+  samplingPercent,
+  TracingConfigError,
+  tracingSettings,
+} from './tracing/tracing-config.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -87,6 +99,30 @@ export interface SidecarFlags {
   adminPort: number;
   drainTime: number;
   logLevel: string;
+  tracingEndpoint?: string;
+  tracingProtocol: OtlpProtocol;
+  tracingSampling: number;
+}
+
+/** A tracing parser as a flag parser (commander reports InvalidArgumentError with the flag's name). */
+function flagParser<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+/** An env fallback computed by the tracing config; its error already names the variable. */
+function envDefault<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof TracingConfigError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 /** The command line (flags, env defaults, help text); parse errors exit through commander. */
@@ -201,6 +237,33 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         .choices(LEVELS)
         .default(e('TRELLIS_LOG_LEVEL', 'info')),
     )
+    .addOption(
+      opt(
+        '--tracing-endpoint <url>',
+        'OTLP traces endpoint (http/protobuf: a URL without a path gets /v1/traces); unset = tracing off',
+        'TRELLIS_TRACING_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT',
+      )
+        .argParser(flagParser(endpointUrl))
+        .default(envDefault(() => endpointFromEnv(env))),
+    )
+    .addOption(
+      opt(
+        '--tracing-protocol <protocol>',
+        'OTLP transport',
+        'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL',
+      )
+        .choices(OTLP_PROTOCOLS)
+        .default(envDefault(() => protocolFromEnv(env))),
+    )
+    .addOption(
+      opt(
+        '--tracing-sampling <percent>',
+        'percent of new traces sampled (a parent decision wins; the control plane may override per listener)',
+        'TRELLIS_TRACING_SAMPLING, OTEL_TRACES_SAMPLER + OTEL_TRACES_SAMPLER_ARG',
+      )
+        .argParser(flagParser(samplingPercent))
+        .default(envDefault(() => samplingFromEnv(env))),
+    )
     .showHelpAfterError();
 }
 
@@ -245,6 +308,11 @@ export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   const node = nodeOf(flags);
   const logger = pino({ level: flags.logLevel, base: { proxy: 'trellis-sidecar', service: flags.service } });
+  const tracing = startTracing(tracingSettings(flags, process.env));
+  if (tracing !== undefined) {
+    const { endpoint, protocol, samplingPercent, serviceName } = tracing.settings;
+    logger.info({ endpoint, protocol, samplingPercent, serviceName }, 'tracing on');
+  }
   const xds = new XdsClient({ servers: flags.xds, node, protocol: flags.xdsProtocol, logger });
   const sidecar = new Sidecar({
     source: xds,
@@ -252,6 +320,7 @@ export async function main(argv: string[]): Promise<void> {
     admin: { address: flags.adminAddress, port: flags.adminPort },
     ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
+    ...(tracing === undefined ? {} : { observers: [tracing.factory], onStop: () => tracing.shutdown() }),
     // The control plane reads sidecar metrics (trellisctl top) from the admin address announced here.
     onAdminBound: (address, port) => {
       node.metadata['TRELLIS_ADMIN_ADDRESS'] =

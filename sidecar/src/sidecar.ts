@@ -42,6 +42,8 @@ export interface SidecarOptions {
   observers?: readonly ExchangeObserverFactory[];
   /** Called once the admin port is bound, before the config source starts (main.ts announces it in node metadata). */
   onAdminBound?: (address: string, port: number) => void;
+  /** Runs on stop once the listeners are closed, bounded to 5 s (main.ts flushes queued trace spans). */
+  onStop?: () => Promise<void>;
 }
 
 /** The built-in connection handlers by network filter type. */
@@ -169,6 +171,8 @@ export class Sidecar {
     clearTimeout(timer);
     this.unsubscribe?.();
     await Promise.race([this.listeners.close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    const onStop = this.options.onStop?.().catch((err: unknown) => this.logger.warn({ err }, 'stop hook failed'));
+    if (onStop !== undefined) await Promise.race([onStop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await this.options.source.stop();
     await this.admin.close();
   }
