@@ -1,0 +1,167 @@
+// One demo run: start the mesh, drive traffic, show it, react to keys and signals, stop everything, summarize.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { listenForKeys } from './keys.ts';
+import type { ViewState } from './live-view.ts';
+import { startLoad } from './load-generator.ts';
+import { type Mesh, startMesh } from './mesh.ts';
+import { MeshStatsReader } from './mesh-stats.ts';
+import type { DemoOptions } from './options.ts';
+import { portAllocator } from './ports.ts';
+import { ProcessGroup } from './process-group.ts';
+import { Recorder } from './recorder.ts';
+import { jsonReporter, type Reporter, terminalReporter } from './reporter.ts';
+import { buildSummary } from './summary.ts';
+import { FAULTY, KILLABLE } from './topology.ts';
+
+const WINDOW_S = 10;
+const MAX_EVENTS = 4;
+
+function hints(mesh: Mesh, interactive: boolean, faultOn: boolean): string[] {
+  const killable = mesh.instances.find((i) => i.instance.name === KILLABLE);
+  const pid = killable?.app.exited() ? 'stopped' : `pid ${killable?.app.pid}`;
+  const ctl = `npx trellisctl --api ${mesh.api}`;
+  return [
+    interactive
+      ? `keys  [k] kill ${KILLABLE} (${pid})  [r] restart it  [f] ${FAULTY} answers 503 (${faultOn ? 'ON' : 'off'})  [q] quit`
+      : `kill a backend: kill -9 ${killable?.app.pid ?? '?'}   (${KILLABLE}; its sidecar stays up)`,
+    `try   ${ctl} apply -f demo/config/canary-50.yaml     (back to 90/10: -f demo/config/mesh.yaml)`,
+    `      ${ctl} get routes   ·   ${ctl} proxy-status`,
+  ];
+}
+
+async function setFault(mesh: Mesh, on: boolean): Promise<void> {
+  const target = mesh.instances.find((i) => i.instance.name === FAULTY);
+  if (target === undefined) return;
+  await fetch(`http://127.0.0.1:${target.appPort}/fault?rate=${on ? 1 : 0}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(2000),
+  });
+}
+
+/** Runs the demo; resolves with the process exit code once every child process has stopped. */
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const out: Reporter = opts.json ? jsonReporter() : terminalReporter();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-demo-'));
+  const group = new ProcessGroup();
+  let requestStop: (why: string) => void = () => {};
+  const stopped = new Promise<string>((resolve) => {
+    requestStop = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals): void => requestStop(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let restoreKeys = (): void => {};
+  try {
+    const starting = startMesh({ group, ports: portAllocator(opts.basePort), dataDir, step: (m) => out.step(m) });
+    starting.catch(() => {}); // a stop during start-up ends it; its error is not news then
+    const mesh = await Promise.race([starting, stopped.then(() => undefined)]);
+    if (mesh === undefined) return 130;
+    out.ready({
+      api: mesh.api,
+      xds: mesh.xds,
+      pids: Object.fromEntries([
+        ['control-plane', mesh.controlPlane.pid],
+        ...mesh.instances.flatMap((i) => [
+          [i.instance.name, i.app.pid],
+          [`${i.instance.name}-sidecar`, i.sidecar.pid],
+        ]),
+        ['loadgen-sidecar', mesh.loadgen.sidecar.pid],
+      ]),
+    });
+    out.step(`traffic: ${opts.rps} req/s to http://web:8080/checkout through the load generator's sidecar`);
+
+    const recorder = new Recorder();
+    const load = startLoad({ outboundPort: mesh.loadgen.outboundPort, rps: opts.rps, recorder });
+    const stats = new MeshStatsReader(mesh);
+    const events: string[] = [];
+    const interactive = !opts.json && process.stdin.isTTY === true;
+    let faultOn = false;
+    const note = (message: string): void => {
+      const line = `${new Date().toISOString().slice(11, 19)}  ${message}`;
+      events.push(line);
+      if (events.length > MAX_EVENTS) events.shift();
+      out.event(line);
+    };
+    const viewState = (elapsedS: number, whole: boolean): ViewState => {
+      const figures = whole ? recorder.totals(elapsedS) : recorder.rolling(WINDOW_S);
+      return {
+        api: mesh.api,
+        rps: opts.rps,
+        elapsedS,
+        remainingS: opts.durationMs === undefined ? undefined : Math.max(0, opts.durationMs / 1000 - elapsedS),
+        windowS: whole ? Math.round(elapsedS) : WINDOW_S,
+        services: figures.services,
+        versions: figures.versions,
+        mesh: stats.last,
+        hints: hints(mesh, interactive, faultOn),
+        events,
+        color: process.stdout.isTTY === true,
+      };
+    };
+    if (interactive) {
+      restoreKeys = listenForKeys({
+        kill: () => {
+          const pid = mesh.killApp(KILLABLE);
+          note(`killed ${KILLABLE} (pid ${pid}, SIGKILL): watch the retries and the ejection`);
+        },
+        restart: () => {
+          mesh.restartApp(KILLABLE).then(
+            () => note(`restarted ${KILLABLE}: it returns once its ejection time is over`),
+            (err: Error) => note(`restart failed: ${err.message}`),
+          );
+        },
+        fault: () => {
+          faultOn = !faultOn;
+          setFault(mesh, faultOn).then(
+            () => note(faultOn ? `${FAULTY} now answers every request with 503` : `${FAULTY} healthy again`),
+            (err: Error) => note(`fault toggle failed: ${err.message}`),
+          );
+        },
+        quit: () => requestStop('quit'),
+      });
+    }
+    const started = performance.now();
+    const elapsed = (): number => (performance.now() - started) / 1000;
+    const ticker = setInterval(() => {
+      out.tick(recorder.closeSecond());
+      void stats.read().then(() => out.view(viewState(elapsed(), false)));
+    }, 1000);
+    const timer =
+      opts.durationMs === undefined ? undefined : setTimeout(() => requestStop('duration'), opts.durationMs);
+    await stopped;
+    clearInterval(ticker);
+    if (timer !== undefined) clearTimeout(timer);
+    restoreKeys();
+    restoreKeys = () => {};
+    await load.stop();
+    const elapsedS = elapsed();
+    recorder.closeSecond();
+    await stats.read();
+    const totals = recorder.totals(elapsedS);
+    const summary = buildSummary({
+      api: mesh.api,
+      elapsedS,
+      rps: opts.rps,
+      services: totals.services,
+      versions: totals.versions,
+      mesh: stats.last,
+      shed: load.shed,
+      timeline: recorder.timeline(),
+    });
+    out.step('stopping every process the demo started');
+    await group.close();
+    out.done(summary, viewState(elapsedS, true));
+    return 0;
+  } catch (err) {
+    out.error(err instanceof Error ? err.message : String(err));
+    return 1;
+  } finally {
+    restoreKeys();
+    await group.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
