@@ -51,6 +51,7 @@ describe('trellis-sidecar command line', () => {
       logLevel: 'info',
       tracingProtocol: 'http/protobuf',
       tracingSampling: 100,
+      tracingBatchDelay: 5000,
     });
     expect(f.tracingEndpoint).to.equal(undefined);
     expect(f.appPort).to.equal(undefined);
@@ -101,6 +102,8 @@ describe('trellis-sidecar command line', () => {
       'grpc',
       '--tracing-sampling',
       '2.5',
+      '--tracing-batch-delay',
+      '200ms',
     ]);
     expect(f).to.deep.equal({
       xds: ['cp-a:18000', '[::1]:18000'],
@@ -126,6 +129,7 @@ describe('trellis-sidecar command line', () => {
       tracingEndpoint: 'http://collector:4318',
       tracingProtocol: 'grpc',
       tracingSampling: 2.5,
+      tracingBatchDelay: 200,
     });
   });
 
@@ -151,6 +155,7 @@ describe('trellis-sidecar command line', () => {
       TRELLIS_TRACING_ENDPOINT: 'http://otel:4318/v1/traces',
       OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc',
       TRELLIS_TRACING_SAMPLING: '1',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
     });
     expect(f).to.deep.equal({
       xds: ['10.0.0.1:18000', '10.0.0.2:18000'],
@@ -176,6 +181,7 @@ describe('trellis-sidecar command line', () => {
       tracingEndpoint: 'http://otel:4318/v1/traces',
       tracingProtocol: 'grpc',
       tracingSampling: 1,
+      tracingBatchDelay: 100,
     });
     // A flag beats its env var.
     expect(
@@ -220,6 +226,9 @@ describe('trellis-sidecar command line', () => {
     );
     expect(() => flags(['--service', 's'], { TRELLIS_TRACING_ENDPOINT: 'ftp://x' })).to.throw(
       /env TRELLIS_TRACING_ENDPOINT="ftp:\/\/x"/,
+    );
+    expect(() => flags(['--service', 's'], { OTEL_BSP_SCHEDULE_DELAY: '1s' })).to.throw(
+      /env OTEL_BSP_SCHEDULE_DELAY="1s"/,
     );
   });
 

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Sidecar } from './sidecar.ts';
 import { startTracing } from './tracing/otlp-tracing.ts';
 import {
+  batchDelayFromEnv,
   endpointFromEnv,
   endpointUrl,
   OTLP_PROTOCOLS,
@@ -102,6 +103,7 @@ export interface SidecarFlags {
   tracingEndpoint?: string;
   tracingProtocol: OtlpProtocol;
   tracingSampling: number;
+  tracingBatchDelay: number;
 }
 
 /** A tracing parser as a flag parser (commander reports InvalidArgumentError with the flag's name). */
@@ -263,6 +265,18 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       )
         .argParser(flagParser(samplingPercent))
         .default(envDefault(() => samplingFromEnv(env))),
+    )
+    .addOption(
+      opt(
+        '--tracing-batch-delay <duration>',
+        'how long spans wait to be exported in a batch',
+        'OTEL_BSP_SCHEDULE_DELAY, ms',
+      )
+        .argParser(ms)
+        .default(
+          envDefault(() => batchDelayFromEnv(env)),
+          '5s',
+        ),
     )
     .showHelpAfterError();
 }

@@ -6,7 +6,8 @@ import { formatTraceparent, parseTraceparent } from './traceparent.ts';
 
 /**
  * The trace context of a request, from one pass over its headers: a valid `traceparent` (with `tracestate`) wins,
- * then `b3`, then `x-b3-*`. Malformed headers are ignored (undefined: the request starts a new trace).
+ * then `b3`, then `x-b3-*`. Malformed headers are ignored (undefined: the request starts a new trace). The format
+ * says which B3 style the request also carries ('w3c': none), so the next hop gets the same ids in both.
  */
 export function extractContext(headers: HeaderList): SpanContext | undefined {
   let traceparent: string | undefined;
@@ -39,6 +40,9 @@ export function extractContext(headers: HeaderList): SpanContext | undefined {
   }
   if (traceparent !== undefined && traceparents === 1) {
     const ctx = parseTraceparent(traceparent, tracestate?.trim() ?? '');
+    // B3 headers beside it are kept in step with the W3C ids for the next hop.
+    if (ctx !== undefined && b3 !== undefined) return { ...ctx, format: 'b3-single' };
+    if (ctx !== undefined && b3TraceId !== undefined) return { ...ctx, format: 'b3-multi' };
     if (ctx !== undefined) return ctx;
   }
   if (b3 !== undefined) {

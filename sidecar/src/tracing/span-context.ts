@@ -1,6 +1,6 @@
 // The trace context a request carries between hops: ids, the sampling decision, W3C tracestate, which header style.
 
-/** Which header style the context arrived in (B3 requests keep B3 headers consistent for the next hop). */
+/** The B3 style the request carries, if any ('w3c': only W3C): B3 headers are kept consistent for the next hop. */
 export type PropagationFormat = 'w3c' | 'b3-single' | 'b3-multi';
 
 export interface SpanContext {

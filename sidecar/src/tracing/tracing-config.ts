@@ -10,6 +10,8 @@ export interface TracingFlags {
   tracingEndpoint?: string | undefined;
   tracingProtocol: OtlpProtocol;
   tracingSampling: number;
+  /** BatchSpanProcessor delay between exports, ms. */
+  tracingBatchDelay: number;
 }
 
 export interface TracingSettings {
@@ -20,7 +22,7 @@ export interface TracingSettings {
   serviceName: string;
   /** OTEL_RESOURCE_ATTRIBUTES (service.name excluded: serviceName says it). */
   resourceAttributes: Record<string, string>;
-  /** BatchSpanProcessor delay between exports (OTEL_BSP_SCHEDULE_DELAY, default 5000 ms). */
+  /** BatchSpanProcessor delay between exports (--tracing-batch-delay, OTEL_BSP_SCHEDULE_DELAY, default 5000 ms). */
   scheduledDelayMs: number;
 }
 
@@ -103,6 +105,16 @@ export function samplingFromEnv(env: NodeJS.ProcessEnv): number {
   }
 }
 
+/** OTEL_BSP_SCHEDULE_DELAY (milliseconds), else 5000. */
+export function batchDelayFromEnv(env: NodeJS.ProcessEnv): number {
+  const value = env['OTEL_BSP_SCHEDULE_DELAY'];
+  if (!value) return 5000;
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new TracingConfigError(`env OTEL_BSP_SCHEDULE_DELAY=${JSON.stringify(value)}: expected milliseconds`);
+  return n;
+}
+
 /** `k=v,k2=v2` with percent-encoded values (the OTEL_RESOURCE_ATTRIBUTES format). */
 export function parseResourceAttributes(value: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -142,20 +154,13 @@ export function tracingSettings(flags: TracingFlags, env: NodeJS.ProcessEnv): Tr
   const resourceAttributes = parseResourceAttributes(env['OTEL_RESOURCE_ATTRIBUTES'] ?? '');
   const serviceName = env['OTEL_SERVICE_NAME']?.trim() || resourceAttributes['service.name'] || flags.service;
   delete resourceAttributes['service.name'];
-  let scheduledDelayMs = 5000;
-  const delay = env['OTEL_BSP_SCHEDULE_DELAY'];
-  if (delay) {
-    scheduledDelayMs = Number(delay);
-    if (!Number.isInteger(scheduledDelayMs) || scheduledDelayMs < 0)
-      throw new TracingConfigError(`env OTEL_BSP_SCHEDULE_DELAY=${JSON.stringify(delay)}: expected milliseconds`);
-  }
   return {
     endpoint,
     protocol,
     samplingPercent: flags.tracingSampling,
     serviceName,
     resourceAttributes,
-    scheduledDelayMs,
+    scheduledDelayMs: flags.tracingBatchDelay,
   };
 }
 
