@@ -13,11 +13,14 @@ export function listenForKeys(actions: KeyActions): () => void {
   if (!stdin.isTTY) return () => {};
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
-  const onData = (key: string): void => {
-    if (key === 'k') actions.kill();
-    else if (key === 'r') actions.restart();
-    else if (key === 'f') actions.fault();
-    else if (key === 'q' || key === '\u0003') actions.quit();
+  // A chunk may hold several keys (typed fast, or pasted).
+  const onData = (chunk: string): void => {
+    for (const key of chunk) {
+      if (key === 'k') actions.kill();
+      else if (key === 'r') actions.restart();
+      else if (key === 'f') actions.fault();
+      else if (key === 'q' || key === '\u0003') actions.quit();
+    }
   };
   stdin.on('data', onData);
   stdin.resume();

@@ -13,7 +13,7 @@ import { ProcessGroup } from './process-group.ts';
 import { Recorder } from './recorder.ts';
 import { jsonReporter, type Reporter, terminalReporter } from './reporter.ts';
 import { buildSummary } from './summary.ts';
-import { FAULTY, KILLABLE } from './topology.ts';
+import { FAULTY, KILLABLE, SERVICES, type ServiceName } from './topology.ts';
 
 const WINDOW_S = 10;
 const MAX_EVENTS = 4;
@@ -29,6 +29,12 @@ function hints(mesh: Mesh, interactive: boolean, faultOn: boolean): string[] {
     `try   ${ctl} apply -f demo/config/canary-50.yaml     (back to 90/10: -f demo/config/mesh.yaml)`,
     `      ${ctl} get routes   ·   ${ctl} proxy-status`,
   ];
+}
+
+function averageRates(counts: Record<ServiceName, number>, seconds: number): Record<ServiceName, number> {
+  const out = { ...counts };
+  for (const s of SERVICES) out[s] = counts[s] / Math.max(seconds, 0.001);
+  return out;
 }
 
 async function setFault(mesh: Mesh, on: boolean): Promise<void> {
@@ -62,6 +68,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       api: mesh.api,
       xds: mesh.xds,
       pids: Object.fromEntries([
+        ['demo', process.pid],
         ['control-plane', mesh.controlPlane.pid],
         ...mesh.instances.flatMap((i) => [
           [i.instance.name, i.app.pid],
@@ -94,7 +101,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         windowS: whole ? Math.round(elapsedS) : WINDOW_S,
         services: figures.services,
         versions: figures.versions,
-        mesh: stats.last,
+        // The whole run: average inbound rates, not the last second's.
+        mesh: whole ? { ...stats.last, inboundRate: averageRates(stats.last.inbound, elapsedS) } : stats.last,
         hints: hints(mesh, interactive, faultOn),
         events,
         color: process.stdout.isTTY === true,
