@@ -1,6 +1,9 @@
 // The sidecar assembled: config source (xDS) → cluster manager + listener manager, admin server, start/stop.
 import type { Logger } from 'pino';
+import { HttpAccessLogs } from './access-log/http-access-log.ts';
+import { LogWriters } from './access-log/log-writers.ts';
 import { AdminServer, type ServerState } from './admin/admin-server.ts';
+import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
@@ -9,6 +12,8 @@ import { createHttpHandler } from './http/http-handler.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
 import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
 import { type HandlerFactories, ListenerManager } from './listeners/listener-manager.ts';
+import { ConnectionBytes } from './metrics/connection-bytes.ts';
+import { HttpMetrics } from './metrics/http-metrics.ts';
 import { Stats } from './stats.ts';
 import { createTcpHandler } from './tcp/tcp-proxy.ts';
 import { ClusterManager } from './upstream/cluster-manager.ts';
@@ -64,6 +69,10 @@ export class Sidecar {
   readonly clusters: ClusterManager;
   readonly listeners: ListenerManager;
   readonly admin: AdminServer;
+  /** Runtime log levels of the sidecar's logger and its children (admin /logging). */
+  readonly logLevels: LogLevels;
+  /** Access log files and streams, shared by listeners writing the same path. */
+  readonly accessLogWriters: LogWriters;
   private readonly options: SidecarOptions;
   private readonly logger: Logger;
   private readonly relay = new ConfigRelay();
@@ -78,6 +87,8 @@ export class Sidecar {
     this.options = options;
     this.logger = options.logger;
     this.stats = options.stats ?? new Stats();
+    this.logLevels = new LogLevels(options.logger);
+    this.accessLogWriters = new LogWriters((path, err) => this.logger.error({ err, path }, 'access log write failed'));
     this.clusters = new ClusterManager({
       stats: this.stats,
       logger: this.logger.child({ component: 'upstream' }),
@@ -88,11 +99,17 @@ export class Sidecar {
       routeConfig: (name) => this.relay.current().routes.get(name),
       stats: this.stats,
       logger: this.logger,
-      observers: [...(options.observers ?? [])],
+      // Tracing (from options) comes first: it sets traceparent before the access log reads it.
+      observers: [...(options.observers ?? []), new HttpMetrics(this.stats), new HttpAccessLogs(this.accessLogWriters)],
+      accessLogWriters: this.accessLogWriters,
     };
+    const bytes = new ConnectionBytes(this.stats);
+    const factories = new Map<string, ConnectionHandlerFactory>();
+    for (const [type, factory] of options.factories ?? defaultHandlerFactories())
+      factories.set(type, bytes.wrap(factory));
     const listenerOptions: ConstructorParameters<typeof ListenerManager>[0] = {
       source: this.relay,
-      factories: options.factories ?? defaultHandlerFactories(),
+      factories,
       deps,
       logger: this.logger.child({ component: 'listeners' }),
       onBindSettled: () => this.checkReady(),
@@ -108,6 +125,7 @@ export class Sidecar {
       statScopes: () => statScopesOf(this.relay.current()),
       drain: () => this.drain(options.adminDrainMs ?? 600_000),
       logger: this.logger.child({ component: 'admin' }),
+      logLevels: this.logLevels,
     });
   }
 
@@ -117,6 +135,7 @@ export class Sidecar {
     const bound = await this.admin.listen(port, address);
     this.logger.info({ adminAddress: bound.address, adminPort: bound.port }, 'admin listening');
     this.options.onAdminBound?.(bound.address, bound.port);
+    process.on('SIGUSR1', this.reopenLogs);
     const source = this.options.source;
     this.unsubscribe = source.onChange((config) => this.apply(config));
     void this.listeners.start();
@@ -175,7 +194,15 @@ export class Sidecar {
     if (onStop !== undefined) await Promise.race([onStop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await this.options.source.stop();
     await this.admin.close();
+    process.off('SIGUSR1', this.reopenLogs);
+    await this.accessLogWriters.close();
   }
+
+  /** SIGUSR1 (log rotation): access log files are reopened at their paths. */
+  private readonly reopenLogs = (): void => {
+    this.logger.info('reopening access logs');
+    this.accessLogWriters.reopen();
+  };
 
   private apply(config: SidecarConfig): void {
     if (config === this.relay.current()) return;

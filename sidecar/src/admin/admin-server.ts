@@ -3,10 +3,13 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { type HistogramSnapshot, quantile } from '../histogram.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
-import type { Stats } from '../stats.ts';
+import type { Stats, StatsSnapshot, StatTag } from '../stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { clustersJson, clustersText } from './clusters-page.ts';
+import { endpointStats } from './endpoint-stats.ts';
+import { ALLOWED_LEVELS, type LogLevels, parseLevel } from './log-levels.ts';
 import { prometheusText, type StatScopes } from './prometheus.ts';
 
 /** Envoy's server states, as /ready reports them. */
@@ -27,10 +30,14 @@ export interface AdminDeps {
   /** Starts draining (POST /drain). */
   drain(): void;
   logger: Logger;
+  /** Runtime log levels for /logging (absent: the page answers 404). */
+  logLevels?: LogLevels;
 }
 
+type Method = 'GET' | 'POST';
+
 interface Page {
-  method: 'GET' | 'POST';
+  methods: readonly Method[];
   help: string;
   serve(req: IncomingMessage, url: URL, res: ServerResponse): void;
 }
@@ -89,8 +96,11 @@ export class AdminServer {
     await closed;
   }
 
-  /** Counters and gauges, plus the server and listener gauges the admin computes on demand. */
-  statsSnapshot(): { counters: [string, number][]; gauges: [string, number][] } {
+  /**
+   * Counters, gauges and histograms, plus what the admin computes on demand: server and listener gauges, per-endpoint
+   * stats and the outlier detection stats of clusters that have none.
+   */
+  statsSnapshot(): Required<StatsSnapshot> {
     const snap = this.deps.stats.snapshot();
     const extra: [string, number][] = [
       ['server.state', STATE_GAUGE[this.deps.state()]],
@@ -101,8 +111,15 @@ export class AdminServer {
       const scope = `listener.${l.address}_${l.boundPort ?? l.port}`;
       extra.push([`${scope}.downstream_cx_active`, l.activeConnections]);
     }
-    const gauges = [...snap.gauges, ...extra].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return { counters: snap.counters, gauges };
+    const known = new Set<string>();
+    for (const [name] of snap.counters) known.add(name);
+    for (const [name] of snap.gauges) known.add(name);
+    const endpoints = endpointStats(this.deps.clusters(), (name) => known.has(name));
+    const tags = new Map<string, StatTag>(snap.tags);
+    for (const [name, tag] of endpoints.tags) tags.set(name, tag);
+    const gauges = [...snap.gauges, ...extra, ...endpoints.gauges].sort(byName);
+    const counters = [...snap.counters, ...endpoints.counters].sort(byName);
+    return { counters, gauges, histograms: snap.histograms, tags };
   }
 
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -113,9 +130,9 @@ export class AdminServer {
       return;
     }
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    if (method !== page.method) {
-      res.setHeader('allow', page.method);
-      send(res, 405, `method not allowed: use ${page.method} ${url.pathname}\n`);
+    if (!page.methods.includes(method as Method)) {
+      res.setHeader('allow', page.methods.join(', '));
+      send(res, 405, `method not allowed: use ${page.methods.join(' or ')} ${url.pathname}\n`);
       return;
     }
     try {
@@ -131,15 +148,15 @@ export class AdminServer {
     const d = this.deps;
     const pages = new Map<string, Page>();
     pages.set('/', {
-      method: 'GET',
+      methods: ['GET'],
       help: 'this list',
       serve: (_req, _url, res) => {
-        const lines = [...pages].map(([path, p]) => `${p.method.padEnd(5)} ${path.padEnd(18)} ${p.help}`);
+        const lines = [...pages].map(([path, p]) => `${p.methods.join(',').padEnd(9)} ${path.padEnd(18)} ${p.help}`);
         send(res, 200, `trellis sidecar admin\n\n${lines.join('\n')}\n`);
       },
     });
     pages.set('/ready', {
-      method: 'GET',
+      methods: ['GET'],
       help: '200 LIVE once config is applied and listeners are bound; 503 before and while draining',
       serve: (_req, _url, res) => {
         const state = d.state();
@@ -147,23 +164,23 @@ export class AdminServer {
       },
     });
     pages.set('/healthz', {
-      method: 'GET',
+      methods: ['GET'],
       help: '200 while the process runs',
       serve: (_req, _url, res) => send(res, 200, 'OK\n'),
     });
     pages.set('/config_dump', {
-      method: 'GET',
+      methods: ['GET'],
       help: 'xDS resources and versions (JSON), plus listener status',
       serve: (_req, _url, res) =>
         sendJson(res, 200, { state: d.state(), xds: d.configDump(), listeners: d.listeners() }),
     });
     pages.set('/listeners', {
-      method: 'GET',
+      methods: ['GET'],
       help: 'listener status (JSON): address, bound port, state, active connections',
       serve: (_req, _url, res) => sendJson(res, 200, { listeners: d.listeners() }),
     });
     pages.set('/clusters', {
-      method: 'GET',
+      methods: ['GET'],
       help: 'upstream clusters and hosts (text; ?format=json)',
       serve: (_req, url, res) => {
         if (url.searchParams.get('format') === 'json') sendJson(res, 200, clustersJson(d.clusters()));
@@ -171,12 +188,12 @@ export class AdminServer {
       },
     });
     pages.set('/stats', {
-      method: 'GET',
-      help: 'counters and gauges as `name: value` (?filter=REGEX, ?format=json)',
+      methods: ['GET'],
+      help: 'counters, gauges and histograms as `name: value` (?filter=REGEX, ?format=json)',
       serve: (_req, url, res) => this.serveStats(url, res),
     });
     pages.set('/stats/prometheus', {
-      method: 'GET',
+      methods: ['GET'],
       help: 'the same in Prometheus text exposition format',
       serve: (_req, _url, res) =>
         send(
@@ -186,8 +203,13 @@ export class AdminServer {
           'text/plain; version=0.0.4; charset=utf-8',
         ),
     });
+    pages.set('/logging', {
+      methods: ['GET', 'POST'],
+      help: 'log levels; POST ?level=LEVEL sets every logger, ?<component>=LEVEL one component',
+      serve: (req, url, res) => this.serveLogging(req.method === 'POST', url, res),
+    });
     pages.set('/drain', {
-      method: 'POST',
+      methods: ['POST'],
       help: 'start draining: listeners stop accepting, /ready turns 503',
       serve: (_req, _url, res) => {
         d.logger.info('drain requested on the admin port');
@@ -200,7 +222,8 @@ export class AdminServer {
 
   private serveStats(url: URL, res: ServerResponse): void {
     const snap = this.statsSnapshot();
-    let entries = [...snap.counters, ...snap.gauges].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let entries: [string, number | HistogramSnapshot][] = [...snap.counters, ...snap.gauges, ...snap.histograms];
+    entries.sort(byName);
     const filter = url.searchParams.get('filter');
     if (filter !== null && filter !== '') {
       let re: RegExp;
@@ -213,9 +236,76 @@ export class AdminServer {
       entries = entries.filter(([name]) => re.test(name));
     }
     if (url.searchParams.get('format') === 'json') {
-      sendJson(res, 200, { stats: entries.map(([name, value]) => ({ name, value })) });
+      sendJson(res, 200, {
+        stats: entries.map(([name, value]) =>
+          typeof value === 'number' ? { name, value } : { name, histogram: histogramJson(value) },
+        ),
+      });
       return;
     }
-    send(res, 200, entries.map(([name, value]) => `${name}: ${value}\n`).join(''));
+    send(
+      res,
+      200,
+      entries.map(([name, value]) => `${name}: ${typeof value === 'number' ? value : histogramText(value)}\n`).join(''),
+    );
   }
+
+  /** GET lists the levels; POST ?level=L sets all loggers, ?<component>=L the loggers of one component. */
+  private serveLogging(post: boolean, url: URL, res: ServerResponse): void {
+    const levels = this.deps.logLevels;
+    if (levels === undefined) {
+      send(res, 404, 'runtime log levels are not available\n');
+      return;
+    }
+    if (post) {
+      const params = [...url.searchParams];
+      if (params.length === 0) {
+        send(res, 400, `expected ?level=LEVEL or ?<component>=LEVEL; levels: ${ALLOWED_LEVELS}\n`);
+        return;
+      }
+      for (const [key, value] of params) {
+        const level = parseLevel(value);
+        if (level === undefined) {
+          send(res, 400, `${key}: unknown log level ${JSON.stringify(value)}; expected one of ${ALLOWED_LEVELS}\n`);
+          return;
+        }
+        if (key !== 'level' && !levels.levels().components.some(([c]) => c === key)) {
+          const known = levels.levels().components.map(([c]) => c);
+          send(res, 400, `${key}: no such logger component; expected level or one of ${known.join(', ')}\n`);
+          return;
+        }
+      }
+      for (const [key, value] of params) {
+        const level = parseLevel(value)!;
+        if (key === 'level') levels.setAll(level);
+        else levels.setComponent(key, level);
+      }
+      this.deps.logger.info({ levels: Object.fromEntries(params) }, 'log levels changed');
+    }
+    const { root, components } = levels.levels();
+    const lines = [`  root: ${root}`, ...components.map(([c, l]) => `  ${c}: ${l}`)];
+    send(res, 200, `active loggers:\n${lines.join('\n')}\n`);
+  }
+}
+
+function byName<T>(a: [string, T], b: [string, T]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/** `count=N sum=S p50=… p90=… p99=…` (quantiles estimated from the buckets, ms). */
+function histogramText(h: HistogramSnapshot): string {
+  const q = (x: number) => (h.count === 0 ? 'nan' : String(round(quantile(h, x))));
+  return `count=${h.count} sum=${round(h.sum)} p50=${q(0.5)} p90=${q(0.9)} p99=${q(0.99)}`;
+}
+
+function histogramJson(h: HistogramSnapshot): unknown {
+  return {
+    count: h.count,
+    sum: h.sum,
+    buckets: h.bounds.map((le, i) => ({ le, count: h.cumulative[i] })),
+  };
 }

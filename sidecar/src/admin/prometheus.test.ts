@@ -53,12 +53,13 @@ describe('Prometheus exposition', () => {
       SCOPES,
     );
     const families = parsePrometheus(text);
-    expect(families.get('envoy_cluster_upstream_rq_total')).to.deep.equal({
-      kind: 'counter',
-      samples: [
-        'envoy_cluster_upstream_rq_total{envoy_cluster_name="orders|8080"} 5',
-        'envoy_cluster_upstream_rq_total{envoy_cluster_name="we\\"ird\\\\name"} 1',
-      ],
+    expect(families.get('envoy_cluster_upstream_rq_total')?.kind).to.equal('counter');
+    expect(families.get('envoy_cluster_upstream_rq_total')?.samples).to.deep.equal([
+      'envoy_cluster_upstream_rq_total{envoy_cluster_name="orders|8080"} 5',
+      'envoy_cluster_upstream_rq_total{envoy_cluster_name="we\\"ird\\\\name"} 1',
+    ]);
+    expect(families.get('envoy_cluster_upstream_rq_total')?.parsed[1]?.labels).to.deep.equal({
+      envoy_cluster_name: 'we"ird\\name',
     });
     expect(families.get('envoy_cluster_membership_total')?.kind).to.equal('gauge');
     expect(families.get('envoy_tcp_downstream_cx_total')?.samples).to.deep.equal([

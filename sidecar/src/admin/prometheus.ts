@@ -1,4 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of the sidecar's stats, with Envoy's metric names and tag labels.
+import type { HistogramSnapshot } from '../histogram.ts';
+import type { StatsSnapshot } from '../stats.ts';
 
 /** Names that contain dots themselves (cluster names, stat prefixes), so they can be cut out of dotted stat names. */
 export interface StatScopes {
@@ -9,11 +11,11 @@ export interface StatScopes {
   http: readonly string[];
 }
 
-type Kind = 'counter' | 'gauge';
+type Kind = 'counter' | 'gauge' | 'histogram';
 
 interface Sample {
   family: string;
-  labels: [string, string][];
+  labels: readonly (readonly [string, string])[];
 }
 
 const SCOPES: readonly { root: string; label: string; known: keyof StatScopes }[] = [
@@ -79,16 +81,16 @@ export function toSample(name: string, scopes: StatScopes): Sample {
 }
 
 /**
- * Renders counters and gauges: one `# TYPE` line per family followed by all its samples, families sorted; a
- * family name used by both kinds gets the kind appended to the later one, duplicate series are dropped.
+ * Renders counters, gauges and histograms: one `# TYPE` line per family followed by all its samples, families
+ * sorted; a family name used by two kinds gets the kind appended to the later one, duplicate series are dropped.
+ * Histograms render as `<family>_bucket{…,le="…"}` (cumulative, ending with le="+Inf"), `_sum` and `_count`.
+ * Stats with an explicit tag (StatTag) use its family and labels; the rest go through Envoy's tag extraction.
  */
-export function prometheusText(
-  snapshot: { counters: [string, number][]; gauges: [string, number][] },
-  scopes: StatScopes,
-): string {
-  const families = new Map<string, { kind: Kind; series: Map<string, number> }>();
-  const add = (kind: Kind, name: string, value: number): void => {
-    const sample = toSample(name, scopes);
+export function prometheusText(snapshot: StatsSnapshot, scopes: StatScopes): string {
+  const families = new Map<string, { kind: Kind; series: Map<string, string[]> }>();
+  const tags = snapshot.tags;
+  const add = (kind: Kind, name: string, render: (family: string, labels: string) => string[]): void => {
+    const sample = tags?.get(name) ?? toSample(name, scopes);
     let family = sample.family;
     const existing = families.get(family);
     if (existing !== undefined && existing.kind !== kind) family = `${family}_${kind}`;
@@ -98,18 +100,33 @@ export function prometheusText(
       families.set(family, f);
     }
     const labels = sample.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',');
-    const key = labels === '' ? family : `${family}{${labels}}`;
-    if (!f.series.has(key)) f.series.set(key, value);
+    if (!f.series.has(labels)) f.series.set(labels, render(family, labels));
   };
-  for (const [name, value] of snapshot.counters) add('counter', name, value);
-  for (const [name, value] of snapshot.gauges) add('gauge', name, value);
+  const scalar = (value: number) => (family: string, labels: string) => [
+    `${labels === '' ? family : `${family}{${labels}}`} ${formatValue(value)}`,
+  ];
+  for (const [name, value] of snapshot.counters) add('counter', name, scalar(value));
+  for (const [name, value] of snapshot.gauges) add('gauge', name, scalar(value));
+  for (const [name, h] of snapshot.histograms ?? []) add('histogram', name, (f, l) => histogramLines(f, l, h));
   const out: string[] = [];
   for (const family of [...families.keys()].sort()) {
     const f = families.get(family)!;
     out.push(`# TYPE ${family} ${f.kind}`);
-    for (const [series, value] of f.series) out.push(`${series} ${formatValue(value)}`);
+    for (const lines of f.series.values()) out.push(...lines);
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
+}
+
+function histogramLines(family: string, labels: string, h: HistogramSnapshot): string[] {
+  const sep = labels === '' ? '' : `${labels},`;
+  const lines: string[] = [];
+  for (let i = 0; i < h.bounds.length; i++) {
+    lines.push(`${family}_bucket{${sep}le="${formatValue(h.bounds[i] as number)}"} ${h.cumulative[i]}`);
+  }
+  lines.push(`${family}_bucket{${sep}le="+Inf"} ${h.count}`);
+  const plain = labels === '' ? '' : `{${labels}}`;
+  lines.push(`${family}_sum${plain} ${formatValue(h.sum)}`, `${family}_count${plain} ${h.count}`);
+  return lines;
 }
 
 function formatValue(value: number): string {

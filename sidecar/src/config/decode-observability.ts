@@ -1,4 +1,5 @@
 // Decodes the observability parts of a listener's filters: HCM `tracing` and `access_log` (HCM and TcpProxy).
+import { compileFormat, FormatError } from '../access-log/format.ts';
 import { anyTypeName, at, enumName, fail, type Obj, objList, optObj, str, structToJson } from './decode-values.ts';
 import type { AccessLogConfig, TracingConfig } from './model.ts';
 
@@ -102,6 +103,16 @@ function accessLogFilter(v: unknown, path: string): Pick<AccessLogConfig, 'sampl
   return fail(path, 'only runtime_filter and status_code_filter are supported');
 }
 
+/** Compiles the format once so an unknown or malformed command operator is a decode error (NACK) naming the field. */
+function checkFormat(format: Pick<AccessLogConfig, 'jsonFormat' | 'textFormat'>, path: string): void {
+  try {
+    compileFormat(format, 'http', path);
+  } catch (err) {
+    if (err instanceof FormatError) fail('', err.message);
+    throw err;
+  }
+}
+
 /** `access_log` entries: file, stdout and stderr loggers; anything else is refused (no silent drop). */
 export function accessLogs(v: unknown, path: string): AccessLogConfig[] {
   return objList(v, path).map((entry, i) => {
@@ -124,6 +135,7 @@ export function accessLogs(v: unknown, path: string): AccessLogConfig[] {
       else if (config?.['json_format'] !== undefined)
         Object.assign(format, logFormat({ json_format: config['json_format'] }, at(epath, 'typed_config')));
     }
+    checkFormat(format, at(at(epath, 'typed_config'), 'log_format'));
     return { path: logPath, ...format, ...accessLogFilter(entry['filter'], at(epath, 'filter')) };
   });
 }

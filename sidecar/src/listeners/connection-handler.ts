@@ -1,6 +1,7 @@
 // What a listener hands each accepted connection to: the HTTP connection manager or the TCP proxy.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { LogWriters } from '../access-log/log-writers.ts';
 import type { ListenerConfig, RouteConfig } from '../config/model.ts';
 import type { ExchangeObserverFactory } from '../http/exchange-observer.ts';
 import type { Stats } from '../stats.ts';
@@ -24,6 +25,8 @@ export interface HandlerDeps {
   logger: Logger;
   /** Observers of HTTP requests (tracing, access logs, metrics); none = nothing observed. */
   observers?: readonly ExchangeObserverFactory[];
+  /** Access log outputs by path (TCP proxy `access_log`); absent = TCP access logs are not written. */
+  accessLogWriters?: LogWriters;
 }
 
 export type ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => ConnectionHandler;

@@ -3,6 +3,7 @@ import net, { type Socket } from 'node:net';
 import type { TcpProxyConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
 import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
+import { newConnectionId, TcpAccessLog } from './tcp-access-log.ts';
 import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
 
 interface ClusterStatNames {
@@ -21,6 +22,8 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private readonly cxTotal: string;
   private readonly noRoute: string;
   private readonly clusterStats = new Map<string, SessionStats>();
+  /** The listener's `access_log` (undefined when none): a line per connection. */
+  private readonly accessLog: TcpAccessLog | undefined;
   /** Set once drain() was called: resolves when the last session has closed. */
   private drained: Promise<void> | undefined;
   private deadline: number | undefined;
@@ -36,6 +39,11 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
     this.prefix = `tcp.${config.statPrefix}.`;
     this.cxTotal = `${this.prefix}downstream_cx_total`;
     this.noRoute = `${this.prefix}downstream_cx_no_route`;
+    const writers = deps.accessLogWriters;
+    this.accessLog =
+      config.accessLogs.length === 0 || writers === undefined
+        ? undefined
+        : new TcpAccessLog(config.accessLogs, writers, `tcp_proxy ${config.statPrefix} access_log`);
   }
 
   handle(socket: Socket): void {
@@ -50,17 +58,17 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
     if (cluster === undefined) {
       deps.stats.inc(this.noRoute);
       deps.logger.debug({ cluster: name, statPrefix: this.config.statPrefix }, 'tcp proxy: no such cluster');
-      socket.destroy();
+      this.refuse(socket, 'NC', name);
       return;
     }
     if (cluster.tryAcquireConnection?.() === false) {
-      socket.destroy();
+      this.refuse(socket, 'UO', cluster.name);
       return;
     }
     const host = cluster.pick({});
     if (host === undefined) {
       cluster.releaseConnection?.();
-      socket.destroy();
+      this.refuse(socket, 'UH', cluster.name);
       return;
     }
     const session = new TcpSession(
@@ -75,6 +83,23 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
       this,
     );
     this.sessions.add(session);
+  }
+
+  /** Closes a connection the proxy cannot serve, with its access log line (flag NC, UO or UH). */
+  private refuse(socket: Socket, flags: string, cluster: string | undefined): void {
+    const startMs = performance.now();
+    socket.destroy();
+    this.accessLog?.log({
+      connectionId: newConnectionId(),
+      downstream: socket,
+      startTime: Date.now(),
+      startMs,
+      bytesReceived: 0,
+      bytesSent: 0,
+      flags,
+      cluster,
+      upstreamHost: undefined,
+    });
   }
 
   activeConnections(): number {
@@ -102,6 +127,17 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
 
   sessionClosed(session: TcpSession): void {
     this.sessions.delete(session);
+    this.accessLog?.log({
+      connectionId: session.connectionId,
+      downstream: session.downstream,
+      startTime: session.startTime,
+      startMs: session.startMs,
+      bytesReceived: session.bytesReceived,
+      bytesSent: session.bytesSent,
+      flags: session.flags,
+      cluster: session.cluster.name,
+      upstreamHost: session.host.key,
+    });
     if (this.sessions.size > 0) return;
     clearTimeout(this.drainTimer);
     for (const wake of this.idleWaiters.splice(0)) wake();

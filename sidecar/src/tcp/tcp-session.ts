@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Stats } from '../stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
+import { newConnectionId } from './tcp-access-log.ts';
 
 /** Stat names and the sink a session reports to (precomputed per handler / per cluster, not per connection). */
 export interface SessionStats {
@@ -38,8 +39,18 @@ export interface SessionOwner {
 export class TcpSession {
   readonly downstream: Socket;
   readonly upstream: Socket;
-  private readonly cluster: Cluster;
-  private readonly host: Host;
+  readonly cluster: Cluster;
+  readonly host: Host;
+  /** %CONNECTION_ID% in access logs. */
+  readonly connectionId = newConnectionId();
+  /** Date.now() and performance.now() at accept, for access logs. */
+  readonly startTime = Date.now();
+  readonly startMs = performance.now();
+  /** Bytes from the client (sent upstream) and to it. */
+  bytesReceived = 0;
+  bytesSent = 0;
+  /** Envoy response flag for the access log: 'UF' when the upstream connect failed or timed out. */
+  flags = '';
   private readonly stats: SessionStats;
   private readonly owner: SessionOwner;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -94,12 +105,14 @@ export class TcpSession {
 
   private readonly onDownstreamData = (chunk: Buffer): void => {
     const s = this.stats;
+    this.bytesReceived += chunk.length;
     s.sink.inc(s.downstreamRx, chunk.length);
     s.sink.inc(s.upstreamTx, chunk.length);
   };
 
   private readonly onUpstreamData = (chunk: Buffer): void => {
     const s = this.stats;
+    this.bytesSent += chunk.length;
     s.sink.inc(s.upstreamRx, chunk.length);
     s.sink.inc(s.downstreamTx, chunk.length);
   };
@@ -145,6 +158,7 @@ export class TcpSession {
   };
 
   private connectFailed(): void {
+    this.flags = 'UF';
     this.stats.sink.inc(this.stats.upstreamConnectFail);
     this.host.stats.failures++;
     this.upstream.destroy();

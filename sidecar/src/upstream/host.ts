@@ -6,6 +6,8 @@ export interface HostStats {
   totalRequests: number;
   /** Responses 5xx or connect/reset failures. */
   failures: number;
+  /** Upstream response heads by status class: index = status / 100 (1-5), 0 for anything else (metrics observer). */
+  responseClasses: number[];
 }
 
 /** Peak-EWMA response time state (latency.ts keeps it; least-response-time.ts reads it). */
@@ -37,5 +39,11 @@ export interface Host {
 }
 
 export function newHostStats(): HostStats {
-  return { activeRequests: 0, activeConnections: 0, totalRequests: 0, failures: 0 };
+  return {
+    activeRequests: 0,
+    activeConnections: 0,
+    totalRequests: 0,
+    failures: 0,
+    responseClasses: [0, 0, 0, 0, 0, 0],
+  };
 }

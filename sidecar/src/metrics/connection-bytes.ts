@@ -1,0 +1,103 @@
+// Downstream bytes of HTTP connection managers (`http.<prefix>.downstream_cx_rx_bytes_total` / `_tx_`): a wrapper
+// around the handler factory that counts each accepted socket's bytes, live sockets included, at read time.
+import type { Socket } from 'node:net';
+import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
+import type { Stats } from '../stats.ts';
+
+const kTracker = Symbol('bytes-tracker');
+
+interface TrackedSocket extends Socket {
+  [kTracker]?: ByteTracker;
+}
+
+/** Bytes of one stat prefix: closed sockets' totals plus whatever the live ones have moved so far. */
+class ByteTracker {
+  private readonly live = new Set<Socket>();
+  private closedRx = 0;
+  private closedTx = 0;
+
+  constructor(stats: Stats, prefix: string) {
+    stats.counterFn(`${prefix}downstream_cx_rx_bytes_total`, () => this.rx());
+    stats.counterFn(`${prefix}downstream_cx_tx_bytes_total`, () => this.tx());
+  }
+
+  add(socket: Socket): void {
+    this.live.add(socket);
+    (socket as TrackedSocket)[kTracker] = this;
+    socket.once('close', onClose);
+  }
+
+  closed(socket: Socket): void {
+    if (!this.live.delete(socket)) return;
+    this.closedRx += socket.bytesRead;
+    this.closedTx += socket.bytesWritten;
+  }
+
+  rx(): number {
+    let n = this.closedRx;
+    for (const s of this.live) n += s.bytesRead;
+    return n;
+  }
+
+  tx(): number {
+    let n = this.closedTx;
+    for (const s of this.live) n += s.bytesWritten;
+    return n;
+  }
+}
+
+function onClose(this: Socket): void {
+  (this as TrackedSocket)[kTracker]?.closed(this);
+}
+
+/** Wraps handler factories so HTTP listeners count downstream connection bytes under their stat prefix. */
+export class ConnectionBytes {
+  private readonly stats: Stats;
+  private readonly trackers = new Map<string, ByteTracker>();
+
+  constructor(stats: Stats) {
+    this.stats = stats;
+  }
+
+  /** The same factory; HTTP listeners' handlers see each socket registered first. */
+  wrap(factory: ConnectionHandlerFactory): ConnectionHandlerFactory {
+    return (listener, deps) => {
+      const inner = factory(listener, deps);
+      if (listener.filter.type !== 'http') return inner;
+      const tracker = this.tracker(`http.${listener.filter.http.statPrefix}.`);
+      return new CountingHandler(inner, tracker);
+    };
+  }
+
+  private tracker(prefix: string): ByteTracker {
+    let t = this.trackers.get(prefix);
+    if (t === undefined) {
+      t = new ByteTracker(this.stats, prefix);
+      this.trackers.set(prefix, t);
+    }
+    return t;
+  }
+}
+
+class CountingHandler implements ConnectionHandler {
+  private readonly inner: ConnectionHandler;
+  private readonly tracker: ByteTracker;
+
+  constructor(inner: ConnectionHandler, tracker: ByteTracker) {
+    this.inner = inner;
+    this.tracker = tracker;
+  }
+
+  handle(socket: Socket): void {
+    this.tracker.add(socket);
+    this.inner.handle(socket);
+  }
+
+  drain(graceMs: number): Promise<void> {
+    return this.inner.drain(graceMs);
+  }
+
+  activeConnections(): number {
+    return this.inner.activeConnections();
+  }
+}
