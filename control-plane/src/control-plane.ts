@@ -1,4 +1,5 @@
-// Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API.
+// Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API and
+// the control plane's own telemetry (metrics port, tracing).
 import type { Logger } from 'pino';
 import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
@@ -6,9 +7,12 @@ import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
+import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
+import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
+import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
-import { nodeGroupOf, parseNodeGroup } from './xds/node.ts';
+import { clientKindOf, nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import { XdsServer } from './xds/server.ts';
 
 export interface ControlPlaneOptions {
@@ -20,18 +24,27 @@ export interface ControlPlaneOptions {
   apiPort: number;
   /** How long an announced endpoint outlives its proxy's stream (a reconnect within it does not flap). */
   endpointGraceMs: number;
+  /** Serve GET /metrics and /healthz here (port 0 = any free port); no metrics port when metricsPort is absent. */
+  metricsHost?: string;
+  metricsPort?: number;
+  /** Spans of API calls and xDS pushes; default none. Not shut down by stop(): its owner flushes it after. */
+  tracing?: Tracing;
 }
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
 export class ControlPlane {
   readonly xdsPort: number;
   readonly apiPort: number;
+  /** The bound metrics port, when one was asked for. */
+  readonly metricsPort: number | undefined;
+  readonly telemetry: ControlPlaneTelemetry;
   private readonly opts: ControlPlaneOptions;
   private readonly cache: SnapshotCache;
   private readonly registry: EndpointRegistry;
   private readonly xds: XdsServer;
   private readonly cleanups: (() => void)[];
   private readonly closeApi: () => Promise<void>;
+  private readonly metricsServer: MetricsServer | undefined;
   private version = 0;
   private scheduled = false;
   /** Groups that have a snapshot in the cache. */
@@ -40,7 +53,14 @@ export class ControlPlane {
 
   private constructor(
     opts: ControlPlaneOptions,
-    parts: { cache: SnapshotCache; registry: EndpointRegistry; xds: XdsServer; xdsPort: number },
+    parts: {
+      cache: SnapshotCache;
+      registry: EndpointRegistry;
+      xds: XdsServer;
+      xdsPort: number;
+      telemetry: ControlPlaneTelemetry;
+      metrics: MetricsServer | undefined;
+    },
     api: { port: number; close(): Promise<void> },
     cleanups: (() => void)[],
   ) {
@@ -49,6 +69,9 @@ export class ControlPlane {
     this.registry = parts.registry;
     this.xds = parts.xds;
     this.xdsPort = parts.xdsPort;
+    this.telemetry = parts.telemetry;
+    this.metricsServer = parts.metrics;
+    this.metricsPort = parts.metrics?.port;
     this.apiPort = api.port;
     this.closeApi = api.close;
     this.cleanups = cleanups;
@@ -63,34 +86,53 @@ export class ControlPlane {
       groupOf: nodeGroupOf,
       onFirstWatch: (group) => self?.publish(group),
     });
-    const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }) });
+    const telemetry = new ControlPlaneTelemetry(opts.tracing);
+    const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }), observer: telemetry.xds });
+    telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
     const cleanups: (() => void)[] = [];
     registry.setStatic(store.list('Service') as ServiceResource[]);
     const xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort);
-    let api: { port: number; close(): Promise<void> };
+    let api: { port: number; close(): Promise<void> } | undefined;
+    let metrics: MetricsServer | undefined;
     try {
       api = await startApiServer({
         store,
         proxies: xds,
+        snapshots: { snapshotFor: (node) => cache.getSnapshot(cache.groupOf(node)) },
+        observer: telemetry.api,
         logger: logger.child({ component: 'api' }),
         host: opts.apiHost,
         port: opts.apiPort,
       });
+      if (opts.metricsPort !== undefined) {
+        metrics = await startMetricsServer({
+          metrics: telemetry.metrics,
+          host: opts.metricsHost ?? '127.0.0.1',
+          port: opts.metricsPort,
+          logger: logger.child({ component: 'metrics' }),
+        });
+      }
     } catch (err) {
-      await xds.close(0);
+      await Promise.all([xds.close(0), api?.close()]);
       throw err;
     }
-    self = new ControlPlane(opts, { cache, registry, xds, xdsPort }, api, cleanups);
+    self = new ControlPlane(opts, { cache, registry, xds, xdsPort, telemetry, metrics }, api, cleanups);
     const cp = self;
     cleanups.push(registry.attach(xds));
     cleanups.push(
       store.watch(() => {
+        telemetry.storeChanged();
         registry.setStatic(store.list('Service') as ServiceResource[]);
         cp.schedule();
       }),
     );
-    cleanups.push(registry.onChange(() => cp.schedule()));
-    logger.info({ xdsPort, apiPort: api.port }, 'control plane listening');
+    cleanups.push(
+      registry.onChange(() => {
+        telemetry.registryChanged();
+        cp.schedule();
+      }),
+    );
+    logger.info({ xdsPort, apiPort: api.port, metricsPort: metrics?.port }, 'control plane listening');
     return cp;
   }
 
@@ -110,7 +152,9 @@ export class ControlPlane {
         this.published.delete(group);
         this.lastWarnings.delete(group);
       }
-      for (const group of watched) this.publish(group);
+      this.telemetry.publishRound(() => {
+        for (const group of watched) this.publish(group);
+      });
     });
   }
 
@@ -159,7 +203,7 @@ export class ControlPlane {
   /** Stops accepting, lets streams and calls finish within graceMs, then closes the store. */
   async stop(graceMs = 2000): Promise<void> {
     for (const c of this.cleanups.splice(0)) c();
-    await Promise.all([this.xds.close(graceMs), this.closeApi()]);
+    await Promise.all([this.xds.close(graceMs), this.closeApi(), this.metricsServer?.close()]);
     this.registry.close();
     await this.opts.store.close();
   }

@@ -1,10 +1,11 @@
-// The trellis-control-plane process: flags and env vars, JSON logs, graceful SIGTERM.
+// The trellis-control-plane process: flags and env vars, JSON logs, metrics port, tracing, graceful SIGTERM.
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { ControlPlane } from './control-plane.ts';
 import { parseDuration } from './resources/duration.ts';
 import { FileStore } from './store/file-store.ts';
+import { startTracing, type Tracing } from './telemetry/tracing.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -47,6 +48,22 @@ export async function main(argv: string[]): Promise<void> {
       port,
       port(env['TRELLIS_API_PORT'] ?? '18001'),
     )
+    .option(
+      '--metrics-host <host>',
+      'metrics listen address (env TRELLIS_METRICS_HOST)',
+      env['TRELLIS_METRICS_HOST'] ?? '127.0.0.1',
+    )
+    .option(
+      '--metrics-port <port>',
+      'metrics HTTP port (GET /metrics, /healthz), 0 = any (env TRELLIS_METRICS_PORT)',
+      port,
+      port(env['TRELLIS_METRICS_PORT'] ?? '18002'),
+    )
+    .option(
+      '--tracing-endpoint <url>',
+      'OTLP endpoint for control-plane spans, e.g. http://127.0.0.1:4318 (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, ' +
+        'else OTEL_EXPORTER_OTLP_ENDPOINT; off when none)',
+    )
     .addOption(
       new Option(
         '--endpoint-grace <duration>',
@@ -68,13 +85,24 @@ export async function main(argv: string[]): Promise<void> {
     xdsPort: number;
     apiHost: string;
     apiPort: number;
+    metricsHost: string;
+    metricsPort: number;
+    tracingEndpoint?: string;
     endpointGrace: number;
     logLevel: string;
   }>();
   if (!LEVELS.includes(o.logLevel))
     program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
+  let tracing: Tracing | undefined;
+  try {
+    tracing = startTracing({ flag: o.tracingEndpoint, env });
+  } catch (err) {
+    program.error(`error: ${(err as Error).message}`);
+  }
+  if (!tracing) return;
   const logger = pino({ level: o.logLevel, base: { service: 'trellis-control-plane' } });
   const dataDir = path.resolve(o.dataDir);
+  if (tracing.target) logger.info({ ...tracing.target }, 'tracing enabled');
   const cp = await ControlPlane.start({
     store: new FileStore(dataDir),
     logger,
@@ -83,6 +111,9 @@ export async function main(argv: string[]): Promise<void> {
     apiHost: o.apiHost,
     apiPort: o.apiPort,
     endpointGraceMs: o.endpointGrace,
+    metricsHost: o.metricsHost,
+    metricsPort: o.metricsPort,
+    tracing,
   });
   logger.info({ dataDir }, 'ready');
   let stopping = false;
@@ -90,16 +121,18 @@ export async function main(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining');
-    cp.stop(5000).then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    cp.stop(5000)
+      .then(() => tracing.shutdown())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -4,8 +4,11 @@ import { loadAdminProto } from './admin-proto.ts';
 import type {
   ApplyRequestMessage,
   ApplyResponseMessage,
+  ConfigDumpResponseMessage,
   DeleteResponseMessage,
   ListResponseMessage,
+  MeshStatsRequestMessage,
+  MeshStatsResponseMessage,
   ProxyStatusResponseMessage,
   ResourceMessage,
   WatchEventMessage,
@@ -63,6 +66,14 @@ export class AdminClient {
 
   proxyStatus(): Promise<ProxyStatusResponseMessage> {
     return this.#unary('ProxyStatus', {});
+  }
+
+  configDump(nodeId: string): Promise<ConfigDumpResponseMessage> {
+    return this.#unary('ConfigDump', { node_id: nodeId });
+  }
+
+  meshStats(req: Partial<MeshStatsRequestMessage> = {}): Promise<MeshStatsResponseMessage> {
+    return this.#unary('MeshStats', req);
   }
 
   /** A stream of WatchEvents (no deadline); cancel() it when done. */

@@ -94,6 +94,50 @@ export interface ProxyStatusResponseMessage {
   proxies: ProxyMessage[];
 }
 
+export interface DumpedResourceMessage {
+  name: string;
+  version: string;
+  config: StructMessage | null;
+}
+
+export interface TypeDumpMessage {
+  type_url: string;
+  version: string;
+  status: TypeStatusMessage | null;
+  resources: DumpedResourceMessage[];
+}
+
+export interface ConfigDumpResponseMessage {
+  proxy: ProxyMessage | null;
+  snapshot_version: string;
+  types: TypeDumpMessage[];
+}
+
+export interface MeshStatsRequestMessage {
+  metric_prefixes: string[];
+  timeout_ms: number;
+}
+
+export interface SampleMessage {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface ProxyStatsMessage {
+  node_id: string;
+  service: string;
+  admin_address: string;
+  error: string;
+  samples: SampleMessage[];
+}
+
+export interface MeshStatsResponseMessage {
+  collected_at: string;
+  collected_at_ms: number;
+  proxies: ProxyStatsMessage[];
+}
+
 export function resourceToMessage(r: Resource): ResourceMessage {
   return {
     api_version: r.apiVersion,

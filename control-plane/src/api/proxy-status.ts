@@ -3,7 +3,7 @@ import { clientKindOf, NODE_META } from '../xds/node.ts';
 import type { ProxyStatus, TypeStatus } from '../xds/proxy-status.ts';
 import type { ProxyMessage, TypeStatusMessage } from './messages.ts';
 
-function typeToMessage(t: TypeStatus): TypeStatusMessage {
+export function typeToMessage(t: TypeStatus): TypeStatusMessage {
   return {
     type_url: t.typeUrl,
     sent_version: t.sentVersion,

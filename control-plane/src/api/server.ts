@@ -1,17 +1,22 @@
-// The operator API server: AdminService over gRPC (apply/get/list/delete/watch/proxy status) plus server reflection.
+// The operator API server: AdminService over gRPC (apply/get/list/delete/watch, proxy status, config dump, mesh
+// stats) plus server reflection; every call reported to an optional observer (metrics, spans).
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';
+import type { ApiCallInfo, ApiObserver } from './api-observer.ts';
 import { applyResources } from './apply.ts';
+import { configDump, type SnapshotSource } from './config-dump.ts';
 import { deleteResource } from './delete.ts';
 import { ApiError, optionalKind, requireKind, requireName } from './errors.ts';
+import { meshStats } from './mesh-stats.ts';
 import type {
   ApplyRequestMessage,
   DeleteRequestMessage,
   KindNameMessage,
   ListResponseMessage,
+  MeshStatsRequestMessage,
   ProxyStatusResponseMessage,
   ResourceMessage,
 } from './messages.ts';
@@ -24,6 +29,10 @@ import { serveWatch, type WatchCall } from './watch.ts';
 export interface ApiServerOptions {
   store: Store;
   proxies: ProxyTracker;
+  /** The snapshot each proxy reads (ConfigDump); without it ConfigDump answers UNAVAILABLE. */
+  snapshots?: SnapshotSource;
+  /** Told about every call (metrics, tracing). */
+  observer?: ApiObserver;
   logger: Logger;
   host: string;
   /** 0 picks a free port. */
@@ -40,22 +49,54 @@ const SHUTDOWN_GRACE_MS = 5000;
 
 type Handler<Req, Res> = (req: Req) => Promise<Res> | Res;
 
-function unary<Req, Res>(method: string, logger: Logger, handler: Handler<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+/** What a request names, for the observer: "Kind/name" per resource, or the kind alone. */
+function describeCall(method: string, req: unknown): ApiCallInfo {
+  const r = (req ?? {}) as {
+    kind?: string;
+    name?: string;
+    node_id?: string;
+    dry_run?: boolean;
+    resources?: { kind?: string; metadata?: { name?: string } | null }[];
+  };
+  const info: ApiCallInfo = { method, resources: [] };
+  if (Array.isArray(r.resources)) {
+    info.resources = r.resources.map((m) => `${m.kind || '?'}/${m.metadata?.name || '?'}`);
+  } else if (r.kind) {
+    info.resources = [r.name ? `${r.kind}/${r.name}` : r.kind];
+  } else if (r.node_id) {
+    info.resources = [`Proxy/${r.node_id}`];
+  }
+  if (typeof r.dry_run === 'boolean') info.dryRun = r.dry_run;
+  return info;
+}
+
+function unary<Req, Res>(
+  method: string,
+  logger: Logger,
+  observer: ApiObserver | undefined,
+  handler: Handler<Req, Res>,
+  detail?: (res: Res) => Readonly<Record<string, string | number | boolean>>,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    Promise.resolve()
-      .then(() => handler(call.request))
-      .then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          if (err instanceof ApiError) {
-            logger.info({ method, code: grpc.status[err.code], error: err.message }, 'request refused');
-            callback({ code: err.code, details: err.message });
-          } else {
-            logger.error({ method, err }, 'request failed');
-            callback({ code: grpc.status.INTERNAL, details: `internal error: ${(err as Error).message}` });
-          }
-        },
-      );
+    const scope = observer?.begin(describeCall(method, call.request));
+    const run = () => Promise.resolve().then(() => handler(call.request));
+    (scope ? scope.run(run) : run()).then(
+      (res) => {
+        scope?.end(grpc.status.OK, undefined, detail?.(res));
+        callback(null, res);
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError) {
+          logger.info({ method, code: grpc.status[err.code], error: err.message }, 'request refused');
+          scope?.end(err.code, err.message);
+          callback({ code: err.code, details: err.message });
+        } else {
+          logger.error({ method, err }, 'request failed');
+          scope?.end(grpc.status.INTERNAL, (err as Error).message);
+          callback({ code: grpc.status.INTERNAL, details: `internal error: ${(err as Error).message}` });
+        }
+      },
+    );
   };
 }
 
@@ -65,7 +106,7 @@ function hostPort(host: string, port: number): string {
 
 /** Starts the operator API; the store must already be open. Resolves once the port is bound. */
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
-  const { store, proxies, logger } = opts;
+  const { store, proxies, logger, observer } = opts;
   const proto = loadAdminProto();
   const server = new grpc.Server();
   const watchers = new Set<() => void>();
@@ -73,25 +114,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const writes = new SerialQueue();
 
   const implementation = {
-    Apply: unary('Apply', logger, async (req: ApplyRequestMessage) => {
-      const res = await writes.run(() => applyResources(store, req.resources, req.dry_run));
-      for (const r of res.results) {
-        if (r.action !== 'unchanged' && !req.dry_run)
-          logger.info({ kind: r.kind, name: r.name, action: r.action }, 'applied');
-      }
-      return res;
-    }),
-    Get: unary('Get', logger, (req: KindNameMessage): ResourceMessage => {
+    Apply: unary(
+      'Apply',
+      logger,
+      observer,
+      async (req: ApplyRequestMessage) => {
+        const res = await writes.run(() => applyResources(store, req.resources, req.dry_run));
+        for (const r of res.results) {
+          if (r.action !== 'unchanged' && !req.dry_run)
+            logger.info({ kind: r.kind, name: r.name, action: r.action }, 'applied');
+        }
+        return res;
+      },
+      (res) => ({
+        'trellis.revision': res.revision,
+        'trellis.changed': res.results.filter((r) => r.action !== 'unchanged').length,
+      }),
+    ),
+    Get: unary('Get', logger, observer, (req: KindNameMessage): ResourceMessage => {
       const key = { kind: requireKind(req.kind), name: requireName(req.name) };
       const r = store.get(key);
       if (!r) throw new ApiError(grpc.status.NOT_FOUND, `${key.kind} "${key.name}" not found`);
       return resourceToMessage(r);
     }),
-    List: unary('List', logger, (req: { kind: string }): ListResponseMessage => {
+    List: unary('List', logger, observer, (req: { kind: string }): ListResponseMessage => {
       const revision = store.revision();
       return { resources: store.list(optionalKind(req.kind)).map(resourceToMessage), revision };
     }),
-    Delete: unary('Delete', logger, async (req: DeleteRequestMessage) => {
+    Delete: unary('Delete', logger, observer, async (req: DeleteRequestMessage) => {
       const res = await writes.run(() => deleteResource(store, req));
       if (!req.dry_run) logger.info({ kind: res.result.kind, name: res.result.name, action: 'deleted' }, 'deleted');
       return res;
@@ -107,8 +157,23 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ProxyStatus: unary(
       'ProxyStatus',
       logger,
+      observer,
       (): ProxyStatusResponseMessage => ({
         proxies: proxies.list().map(proxyToMessage),
+      }),
+    ),
+    ConfigDump: unary('ConfigDump', logger, observer, (req: { node_id: string }) => {
+      if (!opts.snapshots) throw new ApiError(grpc.status.UNAVAILABLE, 'this server has no snapshot cache');
+      return configDump(proxies, opts.snapshots, req.node_id);
+    }),
+    MeshStats: unary(
+      'MeshStats',
+      logger,
+      observer,
+      (req: MeshStatsRequestMessage) => meshStats(proxies, req),
+      (res) => ({
+        'trellis.proxies': res.proxies.length,
+        'trellis.proxies_failed': res.proxies.filter((p) => p.error !== '').length,
       }),
     ),
   };

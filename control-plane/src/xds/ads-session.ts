@@ -7,12 +7,15 @@ import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { decodeNode } from './decode-node.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
+import type { XdsObserver } from './xds-observer.ts';
 
 export interface SessionDeps {
   cache: SnapshotCache;
   table: ProxyTable;
   logger: Logger;
   streamId: string;
+  /** Told about pushes, ACKs, NACKs and stream ends (metrics, tracing); optional. */
+  observer?: XdsObserver;
 }
 
 /** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
@@ -65,6 +68,11 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The observer of the server, if any (pushes, ACKs, NACKs). */
+  get observer(): XdsObserver | undefined {
+    return this.#deps.observer;
   }
 
   /** A nonce unique within the stream. */
@@ -153,6 +161,7 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     this.#unwatch = undefined;
     if (this.record) {
       this.#deps.table.remove(this.record);
+      this.#deps.observer?.closed(this.record);
       this.log.info({ reason }, 'proxy disconnected');
     } else {
       this.log.debug({ reason }, 'ADS stream ended before a node was known');

@@ -69,9 +69,11 @@ export class DeltaStream {
       if (req.error_detail) {
         const nack = { version: sub.lastVersion, nonce, error: req.error_detail.message, at: new Date().toISOString() };
         record.nacked(sub.typeUrl, nack);
+        this.#session.observer?.nacked(record, sub.typeUrl, nonce, nack.error);
         log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
       } else {
         record.acked(sub.typeUrl, sub.lastVersion);
+        this.#session.observer?.acked(record, sub.typeUrl, nonce, sub.lastVersion);
         log.debug({ typeUrl: sub.typeUrl, version: sub.lastVersion, nonce }, 'ACK');
       }
     } else if (sub.isStale(nonce)) {
@@ -139,6 +141,14 @@ export class DeltaStream {
     sub.lastNonce = nonce;
     sub.lastVersion = versionOfPairs(known);
     record.sent(sub.typeUrl, sub.lastVersion);
+    this.#session.observer?.pushed({
+      record,
+      typeUrl: sub.typeUrl,
+      version: sub.lastVersion,
+      nonce,
+      resourceCount: updates.length,
+      removedCount: removals.length,
+    });
     this.#session.log.debug(
       { typeUrl: sub.typeUrl, nonce, updated: updates.map((r) => r.name), removed: removals },
       'delta response',

@@ -14,10 +14,12 @@ import type { DeltaRequest, DeltaResponse, MalformedRequest, SotwRequest, SotwRe
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
 import { SotwStream } from './sotw-stream.ts';
+import type { XdsObserver } from './xds-observer.ts';
 
 export interface XdsServerOptions {
   cache: SnapshotCache;
   logger: Logger;
+  observer?: XdsObserver;
 }
 
 /** Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn. */
@@ -32,6 +34,7 @@ export class XdsServer implements ProxyTracker {
   readonly #cache: SnapshotCache;
   readonly #logger: Logger;
   readonly #table: ProxyTable;
+  readonly #observer: XdsObserver | undefined;
   #server: Server | undefined;
   #streams = 0;
 
@@ -39,6 +42,7 @@ export class XdsServer implements ProxyTracker {
     this.#cache = opts.cache;
     this.#logger = opts.logger;
     this.#table = new ProxyTable(opts.logger);
+    this.#observer = opts.observer;
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
@@ -95,6 +99,13 @@ export class XdsServer implements ProxyTracker {
 
   #deps(): SessionDeps {
     this.#streams += 1;
-    return { cache: this.#cache, table: this.#table, logger: this.#logger, streamId: String(this.#streams) };
+    const deps: SessionDeps = {
+      cache: this.#cache,
+      table: this.#table,
+      logger: this.#logger,
+      streamId: String(this.#streams),
+    };
+    if (this.#observer) deps.observer = this.#observer;
+    return deps;
   }
 }

@@ -56,9 +56,11 @@ export class SotwStream {
       if (req.error_detail) {
         const nack = { version: sub.lastVersion, nonce, error: req.error_detail.message, at: new Date().toISOString() };
         record.nacked(sub.typeUrl, nack);
+        this.#session.observer?.nacked(record, sub.typeUrl, nonce, nack.error);
         log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
       } else {
         record.acked(sub.typeUrl, req.version_info);
+        this.#session.observer?.acked(record, sub.typeUrl, nonce, req.version_info);
         log.debug({ typeUrl: sub.typeUrl, version: req.version_info, nonce }, 'ACK');
       }
     }
@@ -130,6 +132,14 @@ export class SotwStream {
     sub.lastVersion = version;
     state.sent = resources;
     record.sent(sub.typeUrl, version);
+    this.#session.observer?.pushed({
+      record,
+      typeUrl: sub.typeUrl,
+      version,
+      nonce,
+      resourceCount: resources.size,
+      removedCount: 0,
+    });
     this.#session.log.debug({ typeUrl: sub.typeUrl, version, nonce, names: [...resources.keys()] }, 'response');
   }
 }

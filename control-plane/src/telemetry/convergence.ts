@@ -1,0 +1,147 @@
+// Convergence tracking: which pushes a change caused, and when every proxy that got one has ACKed it.
+import type { SpanContext } from '@opentelemetry/api';
+
+/** The pushes of one publish round, seen from the xDS observer. */
+export interface RoundInfo {
+  /** When the earliest change of the round happened (ms, the tracker's clock). */
+  readonly startedAt: number;
+  /** The API calls (spans) whose changes the round publishes. */
+  readonly links: readonly SpanContext[];
+}
+
+interface Round extends RoundInfo {
+  /** Start times of the applied (store) changes: each gets a convergence sample. */
+  readonly applyStarts: number[];
+  /** stream|typeUrl → the nonce that must be ACKed (or a later one). */
+  readonly outstanding: Map<string, number>;
+  ended: boolean;
+  failed: boolean;
+}
+
+interface PendingChange {
+  at: number;
+  fromApply: boolean;
+  link: SpanContext | undefined;
+}
+
+export interface ConvergenceOptions {
+  now(): number;
+  /** An applied change converged after `seconds`. */
+  onConverged(seconds: number): void;
+  /** Rounds still waiting after this long are given up (a proxy that never answers); default 60 s. */
+  maxAgeMs?: number;
+}
+
+function key(streamId: string, typeUrl: string): string {
+  return `${streamId}|${typeUrl}`;
+}
+
+function nonceNumber(nonce: string): number {
+  const n = Number(nonce);
+  return Number.isFinite(n) ? n : -1;
+}
+
+/**
+ * The control plane reports changes (`changed`), then brackets each publish with beginRound/endRound; the xDS
+ * observer reports the pushes written inside the bracket (`expect`) and every ACK/NACK/stream end. A round whose
+ * pushes were all ACKed yields one convergence sample per applied change in it; a NACK fails the round (no sample);
+ * a stream that ends is no longer waited for. Changes that reach no proxy yield nothing.
+ */
+export class ConvergenceTracker {
+  readonly #opts: ConvergenceOptions;
+  #pending: PendingChange[] = [];
+  #current: Round | undefined;
+  readonly #open = new Set<Round>();
+
+  constructor(opts: ConvergenceOptions) {
+    this.#opts = opts;
+  }
+
+  /** A store change (fromApply, with the API call's span when known) or a registry change happened. */
+  changed(fromApply: boolean, link?: SpanContext): void {
+    this.#pending.push({ at: this.#opts.now(), fromApply, link });
+  }
+
+  /** Starts publishing the pending changes (nothing pending: pushes in the bracket belong to no round). */
+  beginRound(): void {
+    this.#expire();
+    const changes = this.#pending;
+    this.#pending = [];
+    if (changes.length === 0) {
+      this.#current = undefined;
+      return;
+    }
+    const links = changes.map((c) => c.link).filter((l) => l !== undefined);
+    this.#current = {
+      startedAt: Math.min(...changes.map((c) => c.at)),
+      links,
+      applyStarts: changes.filter((c) => c.fromApply).map((c) => c.at),
+      outstanding: new Map(),
+      ended: false,
+      failed: false,
+    };
+  }
+
+  endRound(): void {
+    const round = this.#current;
+    this.#current = undefined;
+    if (!round) return;
+    round.ended = true;
+    if (round.outstanding.size > 0) this.#open.add(round);
+  }
+
+  /** The round being published, if any. */
+  get current(): RoundInfo | undefined {
+    return this.#current;
+  }
+
+  /** Rounds still waiting for ACKs (for tests and diagnostics). */
+  get waiting(): number {
+    return this.#open.size;
+  }
+
+  /** A push written inside the current round must be ACKed. */
+  expect(streamId: string, typeUrl: string, nonce: string): void {
+    this.#current?.outstanding.set(key(streamId, typeUrl), nonceNumber(nonce));
+  }
+
+  ack(streamId: string, typeUrl: string, nonce: string): void {
+    this.#answer(key(streamId, typeUrl), nonceNumber(nonce), false);
+  }
+
+  nack(streamId: string, typeUrl: string, nonce: string): void {
+    this.#answer(key(streamId, typeUrl), nonceNumber(nonce), true);
+  }
+
+  /** The stream ended: nothing more is expected from it. */
+  closed(streamId: string): void {
+    const prefix = `${streamId}|`;
+    for (const round of [...this.#open]) {
+      for (const k of [...round.outstanding.keys()]) if (k.startsWith(prefix)) round.outstanding.delete(k);
+      this.#settle(round);
+    }
+  }
+
+  #answer(k: string, nonce: number, rejected: boolean): void {
+    for (const round of [...this.#open]) {
+      const wanted = round.outstanding.get(k);
+      if (wanted === undefined || nonce < wanted) continue;
+      round.outstanding.delete(k);
+      if (rejected) round.failed = true;
+      this.#settle(round);
+    }
+  }
+
+  #settle(round: Round): void {
+    if (round.outstanding.size > 0) return;
+    this.#open.delete(round);
+    if (round.failed) return;
+    const now = this.#opts.now();
+    for (const at of round.applyStarts) this.#opts.onConverged((now - at) / 1000);
+  }
+
+  #expire(): void {
+    const limit = this.#opts.now() - (this.#opts.maxAgeMs ?? 60_000);
+    for (const round of this.#open) if (round.startedAt < limit) this.#open.delete(round);
+  }
+}

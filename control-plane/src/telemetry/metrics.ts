@@ -1,0 +1,88 @@
+// The control plane's Prometheus metrics (prom-client, own registry): proxies, xDS pushes/ACKs/NACKs, latency, API calls.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const CLIENT_KINDS = ['sidecar', 'proxyless', 'envoy'] as const;
+
+/** Push latency: a store or registry change until the response is written (seconds). */
+export const PUSH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Convergence: an accepted apply until every proxy that received it ACKed (seconds). */
+export const CONVERGENCE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The families, registered on a private registry (no global state; several control planes per process work). */
+export class ControlPlaneMetrics {
+  readonly registry = new Registry();
+  readonly pushes: Counter<'type_url'>;
+  readonly pushLatency: Histogram<'type_url'>;
+  readonly acks: Counter<'type_url'>;
+  readonly nacks: Counter<'type_url'>;
+  readonly convergence: Histogram<string>;
+  readonly apiRequests: Counter<'method' | 'code'>;
+  #countProxies: () => Iterable<string> = () => [];
+
+  constructor() {
+    const registers = [this.registry];
+    const countProxies = () => this.#countProxies();
+    new Gauge({
+      name: 'trellis_cp_connected_proxies',
+      help: 'xDS streams with a known node, by client kind (sidecar, proxyless, envoy)',
+      labelNames: ['client_kind'],
+      registers,
+      collect() {
+        const counts = new Map<string, number>(CLIENT_KINDS.map((k) => [k, 0]));
+        for (const kind of countProxies()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+        for (const [kind, n] of counts) this.set({ client_kind: kind }, n);
+      },
+    });
+    this.pushes = new Counter({
+      name: 'trellis_cp_xds_pushes_total',
+      help: 'xDS responses written, by type URL',
+      labelNames: ['type_url'],
+      registers,
+    });
+    this.pushLatency = new Histogram({
+      name: 'trellis_cp_xds_push_latency_seconds',
+      help: 'From a store or registry change to the response carrying it written on a stream',
+      labelNames: ['type_url'],
+      buckets: PUSH_LATENCY_BUCKETS,
+      registers,
+    });
+    this.acks = new Counter({
+      name: 'trellis_cp_xds_acks_total',
+      help: 'xDS responses ACKed by clients, by type URL',
+      labelNames: ['type_url'],
+      registers,
+    });
+    this.nacks = new Counter({
+      name: 'trellis_cp_xds_nacks_total',
+      help: 'xDS responses NACKed (rejected) by clients, by type URL',
+      labelNames: ['type_url'],
+      registers,
+    });
+    this.convergence = new Histogram({
+      name: 'trellis_cp_convergence_seconds',
+      help: 'From an accepted apply until every connected proxy that received the change ACKed it',
+      buckets: CONVERGENCE_BUCKETS,
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'trellis_cp_api_requests_total',
+      help: 'Operator API calls, by method and gRPC status code name',
+      labelNames: ['method', 'code'],
+      registers,
+    });
+  }
+
+  /** Where the connected-proxies gauge reads the client kind of every connected proxy at scrape time. */
+  countProxiesFrom(source: () => Iterable<string>): void {
+    this.#countProxies = source;
+  }
+
+  /** The text exposition (Prometheus format 0.0.4). */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
