@@ -16,7 +16,8 @@ export function newConnectionId(): number {
 /** What one TCP connection leaves behind. */
 export interface TcpConnectionRecord {
   connectionId: number;
-  downstream: Socket;
+  /** The client's and the listener's `address:port` (captured at accept: a closed socket no longer has them). */
+  addresses: DownstreamAddresses;
   startTime: number;
   startMs: number;
   bytesReceived: number;
@@ -24,6 +25,19 @@ export interface TcpConnectionRecord {
   flags: string;
   cluster: string | undefined;
   upstreamHost: string | undefined;
+}
+
+export interface DownstreamAddresses {
+  remote: string | undefined;
+  local: string | undefined;
+}
+
+/** The addresses of an accepted socket, for %DOWNSTREAM_REMOTE_ADDRESS% and %DOWNSTREAM_LOCAL_ADDRESS%. */
+export function downstreamAddresses(socket: Socket): DownstreamAddresses {
+  return {
+    remote: address(socket.remoteAddress, socket.remotePort),
+    local: address(socket.localAddress, socket.localPort),
+  };
 }
 
 function address(ip: string | undefined, port: number | undefined): string | undefined {
@@ -57,8 +71,8 @@ class TcpLogSource implements LogSource {
     this.bytesSent = r.bytesSent;
     this.upstreamHost = r.upstreamHost;
     this.upstreamCluster = r.cluster;
-    this.downstreamRemoteAddress = address(r.downstream.remoteAddress, r.downstream.remotePort);
-    this.downstreamLocalAddress = address(r.downstream.localAddress, r.downstream.localPort);
+    this.downstreamRemoteAddress = r.addresses.remote;
+    this.downstreamLocalAddress = r.addresses.local;
     this.connectionId = r.connectionId;
   }
 

@@ -3,7 +3,7 @@ import net, { type Socket } from 'node:net';
 import type { TcpProxyConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
 import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
-import { newConnectionId, TcpAccessLog } from './tcp-access-log.ts';
+import { type DownstreamAddresses, downstreamAddresses, newConnectionId, TcpAccessLog } from './tcp-access-log.ts';
 import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
 
 interface ClusterStatNames {
@@ -24,6 +24,8 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private readonly clusterStats = new Map<string, SessionStats>();
   /** The listener's `access_log` (undefined when none): a line per connection. */
   private readonly accessLog: TcpAccessLog | undefined;
+  /** Downstream addresses of open sessions, captured at accept when there is an access log. */
+  private readonly addresses = new WeakMap<TcpSession, DownstreamAddresses>();
   /** Set once drain() was called: resolves when the last session has closed. */
   private drained: Promise<void> | undefined;
   private deadline: number | undefined;
@@ -83,15 +85,18 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
       this,
     );
     this.sessions.add(session);
+    if (this.accessLog !== undefined) this.addresses.set(session, downstreamAddresses(socket));
   }
 
   /** Closes a connection the proxy cannot serve, with its access log line (flag NC, UO or UH). */
   private refuse(socket: Socket, flags: string, cluster: string | undefined): void {
     const startMs = performance.now();
+    const addresses = this.accessLog === undefined ? undefined : downstreamAddresses(socket);
     socket.destroy();
+    if (addresses === undefined) return;
     this.accessLog?.log({
       connectionId: newConnectionId(),
-      downstream: socket,
+      addresses,
       startTime: Date.now(),
       startMs,
       bytesReceived: 0,
@@ -127,17 +132,19 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
 
   sessionClosed(session: TcpSession): void {
     this.sessions.delete(session);
-    this.accessLog?.log({
-      connectionId: session.connectionId,
-      downstream: session.downstream,
-      startTime: session.startTime,
-      startMs: session.startMs,
-      bytesReceived: session.bytesReceived,
-      bytesSent: session.bytesSent,
-      flags: session.flags,
-      cluster: session.cluster.name,
-      upstreamHost: session.host.key,
-    });
+    const addresses = this.addresses.get(session);
+    if (addresses !== undefined)
+      this.accessLog?.log({
+        connectionId: session.connectionId,
+        addresses,
+        startTime: session.startTime,
+        startMs: session.startMs,
+        bytesReceived: session.bytesReceived,
+        bytesSent: session.bytesSent,
+        flags: session.flags,
+        cluster: session.cluster.name,
+        upstreamHost: session.host.key,
+      });
     if (this.sessions.size > 0) return;
     clearTimeout(this.drainTimer);
     for (const wake of this.idleWaiters.splice(0)) wake();
