@@ -1,7 +1,8 @@
 // The CLI's view of the outside world (streams, environment) and the error type commands throw for users.
 
 export interface CliIo {
-  stdout: { write(chunk: string): unknown };
+  /** isTTY (a terminal) makes `top` redraw in place. */
+  stdout: { write(chunk: string): unknown; isTTY?: boolean };
   stderr: { write(chunk: string): unknown };
   stdin: AsyncIterable<string | Uint8Array>;
   /** Defaults to process.env. */

@@ -1,13 +1,15 @@
-// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status).
+// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status, config-dump, top).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../resources/duration.ts';
 import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
 import { applyCommand } from './apply.ts';
+import { configDumpCommand } from './config-dump.ts';
 import { type CommandContext, createContext } from './context.ts';
 import { describeFailure } from './errors.ts';
 import { deleteCommand, getCommand } from './get.ts';
 import type { CliIo } from './io.ts';
 import { proxyStatusCommand } from './proxy-status.ts';
+import { topCommand } from './top.ts';
 
 export const DEFAULT_API = '127.0.0.1:18001';
 
@@ -70,6 +72,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .description('connected proxies and, per xDS type, SYNCED / STALE (sent != acked) / NACK')
     .option('-o, --output <format>', 'table|json', 'table')
     .action((opts: { output: string }) => proxyStatusCommand(context(), opts.output));
+  program
+    .command('config-dump')
+    .description('the xDS resources the control plane holds for a proxy (by node id), with versions and ACK/NACK')
+    .argument('<proxy>', 'node id of a connected proxy (see proxy-status)')
+    .option('-o, --output <format>', 'yaml|json', 'yaml')
+    .action((proxy: string, opts: { output: string }) => configDumpCommand(context(), proxy, opts.output));
+  program
+    .command('top')
+    .description(
+      'live per-service rps, success rate, p50/p99 and upstream split from sidecar metrics (read via the control plane)',
+    )
+    .addOption(
+      new Option('--interval <duration>', 'time between readings (rates cover it)')
+        .argParser(duration)
+        .default(2000, '2s'),
+    )
+    .option(
+      '--once',
+      'print one reading (two snapshots an interval apart) and exit; implied when not a terminal',
+      false,
+    )
+    .option('-o, --output <format>', 'table|json (json implies --once)', 'table')
+    .action((opts: { interval: number; once: boolean; output: string }) =>
+      topCommand(context(), { intervalMs: opts.interval, once: opts.once, output: opts.output }),
+    );
 
   try {
     await program.parseAsync(argv, { from: 'user' });
