@@ -85,7 +85,7 @@ function sidecarArgs(xds: string, nodeId: string, service: string, ports: Sideca
 
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const { group, ports, step } = opts;
-  const [xdsPort, apiPort] = [await ports.next(), await ports.next()];
+  const [xdsPort, apiPort, metricsPort] = [await ports.next(), await ports.next(), await ports.next()];
   step(`control plane: xDS on 127.0.0.1:${xdsPort}, API on 127.0.0.1:${apiPort}, store in ${opts.dataDir}`);
   const controlPlane = group.start('control-plane', BINS.controlPlane, [
     '--data-dir',
@@ -96,6 +96,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     String(xdsPort),
     '--api-port',
     String(apiPort),
+    '--metrics-port',
+    String(metricsPort),
     '--endpoint-grace',
     '5s',
   ]);

@@ -59,7 +59,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--base-port <port>',
-        'use consecutive ports from this one (control plane xDS, API, then the sidecars) instead of free ones',
+        'use consecutive ports from this one (control plane xDS, API, metrics, then apps and sidecars) instead of free ones',
       ).argParser(parseBasePort),
     )
     .helpOption('-h, --help', 'show this help')

@@ -1,0 +1,210 @@
+// docker-compose.yml checked against the project as it is: `docker-compose config` accepts it, every app has a
+// sidecar in its network namespace whose flags the real trellis-sidecar parses and whose ports match the app's
+// settings, the control plane's flags exist, and each Dockerfile is node:26-slim, non-root, with a HEALTHCHECK.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { parse, parseAllDocuments } from 'yaml';
+import { ensureCommands } from '../bench/lib/apt.ts';
+import { buildProgram, type SidecarFlags } from '../sidecar/src/main.ts';
+import { BIN, REPO_ROOT, run } from './helpers/processes.ts';
+
+const exec = promisify(execFile);
+
+interface ComposeService {
+  build?: { context: string; dockerfile: string };
+  image?: string;
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  network_mode?: string;
+  networks?: Record<string, { ipv4_address?: string } | null>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+}
+
+interface Compose {
+  services: Record<string, ComposeService>;
+  networks: Record<string, { ipam?: { config: { subnet: string }[] } }>;
+}
+
+/** The sidecar flags as the real trellis-sidecar parses them (its commander program, its env defaults). */
+function sidecarFlags(command: string[], env: Record<string, string>): SidecarFlags {
+  const program = buildProgram(env).exitOverride();
+  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  program.parse(command, { from: 'user' });
+  return program.opts<SidecarFlags>();
+}
+
+function portOf(hostPort: string | undefined, name: string): number {
+  const m = /:(\d+)$/.exec(hostPort ?? '');
+  if (m === null) throw new Error(`${name}: expected host:port, got ${hostPort}`);
+  return Number(m[1]);
+}
+
+describe('docker-compose.yml', function () {
+  this.timeout(180_000); // apt-get may install docker-compose first
+  let compose: Compose;
+  let apps: [string, ComposeService][];
+  const meshServices = new Set(
+    parseAllDocuments(readFileSync(path.join(REPO_ROOT, 'demo/config/mesh.yaml'), 'utf8'))
+      .map((d) => d.toJSON() as { kind: string; metadata: { name: string } })
+      .filter((d) => d.kind === 'Service')
+      .map((d) => d.metadata.name),
+  );
+
+  before(async () => {
+    ensureCommands({ 'docker-compose': 'docker-compose' });
+    const { stdout } = await exec('docker-compose', ['-f', path.join(REPO_ROOT, 'docker-compose.yml'), 'config'], {
+      cwd: REPO_ROOT,
+    });
+    compose = parse(stdout) as Compose;
+    apps = Object.entries(compose.services).filter(([, s]) => s.build?.dockerfile === 'docker/demo-app.Dockerfile');
+  });
+
+  it('passes docker-compose config and has the demo topology, the control plane and Jaeger', () => {
+    expect(Object.keys(compose.services)).to.include.members(['control-plane', 'mesh-config', 'jaeger']);
+    expect(apps.map(([name]) => name)).to.have.members([
+      'web',
+      'orders-v1-a',
+      'orders-v1-b',
+      'orders-v2',
+      'payments',
+      'inventory',
+      'loadgen',
+    ]);
+    expect(compose.services['jaeger']?.image).to.match(/^jaegertracing\/all-in-one:/);
+    expect(compose.services['jaeger']?.environment?.['COLLECTOR_OTLP_ENABLED']).to.equal('true');
+  });
+
+  it('gives every app a sidecar in its network namespace, with flags trellis-sidecar accepts and matching ports', () => {
+    const subnet = compose.networks['mesh']?.ipam?.config[0]?.subnet ?? '';
+    const prefix = subnet.replace(/\.0\/24$/, '.');
+    expect(subnet, 'a /24 subnet for static addresses').to.match(/^\d+\.\d+\.\d+\.0\/24$/);
+    const addresses = new Set<string>();
+    const nodeIds = new Set<string>();
+    for (const [name, app] of apps) {
+      const sidecars = Object.entries(compose.services).filter(([, s]) => s.network_mode === `service:${name}`);
+      expect(sidecars, `sidecars of ${name}`).to.have.length(1);
+      const [sidecarName, sidecar] = sidecars[0] as [string, ComposeService];
+      expect(sidecar.build?.dockerfile, sidecarName).to.equal('docker/sidecar.Dockerfile');
+      const env = sidecar.environment ?? {};
+      const flags = sidecarFlags(sidecar.command ?? [], env);
+      const appEnv = app.environment ?? {};
+      const ip = app.networks?.['mesh']?.ipv4_address ?? '';
+
+      expect(ip.startsWith(prefix), `${name} has a static address in ${subnet}`).to.equal(true);
+      expect(addresses.has(ip), `${ip} used twice`).to.equal(false);
+      addresses.add(ip);
+      expect(flags.advertiseAddress, `${sidecarName} --advertise-address`).to.equal(ip);
+      expect(nodeIds.has(flags.nodeId ?? ''), `node id ${flags.nodeId} used twice`).to.equal(false);
+      nodeIds.add(flags.nodeId ?? '');
+      expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18000']);
+      expect(env['OTEL_EXPORTER_OTLP_ENDPOINT'], sidecarName).to.equal('http://jaeger:4318');
+      expect(env['OTEL_SERVICE_NAME'], sidecarName).to.equal(flags.service);
+      expect(sidecar.depends_on?.['control-plane']?.condition).to.equal('service_healthy');
+
+      if (name === 'loadgen') {
+        expect(flags.service).to.equal('loadgen');
+        expect(flags.appPort, 'the load generator serves nothing').to.equal(undefined);
+      } else {
+        expect(meshServices.has(flags.service), `${flags.service} is a Service in demo/config/mesh.yaml`).to.equal(
+          true,
+        );
+        expect(flags.appPort, `${sidecarName} --app-port is ${name}'s PORT`).to.equal(Number(appEnv['PORT']));
+      }
+      if (appEnv['VERSION'] !== undefined) expect(flags.labels['version'], sidecarName).to.equal(appEnv['VERSION']);
+      if (appEnv['HTTP_PROXY'] !== undefined)
+        expect(new URL(appEnv['HTTP_PROXY']).port, `${name} HTTP_PROXY`).to.equal(String(flags.outboundPort));
+      if (appEnv['PAYMENTS_VIA'] !== undefined)
+        expect(portOf(appEnv['PAYMENTS_VIA'], 'PAYMENTS_VIA'), `${name} PAYMENTS_VIA`).to.equal(flags.outboundPort);
+      if (appEnv['INVENTORY_VIA'] !== undefined) {
+        const tcp = flags.tcpUpstream.find((t) => t.service === 'inventory');
+        expect(tcp, `${sidecarName} --tcp-upstream inventory:…`).to.not.equal(undefined);
+        expect(tcp?.localPort).to.equal(portOf(appEnv['INVENTORY_VIA'], 'INVENTORY_VIA'));
+        expect(meshServices.has('inventory')).to.equal(true);
+      }
+      for (const published of app.ports ?? []) {
+        // Published ports reach the app only through its sidecar's inbound listener.
+        expect(Number(/:(\d+)(\/tcp)?$/.exec(published)?.[1]), `${name} publishes ${published}`).to.equal(
+          flags.inboundPort,
+        );
+      }
+    }
+  });
+
+  it('starts the control plane with flags it has, and applies demo/config/mesh.yaml with the real trellisctl', async () => {
+    const help = await run(BIN.controlPlane, ['--help']);
+    expect(help.code).to.equal(0);
+    const cp = compose.services['control-plane'] as ComposeService;
+    for (const flag of (cp.command ?? []).filter((a) => a.startsWith('--')))
+      expect(help.stdout, `trellis-control-plane ${flag}`).to.contain(`${flag.split('=')[0]} `);
+    const apiPort = Number((cp.command ?? [])[(cp.command ?? []).indexOf('--api-port') + 1]);
+    expect((cp.command ?? [])[(cp.command ?? []).indexOf('--api-host') + 1], 'API reachable by peers').to.equal(
+      '0.0.0.0',
+    );
+    expect(cp.ports?.some((p) => p.endsWith(`:${apiPort}/tcp`) || p.endsWith(`:${apiPort}`))).to.equal(true);
+
+    const config = compose.services['mesh-config'] as ComposeService;
+    expect(config.entrypoint).to.deep.equal(['node', 'control-plane/bin/trellisctl.js']);
+    expect(config.command).to.deep.equal(['--api', `control-plane:${apiPort}`, 'apply', '-f', '/config/mesh.yaml']);
+    const mount = (config.volumes ?? []).find((v) => v.includes(':/config'));
+    expect(mount, 'demo/config mounted at /config').to.match(/\/demo\/config:\/config:ro$/);
+    const ctlHelp = await run(BIN.trellisctl, ['apply', '--help']);
+    expect(ctlHelp.stdout).to.contain('--filename');
+    // The file it applies is valid as the CLI itself checks it.
+    const dry = await run(BIN.trellisctl, [
+      '--api',
+      '127.0.0.1:1',
+      '--timeout',
+      '1s',
+      'apply',
+      '--dry-run',
+      '-f',
+      path.join(REPO_ROOT, 'demo/config/mesh.yaml'),
+    ]);
+    expect(dry.stderr, 'only the connection fails, not validation').to.contain('cannot reach the Trellis API');
+    expect(dry.stderr).to.not.contain('document');
+  });
+
+  it('builds from Dockerfiles that exist, use node:26-slim, run as a non-root user and have a HEALTHCHECK', () => {
+    const dockerfiles = new Set(Object.values(compose.services).flatMap((s) => (s.build ? [s.build.dockerfile] : [])));
+    expect([...dockerfiles]).to.have.members([
+      'docker/control-plane.Dockerfile',
+      'docker/sidecar.Dockerfile',
+      'docker/demo-app.Dockerfile',
+    ]);
+    for (const file of dockerfiles) {
+      const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
+      const lines = text.split('\n').filter((l) => !l.startsWith('#'));
+      expect(
+        lines.filter((l) => l.startsWith('FROM ')),
+        file,
+      ).to.deep.equal(['FROM node:26-slim']);
+      const user = lines.filter((l) => l.startsWith('USER ')).at(-1);
+      expect(user, `${file} USER`).to.match(/^USER \S+$/);
+      expect(user, `${file} runs as root`).to.not.match(/^USER (root|0)(:|$)/);
+      expect(
+        lines.some((l) => l.startsWith('HEALTHCHECK ')),
+        `${file} HEALTHCHECK`,
+      ).to.equal(true);
+      expect(text, `${file} installs with npm ci`).to.match(/RUN npm ci /);
+      // Every COPY source exists (a renamed folder would otherwise break the image build only).
+      for (const line of lines.filter((l) => l.startsWith('COPY '))) {
+        const sources = line.split(/\s+/).slice(1, -1);
+        for (const source of sources)
+          expect(existsSync(path.join(REPO_ROOT, source)), `${file}: ${line}`).to.equal(true);
+      }
+      const entry = lines.find((l) => l.startsWith('ENTRYPOINT '));
+      const script = (JSON.parse(entry?.slice('ENTRYPOINT '.length) ?? '[]') as string[])[1];
+      if (script !== undefined) expect(existsSync(path.join(REPO_ROOT, script)), `${file}: ${entry}`).to.equal(true);
+    }
+    for (const [name, app] of apps) {
+      const script = app.command?.[0] ?? '';
+      expect(existsSync(path.join(REPO_ROOT, script)), `${name} runs ${script}`).to.equal(true);
+    }
+  });
+});
