@@ -103,7 +103,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         versions: figures.versions,
         // The whole run: average inbound rates, not the last second's.
         mesh: whole ? { ...stats.last, inboundRate: averageRates(stats.last.inbound, elapsedS) } : stats.last,
-        hints: hints(mesh, interactive, faultOn),
+        hints: whole ? [] : hints(mesh, interactive, faultOn),
         events,
         color: process.stdout.isTTY === true,
       };
