@@ -4,7 +4,8 @@ import type { Summary } from './summary.ts';
 
 export interface Reporter {
   step(message: string): void;
-  ready(info: { api: string; xds: string; pids: Record<string, number> }): void;
+  /** Addresses and process ids once the mesh is up; `admin` = each sidecar's admin port on 127.0.0.1. */
+  ready(info: { api: string; xds: string; pids: Record<string, number>; admin: Record<string, number> }): void;
   tick(entry: Summary['timeline'][number]): void;
   view(state: ViewState): void;
   event(message: string): void;

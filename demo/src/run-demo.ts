@@ -76,6 +76,10 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         ]),
         ['loadgen-sidecar', mesh.loadgen.sidecar.pid],
       ]),
+      admin: Object.fromEntries([
+        ...mesh.instances.map((i) => [`${i.instance.name}-sidecar`, i.ports.admin]),
+        ['loadgen-sidecar', mesh.loadgen.adminPort],
+      ]),
     });
     out.step(`traffic: ${opts.rps} req/s to http://web:8080/checkout through the load generator's sidecar`);
 
