@@ -120,9 +120,11 @@ export interface ControlPlaneProcess {
   /** host:port of the operator API. */
   api: string;
   xdsPort: number;
+  /** The control plane's metrics port (GET /metrics, /healthz). */
+  metricsPort: number;
 }
 
-/** Starts the real trellis-control-plane bin on dataDir with both ports picked by the OS, once it is listening. */
+/** Starts the real trellis-control-plane bin on dataDir with its ports picked by the OS, once it is listening. */
 export async function startControlPlaneProcess(
   dataDir: string,
   extraArgs: string[] = [],
@@ -136,8 +138,15 @@ export async function startControlPlaneProcess(
     '0',
     '--api-port',
     '0',
+    '--metrics-port',
+    '0',
     ...extraArgs,
   ]);
   const line = await daemon.waitForLog((l) => l['msg'] === 'control plane listening');
-  return { daemon, api: `127.0.0.1:${line['apiPort'] as number}`, xdsPort: line['xdsPort'] as number };
+  return {
+    daemon,
+    api: `127.0.0.1:${line['apiPort'] as number}`,
+    xdsPort: line['xdsPort'] as number,
+    metricsPort: line['metricsPort'] as number,
+  };
 }

@@ -1,6 +1,6 @@
 // `trellisctl config-dump PROXY [-o yaml|json]`: what the control plane holds for one proxy, per xDS type.
 import { stringify } from 'yaml';
-import type { ConfigDumpResponseMessage } from '../api/messages.ts';
+import type { ConfigDumpResponseMessage, ProxyMessage } from '../api/messages.ts';
 import { fromStruct } from '../api/struct.ts';
 import type { CommandContext } from './context.ts';
 import { CliError } from './io.ts';
@@ -8,10 +8,26 @@ import { syncState } from './proxy-status.ts';
 
 export const CONFIG_DUMP_FORMATS = ['yaml', 'json'] as const;
 
+/** The proxy's identity in reading order (its per-type status is shown with each type instead). */
+function proxyIdentity(p: ProxyMessage | null): Record<string, unknown> | null {
+  if (!p) return null;
+  return {
+    node_id: p.node_id,
+    service: p.service,
+    client_kind: p.client_kind,
+    cluster: p.cluster,
+    protocol: p.protocol,
+    peer: p.peer,
+    user_agent: p.user_agent,
+    connected_at: p.connected_at,
+    stream_id: p.stream_id,
+  };
+}
+
 /** The response as plain JSON: proto field names, each resource's config as an object, a `state` per type. */
 export function configDumpDocument(res: ConfigDumpResponseMessage): Record<string, unknown> {
   return {
-    proxy: res.proxy,
+    proxy: proxyIdentity(res.proxy),
     snapshot_version: res.snapshot_version,
     types: res.types.map((t) => ({
       type_url: t.type_url,

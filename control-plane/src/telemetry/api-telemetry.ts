@@ -30,8 +30,9 @@ export class ApiTelemetry implements ApiObserver {
         'rpc.system': 'grpc',
         'rpc.service': RPC_SERVICE,
         'rpc.method': info.method,
-        'trellis.resources': info.resources,
-        'trellis.resource_kinds': [...new Set(info.resources.map((r) => r.split('/')[0] ?? r))],
+        // Comma-separated (not string arrays): readable as is in every trace UI and OTLP consumer.
+        'trellis.resources': info.resources.join(','),
+        'trellis.resource_kinds': [...new Set(info.resources.map((r) => r.split('/')[0] ?? r))].join(','),
         ...(info.dryRun === undefined ? {} : { 'trellis.dry_run': info.dryRun }),
       },
     });

@@ -95,7 +95,8 @@ describe('control-plane metrics and spans', () => {
     const pushes = spans.filter((s) => s.name === 'xds.push');
     expect(apply?.attributes).to.deep.include({
       'rpc.method': 'Apply',
-      'trellis.resources': ['Telemetry/mesh-default'],
+      'trellis.resources': 'Telemetry/mesh-default',
+      'trellis.resource_kinds': 'Telemetry',
       'trellis.outcome': 'ok',
       'trellis.changed': 1,
     });
