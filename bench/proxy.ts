@@ -1,4 +1,5 @@
 // Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
+// Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar.
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32]
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicrosOf } from './lib/cpu.ts';
 import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
+import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, waitForPort } from './lib/ports.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
@@ -24,6 +26,8 @@ const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
 const CONNECTIONS = Number(values.connections);
 const PROXY_CPU = '0';
+const TRACED_1 = 'trellis +tracing 1%';
+const TRACED_100 = 'trellis +tracing 100%';
 const LOAD_CPU = '1';
 
 /** Installs wrk and nginx from Debian packages when missing (the bench needs root, as on these machines). */
@@ -149,36 +153,68 @@ spec:
       [path.join(ROOT, 'control-plane/bin/trellisctl.js'), '--api', api, 'apply', '-f', '-'],
       { input: yaml },
     );
-    const outbound = await freePort();
-    const sidecar = spawnNode(
-      [
-        path.join(ROOT, 'sidecar/bin/trellis-sidecar.js'),
-        '--xds',
-        `127.0.0.1:${cpLine['xdsPort'] as number}`,
-        '--service',
-        'bench-client',
-        '--app-port',
-        String(await freePort()),
-        '--inbound-port',
-        String(await freePort()),
-        '--outbound-port',
-        String(outbound),
-        '--admin-port',
-        '0',
-        '--log-level',
-        'warn',
-      ],
-      PROXY_CPU,
-    );
-    children.push(sidecar);
-    sidecar.stdout?.resume();
-    await waitForPort(outbound);
+    const startSidecar = async (service: string, extra: string[]): Promise<{ port: number; child: ChildProcess }> => {
+      const port = await freePort();
+      const child = spawnNode(
+        [
+          path.join(ROOT, 'sidecar/bin/trellis-sidecar.js'),
+          '--xds',
+          `127.0.0.1:${cpLine['xdsPort'] as number}`,
+          '--service',
+          service,
+          '--app-port',
+          String(await freePort()),
+          '--inbound-port',
+          String(await freePort()),
+          '--outbound-port',
+          String(port),
+          '--admin-port',
+          '0',
+          '--log-level',
+          'warn',
+          ...extra,
+        ],
+        PROXY_CPU,
+      );
+      children.push(child);
+      child.stdout?.resume();
+      await waitForPort(port);
+      return { port, child };
+    };
+    const sidecar = await startSidecar('bench-client', []);
+    const outbound = sidecar.port;
+    // Traced sidecars export OTLP/HTTP to a sink in this process (it reads and discards).
+    const sink = await startOtlpSink();
+    stops.push(() => sink.close());
+    const traced = (percent: string) =>
+      startSidecar(`bench-traced-${percent}`, [
+        '--tracing-endpoint',
+        sink.endpoint,
+        '--tracing-sampling',
+        percent,
+        '--tracing-batch-delay',
+        '1s',
+      ]);
+    const traced1 = await traced('1');
+    const traced100 = await traced('100');
 
     const targets: Target[] = [
       { name: 'direct (no proxy)', port: upstream.port, headers: [], pids: () => [] },
       { name: 'nginx', port: nginx.port, headers: [], pids: () => nginx.pids() },
       { name: 'http-proxy (node)', port: hpPort, headers: [], pids: () => [hp.pid ?? 0] },
-      { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.pid ?? 0] },
+      { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.child.pid ?? 0] },
+      {
+        name: TRACED_1,
+        port: traced1.port,
+        headers: ['Host: upstream'],
+        pids: () => [traced1.child.pid ?? 0],
+      },
+      {
+        name: TRACED_100,
+        port: traced100.port,
+        headers: ['Host: upstream'],
+        pids: () => [traced100.child.pid ?? 0],
+      },
     ];
     const rows = new Map<string, Row>(targets.map((t) => [t.name, { name: t.name, runs: [], cpuUsPerReq: [] }]));
     // Warm-up (JIT, pools), then interleaved measured rounds.
@@ -216,7 +252,7 @@ spec:
     );
     console.log(
       [
-        'target'.padEnd(20),
+        'target'.padEnd(22),
         'req/s'.padStart(9),
         'p50 ms'.padStart(8),
         'p99 ms'.padStart(8),
@@ -229,7 +265,7 @@ spec:
       const rps = median(row.runs.map((r) => r.rps));
       console.log(
         [
-          row.name.padEnd(20),
+          row.name.padEnd(22),
           fmt(rps).padStart(9),
           fmt(median(row.runs.map((r) => r.p50Ms)), 2).padStart(8),
           fmt(median(row.runs.map((r) => r.p99Ms)), 2).padStart(8),
@@ -239,6 +275,15 @@ spec:
         ].join(' '),
       );
     }
+    const plain = median(rows.get('trellis sidecar')!.runs.map((r) => r.rps));
+    console.log(
+      '\nTracing overhead (throughput relative to the untraced trellis sidecar in this run; goals ≥0.90 / ≥0.65):',
+    );
+    for (const name of [TRACED_1, TRACED_100]) {
+      const rps = median(rows.get(name)!.runs.map((r) => r.rps));
+      console.log(`${name.padEnd(24)} ${fmt(rps / plain, 2)}x  (${fmt((1 - rps / plain) * 100, 1)}% fewer req/s)`);
+    }
+    console.error(`OTLP sink: ${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     for (const s of stops) await s().catch(() => undefined);
