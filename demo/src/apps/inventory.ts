@@ -9,7 +9,7 @@ const log = appLogger('inventory');
 const stock = new Map<string, number>();
 
 /** Answers one command line. */
-export function answer(line: string): string {
+function answer(line: string): string {
   const [command, sku, qtyText] = line.trim().split(/\s+/);
   if (command === 'PING') return `PONG ${instance}`;
   if (command !== 'RESERVE' || sku === undefined) return 'ERR expected RESERVE <sku> <qty> or PING';

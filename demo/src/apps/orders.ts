@@ -10,7 +10,7 @@ const version = required('VERSION');
 const instance = process.env['INSTANCE'] ?? `orders-${version}`;
 const log = appLogger('orders');
 // gRPC to payments: h2c to the sidecar's outbound port, :authority names the service (see docs/sidecar.md).
-const sidecar = addressFrom('PAYMENTS_VIA', process.env['HTTP_PROXY']?.replace(/^http:\/\//, '').replace(/\/$/, ''));
+const sidecar = addressFrom('PAYMENTS_VIA');
 const payments = new PaymentsClient(`${sidecar.host}:${sidecar.port}`, grpc.credentials.createInsecure(), {
   'grpc.default_authority': process.env['PAYMENTS_AUTHORITY'] ?? 'payments:50051',
 });
