@@ -1,8 +1,7 @@
 // End to end through two real sidecar processes: /stats/prometheus on each is valid exposition whose request counters,
-// latency histograms and per-endpoint counts equal the requests sent; POST /logging turns on debug lines at runtime.
-// (Access log lines are proven in process, on real sockets, by sidecar/src/metrics/observability.test.ts: the control
-// plane does not emit access_log yet.)
-import { mkdtempSync, rmSync } from 'node:fs';
+// latency histograms and per-endpoint counts equal the requests sent; POST /logging turns on debug lines at runtime;
+// a Telemetry access log applied with trellisctl reaches the web sidecar, which writes one JSON line per request.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -62,7 +61,7 @@ function sendMalformed(port: number): Promise<void> {
   });
 }
 
-describe('sidecar metrics and runtime log level (real processes)', function () {
+describe('sidecar metrics, access logs and runtime log level (real processes)', function () {
   this.timeout(90_000);
   let dataDir: string;
   let cp: ControlPlaneProcess;
@@ -161,5 +160,56 @@ describe('sidecar metrics and runtime log level (real processes)', function () {
     const line = await web.daemon.waitForLog(malformed, 10_000);
     expect(line['level']).to.equal(20);
     expect(await (await web.admin('/logging')).text()).to.match(/^active loggers:\n {2}root: debug\n/);
+  });
+
+  it('writes one access log line per request once a Telemetry access log is applied with trellisctl', async () => {
+    const logPath = path.join(dataDir, 'web-access.log');
+    const telemetry = `apiVersion: trellis.dev/v1
+kind: Telemetry
+metadata: { name: web-logs }
+spec:
+  selector: { service: web }
+  accessLog: { path: ${logPath} }
+`;
+    const applied = await run(BIN.trellisctl, ['--api', cp.api, 'apply', '-f', '-'], telemetry);
+    expect(applied.code, applied.stderr).to.equal(0);
+    const rows = (): Record<string, unknown>[] =>
+      existsSync(logPath)
+        ? readFileSync(logPath, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [];
+    // Once the new inbound listener logs, requests tagged with their own x-request-id are each logged once.
+    await eventually(async () => {
+      await viaProxy(client.outboundPort, 'http://web:8080/probe');
+      if (!rows().some((r) => r['path'] === '/probe')) throw new Error('no access log line yet');
+    });
+    const sent: { id: string; status: number; bytes: number }[] = [];
+    for (const [i, p] of ['/logged/1', '/logged/2', '/status/503', '/logged/3'].entries()) {
+      const id = `access-${i}`;
+      const r = await viaProxy(client.outboundPort, `http://web:8080${p}`, { headers: { 'x-request-id': id } });
+      sent.push({ id, status: r.status, bytes: Buffer.byteLength(r.body) });
+    }
+    const mine = await eventually(async () => {
+      const found = rows().filter((r) => sent.some((s) => s.id === r['x_request_id']));
+      if (found.length < sent.length) throw new Error(`${found.length} of ${sent.length} lines`);
+      return found;
+    });
+    expect(mine).to.have.length(sent.length);
+    for (const s of sent) {
+      const row = mine.find((r) => r['x_request_id'] === s.id);
+      expect(row, s.id).to.include({
+        method: 'GET',
+        protocol: 'HTTP/1.1',
+        response_code: s.status,
+        response_flags: null,
+        bytes_sent: s.bytes,
+        upstream_host: `127.0.0.1:${app.port}`,
+        upstream_cluster: `inbound|${app.port}`,
+        upstream_request_attempt_count: 1,
+      });
+    }
+    expect(sent.map((s) => s.status)).to.deep.equal([200, 200, 503, 200]);
   });
 });
