@@ -36,14 +36,14 @@ export function setRequestAttributes(span: ProxySpan, request: ObservedRequest, 
   const view = request.view;
   a[ATTR_HTTP_REQUEST_METHOD] = view.method;
   a[ATTR_URL_PATH] = view.path;
-  a[ATTR_URL_SCHEME] = view.scheme;
-  a[ATTR_NETWORK_PROTOCOL_VERSION] = request.isH2 ? '2' : '1.1';
   a[ATTR_DIRECTION] = direction;
 }
 
-/** The server side of a request: who called and which authority it asked for. */
+/** The server side of a request: who called, which authority, scheme and protocol. */
 export function setServerAttributes(span: ProxySpan, request: ObservedRequest): void {
   const a = span.attributes;
+  a[ATTR_URL_SCHEME] = request.view.scheme;
+  a[ATTR_NETWORK_PROTOCOL_VERSION] = request.isH2 ? '2' : '1.1';
   a[ATTR_CLIENT_ADDRESS] = request.peer;
   const authority = request.view.authority;
   const colon = authority.lastIndexOf(':');
