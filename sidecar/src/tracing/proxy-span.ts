@@ -32,6 +32,10 @@ export function hrTimeOf(perfMs: number): HrTime {
   return ns >= 1e9 ? [sec + 1, ns - 1e9] : [sec, ns];
 }
 
+/**
+ * Instance fields are only what differs per span; constants (no links or events, nothing dropped) and the scope's
+ * resource live on the prototype, and times stay performance.now() numbers until the exporter asks for HrTime.
+ */
 export class ProxySpan implements ReadableSpan {
   name: string;
   readonly kind: SpanKind;
@@ -39,22 +43,12 @@ export class ProxySpan implements ReadableSpan {
   readonly spanId: string;
   /** '' for a root span. */
   readonly parentId: string;
-  /** The parent came from another process (the request's incoming context). */
-  readonly parentRemote: boolean;
-  readonly traceState: string;
-  /** performance.now() ms. */
+  /** performance.now() ms; endMs 0 until the span ends. */
   readonly startMs: number;
   endMs = 0;
   status: SpanStatus = STATUS_UNSET;
   readonly attributes: Attributes = {};
-  readonly resource: Resource;
-  readonly instrumentationScope: SpanScope['instrumentationScope'];
-  readonly links = NO_LINKS;
-  readonly events = NO_EVENTS;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
-  ended = false;
+  private readonly scope: SpanScope;
   /** Set only for a child span (the exporter reads the parent's span id from it). */
   readonly parentSpanContext?: OtelSpanContext;
 
@@ -66,24 +60,52 @@ export class ProxySpan implements ReadableSpan {
     spanId: string,
     parentId: string,
     parentRemote: boolean,
-    traceState: string,
     startMs: number,
   ) {
-    this.resource = scope.resource;
-    this.instrumentationScope = scope.instrumentationScope;
+    this.scope = scope;
     this.kind = kind;
     this.name = name;
     this.traceId = traceId;
     this.spanId = spanId;
     this.parentId = parentId;
-    this.parentRemote = parentRemote;
-    this.traceState = traceState;
     this.startMs = startMs;
     if (parentId !== '') this.parentSpanContext = { traceId, spanId: parentId, traceFlags: 1, isRemote: parentRemote };
   }
 
   spanContext(): OtelSpanContext {
     return { traceId: this.traceId, spanId: this.spanId, traceFlags: 1, isRemote: false };
+  }
+
+  get resource(): Resource {
+    return this.scope.resource;
+  }
+
+  get instrumentationScope(): SpanScope['instrumentationScope'] {
+    return this.scope.instrumentationScope;
+  }
+
+  get ended(): boolean {
+    return this.endMs !== 0;
+  }
+
+  get links(): Link[] {
+    return NO_LINKS;
+  }
+
+  get events(): TimedEvent[] {
+    return NO_EVENTS;
+  }
+
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+
+  get droppedEventsCount(): number {
+    return 0;
+  }
+
+  get droppedLinksCount(): number {
+    return 0;
   }
 
   get startTime(): HrTime {

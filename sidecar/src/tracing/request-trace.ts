@@ -7,6 +7,7 @@ import { newSpanId } from './ids.ts';
 import { injectContext } from './propagation.ts';
 import { ProxySpan, SpanKind, type SpanScope } from './proxy-span.ts';
 import {
+  ATTR_RESPONSE_FLAGS,
   setAttemptAttributes,
   setOutcomeAttributes,
   setRequestAttributes,
@@ -108,7 +109,7 @@ export class RequestTrace implements RequestObserver {
     if (client !== undefined) {
       if (!this.clientEnded) {
         client.endMs = summary.endMs;
-        if (summary.flags !== '') client.attributes['response_flags'] = summary.flags;
+        if (summary.flags !== '') client.attributes[ATTR_RESPONSE_FLAGS] = summary.flags;
         if (summary.reset && client.status.code === 0) client.fail('stream reset');
       }
       this.finishClient();
@@ -118,13 +119,11 @@ export class RequestTrace implements RequestObserver {
       setRouteAttributes(span, this.routeName, this.cluster, this.peer);
       setSummaryAttributes(span, summary, false);
       span.endMs = summary.endMs;
-      span.ended = true;
       this.owner.export(span);
     }
     if (server !== undefined) {
       setSummaryAttributes(server, summary, true);
       server.endMs = summary.endMs;
-      server.ended = true;
       this.owner.export(server);
     }
   }
@@ -143,7 +142,6 @@ export class RequestTrace implements RequestObserver {
       newSpanId(),
       parentId,
       parentRemote,
-      this.parent === undefined ? '' : this.parent.traceState,
       startMs,
     );
     setRequestAttributes(span, this.request, owner.direction);
@@ -155,7 +153,6 @@ export class RequestTrace implements RequestObserver {
     if (span === undefined) return;
     this.client = undefined;
     if (span.endMs === 0) span.endMs = performance.now();
-    span.ended = true;
     this.owner.export(span);
   }
 
