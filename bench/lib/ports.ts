@@ -1,17 +1,8 @@
 // Port helpers for benchmarks and tests: pick a free loopback port, wait until one accepts connections.
 import net from 'node:net';
 
-/** A port that was free a moment ago (bind 0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A port free a moment ago, outside the ephemeral range (the demo's allocator: no clash with outgoing sockets). */
+export { freePort } from '../../demo/src/ports.ts';
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection (polls every 50 ms, up to timeoutMs). */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
