@@ -1,6 +1,6 @@
 // Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
 // Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar.
-// Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32]
+// Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureCommands } from './lib/apt.ts';
 import { cpuMicrosOf } from './lib/cpu.ts';
 import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
@@ -20,6 +21,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    /** Only targets whose name starts with one of these (comma-separated), e.g. `nginx,trellis sidecar`. */
+    targets: { type: 'string' },
+    /** Write a V8 CPU profile of the untraced sidecar into this directory (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -29,26 +34,7 @@ const PROXY_CPU = '0';
 const TRACED_1 = 'trellis +tracing 1%';
 const TRACED_100 = 'trellis +tracing 100%';
 const LOAD_CPU = '1';
-
-/** Installs wrk and nginx from Debian packages when missing (the bench needs root, as on these machines). */
-function ensureTools(): void {
-  const missing = ['wrk', 'nginx'].filter((bin) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length === 0) return;
-  const pkgs = missing.map((m) => (m === 'nginx' ? 'nginx-light' : m));
-  console.error(`installing ${pkgs.join(' ')} (apt-get)…`);
-  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', ...pkgs], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
+const PROFILE_ARGS = values.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)];
 
 interface Target {
   name: string;
@@ -102,7 +88,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  ensureTools();
+  ensureCommands({ wrk: 'wrk', nginx: 'nginx-light' });
   const dir = mkdtempSync(path.join(tmpdir(), 'trellis-bench-'));
   const children: ChildProcess[] = [];
   const stops: (() => Promise<void>)[] = [];
@@ -133,6 +119,8 @@ async function main(): Promise<void> {
         '0',
         '--api-port',
         '0',
+        '--metrics-port',
+        '0',
         '--log-level',
         'info',
       ],
@@ -153,10 +141,15 @@ spec:
       [path.join(ROOT, 'control-plane/bin/trellisctl.js'), '--api', api, 'apply', '-f', '-'],
       { input: yaml },
     );
-    const startSidecar = async (service: string, extra: string[]): Promise<{ port: number; child: ChildProcess }> => {
+    const startSidecar = async (
+      service: string,
+      extra: string[],
+      nodeArgs: string[] = [],
+    ): Promise<{ port: number; child: ChildProcess }> => {
       const port = await freePort();
       const child = spawnNode(
         [
+          ...nodeArgs,
           path.join(ROOT, 'sidecar/bin/trellis-sidecar.js'),
           '--xds',
           `127.0.0.1:${cpLine['xdsPort'] as number}`,
@@ -181,7 +174,7 @@ spec:
       await waitForPort(port);
       return { port, child };
     };
-    const sidecar = await startSidecar('bench-client', []);
+    const sidecar = await startSidecar('bench-client', [], PROFILE_ARGS);
     const outbound = sidecar.port;
     // Traced sidecars export OTLP/HTTP to a sink in this process (it reads and discards).
     const sink = await startOtlpSink();
@@ -216,6 +209,11 @@ spec:
         pids: () => [traced100.child.pid ?? 0],
       },
     ];
+    const only = values.targets?.split(',').map((t) => t.trim());
+    if (only !== undefined) {
+      const keep = targets.filter((t) => t.name === 'nginx' || only.some((o) => t.name.startsWith(o)));
+      targets.splice(0, targets.length, ...keep);
+    }
     const rows = new Map<string, Row>(targets.map((t) => [t.name, { name: t.name, runs: [], cpuUsPerReq: [] }]));
     // Warm-up (JIT, pools), then interleaved measured rounds.
     for (const t of targets)
@@ -275,21 +273,23 @@ spec:
         ].join(' '),
       );
     }
-    const plainRow = rows.get('trellis sidecar')!;
-    const plain = median(plainRow.runs.map((r) => r.rps));
-    const plainCpu = median(plainRow.cpuUsPerReq);
-    console.log(
-      '\nTracing overhead, relative to the untraced trellis sidecar in this run (goals: 1% ≥ 0.90x, 100% ≥ 0.65x req/s);',
-    );
-    console.log('CPU µs per request on the proxy is the steadier figure on a shared machine:');
-    for (const name of [TRACED_1, TRACED_100]) {
-      const row = rows.get(name)!;
-      const rps = median(row.runs.map((r) => r.rps));
-      const cpu = median(row.cpuUsPerReq);
+    const plainRow = rows.get('trellis sidecar');
+    const tracedRows = [TRACED_1, TRACED_100].flatMap((name) => rows.get(name) ?? []);
+    if (plainRow !== undefined && tracedRows.length > 0) {
+      const plain = median(plainRow.runs.map((r) => r.rps));
+      const plainCpu = median(plainRow.cpuUsPerReq);
       console.log(
-        `${name.padEnd(22)} ${fmt(rps / plain, 2)}x req/s (${fmt((1 - rps / plain) * 100, 1)}% fewer), ` +
-          `${fmt(cpu / plainCpu, 2)}x cpu/req (+${fmt(cpu - plainCpu, 1)} µs)`,
+        '\nTracing overhead, relative to the untraced trellis sidecar in this run (goals: 1% ≥ 0.90x, 100% ≥ 0.65x req/s);',
       );
+      console.log('CPU µs per request on the proxy is the steadier figure on a shared machine:');
+      for (const row of tracedRows) {
+        const rps = median(row.runs.map((r) => r.rps));
+        const cpu = median(row.cpuUsPerReq);
+        console.log(
+          `${row.name.padEnd(22)} ${fmt(rps / plain, 2)}x req/s (${fmt((1 - rps / plain) * 100, 1)}% fewer), ` +
+            `${fmt(cpu / plainCpu, 2)}x cpu/req (+${fmt(cpu - plainCpu, 1)} µs)`,
+        );
+      }
     }
     console.error(`OTLP sink: ${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB`);
   } finally {

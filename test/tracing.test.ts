@@ -296,4 +296,50 @@ describe('tracing: spans from real sidecars reach an OTLP receiver', function ()
       await http2.close();
     }
   });
+
+  it("a Telemetry applied with trellisctl overrides the sidecars' sampling ratio live; a sampled parent still wins", async () => {
+    const telemetry = (percent: number) => `apiVersion: trellis.dev/v1
+kind: Telemetry
+metadata: { name: mesh }
+spec:
+  tracing: { samplingPercent: ${percent} }
+`;
+    const apply = async (percent: number) => {
+      const r = await run(BIN.trellisctl, ['--api', cp.api, 'apply', '-f', '-'], telemetry(percent));
+      expect(r.code, r.stderr).to.equal(0);
+    };
+    try {
+      await apply(0);
+      // The sidecars' own ratio is 100%: a fresh request reaches C unsampled only once 0% is in force on every hop.
+      let unsampled: string | undefined;
+      for (let i = 0; unsampled === undefined; i++) {
+        expect(i, 'the 0% sampling never took effect').to.be.below(500);
+        const reply = await chain({}, `?telemetry=${i}`);
+        const tp = reply.c.headers['traceparent'];
+        if (typeof tp === 'string' && tp.endsWith('-00')) unsampled = tp.split('-')[1];
+        else await new Promise((resolve) => setImmediate(resolve));
+      }
+      const more = await chain({}, '?telemetry=more');
+      const moreId = String(more.c.headers['traceparent']).split('-')[1] as string;
+      const sampled = hex(32);
+      await chain({ traceparent: `00-${sampled}-${hex(16)}-01` });
+      await receiver.waitForSpans(6, TRACE(sampled));
+      expect(receiver.spans.filter(TRACE(unsampled as string))).to.have.length(0);
+      expect(receiver.spans.filter(TRACE(moreId))).to.have.length(0);
+      // Back to 100%: requests that start a trace are exported again.
+      await apply(100);
+      for (let i = 0; ; i++) {
+        expect(i, 'the 100% sampling never took effect').to.be.below(500);
+        const reply = await chain({}, `?telemetry=back${i}`);
+        const tp = reply.c.headers['traceparent'];
+        if (typeof tp === 'string' && tp.endsWith('-01')) {
+          await receiver.waitForSpans(6, TRACE(tp.split('-')[1] as string));
+          break;
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      await run(BIN.trellisctl, ['--api', cp.api, 'delete', 'telemetry', 'mesh']);
+    }
+  });
 });
