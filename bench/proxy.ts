@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCommands } from './lib/apt.ts';
-import { cpuMicrosOf } from './lib/cpu.ts';
+import { cpuMicrosOf, settle } from './lib/cpu.ts';
 import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, waitForPort } from './lib/ports.ts';
@@ -225,7 +225,11 @@ spec:
         headers: t.headers,
       });
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of targets) {
+      // Each round starts at the next target and every other round runs backwards: a run measures slower right
+      // after a pause or right after another proxy's run (seen here), so no target keeps the same neighbour.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length] as Target);
+      if (round % 2 === 1) order.reverse();
+      for (const t of order) {
         const before = t.pids().length ? cpuMicrosOf(t.pids()) : 0;
         const r = await runWrk({
           url: `http://127.0.0.1:${t.port}/`,
@@ -234,6 +238,7 @@ spec:
           cpus: LOAD_CPU,
           headers: t.headers,
         });
+        await settle(t.pids());
         const after = t.pids().length ? cpuMicrosOf(t.pids()) : 0;
         const row = rows.get(t.name)!;
         row.runs.push(r);

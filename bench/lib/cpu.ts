@@ -18,3 +18,19 @@ export function cpuMicros(pid: number): number {
 export function cpuMicrosOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + cpuMicros(pid), 0);
 }
+
+/**
+ * Waits until the processes are idle (under 5 ms of CPU per 100 ms), at most maxMs: work a proxy keeps doing after
+ * its load stopped (a tracer exporting its queue) is counted as its own and does not spill into the next run.
+ */
+export async function settle(pids: readonly number[], maxMs = 10_000): Promise<void> {
+  if (pids.length === 0) return;
+  const deadline = Date.now() + maxMs;
+  let last = cpuMicrosOf(pids);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = cpuMicrosOf(pids);
+    if (now - last < 5_000) return;
+    last = now;
+  }
+}
