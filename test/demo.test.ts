@@ -30,6 +30,12 @@ interface Summary {
   split: Record<string, number>;
   ejections: { total: number; active: unknown[] };
   timeline: Omit<Tick, 'event'>[];
+  traces: {
+    spans: number;
+    traces: number;
+    services: string[];
+    widest: { services: string[]; spans: number } | undefined;
+  } | null;
 }
 
 /** The demo as a child process (its own process group, so a failing test can still stop all of it). */
@@ -191,6 +197,12 @@ describe('npm run demo', function () {
     expect(before.share, `v2 share at 90/10 over ${before.answers} answers`).to.be.within(0.03, 0.2);
     expect(after.share, `v2 share at 50/50 over ${after.answers} answers`).to.be.within(0.38, 0.62);
     expect(summary.ejections.total).to.equal(0);
+    // Tracing: the mesh's Telemetry samples 20% of new requests; the sidecars export to the demo's own OTLP receiver.
+    const traces = summary.traces;
+    expect(traces, 'traces received by the demo').to.not.equal(null);
+    expect(traces?.traces ?? 0).to.be.greaterThan(0.1 * summary.services.web.requests);
+    expect(traces?.services).to.include.members(['loadgen', 'web', 'orders', 'payments']);
+    expect(traces?.widest?.services.slice(0, 4)).to.deep.equal(['loadgen', 'web', 'orders', 'payments']);
 
     for (const [name, pid] of Object.entries(pids))
       expect(alive(pid), `${name} (pid ${pid}) still running`).to.equal(false);

@@ -2,6 +2,7 @@
 import type { MeshStats } from './mesh-stats.ts';
 import type { ServiceFigures } from './recorder.ts';
 import { SERVICES, type ServiceName } from './topology.ts';
+import type { TraceStats } from './trace-collector.ts';
 
 export interface ViewState {
   api: string;
@@ -13,6 +14,8 @@ export interface ViewState {
   services: Record<ServiceName, ServiceFigures>;
   versions: Record<string, number>;
   mesh: MeshStats;
+  /** Spans received by the demo's own OTLP receiver (undefined when traces go to an endpoint of the user's). */
+  traces: TraceStats | undefined;
   /** Key help and suggestions, already worded. */
   hints: string[];
   /** Recent things that happened (newest last). */
@@ -44,6 +47,16 @@ function splitBar(v1: number, v2: number): string {
   const total = v1 + v2;
   const cells = total === 0 ? 0 : Math.round((v1 / total) * 20);
   return '█'.repeat(cells) + '░'.repeat(20 - cells);
+}
+
+/** `traces: N spans in M traces · widest recent: loadgen → web → orders → payments, 9 spans, 14ms`. */
+function traceLine(t: TraceStats | undefined): string {
+  if (t === undefined) return 'traces: exported to your OTLP endpoint';
+  const widest =
+    t.widest === undefined
+      ? 'none yet'
+      : `${t.widest.services.join(' → ')}, ${t.widest.spans} spans, ${formatMs(t.widest.durationMs)} (trace ${t.widest.traceId.slice(0, 8)}…)`;
+  return `traces: ${t.spans} spans in ${t.traces} traces   widest recent: ${widest}`;
 }
 
 export function renderView(v: ViewState): string {
@@ -80,6 +93,7 @@ export function renderView(v: ViewState): string {
     `ejections so far: ${v.mesh.ejections}   ejected now: ${
       v.mesh.ejected.length === 0 ? 'none' : red(v.mesh.ejected.map((e) => `${e.instance} (${e.cluster})`).join(', '))
     }`,
+    traceLine(v.traces),
     '',
     ...v.hints,
   );

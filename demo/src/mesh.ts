@@ -40,6 +40,8 @@ export interface MeshOptions {
   dataDir: string;
   /** Called with each step as it starts. */
   step(message: string): void;
+  /** Where every sidecar exports its spans (--tracing-endpoint); none: the sidecars' environment decides. */
+  tracingEndpoint?: string;
 }
 
 const SIDECAR_READY = (l: Record<string, unknown>): boolean => l['msg'] === 'sidecar ready';
@@ -62,8 +64,17 @@ function appEnv(
   return env;
 }
 
-function sidecarArgs(xds: string, nodeId: string, service: string, ports: SidecarPorts): string[] {
+function sidecarArgs(
+  xds: string,
+  nodeId: string,
+  service: string,
+  ports: SidecarPorts,
+  tracingEndpoint: string | undefined,
+): string[] {
+  const tracing =
+    tracingEndpoint === undefined ? [] : ['--tracing-endpoint', tracingEndpoint, '--tracing-batch-delay', '500ms'];
   return [
+    ...tracing,
     '--xds',
     xds,
     '--service',
@@ -140,7 +151,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
 
   step(`sidecars: one trellis-sidecar per app, plus one for the load generator`);
   const sidecars = planned.map((p) => {
-    const args = sidecarArgs(xds, `${p.instance.name}-sidecar`, p.instance.service, p.sidecar);
+    const args = sidecarArgs(xds, `${p.instance.name}-sidecar`, p.instance.service, p.sidecar, opts.tracingEndpoint);
     args.push('--app-port', String(p.appPort));
     args.push(
       '--labels',
@@ -155,7 +166,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const loadgenSidecar = group.start(
     'loadgen-sidecar',
     BINS.sidecar,
-    sidecarArgs(xds, 'loadgen-sidecar', 'loadgen', loadgenPorts),
+    sidecarArgs(xds, 'loadgen-sidecar', 'loadgen', loadgenPorts, opts.tracingEndpoint),
   );
   await Promise.all([...sidecars, loadgenSidecar].map((s) => s.waitForLog(SIDECAR_READY)));
 

@@ -14,6 +14,7 @@ import { Recorder } from './recorder.ts';
 import { jsonReporter, type Reporter, terminalReporter } from './reporter.ts';
 import { buildSummary } from './summary.ts';
 import { FAULTY, KILLABLE, SERVICES, type ServiceName } from './topology.ts';
+import { TraceCollector } from './trace-collector.ts';
 
 const WINDOW_S = 10;
 const MAX_EVENTS = 4;
@@ -46,6 +47,9 @@ async function setFault(mesh: Mesh, on: boolean): Promise<void> {
   });
 }
 
+/** Set when the user sends traces elsewhere (a Jaeger, an OpenTelemetry collector): the sidecars honour these. */
+const TRACING_ENV = ['TRELLIS_TRACING_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT'];
+
 /** Runs the demo; resolves with the process exit code once every child process has stopped. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const out: Reporter = opts.json ? jsonReporter() : terminalReporter();
@@ -59,8 +63,21 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let restoreKeys = (): void => {};
+  const collector = TRACING_ENV.some((name) => process.env[name]) ? undefined : new TraceCollector();
   try {
-    const starting = startMesh({ group, ports: portAllocator(opts.basePort), dataDir, step: (m) => out.step(m) });
+    const ports = portAllocator(opts.basePort);
+    let tracingEndpoint: string | undefined;
+    if (collector !== undefined) {
+      tracingEndpoint = await collector.listen(await ports.next());
+      out.step(`traces: every sidecar exports spans to the demo's OTLP receiver at ${tracingEndpoint}`);
+    } else out.step('traces: the sidecars export spans to the OTLP endpoint in your environment');
+    const starting = startMesh({
+      group,
+      ports,
+      dataDir,
+      step: (m) => out.step(m),
+      ...(tracingEndpoint === undefined ? {} : { tracingEndpoint }),
+    });
     starting.catch(() => {}); // a stop during start-up ends it; its error is not news then
     const mesh = await Promise.race([starting, stopped.then(() => undefined)]);
     if (mesh === undefined) return 130;
@@ -107,6 +124,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         versions: figures.versions,
         // The whole run: average inbound rates, not the last second's.
         mesh: whole ? { ...stats.last, inboundRate: averageRates(stats.last.inbound, elapsedS) } : stats.last,
+        traces: collector?.stats(),
         hints: whole ? [] : hints(mesh, interactive, faultOn),
         events,
         color: process.stdout.isTTY === true,
@@ -161,6 +179,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       mesh: stats.last,
       shed: load.shed,
       timeline: recorder.timeline(),
+      traces: collector?.stats(),
     });
     out.step('stopping every process the demo started');
     await group.close();
@@ -172,6 +191,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   } finally {
     restoreKeys();
     await group.close();
+    await collector?.close();
     rmSync(dataDir, { recursive: true, force: true });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -2,6 +2,7 @@
 import type { MeshStats } from './mesh-stats.ts';
 import type { ServiceFigures } from './recorder.ts';
 import type { ServiceName } from './topology.ts';
+import type { TraceStats } from './trace-collector.ts';
 
 export interface Summary {
   /** host:port of the control plane's operator API during the run. */
@@ -17,6 +18,8 @@ export interface Summary {
   ejections: { total: number; active: { instance: string; cluster: string }[] };
   /** Per second of the run: requests to web, failures, answers from orders per version. */
   timeline: { second: number; requests: number; failures: number; versions: Record<string, number> }[];
+  /** Spans the demo's OTLP receiver got (null when the sidecars exported to an endpoint of the user's). */
+  traces: TraceStats | null;
 }
 
 const round = (n: number, digits: number): number | null => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
@@ -30,6 +33,7 @@ export function buildSummary(input: {
   mesh: MeshStats;
   shed: number;
   timeline: Summary['timeline'];
+  traces: TraceStats | undefined;
 }): Summary {
   const services = {} as Summary['services'];
   for (const [name, f] of Object.entries(input.services) as [ServiceName, ServiceFigures][]) {
@@ -52,5 +56,6 @@ export function buildSummary(input: {
     shed: input.shed,
     ejections: { total: input.mesh.ejections, active: input.mesh.ejected },
     timeline: input.timeline,
+    traces: input.traces ?? null,
   };
 }
