@@ -46,7 +46,7 @@ function portOf(hostPort: string | undefined, name: string): number {
 }
 
 describe('docker-compose.yml', function () {
-  this.timeout(180_000); // apt-get may install docker-compose first
+  this.timeout(600_000); // apt-get may install docker-compose first (apt-get update + its Python dependencies)
   let compose: Compose;
   let apps: [string, ComposeService][];
   const meshServices = new Set(
