@@ -16,6 +16,10 @@ const PLAIN = [
   'UPSTREAM_REQUEST_ATTEMPT_COUNT',
   'TRACE_ID',
   'CONNECTION_ID',
+  'HOSTNAME',
+  'DOWNSTREAM_LOCAL_ADDRESS',
+  'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT',
+  'GRPC_STATUS_NUMBER',
 ] as const;
 
 /** Operators with a required header argument: `%REQ(x-request-id)%`, `%RESP(content-type):32%`. */
@@ -28,6 +32,10 @@ const WITH_OPTIONAL_FORMAT = ['START_TIME'] as const;
 export const ACCESS_LOG_OPERATORS: readonly string[] = ['START_TIME', 'REQ(header)', 'RESP(header)', ...PLAIN];
 
 const NAME = /[A-Z_]/;
+/** A header name as the sidecar reads it (lower-cased): an RFC 9110 token, or an HTTP/2 pseudo-header. */
+const HEADER_NAME = /^:?[a-z0-9!#$&'*+.^_`|~-]+$/;
+/** The strftime subset the sidecar renders in %START_TIME(…)%. */
+const TIME_SPECS = /%([YmdHMSsz%]|[1-9]f)/g;
 
 /**
  * Checks one format string; returns the problems (empty when every `%…%` is a supported operator). Text outside
@@ -73,9 +81,16 @@ function operatorProblem(name: string, arg: string | undefined): string | undefi
   const shown = arg === undefined ? `%${name}%` : `%${name}(${arg})%`;
   if ((WITH_HEADER as readonly string[]).includes(name)) {
     if (arg === undefined || arg.trim() === '') return `${shown} needs a header name, e.g. %${name}(x-request-id)%`;
+    const names = arg.split('?').map((n) => n.trim().toLowerCase());
+    if (names.length > 2 || names.some((n) => !HEADER_NAME.test(n)))
+      return `${shown} expects HEADER or HEADER?ALTERNATIVE (header names are tokens)`;
     return undefined;
   }
-  if ((WITH_OPTIONAL_FORMAT as readonly string[]).includes(name)) return undefined;
+  if ((WITH_OPTIONAL_FORMAT as readonly string[]).includes(name)) {
+    if (arg?.replace(TIME_SPECS, '').includes('%'))
+      return `${shown}: supported time specifiers are %Y %m %d %H %M %S %s %z %1f-%9f and %%`;
+    return undefined;
+  }
   if ((PLAIN as readonly string[]).includes(name)) {
     return arg === undefined ? undefined : `%${name}% takes no argument, got ${shown}`;
   }
