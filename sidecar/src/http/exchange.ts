@@ -117,6 +117,8 @@ export class Exchange implements AttemptSink, ConnectionBound {
   /** Observation of this request (tracing, access log, metrics), when the listener has an observer. */
   private obs: RequestObserver | undefined;
   private attempts = 0;
+  /** The current attempt has not been reported to the observer as ended yet (attemptEnd: once per attempt). */
+  private attemptOpen = false;
   private startTime = 0;
   private startMs = 0;
   private lastHost: Host | undefined;
@@ -251,6 +253,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     cluster.stats.upstreamRequests++;
     this.ctx.stats.inc(cnames.rqTotal);
     this.attempts++;
+    this.attemptOpen = true;
     this.lastHost = host;
     this.obs?.attemptStart(host, this.attempts, this.upstream.headers);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
@@ -276,7 +279,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     recordLatency(attempt.host, now - this.attemptStartMs, now);
     (this.cnames as ClusterStatNames).response(ctx.stats, status);
     const grpcStatus = this.grpc ? grpcStatusOf(headerGet(headers, 'grpc-status')) : undefined;
-    this.obs?.attemptEnd(attempt.host, { status, grpcStatus, headers });
+    if (this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { status, grpcStatus, headers });
     if (!this.grpc || status !== 200) this.recordOutlier(attempt, { status });
     else if (grpcStatus !== undefined) this.recordOutlier(attempt, { status: grpcOutlierStatus(grpcStatus) });
     else this.grpcPending = true;
@@ -347,7 +350,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (attempt !== this.attempt) return;
     this.attempt = undefined;
     this.clearTryTimer();
-    this.obs?.attemptEnd(attempt.host, { error, overloadCause: attempt.overflowCause });
+    if (this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { error, overloadCause: attempt.overflowCause });
     const cnames = this.cnames as ClusterStatNames;
     if (error === 'reset' || error === 'refused-stream') this.ctx.stats.inc(cnames.rqReset);
     const outlier = this.grpcPending || !this.responseStarted ? OUTLIER_FAILURES[error] : undefined;
@@ -398,7 +401,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.done) return;
     this.ctx.stats.inc((this.cnames as ClusterStatNames).rqTimeout);
     const attempt = this.attempt;
-    if (attempt !== undefined) this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
+    if (attempt !== undefined && this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
     if (attempt !== undefined && (!this.responseStarted || this.grpcPending))
       this.recordOutlier(attempt, { localOrigin: 'timeout' });
     this.grpcPending = false;
@@ -458,7 +461,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.grpcPending = false;
     const attempt = this.attempt;
     if (attempt !== undefined) {
-      this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
+      if (this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
       attempt.cancel();
     }
     this.attempt = undefined;
@@ -486,7 +489,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (this.done) return;
     const attempt = this.attempt;
     if (attempt !== undefined) {
-      this.obs?.attemptEnd(attempt.host, { error: 'reset' });
+      if (this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { error: 'reset' });
       attempt.cancel();
     }
     this.attempt = undefined;
@@ -519,12 +522,27 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.fail(reply === undefined ? refused.reply : { ...reply, overloaded: true });
   }
 
+  /**
+   * True once per attempt: the first of its outcomes (response head, error, timeout, downstream close) is what the
+   * observer hears; a failure after the head reaches it through end() (reset, flags).
+   */
+  private closeAttempt(): boolean {
+    if (!this.attemptOpen) return false;
+    this.attemptOpen = false;
+    return true;
+  }
+
   private reply(reply: LocalReply): void {
     this.responseStarted = true;
-    this.status = reply.status;
     this.flags = reply.flags;
-    if (this.grpc) this.grpcStatus = reply.grpcStatus ?? grpcStatusForHttp(reply.status);
-    this.bytesSent += reply.body.length;
+    // What the client gets: gRPC local replies are HTTP 200 with the status in grpc-status and no body.
+    if (this.grpc) {
+      this.status = 200;
+      this.grpcStatus = reply.grpcStatus ?? grpcStatusForHttp(reply.status);
+    } else {
+      this.status = reply.status;
+      this.bytesSent += Buffer.byteLength(reply.body);
+    }
     sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc);
     this.finish();
   }

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import type { HttpConnectionManagerConfig, RouteConfig } from '../config/model.ts';
 import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import { Stats } from '../stats.ts';
+import type { ExchangeObserverFactory } from './exchange-observer.ts';
 import { createHttpHandler, type HttpConnectionManager } from './http-handler.ts';
 import type { TestClusters } from './test-clusters.ts';
 import { hcmConfig, listenerConfig } from './test-config.ts';
@@ -29,6 +30,7 @@ export async function startProxy(
   routes: RouteConfig,
   clusters: TestClusters,
   hcm: Partial<HttpConnectionManagerConfig> = {},
+  observers?: readonly ExchangeObserverFactory[],
 ): Promise<ProxyUnderTest> {
   let current = routes;
   const stats = new Stats();
@@ -38,6 +40,7 @@ export async function startProxy(
     stats,
     logger: pino({ level: 'silent' }),
   };
+  if (observers !== undefined) deps.observers = observers;
   const handler = createHttpHandler(listenerConfig(hcmConfig(hcm)), deps) as HttpConnectionManager;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => handler.handle(socket));
   const port = await listen(server);

@@ -14,6 +14,7 @@ import {
   setRouteAttributes,
   setServerAttributes,
   setSummaryAttributes,
+  setTrailerGrpcStatus,
 } from './span-attributes.ts';
 import type { SpanContext } from './span-context.ts';
 
@@ -110,6 +111,7 @@ export class RequestTrace implements RequestObserver {
       if (!this.clientEnded) {
         client.endMs = summary.endMs;
         if (summary.flags !== '') client.attributes[ATTR_RESPONSE_FLAGS] = summary.flags;
+        setTrailerGrpcStatus(client, summary.grpcStatus);
         if (summary.reset && client.status.code === 0) client.fail('stream reset');
       }
       this.finishClient();

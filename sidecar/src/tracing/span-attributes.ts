@@ -113,3 +113,10 @@ export function peerServiceOf(cluster: string, localService: string): string {
   const service = cluster.slice(0, bar);
   return service === 'inbound' ? localService : service;
 }
+
+/** A gRPC status that came in the trailers (after the attempt's head): recorded on the client span, non-OK fails it. */
+export function setTrailerGrpcStatus(span: ProxySpan, grpcStatus: number | undefined): void {
+  if (grpcStatus === undefined || span.attributes[ATTR_RPC_GRPC_STATUS_CODE] !== undefined) return;
+  span.attributes[ATTR_RPC_GRPC_STATUS_CODE] = grpcStatus;
+  if (grpcStatus !== 0 && span.status.code === 0) span.fail(`gRPC status ${grpcStatus}`);
+}

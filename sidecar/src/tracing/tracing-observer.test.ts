@@ -219,4 +219,17 @@ describe('tracing observer', () => {
     expect(server.attributes['rpc.grpc.status_code']).to.equal(14);
     expect(server.status.code).to.equal(2);
   });
+
+  it('gRPC: a status that comes in the trailers lands on the outbound client span and fails it', () => {
+    const { spans, request } = setup({ direction: 'outbound' });
+    const { obs, req } = request(['content-type', 'application/grpc']);
+    const o = obs as RequestObserver;
+    o.routed(ROUTE, 'payments|50051');
+    o.attemptStart(host('127.0.0.1', 9000), 1, req.view.headers);
+    o.attemptEnd(host('127.0.0.1', 9000), { status: 200 });
+    o.end(summary(200, { grpcStatus: 14 }));
+    const client = spans.find((s) => s.kind === SpanKind.CLIENT) as ProxySpan;
+    expect(client.attributes['rpc.grpc.status_code']).to.equal(14);
+    expect(client.status.code).to.equal(2);
+  });
 });
