@@ -23,6 +23,8 @@ const TAIL_LINES = 20;
 /** Every process the demo started, so that one call stops them all (and a crash of the demo too). */
 export class ProcessGroup {
   readonly #children: Child[] = [];
+  /** Set by close(): a start-up still running after a stop (Ctrl-C while starting) must not spawn more. */
+  #closed = false;
   readonly #killOnExit = (): void => {
     for (const c of this.#children) if (!c.exited()) c.process.kill('SIGKILL');
   };
@@ -33,6 +35,7 @@ export class ProcessGroup {
 
   /** Starts `node script ...args`; stdout lines that parse as JSON are its log lines. */
   start(name: string, script: string, args: string[], env: Record<string, string> = {}): Child {
+    if (this.#closed) throw new Error(`not starting ${name}: the demo is stopping`);
     const child = spawn(process.execPath, [script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
@@ -129,9 +132,9 @@ export class ProcessGroup {
     );
   }
 
-  /** Stops everything and detaches the exit hook. */
+  /** Stops everything; nothing more can start. The exit hook stays, for a child that outlives its SIGKILL. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.stop();
-    process.off('exit', this.#killOnExit);
   }
 }
