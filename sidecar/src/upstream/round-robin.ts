@@ -9,7 +9,8 @@ import type { LoadBalancer, PickContext } from './load-balancer.ts';
  * total from it. Over any window of sum(weights) picks each host is chosen exactly `weight` times, spread out
  * (weights 5,1,1 give a a b a c a a, not a a a a a b c). Ties are broken in scan order, and the scan starts at a
  * random offset so a fleet of sidecars does not send its first requests to the same host. Scores of hosts that
- * stay across `update` are kept, so endpoint changes do not reset the rotation.
+ * stay across an `update` that only adds hosts are kept, so such endpoint changes do not reset the rotation; a
+ * removal starts the scores over (what stays no longer sums to zero).
  */
 export class RoundRobinBalancer implements LoadBalancer {
   private hosts: readonly Host[] = [];
@@ -28,8 +29,12 @@ export class RoundRobinBalancer implements LoadBalancer {
     const previous = new Map<Host, number>();
     for (let i = 0; i < this.hosts.length; i++) previous.set(this.hosts[i] as Host, this.scores[i] ?? 0);
     const sizeChanged = hosts.length !== this.hosts.length;
+    const kept = new Set(hosts);
+    const removed = this.hosts.some((h) => !kept.has(h));
     this.hosts = hosts.slice();
-    this.scores = this.hosts.map((h) => previous.get(h) ?? 0);
+    // A removed host takes its share of the running scores with it: the others' scores no longer balance out and
+    // one of them would be picked several times in a row (weights 8,1,1, drop the 8: b b b c …). Start over then.
+    this.scores = this.hosts.map((h) => (removed ? 0 : (previous.get(h) ?? 0)));
     if (sizeChanged || this.offset >= hosts.length) this.offset = Math.floor(this.random() * hosts.length) || 0;
   }
 
