@@ -18,7 +18,7 @@ import {
   sendHead,
   writeChunk,
 } from './downstream.ts';
-import type { RequestObserver } from './exchange-observer.ts';
+import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import { ViewHashRequest } from './hash-policy.ts';
 import { type HeaderList, headerGet, headerHas } from './header-list.ts';
@@ -81,16 +81,16 @@ interface IdleCarrier {
   [kIdle]?: Exchange | undefined;
 }
 
-export class Exchange implements AttemptSink, ConnectionBound {
+export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary {
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
   private readonly res: DownstreamResponse;
-  private readonly view: RequestView;
-  private readonly isH2: boolean;
+  readonly view: RequestView;
+  readonly isH2: boolean;
   private readonly socket: Socket | undefined;
-  private readonly peer: string;
+  readonly peer: string;
   private scope: ResponseScope = NO_SCOPE;
-  private cluster: Cluster | undefined;
+  private clusterRef: Cluster | undefined;
   private cnames: ClusterStatNames | undefined;
   private readonly upstream: UpstreamRequest = { method: '', path: '', authority: '', headers: [], body: null };
   private grpc = false;
@@ -116,19 +116,21 @@ export class Exchange implements AttemptSink, ConnectionBound {
   lastActiveMs = 0;
   /** Observation of this request (tracing, access log, metrics), when the listener has an observer. */
   private obs: RequestObserver | undefined;
-  private attempts = 0;
+  attempts = 0;
   /** The current attempt has not been reported to the observer as ended yet (attemptEnd: once per attempt). */
   private attemptOpen = false;
-  private startTime = 0;
-  private startMs = 0;
-  private lastHost: Host | undefined;
-  private status = 0;
-  private grpcStatus: number | undefined;
-  private flags = '';
-  private overloadCause: OverloadCause | undefined;
-  private bytesReceived = 0;
-  private bytesSent = 0;
-  private reset = false;
+  // What observers read (the exchange is its own ObservedRequest and ExchangeSummary: no per-request copies).
+  startTime = 0;
+  startMs = 0;
+  endMs = 0;
+  upstreamHost: Host | undefined;
+  status = 0;
+  grpcStatus: number | undefined;
+  flags = '';
+  overloadCause: OverloadCause | undefined;
+  bytesReceived = 0;
+  bytesSent = 0;
+  reset = false;
   /** The request body is watched (idle timer or byte count). */
   private bodyWatched = false;
   private acquired = false;
@@ -153,6 +155,18 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.socket = isH2 ? undefined : (req.socket as Socket);
   }
 
+  get routeName(): string {
+    return this.scope.route?.name ?? '';
+  }
+
+  get virtualHost(): string {
+    return this.scope.vhost?.name ?? '';
+  }
+
+  get cluster(): string {
+    return this.clusterRef?.name ?? '';
+  }
+
   run(): void {
     const { ctx, view } = this;
     (this.res as Carrier)[kExchange] = this;
@@ -162,8 +176,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (observer !== undefined) {
       this.startTime = Date.now();
       this.startMs = performance.now();
-      const { peer, isH2, startTime, startMs } = this;
-      this.obs = observer.begin({ view, peer, isH2, startTime, startMs });
+      this.obs = observer.begin(this);
     }
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
     const routed = resolveRoute(ctx, view, undefined);
@@ -175,7 +188,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     }
     const { route, action, cluster } = routed;
     this.obs?.routed(route, cluster.name);
-    this.cluster = cluster;
+    this.clusterRef = cluster;
     this.cnames = clusterStatNames(cluster.name);
     this.acquired = true;
     clusterRequestStarted(cluster);
@@ -236,14 +249,14 @@ export class Exchange implements AttemptSink, ConnectionBound {
     if (body.replayable) this.bodyChunks = body.chunks;
     else this.upstream.body = body.stream;
     if (policy !== undefined)
-      this.retry = new RetryState(policy, this.cluster as Cluster, body.replayable, this.ctx.stats, this.retryClass);
+      this.retry = new RetryState(policy, this.clusterRef as Cluster, body.replayable, this.ctx.stats, this.retryClass);
     this.startAttempt();
   }
 
   // ---- attempts -------------------------------------------------------------------------------------------------
 
   private startAttempt(): void {
-    const cluster = this.cluster as Cluster;
+    const cluster = this.clusterRef as Cluster;
     const cnames = this.cnames as ClusterStatNames;
     const host = cluster.pick(this.pick);
     if (host === undefined) {
@@ -254,7 +267,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.ctx.stats.inc(cnames.rqTotal);
     this.attempts++;
     this.attemptOpen = true;
-    this.lastHost = host;
+    this.upstreamHost = host;
     this.obs?.attemptStart(host, this.attempts, this.upstream.headers);
     const perTry = this.retry?.perTryTimeoutMs ?? 0;
     if (perTry > 0) this.tryTimer = setTimeout(onTryTimeout, perTry, this);
@@ -267,7 +280,7 @@ export class Exchange implements AttemptSink, ConnectionBound {
 
   /** One outcome of an attempt for outlier detection (HTTP never reports 'success': a 2xx status says it). */
   private recordOutlier(attempt: UpstreamAttempt, result: OutlierResult): void {
-    (this.cluster as Cluster).recordResult?.(attempt.host, result);
+    (this.clusterRef as Cluster).recordResult?.(attempt.host, result);
   }
 
   onUpstreamHeaders(attempt: UpstreamAttempt, status: number, headers: HeaderList, endStream: boolean): boolean {
@@ -561,28 +574,16 @@ export class Exchange implements AttemptSink, ConnectionBound {
     this.globalTimer = this.backoffTimer = undefined;
     if (this.acquired) {
       this.acquired = false;
-      (this.cluster as Cluster).releaseRequest();
-      clusterRequestEnded(this.cluster as Cluster);
+      (this.clusterRef as Cluster).releaseRequest();
+      clusterRequestEnded(this.clusterRef as Cluster);
     }
     this.retry?.release();
     if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);
-    this.obs?.end({
-      status: this.status,
-      grpcStatus: this.grpcStatus,
-      flags: this.flags,
-      routeName: this.scope.route?.name ?? '',
-      virtualHost: this.scope.vhost?.name ?? '',
-      cluster: this.cluster?.name ?? '',
-      upstreamHost: this.lastHost,
-      attempts: this.attempts,
-      bytesReceived: this.bytesReceived,
-      bytesSent: this.bytesSent,
-      overloadCause: this.overloadCause,
-      reset: this.reset,
-      startMs: this.startMs,
-      endMs: performance.now(),
-      startTime: this.startTime,
-    });
+    const obs = this.obs;
+    if (obs !== undefined) {
+      this.endMs = performance.now();
+      obs.end(this);
+    }
   }
 }
 
