@@ -1,6 +1,6 @@
 // The mesh as its sidecars report it: inbound requests per service (and their rate), ejections, ejected hosts.
 import type { Mesh } from './mesh.ts';
-import { admin, ejectedHosts, parsePrometheus, sum } from './scrape.ts';
+import { admin, ejectedHosts, promSamples, sum } from './scrape.ts';
 import { SERVICES, type ServiceName } from './topology.ts';
 
 export interface MeshStats {
@@ -50,16 +50,17 @@ export class MeshStatsReader {
     await Promise.all(
       admins.map(async ({ service, port }) => {
         const [prom, clusters] = await Promise.all([admin(port, '/stats/prometheus'), admin(port, '/clusters')]);
-        if (prom !== undefined) {
-          const series = parsePrometheus(prom);
+        const series = prom === undefined ? undefined : promSamples(prom);
+        if (series !== undefined) {
           if (service !== undefined) {
-            const http = sum(series, 'envoy_http_downstream_rq_xx', ['envoy_http_conn_manager_prefix="inbound"']);
-            const tcp = sum(series, 'envoy_tcp_downstream_cx_total', ['envoy_tcp_prefix="inbound"']);
+            const inboundHttp = { envoy_http_conn_manager_prefix: 'inbound' };
+            const http = sum(series, 'envoy_http_downstream_rq_xx', inboundHttp);
+            const tcp = sum(series, 'envoy_tcp_downstream_cx_total', { envoy_tcp_prefix: 'inbound' });
             inbound[service] += http + tcp;
-            inbound5xx[service] += sum(series, 'envoy_http_downstream_rq_xx', [
-              'envoy_http_conn_manager_prefix="inbound"',
-              'envoy_response_code_class="5"',
-            ]);
+            inbound5xx[service] += sum(series, 'envoy_http_downstream_rq_xx', {
+              ...inboundHttp,
+              envoy_response_code_class: '5',
+            });
           }
           ejections += sum(series, 'envoy_cluster_outlier_detection_ejections_enforced_total');
         }

@@ -1,6 +1,6 @@
 // Parsing the sidecar admin pages the live view reads: Prometheus series sums and ejected hosts from /clusters.
 import { expect } from 'chai';
-import { ejectedHosts, parsePrometheus, sum } from './scrape.ts';
+import { ejectedHosts, promSamples, sum } from './scrape.ts';
 
 const PROMETHEUS = `# TYPE envoy_http_downstream_rq_xx counter
 envoy_http_downstream_rq_xx{envoy_http_conn_manager_prefix="inbound",envoy_response_code_class="2"} 120
@@ -12,12 +12,13 @@ envoy_cluster_outlier_detection_ejections_enforced_total{envoy_cluster_name="pay
 
 describe('scrape', () => {
   it('sums the series of a family that carry the given labels', () => {
-    const series = parsePrometheus(PROMETHEUS);
-    const inbound = 'envoy_http_conn_manager_prefix="inbound"';
-    expect(sum(series, 'envoy_http_downstream_rq_xx', [inbound])).to.equal(123);
-    expect(sum(series, 'envoy_http_downstream_rq_xx', [inbound, 'envoy_response_code_class="5"'])).to.equal(3);
+    const series = promSamples(PROMETHEUS) ?? [];
+    const inbound = { envoy_http_conn_manager_prefix: 'inbound' };
+    expect(sum(series, 'envoy_http_downstream_rq_xx', inbound)).to.equal(123);
+    expect(sum(series, 'envoy_http_downstream_rq_xx', { ...inbound, envoy_response_code_class: '5' })).to.equal(3);
     expect(sum(series, 'envoy_cluster_outlier_detection_ejections_enforced_total')).to.equal(3);
     expect(sum(series, 'envoy_http_downstream_rq')).to.equal(0);
+    expect(promSamples('envoy_x{broken 1\n')).to.equal(undefined);
   });
 
   it('lists the hosts whose health flags say failed_outlier_check', () => {

@@ -1,23 +1,21 @@
 // Reads the sidecars' admin endpoints: inbound request counters from /stats/prometheus, ejected hosts from /clusters.
+import { type PromSample, parsePrometheusText } from '@trellis/control-plane/telemetry/prometheus-text.ts';
 
-/** Prometheus text → value per `name{labels}` series (comments skipped). */
-export function parsePrometheus(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    const value = Number(line.slice(space + 1));
-    if (space > 0 && Number.isFinite(value)) out.set(line.slice(0, space), value);
+/** The samples of a /stats/prometheus page (the control plane's parser); undefined when the page does not parse. */
+export function promSamples(text: string): PromSample[] | undefined {
+  try {
+    return parsePrometheusText(text);
+  } catch {
+    return undefined;
   }
-  return out;
 }
 
-/** Sum of every series of a family whose labels include all of `labels` (`key="value"` strings). */
-export function sum(series: Map<string, number>, family: string, labels: string[] = []): number {
+/** Sum of every sample of a family whose labels include all of `labels`. */
+export function sum(samples: readonly PromSample[], family: string, labels: Record<string, string> = {}): number {
   let total = 0;
-  for (const [key, value] of series) {
-    if (!key.startsWith(`${family}{`) && key !== family) continue;
-    if (labels.every((l) => key.includes(l))) total += value;
+  for (const s of samples) {
+    if (s.name !== family) continue;
+    if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) total += s.value;
   }
   return total;
 }
