@@ -1,33 +1,8 @@
 // A small OTLP/HTTP trace receiver for the local demo: the sidecars export their spans here, the live view shows them.
 import { once } from 'node:events';
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-
-interface OtlpValue {
-  stringValue?: string;
-}
-interface OtlpSpan {
-  traceId: Uint8Array;
-  startTimeUnixNano: { toNumber(): number } | number;
-  endTimeUnixNano: { toNumber(): number } | number;
-}
-interface OtlpRequest {
-  resourceSpans: {
-    resource?: { attributes: { key: string; value?: OtlpValue }[] };
-    scopeSpans: { spans: OtlpSpan[] }[];
-  }[];
-}
-interface OtlpRoot {
-  opentelemetry: {
-    proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { decode(b: Uint8Array): OtlpRequest } } } } };
-  };
-}
-
-// The OpenTelemetry protos as a protobufjs root, from the installed @opentelemetry/otlp-transformer 0.52 (devDependency).
-const require = createRequire(import.meta.url);
-const ExportTraceServiceRequest = (require('otlp-proto-root/build/src/generated/root.js') as OtlpRoot).opentelemetry
-  .proto.collector.trace.v1.ExportTraceServiceRequest;
+import { decodeTraces, type ReceivedSpan } from './otlp-traces.ts';
 
 /** One trace as seen so far: the services its spans came from, in the order of their first span's start, and its extent. */
 export interface TraceSummary {
@@ -56,8 +31,6 @@ interface TraceState {
 
 const KEEP_TRACES = 200;
 
-const nanos = (v: { toNumber(): number } | number): number => (typeof v === 'number' ? v : v.toNumber());
-
 export class TraceCollector {
   private readonly server: http.Server;
   private readonly traces = new Map<string, TraceState>();
@@ -75,7 +48,7 @@ export class TraceCollector {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         try {
-          this.record(ExportTraceServiceRequest.decode(Buffer.concat(chunks)));
+          this.record(decodeTraces(Buffer.concat(chunks)));
           res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         } catch {
           res.writeHead(400).end();
@@ -96,28 +69,22 @@ export class TraceCollector {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private record(request: OtlpRequest): void {
-    for (const rs of request.resourceSpans) {
-      const service = rs.resource?.attributes.find((a) => a.key === 'service.name')?.value?.stringValue ?? 'unknown';
-      this.services.add(service);
-      for (const ss of rs.scopeSpans) {
-        for (const span of ss.spans) {
-          this.spans++;
-          const id = Buffer.from(span.traceId).toString('hex');
-          let t = this.traces.get(id);
-          if (t === undefined) {
-            t = { services: new Map(), spans: 0, startNs: Number.POSITIVE_INFINITY, endNs: 0 };
-            this.traces.set(id, t);
-            this.traceCount++;
-            if (this.traces.size > KEEP_TRACES) this.traces.delete(this.traces.keys().next().value as string);
-          }
-          t.spans++;
-          const start = nanos(span.startTimeUnixNano);
-          t.services.set(service, Math.min(t.services.get(service) ?? Number.POSITIVE_INFINITY, start));
-          t.startNs = Math.min(t.startNs, start);
-          t.endNs = Math.max(t.endNs, nanos(span.endTimeUnixNano));
-        }
+  private record(spans: readonly ReceivedSpan[]): void {
+    for (const span of spans) {
+      this.spans++;
+      this.services.add(span.serviceName);
+      let t = this.traces.get(span.traceId);
+      if (t === undefined) {
+        t = { services: new Map(), spans: 0, startNs: Number.POSITIVE_INFINITY, endNs: 0 };
+        this.traces.set(span.traceId, t);
+        this.traceCount++;
+        if (this.traces.size > KEEP_TRACES) this.traces.delete(this.traces.keys().next().value as string);
       }
+      t.spans++;
+      const start = Number(span.startNanos);
+      t.services.set(span.serviceName, Math.min(t.services.get(span.serviceName) ?? Number.POSITIVE_INFINITY, start));
+      t.startNs = Math.min(t.startNs, start);
+      t.endNs = Math.max(t.endNs, Number(span.endNanos));
     }
   }
 
