@@ -120,7 +120,6 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   /** The current attempt has not been reported to the observer as ended yet (attemptEnd: once per attempt). */
   private attemptOpen = false;
   // What observers read (the exchange is its own ObservedRequest and ExchangeSummary: no per-request copies).
-  startTime = 0;
   startMs = 0;
   endMs = 0;
   upstreamHost: Host | undefined;
@@ -155,6 +154,11 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.socket = isH2 ? undefined : (req.socket as Socket);
   }
 
+  /** Wall-clock start (ms since the epoch), derived from the monotonic start: no Date.now() per request. */
+  get startTime(): number {
+    return performance.timeOrigin + this.startMs;
+  }
+
   get routeName(): string {
     return this.scope.route?.name ?? '';
   }
@@ -174,7 +178,6 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     else this.res.on('close', onResponseClose);
     const observer = ctx.observer;
     if (observer !== undefined) {
-      this.startTime = Date.now();
       this.startMs = performance.now();
       this.obs = observer.begin(this);
     }
