@@ -53,7 +53,7 @@ export interface ExchangeSummary {
   startMs: number;
   endMs: number;
   /** Date.now() when the exchange began. */
-  startTime: number;
+  readonly startTime: number;
 }
 
 /** Per-request hooks, in order: routed → (attemptStart → attemptEnd)* → end. end is called exactly once. */
