@@ -52,7 +52,7 @@ export interface ExchangeSummary {
   /** performance.now() when the exchange began and when it ended (duration = endMs - startMs). */
   startMs: number;
   endMs: number;
-  /** Date.now() when the exchange began. */
+  /** Wall-clock time (ms since the epoch) when the exchange began. */
   readonly startTime: number;
 }
 
