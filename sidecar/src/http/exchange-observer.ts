@@ -12,7 +12,7 @@ export interface ObservedRequest {
   /** The downstream peer IP. */
   readonly peer: string;
   readonly isH2: boolean;
-  /** Date.now() and performance.now() when the exchange began. */
+  /** Wall-clock (ms since the epoch) and performance.now() when the exchange began. */
   readonly startTime: number;
   readonly startMs: number;
 }
