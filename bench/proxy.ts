@@ -1,6 +1,8 @@
 // Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
 // Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar.
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
+//   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
+//   `trellis baseline`, for an A/B of a change in one run.
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +27,8 @@ const { values } = parseArgs({
     targets: { type: 'string' },
     /** Write a V8 CPU profile of the untraced sidecar into this directory (node --cpu-prof). */
     profile: { type: 'string' },
+    /** A checkout whose sidecar runs as the `trellis baseline` target (same control plane, same flags). */
+    baseline: { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -33,8 +37,12 @@ const CONNECTIONS = Number(values.connections);
 const PROXY_CPU = '0';
 const TRACED_1 = 'trellis +tracing 1%';
 const TRACED_100 = 'trellis +tracing 100%';
+const BASELINE = 'trellis baseline';
 const LOAD_CPU = '1';
-const PROFILE_ARGS = values.profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)];
+const PROFILE_ARGS =
+  values.profile === undefined
+    ? []
+    : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', path.resolve(values.profile)];
 
 interface Target {
   name: string;
@@ -145,12 +153,13 @@ spec:
       service: string,
       extra: string[],
       nodeArgs: string[] = [],
+      root = ROOT,
     ): Promise<{ port: number; child: ChildProcess }> => {
       const port = await freePort();
       const child = spawnNode(
         [
           ...nodeArgs,
-          path.join(ROOT, 'sidecar/bin/trellis-sidecar.js'),
+          path.join(root, 'sidecar/bin/trellis-sidecar.js'),
           '--xds',
           `127.0.0.1:${cpLine['xdsPort'] as number}`,
           '--service',
@@ -176,6 +185,10 @@ spec:
     };
     const sidecar = await startSidecar('bench-client', [], PROFILE_ARGS);
     const outbound = sidecar.port;
+    const baseline =
+      values.baseline === undefined
+        ? undefined
+        : await startSidecar('bench-baseline', [], [], path.resolve(values.baseline));
     // Traced sidecars export OTLP/HTTP to a sink in this process (it reads and discards).
     const sink = await startOtlpSink();
     stops.push(() => sink.close());
@@ -196,6 +209,11 @@ spec:
       { name: 'nginx', port: nginx.port, headers: [], pids: () => nginx.pids() },
       { name: 'http-proxy (node)', port: hpPort, headers: [], pids: () => [hp.pid ?? 0] },
       { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.child.pid ?? 0] },
+      ...(baseline === undefined
+        ? []
+        : [
+            { name: BASELINE, port: baseline.port, headers: ['Host: upstream'], pids: () => [baseline.child.pid ?? 0] },
+          ]),
       {
         name: TRACED_1,
         port: traced1.port,
@@ -211,7 +229,9 @@ spec:
     ];
     const only = values.targets?.split(',').map((t) => t.trim());
     if (only !== undefined) {
-      const keep = targets.filter((t) => t.name === 'nginx' || only.some((o) => t.name.startsWith(o)));
+      const keep = targets.filter(
+        (t) => t.name === 'nginx' || t.name === BASELINE || only.some((o) => t.name.startsWith(o)),
+      );
       targets.splice(0, targets.length, ...keep);
     }
     const rows = new Map<string, Row>(targets.map((t) => [t.name, { name: t.name, runs: [], cpuUsPerReq: [] }]));
@@ -295,6 +315,14 @@ spec:
             `${fmt(cpu / plainCpu, 2)}x cpu/req (+${fmt(cpu - plainCpu, 1)} µs)`,
         );
       }
+    }
+    const baselineRow = rows.get(BASELINE);
+    if (plainRow !== undefined && baselineRow !== undefined) {
+      const rps = median(plainRow.runs.map((r) => r.rps)) / median(baselineRow.runs.map((r) => r.rps));
+      const cpu = median(plainRow.cpuUsPerReq) - median(baselineRow.cpuUsPerReq);
+      console.log(
+        `\nthis checkout vs ${values.baseline}: ${fmt(rps, 3)}x req/s, ${cpu >= 0 ? '+' : ''}${fmt(cpu, 1)} µs CPU/request`,
+      );
     }
     console.error(`OTLP sink: ${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB`);
   } finally {

@@ -114,6 +114,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   idleMs = 0;
   /** Coarse time of the last byte either way (idleSweeper.now; read by idleSweeper). */
   lastActiveMs = 0;
+  /** idleSweeper's slot for this exchange (-1 = not tracked). */
+  idleSlot = -1;
   /** Observation of this request (tracing, access log, metrics), when the listener has an observer. */
   private obs: RequestObserver | undefined;
   attempts = 0;

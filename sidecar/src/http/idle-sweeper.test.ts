@@ -6,6 +6,7 @@ function tracked(idleMs: number): IdleTracked & { fired: number } {
   return {
     idleMs,
     lastActiveMs: 0,
+    idleSlot: -1,
     fired: 0,
     idleTimedOut() {
       this.fired++;
@@ -37,5 +38,53 @@ describe('IdleSweeper', () => {
     s.untrack(busy);
     s.sweep();
     expect(s.size()).to.equal(0);
+  });
+});
+
+describe('IdleSweeper slots', () => {
+  it('keeps exactly the tracked entries through any order of track and untrack', () => {
+    const s = new IdleSweeper();
+    const all = Array.from({ length: 50 }, () => tracked(1000));
+    const live = new Set<IdleTracked>();
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let step = 0; step < 5000; step++) {
+      const x = all[rand(all.length)] as IdleTracked;
+      if (rand(2) === 0) {
+        s.track(x);
+        live.add(x);
+      } else {
+        s.untrack(x);
+        live.delete(x);
+      }
+      expect(s.size()).to.equal(live.size);
+    }
+    for (const x of all) expect(x.idleSlot >= 0).to.equal(live.has(x));
+  });
+
+  it('expires every idle entry in one sweep even when an expiry untracks others', () => {
+    const s = new IdleSweeper();
+    const xs = Array.from({ length: 10 }, () => tracked(1));
+    // The 4th to expire takes two others with it (as a closing connection ends its other requests).
+    let expiries = 0;
+    for (const x of xs) {
+      x.idleTimedOut = function (this: IdleTracked & { fired: number }) {
+        this.fired++;
+        if (++expiries === 4) {
+          s.untrack(xs[0] as IdleTracked);
+          s.untrack(xs[9] as IdleTracked);
+        }
+      };
+      s.track(x);
+      x.lastActiveMs = -1e9;
+    }
+    s.sweep();
+    expect(s.size()).to.equal(0);
+    const fired = xs.map((x) => x.fired);
+    expect(fired.every((f) => f <= 1)).to.equal(true);
+    expect(fired.reduce((a, b) => a + b, 0)).to.be.at.least(8);
   });
 });
