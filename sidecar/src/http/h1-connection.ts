@@ -3,6 +3,7 @@ import net, { type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { H1ResponseParser, type ResponseParserSink } from './h1-response-parser.ts';
 import type { HeaderList } from './header-list.ts';
+import { connectionSweeper, type IdleTracked } from './idle-sweeper.ts';
 import type { AttemptError } from './upstream-attempt.ts';
 
 /** One request on a pooled connection, and what it hears back. */
@@ -41,7 +42,7 @@ export interface H1ConnectionOwner {
 /** Methods a client may repeat on its own (RFC 9110 §9.2.1) when a reused connection was found closed. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-export class H1Connection implements ResponseParserSink {
+export class H1Connection implements ResponseParserSink, IdleTracked {
   readonly socket: Socket;
   private readonly owner: H1ConnectionOwner;
   private readonly parser: H1ResponseParser;
@@ -53,17 +54,28 @@ export class H1Connection implements ResponseParserSink {
   private responseDone = false;
   private inExecute = false;
   private dead = false;
+  // Keep-alive idle timeout once connected (watched by connectionSweeper; activity = a request or response bytes).
+  idleMs = 0;
+  lastActiveMs = 0;
+  idleSlot = -1;
+  private readonly idleTimeoutMs: number;
 
   constructor(owner: H1ConnectionOwner, host: string, port: number, connectTimeoutMs: number, idleTimeoutMs: number) {
     this.owner = owner;
     this.parser = new H1ResponseParser(this, owner.maxHeadBytes);
+    this.idleTimeoutMs = idleTimeoutMs;
     const socket = net.connect({ host, port, noDelay: true });
     this.socket = socket;
     socket.setTimeout(connectTimeoutMs);
     socket.on('connect', () => {
       this.isConnected = true;
-      // From now on the socket timeout is the keep-alive idle timeout (node re-arms it on every read and write).
-      socket.setTimeout(idleTimeoutMs);
+      // From now on the keep-alive idle timeout applies, through the shared sweeper (a socket timeout would re-arm a
+      // timer on every read and write).
+      socket.setTimeout(0);
+      if (this.idleTimeoutMs > 0 && !this.dead) {
+        this.idleMs = this.idleTimeoutMs;
+        connectionSweeper.track(this);
+      }
       owner.connected(this);
     });
     socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
@@ -81,6 +93,7 @@ export class H1Connection implements ResponseParserSink {
 
   /** Writes a call's request head (and starts streaming its body). */
   assign(call: H1Call): void {
+    this.lastActiveMs = connectionSweeper.now;
     this.call = call;
     call.connection = this;
     this.requestWritten = false;
@@ -154,6 +167,7 @@ export class H1Connection implements ResponseParserSink {
     const call = this.call;
     this.call = undefined;
     this.dead = true;
+    connectionSweeper.untrack(this);
     const socket = this.socket;
     socket.removeAllListeners('data');
     socket.removeAllListeners('end');
@@ -165,7 +179,15 @@ export class H1Connection implements ResponseParserSink {
 
   // ---- socket events ------------------------------------------------------------------------------------------
 
+  /** No traffic for the idle timeout: an idle pooled connection closes; one carrying a call is watched again. */
+  idleTimedOut(): void {
+    if (this.dead) return;
+    if (this.call !== undefined) connectionSweeper.track(this);
+    else this.close();
+  }
+
   private onSocketData(chunk: Buffer): void {
+    this.lastActiveMs = connectionSweeper.now;
     if (this.call === undefined) {
       this.close();
       return;
@@ -189,6 +211,7 @@ export class H1Connection implements ResponseParserSink {
   }
 
   private onSocketClose(): void {
+    connectionSweeper.untrack(this);
     const call = this.call;
     this.call = undefined;
     this.dead = true;
@@ -204,6 +227,7 @@ export class H1Connection implements ResponseParserSink {
   private finishCall(): void {
     const call = this.call;
     this.call = undefined;
+    this.lastActiveMs = connectionSweeper.now;
     if (call !== undefined) call.connection = undefined;
     if (this.dead) return;
     if (this.keepAlive && !this.parser.busy) {

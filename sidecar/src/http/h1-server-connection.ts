@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { BodyReader, type BodySink, HEAD_OK, parseRequestHead } from './h1-server-parser.ts';
 import { type BodySource, H1ServerRequest } from './h1-server-request.ts';
 import { H1ServerResponse, type ResponseOwner } from './h1-server-response.ts';
+import { connectionSweeper, type IdleTracked } from './idle-sweeper.ts';
 
 /** What the connection manager does with what a connection reads. */
 export interface H1ServerHandlers {
@@ -17,7 +18,7 @@ export interface H1ServerHandlers {
 
 export interface H1ServerOptions {
   maxHeadBytes: number;
-  /** Idle keep-alive connections and incomplete heads are closed after this long without traffic. */
+  /** Idle keep-alive connections and incomplete heads are closed after this long without traffic (0 = never). */
   idleTimeoutMs: number;
 }
 
@@ -33,7 +34,7 @@ const HEAD_SCAN_BYTES = 4096;
 const MAX_BUFFERED = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
-export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
+export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, IdleTracked {
   private readonly socket: Socket;
   private readonly handlers: H1ServerHandlers;
   private readonly maxHeadBytes: number;
@@ -48,10 +49,13 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
   private bufferPaused = false;
   private peerEnded = false;
   private processing = false;
+  // Idle timeout (watched by connectionSweeper; activity = a read or a finished response).
+  idleMs = 0;
+  lastActiveMs = 0;
+  idleSlot = -1;
   private readonly onData = (chunk: Buffer): void => this.data(chunk);
   private readonly onEnd = (): void => this.peerEnd();
   private readonly onDrain = (): void => this.res?.drained();
-  private readonly onTimeout = (): void => this.timeout();
   private readonly onClose = (): void => this.closed();
 
   constructor(socket: Socket, handlers: H1ServerHandlers, options: H1ServerOptions) {
@@ -61,9 +65,11 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('drain', this.onDrain);
-    socket.on('timeout', this.onTimeout);
     socket.once('close', this.onClose);
-    socket.setTimeout(options.idleTimeoutMs);
+    if (options.idleTimeoutMs > 0) {
+      this.idleMs = options.idleTimeoutMs;
+      connectionSweeper.track(this);
+    }
   }
 
   get draining(): boolean {
@@ -74,6 +80,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
 
   private data(chunk: Buffer): void {
     if (this.state === CLOSED) return;
+    this.lastActiveMs = connectionSweeper.now;
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
     this.process();
   }
@@ -184,6 +191,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
   responseFinished(res: H1ServerResponse, keepAlive: boolean): void {
     if (res !== this.res) return;
     this.res = undefined;
+    this.lastActiveMs = connectionSweeper.now;
     if (!keepAlive || this.state === CLOSED) {
       this.stop();
       if (!this.socket.destroyed) this.socket.end();
@@ -230,8 +238,14 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
     else this.socket.end();
   }
 
-  private timeout(): void {
-    if (this.state !== HEAD) return;
+  /** No traffic for the idle timeout: an idle keep-alive connection closes, a partial head gets 408. */
+  idleTimedOut(): void {
+    if (this.state === CLOSED) return;
+    if (this.state !== HEAD) {
+      // A request is in progress: its exchange's stream idle timer is in charge; watch the connection again after it.
+      connectionSweeper.track(this);
+      return;
+    }
     if (this.buf === undefined) {
       this.stop();
       this.socket.destroy();
@@ -239,6 +253,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
   }
 
   private closed(): void {
+    connectionSweeper.untrack(this);
     this.state = CLOSED;
     this.buf = undefined;
     this.req?.abort();
@@ -274,9 +289,8 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner {
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('drain', this.onDrain);
-    socket.off('timeout', this.onTimeout);
     socket.off('close', this.onClose);
-    socket.setTimeout(0);
+    connectionSweeper.untrack(this);
     socket.pause();
     req.complete = true;
     this.handlers.onTunnel(req, socket, head);

@@ -95,3 +95,9 @@ function sweep(s: IdleSweeper): void {
 
 /** The process-wide sweeper every exchange uses. */
 export const idleSweeper = new IdleSweeper();
+
+/**
+ * The process-wide sweeper of HTTP/1.1 connections (downstream keep-alive and head timeouts, upstream pooled
+ * connections): a node socket timeout re-arms a timer on every read and write, four times per proxied request.
+ */
+export const connectionSweeper = new IdleSweeper();

@@ -1,0 +1,144 @@
+// HTTP/1.1 connection idle timeouts (watched by the shared connection sweeper): downstream keep-alive and partial
+// heads, upstream pooled connections; busy connections are left alone.
+import { once } from 'node:events';
+import net, { type Server, type Socket } from 'node:net';
+import { expect } from 'chai';
+import type { H1Call } from './h1-connection.ts';
+import { H1Pool } from './h1-pool.ts';
+import type { HeaderList } from './header-list.ts';
+import { listen, route, routeConfig, startHttpUpstream, startProxy, TestClusters, vhost } from './test-harness.ts';
+
+/** Connects to the port; resolves with everything read once the server closes the connection. */
+function connectAndCollect(port: number, write: string): { socket: Socket; closed: Promise<string> } {
+  const socket = net.connect(port, '127.0.0.1');
+  let got = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => {
+    got += d;
+  });
+  socket.on('error', () => undefined);
+  if (write !== '') socket.write(write);
+  const closed = once(socket, 'close').then(() => got);
+  return { socket, closed };
+}
+
+describe('connection idle timeouts', () => {
+  const clusters = new TestClusters();
+  let upstream: Awaited<ReturnType<typeof startHttpUpstream>>;
+
+  before(async () => {
+    upstream = await startHttpUpstream((req, res) => {
+      if (req.url === '/slow') setTimeout(() => res.end('slow'), 250);
+      else res.end('ok');
+    });
+    clusters.add('up', [upstream.port]);
+  });
+
+  after(async () => {
+    await upstream.close();
+  });
+
+  const routes = routeConfig([vhost('all', ['*'], [route({ prefix: '/', cluster: 'up' })])]);
+
+  it('closes an idle downstream keep-alive connection after the timeout, not before', async () => {
+    // requestTimeoutMs bounds the downstream idle/head timeout (h1ServerOptions).
+    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 120 });
+    try {
+      const started = performance.now();
+      const { closed } = connectAndCollect(proxy.port, 'GET /a HTTP/1.1\r\nhost: up\r\n\r\n');
+      const got = await closed;
+      const elapsed = performance.now() - started;
+      expect(got).to.match(/^HTTP\/1\.1 200 /);
+      expect(elapsed).to.be.at.least(120);
+      expect(elapsed).to.be.below(5000);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('answers 408 to a head that stops arriving', async () => {
+    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    try {
+      const { closed } = connectAndCollect(proxy.port, 'GET /a HTTP/1.1\r\nhost: u');
+      expect(await closed).to.match(/^HTTP\/1\.1 408 /);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('keeps a connection whose request outlasts the idle timeout (the exchange is in charge)', async () => {
+    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    try {
+      const started = performance.now();
+      const { closed } = connectAndCollect(proxy.port, 'GET /slow HTTP/1.1\r\nhost: up\r\n\r\n');
+      // The upstream answers after 250 ms; the connection then idles out 100-150 ms later.
+      const got = await closed;
+      expect(got).to.match(/^HTTP\/1\.1 200 [\s\S]*slow$/);
+      expect(performance.now() - started).to.be.at.least(250 + 100);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('closes an idle pooled upstream connection, and not one that carries a request', async () => {
+    const accepted: Socket[] = [];
+    const server: Server = net.createServer((s) => {
+      accepted.push(s);
+      s.on('error', () => undefined);
+      s.on('data', (d) => {
+        const slow = d.toString('latin1').startsWith('GET /slow');
+        setTimeout(() => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), slow ? 250 : 0);
+      });
+    });
+    const port = await listen(server);
+    let disconnected: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => {
+      disconnected = resolve;
+    });
+    const pool = new H1Pool({
+      address: '127.0.0.1',
+      port,
+      connectTimeoutMs: 1000,
+      idleTimeoutMs: 80,
+      maxConnections: 4,
+      maxPending: 4,
+      acquireConnection: () => true,
+      releaseConnection: () => undefined,
+      maxHeadBytes: 8192,
+      onConnect: () => undefined,
+      onDisconnect: () => disconnected(),
+      onConnectFailure: () => undefined,
+    });
+    const call = (path: string): Promise<string> =>
+      new Promise((resolve) => {
+        const c: H1Call = {
+          method: 'GET',
+          path,
+          authority: 'up',
+          headers: [] as HeaderList,
+          body: null,
+          upgrade: undefined,
+          connection: undefined,
+          onHead: () => undefined,
+          onData: () => true,
+          onEnd: () => resolve('end'),
+          onUpgrade: () => undefined,
+          onFailure: (e) => resolve(e),
+        };
+        pool.dispatch(c);
+      });
+    try {
+      // A request slower than the idle timeout completes on its connection.
+      expect(await call('/slow')).to.equal('end');
+      expect(pool.size).to.equal(1);
+      expect(accepted.length).to.equal(1);
+      const started = performance.now();
+      await gone;
+      expect(performance.now() - started).to.be.at.least(60);
+      expect(pool.size).to.equal(0);
+    } finally {
+      pool.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
