@@ -1,5 +1,6 @@
 // The downstream side of an exchange: writing heads, trailers and resets the same way over HTTP/1.1 and HTTP/2.
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
 import type { H1ServerRequest } from './h1-server-request.ts';
 import type { H1ServerResponse } from './h1-server-response.ts';
 import { type HeaderList, headerListToObject } from './header-list.ts';
@@ -11,10 +12,13 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** True when the request carries no body: the stream ended with the head, or HTTP/1.1 said Content-Length: 0. */
-export function requestHasNoBody(req: DownstreamRequest, isH2: boolean, _headers: HeaderList): boolean {
-  if (isH2) return (req as Http2ServerRequest).stream.endAfterHeaders;
-  return (req as H1ServerRequest).bodiless;
+/**
+ * The request body as a stream; undefined when the request carries none (the HTTP/2 stream ended with the head, or
+ * the HTTP/1.1 head announced no body).
+ */
+export function requestBody(req: DownstreamRequest, isH2: boolean): Readable | undefined {
+  if (isH2) return (req as Http2ServerRequest).stream.endAfterHeaders ? undefined : (req as Http2ServerRequest);
+  return (req as H1ServerRequest).body;
 }
 
 /**

@@ -1,6 +1,7 @@
 // One downstream request through the router: route, circuit breaker, attempts with retries and timeouts, streamed response.
 
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { HashPolicy } from '../config/model.ts';
 import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Cluster } from '../upstream/cluster.ts';
@@ -13,7 +14,7 @@ import {
   type DownstreamRequest,
   type DownstreamResponse,
   endWithTrailers,
-  requestHasNoBody,
+  requestBody,
   resetDownstream,
   sendHead,
   writeChunk,
@@ -85,6 +86,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
   private readonly res: DownstreamResponse;
+  /** The request body stream (undefined for bodiless requests). */
+  private body: Readable | undefined;
   readonly view: RequestView;
   readonly isH2: boolean;
   private readonly socket: Socket | undefined;
@@ -209,8 +212,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       if (hash !== undefined) this.pick.hash = hash;
       this.sticky = missingStickyCookie(action.hashPolicy, hashRequest);
     }
-    const noBody = requestHasNoBody(this.req, this.isH2, view.headers);
-    if (!noBody) upstream.body = this.req;
+    const body = requestBody(this.req, this.isH2);
+    const noBody = body === undefined;
+    if (body !== undefined) {
+      this.body = body;
+      upstream.body = body;
+    }
     const idleMs = action.idleTimeoutMs || ctx.hcm.streamIdleTimeoutMs;
     if (idleMs > 0) {
       this.idleMs = idleMs;
@@ -225,8 +232,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     } else if (this.timeoutMs > 0) {
       if (noBody) this.startGlobalTimer();
       else {
-        (this.req as Carrier)[kExchange] = this;
-        this.req.once('end', onRequestEnd);
+        (body as Carrier)[kExchange] = this;
+        body?.once('end', onRequestEnd);
       }
     }
     if (route.retry === undefined) {
@@ -240,7 +247,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       return;
     }
     const length = Number(headerGet(view.headers, 'content-length') ?? Number.NaN);
-    bufferBody(this.req, Number.isFinite(length) ? length : undefined, (body) => this.bodyBuffered(body));
+    bufferBody(body as Readable, Number.isFinite(length) ? length : undefined, (body) => this.bodyBuffered(body));
   }
 
   /**
@@ -456,11 +463,11 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
    * the stream early, so it waits for the body's 'resume'.
    */
   private watchBody(): void {
-    const req = this.req;
+    const body = this.body as Readable;
     this.bodyWatched = true;
-    (req as IdleCarrier)[kIdle] = this;
-    if (req.readableFlowing === true) req.on('data', onRequestData);
-    else req.once('resume', onRequestResume);
+    (body as IdleCarrier)[kIdle] = this;
+    if (body.readableFlowing === true) body.on('data', onRequestData);
+    else body.once('resume', onRequestResume);
   }
 
   bodyData(bytes: number): void {
@@ -575,7 +582,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       idleSweeper.untrack(this);
       this.idleMs = 0;
     }
-    if (this.bodyWatched) (this.req as IdleCarrier)[kIdle] = undefined;
+    if (this.bodyWatched) (this.body as IdleCarrier)[kIdle] = undefined;
     this.globalTimer = this.backoffTimer = undefined;
     if (this.acquired) {
       this.acquired = false;
@@ -602,19 +609,19 @@ function onResponseDrain(this: DownstreamResponse): void {
   (this as Carrier)[kExchange]?.resumeUpstream();
 }
 
-function onRequestEnd(this: DownstreamRequest): void {
+function onRequestEnd(this: Readable): void {
   const ex = (this as Carrier)[kExchange];
   (this as Carrier)[kExchange] = undefined;
   ex?.startGlobalTimer();
 }
 
-function onRequestResume(this: DownstreamRequest): void {
+function onRequestResume(this: Readable): void {
   if ((this as IdleCarrier)[kIdle] === undefined) return;
   this.on('data', onRequestData);
   (this as IdleCarrier)[kIdle]?.bodyData(0);
 }
 
-function onRequestData(this: DownstreamRequest, chunk: Buffer): void {
+function onRequestData(this: Readable, chunk: Buffer): void {
   (this as IdleCarrier)[kIdle]?.bodyData(chunk.length);
 }
 

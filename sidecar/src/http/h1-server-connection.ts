@@ -2,7 +2,7 @@
 // requests wait, buffered), keep-alive, 100-continue, malformed input → 400/431, upgrades and CONNECT handed over.
 import type { Socket } from 'node:net';
 import { BodyReader, type BodySink, HEAD_OK, parseRequestHead } from './h1-server-parser.ts';
-import { type BodySource, H1ServerRequest } from './h1-server-request.ts';
+import { type BodySource, H1RequestBody, H1ServerRequest } from './h1-server-request.ts';
 import { H1ServerResponse, type ResponseOwner } from './h1-server-response.ts';
 import { connectionSweeper, type IdleTracked } from './idle-sweeper.ts';
 
@@ -129,7 +129,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     const after = start + end + 4;
     this.buf = after === buf.length ? undefined : buf.subarray(after);
     const socket = this.socket;
-    const req = new H1ServerRequest(socket, this);
+    const req = new H1ServerRequest(socket);
     if (parseRequestHead(text, req) !== HEAD_OK) {
       this.malformed(400, 'bad request head');
       return false;
@@ -143,6 +143,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.res = res;
     this.discarding = false;
     if (this.body.start(req.contentLength, req.chunked)) {
+      req.body = new H1RequestBody(this);
       this.state = BODY;
       if (req.expectContinue) socket.write(CONTINUE, 'latin1');
     } else {
@@ -169,12 +170,12 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
       return;
     }
     this.state = WAIT;
-    req.push(null);
+    req.body?.push(null);
   }
 
   onBodyData(chunk: Buffer): void {
     if (this.discarding) return;
-    if (!(this.req as H1ServerRequest).push(chunk) && !this.bodyPaused) {
+    if ((this.req as H1ServerRequest).body?.push(chunk) === false && !this.bodyPaused) {
       this.bodyPaused = true;
       this.socket.pause();
     }

@@ -1,14 +1,29 @@
-// A downstream HTTP/1.1 request: its parsed head, and its body as a Readable fed by the connection (with backpressure).
+// A downstream HTTP/1.1 request: its parsed head, and (only when one follows) its body as a Readable fed by the
+// connection with backpressure: bodiless requests, most of them, build no stream.
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { RequestHeadFields } from './h1-server-parser.ts';
 
-/** What the request asks of its connection: more body bytes after a full buffer was read. */
+/** What the request body asks of its connection: more bytes after a full buffer was read. */
 export interface BodySource {
   resumeBody(): void;
 }
 
-export class H1ServerRequest extends Readable implements RequestHeadFields {
+/** The body of a request, pushed by the connection; 'aborted' then close when the connection goes away mid-body. */
+export class H1RequestBody extends Readable {
+  private readonly source: BodySource;
+
+  constructor(source: BodySource) {
+    super();
+    this.source = source;
+  }
+
+  override _read(): void {
+    this.source.resumeBody();
+  }
+}
+
+export class H1ServerRequest implements RequestHeadFields {
   method = '';
   url = '';
   httpVersion = '1.1';
@@ -20,28 +35,19 @@ export class H1ServerRequest extends Readable implements RequestHeadFields {
   expectContinue = false;
   /** True once the whole body was received (at once for bodiless requests). */
   complete = false;
+  /** The body stream, when the head announced a body (Content-Length > 0 or chunked). */
+  body: H1RequestBody | undefined = undefined;
   readonly socket: Socket;
-  private readonly source: BodySource;
 
-  constructor(socket: Socket, source: BodySource) {
-    super();
+  constructor(socket: Socket) {
     this.socket = socket;
-    this.source = source;
-  }
-
-  /** True when no body follows the head. */
-  get bodiless(): boolean {
-    return !this.chunked && this.contentLength <= 0;
-  }
-
-  override _read(): void {
-    this.source.resumeBody();
   }
 
   /** The connection went away mid-body: consumers hear 'aborted' (as from IncomingMessage), then the stream closes. */
   abort(): void {
-    if (this.complete || this.destroyed) return;
-    this.emit('aborted');
-    this.destroy();
+    const body = this.body;
+    if (this.complete || body === undefined || body.destroyed) return;
+    body.emit('aborted');
+    body.destroy();
   }
 }
