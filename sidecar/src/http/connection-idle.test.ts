@@ -80,6 +80,35 @@ describe('connection idle timeouts', () => {
     }
   });
 
+  it('lets go of a connection the client keeps half-open after we ended it', async () => {
+    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    // Our own listener in front of the proxy's handler, to see the server side of the connection.
+    let serverSide: Socket | undefined;
+    const front = net.createServer({ allowHalfOpen: true }, (s) => {
+      serverSide = s;
+      proxy.handler.handle(s);
+    });
+    try {
+      const port = await listen(front);
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('error', () => undefined);
+      let got = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        got += d;
+      });
+      socket.write('GET /a HTTP/1.1\r\nhost: up\r\nconnection: close\r\n\r\n');
+      await once(socket, 'end');
+      expect(got).to.match(/^HTTP\/1\.1 200 /);
+      // We never end our side; the proxy closes its socket after its idle timeout.
+      await once(serverSide as Socket, 'close');
+      socket.destroy();
+    } finally {
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+      await proxy.close();
+    }
+  });
+
   it('closes an idle pooled upstream connection, and not one that carries a request', async () => {
     const accepted: Socket[] = [];
     const server: Server = net.createServer((s) => {

@@ -241,7 +241,11 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
 
   /** No traffic for the idle timeout: an idle keep-alive connection closes, a partial head gets 408. */
   idleTimedOut(): void {
-    if (this.state === CLOSED) return;
+    if (this.state === CLOSED) {
+      // We ended our side and the peer never closed its own (half-open): let it go.
+      if (!this.socket.destroyed) this.socket.destroy();
+      return;
+    }
     if (this.state !== HEAD) {
       // A request is in progress: its exchange's stream idle timer is in charge; watch the connection again after it.
       connectionSweeper.track(this);

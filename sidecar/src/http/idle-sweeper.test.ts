@@ -1,6 +1,6 @@
 // The shared idle sweeper: expires only exchanges idle past their limit, keeps active ones, stops when empty.
 import { expect } from 'chai';
-import { IdleSweeper, type IdleTracked } from './idle-sweeper.ts';
+import { connectionSweeper, IdleSweeper, type IdleTracked } from './idle-sweeper.ts';
 
 function tracked(idleMs: number): IdleTracked & { fired: number } {
   return {
@@ -86,5 +86,22 @@ describe('IdleSweeper slots', () => {
     const fired = xs.map((x) => x.fired);
     expect(fired.every((f) => f <= 1)).to.equal(true);
     expect(fired.reduce((a, b) => a + b, 0)).to.be.at.least(8);
+  });
+});
+
+describe('connectionSweeper', () => {
+  it('closes a pooled upstream connection idle 4 s before a node server (5 s keep-alive) would', () => {
+    const s = new IdleSweeper(250, 8);
+    const pooled = tracked(4000);
+    s.track(pooled);
+    // Expiry comes between the limit and the limit + 2 periods.
+    expect(4000 + 2 * s.period).to.be.below(5000);
+    s.untrack(pooled);
+    s.sweep();
+    // The shared instance is built the same way.
+    const probe = tracked(4000);
+    connectionSweeper.track(probe);
+    expect(4000 + 2 * connectionSweeper.period).to.be.below(5000);
+    connectionSweeper.untrack(probe);
   });
 });

@@ -11,12 +11,11 @@ export interface IdleTracked {
   idleTimedOut(): void;
 }
 
-const MAX_PERIOD_MS = 1000;
 const MIN_PERIOD_MS = 5;
 
 /**
- * One interval (unref'd) checks every tracked exchange; it runs only while something is tracked and ticks at a quarter
- * of the shortest idle limit seen (at most once a second). Activity is stamped with the coarse clock `now`, which the
+ * One interval (unref'd) checks every tracked entry; it runs only while something is tracked and ticks at a fraction
+ * (1/divisor) of the shortest idle limit seen, at most every maxPeriodMs (defaults: a quarter, once a second). Activity is stamped with the coarse clock `now`, which the
  * sweep advances (a clock read per chunk measured ~10% of proxy throughput here), so a stamp may be up to one period
  * early: an exchange expires after idleMs + period without activity, i.e. between idleMs and idleMs + 2 periods.
  *
@@ -27,9 +26,19 @@ const MIN_PERIOD_MS = 5;
 export class IdleSweeper {
   private readonly tracked: IdleTracked[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private periodMs = MAX_PERIOD_MS;
+  /** The longest sweep period (expiry comes at most two periods after the limit). */
+  private readonly maxPeriodMs: number;
+  /** The period is this fraction of the shortest idle limit tracked (bounded by maxPeriodMs). */
+  private readonly divisor: number;
+  private periodMs: number;
   /** Coarse clock (performance.now() at the last sweep, or when the interval started). */
   now = performance.now();
+
+  constructor(maxPeriodMs = 1000, divisor = 4) {
+    this.maxPeriodMs = maxPeriodMs;
+    this.divisor = divisor;
+    this.periodMs = maxPeriodMs;
+  }
 
   track(x: IdleTracked): void {
     if (this.timer === undefined) this.now = performance.now();
@@ -37,7 +46,7 @@ export class IdleSweeper {
     if (x.idleSlot >= 0) return;
     x.idleSlot = this.tracked.length;
     this.tracked.push(x);
-    const period = Math.min(MAX_PERIOD_MS, Math.max(MIN_PERIOD_MS, Math.floor(x.idleMs / 4)));
+    const period = Math.min(this.maxPeriodMs, Math.max(MIN_PERIOD_MS, Math.floor(x.idleMs / this.divisor)));
     if (this.timer === undefined || period < this.periodMs) this.start(period);
   }
 
@@ -51,6 +60,11 @@ export class IdleSweeper {
       tracked[slot] = last;
       last.idleSlot = slot;
     }
+  }
+
+  /** The current sweep period: an entry expires between its limit and its limit + 2 periods (for tests). */
+  get period(): number {
+    return this.periodMs;
   }
 
   /** Exchanges currently watched (for tests). */
@@ -71,7 +85,7 @@ export class IdleSweeper {
     if (tracked.length === 0) {
       if (this.timer !== undefined) clearInterval(this.timer);
       this.timer = undefined;
-      this.periodMs = MAX_PERIOD_MS;
+      this.periodMs = this.maxPeriodMs;
       return;
     }
     const now = performance.now();
@@ -99,5 +113,7 @@ export const idleSweeper = new IdleSweeper();
 /**
  * The process-wide sweeper of HTTP/1.1 connections (downstream keep-alive and head timeouts, upstream pooled
  * connections): a node socket timeout re-arms a timer on every read and write, four times per proxied request.
+ * Finer than the exchanges' sweeper (at most 250 ms, an eighth of the limit): a pooled upstream connection idle for
+ * 4 s must close before a node server's 5 s keep-alive timeout closes it under a new request.
  */
-export const connectionSweeper = new IdleSweeper();
+export const connectionSweeper = new IdleSweeper(250, 8);
