@@ -2,7 +2,7 @@
 // Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar.
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
 //   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
-//   `trellis baseline`, for an A/B of a change in one run.
+//   `trellis baseline`, for an A/B of a change in one run (with --profile, both sidecars are profiled).
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -188,7 +188,7 @@ spec:
     const baseline =
       values.baseline === undefined
         ? undefined
-        : await startSidecar('bench-baseline', [], [], path.resolve(values.baseline));
+        : await startSidecar('bench-baseline', [], PROFILE_ARGS, path.resolve(values.baseline));
     // Traced sidecars export OTLP/HTTP to a sink in this process (it reads and discards).
     const sink = await startOtlpSink();
     stops.push(() => sink.close());

@@ -79,8 +79,8 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
   // ---- reading --------------------------------------------------------------------------------------------------
 
   private data(chunk: Buffer): void {
-    if (this.state === CLOSED) return;
     this.lastActiveMs = connectionSweeper.now;
+    if (this.state === CLOSED) return;
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
     this.process();
   }
@@ -241,19 +241,30 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
 
   /** No traffic for the idle timeout: an idle keep-alive connection closes, a partial head gets 408. */
   idleTimedOut(): void {
-    if (this.state === CLOSED) {
-      // We ended our side and the peer never closed its own (half-open): let it go.
-      if (!this.socket.destroyed) this.socket.destroy();
+    const state = this.state;
+    const socket = this.socket;
+    if (state === CLOSED) {
+      // We ended our side (or gave up on the connection): once what we wrote is flushed and the peer stayed silent
+      // for the idle timeout, let go of a socket it keeps half-open.
+      if (socket.destroyed) return;
+      if (socket.writableLength > 0) connectionSweeper.track(this);
+      else socket.destroy();
       return;
     }
-    if (this.state !== HEAD) {
+    if (state === BODY && this.res === undefined) {
+      // Answered early, dropping the rest of a body that stopped arriving: nothing else watches this connection.
+      this.stop();
+      socket.destroy();
+      return;
+    }
+    if (state !== HEAD) {
       // A request is in progress: its exchange's stream idle timer is in charge; watch the connection again after it.
       connectionSweeper.track(this);
       return;
     }
     if (this.buf === undefined) {
       this.stop();
-      this.socket.destroy();
+      socket.destroy();
     } else this.malformed(408, 'request head timeout');
   }
 
@@ -277,7 +288,11 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.req?.abort();
     this.stop();
     if (started) this.socket.destroy();
-    else this.handlers.onMalformed(this.socket, status, reason);
+    else {
+      this.handlers.onMalformed(this.socket, status, reason);
+      // The answer went out with our FIN: a peer that keeps its side open is let go after the idle timeout.
+      if (!this.socket.destroyed && this.idleMs > 0) connectionSweeper.track(this);
+    }
   }
 
   /** Stops reading HTTP on this socket. */

@@ -1,6 +1,6 @@
 // The shared idle sweeper: expires only exchanges idle past their limit, keeps active ones, stops when empty.
 import { expect } from 'chai';
-import { connectionSweeper, IdleSweeper, type IdleTracked } from './idle-sweeper.ts';
+import { IdleSweeper, type IdleTracked } from './idle-sweeper.ts';
 
 function tracked(idleMs: number): IdleTracked & { fired: number } {
   return {
@@ -62,13 +62,18 @@ describe('IdleSweeper slots', () => {
       }
       expect(s.size()).to.equal(live.size);
     }
-    for (const x of all) expect(x.idleSlot >= 0).to.equal(live.has(x));
+    // Every live entry, and only those, is still in the list: a sweep with all of them long idle expires each once.
+    for (const x of all) x.lastActiveMs = -1e9;
+    s.sweep();
+    for (const x of all) expect(x.fired).to.equal(live.has(x) ? 1 : 0);
+    expect(s.size()).to.equal(0);
   });
 
-  it('expires every idle entry in one sweep even when an expiry untracks others', () => {
+  it('expires every idle entry in one sweep even when an expiry untracks or re-tracks entries', () => {
     const s = new IdleSweeper();
     const xs = Array.from({ length: 10 }, () => tracked(1));
-    // The 4th to expire takes two others with it (as a closing connection ends its other requests).
+    // Entries expire from the end of the list; the 4th to expire (xs[6]) takes xs[0] and xs[9] with it (as a closing
+    // connection ends its other requests), and xs[3] watches itself again (as a busy connection does).
     let expiries = 0;
     for (const x of xs) {
       x.idleTimedOut = function (this: IdleTracked & { fired: number }) {
@@ -77,31 +82,47 @@ describe('IdleSweeper slots', () => {
           s.untrack(xs[0] as IdleTracked);
           s.untrack(xs[9] as IdleTracked);
         }
+        if (this === xs[3]) s.track(this);
       };
       s.track(x);
-      x.lastActiveMs = -1e9;
     }
+    for (const x of xs) x.lastActiveMs = -1e9;
     s.sweep();
-    expect(s.size()).to.equal(0);
-    const fired = xs.map((x) => x.fired);
-    expect(fired.every((f) => f <= 1)).to.equal(true);
-    expect(fired.reduce((a, b) => a + b, 0)).to.be.at.least(8);
+    expect(xs.map((x) => x.fired)).to.deep.equal([0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(s.size()).to.equal(1);
+    expect((xs[3] as IdleTracked).idleSlot).to.equal(0);
   });
-});
 
-describe('connectionSweeper', () => {
-  it('closes a pooled upstream connection idle 4 s before a node server (5 s keep-alive) would', () => {
-    const s = new IdleSweeper(250, 8);
-    const pooled = tracked(4000);
-    s.track(pooled);
-    // Expiry comes between the limit and the limit + 2 periods.
-    expect(4000 + 2 * s.period).to.be.below(5000);
-    s.untrack(pooled);
+  it('never expires an entry early when a shorter limit shortens the period (stamps from the coarser clock)', () => {
+    const s = new IdleSweeper(1000, 4);
+    const long = tracked(60_000);
+    s.track(long);
+    expect(s.period).to.equal(1000);
+    // As if the last sweep was 900 ms ago: stamps taken now are up to 900 ms stale.
+    s.now = performance.now() - 900;
+    const short = tracked(40);
+    s.track(short);
+    expect(s.period).to.equal(10);
+    // Right away, nothing has been idle for 40 ms.
     s.sweep();
-    // The shared instance is built the same way.
-    const probe = tracked(4000);
-    connectionSweeper.track(probe);
-    expect(4000 + 2 * connectionSweeper.period).to.be.below(5000);
-    connectionSweeper.untrack(probe);
+    expect(short.fired).to.equal(0);
+    expect(long.fired).to.equal(0);
+    s.untrack(long);
+    s.untrack(short);
+    s.sweep();
+  });
+
+  it('lengthens the period again once the entry with the shortest limit is gone', () => {
+    const s = new IdleSweeper(1000, 4);
+    const long = tracked(60_000);
+    const short = tracked(40);
+    s.track(long);
+    s.track(short);
+    expect(s.period).to.equal(10);
+    s.untrack(short);
+    s.sweep();
+    expect(s.period).to.equal(1000);
+    s.untrack(long);
+    s.sweep();
   });
 });

@@ -31,6 +31,8 @@ export class IdleSweeper {
   /** The period is this fraction of the shortest idle limit tracked (bounded by maxPeriodMs). */
   private readonly divisor: number;
   private periodMs: number;
+  /** Entries ever added (a sweep that saw none added may lengthen the period). */
+  private added = 0;
   /** Coarse clock (performance.now() at the last sweep, or when the interval started). */
   now = performance.now();
 
@@ -44,10 +46,12 @@ export class IdleSweeper {
     if (this.timer === undefined) this.now = performance.now();
     x.lastActiveMs = this.now;
     if (x.idleSlot >= 0) return;
+    this.added++;
     x.idleSlot = this.tracked.length;
     this.tracked.push(x);
-    const period = Math.min(this.maxPeriodMs, Math.max(MIN_PERIOD_MS, Math.floor(x.idleMs / this.divisor)));
-    if (this.timer === undefined || period < this.periodMs) this.start(period);
+    const period = this.periodFor(x.idleMs);
+    if (this.timer === undefined) this.start(period);
+    else if (period < this.periodMs) this.shrink(period);
   }
 
   untrack(x: IdleTracked): void {
@@ -72,9 +76,26 @@ export class IdleSweeper {
     return this.tracked.length;
   }
 
+  private periodFor(idleMs: number): number {
+    return Math.min(this.maxPeriodMs, Math.max(MIN_PERIOD_MS, Math.floor(idleMs / this.divisor)));
+  }
+
+  /**
+   * A shorter period for a shorter limit. Stamps taken on the coarse clock so far may be up to the old period stale,
+   * more than the new grace covers: they move forward by the difference, so an expiry may come that much later but
+   * never before its limit.
+   */
+  private shrink(period: number): void {
+    const shift = this.periodMs - period;
+    const tracked = this.tracked;
+    for (let i = 0; i < tracked.length; i++) (tracked[i] as IdleTracked).lastActiveMs += shift;
+    this.start(period);
+  }
+
   private start(period: number): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.periodMs = period;
+    this.now = performance.now();
     this.timer = setInterval(sweep, period, this);
     this.timer.unref();
   }
@@ -91,6 +112,8 @@ export class IdleSweeper {
     const now = performance.now();
     this.now = now;
     const grace = this.periodMs;
+    const added = this.added;
+    let shortest = Number.POSITIVE_INFINITY;
     // Backwards: an expiry (or whatever its handler untracks) only moves entries from the end into visited slots.
     for (let i = tracked.length - 1; i >= 0; i--) {
       const x = tracked[i];
@@ -98,7 +121,13 @@ export class IdleSweeper {
       if (now - x.lastActiveMs >= x.idleMs + grace) {
         this.untrack(x);
         x.idleTimedOut();
-      }
+      } else if (x.idleMs < shortest) shortest = x.idleMs;
+    }
+    // The entry with the shortest limit is gone: a longer period again (stamps are at most the old, shorter period
+    // stale, within the new grace). Not when something was tracked meanwhile (it chose the period itself).
+    if (tracked.length > 0 && this.added === added) {
+      const period = this.periodFor(shortest);
+      if (period > this.periodMs) this.start(period);
     }
   }
 }
