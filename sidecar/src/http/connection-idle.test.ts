@@ -82,9 +82,12 @@ describe('connection idle timeouts', () => {
     }
   });
 
-  it('lets go of a connection the client keeps half-open after we ended it', async () => {
+  /**
+   * Sends `request` to a proxy with a 100 ms idle timeout from a client that never ends its side; resolves with what
+   * the client read up to our FIN once the proxy's own socket closed (seen from a listener in front of the handler).
+   */
+  async function halfOpenClient(request: string): Promise<string> {
     const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
-    // Our own listener in front of the proxy's handler, to see the server side of the connection.
     let serverClosed: Promise<unknown> | undefined;
     const front = net.createServer({ allowHalfOpen: true }, (s) => {
       serverClosed = once(s, 'close');
@@ -99,43 +102,24 @@ describe('connection idle timeouts', () => {
       socket.on('data', (d: string) => {
         got += d;
       });
-      socket.write('GET /a HTTP/1.1\r\nhost: up\r\nconnection: close\r\n\r\n');
+      socket.write(request);
       await once(socket, 'end');
-      expect(got).to.match(/^HTTP\/1\.1 200 /);
-      // We never end our side; the proxy closes its socket after its idle timeout.
       await serverClosed;
       socket.destroy();
+      return got;
     } finally {
       await new Promise<void>((resolve) => front.close(() => resolve()));
       await proxy.close();
     }
+  }
+
+  it('lets go of a connection the client keeps half-open after we ended it', async () => {
+    const got = await halfOpenClient('GET /a HTTP/1.1\r\nhost: up\r\nconnection: close\r\n\r\n');
+    expect(got).to.match(/^HTTP\/1\.1 200 /);
   });
 
   it('lets go of a client that keeps its side open after a 408', async () => {
-    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
-    let serverClosed: Promise<unknown> | undefined;
-    const front = net.createServer({ allowHalfOpen: true }, (s) => {
-      serverClosed = once(s, 'close');
-      proxy.handler.handle(s);
-    });
-    try {
-      const port = await listen(front);
-      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-      socket.on('error', () => undefined);
-      let got = '';
-      socket.setEncoding('latin1');
-      socket.on('data', (d: string) => {
-        got += d;
-      });
-      socket.write('GET /a HTTP/1.1\r\nhost: u');
-      await once(socket, 'end');
-      expect(got).to.match(/^HTTP\/1\.1 408 /);
-      await serverClosed;
-      socket.destroy();
-    } finally {
-      await new Promise<void>((resolve) => front.close(() => resolve()));
-      await proxy.close();
-    }
+    expect(await halfOpenClient('GET /a HTTP/1.1\r\nhost: u')).to.match(/^HTTP\/1\.1 408 /);
   });
 
   it('closes a connection whose upload stalls after an early answer', async () => {
