@@ -7,7 +7,8 @@ import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
 import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
-import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
+import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
+import { watchTunnelIdle } from './tunnel-idle.ts';
 import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -70,7 +71,7 @@ function openTunnel(
     down.refuse(host.reply, host.scope);
     return;
   }
-  const { cluster, scope } = target as RoutedRequest;
+  const { action, cluster, scope } = target as RoutedRequest;
   const names = clusterStatNames(cluster.name);
   ctx.stats.inc(names.rqTotal);
   hostAttemptStarted(host);
@@ -99,6 +100,7 @@ function openTunnel(
     down.established();
     if (head !== undefined && head.length > 0) upstream.write(head);
     splice(down.stream, upstream);
+    watchTunnelIdle(ctx, streamIdleMs(ctx, action), down.stream, upstream);
   });
   upstream.on('error', () => {
     if (connected) return;

@@ -32,7 +32,7 @@ import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
-import { overloadReply, resolveRoute } from './route-request.ts';
+import { overloadReply, resolveRoute, streamIdleMs } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './upstream-attempt.ts';
 
@@ -218,7 +218,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       this.body = body;
       upstream.body = body;
     }
-    const idleMs = action.idleTimeoutMs || ctx.hcm.streamIdleTimeoutMs;
+    const idleMs = streamIdleMs(ctx, action);
     if (idleMs > 0) {
       this.idleMs = idleMs;
       idleSweeper.track(this);

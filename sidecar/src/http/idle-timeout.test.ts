@@ -40,6 +40,7 @@ describe('http handler: stream idle timeouts', () => {
   let stalled: Upstream;
   let trickle: Upstream;
   let echo: Upstream;
+  let late: Upstream;
   let proxy: ProxyUnderTest;
   let hcmProxy: ProxyUnderTest;
 
@@ -64,7 +65,12 @@ describe('http handler: stream idle timeouts', () => {
       res.end();
     });
     echo = await startHttpUpstream(echoHandler('echo'));
+    late = await startHttpUpstream((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('late'), 350);
+    });
     const clusters = new TestClusters();
+    clusters.add('late', [late.port]);
     clusters.add('silent', [silent.port]);
     clusters.add('stalled', [stalled.port]);
     clusters.add('trickle', [trickle.port]);
@@ -86,16 +92,24 @@ describe('http handler: stream idle timeouts', () => {
       ]),
       clusters,
     );
-    hcmProxy = await startProxy(routeConfig([vhost('v', ['*'], [route({ cluster: 'silent' })])]), clusters, {
-      streamIdleTimeoutMs: idle,
-    });
+    hcmProxy = await startProxy(
+      routeConfig([
+        vhost(
+          'v',
+          ['*'],
+          [route({ prefix: '/zero', cluster: 'late', idleTimeoutMs: 0 }), route({ cluster: 'silent' })],
+        ),
+      ]),
+      clusters,
+      { streamIdleTimeoutMs: idle },
+    );
   });
 
   after(async () => {
     for (const res of held) res.destroy();
     await proxy.close();
     await hcmProxy.close();
-    for (const u of [silent, stalled, trickle, echo]) await u.close();
+    for (const u of [silent, stalled, trickle, echo, late]) await u.close();
   });
 
   it('no response headers within the route idle timeout: 504 SI, counted', async () => {
@@ -152,5 +166,11 @@ describe('http handler: stream idle timeouts', () => {
     const slow = await send(proxy.port, '/none');
     expect(slow.status).to.equal(200);
     expect(proxy.stats.counter('http.test.downstream_rq_idle_timeout')).to.equal(2);
+  });
+
+  it('a route idle_timeout of 0 turns the connection manager stream_idle_timeout off for that route (Envoy)', async () => {
+    const res = await send(hcmProxy.port, '/zero');
+    expect(res.status).to.equal(200);
+    expect(res.body).to.equal('late');
   });
 });

@@ -10,6 +10,14 @@ import type { CompiledRoute } from './route-table.ts';
 import { pickWeightedCluster } from './router.ts';
 import type { OverloadCause } from './upstream-attempt.ts';
 
+/**
+ * The stream idle limit of a routed request or tunnel (ms, 0 = none): the route's idle_timeout when it has one — 0
+ * turning the limit off for that route, as in Envoy — else the connection manager's stream_idle_timeout.
+ */
+export function streamIdleMs(ctx: HttpContext, action: RouteAction): number {
+  return action.idleTimeoutMs ?? ctx.hcm.streamIdleTimeoutMs;
+}
+
 /** Names the circuit breaker behind a 503 UO (beside `x-trellis-overloaded: true`). */
 export const OVERLOAD_CAUSE_HEADER = 'x-trellis-overload-cause';
 

@@ -100,6 +100,16 @@ describe('http handler: WebSocket and CONNECT', () => {
       vhost('db', ['db.local:5432'], [route({ connect: true, cluster: 'db', upgrades: ['CONNECT'] })]),
       vhost('down', ['down.local:1'], [route({ connect: true, cluster: 'down', upgrades: ['CONNECT'] })]),
       vhost('closed', ['closed.local:1'], [route({ connect: true, cluster: 'db' })]),
+      vhost(
+        'ws-idle',
+        ['wsidle.local'],
+        [route({ prefix: '/', prefixRewrite: '/up/', cluster: 'ws', upgrades: ['websocket'], idleTimeoutMs: 150 })],
+      ),
+      vhost(
+        'db-idle',
+        ['dbidle.local:5432'],
+        [route({ connect: true, cluster: 'db', upgrades: ['CONNECT'], idleTimeoutMs: 300 })],
+      ),
     ]);
     proxy = await startProxy(routes, clusters);
   });
@@ -190,5 +200,45 @@ describe('http handler: WebSocket and CONNECT', () => {
     stream.end();
     await once(stream, 'end');
     session.close();
+  });
+
+  it('closes an idle WebSocket after the route idle_timeout (downstream_rq_idle_timeout)', async () => {
+    const before = proxy.stats.counter('http.test.downstream_rq_idle_timeout');
+    const request = upgradeRequest('/chat').replace('Host: ws.local', 'Host: wsidle.local');
+    const { socket, text } = await openAndRead(proxy.port, request, /\r\n\r\n/);
+    expect(text).to.match(/^HTTP\/1\.1 101/);
+    socket.write('frame');
+    await once(socket, 'data');
+    const lastActivity = performance.now();
+    // The proxy closes both sides: our (half-open capable) client sees the end of the stream.
+    await once(socket, 'end');
+    socket.destroy();
+    expect(performance.now() - lastActivity).to.be.at.least(100);
+    expect(proxy.stats.counter('http.test.downstream_rq_idle_timeout')).to.equal(before + 1);
+  });
+
+  it('keeps a CONNECT tunnel open while bytes flow, closes it once they stop', async () => {
+    const { socket, text } = await openAndRead(
+      proxy.port,
+      'CONNECT dbidle.local:5432 HTTP/1.1\r\nHost: dbidle.local:5432\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    expect(text).to.equal('HTTP/1.1 200 Connection Established\r\n\r\n');
+    let closed = false;
+    socket.once('end', () => {
+      closed = true;
+    });
+    // 16 round trips 40 ms apart: ~640 ms of traffic, never 300 ms (the route's limit) without a byte.
+    const started = performance.now();
+    for (let i = 0; i < 16; i++) {
+      socket.write(`ping ${i}`);
+      const [pong] = (await once(socket, 'data')) as [string];
+      expect(pong).to.equal(`ping ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    expect(closed).to.equal(false);
+    expect(performance.now() - started).to.be.at.least(600);
+    if (!closed) await once(socket, 'end');
+    socket.destroy();
   });
 });

@@ -11,8 +11,9 @@ import { type LocalReply, ResponseFlag, sendRawLocalReply } from './local-reply.
 import { rawHead } from './raw-response.ts';
 import { type H1Head, viewFromH1 } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
-import { pickTunnelHost, type RoutedRequest, resolveRoute } from './route-request.ts';
+import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { watchTunnelIdle } from './tunnel-idle.ts';
 import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 /** Handles the h1 server's 'upgrade' event for an accepted (WebSocket) upgrade. */
@@ -35,7 +36,7 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     sendRawLocalReply(ctx, socket, host.reply, host.scope);
     return;
   }
-  const { route, cluster, scope } = target as RoutedRequest;
+  const { route, action, cluster, scope } = target as RoutedRequest;
   const path = upstreamPath(route, view);
   const authority = upstreamAuthority(route, view);
   prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
@@ -54,6 +55,7 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     authority,
     view.headers,
     view.upgrade ?? 'websocket',
+    streamIdleMs(ctx, action),
   );
   socket.once('close', () => {
     call.release(false);
@@ -77,6 +79,8 @@ class UpgradeCall implements H1Call {
   private readonly cluster: Cluster;
   private readonly host: Host;
   private readonly scope: ResponseScope;
+  /** Stream idle limit once spliced (0 = none). */
+  private readonly idleMs: number;
   private started = false;
   private released = false;
 
@@ -91,6 +95,7 @@ class UpgradeCall implements H1Call {
     authority: string,
     headers: HeaderList,
     upgrade: string,
+    idleMs: number,
   ) {
     this.ctx = ctx;
     this.socket = socket;
@@ -102,6 +107,7 @@ class UpgradeCall implements H1Call {
     this.authority = authority;
     this.headers = headers;
     this.upgrade = upgrade;
+    this.idleMs = idleMs;
     socket.on('error', () => socket.destroy());
   }
 
@@ -126,6 +132,7 @@ class UpgradeCall implements H1Call {
     socket.pipe(upstream);
     upstream.pipe(socket);
     upstream.resume();
+    watchTunnelIdle(this.ctx, this.idleMs, socket, upstream);
   }
 
   onHead(status: number, headers: HeaderList): void {
