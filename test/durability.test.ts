@@ -1,6 +1,6 @@
 // Durability end to end: the real control-plane bin on a data dir, the real trellisctl bin, kill -9, restart.
 
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -100,5 +100,31 @@ describe('durability: kill -9 and restart on the same data dir', function () {
       if (acked.has(i)) expect(hasService, `acknowledged batch ${i}`).to.equal(true);
     }
     expect(acked.size).to.be.at.least(40);
+  });
+
+  it('a second control plane on the same data dir is refused, naming the first; a clean stop releases it', async () => {
+    const first = await startControlPlaneProcess(dataDir);
+    daemons.push(first.daemon);
+    const second = await run(BIN.controlPlane, [
+      '--data-dir',
+      dataDir,
+      '--xds-host',
+      '127.0.0.1',
+      '--xds-port',
+      '0',
+      '--api-port',
+      '0',
+      '--metrics-port',
+      '0',
+    ]);
+    expect(second.code).to.equal(1);
+    expect(second.stderr).to.match(
+      new RegExp(`data directory .* is in use by another control plane \\(pid ${first.daemon.child.pid} on `),
+    );
+    expect(await first.daemon.stop('SIGTERM')).to.equal(0);
+    daemons.splice(daemons.indexOf(first.daemon), 1);
+    expect(await readdir(dataDir)).to.not.include('lock');
+    const again = await startControlPlane();
+    expect((await ctl(again, ['get', 'svc'])).code).to.equal(0);
   });
 });

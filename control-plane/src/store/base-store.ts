@@ -33,6 +33,8 @@ export abstract class BaseStore implements Store {
   protected abstract load(): Promise<PersistedState | undefined>;
   /** Durably replaces the persisted state; the commit fails (and changes nothing) if this rejects. */
   protected abstract persist(state: PersistedState): Promise<void>;
+  /** Gives up what load() took (a directory lock); called once by close(). */
+  protected async release(): Promise<void> {}
 
   async open(): Promise<void> {
     if (this.#state === 'open') return;
@@ -98,7 +100,9 @@ export abstract class BaseStore implements Store {
   /** Waits for queued commits, then refuses new ones. */
   async close(): Promise<void> {
     await this.#tail;
+    const wasOpen = this.#state === 'open';
     this.#state = 'closed';
     this.#listeners.clear();
+    if (wasOpen) await this.release();
   }
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { ServiceResource } from '../resources/types.ts';
+import { LOCK_FILE } from './dir-lock.ts';
 import { StoreConflictError } from './errors.ts';
 import { FileStore, STATE_FILE } from './file-store.ts';
 import type { StoreEvent } from './store.ts';
@@ -70,6 +71,9 @@ describe('FileStore', () => {
     const again = await openStore();
     expect(again.revision()).to.equal(1);
     expect(again.list().map((r) => r.metadata.name)).to.deep.equal(['a']);
+    // The temp file is gone; the lock is held while the store is open.
+    expect((await readdir(dir)).sort()).to.deep.equal([LOCK_FILE, STATE_FILE]);
+    await again.close();
     expect(await readdir(dir)).to.deep.equal([STATE_FILE]);
   });
 

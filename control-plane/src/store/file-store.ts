@@ -4,6 +4,7 @@ import path from 'node:path';
 import { KINDS, type Resource } from '../resources/types.ts';
 import { TEMP_SUFFIX, writeFileAtomic } from './atomic-write.ts';
 import { BaseStore, type PersistedState } from './base-store.ts';
+import { lockDirectory } from './dir-lock.ts';
 
 export const STATE_FILE = 'state.json';
 const FORMAT = 'trellis.store/v1';
@@ -17,11 +18,13 @@ interface StateFile {
 /**
  * `<dataDir>/state.json` holds `{format, revision, resources}`. Every commit writes a temp file, fsyncs it and
  * renames it over state.json (then fsyncs the directory), so a kill -9 at any point leaves the previous or the new
- * state, never a mix; temp files left by a crash are removed on open.
+ * state, never a mix; temp files left by a crash are removed on open. `<dataDir>/lock` keeps a second control plane
+ * off the directory while this one has it open.
  */
 export class FileStore extends BaseStore {
   readonly dataDir: string;
   readonly file: string;
+  private unlock: (() => Promise<void>) | undefined;
 
   constructor(dataDir: string) {
     super();
@@ -31,6 +34,22 @@ export class FileStore extends BaseStore {
 
   protected async load(): Promise<PersistedState | undefined> {
     await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+    this.unlock = await lockDirectory(this.dataDir);
+    try {
+      return await this.loadLocked();
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+  }
+
+  protected override async release(): Promise<void> {
+    const unlock = this.unlock;
+    this.unlock = undefined;
+    await unlock?.();
+  }
+
+  private async loadLocked(): Promise<PersistedState | undefined> {
     for (const name of await readdir(this.dataDir)) {
       if (name.startsWith(`${STATE_FILE}.`) && name.endsWith(TEMP_SUFFIX)) {
         await unlink(path.join(this.dataDir, name)).catch(() => undefined);
