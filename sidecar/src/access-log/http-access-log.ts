@@ -2,6 +2,7 @@
 // formats compiled once; per request, a sampling draw at begin (nothing observed when no sink draws it) and one line
 // per sink at end, after the status filter.
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
+import { connectionIdOf, type DownstreamAddresses, downstreamAddresses } from '../downstream-connection.ts';
 import type {
   AttemptOutcome,
   ExchangeObserver,
@@ -19,11 +20,9 @@ import type { LogWriters } from './log-writers.ts';
 
 class HttpAccessLog implements ExchangeObserver {
   readonly sinks: readonly AccessLogSink[];
-  readonly localAddress: string;
 
-  constructor(sinks: readonly AccessLogSink[], localAddress: string) {
+  constructor(sinks: readonly AccessLogSink[]) {
     this.sinks = sinks;
-    this.localAddress = localAddress;
   }
 
   begin(request: ObservedRequest): RequestObserver | undefined {
@@ -39,11 +38,16 @@ class HttpLogRequest implements RequestObserver, LogSource {
   private readonly mask: number;
   private summary: ExchangeSummary | undefined = undefined;
   private responseHeaders: HeaderList | undefined = undefined;
+  /** Read at the start, while the connection is surely open. */
+  private readonly addresses: DownstreamAddresses;
+  readonly connectionId: number;
 
   constructor(log: HttpAccessLog, request: ObservedRequest, mask: number) {
     this.log = log;
     this.request = request;
     this.mask = mask;
+    this.addresses = downstreamAddresses(request.downstream);
+    this.connectionId = connectionIdOf(request.downstream);
   }
 
   routed(_route: CompiledRoute | undefined, _cluster: string | undefined): void {}
@@ -93,11 +97,11 @@ class HttpLogRequest implements RequestObserver, LogSource {
   get upstreamCluster(): string | undefined {
     return this.s.cluster === '' ? undefined : this.s.cluster;
   }
-  get downstreamRemoteAddress(): string {
-    return this.request.peer;
+  get downstreamRemoteAddress(): string | undefined {
+    return this.addresses.remote;
   }
-  get downstreamLocalAddress(): string {
-    return this.log.localAddress;
+  get downstreamLocalAddress(): string | undefined {
+    return this.addresses.local;
   }
   get routeName(): string {
     return this.s.routeName;
@@ -107,9 +111,6 @@ class HttpLogRequest implements RequestObserver, LogSource {
   }
   get attempts(): number {
     return this.s.attempts;
-  }
-  get connectionId(): undefined {
-    return undefined;
   }
 
   requestHeader(name: string): string | undefined {
@@ -136,6 +137,6 @@ export class HttpAccessLogs implements ExchangeObserverFactory {
   forHttp(listener: ListenerConfig, hcm: HttpConnectionManagerConfig): ExchangeObserver | undefined {
     if (hcm.accessLogs.length === 0) return undefined;
     const sinks = compileSinks(hcm.accessLogs, 'http', this.writers, `listener ${listener.name} access_log`);
-    return new HttpAccessLog(sinks, `${listener.address}:${listener.port}`);
+    return new HttpAccessLog(sinks);
   }
 }

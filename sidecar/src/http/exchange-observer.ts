@@ -1,4 +1,5 @@
 // What watches a request through the router (tracing, access logs, metrics): small hooks the exchange calls.
+import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
 import type { Host } from '../upstream/host.ts';
 import type { HeaderList } from './header-list.ts';
@@ -11,6 +12,8 @@ export interface ObservedRequest {
   readonly view: RequestView;
   /** The downstream peer IP. */
   readonly peer: string;
+  /** The downstream connection (HTTP/2: the session's socket). */
+  readonly downstream: Socket;
   readonly isH2: boolean;
   /** Wall-clock (ms since the epoch) and performance.now() when the exchange began. */
   readonly startTime: number;

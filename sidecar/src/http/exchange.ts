@@ -91,6 +91,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   readonly view: RequestView;
   readonly isH2: boolean;
   private readonly socket: Socket | undefined;
+  readonly downstream: Socket;
   readonly peer: string;
   private scope: ResponseScope = NO_SCOPE;
   private clusterRef: Cluster | undefined;
@@ -156,7 +157,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.view = view;
     this.isH2 = isH2;
     this.peer = peer;
-    this.socket = isH2 ? undefined : (req.socket as Socket);
+    this.downstream = req.socket as Socket;
+    this.socket = isH2 ? undefined : this.downstream;
   }
 
   /** Wall-clock start (ms since the epoch), derived from the monotonic start: no Date.now() per request. */

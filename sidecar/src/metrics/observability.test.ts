@@ -41,6 +41,7 @@ describe('sidecar metrics and access logs (in process)', () => {
     all: path.join(dir, 'http.log'),
     errors: path.join(dir, 'errors.log'),
     tcp: path.join(dir, 'tcp.log'),
+    conn: path.join(dir, 'conn.log'),
   });
 
   before(async () => {
@@ -67,6 +68,11 @@ describe('sidecar metrics and access logs (in process)', () => {
             sampledPercent: 100,
             statusFilter: { op: 'GE', value: 500 },
             jsonFormat: { code: '%RESPONSE_CODE%', app: '%RESP(X-APP)%', line: '%REQ(:METHOD)% %REQ(:PATH)%' },
+          },
+          {
+            path: f.conn,
+            sampledPercent: 100,
+            textFormat: '%CONNECTION_ID% %DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%\n',
           },
         ]),
         withLogs(tcpListener('db', 0, ['echo']), [{ path: f.tcp, sampledPercent: 100 }]),
@@ -208,5 +214,21 @@ describe('sidecar metrics and access logs (in process)', () => {
     });
     expect(tcp[0]!['connection_id']).to.be.a('number');
     expect(tcp[0]!['downstream_remote_address']).to.match(/^127\.0\.0\.1:\d+$/);
+
+    // HTTP lines name the downstream connection: a process-wide id (shared with TCP) and both ends as ip:port.
+    const conn = readFileSync(f.conn, 'utf8').trimEnd().split('\n');
+    expect(conn).to.have.length(11);
+    const idOfPeer = new Map<string, string>();
+    for (const line of conn) {
+      const m = /^(\d+) (127\.0\.0\.1:\d+) (127\.0\.0\.1:\d+)$/.exec(line);
+      expect(m, line).to.not.equal(null);
+      const [, id, remote, local] = m as RegExpExecArray;
+      expect(local).to.equal(`127.0.0.1:${port('ingress')}`);
+      // One id per connection: a keep-alive connection's requests share it, another connection has another.
+      if (idOfPeer.has(remote as string)) expect(idOfPeer.get(remote as string)).to.equal(id);
+      idOfPeer.set(remote as string, id as string);
+      expect(Number(id)).to.not.equal(tcp[0]!['connection_id']);
+    }
+    expect(new Set(idOfPeer.values()).size).to.equal(idOfPeer.size);
   });
 });

@@ -1,17 +1,10 @@
 // Access log lines of the TCP proxy: one per connection when it closes (or is refused), from the listener's
 // `access_log` sinks compiled once per handler.
-import type { Socket } from 'node:net';
 import { type AccessLogSink, compileSinks, sampleSinks, writeLine } from '../access-log/access-log-sink.ts';
 import type { LogSource } from '../access-log/log-source.ts';
 import type { LogWriters } from '../access-log/log-writers.ts';
 import type { AccessLogConfig } from '../config/model.ts';
-
-let nextConnectionId = 1;
-
-/** A process-wide connection id (%CONNECTION_ID%). */
-export function newConnectionId(): number {
-  return nextConnectionId++;
-}
+import type { DownstreamAddresses } from '../downstream-connection.ts';
 
 /** What one TCP connection leaves behind. */
 export interface TcpConnectionRecord {
@@ -25,25 +18,6 @@ export interface TcpConnectionRecord {
   flags: string;
   cluster: string | undefined;
   upstreamHost: string | undefined;
-}
-
-export interface DownstreamAddresses {
-  remote: string | undefined;
-  local: string | undefined;
-}
-
-/** The addresses of an accepted socket, for %DOWNSTREAM_REMOTE_ADDRESS% and %DOWNSTREAM_LOCAL_ADDRESS%. */
-export function downstreamAddresses(socket: Socket): DownstreamAddresses {
-  return {
-    remote: address(socket.remoteAddress, socket.remotePort),
-    local: address(socket.localAddress, socket.localPort),
-  };
-}
-
-function address(ip: string | undefined, port: number | undefined): string | undefined {
-  if (ip === undefined) return undefined;
-  const host = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 class TcpLogSource implements LogSource {

@@ -1,9 +1,10 @@
 // The L4 TCP proxy network filter: each accepted connection goes to a weighted cluster's host, bytes both ways.
 import net, { type Socket } from 'node:net';
 import type { TcpProxyConfig } from '../config/model.ts';
+import { type DownstreamAddresses, downstreamAddresses, newConnectionId } from '../downstream-connection.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
 import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
-import { type DownstreamAddresses, downstreamAddresses, newConnectionId, TcpAccessLog } from './tcp-access-log.ts';
+import { TcpAccessLog } from './tcp-access-log.ts';
 import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
 
 interface ClusterStatNames {

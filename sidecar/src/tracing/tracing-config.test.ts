@@ -1,5 +1,6 @@
 // Tracing settings from flags and OTEL_* env, and the OTLP pipeline they start (flushed by shutdown).
 
+import { Socket } from 'node:net';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
@@ -72,6 +73,7 @@ describe('tracing config', () => {
       view,
       peer: '127.0.0.1',
       isH2: false,
+      downstream: new Socket(),
       startTime: Date.now(),
       startMs: performance.now(),
     };

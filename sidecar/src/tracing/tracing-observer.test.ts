@@ -1,5 +1,6 @@
 // The span tree the tracing observer builds from the exchange hooks, per listener direction and sampling decision.
 
+import { Socket } from 'node:net';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { expect } from 'chai';
 import type { HttpConnectionManagerConfig, TracingConfig } from '../config/model.ts';
@@ -53,6 +54,7 @@ function setup(opts: { direction: 'inbound' | 'outbound'; sampling?: number; tra
       view,
       peer: '10.0.0.7',
       isH2: false,
+      downstream: new Socket(),
       startTime: Date.now(),
       startMs: performance.now(),
     };
