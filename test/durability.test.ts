@@ -9,7 +9,7 @@ import { AdminClient } from '../control-plane/src/api/client.ts';
 import { resourceToMessage } from '../control-plane/src/api/messages.ts';
 import type { Resource } from '../control-plane/src/resources/types.ts';
 import { ORDERS_YAML, route, service } from './fixtures/resources.ts';
-import { BIN, type Daemon, run, startControlPlaneProcess } from './helpers/processes.ts';
+import { BIN, controlPlaneArgs, type Daemon, run, startControlPlaneProcess } from './helpers/processes.ts';
 
 describe('durability: kill -9 and restart on the same data dir', function () {
   this.timeout(60_000);
@@ -105,18 +105,7 @@ describe('durability: kill -9 and restart on the same data dir', function () {
   it('a second control plane on the same data dir is refused, naming the first; a clean stop releases it', async () => {
     const first = await startControlPlaneProcess(dataDir);
     daemons.push(first.daemon);
-    const second = await run(BIN.controlPlane, [
-      '--data-dir',
-      dataDir,
-      '--xds-host',
-      '127.0.0.1',
-      '--xds-port',
-      '0',
-      '--api-port',
-      '0',
-      '--metrics-port',
-      '0',
-    ]);
+    const second = await run(BIN.controlPlane, controlPlaneArgs(dataDir));
     expect(second.code).to.equal(1);
     expect(second.stderr).to.match(
       new RegExp(`data directory .* is in use by another control plane \\(pid ${first.daemon.child.pid} on `),

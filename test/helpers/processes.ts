@@ -124,12 +124,9 @@ export interface ControlPlaneProcess {
   metricsPort: number;
 }
 
-/** Starts the real trellis-control-plane bin on dataDir with its ports picked by the OS, once it is listening. */
-export async function startControlPlaneProcess(
-  dataDir: string,
-  extraArgs: string[] = [],
-): Promise<ControlPlaneProcess> {
-  const daemon = startDaemon(BIN.controlPlane, [
+/** The control plane's flags for a test: dataDir, every port picked by the OS on loopback. */
+export function controlPlaneArgs(dataDir: string): string[] {
+  return [
     '--data-dir',
     dataDir,
     '--xds-host',
@@ -140,8 +137,15 @@ export async function startControlPlaneProcess(
     '0',
     '--metrics-port',
     '0',
-    ...extraArgs,
-  ]);
+  ];
+}
+
+/** Starts the real trellis-control-plane bin on dataDir with its ports picked by the OS, once it is listening. */
+export async function startControlPlaneProcess(
+  dataDir: string,
+  extraArgs: string[] = [],
+): Promise<ControlPlaneProcess> {
+  const daemon = startDaemon(BIN.controlPlane, [...controlPlaneArgs(dataDir), ...extraArgs]);
   const line = await daemon.waitForLog((l) => l['msg'] === 'control plane listening');
   return {
     daemon,
