@@ -241,4 +241,22 @@ describe('http handler: WebSocket and CONNECT', () => {
     if (!closed) await once(socket, 'end');
     socket.destroy();
   });
+
+  it('HTTP/2 CONNECT: an idle tunnel stream is reset with CANCEL, the session keeps working', async () => {
+    const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
+    try {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': 'dbidle.local:5432' });
+      const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+      expect(headers[':status']).to.equal(200);
+      stream.resume();
+      await once(stream, 'close');
+      expect(stream.rstCode).to.equal(http2.constants.NGHTTP2_CANCEL);
+      const again = session.request({ ':method': 'CONNECT', ':authority': 'db.local:5432' });
+      const [ok] = (await once(again, 'response')) as [http2.IncomingHttpHeaders];
+      expect(ok[':status']).to.equal(200);
+      again.close();
+    } finally {
+      session.close();
+    }
+  });
 });
