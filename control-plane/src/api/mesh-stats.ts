@@ -20,15 +20,39 @@ export function peerHost(peer: string): string | undefined {
   return plain?.[1];
 }
 
-/** host:port of a proxy's admin server; a wildcard bind address is reached at the address its stream came from. */
-export function adminAddressOf(p: ProxyStatus): string | undefined {
+function isLoopback(host: string): boolean {
+  return host === '::1' || host === 'localhost' || host.startsWith('127.') || host.startsWith('::ffff:127.');
+}
+
+/**
+ * Where a proxy's admin server is scraped: host:port, or why it is not. The host must be the one the proxy's xDS
+ * stream comes from (a wildcard bind is reached there; a loopback one only from the same machine): a proxy cannot
+ * make the control plane fetch from any other address it names.
+ */
+export function adminTarget(p: ProxyStatus): { address: string } | { error: string } {
   const meta = p.node.metadata;
   const port = Number(meta[ADMIN_PORT_KEY]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  const announced = typeof meta[ADMIN_ADDRESS_KEY] === 'string' ? (meta[ADMIN_ADDRESS_KEY] as string) : '';
-  const host = WILDCARDS.has(announced) ? peerHost(p.peer) : announced;
-  if (host === undefined) return undefined;
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const announced = typeof meta[ADMIN_ADDRESS_KEY] === 'string' ? (meta[ADMIN_ADDRESS_KEY] as string) : undefined;
+  if (announced === undefined || !Number.isInteger(port) || port < 1 || port > 65535)
+    return { error: `no admin address announced (node metadata ${ADMIN_ADDRESS_KEY}/${ADMIN_PORT_KEY})` };
+  const peer = peerHost(p.peer);
+  if (peer === undefined) return { error: `cannot tell where the proxy connects from (peer ${p.peer})` };
+  let host: string;
+  if (WILDCARDS.has(announced)) host = peer;
+  else if (announced === peer || (isLoopback(announced) && isLoopback(peer))) host = announced;
+  else
+    return {
+      error:
+        `admin address ${announced} is not where the proxy connects from (${peer}): not scraped (bind the ` +
+        'admin server to that address, or to 0.0.0.0)',
+    };
+  return { address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+/** host:port of a proxy's admin server, when it may be scraped (adminTarget). */
+export function adminAddressOf(p: ProxyStatus): string | undefined {
+  const target = adminTarget(p);
+  return 'address' in target ? target.address : undefined;
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {
@@ -39,17 +63,15 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
 
 async function scrape(p: ProxyStatus, keep: (name: string) => boolean, timeoutMs: number): Promise<ProxyStatsMessage> {
   const service = p.node.metadata['TRELLIS_SERVICE'];
+  const target = adminTarget(p);
   const out: ProxyStatsMessage = {
     node_id: p.node.id,
     service: typeof service === 'string' ? service : '',
-    admin_address: adminAddressOf(p) ?? '',
-    error: '',
+    admin_address: 'address' in target ? target.address : '',
+    error: 'error' in target ? target.error : '',
     samples: [],
   };
-  if (out.admin_address === '') {
-    out.error = `no admin address announced (node metadata ${ADMIN_ADDRESS_KEY}/${ADMIN_PORT_KEY})`;
-    return out;
-  }
+  if (out.admin_address === '') return out;
   try {
     const res = await fetch(`http://${out.admin_address}/stats/prometheus`, {
       signal: AbortSignal.timeout(timeoutMs),
