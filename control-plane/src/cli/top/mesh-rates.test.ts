@@ -103,7 +103,42 @@ describe('top: service stats from two snapshots', () => {
     const text = renderTop(before, after);
     expect(text).to.match(/^trellis top: 3 sidecars over 1\.0s/);
     expect(text).to.include('d (web): HTTP 503 from /stats/prometheus');
-    expect(text).to.match(/web\s+3\s+25\.0\s+80\.0%\s+-\s+-\s+1\s+-/);
+    // P50, P99, TCP CX/S and TCP KB/S empty; 1 ejected; no split.
+    expect(text).to.match(/web\s+3\s+25\.0\s+80\.0%\s+-\s+-\s+-\s+-\s+1\s+-/);
+  });
+
+  it('TCP services: connections and bytes per second through their inbound TCP proxies', () => {
+    const tcp = (name: string, value: number, prefix = 'inbound'): SnapshotSample => ({
+      name,
+      labels: { envoy_tcp_prefix: prefix },
+      value,
+    });
+    const cx = 'envoy_tcp_downstream_cx_total';
+    const rx = 'envoy_tcp_downstream_cx_rx_bytes_total';
+    const tx = 'envoy_tcp_downstream_cx_tx_bytes_total';
+    const before = snap(
+      0,
+      proxy('db-1', 'db', [tcp(cx, 10), tcp(rx, 1000), tcp(tx, 5000)]),
+      proxy('db-2', 'db', [tcp(cx, 0), tcp(rx, 0), tcp(tx, 0)]),
+      proxy('web-1', 'web', [rqXx('2', 0), tcp(cx, 0, 'outbound-tcp|db|5432')]),
+    );
+    const after = snap(
+      2000,
+      proxy('db-1', 'db', [tcp(cx, 14), tcp(rx, 3048), tcp(tx, 9096)]),
+      proxy('db-2', 'db', [tcp(cx, 2), tcp(rx, 1024), tcp(tx, 1024)]),
+      proxy('web-1', 'web', [rqXx('2', 10), tcp(cx, 6, 'outbound-tcp|db|5432')]),
+    );
+    const [db, web] = serviceStats(before, after);
+    // 6 connections and 8 KiB both ways in 2 s; the caller's outbound TCP listener does not count for either.
+    expect(db).to.deep.include({
+      service: 'db',
+      rps: 0,
+      successRate: null,
+      tcpCxPerSecond: 3,
+      tcpBytesPerSecond: 4096,
+    });
+    expect(web).to.deep.include({ service: 'web', rps: 5, tcpCxPerSecond: null, tcpBytesPerSecond: null });
+    expect(renderTop(before, after)).to.match(/db\s+2\s+0\.0\s+-\s+-\s+-\s+3\.0\s+4\.0\s+-\s+-/);
   });
 
   it('histogramQuantile interpolates like Prometheus and answers null without observations', () => {

@@ -24,6 +24,10 @@ export interface ServiceStats {
   upstreams: UpstreamShare[];
   /** Hosts of the service currently ejected by outlier detection, summed over callers. */
   ejectionsActive: number;
+  /** TCP services: connections per second its proxies accepted (inbound); null when it has no inbound TCP proxy. */
+  tcpCxPerSecond: number | null;
+  /** TCP services: bytes per second both ways through those connections; null as above. */
+  tcpBytesPerSecond: number | null;
 }
 
 function seriesKey(s: SnapshotSample): string {
@@ -80,14 +84,32 @@ interface Accumulator {
   buckets: Map<number, number>;
   clusters: Map<string, number>;
   ejections: number;
+  /** Inbound TCP proxy series seen (the service is served over TCP), connections and bytes in the interval. */
+  tcp: boolean;
+  tcpConnections: number;
+  tcpBytes: number;
 }
 
 function accumulator(): Accumulator {
-  return { proxies: 0, requests: 0, failures: 0, buckets: new Map(), clusters: new Map(), ejections: 0 };
+  return {
+    proxies: 0,
+    requests: 0,
+    failures: 0,
+    buckets: new Map(),
+    clusters: new Map(),
+    ejections: 0,
+    tcp: false,
+    tcpConnections: 0,
+    tcpBytes: 0,
+  };
 }
 
 function isInbound(s: SnapshotSample): boolean {
   return s.labels['envoy_http_conn_manager_prefix'] === 'inbound';
+}
+
+function isInboundTcp(s: SnapshotSample): boolean {
+  return s.labels['envoy_tcp_prefix'] === 'inbound';
 }
 
 /** Per-service figures over the interval between `before` and `after` (sorted by service name). */
@@ -123,6 +145,18 @@ export function serviceStats(before: MeshSnapshot, after: MeshSnapshot): Service
         if (Number.isNaN(le)) continue;
         const a = acc(proxy.service);
         a.buckets.set(le, (a.buckets.get(le) ?? 0) + s.value);
+      } else if (s.name === TOP_METRICS.tcpDownstreamCx && isInboundTcp(s) && proxy.service !== '') {
+        const a = acc(proxy.service);
+        a.tcp = true;
+        a.tcpConnections += s.value;
+      } else if (
+        (s.name === TOP_METRICS.tcpDownstreamRxBytes || s.name === TOP_METRICS.tcpDownstreamTxBytes) &&
+        isInboundTcp(s) &&
+        proxy.service !== ''
+      ) {
+        const a = acc(proxy.service);
+        a.tcp = true;
+        a.tcpBytes += s.value;
       } else if (s.name === TOP_METRICS.upstreamRqXx) {
         const cluster = s.labels['envoy_cluster_name'] ?? '';
         const service = serviceOfCluster(cluster);
@@ -150,6 +184,8 @@ export function serviceStats(before: MeshSnapshot, after: MeshSnapshot): Service
         p99Ms: histogramQuantile(0.99, buckets),
         upstreams,
         ejectionsActive: a.ejections,
+        tcpCxPerSecond: a.tcp ? rate(a.tcpConnections, seconds) : null,
+        tcpBytesPerSecond: a.tcp ? rate(a.tcpBytes, seconds) : null,
       };
     });
 }

@@ -7,6 +7,9 @@ export const TOP_METRICS = {
   downstreamRqTimeBucket: 'envoy_http_downstream_rq_time_bucket',
   upstreamRqXx: 'envoy_cluster_upstream_rq_xx',
   ejectionsActive: 'envoy_cluster_outlier_detection_ejections_active',
+  tcpDownstreamCx: 'envoy_tcp_downstream_cx_total',
+  tcpDownstreamRxBytes: 'envoy_tcp_downstream_cx_rx_bytes_total',
+  tcpDownstreamTxBytes: 'envoy_tcp_downstream_cx_tx_bytes_total',
 } as const;
 
 /** The prefixes top asks the control plane for (keeps MeshStats responses small). */

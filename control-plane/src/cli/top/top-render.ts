@@ -29,10 +29,15 @@ export function renderServiceTable(stats: readonly ServiceStats[]): string {
     percent(s.successRate),
     fixed(s.p50Ms, 1),
     fixed(s.p99Ms, 1),
+    fixed(s.tcpCxPerSecond, 1),
+    fixed(s.tcpBytesPerSecond === null ? null : s.tcpBytesPerSecond / 1024, 1),
     s.ejectionsActive > 0 ? String(s.ejectionsActive) : '-',
     formatSplit(s),
   ]);
-  return renderTable(['SERVICE', 'PROXIES', 'RPS', 'SUCCESS', 'P50 MS', 'P99 MS', 'EJECTED', 'UPSTREAM SPLIT'], rows);
+  return renderTable(
+    ['SERVICE', 'PROXIES', 'RPS', 'SUCCESS', 'P50 MS', 'P99 MS', 'TCP CX/S', 'TCP KB/S', 'EJECTED', 'UPSTREAM SPLIT'],
+    rows,
+  );
 }
 
 /** The table from two snapshots, with a header line naming the interval (what a live view redraws). */
