@@ -309,7 +309,9 @@ describe('control-plane observability: Telemetry, metrics, config-dump, top, tra
     const table = await ctl(['top', '--interval', '200ms']);
     expect(table.code, table.stderr).to.equal(0);
     expect(table.stdout).to.match(/^trellis top: 3 sidecars over/);
-    expect(table.stdout).to.match(/SERVICE\s+PROXIES\s+RPS\s+SUCCESS\s+P50 MS\s+P99 MS\s+TCP CX\/S\s+TCP KB\/S\s+EJECTED\s+UPSTREAM SPLIT/);
+    expect(table.stdout).to.match(
+      /SERVICE\s+PROXIES\s+RPS\s+SUCCESS\s+P50 MS\s+P99 MS\s+TCP CX\/S\s+TCP KB\/S\s+EJECTED\s+UPSTREAM SPLIT/,
+    );
   });
 
   it('API calls and xDS pushes arrive as spans at a real OTLP receiver, flushed on SIGTERM', async () => {
