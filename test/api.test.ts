@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import protobuf from 'protobufjs';
+import type { ApiCallInfo, ApiObserver } from '../control-plane/src/api/api-observer.ts';
 import { AdminClient } from '../control-plane/src/api/client.ts';
 import type { ResourceMessage, WatchEventMessage } from '../control-plane/src/api/messages.ts';
 import { type ApiServer, startApiServer } from '../control-plane/src/api/server.ts';
@@ -251,6 +252,73 @@ describe('operator API (gRPC)', () => {
     await new Promise<void>((resolve) => stream.once('data', () => resolve()));
     await server.close();
     expect((await status).code).to.equal(grpc.status.OK);
+  });
+
+  it('reports Watch calls to the observer: how each ended and how many events it sent', async () => {
+    type Ended = ApiCallInfo & { code: grpc.status; detail?: Readonly<Record<string, unknown>> };
+    const ended: Ended[] = [];
+    let onEnd = () => {};
+    const observer: ApiObserver = {
+      begin: (info) => ({
+        run: (fn) => fn(),
+        end: (code, _error, detail) => {
+          ended.push({ ...info, code, ...(detail ? { detail } : {}) });
+          onEnd();
+        },
+      }),
+    };
+    const endedCount = (n: number) =>
+      new Promise<void>((resolve) => {
+        onEnd = () => {
+          if (ended.length >= n) resolve();
+        };
+        onEnd();
+      });
+    await client.apply({ resources: [toMessage(service('a')), toMessage(service('b'))], dry_run: false });
+    const observed = await startApiServer({
+      store,
+      proxies: stubTracker,
+      logger: pino({ level: 'silent' }),
+      host: '127.0.0.1',
+      port: 0,
+      observer,
+    });
+    const c = new AdminClient(`127.0.0.1:${observed.port}`);
+    try {
+      // The client goes away after the current state (2 events).
+      const first = c.watch('svc');
+      first.on('error', () => undefined);
+      let got = 0;
+      await new Promise<void>((resolve) =>
+        first.on('data', () => {
+          if (++got === 2) resolve();
+        }),
+      );
+      first.cancel();
+      await endedCount(1);
+      // A kind that does not exist.
+      const bad = c.watch('Nope');
+      bad.on('error', () => undefined);
+      await endedCount(2);
+      // Open when the server closes: ended by us, OK.
+      const last = c.watch('Service');
+      last.on('error', () => undefined);
+      const lastStatus = new Promise<grpc.StatusObject>((resolve) => last.on('status', resolve));
+      await new Promise((resolve) => last.once('data', resolve));
+      await observed.close();
+      await lastStatus;
+      await endedCount(3);
+    } finally {
+      c.close();
+      await observed.close();
+    }
+    expect(
+      ended.map((e) => [e.method, e.resources.join(','), grpc.status[e.code], e.detail?.['trellis.events']]),
+    ).to.deep.equal([
+      ['Watch', 'svc', 'CANCELLED', 2],
+      ['Watch', 'Nope', 'INVALID_ARGUMENT', undefined],
+      ['Watch', 'Service', 'OK', 2],
+    ]);
   });
 
   it('serializes concurrent applies (each validated against the state it lands on)', async () => {

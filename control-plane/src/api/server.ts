@@ -151,7 +151,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const done = () => {
         if (end) watchers.delete(end);
       };
-      end = serveWatch(store, call, done);
+      end = serveWatch(store, call, done, observer?.begin(describeCall('Watch', call.request)));
       watchers.add(end);
     },
     ProxyStatus: unary(

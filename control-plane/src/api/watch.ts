@@ -1,6 +1,7 @@
 // Watch: streams the current state as ADDED events, then every committed change, until the caller goes away.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import type { Store } from '../store/store.ts';
+import type { ApiCallScope } from './api-observer.ts';
 import { type ApiError, optionalKind } from './errors.ts';
 import { resourceToMessage, type WatchEventMessage } from './messages.ts';
 
@@ -13,24 +14,32 @@ export interface WatchRequestMessage {
 
 export type WatchCall = ServerWritableStream<WatchRequestMessage, WatchEventMessage>;
 
-/** Serves one Watch call; returns a function that ends it (used on server shutdown). */
-export function serveWatch(store: Store, call: WatchCall, onDone: () => void): () => void {
+/**
+ * Serves one Watch call; returns a function that ends it (used on server shutdown). `scope` hears how it ended: OK
+ * when the server ended it, CANCELLED when the client went away, or the error sent, with the events sent.
+ */
+export function serveWatch(store: Store, call: WatchCall, onDone: () => void, scope?: ApiCallScope): () => void {
   let kind: ReturnType<typeof optionalKind>;
   try {
     kind = optionalKind(call.request.kind);
   } catch (err) {
     const e = err as ApiError;
     call.emit('error', { code: e.code, details: e.message });
+    scope?.end(e.code, e.message);
     onDone();
     return () => undefined;
   }
   let done = false;
+  let sent = 0;
   const finish = (error?: { code: status; details: string }) => {
     if (done) return;
     done = true;
     unsubscribe();
+    const cancelled = call.cancelled;
     if (error) call.emit('error', error);
-    else if (!call.cancelled) call.end();
+    else if (!cancelled) call.end();
+    const code = error?.code ?? (cancelled ? status.CANCELLED : status.OK);
+    scope?.end(code, error?.details, { 'trellis.events': sent });
     onDone();
   };
   const send = (event: WatchEventMessage) => {
@@ -39,6 +48,7 @@ export function serveWatch(store: Store, call: WatchCall, onDone: () => void): (
       finish({ code: status.RESOURCE_EXHAUSTED, details: 'watcher fell too far behind; watch again' });
       return;
     }
+    sent++;
     call.write(event);
   };
   // list() and watch() run in the same tick, and commits notify asynchronously, so no change falls in between.
