@@ -269,6 +269,7 @@ spec:
       }
     }
     const nginxRps = median(rows.get('nginx')!.runs.map((r) => r.rps));
+    const nginxCpu = median(rows.get('nginx')!.cpuUsPerReq);
     const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
     console.log(
       `\nHTTP/1.1 keep-alive, ${CONNECTIONS} connections, ${SECONDS}s x ${ROUNDS} interleaved rounds (medians); proxies on CPU ${PROXY_CPU}, wrk+upstream on CPU ${LOAD_CPU}`,
@@ -281,6 +282,7 @@ spec:
         'p99 ms'.padStart(8),
         'cpu µs/req'.padStart(11),
         'x nginx'.padStart(8),
+        'cpu x nginx'.padStart(12),
         'errors'.padStart(7),
       ].join(' '),
     );
@@ -294,6 +296,9 @@ spec:
           fmt(median(row.runs.map((r) => r.p99Ms)), 2).padStart(8),
           fmt(median(row.cpuUsPerReq), 1).padStart(11),
           fmt(rps / nginxRps, 2).padStart(8),
+          // nginx's CPU per request over this target's: the ratio a CPU-bound proxy's req/s would have, less
+          // sensitive to what else the machine runs than req/s.
+          fmt(nginxCpu / median(row.cpuUsPerReq), 2).padStart(12),
           String(row.runs.reduce((a, r) => a + r.errors, 0)).padStart(7),
         ].join(' '),
       );
