@@ -43,7 +43,10 @@ export class Stats {
     };
   }
 
-  /** Registers a counter whose (monotonic) value is read on demand, e.g. bytes of live sockets; returns unregister. */
+  /**
+   * Registers a counter whose (monotonic) value is read on demand, e.g. bytes of live sockets; returns unregister.
+   * A name also incremented with inc() reports the sum (one cluster's bytes through the TCP proxy and HTTP pools).
+   */
   counterFn(name: string, read: () => number): () => void {
     this.computed.set(name, read);
     return () => {
@@ -67,13 +70,14 @@ export class Stats {
   }
 
   counter(name: string): number {
-    return this.counters.get(name) ?? this.computed.get(name)?.() ?? 0;
+    return (this.counters.get(name) ?? 0) + (this.computed.get(name)?.() ?? 0);
   }
 
   /** Every counter, gauge and histogram, sorted by name. */
   snapshot(): Required<StatsSnapshot> {
-    const counters = [...this.counters.entries()];
-    for (const [k, read] of this.computed) counters.push([k, read()]);
+    const merged = new Map(this.counters);
+    for (const [k, read] of this.computed) merged.set(k, (merged.get(k) ?? 0) + read());
+    const counters = [...merged.entries()];
     const gauges = [...this.gauges.entries()].map(([k, read]): [string, number] => [k, read()]);
     const histograms = [...this.histograms.entries()].map(([k, h]): [string, HistogramSnapshot] => [k, h.snapshot()]);
     return {

@@ -1,4 +1,5 @@
 // The keep-alive HTTP/1.1 connections to one upstream host: reuse most-recent-first, a connection cap, a wait queue.
+import type { Socket } from 'node:net';
 import { type H1Call, H1Connection, type H1ConnectionOwner } from './h1-connection.ts';
 
 export interface H1PoolOptions {
@@ -15,7 +16,8 @@ export interface H1PoolOptions {
   acquireConnection(): boolean;
   releaseConnection(): void;
   maxHeadBytes: number;
-  onConnect(): void;
+  /** A connection is up (its socket, e.g. to count its bytes). */
+  onConnect(socket: Socket): void;
   onDisconnect(): void;
   onConnectFailure(): void;
 }
@@ -87,8 +89,8 @@ export class H1Pool implements H1ConnectionOwner {
 
   // ---- H1ConnectionOwner --------------------------------------------------------------------------------------
 
-  connected(_conn: H1Connection): void {
-    this.opts.onConnect();
+  connected(conn: H1Connection): void {
+    this.opts.onConnect(conn.socket);
   }
 
   reusable(conn: H1Connection): void {

@@ -1,6 +1,7 @@
 // One multiplexed HTTP/2 (h2c) session to an upstream host, reopened after GOAWAY, close or error.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
+import { countUpstreamBytes } from '../metrics/connection-bytes.ts';
 import type { Stats } from '../stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -71,8 +72,12 @@ export class H2Connection {
     const { address, port } = this.host;
     const timeoutMs = this.cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS;
     const authority = net.isIPv6(address) ? `http://[${address}]:${port}` : `http://${address}:${port}`;
+    let socket: net.Socket | undefined;
     const session = http2.connect(authority, {
-      createConnection: () => net.connect({ host: address, port, noDelay: true }),
+      createConnection: () => {
+        socket = net.connect({ host: address, port, noDelay: true });
+        return socket;
+      },
     });
     this.session = session;
     this.live.add(session);
@@ -87,6 +92,7 @@ export class H2Connection {
       connectedSessions.add(session);
       this.host.stats.activeConnections++;
       this.cluster.stats.upstreamConnections++;
+      if (socket !== undefined) countUpstreamBytes(this.stats, this.cluster.name, socket);
     });
     const forget = () => {
       if (this.session === session) this.session = undefined;

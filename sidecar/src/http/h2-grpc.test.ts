@@ -260,6 +260,9 @@ describe('http handler: HTTP/2 and gRPC', () => {
     expect(res.status).to.equal(200);
     expect(res.body).to.equal('h2 upstream saw GET /from-h1 host=h2.local');
     expect(res.headers['x-proto']).to.equal('h2');
+    // The session's socket counts as the cluster's upstream connection bytes (frames both ways, so above the body).
+    expect(proxy.stats.counter('cluster.h2web.upstream_cx_rx_bytes_total')).to.be.greaterThan(res.body.length);
+    expect(proxy.stats.counter('cluster.h2web.upstream_cx_tx_bytes_total')).to.be.greaterThan(0);
   });
 
   it('opens a new upstream session after GOAWAY', async () => {

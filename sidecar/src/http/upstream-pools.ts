@@ -1,4 +1,5 @@
 // Per-host upstream connection pools (H1Pool for HTTP/1.1, one h2 session for HTTP/2), closed when hosts leave.
+import { countUpstreamBytes } from '../metrics/connection-bytes.ts';
 import type { Stats } from '../stats.ts';
 import type { Cluster, ClusterLookup } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -127,9 +128,10 @@ export class UpstreamPools {
       acquireConnection: () => cluster.tryAcquireConnection?.() !== false,
       releaseConnection: () => cluster.releaseConnection?.(),
       maxHeadBytes: MAX_RESPONSE_HEAD_BYTES,
-      onConnect: () => {
+      onConnect: (socket) => {
         host.stats.activeConnections++;
         cluster.stats.upstreamConnections++;
+        countUpstreamBytes(this.stats, cluster.name, socket);
       },
       onDisconnect: () => {
         host.stats.activeConnections--;

@@ -1,5 +1,6 @@
-// Downstream bytes of HTTP connection managers (`http.<prefix>.downstream_cx_rx_bytes_total` / `_tx_`): a wrapper
-// around the handler factory that counts each accepted socket's bytes, live sockets included, at read time.
+// Connection bytes read at scrape time, live sockets included: downstream for HTTP connection managers
+// (`http.<prefix>.downstream_cx_rx_bytes_total` / `_tx_`, a wrapper around the handler factory) and upstream per
+// cluster (`cluster.<name>.upstream_cx_rx_bytes_total` / `_tx_`, the sockets of HTTP/1.1 pools and HTTP/2 sessions).
 import type { Socket } from 'node:net';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
 import type { Stats } from '../stats.ts';
@@ -16,12 +17,13 @@ class ByteTracker {
   private closedRx = 0;
   private closedTx = 0;
 
-  constructor(stats: Stats, prefix: string) {
-    stats.counterFn(`${prefix}downstream_cx_rx_bytes_total`, () => this.rx());
-    stats.counterFn(`${prefix}downstream_cx_tx_bytes_total`, () => this.tx());
+  constructor(stats: Stats, rxName: string, txName: string) {
+    stats.counterFn(rxName, () => this.rx());
+    stats.counterFn(txName, () => this.tx());
   }
 
   add(socket: Socket): void {
+    if (socket.destroyed || this.live.has(socket)) return;
     this.live.add(socket);
     (socket as TrackedSocket)[kTracker] = this;
     socket.once('close', onClose);
@@ -72,11 +74,29 @@ export class ConnectionBytes {
   private tracker(prefix: string): ByteTracker {
     let t = this.trackers.get(prefix);
     if (t === undefined) {
-      t = new ByteTracker(this.stats, prefix);
+      t = new ByteTracker(this.stats, `${prefix}downstream_cx_rx_bytes_total`, `${prefix}downstream_cx_tx_bytes_total`);
       this.trackers.set(prefix, t);
     }
     return t;
   }
+}
+
+const upstreamTrackers = new WeakMap<Stats, Map<string, ByteTracker>>();
+
+/** Counts an upstream connection's bytes under its cluster (call once it is connected). */
+export function countUpstreamBytes(stats: Stats, cluster: string, socket: Socket): void {
+  let byCluster = upstreamTrackers.get(stats);
+  if (byCluster === undefined) {
+    byCluster = new Map();
+    upstreamTrackers.set(stats, byCluster);
+  }
+  let t = byCluster.get(cluster);
+  if (t === undefined) {
+    const p = `cluster.${cluster}.`;
+    t = new ByteTracker(stats, `${p}upstream_cx_rx_bytes_total`, `${p}upstream_cx_tx_bytes_total`);
+    byCluster.set(cluster, t);
+  }
+  t.add(socket);
 }
 
 class CountingHandler implements ConnectionHandler {

@@ -2,6 +2,7 @@
 // metrics and histograms on /stats/prometheus equal the traffic sent, and one access log line per request/connection.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -33,6 +34,8 @@ describe('sidecar metrics and access logs (in process)', () => {
   let dir: string;
   let app: http.Server;
   let appPort: number;
+  /** The app's side of the sidecar's upstream connections (their bytes are the cluster's, the other way round). */
+  const appSockets: Socket[] = [];
   let echo: ReturnType<typeof echoServer>;
   let echoPort: number;
   let sidecar: Sidecar;
@@ -51,6 +54,7 @@ describe('sidecar metrics and access logs (in process)', () => {
       res.writeHead(status, { 'content-type': 'text/plain', 'x-app': 'yes' });
       res.end(`status ${status}`);
     });
+    app.on('connection', (s: Socket) => appSockets.push(s));
     appPort = await listen(app as unknown as Parameters<typeof listen>[0]);
     echo = echoServer();
     echoPort = await listen(echo);
@@ -140,6 +144,12 @@ describe('sidecar metrics and access logs (in process)', () => {
     expect(sampleValue(families, 'envoy_cluster_upstream_rq_xx', { ...cluster, ...cls('2') })).to.equal(7);
     expect(sampleValue(families, 'envoy_cluster_upstream_rq_xx', { ...cluster, ...cls('5') })).to.equal(3);
     expect(sampleValue(families, 'envoy_cluster_upstream_rq_time_count', cluster)).to.equal(10);
+    // Wire bytes of the upstream connections: what the app read is what the sidecar sent, and the other way round.
+    const appRead = appSockets.reduce((n, s) => n + s.bytesRead, 0);
+    const appWritten = appSockets.reduce((n, s) => n + s.bytesWritten, 0);
+    expect(appRead).to.be.greaterThan(0);
+    expect(sampleValue(families, 'envoy_cluster_upstream_cx_tx_bytes_total', cluster)).to.equal(appRead);
+    expect(sampleValue(families, 'envoy_cluster_upstream_cx_rx_bytes_total', cluster)).to.equal(appWritten);
     const r = { envoy_virtual_host: 'app', envoy_route: 'main' };
     expect(sampleValue(families, 'envoy_vhost_route_upstream_rq_xx', { ...r, ...cls('2') })).to.equal(7);
     expect(sampleValue(families, 'envoy_vhost_route_upstream_rq_xx', { ...r, ...cls('5') })).to.equal(3);
