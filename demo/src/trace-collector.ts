@@ -4,7 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeTraces, type ReceivedSpan } from './otlp-traces.ts';
 
-/** One trace as seen so far: the services its spans came from, in the order of their first span's start, and its extent. */
+/**
+ * One trace as seen so far: the services its spans came from, in call order (by their spans' depth in the trace's
+ * parent links, then start: start times of different processes may be a few ms apart), and its extent.
+ */
 export interface TraceSummary {
   traceId: string;
   services: string[];
@@ -21,9 +24,17 @@ export interface TraceStats {
   widest: TraceSummary | undefined;
 }
 
+interface SpanNode {
+  parent: string;
+  service: string;
+  startNs: number;
+}
+
 interface TraceState {
   /** Service → start of its earliest span (ns). */
   services: Map<string, number>;
+  /** Span id → its parent, service and start. */
+  nodes: Map<string, SpanNode>;
   spans: number;
   startNs: number;
   endNs: number;
@@ -69,13 +80,14 @@ export class TraceCollector {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private record(spans: readonly ReceivedSpan[]): void {
+  /** Adds decoded spans (what each export request carries). */
+  record(spans: readonly ReceivedSpan[]): void {
     for (const span of spans) {
       this.spans++;
       this.services.add(span.serviceName);
       let t = this.traces.get(span.traceId);
       if (t === undefined) {
-        t = { services: new Map(), spans: 0, startNs: Number.POSITIVE_INFINITY, endNs: 0 };
+        t = { services: new Map(), nodes: new Map(), spans: 0, startNs: Number.POSITIVE_INFINITY, endNs: 0 };
         this.traces.set(span.traceId, t);
         this.traceCount++;
         if (this.traces.size > KEEP_TRACES) this.traces.delete(this.traces.keys().next().value as string);
@@ -83,6 +95,7 @@ export class TraceCollector {
       t.spans++;
       const start = Number(span.startNanos);
       t.services.set(span.serviceName, Math.min(t.services.get(span.serviceName) ?? Number.POSITIVE_INFINITY, start));
+      t.nodes.set(span.spanId, { parent: span.parentSpanId, service: span.serviceName, startNs: start });
       t.startNs = Math.min(t.startNs, start);
       t.endNs = Math.max(t.endNs, Number(span.endNanos));
     }
@@ -92,9 +105,30 @@ export class TraceCollector {
     let widest: TraceSummary | undefined;
     for (const [traceId, t] of this.traces) {
       if (widest !== undefined && t.services.size < widest.services.length) continue;
-      const services = [...t.services].sort((a, b) => a[1] - b[1]).map(([name]) => name);
-      widest = { traceId, services, spans: t.spans, durationMs: (t.endNs - t.startNs) / 1e6 };
+      widest = { traceId, services: callOrder(t), spans: t.spans, durationMs: (t.endNs - t.startNs) / 1e6 };
     }
     return { spans: this.spans, traces: this.traceCount, services: [...this.services].sort(), widest };
   }
+}
+
+/** A trace's services by the shallowest depth of their spans (a span whose parent is not here counts as a root). */
+function callOrder(t: TraceState): string[] {
+  const depths = new Map<string, number>();
+  const depthOf = (id: string, seen: number): number => {
+    const known = depths.get(id);
+    if (known !== undefined) return known;
+    const node = t.nodes.get(id);
+    const d =
+      node === undefined || seen > t.nodes.size || !t.nodes.has(node.parent) ? 0 : depthOf(node.parent, seen + 1) + 1;
+    depths.set(id, d);
+    return d;
+  };
+  const best = new Map<string, { depth: number; startNs: number }>();
+  for (const [id, node] of t.nodes) {
+    const depth = depthOf(id, 0);
+    const b = best.get(node.service);
+    if (b === undefined || depth < b.depth || (depth === b.depth && node.startNs < b.startNs))
+      best.set(node.service, { depth, startNs: node.startNs });
+  }
+  return [...best].sort(([, a], [, b]) => a.depth - b.depth || a.startNs - b.startNs).map(([service]) => service);
 }
