@@ -14,6 +14,7 @@ import { AdminClient } from '../control-plane/src/api/client.ts';
 import type { ResourceMessage, WatchEventMessage } from '../control-plane/src/api/messages.ts';
 import { type ApiServer, startApiServer } from '../control-plane/src/api/server.ts';
 import { fromStruct, toStruct } from '../control-plane/src/api/struct.ts';
+import { MAX_WATCH_BACKLOG } from '../control-plane/src/api/watch.ts';
 import { parseDocuments } from '../control-plane/src/resources/parse.ts';
 import type { ServiceResource } from '../control-plane/src/resources/types.ts';
 import { FileStore } from '../control-plane/src/store/file-store.ts';
@@ -312,13 +313,32 @@ describe('operator API (gRPC)', () => {
       c.close();
       await observed.close();
     }
-    expect(
-      ended.map((e) => [e.method, e.resources.join(','), grpc.status[e.code], e.detail?.['trellis.events']]),
-    ).to.deep.equal([
-      ['Watch', 'svc', 'CANCELLED', 2],
-      ['Watch', 'Nope', 'INVALID_ARGUMENT', undefined],
-      ['Watch', 'Service', 'OK', 2],
+    const outcome = (e: Ended) => [
+      e.method,
+      e.resources.join(','),
+      grpc.status[e.code],
+      e.detail?.['trellis.events'],
+      e.detail?.['trellis.ended_by'],
+    ];
+    // A client leaving is how a watch normally ends: OK, ended by the client.
+    expect(ended.map(outcome)).to.deep.equal([
+      ['Watch', 'svc', 'OK', 2, 'client'],
+      ['Watch', 'Nope', 'INVALID_ARGUMENT', undefined, undefined],
+      ['Watch', 'Service', 'OK', 2, 'server'],
     ]);
+  });
+
+  it('drops a watcher that cannot keep up with the current state: RESOURCE_EXHAUSTED', async function () {
+    this.timeout(60_000);
+    // More resources than a watcher may have queued (MAX_WATCH_BACKLOG), and a client that reads nothing.
+    const many = Array.from({ length: MAX_WATCH_BACKLOG + 500 }, (_, i) => service(`s${i}`) as ServiceResource);
+    await store.commit({ put: many, delete: [] });
+    const stream = client.watch('Service');
+    stream.on('error', () => undefined);
+    stream.pause();
+    const status = await new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
+    expect(grpc.status[status.code]).to.equal('RESOURCE_EXHAUSTED');
+    expect(status.details).to.match(/fell too far behind/);
   });
 
   it('serializes concurrent applies (each validated against the state it lands on)', async () => {

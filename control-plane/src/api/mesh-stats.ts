@@ -1,5 +1,7 @@
 // MeshStats: the control plane scrapes every connected sidecar's /stats/prometheus (the admin address it announced)
 // in parallel, with a short timeout, and returns the samples per proxy.
+import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { parsePrometheusText } from '../telemetry/prometheus-text.ts';
 import { clientKindOf } from '../xds/node.ts';
 import type { ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
@@ -11,25 +13,52 @@ export const DEFAULT_FETCH_TIMEOUT_MS = 1000;
 export const MAX_FETCH_TIMEOUT_MS = 10_000;
 const WILDCARDS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]']);
 
-/** The host of a grpc-js peer string ("127.0.0.1:5000", "[::1]:5000", "ipv4:…"). */
-export function peerHost(peer: string): string | undefined {
-  const text = peer.replace(/^ipv[46]:/, '');
-  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(text);
-  if (bracketed) return bracketed[1];
-  const plain = /^([^:]+):\d+$/.exec(text);
-  return plain?.[1];
-}
-
-function isLoopback(host: string): boolean {
-  return host === '::1' || host === 'localhost' || host.startsWith('127.') || host.startsWith('::ffff:127.');
+/** An IP in one spelling: lower case, IPv4-mapped IPv6 (`::ffff:10.1.2.3`) as IPv4; undefined when not an IP. */
+export function normalizeIp(text: string): string | undefined {
+  const ip = text.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped && net.isIPv4(mapped[1] as string)) return mapped[1];
+  return net.isIP(ip) === 0 ? undefined : ip;
 }
 
 /**
- * Where a proxy's admin server is scraped: host:port, or why it is not. The host must be the one the proxy's xDS
- * stream comes from (a wildcard bind is reached there; a loopback one only from the same machine): a proxy cannot
- * make the control plane fetch from any other address it names.
+ * The IP of a grpc-js peer string: "127.0.0.1:5000", "ipv4:127.0.0.1:5000", "[::1]:5000", and, from a server bound
+ * on "::", unbracketed "::1:5000" or "::ffff:127.0.0.1:5000" (the port is what follows the last colon).
  */
-export function adminTarget(p: ProxyStatus): { address: string } | { error: string } {
+export function peerHost(peer: string): string | undefined {
+  const text = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(text);
+  if (bracketed) return normalizeIp(bracketed[1] as string);
+  const colon = text.lastIndexOf(':');
+  if (colon <= 0 || !/^\d+$/.test(text.slice(colon + 1))) return undefined;
+  return normalizeIp(text.slice(0, colon));
+}
+
+function isLoopbackIp(ip: string): boolean {
+  return ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'));
+}
+
+/** This machine's own addresses (a peer connecting from one of them runs here: its loopback is ours). */
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      const ip = normalizeIp(a.address.replace(/%.*$/, ''));
+      if (ip !== undefined) out.add(ip);
+    }
+  }
+  return out;
+}
+
+/**
+ * Where a proxy's admin server is scraped: host:port, or why it is not. Only at the IP the proxy's xDS stream comes
+ * from (a wildcard bind is reached there), or on loopback when the proxy runs on this machine: a proxy cannot make
+ * the control plane fetch from any other address it names. `local` is this machine's addresses.
+ */
+export function adminTarget(
+  p: ProxyStatus,
+  local: ReadonlySet<string> = localAddresses(),
+): { address: string } | { error: string } {
   const meta = p.node.metadata;
   const port = Number(meta[ADMIN_PORT_KEY]);
   const announced = typeof meta[ADMIN_ADDRESS_KEY] === 'string' ? (meta[ADMIN_ADDRESS_KEY] as string) : undefined;
@@ -39,13 +68,18 @@ export function adminTarget(p: ProxyStatus): { address: string } | { error: stri
   if (peer === undefined) return { error: `cannot tell where the proxy connects from (peer ${p.peer})` };
   let host: string;
   if (WILDCARDS.has(announced)) host = peer;
-  else if (announced === peer || (isLoopback(announced) && isLoopback(peer))) host = announced;
-  else
-    return {
-      error:
-        `admin address ${announced} is not where the proxy connects from (${peer}): not scraped (bind the ` +
-        'admin server to that address, or to 0.0.0.0)',
-    };
+  else {
+    const ip = normalizeIp(announced.replace(/^\[(.*)\]$/, '$1'));
+    if (ip === undefined) return { error: `admin address ${announced} is not an IP address: not scraped` };
+    const sameMachine = isLoopbackIp(peer) || local.has(peer);
+    if (ip !== peer && !(isLoopbackIp(ip) && sameMachine))
+      return {
+        error:
+          `admin address ${announced} is not where the proxy connects from (${peer}): not scraped (the admin ` +
+          'server must listen on the address the proxy reaches the control plane from, or on loopback beside it)',
+      };
+    host = ip;
+  }
   return { address: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}` };
 }
 

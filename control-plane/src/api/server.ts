@@ -148,11 +148,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }),
     Watch: (call: WatchCall) => {
       let end: (() => void) | undefined;
+      let ended = false;
       const done = () => {
+        ended = true;
         if (end) watchers.delete(end);
       };
       end = serveWatch(store, call, done, observer?.begin(describeCall('Watch', call.request)));
-      watchers.add(end);
+      // A call refused at once (a bad kind) is over before serveWatch returns: nothing to end on shutdown.
+      if (!ended) watchers.add(end);
     },
     ProxyStatus: unary(
       'ProxyStatus',

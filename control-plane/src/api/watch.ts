@@ -16,7 +16,8 @@ export type WatchCall = ServerWritableStream<WatchRequestMessage, WatchEventMess
 
 /**
  * Serves one Watch call; returns a function that ends it (used on server shutdown). `scope` hears how it ended: OK
- * when the server ended it, CANCELLED when the client went away, or the error sent, with the events sent.
+ * when either side ended it (a client going away is how a watch normally ends: `trellis.ended_by`), else the error
+ * sent, with the events sent.
  */
 export function serveWatch(store: Store, call: WatchCall, onDone: () => void, scope?: ApiCallScope): () => void {
   let kind: ReturnType<typeof optionalKind>;
@@ -31,6 +32,8 @@ export function serveWatch(store: Store, call: WatchCall, onDone: () => void, sc
   }
   let done = false;
   let sent = 0;
+  // Set once subscribed; a watcher that falls behind while the current state is sent ends before that.
+  let unsubscribe = (): void => {};
   const finish = (error?: { code: status; details: string }) => {
     if (done) return;
     done = true;
@@ -38,8 +41,10 @@ export function serveWatch(store: Store, call: WatchCall, onDone: () => void, sc
     const cancelled = call.cancelled;
     if (error) call.emit('error', error);
     else if (!cancelled) call.end();
-    const code = error?.code ?? (cancelled ? status.CANCELLED : status.OK);
-    scope?.end(code, error?.details, { 'trellis.events': sent });
+    scope?.end(error?.code ?? status.OK, error?.details, {
+      'trellis.events': sent,
+      'trellis.ended_by': error !== undefined || !cancelled ? 'server' : 'client',
+    });
     onDone();
   };
   const send = (event: WatchEventMessage) => {
@@ -54,7 +59,8 @@ export function serveWatch(store: Store, call: WatchCall, onDone: () => void, sc
   // list() and watch() run in the same tick, and commits notify asynchronously, so no change falls in between.
   const revision = store.revision();
   for (const r of store.list(kind)) send({ type: 'ADDED', resource: resourceToMessage(r), revision });
-  const unsubscribe = store.watch((events) => {
+  if (done) return () => undefined;
+  unsubscribe = store.watch((events) => {
     for (const e of events) {
       if (kind === undefined || e.resource.kind === kind) {
         send({ type: e.type, resource: resourceToMessage(e.resource), revision: e.revision });

@@ -16,6 +16,9 @@ class ByteTracker {
   private readonly live = new Set<Socket>();
   private closedRx = 0;
   private closedTx = 0;
+  /** The highest totals reported so far. */
+  private maxRx = 0;
+  private maxTx = 0;
 
   constructor(stats: Stats, rxName: string, txName: string) {
     stats.counterFn(rxName, () => this.rx());
@@ -38,13 +41,19 @@ class ByteTracker {
   rx(): number {
     let n = this.closedRx;
     for (const s of this.live) n += s.bytesRead;
-    return n;
+    this.maxRx = Math.max(this.maxRx, n);
+    return this.maxRx;
   }
 
+  /**
+   * node's bytesWritten includes bytes still queued in the socket, which a destroy drops: the total is kept from
+   * going down (a counter that decreases reads as a reset to Prometheus).
+   */
   tx(): number {
     let n = this.closedTx;
     for (const s of this.live) n += s.bytesWritten;
-    return n;
+    this.maxTx = Math.max(this.maxTx, n);
+    return this.maxTx;
   }
 }
 
