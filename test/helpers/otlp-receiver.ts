@@ -74,6 +74,15 @@ export async function startOtlpHttpReceiver(): Promise<OtlpReceiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  return receiver(collected, port, () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    return closed;
+  });
+}
+
+/** The receiver's face over what it collected, on 127.0.0.1:port. */
+function receiver(collected: Collected, port: number, close: () => Promise<void>): OtlpReceiver {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     spans: collected.spans,
@@ -81,11 +90,7 @@ export async function startOtlpHttpReceiver(): Promise<OtlpReceiver> {
       return collected.requests;
     },
     waitForSpans: (n, pred = () => true, timeoutMs = 15_000) => collected.wait(n, pred, timeoutMs),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 
@@ -119,13 +124,5 @@ export async function startOtlpGrpcReceiver(): Promise<OtlpReceiver> {
       err ? reject(err) : resolve(p),
     ),
   );
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    spans: collected.spans,
-    get requests() {
-      return collected.requests;
-    },
-    waitForSpans: (n, pred = () => true, timeoutMs = 15_000) => collected.wait(n, pred, timeoutMs),
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
+  return receiver(collected, port, () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
 }

@@ -95,9 +95,14 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
-async function scrape(p: ProxyStatus, keep: (name: string) => boolean, timeoutMs: number): Promise<ProxyStatsMessage> {
+async function scrape(
+  p: ProxyStatus,
+  local: ReadonlySet<string>,
+  keep: (name: string) => boolean,
+  timeoutMs: number,
+): Promise<ProxyStatsMessage> {
   const service = p.node.metadata['TRELLIS_SERVICE'];
-  const target = adminTarget(p);
+  const target = adminTarget(p, local);
   const out: ProxyStatsMessage = {
     node_id: p.node.id,
     service: typeof service === 'string' ? service : '',
@@ -137,7 +142,8 @@ export async function meshStats(
     if (!seen || Number(p.streamId) > Number(seen.streamId)) byNode.set(p.node.id, p);
   }
   const started = Date.now();
-  const results = await Promise.all([...byNode.values()].map((p) => scrape(p, keep, timeoutMs)));
+  const local = localAddresses();
+  const results = await Promise.all([...byNode.values()].map((p) => scrape(p, local, keep, timeoutMs)));
   results.sort((a, b) => (a.service + a.node_id < b.service + b.node_id ? -1 : 1));
   return { collected_at: new Date(started).toISOString(), collected_at_ms: started, proxies: results };
 }

@@ -90,7 +90,6 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private body: Readable | undefined;
   readonly view: RequestView;
   readonly isH2: boolean;
-  private readonly socket: Socket | undefined;
   readonly downstream: Socket;
   readonly peer: string;
   private scope: ResponseScope = NO_SCOPE;
@@ -158,7 +157,6 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.isH2 = isH2;
     this.peer = peer;
     this.downstream = req.socket as Socket;
-    this.socket = isH2 ? undefined : this.downstream;
   }
 
   /** Wall-clock start (ms since the epoch), derived from the monotonic start: no Date.now() per request. */
@@ -181,7 +179,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   run(): void {
     const { ctx, view } = this;
     (this.res as Carrier)[kExchange] = this;
-    if (this.socket !== undefined) ctx.requestStarted(this.socket, this);
+    if (!this.isH2) ctx.requestStarted(this.downstream, this);
     else this.res.on('close', onResponseClose);
     const observer = ctx.observer;
     if (observer !== undefined) {
@@ -592,7 +590,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       clusterRequestEnded(this.clusterRef as Cluster);
     }
     this.retry?.release();
-    if (this.socket !== undefined) this.ctx.requestFinished(this.socket, this);
+    if (!this.isH2) this.ctx.requestFinished(this.downstream, this);
     const obs = this.obs;
     if (obs !== undefined) {
       this.endMs = performance.now();

@@ -287,12 +287,9 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.res = undefined;
     this.req?.abort();
     this.stop();
+    // The answer closes the socket once flushed (rejectMalformed).
     if (started) this.socket.destroy();
-    else {
-      this.handlers.onMalformed(this.socket, status, reason);
-      // The answer went out with our FIN: a peer that keeps its side open is let go after the idle timeout.
-      if (!this.socket.destroyed && this.idleMs > 0) connectionSweeper.track(this);
-    }
+    else this.handlers.onMalformed(this.socket, status, reason);
   }
 
   /** Stops reading HTTP on this socket. */
