@@ -81,11 +81,14 @@ export class H1ServerResponse {
     if (this.headersSent) throw new Error('response head already sent');
     let head = statusLine(status);
     let hasLength = false;
+    let hasDate = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string;
       const value = headers[i + 1] as string;
       if (!TOKEN.test(name) || INVALID_VALUE.test(value)) throw new Error(`invalid response header ${name}`);
-      if (name.length === 14 && name === 'content-length') hasLength = true;
+      if (name.length === 14) {
+        if (name === 'content-length') hasLength = true;
+      } else if (name.length === 4 && name === 'date') hasDate = true;
       head += `${name}: ${value}\r\n`;
     }
     const noBody = this.isHead || status === 204 || status === 304 || status < 200;
@@ -98,7 +101,8 @@ export class H1ServerResponse {
       } else keepAlive = false;
     }
     head += keepAlive ? KEEP_ALIVE : CLOSE;
-    head += date();
+    // The origin's Date is kept (RFC 9110 §6.6.1, as Envoy does); one is added only when the response has none.
+    if (!hasDate) head += date();
     head += '\r\n';
     this.noBody = noBody;
     this.keepAlive = keepAlive;

@@ -38,15 +38,24 @@ export interface ResponseScope {
   route: CompiledRoute | undefined;
 }
 
-/** Removes hop-by-hop headers (and those Connection names), our internal headers and internal-only ones, in place. */
+/**
+ * Removes hop-by-hop headers (and those Connection names), our internal headers and internal-only ones, in place. A
+ * repeated Date (an older hop that appended its own) keeps its first value: Date is single-valued (node:http2 refuses
+ * to send two).
+ */
 export function sanitizeUpstreamHeaders(list: HeaderList, internalOnly: readonly string[]): HeaderList {
   let connection: string | undefined;
+  let date = false;
   let w = 0;
   for (let r = 0; r < list.length; r += 2) {
     const name = list[r] as string;
     if (isHopByHop(name)) {
       if (name === 'connection') connection = list[r + 1];
       continue;
+    }
+    if (name.length === 4 && name === 'date') {
+      if (date) continue;
+      date = true;
     }
     if (name.charCodeAt(0) === 120 /* x */ && name.startsWith(INTERNAL_PREFIX)) continue;
     if (w !== r) {
