@@ -69,6 +69,11 @@ export class Stats {
     this.tags.set(name, tag);
   }
 
+  /** A gauge's value now (0 when no gauge has that name). */
+  gaugeValue(name: string): number {
+    return this.gauges.get(name)?.() ?? 0;
+  }
+
   counter(name: string): number {
     return (this.counters.get(name) ?? 0) + (this.computed.get(name)?.() ?? 0);
   }

@@ -21,9 +21,101 @@ export function requestBody(req: DownstreamRequest, isH2: boolean): Readable | u
   return (req as H1ServerRequest).body;
 }
 
+/** What sendHead did: the head went out, it could not be encoded (nothing was written), or the stream is gone. */
+export type HeadResult = 'sent' | 'invalid' | 'gone';
+
+/**
+ * Headers node:http2 refuses to repeat (its single-value list): identical repeats are collapsed, differing ones make
+ * the head invalid (the caller answers 502 instead), except `date`, where the first wins.
+ */
+const H2_SINGLE_VALUE: ReadonlySet<string> = new Set([
+  'access-control-allow-credentials',
+  'access-control-max-age',
+  'access-control-request-method',
+  'age',
+  'authorization',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-location',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'date',
+  'dnt',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'range',
+  'referer',
+  'retry-after',
+  'tk',
+  'upgrade-insecure-requests',
+  'user-agent',
+  'x-content-type-options',
+]);
+
+/** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2); dropped, as they describe the upstream hop only. */
+const H2_CONNECTION_SPECIFIC: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'te',
+]);
+
+/**
+ * A response head as node:http2 takes it, checked the way node checks it so that respond() cannot throw: undefined
+ * when the status or a header cannot go out over HTTP/2 (a pseudo-header, an invalid name or value, differing repeats
+ * of a single-value header).
+ */
+export function h2ResponseHead(status: number, headers: HeaderList): OutgoingHttpHeaders | undefined {
+  if (!(status >= 200 && status <= 599)) return undefined;
+  const obj: Record<string, string | string[] | number> = { ':status': status };
+  for (let i = 0; i < headers.length; i += 2) {
+    let name = headers[i] as string;
+    const value = headers[i + 1] as string;
+    if (!TOKEN.test(name)) {
+      const lower = name.toLowerCase();
+      if (!TOKEN.test(lower)) return undefined;
+      name = lower;
+    }
+    if (INVALID_VALUE.test(value)) return undefined;
+    if (H2_CONNECTION_SPECIFIC.has(name)) continue;
+    const prev = obj[name];
+    if (prev === undefined || name === '__proto__') {
+      if (name === '__proto__') return undefined;
+      obj[name] = value;
+    } else if (H2_SINGLE_VALUE.has(name)) {
+      if (prev !== value && name !== 'date') return undefined;
+    } else if (typeof prev === 'string') obj[name] = [prev, value];
+    else (prev as string[]).push(value);
+  }
+  return obj;
+}
+
+/** The HTTP/2 stream behind a response can take no more frames (reset by the peer, closed, session gone). */
+export function h2StreamGone(res: Http2ServerResponse): boolean {
+  const stream = res.stream;
+  return stream === undefined || stream.destroyed || stream.closed;
+}
+
 /**
  * Sends the response head. endStream finishes the response with the head: over HTTP/2 as one HEADERS frame with
  * END_STREAM (what gRPC clients need for trailers-only answers). closeConnection asks HTTP/1.1 to close afterwards.
+ * Never throws for what a peer sent: a head that cannot be encoded is 'invalid' and nothing was written.
  */
 export function sendHead(
   res: DownstreamResponse,
@@ -32,22 +124,30 @@ export function sendHead(
   headers: HeaderList,
   endStream: boolean,
   closeConnection: boolean,
-): void {
+): HeadResult {
   if (isH2) {
     const h2res = res as Http2ServerResponse;
-    if (endStream) {
-      const obj: OutgoingHttpHeaders = { ':status': status };
-      headerListToObject(headers, obj as Record<string, string | string[]>);
-      h2res.stream.respond(obj, { endStream: true });
-      return;
-    }
-    h2res.writeHead(status, headers);
-    return;
+    if (h2StreamGone(h2res)) return 'gone';
+    if (h2res.stream.headersSent) return 'invalid';
+    const head = h2ResponseHead(status, headers);
+    if (head === undefined) return 'invalid';
+    // Straight to the stream (the compat response keeps no header state to poison); waitForTrailers lets the compat
+    // layer send trailers added later (endWithTrailers).
+    h2res.stream.respond(head, { endStream, waitForTrailers: !endStream });
+    return 'sent';
   }
-  (res as H1ServerResponse).writeHead(status, headers, endStream, closeConnection);
+  const h1res = res as H1ServerResponse;
+  if (h1res.finished) return 'gone';
+  if (h1res.headersSent) return 'invalid';
+  try {
+    h1res.writeHead(status, headers, endStream, closeConnection);
+  } catch {
+    return 'invalid';
+  }
+  return 'sent';
 }
 
-/** Writes a complete small response (local replies). */
+/** Writes a complete small response (local replies); false when the stream is gone and nothing was written. */
 export function sendWhole(
   res: DownstreamResponse,
   isH2: boolean,
@@ -55,19 +155,18 @@ export function sendWhole(
   headers: HeaderList,
   body: string,
   closeConnection: boolean,
-): void {
-  if (body === '') {
-    sendHead(res, isH2, status, headers, true, closeConnection);
-    return;
-  }
+): boolean {
+  if (body === '') return sendHead(res, isH2, status, headers, true, closeConnection) === 'sent';
   headers.push('content-length', String(Buffer.byteLength(body)));
-  sendHead(res, isH2, status, headers, false, closeConnection);
+  if (sendHead(res, isH2, status, headers, false, closeConnection) !== 'sent') return false;
   if (isH2) (res as Http2ServerResponse).end(body);
   else (res as H1ServerResponse).end(Buffer.from(body));
+  return true;
 }
 
 /** Writes a body chunk; false when the caller should wait for 'drain'. */
 export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
+  if (isH2Response(res) && h2StreamGone(res)) return true;
   return (res as H1ServerResponse).write(chunk);
 }
 
@@ -77,6 +176,7 @@ export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | 
     res.end(last, trailers);
     return;
   }
+  if (h2StreamGone(res)) return;
   if (trailers !== undefined && trailers.length > 0) {
     const obj: Record<string, string | string[]> = {};
     // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.

@@ -179,6 +179,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   run(): void {
     const { ctx, view } = this;
     (this.res as Carrier)[kExchange] = this;
+    ctx.activeRequests++;
     if (!this.isH2) ctx.requestStarted(this.downstream, this);
     else this.res.on('close', onResponseClose);
     const observer = ctx.observer;
@@ -318,19 +319,23 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
+    const sent = sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
+    if (sent !== 'sent') {
+      attempt.cancel();
+      this.attempt = undefined;
+      if (sent === 'gone') this.downstreamClosed();
+      else
+        this.reply({
+          status: 502,
+          body: 'invalid upstream response headers',
+          flags: ResponseFlag.UpstreamProtocolError,
+        });
+      return false;
+    }
     this.responseStarted = true;
     this.status = status;
     this.grpcStatus = grpcStatus;
     ctx.names.response(ctx.stats, status);
-    try {
-      sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
-    } catch {
-      attempt.cancel();
-      this.attempt = undefined;
-      this.responseStarted = false;
-      this.reply({ status: 502, body: 'invalid upstream response headers', flags: ResponseFlag.UpstreamProtocolError });
-      return false;
-    }
     if (endStream) {
       this.attempt = undefined;
       this.finish();
@@ -575,6 +580,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.ctx.activeRequests--;
     this.clearTryTimer();
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);

@@ -29,6 +29,8 @@ export class HttpContext {
   readonly pools: UpstreamPools;
   /** Watches every request on this listener (undefined: nothing observes it, the cheap path). */
   readonly observer: ExchangeObserver | undefined;
+  /** Requests routed through this listener and not finished yet (`downstream_rq_active`). */
+  activeRequests = 0;
   /** Set by drain(): HTTP/1.1 responses carry Connection: close, idle connections are closed. */
   draining = false;
   /** Called when a drained HTTP/1.1 connection has no request left in flight. */

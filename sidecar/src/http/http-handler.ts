@@ -33,7 +33,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly codec: HttpConnectionManagerConfig['codec'];
-  private readonly unregisterGauge: () => void;
+  private readonly unregisterGauges: () => void;
   private idleWaiter: (() => void) | undefined;
   private drained: Promise<void> | undefined;
 
@@ -48,7 +48,12 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     this.h2.on('session', (session: ServerHttp2Session) => this.onSession(session));
     this.h2.on('sessionError', () => undefined);
     ctx.onSocketIdle = (socket) => socket.end();
-    this.unregisterGauge = deps.stats.gauge(ctx.names.cxActive, () => this.sockets.size);
+    const cx = deps.stats.gauge(ctx.names.cxActive, () => this.sockets.size);
+    const rq = deps.stats.gauge(ctx.names.rqActive, () => ctx.activeRequests);
+    this.unregisterGauges = () => {
+      cx();
+      rq();
+    };
   }
 
   handle(socket: Socket): void {
@@ -93,7 +98,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     }
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
-    this.unregisterGauge();
+    this.unregisterGauges();
     await ctx.pools.close(Math.max(0, graceMs));
   }
 

@@ -15,6 +15,7 @@ export class HttpStatNames {
   readonly rqTotal: string;
   readonly cxActive: string;
   readonly cxTotal: string;
+  readonly rqActive: string;
   readonly rqTimeout: string;
   readonly rqIdleTimeout: string;
   private readonly rqClass: string[];
@@ -24,6 +25,7 @@ export class HttpStatNames {
     this.rqTotal = `${p}downstream_rq_total`;
     this.cxActive = `${p}downstream_cx_active`;
     this.cxTotal = `${p}downstream_cx_total`;
+    this.rqActive = `${p}downstream_rq_active`;
     this.rqTimeout = `${p}downstream_rq_timeout`;
     this.rqIdleTimeout = `${p}downstream_rq_idle_timeout`;
     this.rqClass = classNames(`${p}downstream_rq`);

@@ -71,21 +71,18 @@ class RouteMetrics {
   }
 }
 
-/** One connection manager stat prefix: `http.<prefix>.downstream_rq_time` and `downstream_rq_active`. */
+/** One connection manager stat prefix: `http.<prefix>.downstream_rq_time` (downstream_rq_active is the handler's). */
 class ListenerMetrics implements ExchangeObserver {
   readonly rqTime: Histogram;
   readonly owner: HttpMetrics;
-  active = 0;
 
   constructor(owner: HttpMetrics, stats: Stats, statPrefix: string) {
     this.owner = owner;
     const p = `http.${statPrefix}.`;
     this.rqTime = stats.histogram(`${p}downstream_rq_time`);
-    stats.gauge(`${p}downstream_rq_active`, () => this.active);
   }
 
   begin(_request: ObservedRequest): RequestObserver {
-    this.active++;
     return new RequestMetrics(this);
   }
 }
@@ -118,7 +115,6 @@ class RequestMetrics implements RequestObserver {
 
   end(summary: ExchangeSummary): void {
     const listener = this.listener;
-    listener.active--;
     const ms = summary.endMs - summary.startMs;
     listener.rqTime.observe(ms);
     const cluster = this.cluster;
