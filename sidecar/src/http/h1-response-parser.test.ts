@@ -107,8 +107,12 @@ describe('H1ResponseParser', () => {
     );
   });
 
-  it('identical repeated Content-Length values are accepted', () => {
-    expect(parseBothWays('HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok').body).to.equal('ok');
+  it('identical repeated Content-Length values are accepted and collapse into one field', () => {
+    const list = parseBothWays('HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX-A: 1\r\n\r\nok');
+    expect(list.body).to.equal('ok');
+    expect(list.headers).to.deep.equal(['content-length', '2', 'x-a', '1']);
+    const twice = parseBothWays('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok');
+    expect(twice.headers).to.deep.equal(['content-length', '2', 'x-a', '1']);
   });
 
   const malformed: [string, string][] = [

@@ -191,8 +191,13 @@ export class H1ResponseParser {
       const name = headers[i];
       const value = headers[i + 1] as string;
       if (name === 'content-length') {
+        // RFC 9110 §8.6: identical values (`5, 5` or two lines) are forwarded as one field, differing ones refused.
         const n = parseContentLength(value);
         if (n < 0 || (length >= 0 && n !== length)) return new ParseError('bad upstream content-length');
+        if (length >= 0) {
+          headers.splice(i, 2);
+          i -= 2;
+        } else if (value.indexOf(',') >= 0) headers[i + 1] = String(n);
         length = n;
       } else if (name === 'transfer-encoding') {
         te = te === undefined ? value : `${te}, ${value}`;

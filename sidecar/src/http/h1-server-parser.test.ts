@@ -54,6 +54,14 @@ describe('h1 server parser', () => {
     );
   });
 
+  it('collapses identical Content-Length values into one field (RFC 9110 §8.6)', () => {
+    const list = head('POST / HTTP/1.1\r\nContent-Length: 5, 5\r\nX-A: 1') as RequestHeadFields;
+    expect(list.rawHeaders).to.deep.equal(['content-length', '5', 'x-a', '1']);
+    const twice = head('POST / HTTP/1.1\r\nContent-Length: 5\r\nX-A: 1\r\nContent-Length: 5') as RequestHeadFields;
+    expect([twice.contentLength, twice.rawHeaders]).to.deep.equal([5, ['content-length', '5', 'x-a', '1']]);
+    expect(head('POST / HTTP/1.1\r\nContent-Length: 5, 6')).to.equal(400);
+  });
+
   it('refuses malformed heads with 400', () => {
     for (const bad of [
       'GARBAGE',

@@ -88,8 +88,11 @@ export function parseRequestHead(text: string, out: RequestHeadFields): number {
         break;
       case 14:
         if (name === 'content-length') {
+          // RFC 9110 §8.6: identical values (`5, 5` or two lines) collapse into one field, differing ones are refused.
           const n = parseContentLength(value);
           if (n < 0 || (length >= 0 && n !== length)) return 400;
+          if (length >= 0) raw.length -= 2;
+          else if (value.indexOf(',') >= 0) raw[raw.length - 1] = String(n);
           length = n;
         }
         break;

@@ -75,6 +75,29 @@ async function h2Request(
   }
 }
 
+/** A raw HTTP/1.1 origin: records each request (head and body) and answers with `answer(head)` (closing). */
+async function rawOrigin(
+  answer: (head: string) => string,
+): Promise<{ port: number; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server = net.createServer((socket) => {
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      got += d;
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(got.slice(0, end + 2));
+      if (got.length < end + 4 + (length === null ? 0 : Number(length[1]))) return;
+      seen.push(got);
+      socket.end(answer(got.slice(0, end)));
+    });
+    socket.on('error', () => undefined);
+  });
+  const port = await listen(server);
+  return { port, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
 describe('header hygiene', () => {
   let app: Awaited<ReturnType<typeof startHttpUpstream>>;
   let dated: Awaited<ReturnType<typeof startHttpUpstream>>;
@@ -155,6 +178,66 @@ describe('header hygiene', () => {
       if ('rstCode' in viaApp) throw new Error(`stream reset ${viaApp.rstCode}`);
       expect(viaApp.status).to.equal(200);
       expect(viaApp.raw.filter((v, i) => i % 2 === 0 && v === 'date')).to.have.length(1);
+    });
+  });
+
+  describe('Content-Length lists (RFC 9110 §8.6)', () => {
+    let origin: Awaited<ReturnType<typeof rawOrigin>>;
+    let proxy: ProxyUnderTest;
+
+    before(async () => {
+      origin = await rawOrigin((head) => {
+        const asked = /^GET \/(\S*)/.exec(head)?.[1] ?? '';
+        const length = asked === 'list' ? '5, 5' : asked === 'differing' ? '5, 6' : '5';
+        const twice = asked === 'twice' ? 'content-length: 5\r\n' : '';
+        return `HTTP/1.1 200 OK\r\ncontent-length: ${length}\r\n${twice}connection: close\r\n\r\nhello`;
+      });
+      const clusters = new TestClusters();
+      clusters.add('origin', [origin.port]);
+      proxy = await startProxy(routeConfig([vhost('v', ['*'], [route({ cluster: 'origin' })])]), clusters);
+    });
+
+    after(async () => {
+      await proxy.close();
+      await origin.close();
+    });
+
+    for (const [what, fields] of [
+      ['a list of identical values', 'Content-Length: 5, 5\r\n'],
+      ['the same value twice', 'Content-Length: 5\r\nContent-Length: 5\r\n'],
+    ] as const) {
+      it(`a request with ${what} goes upstream with one Content-Length: 5`, async () => {
+        const before = origin.seen.length;
+        const raw = await rawExchange(
+          proxy.port,
+          `POST /ok HTTP/1.1\r\nHost: a\r\n${fields}\r\nhello`,
+          responseComplete,
+        );
+        expect(raw).to.match(/^HTTP\/1\.1 200 /);
+        const sent = origin.seen[before] as string;
+        expect(valuesOf(sent.replace(/^[^\r]*/, 'HTTP/1.1 000 x'), 'content-length')).to.deep.equal(['5']);
+        expect(sent.endsWith('\r\n\r\nhello')).to.equal(true);
+      });
+    }
+
+    it('a request with differing values gets 400', async () => {
+      const raw = await rawExchange(proxy.port, 'POST /ok HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello');
+      expect(raw).to.match(/^HTTP\/1\.1 400 /);
+    });
+
+    for (const what of ['list', 'twice']) {
+      it(`a response with identical values (${what}) reaches the client with one Content-Length: 5`, async () => {
+        const raw = await rawExchange(proxy.port, `GET /${what} HTTP/1.1\r\nHost: a\r\n\r\n`, responseComplete);
+        expect(raw).to.match(/^HTTP\/1\.1 200 /);
+        expect(valuesOf(raw, 'content-length')).to.deep.equal(['5']);
+        expect(raw.endsWith('\r\n\r\nhello')).to.equal(true);
+      });
+    }
+
+    it('a response with differing values is an upstream protocol error (502 UPE)', async () => {
+      const res = await send(proxy.port, '/differing');
+      expect(res.status).to.equal(502);
+      expect(res.headers['x-trellis-response-flags']).to.equal('UPE');
     });
   });
 
