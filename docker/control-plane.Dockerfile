@@ -6,11 +6,13 @@ WORKDIR /app
 # loads at run time come from @grpc/grpc-js-xds, a dependency of the packages/xds-protos workspace, so it stays.
 COPY package.json package-lock.json ./
 COPY packages/xds-protos/package.json packages/xds-protos/
+COPY packages/re2/package.json packages/re2/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY packages/xds-protos/src packages/xds-protos/src
+COPY packages/re2/src packages/re2/src
 COPY proto proto
 COPY control-plane/bin control-plane/bin
 COPY control-plane/src control-plane/src

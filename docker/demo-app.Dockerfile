@@ -5,6 +5,7 @@ FROM node:26-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/xds-protos/package.json packages/xds-protos/
+COPY packages/re2/package.json packages/re2/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/

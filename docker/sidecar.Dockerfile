@@ -5,11 +5,13 @@ WORKDIR /app
 # --omit=dev keeps @grpc/grpc-js-xds (the Envoy protos decoded at run time): packages/xds-protos depends on it.
 COPY package.json package-lock.json ./
 COPY packages/xds-protos/package.json packages/xds-protos/
+COPY packages/re2/package.json packages/re2/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY packages/xds-protos/src packages/xds-protos/src
+COPY packages/re2/src packages/re2/src
 COPY sidecar/bin sidecar/bin
 COPY sidecar/src sidecar/src
 USER node
