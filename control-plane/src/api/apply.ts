@@ -6,7 +6,7 @@ import { diffResources } from '../resources/diff.ts';
 import { newReferenceErrors } from '../resources/references.ts';
 import { keyOf, type Resource } from '../resources/types.ts';
 import type { Store } from '../store/store.ts';
-import { ApiError, retryOnConflict } from './errors.ts';
+import { ApiError, errorList, retryOnConflict } from './errors.ts';
 import {
   type ApplyResponseMessage,
   type ApplyResultMessage,
@@ -21,7 +21,7 @@ export async function applyResources(
   dryRun: boolean,
 ): Promise<ApplyResponseMessage> {
   const batch = validateBatch(messages.map((m, i) => ({ where: `document ${i + 1}`, value: messageToDocument(m) })));
-  if (batch.errors.length > 0) throw new ApiError(status.INVALID_ARGUMENT, batch.errors.join('\n'));
+  if (batch.errors.length > 0) throw new ApiError(status.INVALID_ARGUMENT, errorList(batch.errors));
   const resources = batch.resources;
 
   return retryOnConflict(async () => {
@@ -33,7 +33,7 @@ export async function applyResources(
       ...resources,
     ];
     const refErrors = newReferenceErrors(current, next);
-    if (refErrors.length > 0) throw new ApiError(status.INVALID_ARGUMENT, refErrors.join('\n'));
+    if (refErrors.length > 0) throw new ApiError(status.INVALID_ARGUMENT, errorList(refErrors));
 
     const results: ApplyResultMessage[] = [];
     const changed: Resource[] = [];

@@ -1,11 +1,13 @@
 // A promise-based client for the operator API (used by trellisctl and tests).
 import * as grpc from '@grpc/grpc-js';
+import { MAX_CLI_REPLY_BYTES } from '../limits.ts';
 import { loadAdminProto } from './admin-proto.ts';
 import type {
   ApplyRequestMessage,
   ApplyResponseMessage,
   ConfigDumpResponseMessage,
   DeleteResponseMessage,
+  ListRequestMessage,
   ListResponseMessage,
   MeshStatsRequestMessage,
   MeshStatsResponseMessage,
@@ -24,7 +26,12 @@ type UnaryMethod = (
 export interface AdminClientOptions {
   /** Per-call deadline; default 10 s. */
   timeoutMs?: number;
+  /** Largest reply accepted; default MAX_CLI_REPLY_BYTES (64 MiB: config dumps of large meshes pass gRPC's 4 MiB). */
+  maxReplyBytes?: number;
 }
+
+/** A page request: page_size 0 lets the server choose. */
+export type ListPage = Partial<Pick<ListRequestMessage, 'page_size' | 'page_token'>>;
 
 /** Calls reject with the grpc ServiceError (code, details) the server or the channel reported. */
 export class AdminClient {
@@ -35,7 +42,9 @@ export class AdminClient {
   constructor(address: string, opts: AdminClientOptions = {}) {
     const { Client } = loadAdminProto();
     this.address = address;
-    this.#client = new Client(address, grpc.credentials.createInsecure());
+    this.#client = new Client(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': opts.maxReplyBytes ?? MAX_CLI_REPLY_BYTES,
+    });
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
@@ -56,8 +65,21 @@ export class AdminClient {
     return this.#unary('Get', { kind, name });
   }
 
-  list(kind = ''): Promise<ListResponseMessage> {
-    return this.#unary('List', { kind });
+  /** One page of a listing (the first unless page_token is given). */
+  list(kind = '', page: ListPage = {}): Promise<ListResponseMessage> {
+    return this.#unary('List', { kind, page_size: page.page_size ?? 0, page_token: page.page_token ?? '' });
+  }
+
+  /** Every resource of a kind, following next_page_token; the revision is the last page's. */
+  async listAll(kind = '', pageSize = 0): Promise<{ resources: ResourceMessage[]; revision: number }> {
+    const resources: ResourceMessage[] = [];
+    let page = await this.list(kind, { page_size: pageSize });
+    resources.push(...page.resources);
+    while (page.next_page_token !== '') {
+      page = await this.list(kind, { page_size: pageSize, page_token: page.next_page_token });
+      resources.push(...page.resources);
+    }
+    return { resources, revision: page.revision };
   }
 
   delete(kind: string, name: string, dryRun = false): Promise<DeleteResponseMessage> {

@@ -32,6 +32,16 @@ export function requireName(name: string): string {
   return name;
 }
 
+/** Errors a refusal lists (the status message travels in a trailer, which HTTP/2 peers bound). */
+export const MAX_LISTED_ERRORS = 20;
+
+/** Validation errors as one status message: the first MAX_LISTED_ERRORS, then how many more there are. */
+export function errorList(errors: readonly string[]): string {
+  if (errors.length <= MAX_LISTED_ERRORS) return errors.join('\n');
+  const more = errors.length - MAX_LISTED_ERRORS;
+  return [...errors.slice(0, MAX_LISTED_ERRORS), `(and ${more} more error${more === 1 ? '' : 's'})`].join('\n');
+}
+
 const MAX_ATTEMPTS = 5;
 
 /**

@@ -50,9 +50,16 @@ export interface DeleteResponseMessage {
   revision: number;
 }
 
+export interface ListRequestMessage {
+  kind: string;
+  page_size: number;
+  page_token: string;
+}
+
 export interface ListResponseMessage {
   resources: ResourceMessage[];
   revision: number;
+  next_page_token: string;
 }
 
 export interface WatchEventMessage {

@@ -2,6 +2,7 @@
 // stats) plus server reflection; every call reported to an optional observer (metrics, spans).
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { MAX_API_REQUEST_BYTES } from '../limits.ts';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';
@@ -9,13 +10,14 @@ import type { ApiCallInfo, ApiObserver } from './api-observer.ts';
 import { applyResources } from './apply.ts';
 import { configDump, type SnapshotSource } from './config-dump.ts';
 import { deleteResource } from './delete.ts';
-import { ApiError, optionalKind, requireKind, requireName } from './errors.ts';
+import { ApiError, requireKind, requireName } from './errors.ts';
+import { listPage } from './list.ts';
 import { meshStats } from './mesh-stats.ts';
 import type {
   ApplyRequestMessage,
   DeleteRequestMessage,
   KindNameMessage,
-  ListResponseMessage,
+  ListRequestMessage,
   MeshStatsRequestMessage,
   ProxyStatusResponseMessage,
   ResourceMessage,
@@ -108,7 +110,8 @@ function hostPort(host: string, port: number): string {
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { store, proxies, logger, observer } = opts;
   const proto = loadAdminProto();
-  const server = new grpc.Server();
+  // An Apply batch is the largest request; gRPC's default receive limit, stated (docs/hardening.md).
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_API_REQUEST_BYTES });
   const watchers = new Set<() => void>();
   // Writes from this server run one at a time; ifRevision + retry covers writers elsewhere (other replicas).
   const writes = new SerialQueue();
@@ -137,10 +140,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       if (!r) throw new ApiError(grpc.status.NOT_FOUND, `${key.kind} "${key.name}" not found`);
       return resourceToMessage(r);
     }),
-    List: unary('List', logger, observer, (req: { kind: string }): ListResponseMessage => {
-      const revision = store.revision();
-      return { resources: store.list(optionalKind(req.kind)).map(resourceToMessage), revision };
-    }),
+    List: unary(
+      'List',
+      logger,
+      observer,
+      (req: ListRequestMessage) => listPage(store, req),
+      (res) => ({ 'trellis.resources': res.resources.length, 'trellis.more': res.next_page_token !== '' }),
+    ),
     Delete: unary('Delete', logger, observer, async (req: DeleteRequestMessage) => {
       const res = await writes.run(() => deleteResource(store, req));
       if (!req.dry_run) logger.info({ kind: res.result.kind, name: res.result.name, action: 'deleted' }, 'deleted');

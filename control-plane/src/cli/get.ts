@@ -1,4 +1,4 @@
-// `trellisctl get KIND [NAME] [-o table|yaml|json]` and `trellisctl delete KIND NAME`.
+// `trellisctl get KIND [NAME] [-o table|yaml|json]` (a listing follows every page) and `trellisctl delete KIND NAME`.
 import { messageToResource } from '../api/messages.ts';
 import { parseKind, unknownKindMessage } from '../resources/kinds.ts';
 import type { Kind } from '../resources/types.ts';
@@ -29,7 +29,7 @@ export async function getCommand(
   const kind = kindArgument(kindText);
   const format = outputFormat(output);
   const client = ctx.client();
-  const messages = name === undefined ? (await client.list(kind)).resources : [await client.get(kind, name)];
+  const messages = name === undefined ? (await client.listAll(kind)).resources : [await client.get(kind, name)];
   const resources = messages.map(messageToResource);
   if (resources.length === 0 && format === 'table') {
     ctx.io.stderr.write(`No ${kind} resources found.\n`);

@@ -1,6 +1,8 @@
 // Validates one operator document (envelope + per-kind spec) into a typed Resource, with field-path error messages.
 import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from './types.ts';
 import { Issues, isRecord } from './validate/issues.ts';
+import { validateLabels } from './validate/labels.ts';
+import { checkResourceSize } from './validate/resource-size.ts';
 import { ROUTE_FIELDS, validateRouteSpec } from './validate/route.ts';
 import { SERVICE_FIELDS, validateServiceSpec } from './validate/service.ts';
 import { TELEMETRY_FIELDS, validateTelemetrySpec } from './validate/telemetry.ts';
@@ -44,6 +46,7 @@ function label(where: string, doc: Record<string, unknown>): string {
 /**
  * Validates a parsed document. `where` names it in every error (e.g. "document 2"); the kind and name are appended
  * when readable, giving messages like `document 2 (Route orders): spec.http[0].route[1].weight: expected …, got -5`.
+ * A document whose encoding passes MAX_RESOURCE_BYTES gets that one error.
  */
 export function validateResource(doc: unknown, where: string): ValidationResult {
   const issues = new Issues(where);
@@ -52,6 +55,8 @@ export function validateResource(doc: unknown, where: string): ValidationResult 
     return { errors: issues.errors };
   }
   issues.where = label(where, doc);
+  // Too large a document is refused as a whole: its size is the one error worth reading.
+  if (!checkResourceSize(doc, issues)) return { errors: issues.errors };
   issues.object(doc, '', TOP_FIELDS);
   if (issues.required(doc, '', 'apiVersion', API_VERSION) && doc['apiVersion'] !== API_VERSION) {
     issues.expected('apiVersion', API_VERSION, doc['apiVersion']);
@@ -85,7 +90,7 @@ function validateMetadata(doc: Record<string, unknown>, issues: Issues): Metadat
   if (!meta) return undefined;
   let ok =
     issues.required(meta, 'metadata', 'name', 'a DNS-1123 label') && issues.dnsLabel(meta['name'], 'metadata.name');
-  if (meta['labels'] !== undefined) ok = issues.stringMap(meta['labels'], 'metadata.labels') && ok;
+  if (meta['labels'] !== undefined) ok = validateLabels(meta['labels'], 'metadata.labels', issues) && ok;
   if (!ok) return undefined;
   const result: Metadata = { name: meta['name'] as string };
   if (meta['labels'] !== undefined) result.labels = { ...(meta['labels'] as Record<string, string>) };

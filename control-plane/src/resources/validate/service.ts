@@ -1,7 +1,9 @@
 // Validates a Service spec: ports (unique names and numbers, known protocols) and static endpoints.
 import { isIP } from 'node:net';
+import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../../limits.ts';
 import type { Protocol } from '../types.ts';
 import { field, type Issues } from './issues.ts';
+import { validateLabels } from './labels.ts';
 
 export const PROTOCOLS: readonly Protocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
 
@@ -60,7 +62,8 @@ function validateEndpoint(value: unknown, path: string, issues: Issues): void {
   }
   if (issues.required(e, path, 'port', 'a port number 1-65535'))
     issues.integer(e['port'], field(path, 'port'), 1, 65535);
-  if (e['weight'] !== undefined) issues.integer(e['weight'], field(path, 'weight'), 1, 128);
-  if (e['labels'] !== undefined) issues.stringMap(e['labels'], field(path, 'labels'));
+  if (e['weight'] !== undefined)
+    issues.integer(e['weight'], field(path, 'weight'), MIN_ENDPOINT_WEIGHT, MAX_ENDPOINT_WEIGHT);
+  if (e['labels'] !== undefined) validateLabels(e['labels'], field(path, 'labels'), issues);
   if (e['zone'] !== undefined) issues.string(e['zone'], field(path, 'zone'));
 }

@@ -2,6 +2,7 @@
 import { validateConnectionPool } from './connection-pool.ts';
 import { validateHealthCheck } from './health-check.ts';
 import { field, type Issues } from './issues.ts';
+import { validateLabels } from './labels.ts';
 import { validateLoadBalancer } from './load-balancer.ts';
 import { validateOutlierDetection } from './outlier-detection.ts';
 
@@ -42,6 +43,6 @@ function validateSubsets(subsets: unknown[], path: string, issues: Issues): void
       else names.set(s['name'], i);
     }
     if (issues.required(s, at, 'labels', 'a non-empty mapping of labels'))
-      issues.stringMap(s['labels'], field(at, 'labels'), true);
+      validateLabels(s['labels'], field(at, 'labels'), issues, true);
   });
 }
