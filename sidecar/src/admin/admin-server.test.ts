@@ -132,6 +132,14 @@ describe('AdminServer', () => {
       'cluster.orders|8080.membership_total: 2',
     ]);
     expect((await get('/stats?filter=(')).status).to.equal(400);
+    // The filter is RE2, as in Envoy: no lookarounds, and no backtracking.
+    const lookahead = await get(`/stats?filter=${encodeURIComponent('(?=m)membership')}`);
+    expect(lookahead.status).to.equal(400);
+    expect(await lookahead.text()).to.match(/invalid RE2 regex .*lookahead/);
+    const linear = await (await get(`/stats?filter=${encodeURIComponent('^(m|m)*embership_t.*')}`)).text();
+    expect(linear).to.equal('');
+    const partial = await (await get(`/stats?filter=${encodeURIComponent('membership_t(o|a)tal')}`)).text();
+    expect(partial.trimEnd()).to.equal('cluster.orders|8080.membership_total: 2');
     const json = (await (await get('/stats?format=json&filter=rq_total')).json()) as { stats: unknown[] };
     expect(json.stats).to.deep.equal([
       { name: 'cluster.orders|8080.endpoint.10.0.0.1:8080.upstream_rq_total', value: 5 },

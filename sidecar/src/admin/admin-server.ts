@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { compileRe2 } from '@trellis/re2';
 import type { Logger } from 'pino';
 import { type HistogramSnapshot, quantile } from '../histogram.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
@@ -226,14 +227,14 @@ export class AdminServer {
     entries.sort(byName);
     const filter = url.searchParams.get('filter');
     if (filter !== null && filter !== '') {
-      let re: RegExp;
-      try {
-        re = new RegExp(filter);
-      } catch {
-        send(res, 400, `filter: invalid regular expression ${JSON.stringify(filter)}\n`);
+      // RE2, as Envoy's admin filter: a partial match, linear in each name.
+      const compiled = compileRe2(filter);
+      if ('error' in compiled) {
+        send(res, 400, `filter: invalid RE2 regex ${JSON.stringify(filter)}: ${compiled.error}\n`);
         return;
       }
-      entries = entries.filter(([name]) => re.test(name));
+      const re = compiled.regex;
+      entries = entries.filter(([name]) => re.partialMatch(name));
     }
     if (url.searchParams.get('format') === 'json') {
       sendJson(res, 200, {

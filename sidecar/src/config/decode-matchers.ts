@@ -1,13 +1,14 @@
 // Decoders for Envoy's matchers (StringMatcher, HeaderMatcher, QueryParameterMatcher, RouteMatch) into the model.
+import { compileRe2, type Re2 } from '@trellis/re2';
 import { at, fail, objList, optObj, reqObj, str, wrappedBool } from './decode-values.ts';
 import type { HeaderMatch, QueryMatch, RouteMatch, StringMatcher } from './model.ts';
-import { compileRe2 } from './re2-regex.ts';
 
-/** A RegexMatcher ({ regex, google_re2? }) compiled once. */
-export function regexMatcher(v: unknown, path: string): RegExp {
+/** A RegexMatcher ({ regex, google_re2? }) compiled once; what RE2 refuses fails the resource (a NACK). */
+export function regexMatcher(v: unknown, path: string): Re2 {
   const o = reqObj(v, path);
-  const compiled = compileRe2(str(o['regex']));
-  if ('error' in compiled) fail(at(path, 'regex'), compiled.error);
+  const pattern = str(o['regex']);
+  const compiled = compileRe2(pattern);
+  if ('error' in compiled) fail(at(path, 'regex'), `invalid RE2 regex ${JSON.stringify(pattern)}: ${compiled.error}`);
   return compiled.regex;
 }
 

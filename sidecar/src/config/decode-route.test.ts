@@ -131,7 +131,7 @@ describe('decodeRouteConfiguration', () => {
       route: { cluster: 'c' },
     });
     expect(r.match.path.kind).to.equal('regex');
-    if (r.match.path.kind === 'regex') expect(r.match.path.regex.test('/v2/x')).to.equal(true);
+    if (r.match.path.kind === 'regex') expect(r.match.path.regex.fullMatch('/v2/x')).to.equal(true);
     const [method, gone, suffix, grpc] = r.match.headers;
     expect(method?.matcher?.kind).to.equal('regex');
     expect(gone).to.deep.equal({ name: 'x-gone', present: true, invert: true });
@@ -166,13 +166,33 @@ describe('decodeRouteConfiguration', () => {
     expect(r.responseHeaders.remove).to.deep.equal(['server']);
     if (r.action.type !== 'route') throw new Error('expected route');
     const rw = r.action.route.regexRewrite;
-    expect(rw && '/v1/orders'.replace(rw.regex, rw.substitution)).to.equal('/orders?v=1');
+    expect(rw?.regex.replaceAll('/v1/orders', rw.substitution)).to.equal('/orders?v=1');
     expect(r.action.route.hostRewrite).to.equal('backend');
     const direct = onlyRoute({
       match: { prefix: '/' },
       direct_response: { status: 418, body: { inline_string: 'teapot' } },
     });
     expect(direct.action).to.deep.equal({ type: 'direct', status: 418, body: 'teapot' });
+  });
+
+  it('accepts what RE2 accepts, however a backtracking engine would fare, and matches it in linear time', () => {
+    // Valid RE2 that backtracks exponentially in a JS RegExp: a 31-character path stalled the sidecar ~10 s.
+    const r = onlyRoute({
+      match: {
+        safe_regex: { regex: '^/(a|a)*$' },
+        headers: [{ name: 'x-id', string_match: { safe_regex: { regex: '(x+x+)+y' } } }],
+      },
+      route: { cluster: 'c', regex_rewrite: { pattern: { regex: '(a+)+$' }, substitution: '<\\0>' } },
+    });
+    const long = 'a'.repeat(100_000);
+    if (r.match.path.kind !== 'regex') throw new Error('expected a regex path');
+    expect(r.match.path.regex.fullMatch(`/${long}!`)).to.equal(false);
+    expect(r.match.path.regex.fullMatch(`/${long}`)).to.equal(true);
+    const header = r.match.headers[0]?.matcher;
+    expect(header?.kind === 'regex' && header.regex.fullMatch('x'.repeat(100_000))).to.equal(false);
+    const rw = r.action.type === 'route' ? r.action.route.regexRewrite : undefined;
+    expect(rw?.regex.replaceAll(`/${long}!`, rw.substitution)).to.equal(`/${long}!`);
+    expect(rw?.regex.replaceAll(`/${long}`, rw.substitution)).to.equal(`/<${long}>`);
   });
 
   it('applies a virtual host retry policy to routes without their own', () => {
@@ -219,6 +239,23 @@ describe('decodeRouteConfiguration', () => {
         },
       ]),
       /headers\[0\]\.string_match\.safe_regex\.regex: .*backreferences/,
+    ],
+    [
+      'a rewrite pattern RE2 refuses',
+      routeConfiguration('rc', [
+        { match: { prefix: '/' }, route: { cluster: 'c', regex_rewrite: { pattern: { regex: 'a{2000}' } } } },
+      ]),
+      /route\.regex_rewrite\.pattern\.regex: invalid RE2 regex "a\{2000\}": invalid repeat count/,
+    ],
+    [
+      'a rewrite naming a group the pattern lacks',
+      routeConfiguration('rc', [
+        {
+          match: { prefix: '/' },
+          route: { cluster: 'c', regex_rewrite: { pattern: { regex: '/(a)' }, substitution: '\\2' } },
+        },
+      ]),
+      /route\.regex_rewrite\.substitution: \\2 refers to group 2 but the pattern has only 1$/,
     ],
     [
       'a redirect',

@@ -1,5 +1,6 @@
 // Decodes a RouteConfiguration (RDS, or inline in an HttpConnectionManager) into the model's RouteConfig.
-import { routeMatch } from './decode-matchers.ts';
+import { compileRe2Rewrite } from '@trellis/re2';
+import { regexMatcher, routeMatch } from './decode-matchers.ts';
 import {
   at,
   type Decoded,
@@ -28,7 +29,6 @@ import type {
   VirtualHost,
   WeightedCluster,
 } from './model.ts';
-import { compileRe2, re2Substitution } from './re2-regex.ts';
 
 /** Envoy's route timeout when a route sets none. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -171,12 +171,10 @@ function routeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined):
   const rewrite = optObj(o['regex_rewrite'], at(path, 'regex_rewrite'));
   if (rewrite) {
     const rpath = at(path, 'regex_rewrite');
-    const pattern = reqObj(rewrite['pattern'], at(rpath, 'pattern'));
-    const compiled = compileRe2(str(pattern['regex']));
-    if ('error' in compiled) fail(at(at(rpath, 'pattern'), 'regex'), compiled.error);
-    // Envoy substitutes every match: the 'g' flag; the substitution is rewritten to JS replacement syntax.
-    const regex = new RegExp(compiled.regex.source, `${compiled.regex.flags}g`);
-    action.regexRewrite = { regex, substitution: re2Substitution(str(rewrite['substitution'])) };
+    const regex = regexMatcher(rewrite['pattern'], at(rpath, 'pattern'));
+    const substitution = compileRe2Rewrite(str(rewrite['substitution']), regex);
+    if ('error' in substitution) fail(at(rpath, 'substitution'), substitution.error);
+    action.regexRewrite = { regex, substitution: substitution.rewrite };
   }
   if (typeof o['host_rewrite_literal'] === 'string') action.hostRewrite = o['host_rewrite_literal'];
   if (o['idle_timeout'] !== undefined)

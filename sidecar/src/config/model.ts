@@ -1,15 +1,16 @@
 // The sidecar's validated, immutable config model: what xDS resources decode into, and what the data path reads.
+import type { Re2, Re2Rewrite } from '@trellis/re2';
 
 /**
- * A string matcher (Envoy StringMatcher subset). `regex` is compiled once at decode time from RE2 syntax; it is
- * unanchored and has no g/y flags (Envoy's safe_regex is a full match: anchor it when building the matcher).
+ * A string matcher (Envoy StringMatcher subset). `regex` is an RE2 pattern compiled once at decode time; like
+ * Envoy's safe_regex it must match the whole value, and it runs in time linear in the value.
  */
 export type StringMatcher =
   | { kind: 'exact'; value: string; ignoreCase: boolean }
   | { kind: 'prefix'; value: string; ignoreCase: boolean }
   | { kind: 'suffix'; value: string; ignoreCase: boolean }
   | { kind: 'contains'; value: string; ignoreCase: boolean }
-  | { kind: 'regex'; regex: RegExp };
+  | { kind: 'regex'; regex: Re2 };
 
 export interface HeaderMatch {
   /** Lower-case header name; ':method', ':authority', ':path' are pseudo headers. */
@@ -29,7 +30,7 @@ export interface QueryMatch {
 export interface RouteMatch {
   path:
     | { kind: 'prefix' | 'exact'; value: string; ignoreCase: boolean }
-    | { kind: 'regex'; regex: RegExp }
+    | { kind: 'regex'; regex: Re2 }
     | { kind: 'connect' };
   headers: HeaderMatch[];
   query: QueryMatch[];
@@ -74,8 +75,8 @@ export interface RouteAction {
   clusters: WeightedCluster[];
   totalWeight: number;
   prefixRewrite?: string;
-  /** `regex` has the 'g' flag (Envoy replaces every match); `substitution` uses JS replacement syntax ($1, $&). */
-  regexRewrite?: { regex: RegExp; substitution: string };
+  /** Envoy regex_rewrite: every match of `regex` replaced by the RE2 rewrite (\1 a group, \0 the whole match). */
+  regexRewrite?: { regex: Re2; substitution: Re2Rewrite };
   hostRewrite?: string;
   /** 0 = no route timeout. */
   timeoutMs: number;

@@ -64,7 +64,7 @@ describe('RouteTable', () => {
           [
             route({ name: 'exact', exact: '/exact' }),
             route({ name: 'ci', prefix: '/CaseLess', ignoreCase: true }),
-            route({ name: 'regex', regex: /\/items\/\d+/ }),
+            route({ name: 'regex', regex: '/items/\\d+' }),
             route({ name: 'method', prefix: '/m', headers: [exact(':method', 'POST')] }),
             route({ name: 'canary', prefix: '/c', headers: [exact('x-canary', '1')] }),
             route({ name: 'not-canary', prefix: '/c', headers: [exact('x-canary', '1', true)] }),

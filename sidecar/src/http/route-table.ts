@@ -1,9 +1,10 @@
 // A RouteConfig compiled once (cached per config object): virtual host lookup tables and precompiled route matchers.
+import type { Re2 } from '@trellis/re2';
 import type { HeaderOps, RouteAction, RouteConfig, RouteMatch, VirtualHost } from '../config/model.ts';
 import { isWireSafe, normalizeHeaderOps } from './header-list.ts';
 import type { RequestView } from './request-view.ts';
 import { type CompiledRetryPolicy, compileRetryPolicy } from './retry-policy.ts';
-import { compileStringMatcher, fullMatchRegex, type StringPredicate } from './string-matcher.ts';
+import { compileStringMatcher, type StringPredicate } from './string-matcher.ts';
 
 interface CompiledHeaderMatch {
   name: string;
@@ -20,7 +21,7 @@ interface CompiledQueryMatch {
 
 type PathTest =
   | { kind: 'prefix' | 'exact'; value: string; ignoreCase: boolean }
-  | { kind: 'regex'; regex: RegExp }
+  | { kind: 'regex'; regex: Re2 }
   | { kind: 'connect' };
 
 export interface CompiledRoute {
@@ -32,7 +33,7 @@ export interface CompiledRoute {
   /** The forwarding action, or undefined for a direct response. */
   readonly action: RouteAction | undefined;
   readonly direct: { status: number; body: string } | undefined;
-  readonly regexRewrite: { regex: RegExp; substitution: string } | undefined;
+  readonly regexRewrite: RouteAction['regexRewrite'];
   /** Rewrites that are safe to put on the wire (others are dropped at compile time). */
   readonly prefixRewrite: string | undefined;
   readonly hostRewrite: string | undefined;
@@ -156,7 +157,7 @@ export function routeMatches(route: CompiledRoute, view: RequestView): boolean {
       if (!(p.ignoreCase ? path.toLowerCase().startsWith(p.value) : path.startsWith(p.value))) return false;
     } else if (p.kind === 'exact') {
       if ((p.ignoreCase ? path.toLowerCase() : path) !== p.value) return false;
-    } else if (p.kind === 'regex' && !p.regex.test(path)) return false;
+    } else if (p.kind === 'regex' && !p.regex.fullMatch(path)) return false;
   }
   for (const h of route.headers) {
     const value = view.header(h.name);
@@ -195,8 +196,8 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
         action,
         direct: r.action.type === 'direct' ? { status: r.action.status, body: r.action.body } : undefined,
         regexRewrite:
-          action?.regexRewrite && isWireSafe(action.regexRewrite.substitution, false)
-            ? compileRegexRewrite(action.regexRewrite)
+          action?.regexRewrite && isWireSafe(action.regexRewrite.substitution.source, false)
+            ? action.regexRewrite
             : undefined,
         prefixRewrite: wireSafe(action?.prefixRewrite),
         hostRewrite: wireSafe(action?.hostRewrite),
@@ -217,13 +218,6 @@ function wireSafe(value: string | undefined): string | undefined {
 
 function compilePath(m: RouteMatch): PathTest {
   const p = m.path;
-  if (p.kind === 'regex') return { kind: 'regex', regex: fullMatchRegex(p.regex) };
-  if (p.kind === 'connect') return p;
+  if (p.kind === 'regex' || p.kind === 'connect') return p;
   return { kind: p.kind, value: p.ignoreCase ? p.value.toLowerCase() : p.value, ignoreCase: p.ignoreCase };
-}
-
-/** The decoder gives a global regex and JS replacement syntax; make sure of the 'g' flag (Envoy replaces every match). */
-function compileRegexRewrite(rw: { regex: RegExp; substitution: string }): { regex: RegExp; substitution: string } {
-  if (rw.regex.flags.includes('g')) return rw;
-  return { regex: new RegExp(rw.regex.source, `${rw.regex.flags}g`), substitution: rw.substitution };
 }

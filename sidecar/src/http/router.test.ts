@@ -53,10 +53,10 @@ describe('router', () => {
     expect(upstreamPath(r2, view('/api'))).to.equal('/');
   });
 
-  it('regex rewrite replaces every match with JS replacement syntax', () => {
+  it('regex rewrite replaces every match with an RE2 rewrite string', () => {
     const { route: r } = compiled({
       prefix: '/',
-      regexRewrite: { regex: /\/v(\d+)\//g, substitution: '/version-$1/' },
+      regexRewrite: { pattern: '/v(\\d+)/', substitution: '/version-\\1/' },
     });
     expect(upstreamPath(r, view('/v1/a/v2/b?q=/v3/'))).to.equal('/version-1/a/version-2/b?q=/v3/');
   });

@@ -32,7 +32,7 @@ export function upstreamPath(route: CompiledRoute, view: RequestView): string {
     path = route.prefixRewrite + path.slice(p.value.length);
     if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
   } else if (route.regexRewrite !== undefined) {
-    path = path.replace(route.regexRewrite.regex, route.regexRewrite.substitution);
+    path = route.regexRewrite.regex.replaceAll(path, route.regexRewrite.substitution);
   }
   return path + view.query;
 }

@@ -54,8 +54,8 @@ describe('http handler: routing', () => {
             route({ name: 'api', prefix: '/api/', prefixRewrite: '/v1/', cluster: 'a' }),
             route({
               name: 'items',
-              regex: /\/items\/\d+/,
-              regexRewrite: { regex: /\/items\/(\d+)/g, substitution: '/item?id=$1' },
+              regex: '/items/\\d+',
+              regexRewrite: { pattern: '/items/(\\d+)', substitution: '/item?id=\\1' },
               cluster: 'a',
             }),
             route({

@@ -3,15 +3,10 @@ import type { StringMatcher } from '../config/model.ts';
 
 export type StringPredicate = (value: string) => boolean;
 
-/** Anchors a regex so it must match the whole input (Envoy safe_regex semantics), dropping stateful flags. */
-export function fullMatchRegex(regex: RegExp): RegExp {
-  return new RegExp(`^(?:${regex.source})$`, regex.flags.replace(/[gy]/g, ''));
-}
-
 export function compileStringMatcher(m: StringMatcher): StringPredicate {
   if (m.kind === 'regex') {
-    const re = fullMatchRegex(m.regex);
-    return (v) => re.test(v);
+    const re = m.regex;
+    return (v) => re.fullMatch(v); // Envoy safe_regex: the whole value, in linear time (RE2).
   }
   const want = m.ignoreCase ? m.value.toLowerCase() : m.value;
   const norm = m.ignoreCase ? (v: string) => v.toLowerCase() : (v: string) => v;

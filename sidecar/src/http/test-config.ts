@@ -1,4 +1,5 @@
 // Test fixtures: route, virtual host, route config, connection manager and listener configs built by hand.
+import { compileRe2Rewrite, mustCompileRe2 } from '@trellis/re2';
 import type {
   HashPolicy,
   HeaderMatch,
@@ -8,6 +9,7 @@ import type {
   QueryMatch,
   RetryPolicy,
   Route,
+  RouteAction,
   RouteConfig,
   VirtualHost,
 } from '../config/model.ts';
@@ -18,7 +20,8 @@ export interface RouteSpec {
   name?: string;
   prefix?: string;
   exact?: string;
-  regex?: RegExp;
+  /** An RE2 path pattern (a full match, as Envoy's safe_regex). */
+  regex?: string;
   connect?: boolean;
   ignoreCase?: boolean;
   headers?: HeaderMatch[];
@@ -28,7 +31,8 @@ export interface RouteSpec {
   clusters?: [string, number][];
   direct?: { status: number; body: string };
   prefixRewrite?: string;
-  regexRewrite?: { regex: RegExp; substitution: string };
+  /** Envoy regex_rewrite: an RE2 pattern and an RE2 rewrite string (\1, \0). */
+  regexRewrite?: { pattern: string; substitution: string };
   hostRewrite?: string;
   timeoutMs?: number;
   idleTimeoutMs?: number;
@@ -45,7 +49,7 @@ export function route(spec: RouteSpec): Route {
     spec.connect === true
       ? { kind: 'connect' }
       : spec.regex !== undefined
-        ? { kind: 'regex', regex: spec.regex }
+        ? { kind: 'regex', regex: mustCompileRe2(spec.regex) }
         : spec.exact !== undefined
           ? { kind: 'exact', value: spec.exact, ignoreCase }
           : { kind: 'prefix', value: spec.prefix ?? '/', ignoreCase };
@@ -72,7 +76,7 @@ export function route(spec: RouteSpec): Route {
   if (r.action.type === 'route') {
     const a = r.action.route;
     if (spec.prefixRewrite !== undefined) a.prefixRewrite = spec.prefixRewrite;
-    if (spec.regexRewrite !== undefined) a.regexRewrite = spec.regexRewrite;
+    if (spec.regexRewrite !== undefined) a.regexRewrite = regexRewrite(spec.regexRewrite);
     if (spec.hostRewrite !== undefined) a.hostRewrite = spec.hostRewrite;
     if (spec.idleTimeoutMs !== undefined) a.idleTimeoutMs = spec.idleTimeoutMs;
     if (spec.retry !== undefined) {
@@ -80,6 +84,13 @@ export function route(spec: RouteSpec): Route {
     }
   }
   return r;
+}
+
+function regexRewrite(spec: { pattern: string; substitution: string }): NonNullable<RouteAction['regexRewrite']> {
+  const regex = mustCompileRe2(spec.pattern);
+  const rw = compileRe2Rewrite(spec.substitution, regex);
+  if ('error' in rw) throw new Error(rw.error);
+  return { regex, substitution: rw.rewrite };
 }
 
 export function vhost(name: string, domains: string[], routes: Route[], ops: Partial<VirtualHost> = {}): VirtualHost {
