@@ -152,7 +152,7 @@ describe('validateResource', () => {
       ],
       [
         (d) => (d.spec.http[0].match[0] = { pathRegex: '/api/(' }),
-        'spec.http[0].match[0].pathRegex: expected a valid regular expression, got "/api/(": ',
+        'spec.http[0].match[0].pathRegex: expected an RE2 regular expression, got "/api/(": missing closing ): `/api/(`',
       ],
       [
         (d) => (d.spec.http[0].match[0].headers['x-canary'] = { exact: '1', prefix: '1' }),
@@ -207,9 +207,55 @@ describe('validateResource', () => {
     expect(validateResource(doc, 'document 1').errors).to.deep.equal([]);
   });
 
-  it('rejects regex features RE2 does not have', () => {
-    const errors = errorsOf(route, (d: Loose) => (d.spec.http[0].match[0] = { pathRegex: '^/(?!admin)' }));
-    expect(errors[0]).to.contain('pathRegex: expected an RE2 regular expression');
+  it("rejects what RE2 refuses, with the field path and RE2's reason", () => {
+    const cases: [(d: Loose) => void, string][] = [
+      [
+        (d) => (d.spec.http[0].match[0] = { pathRegex: '^/(?!admin)' }),
+        'spec.http[0].match[0].pathRegex: expected an RE2 regular expression, got "^/(?!admin)": ' +
+          'invalid or unsupported Perl syntax: `(?!` (lookahead is not supported by RE2)',
+      ],
+      [
+        (d) => (d.spec.http[0].match[0].headers['x-canary'] = { regex: '(a)\\1' }),
+        'spec.http[0].match[0].headers.x-canary.regex: expected an RE2 regular expression, got "(a)\\\\1": ' +
+          'invalid escape sequence: `\\1` (backreferences are not supported by RE2)',
+      ],
+      [
+        (d) => (d.spec.http[0].match[0] = { cookies: { session: { regex: 'x{1001}' } } }),
+        'spec.http[0].match[0].cookies.session.regex: expected an RE2 regular expression, got "x{1001}": ' +
+          'invalid repeat count: `{1001}`',
+      ],
+      [
+        (d) => (d.spec.http[0].match[0] = { queryParams: { v: { regex: '[[:nope:]]' } } }),
+        'spec.http[0].match[0].queryParams.v.regex: expected an RE2 regular expression, got "[[:nope:]]": ' +
+          'invalid character class range: `[:nope:]`',
+      ],
+      [
+        (d) => (d.spec.http[0].rewrite = { regex: { pattern: '^/v1/(.*)$', substitution: '/\\2' } }),
+        'spec.http[0].rewrite.regex.substitution: expected an RE2 rewrite (\\1 to \\9 a group, \\0 the whole match, ' +
+          '\\\\ a backslash), got "/\\\\2": \\2 refers to group 2 but the pattern has only 1',
+      ],
+      [
+        (d) => (d.spec.http[0].rewrite = { regex: { pattern: '^/v1/(.*)$', substitution: '/\\n' } }),
+        'spec.http[0].rewrite.regex.substitution: expected an RE2 rewrite (\\1 to \\9 a group, \\0 the whole match, ' +
+          '\\\\ a backslash), got "/\\\\n": invalid rewrite: a backslash must be followed by a digit or a backslash, got \\n',
+      ],
+    ];
+    for (const [edit, message] of cases) {
+      const errors = errorsOf(route, edit);
+      expect(errors, message).to.have.length(1);
+      expect(errors[0]).to.satisfy((e: string) => e.startsWith(`document 2 (Route orders): ${message}`), errors[0]);
+    }
+  });
+
+  it('accepts what RE2 accepts, including patterns a backtracking engine would take exponential time on', () => {
+    const doc = route() as Loose;
+    doc.spec.http[0].match[0] = {
+      pathRegex: '^/(a|a)*$',
+      headers: { 'x-id': { regex: '(?P<id>[[:alnum:]]+)-(x+x+)+y' } },
+      cookies: { session: { regex: '\\Q.*\\E(a+)+' } },
+    };
+    doc.spec.http[0].rewrite = { regex: { pattern: '^/v(\\d)/(.*)$', substitution: '/\\2?v=\\1&all=\\0\\\\' } };
+    expect(validateResource(doc, 'document 1').errors).to.deep.equal([]);
   });
 
   it('checks traffic policies', () => {

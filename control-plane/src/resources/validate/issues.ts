@@ -1,4 +1,5 @@
 // Collects validation errors for one document, each naming the document, the field path and what was expected.
+import { compileRe2, type Re2 } from '@trellis/re2';
 import { parseDuration } from '../duration.ts';
 
 /** Field paths as users read them: `spec.http[0].route[1].weight`. */
@@ -150,20 +151,18 @@ export class Issues {
     return ok;
   }
 
-  /** A regular expression that compiles. */
-  regex(value: unknown, path: string): boolean {
-    if (!this.string(value, path)) return false;
-    if (/\(\?<?[=!]|\\[1-9]/.test(value)) {
-      this.add(path, `expected an RE2 regular expression (no lookaround, no backreferences), got ${describe(value)}`);
-      return false;
+  /**
+   * An RE2 regular expression, checked by the same code the sidecar runs (so what passes here is never NACKed for
+   * its syntax); undefined when refused.
+   */
+  regex(value: unknown, path: string): Re2 | undefined {
+    if (!this.string(value, path)) return undefined;
+    const compiled = compileRe2(value);
+    if ('error' in compiled) {
+      this.add(path, `expected an RE2 regular expression, got ${describe(value)}: ${compiled.error}`);
+      return undefined;
     }
-    try {
-      new RegExp(value, 'u');
-      return true;
-    } catch (err) {
-      this.add(path, `expected a valid regular expression, got ${describe(value)}: ${(err as Error).message}`);
-      return false;
-    }
+    return compiled.regex;
   }
 
   /** Reports the keys of `obj` among `keys` when more than one is set. */

@@ -1,5 +1,6 @@
 // Validates a Route spec: hosts, HTTP match rules, rewrites, weighted destinations, timeouts, retries, header ops.
-import { field, type Issues, isRecord } from './issues.ts';
+import { compileRe2Rewrite } from '@trellis/re2';
+import { describe, field, type Issues, isRecord } from './issues.ts';
 import { validateRetries } from './retries.ts';
 
 const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'idleTimeout', 'retries', 'headers'];
@@ -108,15 +109,25 @@ function validateRewrite(value: unknown, path: string, issues: Issues): void {
   if (prefix !== undefined && (typeof prefix !== 'string' || !prefix.startsWith('/'))) {
     issues.expected(field(path, 'pathPrefix'), 'a path starting with "/"', prefix);
   }
-  if (rw['regex'] !== undefined) {
-    const at = field(path, 'regex');
-    const re = issues.object(rw['regex'], at, ['pattern', 'substitution']);
-    if (re && issues.required(re, at, 'pattern', 'a regular expression'))
-      issues.regex(re['pattern'], field(at, 'pattern'));
-    if (re && issues.required(re, at, 'substitution', 'a string'))
-      issues.string(re['substitution'], field(at, 'substitution'), false);
-  }
+  if (rw['regex'] !== undefined) validateRegexRewrite(rw['regex'], field(path, 'regex'), issues);
   if (rw['host'] !== undefined) issues.string(rw['host'], field(path, 'host'));
+}
+
+/** `rewrite.regex`: an RE2 pattern and an RE2 rewrite string whose groups the pattern has (as the sidecar checks). */
+function validateRegexRewrite(value: unknown, path: string, issues: Issues): void {
+  const re = issues.object(value, path, ['pattern', 'substitution']);
+  if (!re) return;
+  const pattern = issues.required(re, path, 'pattern', 'a regular expression')
+    ? issues.regex(re['pattern'], field(path, 'pattern'))
+    : undefined;
+  const sub = re['substitution'];
+  if (!issues.required(re, path, 'substitution', 'a string') || !issues.string(sub, field(path, 'substitution'), false))
+    return;
+  const rewrite = pattern && compileRe2Rewrite(sub, pattern);
+  if (rewrite && 'error' in rewrite) {
+    const what = 'an RE2 rewrite (\\1 to \\9 a group, \\0 the whole match, \\\\ a backslash)';
+    issues.add(field(path, 'substitution'), `expected ${what}, got ${describe(sub)}: ${rewrite.error}`);
+  }
 }
 
 /**
