@@ -25,6 +25,7 @@ const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 
 /** Envoy's defaults where the HCM leaves a field unset. */
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+const DEFAULT_MAX_HEADERS_COUNT = 100;
 
 const CODECS: Readonly<Record<string, HttpConnectionManagerConfig['codec']>> = {
   AUTO: 'auto',
@@ -68,6 +69,15 @@ function upgradeTypes(v: unknown, path: string): string[] {
     if (wrappedBool(u['enabled'], at(at(path, i), 'enabled'), true)) out.push(type);
   }
   return out;
+}
+
+/** `common_http_protocol_options.max_headers_count` (UInt32Value, at least 1; Envoy's default 100). */
+function maxHeadersCount(o: Obj, path: string): number {
+  const common = optObj(o['common_http_protocol_options'], at(path, 'common_http_protocol_options'));
+  const field = at(at(path, 'common_http_protocol_options'), 'max_headers_count');
+  const n = wrappedNum(common?.['max_headers_count'], field, DEFAULT_MAX_HEADERS_COUNT);
+  if (!Number.isInteger(n) || n < 1) fail(field, `must be at least 1, got ${n}`);
+  return n;
 }
 
 /** Where the routes come from: an RDS name (over ADS) or an inline RouteConfiguration. */
@@ -119,6 +129,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
       at(path, 'max_request_headers_kb'),
       DEFAULT_MAX_REQUEST_HEADERS_KB,
     ),
+    maxHeadersCount: maxHeadersCount(o, path),
     upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
     accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),
   };

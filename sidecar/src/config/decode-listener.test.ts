@@ -53,6 +53,7 @@ describe('decodeListener', () => {
         requestTimeoutMs: 0,
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
+        maxHeadersCount: 100,
         upgrades: ['websocket', 'CONNECT'],
         accessLogs: [],
       },

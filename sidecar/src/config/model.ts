@@ -138,6 +138,11 @@ export interface HttpConnectionManagerConfig {
   requestTimeoutMs: number;
   streamIdleTimeoutMs: number;
   maxRequestHeadersKb: number;
+  /**
+   * `common_http_protocol_options.max_headers_count` (Envoy's default 100): a request with more header fields gets
+   * 431 over HTTP/1.1 and a stream reset over HTTP/2.
+   */
+  maxHeadersCount: number;
   /** upgrade_configs enabled at the connection manager level ('websocket', 'CONNECT'). */
   upgrades: string[];
   /** HCM `tracing` (absent: the sidecar's own tracing defaults apply). */

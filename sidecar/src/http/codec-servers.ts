@@ -12,6 +12,8 @@ import { RESPONSE_FLAGS_HEADER } from './response-headers.ts';
 const HEADERS_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_HEADERS_KB = 60;
+/** The pseudo-header fields of an HTTP/2 request, which node counts against maxHeaderListPairs. */
+const H2_PSEUDO_HEADERS = 4;
 
 function maxHeaderBytes(hcm: HttpConnectionManagerConfig): number {
   return (hcm.maxRequestHeadersKb > 0 ? hcm.maxRequestHeadersKb : DEFAULT_MAX_HEADERS_KB) * 1024;
@@ -20,12 +22,19 @@ function maxHeaderBytes(hcm: HttpConnectionManagerConfig): number {
 export function h1ServerOptions(hcm: HttpConnectionManagerConfig): H1ServerOptions {
   const requestTimeout = Math.max(hcm.requestTimeoutMs, 0);
   const headersTimeout = requestTimeout > 0 ? Math.min(HEADERS_TIMEOUT_MS, requestTimeout) : HEADERS_TIMEOUT_MS;
-  return { maxHeadBytes: maxHeaderBytes(hcm), idleTimeoutMs: Math.min(headersTimeout, KEEP_ALIVE_TIMEOUT_MS) };
+  return {
+    maxHeadBytes: maxHeaderBytes(hcm),
+    maxHeadersCount: hcm.maxHeadersCount,
+    idleTimeoutMs: Math.min(headersTimeout, KEEP_ALIVE_TIMEOUT_MS),
+  };
 }
 
 export function createH2Server(hcm: HttpConnectionManagerConfig): Http2Server {
   return http2.createServer({
     maxSessionMemory: 64,
+    // node counts the pseudo-headers too (:method, :scheme, :authority, :path): past the limit the stream is reset
+    // with ENHANCE_YOUR_CALM, as Envoy resets HTTP/2 streams over max_headers_count.
+    maxHeaderListPairs: hcm.maxHeadersCount + H2_PSEUDO_HEADERS,
     settings: { maxHeaderListSize: maxHeaderBytes(hcm), enablePush: false },
   });
 }

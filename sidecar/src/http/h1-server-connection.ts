@@ -1,7 +1,7 @@
 // One downstream HTTP/1.1 connection: reads request heads and bodies off the socket, one request at a time (pipelined
 // requests wait, buffered), keep-alive, 100-continue, malformed input → 400/431, upgrades and CONNECT handed over.
 import type { Socket } from 'node:net';
-import { BodyReader, type BodySink, HEAD_OK, parseRequestHead } from './h1-server-parser.ts';
+import { BodyReader, type BodySink, HEAD_OK, hasBareLf, parseRequestHead } from './h1-server-parser.ts';
 import { type BodySource, H1RequestBody, H1ServerRequest } from './h1-server-request.ts';
 import { H1ServerResponse, type ResponseOwner } from './h1-server-response.ts';
 import { connectionSweeper, type IdleTracked } from './idle-sweeper.ts';
@@ -18,6 +18,8 @@ export interface H1ServerHandlers {
 
 export interface H1ServerOptions {
   maxHeadBytes: number;
+  /** More header fields than this: 431 (HCM max_headers_count). */
+  maxHeadersCount: number;
   /** Idle keep-alive connections and incomplete heads are closed after this long without traffic (0 = never). */
   idleTimeoutMs: number;
 }
@@ -38,6 +40,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
   private readonly socket: Socket;
   private readonly handlers: H1ServerHandlers;
   private readonly maxHeadBytes: number;
+  private readonly maxHeadersCount: number;
   private readonly body = new BodyReader();
   private state = HEAD;
   private buf: Buffer | undefined = undefined;
@@ -62,6 +65,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.socket = socket;
     this.handlers = handlers;
     this.maxHeadBytes = options.maxHeadBytes;
+    this.maxHeadersCount = options.maxHeadersCount;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('drain', this.onDrain);
@@ -118,6 +122,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     }
     if (end < 0) {
       if (avail > this.maxHeadBytes) this.malformed(431, 'request head too large');
+      else if (hasBareLf(buf, start)) this.malformed(400, 'bare LF in request head');
       else this.buf = start === 0 ? buf : start === buf.length ? undefined : buf.subarray(start);
       return false;
     }
@@ -130,8 +135,9 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.buf = after === buf.length ? undefined : buf.subarray(after);
     const socket = this.socket;
     const req = new H1ServerRequest(socket);
-    if (parseRequestHead(text, req) !== HEAD_OK) {
-      this.malformed(400, 'bad request head');
+    const status = parseRequestHead(text, req, this.maxHeadersCount);
+    if (status !== HEAD_OK) {
+      this.malformed(status, status === 431 ? 'too many request headers' : 'bad request head');
       return false;
     }
     if (req.upgrade || req.method === 'CONNECT') {

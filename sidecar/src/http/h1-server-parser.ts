@@ -26,15 +26,22 @@ export interface RequestHeadFields {
   expectContinue: boolean;
 }
 
-/** Status for a head we refuse (400); 0 when the head is fine. */
+/** Status for a head we refuse (400, or 431 for too many fields); 0 when the head is fine. */
 export const HEAD_OK = 0;
 
+/** Envoy's default `max_headers_count`. */
+export const DEFAULT_MAX_HEADERS_COUNT = 100;
+
 /**
- * Parses `text` (the head without its final CRLFCRLF, latin1) into `out`. Returns HEAD_OK or 400. Field syntax is
- * checked byte by byte (RFC 9112 §3, §5); framing per RFC 9112 §6.1–6.3 (Transfer-Encoding with Content-Length,
- * conflicting lengths and non-chunked request codings are refused).
+ * Parses `text` (the head without its final CRLFCRLF, latin1) into `out`. Returns HEAD_OK, 400, or 431 when the head
+ * has more than `maxHeaders` fields. Field syntax is checked byte by byte (RFC 9112 §3, §5); framing per RFC 9112
+ * §6.1–6.3 (Transfer-Encoding with Content-Length, conflicting lengths and non-chunked request codings are refused).
  */
-export function parseRequestHead(text: string, out: RequestHeadFields): number {
+export function parseRequestHead(
+  text: string,
+  out: RequestHeadFields,
+  maxHeaders: number = DEFAULT_MAX_HEADERS_COUNT,
+): number {
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd < 0) lineEnd = text.length;
   const sp1 = text.indexOf(' ');
@@ -61,7 +68,9 @@ export function parseRequestHead(text: string, out: RequestHeadFields): number {
   let expect = false;
   const end = text.length;
   let pos = lineEnd + 2;
+  let fields = 0;
   while (pos < end) {
+    if (++fields > maxHeaders) return 431;
     let eol = text.indexOf('\r\n', pos);
     if (eol < 0) eol = end;
     let i = pos;
@@ -129,6 +138,19 @@ export function parseRequestHead(text: string, out: RequestHeadFields): number {
   out.upgrade = upgradeToken && upgrade !== undefined && upgrade.toLowerCase() === 'websocket';
   out.expectContinue = expect && !http10;
   return HEAD_OK;
+}
+
+/**
+ * True when buf[from…] has a bare LF (a line feed without its CR). A head with one can never end in CRLFCRLF: it is
+ * refused at once (400) instead of waiting for the head timeout. Called only while a head is incomplete.
+ */
+export function hasBareLf(buf: Buffer, from: number): boolean {
+  let i = buf.indexOf(10, from);
+  while (i >= 0) {
+    if (i === from || buf[i - 1] !== 13) return true;
+    i = buf.indexOf(10, i + 1);
+  }
+  return false;
 }
 
 /** Where a request body goes, piece by piece. */

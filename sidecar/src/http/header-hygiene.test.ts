@@ -1,5 +1,4 @@
 // Header hygiene through live handlers (issue 11): one Date across hops, Content-Length lists, header counts, bare LF.
-import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { expect } from 'chai';
@@ -39,11 +38,13 @@ function valuesOf(raw: string, name: string): string[] {
     .map(([, v]) => v);
 }
 
-/** A complete HTTP/1.1 response with a Content-Length body has arrived. */
+/** A complete HTTP/1.1 response (Content-Length or chunked body) has arrived. */
 function responseComplete(raw: string): boolean {
   const end = raw.indexOf('\r\n\r\n');
   if (end < 0) return false;
-  const length = /\r\ncontent-length: *(\d+)/i.exec(raw.slice(0, end + 2));
+  const head = raw.slice(0, end + 2);
+  if (/\r\ntransfer-encoding: *chunked\r\n/i.test(head)) return raw.endsWith('\r\n0\r\n\r\n');
+  const length = /\r\ncontent-length: *(\d+)/i.exec(head);
   return length !== null && raw.length >= end + 4 + Number(length[1]);
 }
 
@@ -67,7 +68,8 @@ async function h2Request(
     stream.on('data', (d: string) => {
       body += d;
     });
-    await once(stream, 'close');
+    // Not events.once: it would reject on the 'error' a reset stream emits.
+    await new Promise((resolve) => stream.once('close', resolve));
     if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) return { rstCode: stream.rstCode ?? -1 };
     return { ...(await response), body };
   } finally {
@@ -239,6 +241,58 @@ describe('header hygiene', () => {
       expect(res.status).to.equal(502);
       expect(res.headers['x-trellis-response-flags']).to.equal('UPE');
     });
+  });
+
+  describe('header count (max_headers_count, Envoy default 100)', () => {
+    const fields = (n: number): string => Array.from({ length: n }, (_v, i) => `X-H${i}: v\r\n`).join('');
+    const h2Headers = (n: number): http2.OutgoingHttpHeaders => {
+      const h: http2.OutgoingHttpHeaders = { ':path': '/count', ':authority': 'a' };
+      for (let i = 0; i < n; i++) h[`x-h${i}`] = 'v';
+      return h;
+    };
+
+    it('HTTP/1.1: 100 header fields pass, 101 get 431', async () => {
+      const ok = await rawExchange(inner.port, `GET /count HTTP/1.1\r\nHost: a\r\n${fields(99)}\r\n`, responseComplete);
+      expect(ok).to.match(/^HTTP\/1\.1 200 /);
+      const tooMany = await rawExchange(inner.port, `GET /count HTTP/1.1\r\nHost: a\r\n${fields(100)}\r\n`);
+      expect(tooMany).to.match(/^HTTP\/1\.1 431 /);
+      expect(valuesOf(tooMany, 'connection')).to.deep.equal(['close']);
+    });
+
+    it('HTTP/2: 100 header fields pass, 101 reset the stream', async () => {
+      const ok = await h2Request(inner.port, h2Headers(100));
+      expect('status' in ok && ok.status).to.equal(200);
+      const tooMany = await h2Request(inner.port, h2Headers(101));
+      expect(tooMany).to.deep.equal({ rstCode: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM });
+    });
+
+    it('a listener can set its own limit', async () => {
+      const clusters = new TestClusters();
+      clusters.add('app', [app.port]);
+      const strict = await startProxy(routeConfig([vhost('v', ['*'], [route({ cluster: 'app' })])]), clusters, {
+        maxHeadersCount: 5,
+      });
+      try {
+        const ok = await rawExchange(strict.port, `GET / HTTP/1.1\r\nHost: a\r\n${fields(4)}\r\n`, responseComplete);
+        expect(ok).to.match(/^HTTP\/1\.1 200 /);
+        const tooMany = await rawExchange(strict.port, `GET / HTTP/1.1\r\nHost: a\r\n${fields(5)}\r\n`);
+        expect(tooMany).to.match(/^HTTP\/1\.1 431 /);
+        expect(await h2Request(strict.port, h2Headers(5))).to.have.property('status', 200);
+        expect(await h2Request(strict.port, h2Headers(6))).to.have.property('rstCode');
+      } finally {
+        await strict.close();
+      }
+    });
+  });
+
+  it('a bare-LF request head gets 400 at once (not a 408 after the head timeout)', async () => {
+    const started = Date.now();
+    for (const head of ['GET / HTTP/1.1\nHost: a\n\n', 'GET / HTTP/1.1\r\nHost: a\n\n', '\nGET / HTTP/1.1\r\n']) {
+      const out = await rawExchange(inner.port, head);
+      expect(out, JSON.stringify(head)).to.match(/^HTTP\/1\.1 400 /);
+    }
+    expect(Date.now() - started).to.be.below(2000);
+    expect((await send(inner.port, '/after')).status).to.equal(200);
   });
 
   it('sanity: the echo app answers through both hops', async () => {

@@ -121,6 +121,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     requestTimeoutMs: 0,
     streamIdleTimeoutMs: 0,
     maxRequestHeadersKb: 60,
+    maxHeadersCount: 100,
     upgrades: [],
     accessLogs: [],
     ...overrides,

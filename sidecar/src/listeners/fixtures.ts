@@ -53,6 +53,7 @@ export function httpListener(name: string, port: number, routeConfigName: string
         requestTimeoutMs: 0,
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
+        maxHeadersCount: 100,
         upgrades: [],
         accessLogs: [],
       },

@@ -1,0 +1,31 @@
+// HCM header and path options through the protos: max_headers_count, Server header, path normalization.
+import { expect } from 'chai';
+import { decodeListener } from './decode-listener.ts';
+import { hcm, socketListener, wire } from './envoy-fixtures.ts';
+import type { HttpConnectionManagerConfig } from './model.ts';
+
+type Obj = Record<string, unknown>;
+
+function decode(extra: Obj): HttpConnectionManagerConfig | string {
+  const r = decodeListener(wire('listener', socketListener('outbound', hcm('outbound', extra))), 'v1');
+  if ('error' in r) return r.error;
+  if (r.value === null || r.value.filter.type !== 'http') throw new Error('not an HTTP listener');
+  return r.value.filter.http;
+}
+
+function ok(extra: Obj): HttpConnectionManagerConfig {
+  const config = decode(extra);
+  if (typeof config === 'string') throw new Error(config);
+  return config;
+}
+
+describe('HCM header and path options', () => {
+  it('max_headers_count: Envoy default 100, or common_http_protocol_options', () => {
+    expect(ok({}).maxHeadersCount).to.equal(100);
+    expect(ok({ common_http_protocol_options: {} }).maxHeadersCount).to.equal(100);
+    expect(ok({ common_http_protocol_options: { max_headers_count: { value: 20 } } }).maxHeadersCount).to.equal(20);
+    expect(decode({ common_http_protocol_options: { max_headers_count: { value: 0 } } })).to.include(
+      'common_http_protocol_options.max_headers_count: must be at least 1',
+    );
+  });
+});
