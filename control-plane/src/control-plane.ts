@@ -8,11 +8,13 @@ import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
 import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
+import { LogLimiter } from './telemetry/log-limiter.ts';
 import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
 import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from './xds/node.ts';
+import type { ProxyTracker } from './xds/proxy-status.ts';
 import { XdsServer } from './xds/server.ts';
 
 export interface ControlPlaneOptions {
@@ -38,6 +40,8 @@ export class ControlPlane {
   /** The bound metrics port, when one was asked for. */
   readonly metricsPort: number | undefined;
   readonly telemetry: ControlPlaneTelemetry;
+  /** The proxies connected to the xDS server (read side). */
+  readonly proxies: ProxyTracker;
   private readonly opts: ControlPlaneOptions;
   private readonly cache: SnapshotCache;
   private readonly registry: EndpointRegistry;
@@ -68,6 +72,7 @@ export class ControlPlane {
     this.cache = parts.cache;
     this.registry = parts.registry;
     this.xds = parts.xds;
+    this.proxies = parts.xds;
     this.xdsPort = parts.xdsPort;
     this.telemetry = parts.telemetry;
     this.metricsServer = parts.metrics;
@@ -80,16 +85,24 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const { store, logger } = opts;
     await store.open();
-    const registry = new EndpointRegistry({ graceMs: opts.endpointGraceMs });
+    const registrations = new LogLimiter();
+    const registryLog = logger.child({ component: 'registry' });
+    const registry = new EndpointRegistry({
+      graceMs: opts.endpointGraceMs,
+      // A proxy announcing an unusable endpoint stays connected (it still gets configuration) without one.
+      onInvalid: ({ streamId, nodeId, error }) =>
+        registrations.warn(registryLog, { streamId, node: nodeId, error }, 'endpoint registration rejected'),
+    });
     let self: ControlPlane | undefined;
     const cache = new SnapshotCache({
       groupOf: nodeGroupOf,
       onFirstWatch: (group) => self?.publish(group),
+      onLastUnwatch: (group) => self?.forget(group),
     });
     const telemetry = new ControlPlaneTelemetry(opts.tracing);
     const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }), observer: telemetry.xds });
     telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
-    const cleanups: (() => void)[] = [];
+    const cleanups: (() => void)[] = [() => registrations.close()];
     registry.setStatic(store.list('Service') as ServiceResource[]);
     const xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort);
     let api: { port: number; close(): Promise<void> } | undefined;
@@ -156,6 +169,18 @@ export class ControlPlane {
         for (const group of watched) this.publish(group);
       });
     });
+  }
+
+  /** Drops what is kept for a group nobody watches any more; a proxy that comes back gets a fresh translation. */
+  private forget(group: string): void {
+    this.cache.clearSnapshot(group);
+    this.published.delete(group);
+    this.lastWarnings.delete(group);
+  }
+
+  /** Groups with a published snapshot (every one has a watcher: a group's last stream to close drops it). */
+  publishedGroups(): string[] {
+    return [...this.published];
   }
 
   private state(): MeshState {

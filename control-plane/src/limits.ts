@@ -33,6 +33,9 @@ export const MAX_NODE_BYTES = 128 * KiB;
 /** node.metadata encoded; a Trellis sidecar sends < 1 KiB, an Istio proxy a few KiB. */
 export const MAX_NODE_METADATA_BYTES = 64 * KiB;
 
+/** Text an xDS client chooses (a type URL, a NACK message) as logged and kept for proxy status; the rest is cut. */
+export const MAX_CLIENT_TEXT_CHARS = 4096;
+
 /**
  * Endpoint weights, static or announced (TRELLIS_WEIGHT). 128 steps express any useful ratio between endpoints and
  * keep a locality's weight (the sum of its endpoints') far from Envoy's uint32 overflow check.

@@ -79,6 +79,18 @@ describe('SnapshotCache', () => {
     expect(cache.groups()).to.deep.equal([]);
   });
 
+  it('tells the owner when the last watcher of a group leaves (once)', () => {
+    const left: string[] = [];
+    const cache = new SnapshotCache({ groupOf: () => 'g', onLastUnwatch: (group) => left.push(group) });
+    const stop1 = cache.watch('g', () => {});
+    const stop2 = cache.watch('g', () => {});
+    stop1();
+    expect(left).to.deep.equal([]);
+    stop2();
+    stop2();
+    expect(left).to.deep.equal(['g']);
+  });
+
   it('keeps notifying the other watchers when one throws, and reports the error', () => {
     const errors: unknown[] = [];
     const cache = new SnapshotCache({ groupOf: () => 'g', onError: (_g, err) => errors.push(err) });

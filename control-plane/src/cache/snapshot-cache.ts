@@ -7,6 +7,8 @@ export interface SnapshotCacheOptions {
   groupOf(node: NodeInfo): string;
   /** Called when a stream starts watching a group that has no snapshot yet, so the owner can set one synchronously. */
   onFirstWatch?(group: string): void;
+  /** Called when the last watcher of a group stops watching (the owner may drop what it keeps for the group). */
+  onLastUnwatch?(group: string): void;
   /** Called when onFirstWatch or a watcher callback throws (watching and notifying carry on). */
   onError?(group: string, error: unknown): void;
 }
@@ -74,7 +76,13 @@ export class SnapshotCache {
     return () => {
       const watchers = this.#watchers.get(group);
       if (!watchers?.delete(watcher)) return;
-      if (watchers.size === 0) this.#watchers.delete(group);
+      if (watchers.size > 0) return;
+      this.#watchers.delete(group);
+      try {
+        this.#opts.onLastUnwatch?.(group);
+      } catch (err) {
+        this.#opts.onError?.(group, err);
+      }
     };
   }
 

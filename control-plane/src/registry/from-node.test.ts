@@ -71,7 +71,27 @@ describe('endpointFromNode', () => {
     ['port 0', { ...BASE, [NODE_META.port]: 0 }, /TRELLIS_PORT: expected a port number/],
     ['port 70000', { ...BASE, [NODE_META.port]: 70000 }, /TRELLIS_PORT/],
     ['a fractional port', { ...BASE, [NODE_META.port]: 80.5 }, /TRELLIS_PORT/],
-    ['weight 0', { ...BASE, [NODE_META.weight]: 0 }, /TRELLIS_WEIGHT: expected a positive integer/],
+    ['weight 0', { ...BASE, [NODE_META.weight]: 0 }, /TRELLIS_WEIGHT: expected an integer from 1 to 128, got 0/],
+    [
+      'weight 129',
+      { ...BASE, [NODE_META.weight]: '129' },
+      /TRELLIS_WEIGHT: expected an integer from 1 to 128, got "129"/,
+    ],
+    [
+      'weight 2^32-1',
+      { ...BASE, [NODE_META.weight]: 4294967295 },
+      /TRELLIS_WEIGHT: expected an integer from 1 to 128, got 4294967295/,
+    ],
+    [
+      'a long label value',
+      { ...BASE, [NODE_META.labels]: { v: 'x'.repeat(64) } },
+      /TRELLIS_LABELS\.v: expected a label value of at most 63/,
+    ],
+    [
+      'a bad label key',
+      { ...BASE, [NODE_META.labels]: { 'a b': 'v' } },
+      /TRELLIS_LABELS\["a b"\]: expected a label key name/,
+    ],
     ['labels as a list', { ...BASE, [NODE_META.labels]: ['a'] }, /TRELLIS_LABELS: expected an object/],
     ['a non-string label', { ...BASE, [NODE_META.labels]: { v: 2 } }, /TRELLIS_LABELS\.v: expected a string/],
     ['labels as bad JSON', { ...BASE, [NODE_META.labels]: '{nope' }, /TRELLIS_LABELS/],

@@ -1,5 +1,7 @@
 // Reads the endpoint a proxy announces through its ADS node metadata (TRELLIS_SERVICE, _ADDRESS, _PORT, ...).
 import { isIP } from 'node:net';
+import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../limits.ts';
+import { labelProblems } from '../resources/validate/labels.ts';
 import { NODE_META, type NodeInfo } from '../xds/node.ts';
 import type { Endpoint } from './endpoint.ts';
 
@@ -32,13 +34,9 @@ function labelsOf(value: unknown): { labels: Record<string, string> } | { error:
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     return { error: `${NODE_META.labels}: expected an object of string labels` };
   }
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'string')
-      return { error: `${NODE_META.labels}.${k}: expected a string, got ${JSON.stringify(v)}` };
-    labels[k] = v;
-  }
-  return { labels };
+  const problem = labelProblems(obj as Record<string, unknown>, NODE_META.labels)[0];
+  if (problem) return { error: `${problem[0]}: ${problem[1]}` };
+  return { labels: { ...(obj as Record<string, string>) } };
 }
 
 /**
@@ -69,9 +67,12 @@ export function endpointFromNode(node: NodeInfo, peerIp?: string): Endpoint | un
   }
 
   const rawWeight = meta[NODE_META.weight];
-  const weight = rawWeight === undefined || rawWeight === null ? 1 : integerIn(rawWeight, 1, 0xffff_ffff);
+  const weight =
+    rawWeight === undefined || rawWeight === null ? 1 : integerIn(rawWeight, MIN_ENDPOINT_WEIGHT, MAX_ENDPOINT_WEIGHT);
   if (weight === undefined) {
-    return { error: `${NODE_META.weight}: expected a positive integer, got ${JSON.stringify(rawWeight)}` };
+    return {
+      error: `${NODE_META.weight}: expected an integer from ${MIN_ENDPOINT_WEIGHT} to ${MAX_ENDPOINT_WEIGHT}, got ${JSON.stringify(rawWeight)}`,
+    };
   }
 
   const labels = labelsOf(meta[NODE_META.labels]);

@@ -4,6 +4,8 @@ import { typeUrlOf, type XdsTypeKey } from '@trellis/xds-protos';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import type { LogLimiter } from '../telemetry/log-limiter.ts';
+import { clip } from './client-text.ts';
 import { decodeNode } from './decode-node.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
@@ -13,6 +15,8 @@ export interface SessionDeps {
   cache: SnapshotCache;
   table: ProxyTable;
   logger: Logger;
+  /** Rate-limits the warnings a client can cause per request or per stream (shared by every stream). */
+  warnings: LogLimiter;
   streamId: string;
   /** Told about pushes, ACKs, NACKs and stream ends (metrics, tracing); optional. */
   observer?: XdsObserver;
@@ -88,10 +92,15 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     return true;
   }
 
+  /** A warning a client can cause at will (per request, per stream): rate-limited across every stream. */
+  warn(fields: Record<string, unknown>, msg: string): void {
+    this.#deps.warnings.warn(this.log, fields, msg);
+  }
+
   /** Ends the stream with an error status. */
   fail(code: status, details: string): void {
     if (this.#closed) return;
-    this.log.warn({ code: status[code], details }, 'closing ADS stream');
+    this.warn({ code: status[code], details: clip(details) }, 'closing ADS stream');
     this.#call.emit('error', { code, details });
   }
 
@@ -106,7 +115,7 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
       if (!record) return;
       const type = typeUrlOf(msg.type_url);
       if (!type) {
-        this.log.warn({ typeUrl: msg.type_url }, 'ignoring request for an unknown type URL');
+        this.warn({ typeUrl: clip(msg.type_url) }, 'ignoring request for an unknown type URL');
         return;
       }
       this.#handler.request(msg, type, record);

@@ -19,11 +19,22 @@ function buildVersion(v: unknown): string {
   return [semver['major_number'], semver['minor_number'], semver['patch']].map((n) => Number(n ?? 0)).join('.');
 }
 
-/** The node as Trellis uses it; metadata becomes plain JSON. Missing fields are empty. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * The node as Trellis uses it; metadata becomes plain JSON. Missing fields are empty. Deeply frozen: the proxy table
+ * hands the one copy to every reader instead of cloning it.
+ */
 export function decodeNode(raw: Obj): NodeInfo {
   const locality = asObj(raw['locality']) ?? {};
   const features = raw['client_features'];
-  return {
+  return deepFreeze({
     id: str(raw['id']),
     cluster: str(raw['cluster']),
     metadata: structToJson(raw['metadata']),
@@ -31,5 +42,5 @@ export function decodeNode(raw: Obj): NodeInfo {
     userAgentName: str(raw['user_agent_name']),
     userAgentVersion: str(raw['user_agent_version']) || buildVersion(raw['user_agent_build_version']),
     clientFeatures: Array.isArray(features) ? features.filter((f): f is string => typeof f === 'string') : [],
-  };
+  });
 }

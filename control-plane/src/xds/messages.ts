@@ -1,6 +1,7 @@
 // ADS request/response messages as the streams see them, decoded defensively so a malformed request never throws.
 import { type AnyMessage, lookupType } from '@trellis/xds-protos';
 import type protobuf from 'protobufjs';
+import { oversizedNode } from './node-size.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ export interface DeltaRequest {
   error_detail?: ErrorDetail;
 }
 
-/** A request whose bytes did not decode; the stream ends with INVALID_ARGUMENT. */
+/** A request whose bytes did not decode, or whose node passes its bounds; the stream ends with INVALID_ARGUMENT. */
 export interface MalformedRequest {
   kind: 'malformed';
   error: string;
@@ -65,6 +66,11 @@ export const MESSAGE_TYPES = {
   deltaResponse: lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
 } as const;
 
+const NODE_FIELD = {
+  sotw: MESSAGE_TYPES.sotwRequest.fields['node']!.id,
+  delta: MESSAGE_TYPES.deltaRequest.fields['node']!.id,
+} as const;
+
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true };
 
 function str(v: unknown): string {
@@ -85,7 +91,10 @@ function errorDetail(v: unknown): { error_detail: ErrorDetail } | Record<string,
   return { error_detail: { code: Number(status['code'] ?? 0), message: str(status['message']) } };
 }
 
-function decode(type: protobuf.Type, bytes: Uint8Array): Obj | MalformedRequest {
+/** Decodes a request whose node is within its bounds (measured first on the wire, so an oversized one stays bytes). */
+function decode(type: protobuf.Type, bytes: Uint8Array, nodeField: number): Obj | MalformedRequest {
+  const refused = oversizedNode(bytes, nodeField);
+  if (refused) return { kind: 'malformed', error: refused };
   try {
     return type.toObject(type.decode(bytes), TO_OBJECT);
   } catch (err) {
@@ -99,7 +108,7 @@ function isMalformed(o: Obj | MalformedRequest): o is MalformedRequest {
 
 /** Decodes a DiscoveryRequest; never throws. */
 export function decodeSotwRequest(bytes: Uint8Array): SotwRequest | MalformedRequest {
-  const o = decode(MESSAGE_TYPES.sotwRequest, bytes);
+  const o = decode(MESSAGE_TYPES.sotwRequest, bytes, NODE_FIELD.sotw);
   if (isMalformed(o)) return o;
   const node = asObj(o['node']);
   return {
@@ -115,7 +124,7 @@ export function decodeSotwRequest(bytes: Uint8Array): SotwRequest | MalformedReq
 
 /** Decodes a DeltaDiscoveryRequest; never throws. */
 export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest | MalformedRequest {
-  const o = decode(MESSAGE_TYPES.deltaRequest, bytes);
+  const o = decode(MESSAGE_TYPES.deltaRequest, bytes, NODE_FIELD.delta);
   if (isMalformed(o)) return o;
   const node = asObj(o['node']);
   const initial: Record<string, string> = {};

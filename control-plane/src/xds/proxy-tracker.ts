@@ -53,11 +53,11 @@ export class ProxyRecord {
     this.#type(typeUrl).lastNack = nack;
   }
 
-  /** A copy safe to hand out. */
+  /** A copy safe to hand out; the node is shared (decodeNode froze it). */
   status(): ProxyStatus {
     return {
       streamId: this.streamId,
-      node: structuredClone(this.node),
+      node: this.node,
       protocol: this.protocol,
       connectedAt: this.connectedAt,
       peer: this.peer,

@@ -7,6 +7,8 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
+import { MAX_XDS_REQUEST_BYTES } from '../limits.ts';
+import { LogLimiter, type LogLimiterOptions } from '../telemetry/log-limiter.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
@@ -20,10 +22,19 @@ export interface XdsServerOptions {
   cache: SnapshotCache;
   logger: Logger;
   observer?: XdsObserver;
+  /** How per-request warnings are rate-limited (burst, interval); defaults from limits.ts. */
+  warnings?: LogLimiterOptions;
 }
 
-/** Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn. */
-const SERVER_OPTIONS = { 'grpc.keepalive_time_ms': 30_000, 'grpc.keepalive_timeout_ms': 10_000 };
+/**
+ * Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn. A
+ * DiscoveryRequest above MAX_XDS_REQUEST_BYTES ends its stream with RESOURCE_EXHAUSTED before it is decoded.
+ */
+const SERVER_OPTIONS = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.max_receive_message_length': MAX_XDS_REQUEST_BYTES,
+};
 
 /** host:port for grpc-js, bracketing IPv6 literals. */
 function address(host: string, port: number): string {
@@ -35,6 +46,7 @@ export class XdsServer implements ProxyTracker {
   readonly #logger: Logger;
   readonly #table: ProxyTable;
   readonly #observer: XdsObserver | undefined;
+  readonly #warnings: LogLimiter;
   #server: Server | undefined;
   #streams = 0;
 
@@ -43,6 +55,7 @@ export class XdsServer implements ProxyTracker {
     this.#logger = opts.logger;
     this.#table = new ProxyTable(opts.logger);
     this.#observer = opts.observer;
+    this.#warnings = new LogLimiter(opts.warnings);
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
@@ -76,7 +89,7 @@ export class XdsServer implements ProxyTracker {
     const server = this.#server;
     if (!server) return Promise.resolve();
     this.#server = undefined;
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#logger.info({ open: this.#table.list().length }, 'xDS grace period over: cancelling open streams');
         server.forceShutdown();
@@ -86,7 +99,7 @@ export class XdsServer implements ProxyTracker {
         clearTimeout(timer);
         resolve();
       });
-    });
+    }).then(() => this.#warnings.close());
   }
 
   list(): ProxyStatus[] {
@@ -103,6 +116,7 @@ export class XdsServer implements ProxyTracker {
       cache: this.#cache,
       table: this.#table,
       logger: this.#logger,
+      warnings: this.#warnings,
       streamId: String(this.#streams),
     };
     if (this.#observer) deps.observer = this.#observer;

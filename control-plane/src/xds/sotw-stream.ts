@@ -4,6 +4,7 @@ import { XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
 import { versionOfResources } from '../cache/hash.ts';
 import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
 import { AdsSession, type SessionDeps } from './ads-session.ts';
+import { clip } from './client-text.ts';
 import type { MalformedRequest, SotwRequest, SotwResponse } from './messages.ts';
 import type { ProxyRecord } from './proxy-tracker.ts';
 import { Subscription } from './subscription.ts';
@@ -54,10 +55,11 @@ export class SotwStream {
     }
     if (sub.answersLatest(nonce)) {
       if (req.error_detail) {
-        const nack = { version: sub.lastVersion, nonce, error: req.error_detail.message, at: new Date().toISOString() };
+        const error = clip(req.error_detail.message);
+        const nack = { version: sub.lastVersion, nonce, error, at: new Date().toISOString() };
         record.nacked(sub.typeUrl, nack);
         this.#session.observer?.nacked(record, sub.typeUrl, nonce, nack.error);
-        log.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
+        this.#session.warn({ typeUrl: sub.typeUrl, ...nack }, 'NACK: client rejected the configuration');
       } else {
         record.acked(sub.typeUrl, req.version_info);
         this.#session.observer?.acked(record, sub.typeUrl, nonce, req.version_info);
