@@ -28,4 +28,14 @@ describe('HCM header and path options', () => {
       'common_http_protocol_options.max_headers_count: must be at least 1',
     );
   });
+
+  it('Server header: OVERWRITE by default, with our name unless server_name says otherwise', () => {
+    expect(ok({})).to.include({ serverName: 'trellis', serverHeaderTransformation: 'overwrite' });
+    expect(ok({ server_name: 'orders', server_header_transformation: 'APPEND_IF_ABSENT' })).to.include({
+      serverName: 'orders',
+      serverHeaderTransformation: 'append-if-absent',
+    });
+    expect(ok({ server_header_transformation: 'PASS_THROUGH' }).serverHeaderTransformation).to.equal('pass-through');
+    expect(decode({ server_name: 'a\r\nx-injected: 1' })).to.include('server_name: must be visible ASCII');
+  });
 });

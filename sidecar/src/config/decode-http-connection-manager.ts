@@ -26,6 +26,18 @@ const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
 const DEFAULT_MAX_HEADERS_COUNT = 100;
+/** What the Server header says when the HCM sets no server_name (Envoy's would be `envoy`). */
+export const DEFAULT_SERVER_NAME = 'trellis';
+/** A header value we write as is: visible ASCII, inner spaces allowed. */
+const HEADER_TEXT = /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/;
+
+const SERVER_HEADER_TRANSFORMATIONS: Readonly<
+  Record<string, HttpConnectionManagerConfig['serverHeaderTransformation']>
+> = {
+  OVERWRITE: 'overwrite',
+  APPEND_IF_ABSENT: 'append-if-absent',
+  PASS_THROUGH: 'pass-through',
+};
 
 const CODECS: Readonly<Record<string, HttpConnectionManagerConfig['codec']>> = {
   AUTO: 'auto',
@@ -80,6 +92,20 @@ function maxHeadersCount(o: Obj, path: string): number {
   return n;
 }
 
+/** `server_name` and `server_header_transformation`: the Server header every response gets. */
+function serverHeader(
+  o: Obj,
+  path: string,
+): Pick<HttpConnectionManagerConfig, 'serverName' | 'serverHeaderTransformation'> {
+  const name = str(o['server_name']);
+  if (name !== '' && !HEADER_TEXT.test(name)) fail(at(path, 'server_name'), 'must be visible ASCII (a header value)');
+  const transformation = enumName(o['server_header_transformation'], 'OVERWRITE');
+  const serverHeaderTransformation =
+    SERVER_HEADER_TRANSFORMATIONS[transformation] ??
+    fail(at(path, 'server_header_transformation'), `${transformation} is not supported`);
+  return { serverName: name === '' ? DEFAULT_SERVER_NAME : name, serverHeaderTransformation };
+}
+
 /** Where the routes come from: an RDS name (over ADS) or an inline RouteConfiguration. */
 function routeSource(
   o: Obj,
@@ -108,7 +134,6 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
   const codecName = enumName(o['codec_type'], 'AUTO');
   const codec = CODECS[codecName] ?? fail(at(path, 'codec_type'), `codec ${codecName} is not supported`);
   checkHttpFilters(o['http_filters'], at(path, 'http_filters'));
-  const serverHeader = enumName(o['server_header_transformation'], 'OVERWRITE');
   const config: HttpConnectionManagerConfig = {
     statPrefix: str(o['stat_prefix']),
     ...routeSource(o, path, version),
@@ -117,7 +142,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
     xffNumTrustedHops: num(o['xff_num_trusted_hops'], at(path, 'xff_num_trusted_hops'), 0),
     generateRequestId: wrappedBool(o['generate_request_id'], at(path, 'generate_request_id'), true),
     setRealIp: false,
-    passThroughServerHeader: serverHeader !== 'OVERWRITE',
+    ...serverHeader(o, path),
     requestTimeoutMs: durationMs(o['request_timeout'], at(path, 'request_timeout'), 0),
     streamIdleTimeoutMs: durationMs(
       o['stream_idle_timeout'],
@@ -135,6 +160,5 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
   };
   const tracing = tracingConfig(o['tracing'], at(path, 'tracing'));
   if (tracing !== undefined) config.tracing = tracing;
-  if (typeof o['server_name'] === 'string' && o['server_name'] !== '') config.serverName = o['server_name'];
   return config;
 }

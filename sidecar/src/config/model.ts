@@ -132,9 +132,13 @@ export interface HttpConnectionManagerConfig {
   generateRequestId: boolean;
   /** Forward client details / set X-Real-IP. */
   setRealIp: boolean;
-  serverName?: string;
-  /** Envoy 'server_header_transformation'. */
-  passThroughServerHeader: boolean;
+  /** `server_name`: the Server header value (the sidecar's own default when unset: 'trellis'). */
+  serverName: string;
+  /**
+   * `server_header_transformation`: 'overwrite' (Envoy's default) replaces the Server header of every response with
+   * serverName, 'append-if-absent' adds it when the response has none, 'pass-through' leaves it alone.
+   */
+  serverHeaderTransformation: 'overwrite' | 'append-if-absent' | 'pass-through';
   requestTimeoutMs: number;
   streamIdleTimeoutMs: number;
   maxRequestHeadersKb: number;

@@ -285,6 +285,57 @@ describe('header hygiene', () => {
     });
   });
 
+  describe('Server header (server_header_transformation)', () => {
+    let branded: Awaited<ReturnType<typeof startHttpUpstream>>;
+    const proxies: ProxyUnderTest[] = [];
+
+    before(async () => {
+      branded = await startHttpUpstream((req, res) => {
+        if (req.url !== '/anonymous') res.setHeader('server', 'Express/4.18 (Ubuntu)');
+        res.end('ok');
+      });
+    });
+
+    after(async () => {
+      for (const p of proxies) await p.close();
+      await branded.close();
+    });
+
+    async function proxyWith(hcm: Parameters<typeof startProxy>[2]): Promise<ProxyUnderTest> {
+      const clusters = new TestClusters();
+      clusters.add('branded', [branded.port]);
+      const routes = routeConfig([
+        vhost(
+          'v',
+          ['*'],
+          [route({ prefix: '/none', direct: { status: 404, body: 'no' } }), route({ cluster: 'branded' })],
+        ),
+      ]);
+      const p = await startProxy(routes, clusters, hcm);
+      proxies.push(p);
+      return p;
+    }
+
+    it("OVERWRITE (Envoy's default): the app's Server never reaches the client; local replies carry ours too", async () => {
+      const p = await proxyWith({ serverHeaderTransformation: 'overwrite', serverName: 'trellis' });
+      expect((await send(p.port, '/')).headers.server).to.equal('trellis');
+      expect((await send(p.port, '/anonymous')).headers.server).to.equal('trellis');
+      expect((await send(p.port, '/none')).headers.server).to.equal('trellis');
+    });
+
+    it("APPEND_IF_ABSENT keeps the app's Server and adds ours when it has none", async () => {
+      const p = await proxyWith({ serverHeaderTransformation: 'append-if-absent', serverName: 'orders' });
+      expect((await send(p.port, '/')).headers.server).to.equal('Express/4.18 (Ubuntu)');
+      expect((await send(p.port, '/anonymous')).headers.server).to.equal('orders');
+    });
+
+    it('PASS_THROUGH leaves it alone', async () => {
+      const p = await proxyWith({ serverHeaderTransformation: 'pass-through', serverName: 'trellis' });
+      expect((await send(p.port, '/')).headers.server).to.equal('Express/4.18 (Ubuntu)');
+      expect((await send(p.port, '/anonymous')).headers.server).to.equal(undefined);
+    });
+  });
+
   it('a bare-LF request head gets 400 at once (not a 408 after the head timeout)', async () => {
     const started = Date.now();
     for (const head of ['GET / HTTP/1.1\nHost: a\n\n', 'GET / HTTP/1.1\r\nHost: a\n\n', '\nGET / HTTP/1.1\r\n']) {

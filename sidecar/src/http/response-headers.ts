@@ -1,6 +1,6 @@
 // Response headers on their way downstream: hop-by-hop removal, concealment of internal headers, Envoy-ordered mutations.
 import type { HttpConnectionManagerConfig } from '../config/model.ts';
-import { applyHeaderOps, type HeaderList, headerRemove, headerSet } from './header-list.ts';
+import { applyHeaderOps, type HeaderList, headerHas, headerRemove, headerSet } from './header-list.ts';
 import type { CompiledRoute, CompiledVirtualHost, RouteTable } from './route-table.ts';
 
 /**
@@ -76,14 +76,19 @@ export function sanitizeUpstreamHeaders(list: HeaderList, internalOnly: readonly
   return list;
 }
 
-/** Route, then virtual host, then route-config mutations (Envoy's default order), then the Server header policy. */
+/**
+ * Route, then virtual host, then route-config mutations (Envoy's default order), then the Server header policy
+ * (server_header_transformation: the app's own Server is concealed unless the listener passes it through).
+ */
 export function finalizeResponseHeaders(
   list: HeaderList,
   scope: ResponseScope,
-  hcm: Pick<HttpConnectionManagerConfig, 'passThroughServerHeader' | 'serverName'>,
+  hcm: Pick<HttpConnectionManagerConfig, 'serverHeaderTransformation' | 'serverName'>,
 ): void {
   if (scope.route !== undefined) applyHeaderOps(list, scope.route.responseHeaders);
   if (scope.vhost !== undefined) applyHeaderOps(list, scope.vhost.responseHeaders);
   if (scope.table !== undefined) applyHeaderOps(list, scope.table.responseHeaders);
-  if (!hcm.passThroughServerHeader && hcm.serverName !== undefined) headerSet(list, 'server', hcm.serverName);
+  const transformation = hcm.serverHeaderTransformation;
+  if (transformation === 'overwrite') headerSet(list, 'server', hcm.serverName);
+  else if (transformation === 'append-if-absent' && !headerHas(list, 'server')) list.push('server', hcm.serverName);
 }
