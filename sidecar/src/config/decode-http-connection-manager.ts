@@ -141,7 +141,6 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
     useRemoteAddress: wrappedBool(o['use_remote_address'], at(path, 'use_remote_address'), false),
     xffNumTrustedHops: num(o['xff_num_trusted_hops'], at(path, 'xff_num_trusted_hops'), 0),
     generateRequestId: wrappedBool(o['generate_request_id'], at(path, 'generate_request_id'), true),
-    setRealIp: false,
     ...serverHeader(o, path),
     requestTimeoutMs: durationMs(o['request_timeout'], at(path, 'request_timeout'), 0),
     streamIdleTimeoutMs: durationMs(

@@ -48,7 +48,6 @@ describe('decodeListener', () => {
         useRemoteAddress: true,
         xffNumTrustedHops: 0,
         generateRequestId: true,
-        setRealIp: false,
         serverName: 'trellis',
         serverHeaderTransformation: 'overwrite',
         requestTimeoutMs: 0,

@@ -1,5 +1,6 @@
 // Decodes a RouteConfiguration (RDS, or inline in an HttpConnectionManager) into the model's RouteConfig.
 import { compileRe2Rewrite } from '@trellis/re2';
+import { headerValue } from './decode-header-value.ts';
 import { regexMatcher, routeMatch } from './decode-matchers.ts';
 import {
   at,
@@ -39,7 +40,7 @@ const APPEND_ACTIONS: Readonly<Record<string, HeaderValueOption['action']>> = {
   OVERWRITE_IF_EXISTS_OR_ADD: 'overwrite',
 };
 
-function headerValueOption(o: Obj, path: string): HeaderValueOption {
+function headerValueOption(o: Obj, path: string, request: boolean): HeaderValueOption {
   const header = reqObj(o['header'], at(path, 'header'));
   const name = str(header['key']).toLowerCase();
   if (name === '') fail(at(at(path, 'header'), 'key'), 'is required');
@@ -50,7 +51,7 @@ function headerValueOption(o: Obj, path: string): HeaderValueOption {
     const name = enumName(o['append_action'], 'APPEND_IF_EXISTS_OR_ADD');
     action = APPEND_ACTIONS[name] ?? fail(at(path, 'append_action'), `${name} is not supported`);
   }
-  return { name, value: str(header['value']), action };
+  return { name, action, ...headerValue(str(header['value']), at(at(path, 'header'), 'value'), request) };
 }
 
 /** Header additions and removals from `<prefix>_headers_to_add` / `<prefix>_headers_to_remove`. */
@@ -58,7 +59,9 @@ function headerOps(o: Obj, prefix: 'request' | 'response', path: string): Header
   const addField = `${prefix}_headers_to_add`;
   const removeField = `${prefix}_headers_to_remove`;
   return {
-    add: objList(o[addField], at(path, addField)).map((h, i) => headerValueOption(h, at(at(path, addField), i))),
+    add: objList(o[addField], at(path, addField)).map((h, i) =>
+      headerValueOption(h, at(at(path, addField), i), prefix === 'request'),
+    ),
     remove: strList(o[removeField], at(path, removeField)).map((h) => h.toLowerCase()),
   };
 }

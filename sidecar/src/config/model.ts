@@ -41,11 +41,23 @@ export interface WeightedCluster {
   weight: number;
 }
 
+/** The command operators a request header value may use (Envoy's substitution format). */
+export type HeaderValueOperator =
+  | 'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT'
+  | 'DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT'
+  | 'HOSTNAME';
+
+/** A piece of a header value with command operators: literal text, or an operator rendered per request. */
+export type HeaderValuePart = string | { operator: HeaderValueOperator };
+
 export interface HeaderValueOption {
   name: string;
+  /** The value as configured (`%%` already unescaped when it has no operators). */
   value: string;
   /** 'append' adds another value; 'overwrite' replaces; 'add-if-absent' only when missing. */
   action: 'append' | 'overwrite' | 'add-if-absent';
+  /** Present when the value has command operators (`%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%`): rendered per request. */
+  format?: readonly HeaderValuePart[];
 }
 
 export interface HeaderOps {
@@ -130,8 +142,6 @@ export interface HttpConnectionManagerConfig {
   xffNumTrustedHops: number;
   /** Generate X-Request-Id when missing (generate_request_id). */
   generateRequestId: boolean;
-  /** Forward client details / set X-Real-IP. */
-  setRealIp: boolean;
   /** `server_name`: the Server header value (the sidecar's own default when unset: 'trellis'). */
   serverName: string;
   /**

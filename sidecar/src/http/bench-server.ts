@@ -20,7 +20,7 @@ const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 0);
 const hcm = hcmConfig({
   routeConfig: routes,
   streamIdleTimeoutMs: idleMs,
-  ...(lean ? { generateRequestId: false, useRemoteAddress: false, setRealIp: false } : {}),
+  ...(lean ? { generateRequestId: false, useRemoteAddress: false } : {}),
 });
 const handler = createHttpHandler(listenerConfig(hcm), {
   clusters,

@@ -1,11 +1,12 @@
-// X-Forwarded-For / X-Forwarded-Proto / X-Real-IP / X-Request-Id on requests going upstream (Envoy's XFF trust model).
+// X-Forwarded-For / X-Forwarded-Proto / X-Request-Id on requests going upstream (Envoy's XFF trust model); X-Real-IP is a
+// request header mutation rendering %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, the client address returned here.
 import type { HttpConnectionManagerConfig } from '../config/model.ts';
 import { type HeaderList, headerGet, headerHas, headerSet } from './header-list.ts';
 import { newRequestId } from './request-id.ts';
 
 export type ForwardingConfig = Pick<
   HttpConnectionManagerConfig,
-  'useRemoteAddress' | 'xffNumTrustedHops' | 'generateRequestId' | 'setRealIp'
+  'useRemoteAddress' | 'xffNumTrustedHops' | 'generateRequestId'
 >;
 
 /** '::ffff:10.0.0.1' → '10.0.0.1'; undefined (a closed socket) → ''. */
@@ -36,7 +37,6 @@ export function applyForwardedHeaders(
   }
   const trusted = !cfg.useRemoteAddress || cfg.xffNumTrustedHops > 0;
   if (!trusted || !headerHas(headers, 'x-forwarded-proto')) headerSet(headers, 'x-forwarded-proto', scheme);
-  if (cfg.setRealIp) headerSet(headers, 'x-real-ip', client);
   if (cfg.generateRequestId && !headerHas(headers, 'x-request-id')) headers.push('x-request-id', newRequestId());
   return client;
 }

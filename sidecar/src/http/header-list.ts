@@ -1,5 +1,6 @@
 // A header list as a flat array [name, value, name, value, …] with lower-case names: cheap to build and to hand to undici / writeHead.
 import type { HeaderOps } from '../config/model.ts';
+import { type HeaderValueSource, renderHeaderValue } from './header-value-format.ts';
 
 export type HeaderList = string[];
 
@@ -76,13 +77,19 @@ function headerRemoveFrom(list: HeaderList, name: string, start: number): void {
   list.length = w;
 }
 
-/** Applies one level of Envoy header mutations (names already lower-case): removals first, then additions in order. */
-export function applyHeaderOps(list: HeaderList, ops: HeaderOps): void {
+/**
+ * Applies one level of Envoy header mutations (names already lower-case): removals first, then additions in order.
+ * Values with command operators are rendered from `source` (request headers); one that renders empty is not added,
+ * as in Envoy.
+ */
+export function applyHeaderOps(list: HeaderList, ops: HeaderOps, source?: HeaderValueSource): void {
   for (const name of ops.remove) headerRemove(list, name);
   for (const op of ops.add) {
-    if (op.action === 'append') list.push(op.name, op.value);
-    else if (op.action === 'overwrite') headerSet(list, op.name, op.value);
-    else if (!headerHas(list, op.name)) list.push(op.name, op.value);
+    const value = op.format === undefined ? op.value : renderHeaderValue(op.format, source);
+    if (value === '' && op.format !== undefined) continue;
+    if (op.action === 'append') list.push(op.name, value);
+    else if (op.action === 'overwrite') headerSet(list, op.name, value);
+    else if (!headerHas(list, op.name)) list.push(op.name, value);
   }
 }
 

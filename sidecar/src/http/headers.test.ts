@@ -1,5 +1,6 @@
 // Header hygiene through a live handler: forwarding headers, request ids, hop-by-hop removal, concealment.
 import { expect } from 'chai';
+import { headerValue } from '../config/decode-header-value.ts';
 import {
   echoed,
   echoHandler,
@@ -55,7 +56,20 @@ describe('http handler: headers', () => {
           ],
         ),
       ],
-      { internalOnlyHeaders: ['X-Internal-Debug'] },
+      {
+        internalOnlyHeaders: ['X-Internal-Debug'],
+        // What the control plane puts on an inbound route configuration (an Envoy-valid X-Real-IP).
+        requestHeaders: {
+          add: [
+            {
+              name: 'x-real-ip',
+              action: 'overwrite',
+              ...headerValue('%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%', 'value', true),
+            },
+          ],
+          remove: [],
+        },
+      },
     );
     clusters.add('down', [1]);
     proxy = await startProxy(routes, clusters);
@@ -69,9 +83,11 @@ describe('http handler: headers', () => {
     await leaky.close();
   });
 
-  it('appends the peer to X-Forwarded-For and sets X-Real-IP and X-Forwarded-Proto', async () => {
+  it("appends the peer to X-Forwarded-For and sets X-Real-IP (never the client's own) and X-Forwarded-Proto", async () => {
     const e = echoed(
-      await send(proxy.port, '/', { headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https' } }),
+      await send(proxy.port, '/', {
+        headers: { 'x-forwarded-for': '203.0.113.9', 'x-forwarded-proto': 'https', 'x-real-ip': '6.6.6.6' },
+      }),
     );
     expect(e.headers['x-forwarded-for']).to.equal('203.0.113.9, 127.0.0.1');
     expect(e.headers['x-real-ip']).to.equal('127.0.0.1');
@@ -81,7 +97,11 @@ describe('http handler: headers', () => {
   it('with a trusted hop, the client address comes from XFF and the incoming proto is kept', async () => {
     const e = echoed(
       await send(trusting.port, '/', {
-        headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-forwarded-proto': 'https' },
+        headers: {
+          'x-forwarded-for': '198.51.100.1, 203.0.113.9',
+          'x-forwarded-proto': 'https',
+          'x-real-ip': '6.6.6.6',
+        },
       }),
     );
     expect(e.headers['x-forwarded-for']).to.equal('198.51.100.1, 203.0.113.9, 127.0.0.1');

@@ -1,11 +1,12 @@
 // One downstream request head, normalized across HTTP/1.1 and HTTP/2: what routing matches on and what goes upstream.
 import type { Http2ServerRequest } from 'node:http2';
 import { type HeaderList, headerGet, headerRemove } from './header-list.ts';
+import type { HeaderValueSource } from './header-value-format.ts';
 
 /** Connection tokens that are never header names to strip. */
 const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade', 'te', 'http2-settings']);
 
-export class RequestView {
+export class RequestView implements HeaderValueSource {
   method: string;
   scheme: string;
   /** Authority as received (`host[:port]`), from the absolute-form target, :authority or Host. */
@@ -20,6 +21,10 @@ export class RequestView {
   upgrade: string | undefined;
   readonly isConnect: boolean;
   readonly isH2: boolean;
+  /** The connection's peer address, once the router prepared the upstream headers ('' before). */
+  peerAddress = '';
+  /** The trusted client address (the peer, or from X-Forwarded-For with trusted hops), likewise. */
+  clientAddress = '';
   private params: URLSearchParams | undefined;
 
   constructor(method: string, scheme: string, authority: string, target: string, headers: HeaderList, isH2: boolean) {

@@ -44,7 +44,8 @@ export function upstreamAuthority(route: CompiledRoute, view: RequestView): stri
 
 /**
  * Turns view.headers into the upstream request headers: forwarding headers, then route, virtual host and
- * route-config mutations. Returns the trusted client address.
+ * route-config mutations (their command operators read the addresses the view now carries). Returns the trusted
+ * client address.
  */
 export function prepareUpstreamHeaders(
   view: RequestView,
@@ -53,8 +54,10 @@ export function prepareUpstreamHeaders(
   peer: string,
 ): string {
   const client = applyForwardedHeaders(view.headers, peer, view.scheme, hcm);
-  if (scope.route !== undefined) applyHeaderOps(view.headers, scope.route.requestHeaders);
-  if (scope.vhost !== undefined) applyHeaderOps(view.headers, scope.vhost.requestHeaders);
-  if (scope.table !== undefined) applyHeaderOps(view.headers, scope.table.requestHeaders);
+  view.peerAddress = peer;
+  view.clientAddress = client;
+  if (scope.route !== undefined) applyHeaderOps(view.headers, scope.route.requestHeaders, view);
+  if (scope.vhost !== undefined) applyHeaderOps(view.headers, scope.vhost.requestHeaders, view);
+  if (scope.table !== undefined) applyHeaderOps(view.headers, scope.table.requestHeaders, view);
   return client;
 }

@@ -116,7 +116,6 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
     generateRequestId: true,
-    setRealIp: true,
     serverName: 'trellis',
     serverHeaderTransformation: 'pass-through',
     requestTimeoutMs: 0,

@@ -48,7 +48,6 @@ export function httpListener(name: string, port: number, routeConfigName: string
         useRemoteAddress: false,
         xffNumTrustedHops: 0,
         generateRequestId: true,
-        setRealIp: false,
         serverName: 'trellis',
         serverHeaderTransformation: 'overwrite',
         requestTimeoutMs: 0,
