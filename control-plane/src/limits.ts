@@ -26,9 +26,9 @@ export const MAX_API_REQUEST_BYTES = 4 * MiB;
 /** trellisctl's largest reply (config dumps of large meshes pass 4 MiB; the CLI trusts the server it calls). */
 export const MAX_CLI_REPLY_BYTES = 64 * MiB;
 
-/** The xDS server's largest DiscoveryRequest: gRPC's default and what Istio's and go-control-plane's servers use. */
+/** The xDS server's largest DiscoveryRequest: gRPC's default, Istio's default, what go-control-plane keeps. */
 export const MAX_XDS_REQUEST_BYTES = 4 * MiB;
-/** An xDS client's node (envoy.config.core.v3.Node) encoded; Envoy's own node with its extension list is ~40 KiB. */
+/** An xDS client's node (envoy.config.core.v3.Node) encoded; Envoy's own, with its extension list, is tens of KiB. */
 export const MAX_NODE_BYTES = 128 * KiB;
 /** node.metadata encoded; a Trellis sidecar sends < 1 KiB, an Istio proxy a few KiB. */
 export const MAX_NODE_METADATA_BYTES = 64 * KiB;
