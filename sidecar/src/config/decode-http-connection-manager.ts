@@ -1,4 +1,5 @@
 // Decodes an HttpConnectionManager network filter config (RDS or inline routes, HTTP filters) into the model.
+import { httpLimits } from './decode-http-limits.ts';
 import { accessLogs, tracingConfig } from './decode-observability.ts';
 import { routeConfig } from './decode-route.ts';
 import {
@@ -154,6 +155,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
       DEFAULT_MAX_REQUEST_HEADERS_KB,
     ),
     maxHeadersCount: maxHeadersCount(o, path),
+    limits: httpLimits(o, path),
     upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
     accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),
   };

@@ -1,5 +1,7 @@
 // Listener decoding: outbound/inbound/TCP listeners as the control plane emits them, skips, and NACK-worthy errors.
+
 import { expect } from 'chai';
+import { HTTP_LIMIT_DEFAULTS } from './decode-http-limits.ts';
 import { decodeListener } from './decode-listener.ts';
 import { hcm, ROUTER, routerFilter, socketListener, TCP_PROXY, wire } from './envoy-fixtures.ts';
 import type { ListenerConfig } from './model.ts';
@@ -54,6 +56,7 @@ describe('decodeListener', () => {
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
         maxHeadersCount: 100,
+        limits: { ...HTTP_LIMIT_DEFAULTS },
         upgrades: ['websocket', 'CONNECT'],
         accessLogs: [],
       },

@@ -130,6 +130,22 @@ export interface RouteConfig {
 
 export type Direction = 'inbound' | 'outbound';
 
+/** Connection and stream limits of an HTTP connection manager (Envoy field names; decode-http-limits.ts defaults). */
+export interface HttpLimits {
+  /** `request_headers_timeout`: the whole request head must arrive within this (ms from its first byte; 0 = off). */
+  requestHeadersTimeoutMs: number;
+  /** `common_http_protocol_options.idle_timeout`: a connection with no request in flight closes after this (0 = off). */
+  idleTimeoutMs: number;
+  /** `common_http_protocol_options.max_requests_per_connection` (0 = unlimited). */
+  maxRequestsPerConnection: number;
+  /** `http2_protocol_options.max_concurrent_streams`, advertised in SETTINGS. */
+  maxConcurrentStreams: number;
+  /** `http2_protocol_options.initial_stream_window_size` (bytes). */
+  initialStreamWindowSize: number;
+  /** `http2_protocol_options.initial_connection_window_size` (bytes). */
+  initialConnectionWindowSize: number;
+}
+
 export interface HttpConnectionManagerConfig {
   statPrefix: string;
   /** RDS name (routes looked up in the current config at request time), or an inline route config. */
@@ -157,6 +173,8 @@ export interface HttpConnectionManagerConfig {
    * 431 over HTTP/1.1 and a stream reset over HTTP/2.
    */
   maxHeadersCount: number;
+  /** Connection and stream limits. */
+  limits: HttpLimits;
   /** upgrade_configs enabled at the connection manager level ('websocket', 'CONNECT'). */
   upgrades: string[];
   /** HCM `tracing` (absent: the sidecar's own tracing defaults apply). */

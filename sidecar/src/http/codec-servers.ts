@@ -9,8 +9,6 @@ import { ResponseFlag } from './local-reply.ts';
 import { writeRawResponse } from './raw-response.ts';
 import { RESPONSE_FLAGS_HEADER } from './response-headers.ts';
 
-const HEADERS_TIMEOUT_MS = 60_000;
-const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_HEADERS_KB = 60;
 /** The pseudo-header fields of an HTTP/2 request, which node counts against maxHeaderListPairs. */
 const H2_PSEUDO_HEADERS = 4;
@@ -20,12 +18,16 @@ function maxHeaderBytes(hcm: HttpConnectionManagerConfig): number {
 }
 
 export function h1ServerOptions(hcm: HttpConnectionManagerConfig): H1ServerOptions {
+  // The head is part of the request: a whole-request timeout shorter than the head deadline bounds it too.
   const requestTimeout = Math.max(hcm.requestTimeoutMs, 0);
-  const headersTimeout = requestTimeout > 0 ? Math.min(HEADERS_TIMEOUT_MS, requestTimeout) : HEADERS_TIMEOUT_MS;
+  const headsMs = hcm.limits.requestHeadersTimeoutMs;
+  const headersTimeout = requestTimeout > 0 && (headsMs === 0 || requestTimeout < headsMs) ? requestTimeout : headsMs;
   return {
     maxHeadBytes: maxHeaderBytes(hcm),
     maxHeadersCount: hcm.maxHeadersCount,
-    idleTimeoutMs: Math.min(headersTimeout, KEEP_ALIVE_TIMEOUT_MS),
+    idleTimeoutMs: hcm.limits.idleTimeoutMs,
+    headersTimeoutMs: headersTimeout,
+    maxRequestsPerConnection: hcm.limits.maxRequestsPerConnection,
   };
 }
 
@@ -35,7 +37,16 @@ export function createH2Server(hcm: HttpConnectionManagerConfig): Http2Server {
     // node counts the pseudo-headers too (:method, :scheme, :authority, :path): past the limit the stream is reset
     // with ENHANCE_YOUR_CALM, as Envoy resets HTTP/2 streams over max_headers_count.
     maxHeaderListPairs: hcm.maxHeadersCount + H2_PSEUDO_HEADERS,
-    settings: { maxHeaderListSize: maxHeaderBytes(hcm), enablePush: false },
+    // nghttp2's own rapid-reset bucket (its defaults, stated): past 1,000 resets at once or 33/s sustained, GOAWAY.
+    // H2SessionGuard closes a session whose streams are mostly reset right after opening well before that.
+    streamResetBurst: 1000,
+    streamResetRate: 33,
+    settings: {
+      maxHeaderListSize: maxHeaderBytes(hcm),
+      enablePush: false,
+      maxConcurrentStreams: hcm.limits.maxConcurrentStreams,
+      initialWindowSize: hcm.limits.initialStreamWindowSize,
+    },
   });
 }
 

@@ -3,6 +3,8 @@
 import { once } from 'node:events';
 import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
+import type { HttpLimits } from '../config/model.ts';
 import type { H1Call } from './h1-connection.ts';
 import { H1Pool } from './h1-pool.ts';
 import type { HeaderList } from './header-list.ts';
@@ -20,6 +22,11 @@ function connectAndCollect(port: number, write: string): { socket: Socket; close
   if (write !== '') socket.write(write);
   const closed = once(socket, 'close').then(() => got);
   return { socket, closed };
+}
+
+/** HCM limits with a short keep-alive idle timeout and head deadline. */
+function idle(ms: number): { limits: HttpLimits } {
+  return { limits: { ...HTTP_LIMIT_DEFAULTS, idleTimeoutMs: ms, requestHeadersTimeoutMs: ms } };
 }
 
 describe('connection idle timeouts', () => {
@@ -41,8 +48,7 @@ describe('connection idle timeouts', () => {
   const routes = routeConfig([vhost('all', ['*'], [route({ prefix: '/', cluster: 'up' })])]);
 
   it('closes an idle downstream keep-alive connection after the timeout, not before', async () => {
-    // requestTimeoutMs bounds the downstream idle/head timeout (h1ServerOptions).
-    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 120 });
+    const proxy = await startProxy(routes, clusters, idle(120));
     try {
       const { socket, closed } = connectAndCollect(proxy.port, 'GET /a HTTP/1.1\r\nhost: up\r\n\r\n');
       // Idle time counts from the response (the last activity).
@@ -59,7 +65,7 @@ describe('connection idle timeouts', () => {
   });
 
   it('answers 408 to a head that stops arriving', async () => {
-    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    const proxy = await startProxy(routes, clusters, idle(100));
     try {
       const { closed } = connectAndCollect(proxy.port, 'GET /a HTTP/1.1\r\nhost: u');
       expect(await closed).to.match(/^HTTP\/1\.1 408 /);
@@ -69,7 +75,7 @@ describe('connection idle timeouts', () => {
   });
 
   it('keeps a connection whose request outlasts the idle timeout (the exchange is in charge)', async () => {
-    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    const proxy = await startProxy(routes, clusters, idle(100));
     try {
       const started = performance.now();
       const { closed } = connectAndCollect(proxy.port, 'GET /slow HTTP/1.1\r\nhost: up\r\n\r\n');
@@ -87,7 +93,7 @@ describe('connection idle timeouts', () => {
    * the client read up to our FIN once the proxy's own socket closed (seen from a listener in front of the handler).
    */
   async function halfOpenClient(request: string): Promise<string> {
-    const proxy = await startProxy(routes, clusters, { requestTimeoutMs: 100 });
+    const proxy = await startProxy(routes, clusters, idle(100));
     let serverClosed: Promise<unknown> | undefined;
     const front = net.createServer({ allowHalfOpen: true }, (s) => {
       serverClosed = once(s, 'close');
@@ -131,7 +137,7 @@ describe('connection idle timeouts', () => {
     const proxy = await startProxy(
       routeConfig([vhost('all', ['*'], [route({ prefix: '/', cluster: 'early' })])]),
       earlyClusters,
-      { requestTimeoutMs: 100 },
+      idle(100),
     );
     try {
       // 1000 bytes announced, 10 sent: the answer comes first, then the rest of the body never does.

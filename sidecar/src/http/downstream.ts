@@ -3,6 +3,7 @@ import http2, { type Http2ServerRequest, type Http2ServerResponse, type Outgoing
 import type { Readable } from 'node:stream';
 import type { H1ServerRequest } from './h1-server-request.ts';
 import type { H1ServerResponse } from './h1-server-response.ts';
+import { locallyReset } from './h2-session-guard.ts';
 import { type HeaderList, headerListToObject } from './header-list.ts';
 
 export type DownstreamRequest = H1ServerRequest | Http2ServerRequest;
@@ -205,7 +206,9 @@ function isH2Response(res: DownstreamResponse): res is Http2ServerResponse {
 export function resetDownstream(res: DownstreamResponse, isH2: boolean, cancelled: boolean): void {
   if (isH2) {
     const stream = (res as Http2ServerResponse).stream;
-    if (!stream.destroyed) stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
+    if (stream.destroyed) return;
+    locallyReset.add(stream);
+    stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
     return;
   }
   (res as H1ServerResponse).destroy();

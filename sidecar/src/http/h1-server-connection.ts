@@ -20,8 +20,15 @@ export interface H1ServerOptions {
   maxHeadBytes: number;
   /** More header fields than this: 431 (HCM max_headers_count). */
   maxHeadersCount: number;
-  /** Idle keep-alive connections and incomplete heads are closed after this long without traffic (0 = never). */
+  /** Keep-alive connections with no request in flight close after this long without one (0 = never). */
   idleTimeoutMs: number;
+  /**
+   * A request head must be complete this long after its first byte (HCM request_headers_timeout; 0 = off): bytes
+   * trickled into a head do not extend it (slowloris), and a new connection gets as long to start one.
+   */
+  headersTimeoutMs: number;
+  /** After this many requests the connection closes (Connection: close on the last response; 0 = unlimited). */
+  maxRequestsPerConnection: number;
 }
 
 const HEAD = 0;
@@ -41,6 +48,11 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
   private readonly handlers: H1ServerHandlers;
   private readonly maxHeadBytes: number;
   private readonly maxHeadersCount: number;
+  private readonly keepAliveMs: number;
+  private readonly headersTimeoutMs: number;
+  private readonly maxRequests: number;
+  /** Requests read on this connection. */
+  private requests = 0;
   private readonly body = new BodyReader();
   private state = HEAD;
   private buf: Buffer | undefined = undefined;
@@ -66,25 +78,40 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     this.handlers = handlers;
     this.maxHeadBytes = options.maxHeadBytes;
     this.maxHeadersCount = options.maxHeadersCount;
+    this.keepAliveMs = options.idleTimeoutMs;
+    this.headersTimeoutMs = options.headersTimeoutMs;
+    this.maxRequests = options.maxRequestsPerConnection;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('drain', this.onDrain);
     socket.once('close', this.onClose);
-    if (options.idleTimeoutMs > 0) {
-      this.idleMs = options.idleTimeoutMs;
-      connectionSweeper.track(this);
-    }
+    this.watch(this.headersTimeoutMs > 0 ? this.headersTimeoutMs : this.keepAliveMs);
   }
 
+  /** Responses carry Connection: close while the listener drains or once this is the connection's last request. */
   get draining(): boolean {
-    return this.handlers.draining;
+    return this.handlers.draining || (this.maxRequests > 0 && this.requests >= this.maxRequests);
+  }
+
+  /** Watches the connection with limit `ms` from now (0: not watched). */
+  private watch(ms: number): void {
+    if (ms === this.idleMs && this.idleSlot >= 0) {
+      this.lastActiveMs = connectionSweeper.now;
+      return;
+    }
+    connectionSweeper.untrack(this);
+    this.idleMs = ms;
+    if (ms > 0) connectionSweeper.track(this);
   }
 
   // ---- reading --------------------------------------------------------------------------------------------------
 
   private data(chunk: Buffer): void {
-    this.lastActiveMs = connectionSweeper.now;
-    if (this.state === CLOSED) return;
+    const state = this.state;
+    if (state === CLOSED) return;
+    // The first byte of a head starts its deadline; more bytes of the same head do not move it.
+    if (state !== HEAD || this.headersTimeoutMs === 0) this.lastActiveMs = connectionSweeper.now;
+    else if (this.buf === undefined) this.watch(this.headersTimeoutMs);
     this.buf = this.buf === undefined ? chunk : Buffer.concat([this.buf, chunk]);
     this.process();
   }
@@ -144,6 +171,7 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
       this.handOver(req);
       return false;
     }
+    this.requests++;
     const res = new H1ServerResponse(this, socket, req.method, req.httpVersion === '1.0', req.keepAlive);
     this.req = req;
     this.res = res;
@@ -223,10 +251,14 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
       if (!this.bodyPaused) this.socket.resume();
     }
     if (this.buf !== undefined) this.process();
-    if (this.state === HEAD && this.buf === undefined && this.peerEnded) {
+    if (this.state !== HEAD) return;
+    if (this.buf === undefined && this.peerEnded) {
       this.stop();
       this.socket.end();
+      return;
     }
+    // Idle between requests; a pipelined partial head gets the head deadline from now.
+    this.watch(this.buf === undefined || this.headersTimeoutMs === 0 ? this.keepAliveMs : this.headersTimeoutMs);
   }
 
   // ---- connection events ----------------------------------------------------------------------------------------

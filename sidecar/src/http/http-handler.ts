@@ -13,6 +13,7 @@ import { normalizePeerAddress } from './forwarded-headers.ts';
 import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './h1-server-connection.ts';
 import type { H1ServerRequest } from './h1-server-request.ts';
 import type { H1ServerResponse } from './h1-server-response.ts';
+import { H2SessionGuard } from './h2-session-guard.ts';
 import { HttpContext } from './http-context.ts';
 import { ResponseFlag } from './local-reply.ts';
 import { viewFromH1, viewFromH2 } from './request-view.ts';
@@ -116,6 +117,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
 
   private onSession(session: ServerHttp2Session): void {
     this.sessions.add(session);
+    new H2SessionGuard(session, this.ctx.hcm.limits, this.ctx.stats, this.ctx.names);
     session.once('close', () => this.sessions.delete(session));
     if (this.ctx.draining) session.close();
   }

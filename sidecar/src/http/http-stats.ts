@@ -18,6 +18,13 @@ export class HttpStatNames {
   readonly rqActive: string;
   readonly rqTimeout: string;
   readonly rqIdleTimeout: string;
+  readonly rqFailedPathNormalization: string;
+  readonly rqRedirectedWithNormalizedPath: string;
+  readonly rqHeaderTimeout: string;
+  readonly cxIdleTimeout: string;
+  readonly cxMaxRequestsReached: string;
+  readonly rqTooManyPrematureResets: string;
+  readonly cxOverflow: string;
   private readonly rqClass: string[];
 
   constructor(statPrefix: string) {
@@ -28,6 +35,13 @@ export class HttpStatNames {
     this.rqActive = `${p}downstream_rq_active`;
     this.rqTimeout = `${p}downstream_rq_timeout`;
     this.rqIdleTimeout = `${p}downstream_rq_idle_timeout`;
+    this.rqFailedPathNormalization = `${p}downstream_rq_failed_path_normalization`;
+    this.rqRedirectedWithNormalizedPath = `${p}downstream_rq_redirected_with_normalized_path`;
+    this.rqHeaderTimeout = `${p}downstream_rq_header_timeout`;
+    this.cxIdleTimeout = `${p}downstream_cx_idle_timeout`;
+    this.cxMaxRequestsReached = `${p}downstream_cx_max_requests_reached`;
+    this.rqTooManyPrematureResets = `${p}downstream_rq_too_many_premature_resets`;
+    this.cxOverflow = `${p}downstream_cx_overflow`;
     this.rqClass = classNames(`${p}downstream_rq`);
   }
 

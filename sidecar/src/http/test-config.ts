@@ -1,5 +1,6 @@
 // Test fixtures: route, virtual host, route config, connection manager and listener configs built by hand.
 import { compileRe2Rewrite, mustCompileRe2 } from '@trellis/re2';
+import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
 import type {
   HashPolicy,
   HeaderMatch,
@@ -122,6 +123,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     streamIdleTimeoutMs: 0,
     maxRequestHeadersKb: 60,
     maxHeadersCount: 100,
+    limits: { ...HTTP_LIMIT_DEFAULTS },
     upgrades: [],
     accessLogs: [],
     ...overrides,

@@ -1,5 +1,7 @@
 // Test fixtures: ListenerConfig builders (TCP proxy and HTTP connection manager listeners), a hand-set ConfigSource.
+
 import type { ConfigSource } from '../config/config-source.ts';
+import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
 import { EMPTY_CONFIG, type ListenerConfig, type SidecarConfig } from '../config/model.ts';
 
 /** A TCP proxy listener on 127.0.0.1 forwarding to `clusters` ('name' or 'name*weight'). */
@@ -54,6 +56,7 @@ export function httpListener(name: string, port: number, routeConfigName: string
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
         maxHeadersCount: 100,
+        limits: { ...HTTP_LIMIT_DEFAULTS },
         upgrades: [],
         accessLogs: [],
       },
