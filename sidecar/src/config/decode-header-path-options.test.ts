@@ -38,4 +38,27 @@ describe('HCM header and path options', () => {
     expect(ok({ server_header_transformation: 'PASS_THROUGH' }).serverHeaderTransformation).to.equal('pass-through');
     expect(decode({ server_name: 'a\r\nx-injected: 1' })).to.include('server_name: must be visible ASCII');
   });
+
+  it('path normalization: all off by default (as in Envoy); normalize_path, merge_slashes, escaped-slash actions', () => {
+    expect(ok({}).pathNormalization).to.deep.equal({
+      normalizePath: false,
+      mergeSlashes: false,
+      escapedSlashes: 'keep-unchanged',
+    });
+    expect(
+      ok({ normalize_path: { value: true }, merge_slashes: true, path_with_escaped_slashes_action: 'REJECT_REQUEST' })
+        .pathNormalization,
+    ).to.deep.equal({ normalizePath: true, mergeSlashes: true, escapedSlashes: 'reject-request' });
+    for (const [name, action] of [
+      ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'keep-unchanged'],
+      ['KEEP_UNCHANGED', 'keep-unchanged'],
+      ['UNESCAPE_AND_REDIRECT', 'unescape-and-redirect'],
+      ['UNESCAPE_AND_FORWARD', 'unescape-and-forward'],
+    ]) {
+      expect(ok({ path_with_escaped_slashes_action: name }).pathNormalization.escapedSlashes).to.equal(action);
+    }
+    expect(decode({ path_normalization_options: { forwarding_transformation: {} } })).to.include(
+      'path_normalization_options: not supported',
+    );
+  });
 });

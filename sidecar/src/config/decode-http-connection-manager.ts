@@ -17,7 +17,7 @@ import {
   wrappedBool,
   wrappedNum,
 } from './decode-values.ts';
-import type { HttpConnectionManagerConfig } from './model.ts';
+import type { EscapedSlashesAction, HttpConnectionManagerConfig, PathNormalization } from './model.ts';
 
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
@@ -107,6 +107,28 @@ function serverHeader(
   return { serverName: name === '' ? DEFAULT_SERVER_NAME : name, serverHeaderTransformation };
 }
 
+const ESCAPED_SLASHES_ACTIONS: Readonly<Record<string, EscapedSlashesAction>> = {
+  IMPLEMENTATION_SPECIFIC_DEFAULT: 'keep-unchanged',
+  KEEP_UNCHANGED: 'keep-unchanged',
+  REJECT_REQUEST: 'reject-request',
+  UNESCAPE_AND_REDIRECT: 'unescape-and-redirect',
+  UNESCAPE_AND_FORWARD: 'unescape-and-forward',
+};
+
+/** `normalize_path` (BoolValue), `merge_slashes`, `path_with_escaped_slashes_action`: Envoy's defaults are all off. */
+function pathNormalization(o: Obj, path: string): PathNormalization {
+  if (o['path_normalization_options'] !== undefined)
+    fail(at(path, 'path_normalization_options'), 'not supported by the sidecar (use normalize_path and merge_slashes)');
+  const action = enumName(o['path_with_escaped_slashes_action'], 'IMPLEMENTATION_SPECIFIC_DEFAULT');
+  return {
+    normalizePath: wrappedBool(o['normalize_path'], at(path, 'normalize_path'), false),
+    mergeSlashes: o['merge_slashes'] === true,
+    escapedSlashes:
+      ESCAPED_SLASHES_ACTIONS[action] ??
+      fail(at(path, 'path_with_escaped_slashes_action'), `${action} is not supported`),
+  };
+}
+
 /** Where the routes come from: an RDS name (over ADS) or an inline RouteConfiguration. */
 function routeSource(
   o: Obj,
@@ -155,6 +177,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
       DEFAULT_MAX_REQUEST_HEADERS_KB,
     ),
     maxHeadersCount: maxHeadersCount(o, path),
+    pathNormalization: pathNormalization(o, path),
     limits: httpLimits(o, path),
     upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
     accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),

@@ -56,6 +56,7 @@ describe('decodeListener', () => {
         streamIdleTimeoutMs: 300_000,
         maxRequestHeadersKb: 60,
         maxHeadersCount: 100,
+        pathNormalization: { normalizePath: false, mergeSlashes: false, escapedSlashes: 'keep-unchanged' },
         limits: { ...HTTP_LIMIT_DEFAULTS },
         upgrades: ['websocket', 'CONNECT'],
         accessLogs: [],

@@ -130,6 +130,22 @@ export interface RouteConfig {
 
 export type Direction = 'inbound' | 'outbound';
 
+/** Envoy's HCM `path_with_escaped_slashes_action`: what %2F and %5C (an escaped `/` or backslash) in a path lead to. */
+export type EscapedSlashesAction =
+  | 'keep-unchanged'
+  | 'reject-request'
+  | 'unescape-and-redirect'
+  | 'unescape-and-forward';
+
+/** How request paths are prepared before route matching; the prepared path is also what goes upstream. */
+export interface PathNormalization {
+  /** `normalize_path`: RFC 3986 normalization (unreserved percent-encodings decoded, dot segments removed). */
+  normalizePath: boolean;
+  /** `merge_slashes`: `//` runs become one `/`. */
+  mergeSlashes: boolean;
+  escapedSlashes: EscapedSlashesAction;
+}
+
 /** Connection and stream limits of an HTTP connection manager (Envoy field names; decode-http-limits.ts defaults). */
 export interface HttpLimits {
   /** `request_headers_timeout`: the whole request head must arrive within this (ms from its first byte; 0 = off). */
@@ -173,6 +189,8 @@ export interface HttpConnectionManagerConfig {
    * 431 over HTTP/1.1 and a stream reset over HTTP/2.
    */
   maxHeadersCount: number;
+  /** `normalize_path`, `merge_slashes`, `path_with_escaped_slashes_action` (all off by default, as in Envoy). */
+  pathNormalization: PathNormalization;
   /** Connection and stream limits. */
   limits: HttpLimits;
   /** upgrade_configs enabled at the connection manager level ('websocket', 'CONNECT'). */

@@ -35,6 +35,8 @@ export interface LocalReply {
   overloaded?: boolean;
   /** Overrides the grpc-status derived from the HTTP status (e.g. DEADLINE_EXCEEDED for grpc-timeout). */
   grpcStatus?: number;
+  /** A redirect's Location (path normalization's 307). */
+  location?: string;
 }
 
 /** The status, headers (before route response mutations) and body to send for a local reply. */
@@ -51,6 +53,7 @@ function renderLocalReply(reply: LocalReply, grpc: boolean): { status: number; h
   } else if (body !== '') {
     headers.push('content-type', 'text/plain');
   }
+  if (reply.location !== undefined) headers.push('location', reply.location);
   return { status, headers, body };
 }
 

@@ -2,8 +2,11 @@
 import type { RouteAction } from '../config/model.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
+import { isGrpcContentType } from './grpc.ts';
+import { headerGet } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { type LocalReply, ResponseFlag } from './local-reply.ts';
+import { normalizeRequestPath, PATH_OK, PATH_REDIRECT, type PathVerdict } from './path-normalization.ts';
 import type { RequestView } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import type { CompiledRoute } from './route-table.ts';
@@ -36,8 +39,8 @@ export interface RefusedRequest {
 }
 
 /**
- * Route match (404 NR), direct response, upgrade policy for tunnels (403), weighted cluster (503 NC) and the
- * cluster's request breaker (503 UO with x-trellis-overloaded).
+ * Path preparation (400 or 307 from path normalization), route match (404 NR), direct response, upgrade policy for
+ * tunnels (403), weighted cluster (503 NC) and the cluster's request breaker (503 UO with x-trellis-overloaded).
  */
 export function resolveRoute(
   ctx: HttpContext,
@@ -45,6 +48,10 @@ export function resolveRoute(
   upgrade: 'websocket' | 'connect' | undefined,
 ): RoutedRequest | RefusedRequest {
   const scope: ResponseScope = { table: ctx.routeTable(), vhost: undefined, route: undefined };
+  if (!view.isConnect) {
+    const verdict = normalizeRequestPath(view, ctx.hcm.pathNormalization);
+    if (verdict !== PATH_OK) return { reply: pathReply(ctx, view, verdict), scope };
+  }
   const match = scope.table?.match(view);
   if (match === undefined)
     return { reply: { status: 404, body: 'route not found', flags: ResponseFlag.NoRoute }, scope };
@@ -70,6 +77,19 @@ export function resolveRoute(
     return { reply: { status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster }, scope };
   if (!cluster.tryAcquireRequest()) return overloadReply(scope, 'max_requests');
   return { scope, route, action, cluster };
+}
+
+/**
+ * A path the listener refuses (escaped slashes with REJECT_REQUEST: 400), or sends back prepared (UNESCAPE_AND_REDIRECT:
+ * 307 to the new path and the query); gRPC clients cannot follow redirects and get the 400 (INTERNAL), as from Envoy.
+ */
+function pathReply(ctx: HttpContext, view: RequestView, verdict: PathVerdict): LocalReply {
+  if (verdict === PATH_REDIRECT && !isGrpcContentType(headerGet(view.headers, 'content-type'))) {
+    ctx.stats.inc(ctx.names.rqRedirectedWithNormalizedPath);
+    return { status: 307, body: '', flags: '', location: view.path + view.query };
+  }
+  ctx.stats.inc(ctx.names.rqFailedPathNormalization);
+  return { status: 400, body: 'invalid request path', flags: ResponseFlag.DownstreamProtocolError };
 }
 
 /** For tunnels: a host of the routed cluster, or the 503 UH reply (the request slot is then released). */

@@ -123,6 +123,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     streamIdleTimeoutMs: 0,
     maxRequestHeadersKb: 60,
     maxHeadersCount: 100,
+    pathNormalization: { normalizePath: false, mergeSlashes: false, escapedSlashes: 'keep-unchanged' },
     limits: { ...HTTP_LIMIT_DEFAULTS },
     upgrades: [],
     accessLogs: [],
