@@ -27,7 +27,7 @@ import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
-import { type BufferedBody, bufferBody, replayBody } from './replayable-body.ts';
+import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
@@ -107,8 +107,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private attemptStartMs = 0;
   /** A gRPC response whose outcome (grpc-status in the trailers) outlier detection has yet to hear. */
   private grpcPending = false;
-  /** The buffered body of a retriable request (every attempt sends a fresh stream of it). */
+  /** A body held whole (every attempt sends a fresh stream of it). */
   private bodyChunks: readonly Buffer[] | undefined;
+  /** Bytes of requestBufferBudget that bodyChunks hold, given back when the exchange ends. */
+  private heldBytes = 0;
+  /** Stops a body read in progress (the request ended first). */
+  private cancelBuffering: (() => void) | undefined;
   private timeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
@@ -188,6 +192,45 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       this.obs = observer.begin(this);
     }
     this.grpc = isGrpcContentType(headerGet(view.headers, 'content-type'));
+    const body = requestBody(this.req, this.isH2);
+    if (body === undefined) {
+      this.route(undefined);
+      return;
+    }
+    this.body = body;
+    if (this.grpc) {
+      // gRPC streams are interactive (a client may wait for replies before sending more): never held back.
+      this.route(body);
+      return;
+    }
+    // Read the body (up to the bound) before anything upstream is held: a client trickling its body costs a
+    // downstream stream and some memory, never an upstream connection or a breaker slot.
+    const idleMs = ctx.hcm.streamIdleTimeoutMs;
+    if (idleMs > 0) {
+      this.idleMs = idleMs;
+      idleSweeper.track(this);
+    }
+    this.watchBody();
+    this.cancelBuffering = bufferBody(body, declaredLength(view), (read) => this.bodyRead(read));
+  }
+
+  /** The body was read before routing: whole (kept, replayable, sent from memory) or too large (streamed on). */
+  private bodyRead(read: BufferedBody): void {
+    this.cancelBuffering = undefined;
+    if (read.replayable) {
+      this.heldBytes = read.held;
+      this.bodyChunks = read.chunks;
+    }
+    if (this.done) {
+      this.releaseBody();
+      return;
+    }
+    this.route(read.replayable ? undefined : read.stream);
+  }
+
+  /** Routes and starts the first attempt; `body` is the body still to stream (undefined: none, or held whole). */
+  private route(body: Readable | undefined): void {
+    const { ctx, view } = this;
     const routed = resolveRoute(ctx, view, undefined);
     this.scope = routed.scope;
     if ('reply' in routed) {
@@ -213,18 +256,15 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       if (hash !== undefined) this.pick.hash = hash;
       this.sticky = missingStickyCookie(action.hashPolicy, hashRequest);
     }
-    const body = requestBody(this.req, this.isH2);
     const noBody = body === undefined;
-    if (body !== undefined) {
-      this.body = body;
-      upstream.body = body;
-    }
+    if (body !== undefined) upstream.body = body;
     const idleMs = streamIdleMs(ctx, action);
-    if (idleMs > 0) {
+    if (idleMs !== this.idleMs) {
+      if (this.idleMs !== 0) idleSweeper.untrack(this);
       this.idleMs = idleMs;
-      idleSweeper.track(this);
+      if (idleMs > 0) idleSweeper.track(this);
     }
-    if (!noBody && (idleMs > 0 || this.obs !== undefined)) this.watchBody();
+    if (!noBody && !this.bodyWatched && (idleMs > 0 || this.obs !== undefined)) this.watchBody();
     this.timeoutMs = action.timeoutMs;
     const grpcTimeout = this.grpc ? parseGrpcTimeout(headerGet(view.headers, 'grpc-timeout')) : undefined;
     if (grpcTimeout !== undefined && (this.timeoutMs === 0 || grpcTimeout < this.timeoutMs)) {
@@ -233,8 +273,10 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     } else if (this.timeoutMs > 0) {
       if (noBody) this.startGlobalTimer();
       else {
-        (body as Carrier)[kExchange] = this;
-        body?.once('end', onRequestEnd);
+        // The request is complete when the client's body ends (a streamed remainder ends with it).
+        const original = this.body as Readable;
+        (original as Carrier)[kExchange] = this;
+        original.once('end', onRequestEnd);
       }
     }
     if (route.retry === undefined) {
@@ -242,13 +284,14 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       return;
     }
     this.retryClass = retryClassOf(view.method, this.grpc);
-    if (noBody) {
-      this.retry = new RetryState(route.retry, cluster, true, ctx.stats, this.retryClass);
+    if (noBody || !this.grpc) {
+      // Bodiless, held whole (replayable), or read past the bound and streamed (sent once, never retried).
+      this.retry = new RetryState(route.retry, cluster, noBody, ctx.stats, this.retryClass);
       this.startAttempt();
       return;
     }
-    const length = Number(headerGet(view.headers, 'content-length') ?? Number.NaN);
-    bufferBody(body as Readable, Number.isFinite(length) ? length : undefined, (body) => this.bodyBuffered(body));
+    // A retriable gRPC call: its body is buffered for replays within the bound.
+    this.cancelBuffering = bufferBody(body as Readable, declaredLength(view), (read) => this.bodyBuffered(read));
   }
 
   /**
@@ -257,7 +300,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
    * streamed once and the request is not retried.
    */
   private bodyBuffered(body: BufferedBody): void {
-    if (this.done) return;
+    this.cancelBuffering = undefined;
+    if (body.replayable) this.heldBytes = body.held;
+    if (this.done) {
+      this.releaseBody();
+      return;
+    }
     const policy = this.scope.route?.retry;
     if (body.replayable) this.bodyChunks = body.chunks;
     else this.upstream.body = body.stream;
@@ -496,7 +544,9 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     }
     this.attempt = undefined;
     if (!this.responseStarted) {
-      this.reply({ status: 504, body: 'stream timeout', flags: ResponseFlag.StreamIdleTimeout });
+      // Still reading the request (nothing went upstream): the client is the slow one, 408 as Envoy answers.
+      const status = this.cancelBuffering !== undefined && this.clusterRef === undefined ? 408 : 504;
+      this.reply({ status, body: 'stream timeout', flags: ResponseFlag.StreamIdleTimeout });
       return;
     }
     this.resetDownstream(ResponseFlag.StreamIdleTimeout);
@@ -577,6 +627,19 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.finish();
   }
 
+  /** Gives back what the body holds of the process-wide buffer budget (or stops reading it). */
+  private releaseBody(): void {
+    const cancel = this.cancelBuffering;
+    if (cancel !== undefined) {
+      this.cancelBuffering = undefined;
+      cancel();
+    }
+    if (this.heldBytes > 0) {
+      requestBufferBudget.give(this.heldBytes);
+      this.heldBytes = 0;
+    }
+  }
+
   private finish(): void {
     if (this.done) return;
     this.done = true;
@@ -596,6 +659,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       clusterRequestEnded(this.clusterRef as Cluster);
     }
     this.retry?.release();
+    this.releaseBody();
     if (!this.isH2) this.ctx.requestFinished(this.downstream, this);
     const obs = this.obs;
     if (obs !== undefined) {
@@ -603,6 +667,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       obs.end(this);
     }
   }
+}
+
+/** The request's declared Content-Length, when it has a valid one. */
+function declaredLength(view: RequestView): number | undefined {
+  const length = Number(headerGet(view.headers, 'content-length') ?? Number.NaN);
+  return Number.isFinite(length) ? length : undefined;
 }
 
 function onResponseClose(this: DownstreamResponse): void {

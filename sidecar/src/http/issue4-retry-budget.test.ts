@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { Stats } from '../stats.ts';
-import { bufferBody } from './replayable-body.ts';
+import { BufferBudget, bufferBody } from './replayable-body.ts';
 import { compileRetryPolicy } from './retry-policy.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
 import { TestCluster, TestHost } from './test-clusters.ts';
@@ -33,7 +33,7 @@ describe('retry budget and replayable bodies', () => {
 
   it('buffers a body within the bound, streams a larger one', async () => {
     const small = await new Promise<boolean>((resolve) =>
-      bufferBody(Readable.from([Buffer.from('abc')]), undefined, (b) => resolve(b.replayable), 8),
+      bufferBody(Readable.from([Buffer.from('abc')]), undefined, (b) => resolve(b.replayable), 8, new BufferBudget(64)),
     );
     expect(small).to.equal(true);
     const big = await new Promise<string>((resolve) =>
@@ -47,6 +47,7 @@ describe('retry budget and replayable bodies', () => {
           b.stream.on('end', () => resolve(Buffer.concat(chunks).toString()));
         },
         8,
+        new BufferBudget(64),
       ),
     );
     expect(big).to.equal('aaaaaabbbbbb');

@@ -1,11 +1,43 @@
-// Request bodies of retriable requests buffered up to a bound, so every attempt can send them again.
+// Request bodies read before the upstream call (bounded per request and process-wide), replayable for retries.
 import { PassThrough, Readable } from 'node:stream';
 
-/** Bodies up to this size are buffered for retries; larger ones are streamed once and never retried. */
-export const RETRY_BUFFER_LIMIT = 64 * 1024;
+/**
+ * Bodies up to this size are read whole before the request goes upstream (as nginx buffers request bodies: a slow
+ * client holds no upstream connection or breaker slot) and are kept for retries; larger ones are streamed once.
+ * Envoy's retry buffer default (per_request_buffer_limit_bytes) is of the same order.
+ */
+export const REQUEST_BUFFER_LIMIT = 64 * 1024;
 
-/** What buffering ended with: the whole body (replayable), or a one-shot stream of it (too large to replay). */
-export type BufferedBody = { replayable: true; chunks: readonly Buffer[] } | { replayable: false; stream: Readable };
+/** Bytes of request bodies held in memory by the whole process; past the maximum, bodies stream instead. */
+export class BufferBudget {
+  used = 0;
+  readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
+/** The process-wide budget: 64 MiB of request bodies held at once (a thousand full 64 KiB buffers). */
+export const requestBufferBudget = new BufferBudget(64 * 1024 * 1024);
+
+/**
+ * What buffering ended with: the whole body (replayable; `held` bytes of the budget to give back when the request
+ * ends), or a one-shot stream of it (too large, or the budget was spent: what was read, then the rest).
+ */
+export type BufferedBody =
+  | { replayable: true; chunks: readonly Buffer[]; held: number }
+  | { replayable: false; stream: Readable };
 
 /** A fresh stream over a buffered body, one per attempt. */
 export function replayBody(chunks: readonly Buffer[]): Readable {
@@ -13,26 +45,33 @@ export function replayBody(chunks: readonly Buffer[]): Readable {
 }
 
 /**
- * Reads `body` until it ends within `limit` bytes (→ its chunks) or exceeds it (→ a stream that replays what was read
- * and then the rest of the body, with backpressure). A declared Content-Length above the limit skips buffering.
- * `done` is called once; the caller stops caring (and the stream is left alone) when the request went away.
+ * Reads `body` until it ends within `limit` bytes (→ its chunks) or exceeds it or the budget (→ a stream that replays
+ * what was read and then the rest of the body, with backpressure). A declared Content-Length above the limit skips
+ * buffering. `done` is called at most once. Returns a cancel function for a request that goes away while its body is
+ * read: it stops listening and gives back what was taken from the budget (a no-op once done was called).
  */
 export function bufferBody(
   body: Readable,
   contentLength: number | undefined,
   done: (result: BufferedBody) => void,
-  limit = RETRY_BUFFER_LIMIT,
-): void {
+  limit = REQUEST_BUFFER_LIMIT,
+  budget: BufferBudget = requestBufferBudget,
+): () => void {
   if (contentLength !== undefined && contentLength > limit) {
     done({ replayable: false, stream: body });
-    return;
+    return noop;
   }
   const chunks: Buffer[] = [];
   let size = 0;
+  let held = 0;
+  let settled = false;
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
     size += chunk.length;
-    if (size <= limit) return;
+    if (size <= limit && budget.take(chunk.length)) {
+      held += chunk.length;
+      return;
+    }
     detach();
     body.pause();
     const stream = new PassThrough();
@@ -42,12 +81,26 @@ export function bufferBody(
   };
   const onEnd = (): void => {
     detach();
-    done({ replayable: true, chunks });
+    done({ replayable: true, chunks, held });
   };
   const detach = (): void => {
+    settled = true;
     body.off('data', onData);
     body.off('end', onEnd);
+    // Streamed: what was held now belongs to the stream, which drains it.
+    if (held > 0 && size > held) {
+      budget.give(held);
+      held = 0;
+    }
   };
   body.on('data', onData);
   body.on('end', onEnd);
+  return () => {
+    if (settled) return;
+    detach();
+    budget.give(held);
+    held = 0;
+  };
 }
+
+function noop(): void {}
