@@ -31,9 +31,36 @@ export interface StaticEndpoint {
   zone?: string;
 }
 
+/** Envoy's HCM `server_header_transformation`. */
+export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+
+/** Envoy's HCM `path_with_escaped_slashes_action` (what %2F and %5C in a request path lead to). */
+export type PathWithEscapedSlashesAction =
+  | 'KEEP_UNCHANGED'
+  | 'REJECT_REQUEST'
+  | 'UNESCAPE_AND_REDIRECT'
+  | 'UNESCAPE_AND_FORWARD';
+
+/**
+ * How the Trellis sidecars fronting a service treat headers and paths (Envoy field names, camelCased): the Server
+ * header, concealed headers and escaped slashes on their inbound listener, normalizePath and mergeSlashes on both
+ * HTTP listeners. Absent fields take the safe defaults of translator/sidecar-http-options.ts.
+ */
+export interface SidecarOptions {
+  /** `server_name`: what the Server header says. */
+  serverName?: string;
+  serverHeaderTransformation?: ServerHeaderTransformation;
+  /** `response_headers_to_remove` of the inbound RouteConfiguration: headers of the app's responses never shown. */
+  responseHeadersToRemove?: string[];
+  normalizePath?: boolean;
+  mergeSlashes?: boolean;
+  pathWithEscapedSlashesAction?: PathWithEscapedSlashesAction;
+}
+
 export interface ServiceSpec {
   ports: ServicePort[];
   endpoints?: StaticEndpoint[];
+  sidecar?: SidecarOptions;
 }
 
 export interface StringMatch {

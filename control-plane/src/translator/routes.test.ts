@@ -267,4 +267,29 @@ describe('route configurations', () => {
     expect(r?.['response_headers_to_remove']).to.deep.equal(['server']);
     expect(vhost('orders:8080').routes[1]).to.not.have.any.keys('request_headers_to_add', 'response_headers_to_remove');
   });
+
+  it('header values stay literal: a percent sign is written %% (Envoy reads values as substitution formats)', () => {
+    const { vhost } = translateRoutes([
+      route('r', {
+        hosts: ['orders'],
+        http: [
+          {
+            route: [{ service: 'orders' }],
+            headers: {
+              request: { set: { 'x-discount': '10%', 'x-op': '%DOWNSTREAM_REMOTE_ADDRESS%' } },
+              response: { add: { 'x-r': '100%%' } },
+            },
+          },
+        ],
+      }),
+    ]);
+    const r = vhost('orders:8080').routes[0];
+    expect(r?.['request_headers_to_add']).to.deep.equal([
+      { header: { key: 'x-discount', value: '10%%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+      { header: { key: 'x-op', value: '%%DOWNSTREAM_REMOTE_ADDRESS%%' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    ]);
+    expect(r?.['response_headers_to_add']).to.deep.equal([
+      { header: { key: 'x-r', value: '100%%%%' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+    ]);
+  });
 });

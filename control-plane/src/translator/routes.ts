@@ -34,7 +34,8 @@ function headerValueOptions(ops: HeaderOps | undefined): Record<string, unknown>
   const add = (rec: Record<string, string> | undefined, append_action: string): void => {
     const entries = Object.entries(rec ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const);
     for (const [key, value] of entries.sort(([a], [b]) => byString(a, b))) {
-      out.push({ header: { key, value }, append_action });
+      // Values are literal text; Envoy reads them as substitution formats, where a percent sign is written %%.
+      out.push({ header: { key, value: value.replaceAll('%', '%%') }, append_action });
     }
   };
   add(ops?.add, 'APPEND_IF_EXISTS_OR_ADD');

@@ -1,6 +1,6 @@
 // A Trellis sidecar's socket listeners (outbound HTTP proxy, inbound to the app, per-upstream TCP) and inbound cluster.
 import { duration } from '@trellis/xds-protos';
-import type { ServicePort } from '../resources/types.ts';
+import type { ServicePort, SidecarOptions } from '../resources/types.ts';
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
 import { HCM_TYPE_URL, ROUTER_TYPE_URL } from './listeners.ts';
@@ -10,6 +10,7 @@ import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import type { Warn } from './routes.ts';
+import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
 import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -37,12 +38,16 @@ function networkFilter(name: string, typedConfig: Record<string, unknown>): Reco
   return { filter_chains: [{ filters: [{ name, typed_config: typedConfig }] }] };
 }
 
-/** The HttpConnectionManager settings both directions share (Telemetry's tracing and access log); router last. */
+/**
+ * The HttpConnectionManager settings both directions share (Telemetry's tracing and access log; the direction's
+ * Server header and path preparation in `headerPath`); router last.
+ */
 function sidecarHcm(
   statPrefix: string,
   upgrades: string[],
   telemetry: EffectiveTelemetry | undefined,
   service: string | undefined,
+  headerPath: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
   return {
     '@type': HCM_TYPE_URL,
@@ -50,6 +55,7 @@ function sidecarHcm(
     codec_type: 'AUTO',
     use_remote_address: { value: true },
     generate_request_id: { value: true },
+    ...headerPath,
     upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
     http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
     ...hcmTelemetryFields(telemetry, service ?? SIDECAR_TRACE_SERVICE),
@@ -61,9 +67,13 @@ function tcpProxy(statPrefix: string, cluster: string, telemetry: EffectiveTelem
 }
 
 /** The app's HTTP proxy on 127.0.0.1:<outboundPort>: routes by Host / absolute URI, tunnels CONNECT. */
-export function outboundListener(params: SidecarParams, telemetry?: EffectiveTelemetry): Record<string, unknown> {
+export function outboundListener(
+  params: SidecarParams,
+  telemetry?: EffectiveTelemetry,
+  options?: SidecarOptions,
+): Record<string, unknown> {
   const hcm = {
-    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT'], telemetry, params.service),
+    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT'], telemetry, params.service, outboundHcmFields(options)),
     http2_protocol_options: { allow_connect: true },
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
   };
@@ -82,12 +92,16 @@ export function frontedPort(index: MeshIndex, params: SidecarParams): ServicePor
   return ports.find((p) => p.port === params.appPort) ?? ports[0];
 }
 
-/** Peers' entry on <inboundAddress>:<inboundPort>: HTTP (inline route to the app) or TCP proxy, by port protocol. */
+/**
+ * Peers' entry on <inboundAddress>:<inboundPort>: HTTP (inline route to the app, with the Service's header and path
+ * options) or TCP proxy, by port protocol.
+ */
 export function inboundListener(
   service: string,
   port: ServicePort,
   params: SidecarParams & { appPort: number },
   telemetry?: EffectiveTelemetry,
+  options?: SidecarOptions,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   let filter: Record<string, unknown>;
@@ -97,8 +111,12 @@ export function inboundListener(
     const name = `inbound|${service}`;
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
     const hcm = {
-      ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service),
-      route_config: { name, virtual_hosts: [{ name, domains: ['*'], routes: [route] }] },
+      ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options)),
+      route_config: {
+        name,
+        virtual_hosts: [{ name, domains: ['*'], routes: [route] }],
+        ...inboundRouteConfigFields(options),
+      },
     };
     filter = networkFilter('envoy.filters.network.http_connection_manager', hcm);
   }
@@ -171,14 +189,19 @@ export function sidecarSocketResources(
     return true;
   };
   const telemetry = index.telemetryOf(params.service);
-  add(outboundListener(params, telemetry), LOOPBACK, params.outboundPort);
+  const options = params.service === undefined ? undefined : index.serviceByName.get(params.service)?.spec.sidecar;
+  add(outboundListener(params, telemetry, options), LOOPBACK, params.outboundPort);
   const port = frontedPort(index, params);
   const { appPort, service } = params;
   if (port && service !== undefined && appPort !== undefined) {
     const clusterTaken = index.clusterNames.has(inboundClusterName(appPort));
     if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
     else if (
-      add(inboundListener(service, port, { ...params, appPort }, telemetry), params.inboundAddress, params.inboundPort)
+      add(
+        inboundListener(service, port, { ...params, appPort }, telemetry, options),
+        params.inboundAddress,
+        params.inboundPort,
+      )
     ) {
       clusters.push(inboundCluster(service, port, appPort));
     }

@@ -1,13 +1,14 @@
-// Validates a Service spec: ports (unique names and numbers, known protocols) and static endpoints.
+// Validates a Service spec: ports (unique names and numbers, known protocols), static endpoints, sidecar options.
 import { isIP } from 'node:net';
 import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../../limits.ts';
 import type { Protocol } from '../types.ts';
 import { field, type Issues } from './issues.ts';
 import { validateLabels } from './labels.ts';
+import { validateSidecarOptions } from './sidecar-options.ts';
 
 export const PROTOCOLS: readonly Protocol[] = ['HTTP', 'HTTP2', 'GRPC', 'TCP'];
 
-export const SERVICE_FIELDS = ['ports', 'endpoints'];
+export const SERVICE_FIELDS = ['ports', 'endpoints', 'sidecar'];
 
 export function validateServiceSpec(spec: Record<string, unknown>, issues: Issues): void {
   const path = 'spec';
@@ -21,6 +22,7 @@ export function validateServiceSpec(spec: Record<string, unknown>, issues: Issue
       validateEndpoint(e, field(field(path, 'endpoints'), i), issues);
     });
   }
+  if (spec['sidecar'] !== undefined) validateSidecarOptions(spec['sidecar'], field(path, 'sidecar'), issues);
 }
 
 function validatePorts(ports: unknown[], path: string, issues: Issues): void {
