@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { CONNECTION_LIMIT_DEFAULTS } from './listeners/connection-gate.ts';
 import { Sidecar } from './sidecar.ts';
 import { startTracing } from './tracing/otlp-tracing.ts';
 import {
@@ -99,6 +100,8 @@ export interface SidecarFlags {
   adminAddress: string;
   adminPort: number;
   drainTime: number;
+  maxConnections: number;
+  maxConnectionsPerClientIp: number;
   logLevel: string;
   tracingEndpoint?: string;
   tracingProtocol: OtlpProtocol;
@@ -235,6 +238,30 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         .default(fromEnv('TRELLIS_DRAIN_TIME', ms, '5s'), e('TRELLIS_DRAIN_TIME', '5s')),
     )
     .addOption(
+      opt(
+        '--max-connections <n>',
+        'open downstream connections per listener; new ones beyond are refused (0 = unlimited)',
+        'TRELLIS_MAX_CONNECTIONS',
+      )
+        .argParser(count)
+        .default(fromEnv('TRELLIS_MAX_CONNECTIONS', count, String(CONNECTION_LIMIT_DEFAULTS.maxConnections))),
+    )
+    .addOption(
+      opt(
+        '--max-connections-per-client-ip <n>',
+        'open downstream connections from one client IP per listener (0 = unlimited)',
+        'TRELLIS_MAX_CONNECTIONS_PER_CLIENT_IP',
+      )
+        .argParser(count)
+        .default(
+          fromEnv(
+            'TRELLIS_MAX_CONNECTIONS_PER_CLIENT_IP',
+            count,
+            String(CONNECTION_LIMIT_DEFAULTS.maxConnectionsPerClientIp),
+          ),
+        ),
+    )
+    .addOption(
       opt('--log-level <level>', 'log level', 'TRELLIS_LOG_LEVEL')
         .choices(LEVELS)
         .default(e('TRELLIS_LOG_LEVEL', 'info')),
@@ -279,6 +306,14 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         ),
     )
     .showHelpAfterError();
+}
+
+/** A count, 0 or more. */
+function count(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError('expected an integer >= 0');
+  return n;
 }
 
 function weight(value: string): number {
@@ -332,6 +367,10 @@ export async function main(argv: string[]): Promise<void> {
     source: xds,
     logger,
     admin: { address: flags.adminAddress, port: flags.adminPort },
+    connectionLimits: {
+      maxConnections: flags.maxConnections,
+      maxConnectionsPerClientIp: flags.maxConnectionsPerClientIp,
+    },
     ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
     ...(tracing === undefined ? {} : { observers: [tracing.factory], onStop: () => tracing.shutdown() }),

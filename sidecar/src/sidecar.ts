@@ -1,4 +1,5 @@
 // The sidecar assembled: config source (xDS) → cluster manager + listener manager, admin server, start/stop.
+
 import type { Logger } from 'pino';
 import { HttpAccessLogs } from './access-log/http-access-log.ts';
 import { LogWriters } from './access-log/log-writers.ts';
@@ -10,6 +11,7 @@ import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
 import { createHttpHandler } from './http/http-handler.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
+import type { ConnectionLimits } from './listeners/connection-gate.ts';
 import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
 import { type HandlerFactories, ListenerManager } from './listeners/listener-manager.ts';
 import { ConnectionBytes } from './metrics/connection-bytes.ts';
@@ -37,6 +39,8 @@ export interface SidecarOptions {
   factories?: HandlerFactories;
   /** How long connections of changed/removed listeners may keep going (default 600 s, as Envoy). */
   listenerDrainMs?: number;
+  /** Downstream connection limits of every listener (default CONNECTION_LIMIT_DEFAULTS). */
+  connectionLimits?: ConnectionLimits;
   /** Grace for POST /drain (default 600 s: the process keeps running until SIGTERM). */
   adminDrainMs?: number;
   /** Extra fields for the 'sidecar ready' log line. */
@@ -115,6 +119,7 @@ export class Sidecar {
       onBindSettled: () => this.checkReady(),
     };
     if (options.listenerDrainMs !== undefined) listenerOptions.drainGraceMs = options.listenerDrainMs;
+    if (options.connectionLimits !== undefined) listenerOptions.connectionLimits = options.connectionLimits;
     this.listeners = new ListenerManager(listenerOptions);
     this.admin = new AdminServer({
       stats: this.stats,

@@ -26,6 +26,7 @@ describe('AdminServer', () => {
       direction: 'outbound',
       version: 'v1',
       activeConnections: 2,
+      overflowConnections: 0,
     },
   ];
 

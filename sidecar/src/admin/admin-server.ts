@@ -108,9 +108,11 @@ export class AdminServer {
       ['server.live', this.deps.state() === 'LIVE' ? 1 : 0],
       ['server.uptime', Math.floor((Date.now() - this.startedAt) / 1000)],
     ];
+    const listenerCounters: [string, number][] = [];
     for (const l of this.deps.listeners()) {
       const scope = `listener.${l.address}_${l.boundPort ?? l.port}`;
       extra.push([`${scope}.downstream_cx_active`, l.activeConnections]);
+      listenerCounters.push([`${scope}.downstream_cx_overflow`, l.overflowConnections]);
     }
     const known = new Set<string>();
     for (const [name] of snap.counters) known.add(name);
@@ -119,7 +121,7 @@ export class AdminServer {
     const tags = new Map<string, StatTag>(snap.tags);
     for (const [name, tag] of endpoints.tags) tags.set(name, tag);
     const gauges = [...snap.gauges, ...extra, ...endpoints.gauges].sort(byName);
-    const counters = [...snap.counters, ...endpoints.counters].sort(byName);
+    const counters = [...snap.counters, ...listenerCounters, ...endpoints.counters].sort(byName);
     return { counters, gauges, histograms: snap.histograms, tags };
   }
 

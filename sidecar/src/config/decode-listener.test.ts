@@ -2,11 +2,13 @@
 
 import { expect } from 'chai';
 import { HTTP_LIMIT_DEFAULTS } from './decode-http-limits.ts';
-import { decodeListener } from './decode-listener.ts';
+import { CONNECTION_LIMIT_TYPE, decodeListener } from './decode-listener.ts';
 import { hcm, ROUTER, routerFilter, socketListener, TCP_PROXY, wire } from './envoy-fixtures.ts';
 import type { ListenerConfig } from './model.ts';
 
 type Obj = Record<string, unknown>;
+
+const CONNECTION_LIMIT = `type.googleapis.com/${CONNECTION_LIMIT_TYPE}`;
 
 function ok(object: Obj): ListenerConfig {
   const r = decodeListener(wire('listener', object), 'v1');
@@ -122,6 +124,33 @@ describe('decodeListener', () => {
       }),
     );
     expect(weighted.filter.type === 'tcp' && weighted.filter.tcp).to.deep.include({ totalWeight: 4, idleTimeoutMs: 0 });
+  });
+
+  it('decodes a connection_limit network filter before the terminal filter into maxConnections', () => {
+    const limit = { '@type': CONNECTION_LIMIT, stat_prefix: 'cl', max_connections: { value: 50 } };
+    const tcp = { '@type': TCP_PROXY, stat_prefix: 's', cluster: 'a' };
+    const listener = {
+      name: 'tcp',
+      address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
+      filter_chains: [
+        {
+          filters: [
+            { name: 'l', typed_config: limit },
+            { name: 't', typed_config: tcp },
+          ],
+        },
+      ],
+    };
+    expect(ok(listener).maxConnections).to.equal(50);
+    expect(ok(socketListener('tcp', tcp)).maxConnections).to.equal(undefined);
+    const zero = structuredClone(listener);
+    (zero.filter_chains[0]?.filters[0]?.typed_config as Obj)['max_connections'] = { value: 0 };
+    expect(error(zero)).to.match(
+      /filter_chains\[0\]\.filters\[0\]\.typed_config\.max_connections: expected an integer >= 1/,
+    );
+    const delayed = structuredClone(listener);
+    (delayed.filter_chains[0]?.filters[0]?.typed_config as Obj)['delay'] = { seconds: 1 };
+    expect(error(delayed)).to.match(/typed_config\.delay: not supported/);
   });
 
   it('skips api_listeners (they are for gRPC proxyless clients)', () => {

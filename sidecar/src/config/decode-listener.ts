@@ -17,10 +17,12 @@ import {
   reqObj,
   str,
   wrappedBool,
+  wrappedNum,
 } from './decode-values.ts';
 import type { ListenerConfig, NetworkFilter, TcpProxyConfig, WeightedCluster } from './model.ts';
 
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
 
 /** Envoy closes an idle TCP proxy connection after an hour unless idle_timeout says otherwise (0 = never). */
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -52,20 +54,40 @@ function tcpProxy(o: Obj, path: string): TcpProxyConfig {
   };
 }
 
-/** The terminal network filter of a chain: HttpConnectionManager or TcpProxy; anything else is unsupported. */
-function networkFilter(chain: Obj, path: string, version: string): NetworkFilter {
+/** Envoy's connection_limit network filter: its max_connections caps the listener's open connections. */
+function connectionLimit(o: Obj, path: string): number {
+  if (o['delay'] !== undefined)
+    fail(at(path, 'delay'), 'not supported by the sidecar (refused connections close at once)');
+  const max = wrappedNum(o['max_connections'], at(path, 'max_connections'), 0);
+  if (!Number.isSafeInteger(max) || max < 1) fail(at(path, 'max_connections'), `expected an integer >= 1, got ${max}`);
+  return max;
+}
+
+/**
+ * The terminal network filter of a chain (HttpConnectionManager or TcpProxy), after an optional connection_limit;
+ * anything else is unsupported.
+ */
+function networkFilter(chain: Obj, path: string, version: string): { filter: NetworkFilter; maxConnections?: number } {
   const fpath = at(path, 'filters');
   const filters = objList(chain['filters'], fpath);
   if (filters.length === 0) fail(fpath, 'needs a network filter');
+  let maxConnections: number | undefined;
   for (const [i, f] of filters.entries()) {
     const cpath = at(at(fpath, i), 'typed_config');
     const config = optObj(f['typed_config'], cpath);
     if (!config) fail(cpath, `is required (filter ${str(f['name']) || '(unnamed)'})`);
     const type = anyTypeName(config);
+    if (type === CONNECTION_LIMIT_TYPE && i !== filters.length - 1) {
+      maxConnections = Math.min(maxConnections ?? Number.POSITIVE_INFINITY, connectionLimit(config, cpath));
+      continue;
+    }
     if (type !== HCM_TYPE && type !== TCP_PROXY_TYPE) fail(cpath, `unsupported network filter ${type}`);
     if (i !== filters.length - 1) fail(at(fpath, i), `${type} must be the last network filter`);
-    if (type === HCM_TYPE) return { type: 'http', http: httpConnectionManager(config, cpath, version) };
-    return { type: 'tcp', tcp: tcpProxy(config, cpath) };
+    const filter: NetworkFilter =
+      type === HCM_TYPE
+        ? { type: 'http', http: httpConnectionManager(config, cpath, version) }
+        : { type: 'tcp', tcp: tcpProxy(config, cpath) };
+    return maxConnections === undefined ? { filter } : { filter, maxConnections };
   }
   return fail(fpath, 'needs a network filter');
 }
@@ -115,14 +137,17 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
   }
   const { chain, path } = filterChain(o);
-  return {
+  const { filter, maxConnections } = networkFilter(chain, path, version);
+  const config: ListenerConfig = {
     name: str(o['name']),
     address,
     port,
     direction: enumName(o['traffic_direction'], 'UNSPECIFIED') === 'INBOUND' ? 'inbound' : 'outbound',
-    filter: networkFilter(chain, path, version),
+    filter,
     version,
   };
+  if (maxConnections !== undefined) config.maxConnections = maxConnections;
+  return config;
 }
 
 /** Decodes an LDS resource: `{ value: null }` for a listener the sidecar skips (api_listener). */

@@ -243,6 +243,8 @@ export interface ListenerConfig {
   direction: Direction;
   /** The first (and for now only) filter chain's terminal filter. */
   filter: NetworkFilter;
+  /** Envoy connection_limit network filter's max_connections (absent: the sidecar's --max-connections). */
+  maxConnections?: number;
   /** Version of the xDS resource this came from. */
   version: string;
 }

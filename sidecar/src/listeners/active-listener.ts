@@ -2,6 +2,7 @@
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/model.ts';
+import { CONNECTION_LIMIT_DEFAULTS, ConnectionGate, type ConnectionLimits } from './connection-gate.ts';
 import type { ConnectionHandler } from './connection-handler.ts';
 
 export type ListenerState = 'binding' | 'bound' | 'error' | 'draining' | 'closed';
@@ -21,6 +22,8 @@ export interface ListenerStatus {
   version: string;
   /** Downstream connections open on this socket, including those of handlers still draining. */
   activeConnections: number;
+  /** Connections refused because the listener's or a client IP's connection limit was reached. */
+  overflowConnections: number;
 }
 
 /**
@@ -38,10 +41,18 @@ export class ActiveListener {
   private boundPort: number | undefined;
   private closed: Promise<void> | undefined;
   private bindFailed = false;
+  private readonly gate = new ConnectionGate();
+  private readonly limits: ConnectionLimits;
 
-  constructor(config: ListenerConfig, handler: ConnectionHandler | undefined, logger: Logger) {
+  constructor(
+    config: ListenerConfig,
+    handler: ConnectionHandler | undefined,
+    logger: Logger,
+    limits: ConnectionLimits = CONNECTION_LIMIT_DEFAULTS,
+  ) {
     this.config = config;
     this.handler = handler;
+    this.limits = limits;
     this.logger = logger.child({ listener: config.name });
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
     this.server.on('connection', this.onConnection);
@@ -148,6 +159,7 @@ export class ActiveListener {
       direction: c.direction,
       version: c.version,
       activeConnections: this.activeConnections(),
+      overflowConnections: this.gate.overflow,
     };
     if (this.boundPort !== undefined) status.boundPort = this.boundPort;
     if (this.error !== undefined) status.error = this.error;
@@ -194,6 +206,13 @@ export class ActiveListener {
   private readonly onConnection = (socket: Socket): void => {
     const handler = this.handler;
     if (handler === undefined || this.closed !== undefined) {
+      socket.destroy();
+      return;
+    }
+    // Over a limit the new connection is refused at once (established ones are never cut, as Envoy does).
+    const max = this.config.maxConnections;
+    const limits = max === undefined ? this.limits : { ...this.limits, maxConnections: max };
+    if (!this.gate.admit(socket, limits)) {
       socket.destroy();
       return;
     }

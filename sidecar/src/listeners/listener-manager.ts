@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ConfigSource } from '../config/config-source.ts';
 import type { ListenerConfig, SidecarConfig } from '../config/model.ts';
 import { ActiveListener, type ListenerStatus } from './active-listener.ts';
+import type { ConnectionLimits } from './connection-gate.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from './connection-handler.ts';
 
 /** Connection handler factories keyed by the listener's network filter type ('http', 'tcp'). */
@@ -20,6 +21,8 @@ export interface ListenerManagerOptions {
   drainGraceMs?: number;
   /** Retry interval for binds that failed (port in use); 0 disables retries. Default 1 s. */
   bindRetryMs?: number;
+  /** Downstream connection limits of every listener (default CONNECTION_LIMIT_DEFAULTS). */
+  connectionLimits?: ConnectionLimits;
   /** Called whenever a bind attempt has settled (readiness may have changed). */
   onBindSettled?: () => void;
 }
@@ -86,7 +89,7 @@ export class ListenerManager {
       const existing = this.active.get(key);
       if (existing === undefined) {
         const built = this.build(config);
-        const listener = new ActiveListener(config, built.handler, this.logger);
+        const listener = new ActiveListener(config, built.handler, this.logger, this.options.connectionLimits);
         if (built.error !== undefined) listener.fail(config, built.error);
         this.active.set(key, listener);
         binds.push(listener.bind());
