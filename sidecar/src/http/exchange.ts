@@ -38,6 +38,7 @@ import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from '
 
 const kExchange = Symbol('exchange');
 const kIdle = Symbol('idle');
+const kRequestTimer = Symbol('requestTimer');
 const NONE: readonly string[] = [];
 const NO_SCOPE: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
 
@@ -75,6 +76,11 @@ function grpcOutlierStatus(grpcStatus: number | undefined): number {
 
 interface Carrier {
   [kExchange]?: Exchange | undefined;
+}
+
+/** The request body's link to its exchange's request_timeout timer. */
+interface RequestTimerCarrier {
+  [kRequestTimer]?: Exchange | undefined;
 }
 
 /** The request body's link to its exchange's idle timer and byte count (apart from kExchange, which 'end' clears). */
@@ -117,6 +123,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
+  /** HCM request_timeout, running until the request body has arrived. */
+  private requestTimer: NodeJS.Timeout | undefined;
   /** Stream idle limit (route idle_timeout, else the HCM's stream_idle_timeout), watched by idleSweeper; 0 = none. */
   idleMs = 0;
   /** Coarse time of the last byte either way (idleSweeper.now; read by idleSweeper). */
@@ -198,6 +206,13 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       return;
     }
     this.body = body;
+    const requestMs = ctx.hcm.requestTimeoutMs;
+    if (requestMs > 0) {
+      // HCM request_timeout: the whole request, body included, must arrive within it.
+      this.requestTimer = setTimeout(onRequestTimeout, requestMs, this);
+      (body as RequestTimerCarrier)[kRequestTimer] = this;
+      body.once('end', onRequestComplete);
+    }
     if (this.grpc) {
       // gRPC streams are interactive (a client may wait for replies before sending more): never held back.
       this.route(body);
@@ -552,6 +567,30 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.resetDownstream(ResponseFlag.StreamIdleTimeout);
   }
 
+  requestComplete(): void {
+    if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
+  }
+
+  /** The request did not arrive whole within request_timeout: 408 (a reset once a response started). */
+  requestTimedOut(): void {
+    this.requestTimer = undefined;
+    if (this.done) return;
+    this.ctx.stats.inc(this.ctx.names.rqTimeout);
+    const attempt = this.attempt;
+    if (attempt !== undefined) {
+      if (this.closeAttempt()) this.obs?.attemptEnd(attempt.host, { error: 'timeout' });
+      attempt.cancel();
+    }
+    this.attempt = undefined;
+    this.grpcPending = false;
+    if (!this.responseStarted) {
+      this.reply({ status: 408, body: 'request timeout', flags: '' });
+      return;
+    }
+    this.resetDownstream('');
+  }
+
   private clearTryTimer(): void {
     if (this.tryTimer !== undefined) {
       clearTimeout(this.tryTimer);
@@ -647,6 +686,11 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.clearTryTimer();
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
+    if (this.requestTimer !== undefined) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+      (this.body as RequestTimerCarrier)[kRequestTimer] = undefined;
+    }
     if (this.idleMs !== 0) {
       idleSweeper.untrack(this);
       this.idleMs = 0;
@@ -699,6 +743,16 @@ function onRequestResume(this: Readable): void {
 
 function onRequestData(this: Readable, chunk: Buffer): void {
   (this as IdleCarrier)[kIdle]?.bodyData(chunk.length);
+}
+
+function onRequestComplete(this: Readable): void {
+  const ex = (this as RequestTimerCarrier)[kRequestTimer];
+  (this as RequestTimerCarrier)[kRequestTimer] = undefined;
+  ex?.requestComplete();
+}
+
+function onRequestTimeout(ex: Exchange): void {
+  ex.requestTimedOut();
 }
 
 function onTryTimeout(ex: Exchange): void {

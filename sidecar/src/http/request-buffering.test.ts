@@ -87,6 +87,49 @@ describe('http handler: request body buffering', () => {
   });
 });
 
+describe('http handler: request_timeout', () => {
+  let web: Awaited<ReturnType<typeof startHttpUpstream>>;
+  let proxy: ProxyUnderTest;
+
+  before(async () => {
+    web = await startHttpUpstream(echoHandler('web'));
+    const clusters = new TestClusters();
+    clusters.add('web', [web.port]);
+    proxy = await startProxy(routeConfig([vhost('v', ['*'], [route({ cluster: 'web' })])]), clusters, {
+      requestTimeoutMs: 200,
+    });
+  });
+
+  after(async () => {
+    await proxy.close();
+    await web.close();
+  });
+
+  it('answers 408 to a body trickled slower than the whole-request timeout allows (activity does not extend it)', async () => {
+    const socket = await slowUpload(proxy.port, 1000, 1);
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      got += d;
+    });
+    const trickle = setInterval(() => {
+      if (!socket.destroyed) socket.write('x');
+    }, 20);
+    await until(() => got.includes('\r\n\r\n'));
+    clearInterval(trickle);
+    socket.destroy();
+    expect(got).to.match(/^HTTP\/1\.1 408 /);
+    expect(proxy.stats.counter('http.test.downstream_rq_timeout')).to.equal(1);
+    await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
+  });
+
+  it('leaves a request whose body arrives in time alone', async () => {
+    const res = await send(proxy.port, '/fast', { method: 'POST', body: 'quick' });
+    expect(res.status).to.equal(200);
+    expect(JSON.parse(res.body).body).to.equal('quick');
+  });
+});
+
 describe('bufferBody', () => {
   it('streams instead of buffering once the budget is spent, and gives back what it took', async () => {
     const budget = new BufferBudget(8);
