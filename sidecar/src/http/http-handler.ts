@@ -68,7 +68,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
     if (this.codec === 'http1') new H1ServerConnection(socket, this, this.h1);
-    else if (this.codec === 'http2') this.h2.emit('connection', socket);
+    else if (this.codec === 'http2') this.serveH2(socket);
     else sniffCodec(socket, SNIFF_TIMEOUT_MS, (s, isH2) => this.dispatch(s, isH2));
   }
 
@@ -106,13 +106,22 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   private readonly sessionSockets = new WeakSet<Socket>();
 
   private dispatch(socket: Socket, isH2: boolean): void {
-    if (isH2) {
-      this.sessionSockets.add(socket);
-      this.h2.emit('connection', socket);
-    } else {
+    if (isH2) this.serveH2(socket);
+    else {
       new H1ServerConnection(socket, this, this.h1);
     }
     process.nextTick(resumeSocket, socket);
+  }
+
+  /**
+   * An HTTP/2 connection. A client that closes its sending side (FIN without GOAWAY) can finish no stream: the
+   * connection is closed then, as Envoy does, so its streams end and release what they hold (node:http2 would keep
+   * the half-open socket and every stream on it).
+   */
+  private serveH2(socket: Socket): void {
+    this.sessionSockets.add(socket);
+    socket.once('end', destroySocket);
+    this.h2.emit('connection', socket);
   }
 
   private onSession(session: ServerHttp2Session): void {
@@ -153,6 +162,10 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     const peer = normalizePeerAddress(req.socket.remoteAddress);
     new Exchange(ctx, req, res, view, isH2, peer).run();
   }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 function resumeSocket(socket: Socket): void {

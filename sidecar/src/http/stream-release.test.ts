@@ -254,6 +254,25 @@ describe('http handler: every way a stream ends releases what it held', () => {
       session.destroy();
     });
 
+    it('a client that half-closes its connection (FIN, no GOAWAY) with streams open is let go of', async () => {
+      const socket = net.connect({ port: proxy.port, host: '127.0.0.1', allowHalfOpen: true });
+      const session = http2.connect(`http://127.0.0.1:${proxy.port}`, { createConnection: () => socket });
+      session.on('error', () => undefined);
+      await once(session, 'remoteSettings');
+      const seen = appSeen;
+      for (let i = 0; i < 20; i++) {
+        const r = session.request({ ':path': i % 2 === 0 ? '/up/hang' : '/up/ok', ':method': 'POST' });
+        r.on('error', () => undefined);
+        r.write('part of a body');
+      }
+      await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 20 && appSeen >= seen);
+      const closed = new Promise((resolve) => session.once('close', resolve));
+      // Half-close the TCP connection under the session: the client can send nothing more.
+      socket.end();
+      await closed;
+      await released();
+    });
+
     it('a session destroyed with 150 streams open (past the 100-stream limit) leaves nothing behind', async () => {
       const session = http2.connect(`http://127.0.0.1:${proxy.port}`);
       session.on('error', () => undefined);
