@@ -37,10 +37,11 @@ export class Re2 {
    *
    * Each search is linear, but a search may read far past the match it finds (`a(.*c)?` over `aaaa…` reads to the
    * end for every `a`), so the searches together could be quadratic. They are bounded: once the text they may read
-   * adds up to more than REWRITE_SCAN_FACTOR times the input plus REWRITE_SCAN_SLACK, the rest is left as it is.
-   * Inputs up to 512 characters are never cut short, nor is a rewrite with up to 8 matches.
+   * adds up to more than REWRITE_SCAN_FACTOR times the input plus REWRITE_SCAN_SLACK, the rewrite gives up and
+   * returns undefined: a half-rewritten path is never produced (the sidecar refuses such a request with 400).
+   * Inputs up to 512 characters never reach the bound, nor does a rewrite with up to 8 matches.
    */
-  replaceAll(input: string, rewrite: Re2Rewrite): string {
+  replaceAll(input: string, rewrite: Re2Rewrite): string | undefined {
     const m = this.#re.matcher(input);
     const budget = REWRITE_SCAN_FACTOR * input.length + REWRITE_SCAN_SLACK;
     let scanned = 0;
@@ -50,7 +51,7 @@ export class Re2 {
     let lastEnd = -1;
     while (from <= input.length) {
       scanned += input.length - from;
-      if (scanned > budget && from > 0) break;
+      if (scanned > budget && from > 0) return undefined;
       if (!m.find(from)) break;
       const start = m.start();
       const end = m.end();

@@ -26,7 +26,7 @@ import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { idleSweeper } from './idle-sweeper.ts';
-import { type LocalReply, ResponseFlag, sendLocalReply } from './local-reply.ts';
+import { type LocalReply, ResponseFlag, sendLocalReply, UNREWRITABLE } from './local-reply.ts';
 import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
@@ -261,7 +261,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     clusterRequestStarted(cluster);
     const upstream = this.upstream;
     upstream.method = view.method;
-    upstream.path = upstreamPath(route, view);
+    const path = upstreamPath(route, view);
+    if (path === undefined) {
+      this.reply(UNREWRITABLE);
+      return;
+    }
+    upstream.path = path;
     upstream.authority = upstreamAuthority(route, view);
     upstream.headers = view.headers;
     prepareUpstreamHeaders(view, this.scope, ctx.hcm, this.peer);

@@ -39,6 +39,13 @@ export interface LocalReply {
   location?: string;
 }
 
+/** A path a route's regex rewrite gave up on (its searches would read far past the path: a hostile path). */
+export const UNREWRITABLE: LocalReply = {
+  status: 400,
+  body: 'path cannot be rewritten',
+  flags: ResponseFlag.DownstreamProtocolError,
+};
+
 /** The status, headers (before route response mutations) and body to send for a local reply. */
 function renderLocalReply(reply: LocalReply, grpc: boolean): { status: number; headers: HeaderList; body: string } {
   const headers: HeaderList = [];

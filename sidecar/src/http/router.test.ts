@@ -61,6 +61,12 @@ describe('router', () => {
     expect(upstreamPath(r, view('/v1/a/v2/b?q=/v3/'))).to.equal('/version-1/a/version-2/b?q=/v3/');
   });
 
+  it('a regex rewrite that would read far past a hostile path gives up: the request is refused, not half rewritten', () => {
+    const { route: r } = compiled({ prefix: '/', regexRewrite: { pattern: 'a(.*c)?', substitution: 'x' } });
+    expect(upstreamPath(r, view(`/${'a'.repeat(20_000)}`))).to.equal(undefined);
+    expect(upstreamPath(r, view('/banana'))).to.equal('/bxnxnx');
+  });
+
   it('host rewrite replaces the authority', () => {
     expect(upstreamAuthority(compiled({ hostRewrite: 'internal.orders' }).route, view('/'))).to.equal(
       'internal.orders',

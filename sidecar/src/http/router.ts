@@ -22,8 +22,11 @@ export function pickWeightedCluster(action: RouteAction): string | undefined {
   return clusters[clusters.length - 1]?.name;
 }
 
-/** The origin-form target sent upstream: prefix or regex rewrite of the path, query kept. */
-export function upstreamPath(route: CompiledRoute, view: RequestView): string {
+/**
+ * The origin-form target sent upstream: prefix or regex rewrite of the path, query kept; undefined when a regex
+ * rewrite gave up on a hostile path (its searches past their bound): the request is refused, never half rewritten.
+ */
+export function upstreamPath(route: CompiledRoute, view: RequestView): string | undefined {
   const action = route.action;
   if (action === undefined) return view.path + view.query;
   let path = view.path;
@@ -32,7 +35,9 @@ export function upstreamPath(route: CompiledRoute, view: RequestView): string {
     path = route.prefixRewrite + path.slice(p.value.length);
     if (path === '' || path.charCodeAt(0) !== 47) path = `/${path}`;
   } else if (route.regexRewrite !== undefined) {
-    path = route.regexRewrite.regex.replaceAll(path, route.regexRewrite.substitution);
+    const rewritten = route.regexRewrite.regex.replaceAll(path, route.regexRewrite.substitution);
+    if (rewritten === undefined) return undefined;
+    path = rewritten;
   }
   return path + view.query;
 }

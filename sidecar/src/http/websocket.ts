@@ -1,4 +1,5 @@
 // HTTP/1.1 Upgrade (WebSocket) proxying: forward the upgrade request, relay a 101 and splice both sockets, or relay the refusal.
+
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
@@ -7,7 +8,7 @@ import type { H1Call, H1Connection } from './h1-connection.ts';
 import { type HeaderList, headerGet } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
-import { type LocalReply, ResponseFlag, sendRawLocalReply } from './local-reply.ts';
+import { type LocalReply, ResponseFlag, sendRawLocalReply, UNREWRITABLE } from './local-reply.ts';
 import { rawHead } from './raw-response.ts';
 import { type H1Head, viewFromH1 } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
@@ -38,6 +39,11 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
   }
   const { route, action, cluster, scope } = target as RoutedRequest;
   const path = upstreamPath(route, view);
+  if (path === undefined) {
+    cluster.releaseRequest();
+    sendRawLocalReply(ctx, socket, UNREWRITABLE, scope);
+    return;
+  }
   const authority = upstreamAuthority(route, view);
   prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
   ctx.markTunnel(socket);
