@@ -44,7 +44,8 @@ export type PathWithEscapedSlashesAction =
 /**
  * How the Trellis sidecars fronting a service treat headers and paths (Envoy field names, camelCased): the Server
  * header, concealed headers and escaped slashes on their inbound listener, normalizePath and mergeSlashes on both
- * HTTP listeners. Absent fields take the safe defaults of translator/sidecar-http-options.ts.
+ * HTTP listeners, and their connection and stream limits. Absent fields take the safe defaults of
+ * translator/sidecar-http-options.ts; absent limits emit nothing, so the sidecar's own defaults apply.
  */
 export interface SidecarOptions {
   /** `server_name`: what the Server header says. */
@@ -55,6 +56,31 @@ export interface SidecarOptions {
   normalizePath?: boolean;
   mergeSlashes?: boolean;
   pathWithEscapedSlashesAction?: PathWithEscapedSlashesAction;
+  // Connection and stream limits (validate/sidecar-limits.ts, translator/sidecar-limits.ts): both listeners.
+  /** HCM `request_headers_timeout`: the whole request head; 0s turns it off. */
+  requestHeadersTimeout?: string;
+  /** HCM `request_timeout`: the whole request, body included; 0s (the default) turns it off. */
+  requestTimeout?: string;
+  /** HCM `stream_idle_timeout`; 0s turns it off. */
+  streamIdleTimeout?: string;
+  /** HCM `common_http_protocol_options.idle_timeout`: a connection with no request open; 0s turns it off. */
+  idleTimeout?: string;
+  /** HCM `common_http_protocol_options.max_requests_per_connection`; 0 = unlimited. */
+  maxRequestsPerConnection?: number;
+  /** HCM `max_request_headers_kb`. */
+  maxRequestHeadersKb?: number;
+  /** HCM `common_http_protocol_options.max_headers_count`. */
+  maxHeadersCount?: number;
+  http2?: SidecarHttp2Options;
+  /** A `connection_limit` network filter's `max_connections` before each listener's terminal filter. */
+  maxConnections?: number;
+}
+
+/** HCM `http2_protocol_options` of a sidecar's listeners (Envoy field names, camelCased). */
+export interface SidecarHttp2Options {
+  maxConcurrentStreams?: number;
+  initialStreamWindowSize?: number;
+  initialConnectionWindowSize?: number;
 }
 
 export interface ServiceSpec {

@@ -61,9 +61,9 @@ describe('validate Service sidecar options', () => {
         ],
       ],
       [
-        { maxHeadersCount: 10 },
+        { maxHeaderCount: 10 },
         [
-          'spec.sidecar.maxHeadersCount: unknown field, expected one of serverName|serverHeaderTransformation|responseHeadersToRemove|normalizePath|mergeSlashes|pathWithEscapedSlashesAction',
+          'spec.sidecar.maxHeaderCount: unknown field, expected one of serverName|serverHeaderTransformation|responseHeadersToRemove|normalizePath|mergeSlashes|pathWithEscapedSlashesAction|requestHeadersTimeout|requestTimeout|streamIdleTimeout|idleTimeout|maxRequestsPerConnection|maxRequestHeadersKb|maxHeadersCount|maxConnections|http2',
         ],
       ],
     ]);

@@ -1,6 +1,8 @@
-// Validates a Service's `sidecar` options: the Server header, concealed response headers and path normalization.
+// Validates a Service's `sidecar` options: the Server header, concealed response headers and path normalization
+// (its connection and stream limits: sidecar-limits.ts).
 import type { PathWithEscapedSlashesAction, ServerHeaderTransformation } from '../types.ts';
 import { field, type Issues } from './issues.ts';
+import { SIDECAR_LIMIT_FIELDS, validateSidecarLimits } from './sidecar-limits.ts';
 
 export const SERVER_HEADER_TRANSFORMATIONS: readonly ServerHeaderTransformation[] = [
   'OVERWRITE',
@@ -22,6 +24,7 @@ const SIDECAR_FIELDS = [
   'normalizePath',
   'mergeSlashes',
   'pathWithEscapedSlashesAction',
+  ...SIDECAR_LIMIT_FIELDS,
 ];
 
 /** A header value written as is: visible ASCII, spaces only inside. */
@@ -65,4 +68,5 @@ export function validateSidecarOptions(value: unknown, path: string, issues: Iss
       ESCAPED_SLASHES_ACTIONS,
     );
   }
+  validateSidecarLimits(o, path, issues);
 }
