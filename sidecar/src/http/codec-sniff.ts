@@ -5,7 +5,8 @@ export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin
 
 /**
  * Reads until the first bytes either diverge from the HTTP/2 connection preface or complete it, pushes them back
- * (unshift) and calls `decide`. A connection that closes or stays silent for `timeoutMs` is destroyed.
+ * (unshift) and calls `decide`. A connection that closes, or has not told within `timeoutMs` of its start (a deadline:
+ * a preface trickled a byte at a time does not extend it), is destroyed.
  */
 export function sniffCodec(socket: Socket, timeoutMs: number, decide: (socket: Socket, isH2: boolean) => void): void {
   let buffered: Buffer | undefined;
@@ -13,8 +14,7 @@ export function sniffCodec(socket: Socket, timeoutMs: number, decide: (socket: S
     socket.off('data', onData);
     socket.off('end', onGone);
     socket.off('error', onGone);
-    socket.setTimeout(0);
-    socket.off('timeout', onGone);
+    clearTimeout(timer);
   };
   const onGone = (): void => {
     cleanup();
@@ -36,6 +36,5 @@ export function sniffCodec(socket: Socket, timeoutMs: number, decide: (socket: S
   socket.on('data', onData);
   socket.once('end', onGone);
   socket.once('error', onGone);
-  socket.setTimeout(timeoutMs);
-  socket.once('timeout', onGone);
+  const timer = setTimeout(onGone, timeoutMs);
 }

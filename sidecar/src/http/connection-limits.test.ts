@@ -69,6 +69,23 @@ describe('http handler: connection limits', () => {
     expect(i).to.be.below(head.length);
   });
 
+  it('closes a connection whose HTTP/2 preface trickles in past the head deadline', async () => {
+    const p = await proxy({ requestHeadersTimeoutMs: 150 });
+    const socket = net.connect(p.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+    let i = 0;
+    const trickle = setInterval(() => {
+      if (!socket.destroyed && i < preface.length - 1) socket.write(preface[i++] as string);
+    }, 20);
+    const started = performance.now();
+    await closed;
+    clearInterval(trickle);
+    expect(performance.now() - started).to.be.below(2000);
+    expect(i).to.be.below(preface.length - 1);
+  });
+
   it('closes a keep-alive connection after max_requests_per_connection (Connection: close on the last)', async () => {
     const p = await proxy({ maxRequestsPerConnection: 2 });
     const req = 'GET / HTTP/1.1\r\nhost: up\r\n\r\n';

@@ -20,6 +20,7 @@ import { viewFromH1, viewFromH2 } from './request-view.ts';
 import { RESPONSE_FLAGS_HEADER } from './response-headers.ts';
 import { proxyUpgrade } from './websocket.ts';
 
+/** How long a connection may take to show its codec when the head deadline is off. */
 const SNIFF_TIMEOUT_MS = 60_000;
 
 export const createHttpHandler: ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => {
@@ -34,6 +35,8 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly codec: HttpConnectionManagerConfig['codec'];
+  /** A new connection's first bytes (h2c preface or an HTTP/1.1 head) are due within the head deadline. */
+  private readonly sniffMs: number;
   private readonly unregisterGauges: () => void;
   private idleWaiter: (() => void) | undefined;
   private drained: Promise<void> | undefined;
@@ -42,6 +45,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     const ctx = new HttpContext(listener, hcm, deps);
     this.ctx = ctx;
     this.codec = hcm.codec;
+    this.sniffMs = hcm.limits.requestHeadersTimeoutMs > 0 ? hcm.limits.requestHeadersTimeoutMs : SNIFF_TIMEOUT_MS;
     this.h1 = h1ServerOptions(hcm);
     this.h2 = createH2Server(hcm);
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onExchange(req, res, true));
@@ -69,7 +73,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     socket.setNoDelay(true);
     if (this.codec === 'http1') new H1ServerConnection(socket, this, this.h1);
     else if (this.codec === 'http2') this.serveH2(socket);
-    else sniffCodec(socket, SNIFF_TIMEOUT_MS, (s, isH2) => this.dispatch(s, isH2));
+    else sniffCodec(socket, this.sniffMs, (s, isH2) => this.dispatch(s, isH2));
   }
 
   activeConnections(): number {
