@@ -14,6 +14,7 @@ import {
   startHttpUpstream,
   startProxy,
   TestClusters,
+  until,
   vhost,
 } from './test-harness.ts';
 
@@ -24,11 +25,6 @@ async function slowUpload(port: number, length: number, sent: number): Promise<n
   await once(socket, 'connect');
   socket.write(`POST /upload HTTP/1.1\r\nhost: web\r\ncontent-length: ${length}\r\n\r\n${'x'.repeat(sent)}`);
   return socket;
-}
-
-/** Resolves once check() holds, polling each event-loop turn (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('http handler: request body buffering', () => {

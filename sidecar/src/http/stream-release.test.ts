@@ -16,13 +16,9 @@ import {
   startHttpUpstream,
   startProxy,
   TestClusters,
+  until,
   vhost,
 } from './test-harness.ts';
-
-/** Resolves once check() holds, polling each event-loop turn (bounded by the test timeout). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 2));
-}
 
 function timers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

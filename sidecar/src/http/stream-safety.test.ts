@@ -11,6 +11,7 @@ import {
   startHttpUpstream,
   startProxy,
   TestClusters,
+  until,
   vhost,
 } from './test-harness.ts';
 
@@ -38,11 +39,6 @@ function rstStream(stream: number, code: number): Buffer {
   const payload = Buffer.alloc(4);
   payload.writeUInt32BE(code);
   return frame(3, 0, stream, payload);
-}
-
-/** Resolves once check() holds, polling each event-loop turn (bounded by the test timeout). */
-async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A raw HTTP/1.1 upstream that answers every request with the given head and body. */
@@ -157,7 +153,7 @@ describe('http handler: stream safety', () => {
       await once(socket, 'connect');
       socket.on('error', () => undefined);
       socket.write(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), postHeaders(1, path), rstStream(1, 8)]));
-      await eventually(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
+      await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
       socket.destroy();
       const res = await h2Get(proxy.port, '/two-dates');
       expect(res.status).to.equal(200);

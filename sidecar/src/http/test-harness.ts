@@ -60,6 +60,11 @@ export async function startProxy(
   };
 }
 
+/** Resolves once check() holds, polling every couple of milliseconds (bounded by the test's timeout). */
+export async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
 export async function listen(server: Server): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
