@@ -11,6 +11,7 @@ import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
+import { connectionLimitFilters, hcmLimitFields } from './sidecar-limits.ts';
 import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -34,8 +35,13 @@ function socketAddress(address: string, port: number): Record<string, unknown> {
   return { socket_address: { address, port_value: port } };
 }
 
-function networkFilter(name: string, typedConfig: Record<string, unknown>): Record<string, unknown> {
-  return { filter_chains: [{ filters: [{ name, typed_config: typedConfig }] }] };
+/** One filter chain ending in the terminal filter `name`, after the `before` filters (a connection limit). */
+function networkFilter(
+  name: string,
+  typedConfig: Record<string, unknown>,
+  before: readonly Record<string, unknown>[] = [],
+): Record<string, unknown> {
+  return { filter_chains: [{ filters: [...before, { name, typed_config: typedConfig }] }] };
 }
 
 /**
@@ -66,7 +72,10 @@ function tcpProxy(statPrefix: string, cluster: string, telemetry: EffectiveTelem
   return { '@type': TCP_PROXY_TYPE_URL, stat_prefix: statPrefix, cluster, ...tcpTelemetryFields(telemetry) };
 }
 
-/** The app's HTTP proxy on 127.0.0.1:<outboundPort>: routes by Host / absolute URI, tunnels CONNECT. */
+/**
+ * The app's HTTP proxy on 127.0.0.1:<outboundPort>: routes by Host / absolute URI, tunnels CONNECT; the Service's
+ * limits apply here too.
+ */
 export function outboundListener(
   params: SidecarParams,
   telemetry?: EffectiveTelemetry,
@@ -74,14 +83,15 @@ export function outboundListener(
 ): Record<string, unknown> {
   const hcm = {
     ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT'], telemetry, params.service, outboundHcmFields(options)),
-    http2_protocol_options: { allow_connect: true },
+    ...hcmLimitFields(options, { allow_connect: true }),
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
   };
+  const limit = connectionLimitFilters(OUTBOUND_LISTENER, options);
   return {
     name: OUTBOUND_LISTENER,
     address: socketAddress(LOOPBACK, params.outboundPort),
     traffic_direction: 'OUTBOUND',
-    ...networkFilter('envoy.filters.network.http_connection_manager', hcm),
+    ...networkFilter('envoy.filters.network.http_connection_manager', hcm, limit),
   };
 }
 
@@ -94,7 +104,7 @@ export function frontedPort(index: MeshIndex, params: SidecarParams): ServicePor
 
 /**
  * Peers' entry on <inboundAddress>:<inboundPort>: HTTP (inline route to the app, with the Service's header and path
- * options) or TCP proxy, by port protocol.
+ * options and limits) or TCP proxy, by port protocol; behind the Service's connection limit, if it sets one.
  */
 export function inboundListener(
   service: string,
@@ -104,21 +114,23 @@ export function inboundListener(
   options?: SidecarOptions,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
+  const limit = connectionLimitFilters(INBOUND_LISTENER, options);
   let filter: Record<string, unknown>;
   if (port.protocol === 'TCP') {
-    filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry));
+    filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry), limit);
   } else {
     const name = `inbound|${service}`;
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
     const hcm = {
       ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options)),
+      ...hcmLimitFields(options),
       route_config: {
         name,
         virtual_hosts: [{ name, domains: ['*'], routes: [route] }],
         ...inboundRouteConfigFields(options),
       },
     };
-    filter = networkFilter('envoy.filters.network.http_connection_manager', hcm);
+    filter = networkFilter('envoy.filters.network.http_connection_manager', hcm, limit);
   }
   return {
     name: INBOUND_LISTENER,
