@@ -2,7 +2,7 @@
 // is what the sidecar decodes (never NACKed), and end to end a real sidecar advertises the HTTP/2 stream limit,
 // refuses connections past maxConnections and answers a trickled head with 408 at requestHeadersTimeout.
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
+import { parseDuration } from '../control-plane/src/resources/duration.ts';
 import type { SidecarOptions } from '../control-plane/src/resources/types.ts';
 import { validateResource } from '../control-plane/src/resources/validate.ts';
 import { mesh, service } from '../control-plane/src/translator/fixtures.ts';
@@ -18,6 +19,7 @@ import type { SidecarParams } from '../control-plane/src/xds/node.ts';
 import { HTTP_LIMIT_DEFAULTS } from '../sidecar/src/config/decode-http-limits.ts';
 import { decodeListener } from '../sidecar/src/config/decode-listener.ts';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../sidecar/src/config/model.ts';
+import { CONNECTION_LIMIT_DEFAULTS } from '../sidecar/src/listeners/connection-gate.ts';
 import { type App, startHttpApp } from './helpers/apps.ts';
 import { eventually } from './helpers/eventually.ts';
 import { BIN, type ControlPlaneProcess, run, startControlPlaneProcess } from './helpers/processes.ts';
@@ -70,6 +72,52 @@ describe('sidecar limits: what the control plane emits, the sidecar decodes', ()
         ...HTTP_LIMIT_DEFAULTS,
       });
     }
+  });
+
+  it('docs/resources.md states the defaults the sidecar applies', () => {
+    const md = readFileSync(new URL('../docs/resources.md', import.meta.url), 'utf8');
+    const table = md.slice(md.indexOf('#### Connection and stream limits'));
+    /** The default column of a field's row: its first `code` value (durations in ms), 0 for "off". */
+    const documented = (field: string): number => {
+      const cells = table
+        .split('\n')
+        .find((l) => l.startsWith(`| \`${field}\` `))
+        ?.split('|')
+        .map((c) => c.trim());
+      const text = cells?.[3];
+      if (text === undefined) throw new Error(`no row for ${field} in docs/resources.md`);
+      if (text === 'off') return 0;
+      const code = /^`([^`]+)`/.exec(text)?.[1] ?? '';
+      return /^\d+$/.test(code) ? Number(code) : (parseDuration(code) ?? Number.NaN);
+    };
+    const [inbound] = sidecarReads(undefined);
+    if (inbound === undefined) throw new Error('no inbound listener');
+    const applied = limitsOf(hcmOf(inbound));
+    expect({
+      requestHeadersTimeout: documented('requestHeadersTimeout'),
+      requestTimeout: documented('requestTimeout'),
+      streamIdleTimeout: documented('streamIdleTimeout'),
+      idleTimeout: documented('idleTimeout'),
+      maxRequestsPerConnection: documented('maxRequestsPerConnection'),
+      maxRequestHeadersKb: documented('maxRequestHeadersKb'),
+      maxHeadersCount: documented('maxHeadersCount'),
+      maxConcurrentStreams: documented('http2.maxConcurrentStreams'),
+      initialStreamWindowSize: documented('http2.initialStreamWindowSize'),
+      initialConnectionWindowSize: documented('http2.initialConnectionWindowSize'),
+      maxConnections: documented('maxConnections'),
+    }).to.deep.equal({
+      requestHeadersTimeout: applied.requestHeadersTimeoutMs,
+      requestTimeout: applied.requestTimeoutMs,
+      streamIdleTimeout: applied.streamIdleTimeoutMs,
+      idleTimeout: applied.idleTimeoutMs,
+      maxRequestsPerConnection: applied.maxRequestsPerConnection,
+      maxRequestHeadersKb: applied.maxRequestHeadersKb,
+      maxHeadersCount: applied.maxHeadersCount,
+      maxConcurrentStreams: applied.maxConcurrentStreams,
+      initialStreamWindowSize: applied.initialStreamWindowSize,
+      initialConnectionWindowSize: applied.initialConnectionWindowSize,
+      maxConnections: CONNECTION_LIMIT_DEFAULTS.maxConnections,
+    });
   });
 
   const cases: [string, SidecarOptions, ReturnType<typeof limitsOf> & { maxConnections: number }][] = [
