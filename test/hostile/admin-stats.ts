@@ -30,23 +30,21 @@ export function nonZeroActive(stats: Map<string, number>): Record<string, number
 }
 
 /**
- * Polls /stats until every in-flight gauge is zero, except idle pooled upstream connections: up to
- * `idleUpstreamConnections` per cluster may stay (keep-alive, closed after the pool's idle timeout). Throws naming the
- * gauges that stayed up past the deadline; resolves with how long it took.
+ * Polls /stats until every in-flight gauge is zero, except for `allowed` connection gauges (name → most it may show:
+ * idle keep-alive connections a peer or a pool keeps, closed after their idle timeout). Throws naming the gauges that
+ * stayed up past the deadline; resolves with how long it took.
  */
 export async function waitForQuiet(
   adminPort: number,
   timeoutMs = 10_000,
-  idleUpstreamConnections = 0,
+  allowed: (name: string) => number = () => 0,
 ): Promise<number> {
   const start = Date.now();
   let last: Record<string, number> = {};
   for (;;) {
     try {
       last = nonZeroActive(await readStats(adminPort));
-      for (const [name, value] of Object.entries(last)) {
-        if (name.endsWith('.upstream_cx_active') && value <= idleUpstreamConnections) delete last[name];
-      }
+      for (const [name, value] of Object.entries(last)) if (value <= allowed(name)) delete last[name];
       if (Object.keys(last).length === 0) return Date.now() - start;
     } catch (err) {
       last = { [`admin unreachable: ${(err as Error).message}`]: 1 };

@@ -7,6 +7,8 @@ export interface Figure {
   ok: number;
   p50Ms: number;
   p99Ms: number;
+  /** Whose RSS: the attacked sidecar, or the control plane for attacks on it. */
+  rssOf: string;
   rssBeforeMb: number;
   rssPeakMb: number;
 }
@@ -20,11 +22,11 @@ export function recordFigure(f: Figure): void {
 export function figureTable(rows: readonly Figure[]): string {
   const mb = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '-');
   const lines = [
-    '| attack | legit ok / sent | legit p50 (ms) | legit p99 (ms) | sidecar RSS before (MiB) | sidecar RSS peak (MiB) |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| attack | legit ok / sent | legit p50 (ms) | legit p99 (ms) | RSS of | RSS before (MiB) | RSS peak (MiB) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map(
       (f) =>
-        `| ${f.attack.replaceAll('|', '\\|')} | ${f.ok} / ${f.sent} | ${f.p50Ms} | ${f.p99Ms} | ${mb(f.rssBeforeMb)} | ${mb(f.rssPeakMb)} |`,
+        `| ${f.attack.replaceAll('|', '\\|')} | ${f.ok} / ${f.sent} | ${f.p50Ms} | ${f.p99Ms} | ${f.rssOf} | ${mb(f.rssBeforeMb)} | ${mb(f.rssPeakMb)} |`,
     ),
   ];
   return lines.join('\n');

@@ -20,9 +20,7 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
     await mesh?.stop();
   });
 
-  // awaiting fix: HTTP/2 limits (no SETTINGS_MAX_CONCURRENT_STREAMS is advertised; the server's SETTINGS carry only
-  // ENABLE_PUSH=0 and MAX_HEADER_LIST_SIZE=61440)
-  it.skip('advertises SETTINGS_MAX_CONCURRENT_STREAMS (at most 100) on the h2c listeners', async () => {
+  it('advertises SETTINGS_MAX_CONCURRENT_STREAMS (at most 100) on the h2c listeners', async () => {
     for (const port of [mesh.client.outboundPort, mesh.webSidecar.inboundPort]) {
       const c = await RawH2.connect(port);
       try {
@@ -36,10 +34,7 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
     }
   });
 
-  // awaiting fix: stream lifecycle and HTTP/2 limits (all 1,100 streams are taken, the 1,024 circuit-breaker slots
-  // fill, legitimate requests get 503 UO, and downstream_rq_active / upstream_rq_active / upstream_cx_active stay at
-  // 1,024 and downstream_cx_active at 1 after the attacker disconnects)
-  it.skip('1,100 open POST streams on one connection, then a disconnect: legitimate load served, everything released', async () => {
+  it('1,100 open POST streams on one connection, then a disconnect: legitimate load served, everything released', async () => {
     const port = mesh.client.outboundPort;
     let c: RawH2 | undefined;
     const detail = (): string =>
@@ -109,10 +104,7 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
     });
   }
 
-  // awaiting fix: stream lifecycle (the sidecar never closes an h2c socket whose client sent FIN without GOAWAY: it
-  // stays in CLOSE-WAIT and in downstream_cx_active; a POST stream whose client left before END_STREAM keeps
-  // downstream_rq_active, upstream_rq_active and its upstream connection)
-  it.skip('h2c clients that vanish (FIN without GOAWAY, request bodies left open): connections and streams released', async () => {
+  it('h2c clients that vanish (FIN without GOAWAY, request bodies left open): connections and streams released', async () => {
     const port = mesh.client.outboundPort;
     let n = 0;
     await underAttack(mesh, { name: 'h2 clients vanishing mid-request', target: mesh.client }, async () => {
@@ -130,5 +122,37 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
       });
     });
     expect(n).to.be.greaterThan(0);
+  });
+
+  // awaiting fix: a pooled HTTP/1.1 upstream connection goes back to the pool with its socket paused. When a
+  // response chunk arrives for a client that already left, the exchange's onData returns false and H1Connection.onBody
+  // pauses the socket; onEnd -> finishCall -> owner.reusable() keeps it paused (h1-connection.ts finishCall never
+  // resumes), so the next request on that connection never reads its response: legitimate requests hang until their
+  // client gives up (here: every worker of the legitimate load stalls for its 5 s timeout, access log DC). One
+  // socket.resume() before reuse makes all 5,000 legitimate requests pass in the same attack.
+  it.skip('h2c clients that reset or vanish while responses are in flight: no legitimate request stalls', async () => {
+    const port = mesh.client.outboundPort;
+    let connections = 0;
+    await underAttack(
+      mesh,
+      { name: 'h2 clients leaving mid-response', target: mesh.client, detail: () => `${connections} connections` },
+      async () => {
+        await repeatFor(3_000, { parallel: 1, minCount: 10, maxCount: 3_000 }, async (i) => {
+          const c = await RawH2.connect(port);
+          connections++;
+          const gets: Buffer[] = [];
+          for (let k = 0; k < 5; k++)
+            gets.push(F.headers(1 + 2 * k, F.requestBlock('GET', HOST, `/leave-${i}-${k}`), { endStream: true }));
+          await c.write(Buffer.concat(gets));
+          // Leave while the responses are on their way: by reset, or by vanishing.
+          await new Promise((r) => setTimeout(r, i % 4));
+          if (i % 2 === 0) {
+            await c.write(Buffer.concat([1, 3, 5, 7, 9].map((id) => F.rstStream(id))));
+            await c.closeGracefully();
+          }
+          c.destroy();
+        });
+      },
+    );
   });
 });

@@ -47,11 +47,11 @@ export async function startRecordingApp(): Promise<RecordingApp> {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
+      res.end(req.url);
     });
   });
   // Idle keep-alive connections from the sidecar close soon, so its pool empties soon after traffic stops.
-  server.keepAliveTimeout = 1_000;
+  server.keepAliveTimeout = 5_000;
   const sockets = track(server);
   const port = await listen(server);
   return {

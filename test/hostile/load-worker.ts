@@ -26,6 +26,8 @@ export interface LoadResult {
   /** Responses by status code, failures without a response by error message. */
   statuses: Record<string, number>;
   errors: Record<string, number>;
+  /** The first few failed requests: path and what happened. */
+  failures: string[];
   p50: number;
   p99: number;
   max: number;
@@ -107,21 +109,36 @@ async function main(): Promise<void> {
   process.stdin.resume();
   const deadline = Date.now() + config.maxMs;
   const latencies: number[] = [];
-  const result: LoadResult = { sent: 0, ok: 0, failed: 0, statuses: {}, errors: {}, p50: 0, p99: 0, max: 0 };
+  const result: LoadResult = {
+    sent: 0,
+    ok: 0,
+    failed: 0,
+    statuses: {},
+    errors: {},
+    failures: [],
+    p50: 0,
+    p99: 0,
+    max: 0,
+  };
   const worker = async (w: number): Promise<void> => {
     while (!stop && result.sent < config.maxRequests && Date.now() < deadline) {
       result.sent++;
       const start = performance.now();
-      const outcome = await send(`${config.path}?w=${w}&n=${result.sent}`);
-      latencies.push(performance.now() - start);
-      if ('status' in outcome) {
-        result.statuses[outcome.status] = (result.statuses[outcome.status] ?? 0) + 1;
-        if (outcome.status === 200) result.ok++;
-        else result.failed++;
+      const path = `${config.path}?w=${w}&n=${result.sent}`;
+      const outcome = await send(path);
+      const ms = performance.now() - start;
+      latencies.push(ms);
+      if ('status' in outcome && outcome.status === 200) {
+        result.ok++;
       } else {
-        result.errors[outcome.error] = (result.errors[outcome.error] ?? 0) + 1;
         result.failed++;
+        if (result.failures.length < 10)
+          result.failures.push(
+            `${path}: ${'status' in outcome ? outcome.status : outcome.error} after ${ms.toFixed(0)} ms`,
+          );
       }
+      if ('status' in outcome) result.statuses[outcome.status] = (result.statuses[outcome.status] ?? 0) + 1;
+      else result.errors[outcome.error] = (result.errors[outcome.error] ?? 0) + 1;
       if (config.intervalMs > 0) await new Promise((r) => setTimeout(r, config.intervalMs));
     }
   };

@@ -3,7 +3,7 @@
 import type net from 'node:net';
 import { expect } from 'chai';
 import { inBatches, underAttack } from './attack.ts';
-import { type HostileMesh, startHostileMesh } from './hostile-mesh.ts';
+import { BASE_RESOURCES, type HostileMesh, startHostileMesh, until } from './hostile-mesh.ts';
 import { connectRaw, statusesOf } from './raw-h1.ts';
 
 const HOST = 'web:8080';
@@ -139,39 +139,50 @@ describe('hostile: slowloris', function () {
     });
   }
 
-  // awaiting fix: a deadline for the whole request head (request_headers_timeout): today every byte restarts the
-  // 60 s idle timer, so a head trickled a byte every 500 ms is never cut off
-  it.skip('a head trickled a byte every 500 ms is cut off at the request head deadline (408, then closed)', async () => {
-    const deadlineMs = 10_000; // the sidecar's default request_headers_timeout
+  it('200 heads trickled a byte every 250 ms are cut off at the request head deadline (408), load served', async () => {
+    // The client Service's sidecar limits: a 2 s head deadline instead of the 10 s default, to keep the test short.
+    const deadlineMs = 2_000;
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: client }
+spec:
+  ports: [{ name: http, port: 8080, protocol: HTTP }]
+  sidecar: { requestHeadersTimeout: 2s }
+`);
+    await until(async () => {
+      const dump = await (await mesh.client.proc.admin('/config_dump')).text();
+      return /"request_headers_timeout":\s*\{\s*"seconds":\s*"?2"?/.test(dump);
+    }, 'the 2 s head deadline reached the client sidecar');
     const port = mesh.client.outboundPort;
-    const { tricklers } = await trickle(port, {
-      count: 5,
-      opening: `GET /slowloris HTTP/1.1\r\nHost: ${HOST}\r\nX-Slow: `,
-      byte: 'a',
-      everyMs: 500,
-      untilMs: deadlineMs + 5_000,
-    });
+    let result: Awaited<ReturnType<typeof trickle>> = { tricklers: [], refused: 0, answered: 0 };
     try {
-      for (const t of tricklers) {
-        expect(t.closedAtMs, 'closed by the sidecar before the attacker gave up').to.be.a('number');
-        expect(t.closedAtMs).to.be.below(deadlineMs + 3_000);
-        expect(statusesOf(t.received)).to.deep.equal([408]);
+      await underAttack(mesh, { name: 'slowloris heads past the 2 s head deadline', target: mesh.client }, async () => {
+        result = await trickle(port, {
+          count: 200,
+          opening: `GET /slowloris HTTP/1.1\r\nHost: ${HOST}\r\nX-Slow: `,
+          byte: 'a',
+          everyMs: 250,
+          untilMs: deadlineMs + 3_000,
+        });
+        await closeAll(result.tricklers);
+      });
+      for (const t of result.tricklers) {
+        expect(statusesOf(t.received), 'a 408 for a head still arriving at the deadline').to.deep.equal([408]);
+        expect(t.closedAtMs, 'closed by the sidecar at the deadline').to.be.below(deadlineMs + 2_000);
       }
     } finally {
-      await closeAll(tricklers);
+      await mesh.apply(BASE_RESOURCES);
     }
   });
 
-  // awaiting fix: slow request bodies hold upstream slots (nginx buffers request bodies; here 1,100 trickled bodies
-  // take the 1,024 circuit-breaker slots and every legitimate request gets 503 UO)
-  it.skip('1,100 POSTs trickling their bodies: legitimate load served, all released after', async () => {
+  const slowBodies = async (contentLength: number): Promise<void> => {
     const target = mesh.client;
     const port = target.outboundPort;
     let result: Awaited<ReturnType<typeof trickle>> = { tricklers: [], refused: 0, answered: 0 };
     await underAttack(
       mesh,
       {
-        name: 'slowloris bodies, 1,100 POSTs',
+        name: `slowloris bodies, 1,100 POSTs of ${contentLength} bytes`,
         target,
         detail: () =>
           `${result.tricklers.length} connections, ${result.refused} refused, ${result.answered} answered early`,
@@ -179,7 +190,7 @@ describe('hostile: slowloris', function () {
       async () => {
         result = await trickle(port, {
           count: 1_100,
-          opening: `POST /slow-body HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 100000\r\n\r\n`,
+          opening: `POST /slow-body HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: ${contentLength}\r\n\r\n`,
           byte: 'b',
           everyMs: 100,
           untilMs: 4_000,
@@ -189,5 +200,16 @@ describe('hostile: slowloris', function () {
         await closeAll(result.tricklers);
       },
     );
+  };
+
+  it('1,100 POSTs trickling bodies of 60,000 bytes (read before routing): legitimate load served, all released', async () => {
+    await slowBodies(60_000);
+  });
+
+  // awaiting fix (or a decision): bodies above the 64 KiB the sidecar reads before routing stream upstream, so
+  // 1,100 trickled 100,000-byte bodies (an attacker keeping 1,100 open, under the 2,048 per-client-IP limit) still
+  // take the 1,024 circuit-breaker slots: 70-95% of legitimate requests get 503 UO during the attack
+  it.skip('1,100 POSTs trickling bodies of 100,000 bytes (streamed): legitimate load served, all released', async () => {
+    await slowBodies(100_000);
   });
 });
