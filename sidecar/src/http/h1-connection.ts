@@ -232,6 +232,9 @@ export class H1Connection implements ResponseParserSink, IdleTracked {
     if (this.dead) return;
     if (this.keepAlive && !this.parser.busy) {
       this.reused = true;
+      // A call that stopped reading (its client went slow or away) may have left the socket paused: the next call
+      // must read its response.
+      if (this.socket.isPaused()) this.socket.resume();
       this.owner.reusable(this);
     } else {
       this.close();
