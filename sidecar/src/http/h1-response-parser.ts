@@ -234,11 +234,14 @@ export class H1ResponseParser {
   private readLine(data: Buffer): { text: string; rest: Buffer } | ParseError | undefined {
     const buf = this.pending === undefined ? data : Buffer.concat([this.pending, data]);
     const nl = buf.indexOf(CRLF);
+    // The same limit however the line was cut by reads: a whole line over it, or a partial one that already is
+    // (its CR may end a read).
     if (nl < 0) {
-      if (buf.length > MAX_CHUNK_LINE) return new ParseError('upstream chunk line too long');
+      if (buf.length > MAX_CHUNK_LINE + 1) return new ParseError('upstream chunk line too long');
       this.pending = buf;
       return undefined;
     }
+    if (nl > MAX_CHUNK_LINE) return new ParseError('upstream chunk line too long');
     this.pending = undefined;
     return { text: buf.toString('latin1', 0, nl), rest: buf.subarray(nl + 2) };
   }

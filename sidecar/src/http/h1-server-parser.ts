@@ -222,11 +222,14 @@ export class BodyReader {
           const buf = pending === undefined ? data : Buffer.concat([pending, data.subarray(at)]);
           const from = pending === undefined ? at : 0;
           const nl = buf.indexOf(CRLF, from);
+          // The same limit however the line was cut by reads: a whole line over it, or a partial one that already
+          // is (its CR may end a read).
           if (nl < 0) {
-            if (buf.length - from > MAX_LINE) return -1;
+            if (buf.length - from > MAX_LINE + 1) return -1;
             this.line = Buffer.from(buf.subarray(from));
             return len;
           }
+          if (nl - from > MAX_LINE) return -1;
           const text = buf.toString('latin1', from, nl);
           this.line = undefined;
           at = pending === undefined ? nl + 2 : nl + 2 - pending.length + at;
