@@ -140,11 +140,11 @@ describe('connection idle timeouts', () => {
       idle(100),
     );
     try {
-      // 100,000 bytes announced (past the request buffer: streamed), 10 sent: the answer comes first, then the rest
+      // 2,000,000 bytes announced (past the 1 MiB request buffer: streamed), 10 sent: the answer comes first, then the rest
       // of the body never does.
       const { socket, closed } = connectAndCollect(
         proxy.port,
-        'POST /up HTTP/1.1\r\nhost: early\r\ncontent-length: 100000\r\n\r\n0123456789',
+        'POST /up HTTP/1.1\r\nhost: early\r\ncontent-length: 2000000\r\n\r\n0123456789',
       );
       const got = await closed;
       expect(got).to.match(/^HTTP\/1\.1 200 [\s\S]*early$/);

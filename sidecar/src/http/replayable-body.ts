@@ -4,9 +4,10 @@ import { PassThrough, Readable } from 'node:stream';
 /**
  * Bodies up to this size are read whole before the request goes upstream (as nginx buffers request bodies: a slow
  * client holds no upstream connection or breaker slot) and are kept for retries; larger ones are streamed once.
- * Envoy's retry buffer default (per_request_buffer_limit_bytes) is of the same order.
+ * 1 MiB: nginx's client_max_body_size and Envoy's default buffer for retries (per_connection_buffer_limit_bytes). To
+ * hold a breaker slot with a slow upload, a client must first send more than this (or the budget must be spent).
  */
-export const REQUEST_BUFFER_LIMIT = 64 * 1024;
+export const REQUEST_BUFFER_LIMIT = 1024 * 1024;
 
 /** Bytes of request bodies held in memory by the whole process; past the maximum, bodies stream instead. */
 export class BufferBudget {
@@ -28,7 +29,7 @@ export class BufferBudget {
   }
 }
 
-/** The process-wide budget: 64 MiB of request bodies held at once (a thousand full 64 KiB buffers). */
+/** The process-wide budget: 64 MiB of request bodies held at once (64 full buffers; trickled bodies hold little). */
 export const requestBufferBudget = new BufferBudget(64 * 1024 * 1024);
 
 /**

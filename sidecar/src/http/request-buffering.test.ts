@@ -75,7 +75,7 @@ describe('http handler: request body buffering', () => {
   });
 
   it('streams a body larger than the buffer (the upstream sees all of it)', async () => {
-    const big = 'b'.repeat(200 * 1024);
+    const big = 'b'.repeat(2 * 1024 * 1024);
     const res = await send(proxy.port, '/big', { method: 'POST', body: big });
     expect(res.status).to.equal(200);
     expect(JSON.parse(res.body).body).to.have.length(big.length);

@@ -122,13 +122,13 @@ describe('http handler: retries, timeouts, circuit breaker', () => {
     expect(badHits - before).to.equal(3);
   });
 
-  it('retries a buffered PUT body on 5xx, never a body too large to buffer (> 64 KiB)', async () => {
+  it('retries a buffered PUT body on 5xx, never a body too large to buffer (> 1 MiB)', async () => {
     let before = badHits;
     const small = await send(proxy.port, '/bad', { method: 'PUT', body: Buffer.alloc(1024, 120) });
     expect(small.status).to.equal(503);
     expect(badHits - before).to.equal(3);
     before = badHits;
-    const res = await send(proxy.port, '/bad', { method: 'PUT', body: Buffer.alloc(64 * 1024 + 1, 120) });
+    const res = await send(proxy.port, '/bad', { method: 'PUT', body: Buffer.alloc(1024 * 1024 + 1, 120) });
     expect(res.status).to.equal(503);
     expect(badHits - before).to.equal(1);
   });
