@@ -51,8 +51,8 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
         const frames: Buffer[] = [];
         for (let i = 0; i < 1_100; i++) frames.push(F.headers(1 + 2 * i, block, { endStream: false }));
         await conn.write(Buffer.concat(frames));
-        // Let the streams reach the sidecar's limits while the legitimate load runs beside them, then vanish.
-        await conn.until(() => conn.resets.size + conn.answered.size >= 1_000 || conn.closed, 1_500);
+        // Hold them for 1.5 s beside the legitimate load (unless the sidecar closes the connection), then vanish.
+        await conn.until(() => conn.closed, 1_500);
         conn.destroy();
         await conn.done;
       },
@@ -108,7 +108,7 @@ describe('hostile: HTTP/2 stream lifecycle', function () {
     const port = mesh.client.outboundPort;
     let n = 0;
     await underAttack(mesh, { name: 'h2 clients vanishing mid-request', target: mesh.client }, async () => {
-      await repeatFor(1_000, { parallel: 4, minCount: 20, maxCount: 200 }, async (i) => {
+      await repeatFor(1_500, { parallel: 4, minCount: 20, maxCount: 2_000 }, async (i) => {
         const c = await RawH2.connect(port);
         try {
           if (i % 2 === 0)
