@@ -28,7 +28,10 @@ export class RawH2 {
   /** Frames received, in order (payloads kept only for SETTINGS and GOAWAY; counts for the rest). */
   readonly counts = new Map<number, number>();
   readonly serverSettings = new Map<number, number>();
+  /** The last GOAWAY the server sent. */
   goaway: { lastStreamId: number; errorCode: number } | undefined;
+  /** Error codes of every GOAWAY the server sent, in order. */
+  readonly goawayCodes: number[] = [];
   /** Streams the server reset, with the error code. */
   readonly resets = new Map<number, number>();
   /** Streams the server answered with HEADERS. */
@@ -85,6 +88,7 @@ export class RawH2 {
         break;
       case FrameType.GOAWAY:
         this.goaway = readGoaway(f.payload);
+        this.goawayCodes.push(this.goaway.errorCode);
         break;
       case FrameType.RST_STREAM:
         this.resets.set(f.streamId, f.payload.readUInt32BE(0));
