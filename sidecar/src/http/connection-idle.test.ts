@@ -140,11 +140,11 @@ describe('connection idle timeouts', () => {
       idle(100),
     );
     try {
-      // 2,000,000 bytes announced (past the 1 MiB request buffer: streamed), 10 sent: the answer comes first, then the rest
-      // of the body never does.
+      // 2,000,000 bytes announced, 1 MiB + 10 sent (past what is read before routing: the request goes upstream and
+      // the rest streams): the answer comes first, then the rest of the body never does.
       const { socket, closed } = connectAndCollect(
         proxy.port,
-        'POST /up HTTP/1.1\r\nhost: early\r\ncontent-length: 2000000\r\n\r\n0123456789',
+        `POST /up HTTP/1.1\r\nhost: early\r\ncontent-length: 2000000\r\n\r\n${'x'.repeat(1024 * 1024 + 10)}`,
       );
       const got = await closed;
       expect(got).to.match(/^HTTP\/1\.1 200 [\s\S]*early$/);

@@ -1,5 +1,6 @@
 // One downstream request through the router: route, circuit breaker, attempts with retries and timeouts, streamed response.
 
+import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { HashPolicy } from '../config/model.ts';
@@ -14,6 +15,7 @@ import {
   type DownstreamRequest,
   type DownstreamResponse,
   endWithTrailers,
+  h2StreamGone,
   requestBody,
   resetDownstream,
   sendHead,
@@ -21,13 +23,20 @@ import {
 } from './downstream.ts';
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
+import type { Admittable } from './h2-session-guard.ts';
 import { ViewHashRequest } from './hash-policy.ts';
 import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, UNREWRITABLE } from './local-reply.ts';
-import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
+import {
+  type BufferedBody,
+  bufferBody,
+  REQUEST_BUFFER_LIMIT,
+  replayBody,
+  requestBufferBudget,
+} from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
@@ -88,7 +97,7 @@ interface IdleCarrier {
   [kIdle]?: Exchange | undefined;
 }
 
-export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary {
+export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary, Admittable {
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
   private readonly res: DownstreamResponse;
@@ -117,6 +126,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private bodyChunks: readonly Buffer[] | undefined;
   /** Bytes of requestBufferBudget that bodyChunks hold, given back when the exchange ends. */
   private heldBytes = 0;
+  /** The body was read (up to the bound) before routing. */
+  private readFirst = false;
   /** Stops a body read in progress (the request ended first). */
   private cancelBuffering: (() => void) | undefined;
   private timeoutMs = 0;
@@ -188,6 +199,11 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     return this.clusterRef?.name ?? '';
   }
 
+  /** An HTTP/2 stream the client reset (or left) before the exchange ran. */
+  gone(): boolean {
+    return this.isH2 && h2StreamGone(this.res as Http2ServerResponse);
+  }
+
   run(): void {
     const { ctx, view } = this;
     (this.res as Carrier)[kExchange] = this;
@@ -213,8 +229,9 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       (body as RequestTimerCarrier)[kRequestTimer] = this;
       body.once('end', onRequestComplete);
     }
-    if (this.grpc) {
-      // gRPC streams are interactive (a client may wait for replies before sending more): never held back.
+    if (this.grpc && this.isH2) {
+      // gRPC streams are interactive (a client may wait for replies before sending more): never held back. (gRPC
+      // is HTTP/2 only: an HTTP/1.1 request that says application/grpc is read like any other.)
       this.route(body);
       return;
     }
@@ -226,7 +243,15 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       idleSweeper.track(this);
     }
     this.watchBody();
-    this.cancelBuffering = bufferBody(body, declaredLength(view), (read) => this.bodyRead(read));
+    this.readFirst = true;
+    this.cancelBuffering = bufferBody(
+      body,
+      declaredLength(view),
+      (read) => this.bodyRead(read),
+      REQUEST_BUFFER_LIMIT,
+      requestBufferBudget,
+      false,
+    );
   }
 
   /** The body was read before routing: whole (kept, replayable, sent from memory) or too large (streamed on). */
@@ -304,7 +329,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       return;
     }
     this.retryClass = retryClassOf(view.method, this.grpc);
-    if (noBody || !this.grpc) {
+    if (noBody || this.readFirst) {
       // Bodiless, held whole (replayable), or read past the bound and streamed (sent once, never retried).
       this.retry = new RetryState(route.retry, cluster, noBody, ctx.stats, this.retryClass);
       this.startAttempt();

@@ -1,4 +1,5 @@
-// Limits on one downstream HTTP/2 session: idle timeout, max requests per connection, premature-reset (rapid reset) close.
+// Limits on one downstream HTTP/2 session: idle timeout, max requests per connection, premature-reset (rapid reset)
+// close, and how many new streams start per event-loop turn.
 import http2, { type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { HttpLimits } from '../config/model.ts';
 import type { Stats } from '../stats.ts';
@@ -17,6 +18,20 @@ export const PREMATURE_RESET_STREAM_COUNT = 500;
 
 /** Streams we reset ourselves (timeouts, upstream failures): never counted as the client's premature resets. */
 export const locallyReset = new WeakSet<ServerHttp2Stream>();
+
+/**
+ * New streams started per event-loop turn on one session (Envoy's http.max_requests_per_io_cycle): the rest wait for
+ * the next turn, by when a stream the client reset in the same read (HEADERS then RST_STREAM, rapid reset) is gone
+ * and costs nothing upstream.
+ */
+export const STREAMS_PER_TURN = 8;
+
+/** A request waiting for its turn. */
+export interface Admittable {
+  run(): void;
+  /** The client reset or left before its turn came. */
+  gone(): boolean;
+}
 
 const kOpened = Symbol('opened');
 
@@ -41,6 +56,9 @@ export class H2SessionGuard implements IdleTracked {
   private total = 0;
   private closedStreams = 0;
   private premature = 0;
+  private startedThisTurn = 0;
+  private turnScheduled = false;
+  private readonly waiting: Admittable[] = [];
   private readonly onStream = (stream: ServerHttp2Stream): void => this.opened(stream as TimedStream);
   private readonly onStreamClose: (this: TimedStream) => void;
 
@@ -65,6 +83,42 @@ export class H2SessionGuard implements IdleTracked {
       if (session.connecting === false) apply();
       else session.once('connect', apply);
     }
+  }
+
+  /** Starts the request now, or in a later turn once this turn's share of new streams is spent. */
+  admit(request: Admittable): void {
+    // node:http2 emits a new stream a tick after its HEADERS: a RST_STREAM in the same read has already closed it.
+    if (request.gone()) return;
+    if (this.startedThisTurn < STREAMS_PER_TURN && this.waiting.length === 0) {
+      this.startedThisTurn++;
+      this.scheduleTurn();
+      request.run();
+      return;
+    }
+    this.waiting.push(request);
+    this.scheduleTurn();
+  }
+
+  /** Next turn: the count starts again, and waiting requests whose streams are still there start. */
+  nextTurn(): void {
+    this.turnScheduled = false;
+    this.startedThisTurn = 0;
+    const waiting = this.waiting;
+    let i = 0;
+    while (i < waiting.length && this.startedThisTurn < STREAMS_PER_TURN) {
+      const request = waiting[i++] as Admittable;
+      if (request.gone()) continue;
+      this.startedThisTurn++;
+      request.run();
+    }
+    waiting.splice(0, i);
+    if (waiting.length > 0) this.scheduleTurn();
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(nextTurn, this);
   }
 
   private opened(stream: TimedStream): void {
@@ -100,8 +154,8 @@ export class H2SessionGuard implements IdleTracked {
     const session = this.session;
     if (session.destroyed) return;
     this.stats.inc(this.names.rqTooManyPrematureResets);
-    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-    session.destroy();
+    // One GOAWAY, with the code that says why (destroy() alone would send NO_ERROR).
+    session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
   }
 
   /** No stream open for the idle timeout: GOAWAY and close (open streams keep the session; look again later). */
@@ -117,6 +171,10 @@ export class H2SessionGuard implements IdleTracked {
     // A client that never answers the GOAWAY by closing loses the connection one more idle period later.
     connectionSweeper.track(new SessionReaper(session, this.idleMs));
   }
+}
+
+function nextTurn(guard: H2SessionGuard): void {
+  guard.nextTurn();
 }
 
 /** Destroys a session still open one idle period after its GOAWAY. */

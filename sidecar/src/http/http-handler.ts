@@ -108,6 +108,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   }
 
   private readonly sessionSockets = new WeakSet<Socket>();
+  private readonly guards = new WeakMap<ServerHttp2Session, H2SessionGuard>();
 
   private dispatch(socket: Socket, isH2: boolean): void {
     if (isH2) this.serveH2(socket);
@@ -130,7 +131,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
 
   private onSession(session: ServerHttp2Session): void {
     this.sessions.add(session);
-    new H2SessionGuard(session, this.ctx.hcm.limits, this.ctx.stats, this.ctx.names);
+    this.guards.set(session, new H2SessionGuard(session, this.ctx.hcm.limits, this.ctx.stats, this.ctx.names));
     session.once('close', () => this.sessions.delete(session));
     if (this.ctx.draining) session.close();
   }
@@ -164,7 +165,16 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
       return;
     }
     const peer = normalizePeerAddress(req.socket.remoteAddress);
-    new Exchange(ctx, req, res, view, isH2, peer).run();
+    const exchange = new Exchange(ctx, req, res, view, isH2, peer);
+    if (!isH2) {
+      exchange.run();
+      return;
+    }
+    // A stream the client already reset has no session any more: nothing to start.
+    const session = (req as Http2ServerRequest).stream.session;
+    const guard = session === undefined ? undefined : this.guards.get(session as ServerHttp2Session);
+    if (guard !== undefined) guard.admit(exchange);
+    else if (!exchange.gone()) exchange.run();
   }
 }
 

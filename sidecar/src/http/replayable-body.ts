@@ -47,8 +47,10 @@ export function replayBody(chunks: readonly Buffer[]): Readable {
 
 /**
  * Reads `body` until it ends within `limit` bytes (→ its chunks) or exceeds it or the budget (→ a stream that replays
- * what was read and then the rest of the body, with backpressure). A declared Content-Length above the limit skips
- * buffering. `done` is called at most once. Returns a cancel function for a request that goes away while its body is
+ * what was read and then the rest of the body, with backpressure). With `skipWhenLarger`, a declared Content-Length
+ * above the limit streams at once (retry buffering: such a body is never replayed); without it, the first `limit`
+ * bytes are read first whatever the declared length (a slow client must send that much before anything upstream is
+ * held). `done` is called at most once. Returns a cancel function for a request that goes away while its body is
  * read: it stops listening and gives back what was taken from the budget (a no-op once done was called).
  */
 export function bufferBody(
@@ -57,8 +59,9 @@ export function bufferBody(
   done: (result: BufferedBody) => void,
   limit = REQUEST_BUFFER_LIMIT,
   budget: BufferBudget = requestBufferBudget,
+  skipWhenLarger = true,
 ): () => void {
-  if (contentLength !== undefined && contentLength > limit) {
+  if (skipWhenLarger && contentLength !== undefined && contentLength > limit) {
     done({ replayable: false, stream: body });
     return noop;
   }

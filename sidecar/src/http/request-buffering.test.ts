@@ -60,6 +60,16 @@ describe('http handler: request body buffering', () => {
     expect(requestBufferBudget.used).to.equal(0);
   });
 
+  it('a slow upload declaring more than the buffer holds no slot either until it sent that much', async () => {
+    const slow = await Promise.all([1, 2, 3].map(() => slowUpload(proxy.port, 2 * 1024 * 1024, 10)));
+    await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 3);
+    expect(clusters.clusters.get('web')?.activeRequests).to.equal(0);
+    expect((await send(proxy.port, '/legit')).status).to.equal(200);
+    for (const s of slow) s.destroy();
+    await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
+    expect(requestBufferBudget.used).to.equal(0);
+  });
+
   it('answers 408 to a body that stops arriving (stream idle timeout), and gives its buffer back', async () => {
     const socket = await slowUpload(proxy.port, 1000, 10);
     let got = '';

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { expect } from 'chai';
+import { STREAMS_PER_TURN } from './h2-session-guard.ts';
 import {
   listen,
   type ProxyUnderTest,
@@ -29,10 +30,15 @@ function frame(type: number, flags: number, stream: number, payload: Buffer): Bu
 
 /** HEADERS (END_HEADERS, no END_STREAM) for a POST: static-table pseudo-headers, :path and :authority literal. */
 function postHeaders(stream: number, path: string): Buffer {
+  return requestHeaders(stream, path, 0x83, false);
+}
+
+/** HEADERS (END_HEADERS; END_STREAM with endStream) with :method from the static table (0x82 GET, 0x83 POST). */
+function requestHeaders(stream: number, path: string, method: number, endStream: boolean): Buffer {
   const literal = (index: number, value: string) =>
     Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value, 'latin1')]);
-  const block = Buffer.concat([Buffer.from([0x83, 0x86]), literal(0x04, path), literal(0x01, 'svc')]);
-  return frame(1, 0x4, stream, block);
+  const block = Buffer.concat([Buffer.from([method, 0x86]), literal(0x04, path), literal(0x01, 'svc')]);
+  return frame(1, endStream ? 0x5 : 0x4, stream, block);
 }
 
 function rstStream(stream: number, code: number): Buffer {
@@ -146,6 +152,25 @@ describe('http handler: stream safety', () => {
       expect(again.status).to.equal(200);
     });
   }
+
+  it("streams a client opens and resets in the same read cost nothing upstream (at most a turn's share start)", async () => {
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.on('error', () => undefined);
+    const attempts = (): number => proxy.stats.counter('cluster.two-dates.upstream_rq_total');
+    const before = attempts();
+    const frames: Buffer[] = [PREFACE, frame(4, 0, 0, Buffer.alloc(0))];
+    for (let i = 0; i < 50; i++) {
+      const id = 1 + 2 * i;
+      frames.push(requestHeaders(id, '/two-dates', 0x82, true), rstStream(id, 8));
+    }
+    socket.write(Buffer.concat(frames));
+    await until(() => proxy.stats.counter('http.test.downstream_rq_total') >= 50);
+    await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
+    socket.destroy();
+    expect(attempts() - before).to.be.at.most(STREAMS_PER_TURN);
+    expect((await h2Get(proxy.port, '/two-dates')).status).to.equal(200);
+  });
 
   for (const path of ['/slow-retried', '/slow', '/unrouted']) {
     it(`survives HEADERS (POST, no END_STREAM) then RST_STREAM(CANCEL) in one packet (${path})`, async () => {
