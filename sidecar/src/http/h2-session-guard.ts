@@ -125,7 +125,9 @@ export class H2SessionGuard implements IdleTracked {
     this.active++;
     this.total++;
     stream[kOpened] = performance.now();
-    stream.once('close', this.onStreamClose);
+    // node:http2 emits a stream a tick after its HEADERS: one reset in the same read is already closed.
+    if (stream.destroyed) this.streamClosed(stream);
+    else stream.once('close', this.onStreamClose);
     const max = this.limits.maxRequestsPerConnection;
     if (max > 0 && this.total === max) {
       this.stats.inc(this.names.cxMaxRequestsReached);
@@ -154,8 +156,9 @@ export class H2SessionGuard implements IdleTracked {
     const session = this.session;
     if (session.destroyed) return;
     this.stats.inc(this.names.rqTooManyPrematureResets);
-    // One GOAWAY, with the code that says why (destroy() alone would send NO_ERROR).
-    session.destroy(undefined, NGHTTP2_ENHANCE_YOUR_CALM);
+    // The GOAWAY says why (destroy()'s own code argument still ends in a NO_ERROR GOAWAY, which then follows).
+    session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    session.destroy();
   }
 
   /** No stream open for the idle timeout: GOAWAY and close (open streams keep the session; look again later). */

@@ -7,7 +7,7 @@ import { createH2Server, h1ServerOptions, rejectMalformed } from './codec-server
 import { sniffCodec } from './codec-sniff.ts';
 import { tunnelH1, tunnelH2 } from './connect-tunnel.ts';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.ts';
-import { sendWhole } from './downstream.ts';
+import { h2StreamGone, sendWhole } from './downstream.ts';
 import { Exchange } from './exchange.ts';
 import { normalizePeerAddress } from './forwarded-headers.ts';
 import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './h1-server-connection.ts';
@@ -158,6 +158,8 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   private onExchange(req: DownstreamRequest, res: DownstreamResponse, isH2: boolean): void {
     const ctx = this.ctx;
     ctx.stats.inc(ctx.names.rqTotal);
+    // node:http2 emits a stream a tick after its HEADERS: one the client reset in the same read is already gone.
+    if (isH2 && h2StreamGone(res as Http2ServerResponse)) return;
     const view = isH2 ? viewFromH2(req as Http2ServerRequest) : viewFromH1(req as H1ServerRequest);
     if (view === undefined) {
       ctx.names.response(ctx.stats, 400);
@@ -170,11 +172,9 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
       exchange.run();
       return;
     }
-    // A stream the client already reset has no session any more: nothing to start.
-    const session = (req as Http2ServerRequest).stream.session;
-    const guard = session === undefined ? undefined : this.guards.get(session as ServerHttp2Session);
+    const guard = this.guards.get((req as Http2ServerRequest).stream.session as ServerHttp2Session);
     if (guard !== undefined) guard.admit(exchange);
-    else if (!exchange.gone()) exchange.run();
+    else exchange.run();
   }
 }
 
