@@ -167,8 +167,18 @@ describe('http handler: stream safety', () => {
     socket.write(Buffer.concat(frames));
     await until(() => proxy.stats.counter('http.test.downstream_rq_total') >= 50);
     await until(() => proxy.stats.gaugeValue('http.test.downstream_rq_active') === 0);
-    socket.destroy();
     expect(attempts() - before).to.be.at.most(STREAMS_PER_TURN);
+    // Kept up, it is rapid reset: the premature-reset guard counts these streams too and closes the connection.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const more: Buffer[] = [];
+    for (let i = 50; i < 400; i++) {
+      const id = 1 + 2 * i;
+      more.push(requestHeaders(id, '/two-dates', 0x82, true), rstStream(id, 8));
+    }
+    socket.write(Buffer.concat(more));
+    socket.resume();
+    await closed;
+    expect(proxy.stats.counter('http.test.downstream_rq_too_many_premature_resets')).to.equal(1);
     expect((await h2Get(proxy.port, '/two-dates')).status).to.equal(200);
   });
 
