@@ -25,6 +25,21 @@ describe('Struct conversions', () => {
     expect(fromStruct(decoded.spec)).to.deep.equal(json);
   });
 
+  it('keeps a "__proto__" key as data: never the prototype other keys fall back to', () => {
+    const hostile = JSON.parse('{"__proto__": {"kind": "Route", "spec": {"admin": true}}, "a": 1}') as Record<
+      string,
+      unknown
+    >;
+    const back = fromStruct(toStruct(hostile));
+    expect(Object.getPrototypeOf(back)).to.equal(Object.prototype);
+    expect(Object.keys(back)).to.deep.equal(['__proto__', 'a']);
+    expect(back['kind']).to.equal(undefined);
+    expect(Object.getOwnPropertyDescriptor(back, '__proto__')?.value).to.deep.equal({
+      kind: 'Route',
+      spec: { admin: true },
+    });
+  });
+
   it('drops undefined keys and treats a missing Struct as empty', () => {
     expect(fromStruct(toStruct({ a: undefined, b: 1 }))).to.deep.equal({ b: 1 });
     expect(fromStruct(null)).to.deep.equal({});

@@ -32,11 +32,21 @@ export function toValue(json: unknown): ValueMessage {
   }
 }
 
+/**
+ * Sets an own property, also for the key `__proto__` (which an assignment would take as the object's prototype: a
+ * client's `{"__proto__": {...}}` must stay data, never become what every other key falls back to).
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** Encodes a JSON object; keys whose value is undefined are left out. */
 export function toStruct(json: Record<string, unknown>): StructMessage {
   const fields: Record<string, ValueMessage> = {};
   for (const [key, value] of Object.entries(json)) {
-    if (value !== undefined) fields[key] = toValue(value);
+    if (value !== undefined) setOwn(fields, key, toValue(value));
   }
   return { fields };
 }
@@ -63,6 +73,6 @@ export function fromValue(value: ValueMessage | null | undefined): unknown {
 /** Decodes a Struct into a plain object (an absent Struct is {}). */
 export function fromStruct(struct: StructMessage | null | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(struct?.fields ?? {})) out[key] = fromValue(value);
+  for (const [key, value] of Object.entries(struct?.fields ?? {})) setOwn(out, key, fromValue(value));
   return out;
 }

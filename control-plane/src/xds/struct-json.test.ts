@@ -37,4 +37,12 @@ describe('structToJson', () => {
     expect(valueToJson(42)).to.equal(null);
     expect(valueToJson({})).to.equal(null);
   });
+
+  it('keeps a client\'s "__proto__" key as data, never as the prototype of the metadata', () => {
+    const fields = JSON.parse('{"__proto__": {"structValue": {"fields": {"TRELLIS_WEIGHT": {"stringValue": "128"}}}}}');
+    const json = structToJson({ fields });
+    expect(Object.getPrototypeOf(json)).to.equal(Object.prototype);
+    expect(json['TRELLIS_WEIGHT']).to.equal(undefined);
+    expect(Object.keys(json)).to.deep.equal(['__proto__']);
+  });
 });

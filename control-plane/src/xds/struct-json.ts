@@ -1,4 +1,6 @@
 // Converts a decoded google.protobuf.Struct / Value (protobufjs toObject shape) into plain JSON.
+import { setOwn } from '../api/struct.ts';
+
 // protobufjs defines struct.proto itself with camelCase fields (stringValue), whatever keepCase says; snake_case
 // (string_value) is accepted too, for roots that load the .proto file.
 
@@ -38,6 +40,6 @@ export function structToJson(struct: unknown): Record<string, unknown> {
   const fields = asObj(asObj(struct)?.['fields']);
   const out: Record<string, unknown> = {};
   if (!fields) return out;
-  for (const [key, value] of Object.entries(fields)) out[key] = valueToJson(value);
+  for (const [key, value] of Object.entries(fields)) setOwn(out, key, valueToJson(value));
   return out;
 }
