@@ -146,7 +146,14 @@ export async function startControlPlaneProcess(
   extraArgs: string[] = [],
 ): Promise<ControlPlaneProcess> {
   const daemon = startDaemon(BIN.controlPlane, [...controlPlaneArgs(dataDir), ...extraArgs]);
-  const line = await daemon.waitForLog((l) => l['msg'] === 'control plane listening');
+  let line: Record<string, unknown>;
+  try {
+    line = await daemon.waitForLog((l) => l['msg'] === 'control plane listening');
+  } catch (err) {
+    // A control plane that never came up is not left running behind the failed test.
+    daemon.child.kill('SIGKILL');
+    throw err;
+  }
   return {
     daemon,
     api: `127.0.0.1:${line['apiPort'] as number}`,

@@ -62,7 +62,14 @@ export async function startSidecar(opts: SidecarOptions): Promise<SidecarProcess
   for (const t of opts.tcpUpstreams ?? []) args.push('--tcp-upstream', t);
   args.push(...(opts.extraArgs ?? []));
   const daemon = startDaemon(SIDECAR_BIN, args);
-  const line = await daemon.waitForLog((l) => l['msg'] === 'sidecar ready', 20_000);
+  let line: Record<string, unknown>;
+  try {
+    line = await daemon.waitForLog((l) => l['msg'] === 'sidecar ready', 20_000);
+  } catch (err) {
+    // A sidecar that never came up is not left running behind the failed test.
+    daemon.child.kill('SIGKILL');
+    throw err;
+  }
   const adminPort = line['adminPort'] as number;
   return {
     daemon,
