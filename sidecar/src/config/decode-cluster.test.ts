@@ -57,6 +57,21 @@ describe('decodeCluster', () => {
     });
   });
 
+  it("reads the HttpProtocolOptions idle timeout of pooled upstream connections (absent: the pools' default)", () => {
+    const options = (idle: Obj) => ({
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        common_http_protocol_options: { idle_timeout: idle },
+        explicit_http_config: { http_protocol_options: {} },
+      },
+    });
+    expect(ok(edsCluster('a', { typed_extension_protocol_options: options({ seconds: 90 }) })).idleTimeoutMs).to.equal(
+      90_000,
+    );
+    expect(ok(edsCluster('a', { typed_extension_protocol_options: options({}) })).idleTimeoutMs).to.equal(0);
+    expect(ok(edsCluster('a')).idleTimeoutMs).to.equal(undefined);
+  });
+
   it('decodes the STATIC inbound cluster with its inline endpoints and HTTP/2', () => {
     const c = ok({
       name: 'inbound|9090',

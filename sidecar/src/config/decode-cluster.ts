@@ -126,6 +126,19 @@ function protocolOf(o: Obj): ClusterConfig['protocol'] {
   return 'http1';
 }
 
+/**
+ * HttpProtocolOptions `common_http_protocol_options.idle_timeout`: pooled upstream connections idle this long close
+ * (0 = never); undefined when unset (the pools' own default applies).
+ */
+function upstreamIdleTimeoutMs(o: Obj): number | undefined {
+  const opts = optObj(o['typed_extension_protocol_options'], 'typed_extension_protocol_options') ?? {};
+  const path = `typed_extension_protocol_options[${JSON.stringify(HTTP_PROTOCOL_OPTIONS)}]`;
+  const http = optObj(opts[HTTP_PROTOCOL_OPTIONS], path);
+  const common = optObj(http?.['common_http_protocol_options'], at(path, 'common_http_protocol_options'));
+  if (common?.['idle_timeout'] === undefined) return undefined;
+  return durationMs(common['idle_timeout'], at(at(path, 'common_http_protocol_options'), 'idle_timeout'), 0);
+}
+
 function circuitBreakers(o: Obj): CircuitBreakers {
   const thresholds = objList(
     optObj(o['circuit_breakers'], 'circuit_breakers')?.['thresholds'],
@@ -191,6 +204,8 @@ export function cluster(o: Obj, version: string): ClusterConfig {
     metadata,
     version,
   };
+  const idleTimeoutMs = upstreamIdleTimeoutMs(o);
+  if (idleTimeoutMs !== undefined) config.idleTimeoutMs = idleTimeoutMs;
   if (type === 'EDS') {
     const eds = optObj(o['eds_cluster_config'], 'eds_cluster_config') ?? {};
     const source = optObj(eds['eds_config'], 'eds_cluster_config.eds_config');

@@ -391,6 +391,8 @@ export interface ClusterConfig {
   lbConfig: Record<string, unknown>;
   connectTimeoutMs: number;
   protocol: 'http1' | 'http2';
+  /** HttpProtocolOptions common idle_timeout of pooled upstream connections (0 = never; absent: the pools' 4 s). */
+  idleTimeoutMs?: number;
   circuitBreakers: CircuitBreakers;
   outlierDetection?: OutlierDetectionConfig;
   /** Active health checks (Envoy health_checks: at most one); absent when none. */

@@ -8,7 +8,16 @@ import type { HttpLimits } from '../config/model.ts';
 import type { H1Call } from './h1-connection.ts';
 import { H1Pool } from './h1-pool.ts';
 import type { HeaderList } from './header-list.ts';
-import { listen, route, routeConfig, startHttpUpstream, startProxy, TestClusters, vhost } from './test-harness.ts';
+import {
+  listen,
+  route,
+  routeConfig,
+  send,
+  startHttpUpstream,
+  startProxy,
+  TestClusters,
+  vhost,
+} from './test-harness.ts';
 
 /** Connects to the port; resolves with everything read once the server closes the connection. */
 function connectAndCollect(port: number, write: string): { socket: Socket; closed: Promise<string> } {
@@ -213,6 +222,34 @@ describe('connection idle timeouts', () => {
       expect(pool.size).to.equal(0);
     } finally {
       pool.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("closes pooled upstream connections after the cluster's idle_timeout (HttpProtocolOptions), not the 4 s default", async () => {
+    const closed: Promise<unknown>[] = [];
+    const server: Server = net.createServer((s) => {
+      closed.push(once(s, 'close'));
+      s.on('error', () => undefined);
+      s.on('data', () => s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+    });
+    const port = await listen(server);
+    const idleClusters = new TestClusters();
+    idleClusters.add('idle', [port], { idleTimeoutMs: 150 });
+    const proxy = await startProxy(
+      routeConfig([vhost('all', ['*'], [route({ prefix: '/', cluster: 'idle' })])]),
+      idleClusters,
+    );
+    try {
+      const res = await send(proxy.port, '/');
+      expect(res.status).to.equal(200);
+      const answered = performance.now();
+      await closed[0];
+      const idle = performance.now() - answered;
+      expect(idle).to.be.at.least(100);
+      expect(idle).to.be.below(3000);
+    } finally {
+      await proxy.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });

@@ -8,7 +8,10 @@ import { H2Connection } from './h2-connection.ts';
 import { clusterStatNames } from './http-stats.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-/** Idle keep-alive connections are closed after this (below node's 5s server default, so we close first). */
+/**
+ * Idle keep-alive connections are closed after this unless the cluster's HttpProtocolOptions idle_timeout says
+ * otherwise (below node's 5 s server default, so we close first; Envoy's own default is 1 h).
+ */
 const KEEP_ALIVE_TIMEOUT_MS = 4000;
 /** Envoy's default max_connections when a cluster sets none. */
 const DEFAULT_MAX_CONNECTIONS = 1024;
@@ -122,7 +125,7 @@ export class UpstreamPools {
       address: host.address,
       port: host.port,
       connectTimeoutMs: cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
-      idleTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: cluster.config.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: max > 0 && Number.isFinite(max) ? max : DEFAULT_MAX_CONNECTIONS,
       maxPending: pending >= 0 && Number.isFinite(pending) ? pending : DEFAULT_MAX_CONNECTIONS,
       acquireConnection: () => cluster.tryAcquireConnection?.() !== false,
