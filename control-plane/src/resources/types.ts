@@ -74,6 +74,11 @@ export interface SidecarOptions {
   http2?: SidecarHttp2Options;
   /** A `connection_limit` network filter's `max_connections` before each listener's terminal filter. */
   maxConnections?: number;
+  /**
+   * Listener `per_connection_buffer_limit_bytes`: how much of a request body the sidecar reads before routing it and
+   * keeps for retries (1 MiB when unset; 0 streams every body at once).
+   */
+  perConnectionBufferLimitBytes?: number;
 }
 
 /** HCM `http2_protocol_options` of a sidecar's listeners (Envoy field names, camelCased). */

@@ -123,6 +123,18 @@ describe('sidecar connection and stream limits', () => {
     }
   });
 
+  it('sets per_connection_buffer_limit_bytes on both HTTP listeners (the body read before routing), none by default', () => {
+    const ls = listeners({ perConnectionBufferLimitBytes: 65_536 });
+    for (const name of ['inbound', 'outbound'])
+      expect(ls.get(name)?.['per_connection_buffer_limit_bytes'], name).to.deep.equal({ value: 65_536 });
+    const plain = listeners();
+    for (const name of ['inbound', 'outbound'])
+      expect(plain.get(name)?.['per_connection_buffer_limit_bytes'], name).to.equal(undefined);
+    expect(listeners({ perConnectionBufferLimitBytes: 0 }, 'TCP').get('inbound')).to.not.have.property(
+      'per_connection_buffer_limit_bytes',
+    );
+  });
+
   it('emits only the fields set (a lone HTTP/2 or common option)', () => {
     const inbound = terminal(listeners({ http2: { maxConcurrentStreams: 7 }, maxHeadersCount: 10 }).get('inbound'));
     expect(pick(inbound, LIMIT_FIELDS)).to.deep.equal({

@@ -64,3 +64,8 @@ export function connectionLimitFilters(
   };
   return [{ name: CONNECTION_LIMIT_FILTER, typed_config: config }];
 }
+
+/** Listener fields the options set: `per_connection_buffer_limit_bytes`. */
+export function listenerLimitFields(options: SidecarOptions | undefined): Record<string, unknown> {
+  return compact({ per_connection_buffer_limit_bytes: wrapped(options?.perConnectionBufferLimitBytes) });
+}

@@ -11,7 +11,7 @@ import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
-import { connectionLimitFilters, hcmLimitFields } from './sidecar-limits.ts';
+import { connectionLimitFilters, hcmLimitFields, listenerLimitFields } from './sidecar-limits.ts';
 import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -91,6 +91,7 @@ export function outboundListener(
     name: OUTBOUND_LISTENER,
     address: socketAddress(LOOPBACK, params.outboundPort),
     traffic_direction: 'OUTBOUND',
+    ...listenerLimitFields(options),
     ...networkFilter('envoy.filters.network.http_connection_manager', hcm, limit),
   };
 }
@@ -136,6 +137,7 @@ export function inboundListener(
     name: INBOUND_LISTENER,
     address: socketAddress(params.inboundAddress, params.inboundPort),
     traffic_direction: 'INBOUND',
+    ...(port.protocol === 'TCP' ? {} : listenerLimitFields(options)),
     ...filter,
   };
 }

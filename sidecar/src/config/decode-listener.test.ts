@@ -153,6 +153,13 @@ describe('decodeListener', () => {
     expect(error(delayed)).to.match(/typed_config\.delay: not supported/);
   });
 
+  it('reads per_connection_buffer_limit_bytes', () => {
+    const tcp = { '@type': TCP_PROXY, stat_prefix: 's', cluster: 'a' };
+    const limited = socketListener('tcp', tcp, { per_connection_buffer_limit_bytes: { value: 4096 } });
+    expect(ok(limited).bufferLimitBytes).to.equal(4096);
+    expect(ok(socketListener('tcp', tcp)).bufferLimitBytes).to.equal(undefined);
+  });
+
   it('skips api_listeners (they are for gRPC proxyless clients)', () => {
     const r = decodeListener(
       wire('listener', { name: 'orders', api_listener: { api_listener: hcm('orders:8080') } }),

@@ -147,6 +147,12 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     version,
   };
   if (maxConnections !== undefined) config.maxConnections = maxConnections;
+  if (o['per_connection_buffer_limit_bytes'] !== undefined) {
+    const limit = wrappedNum(o['per_connection_buffer_limit_bytes'], 'per_connection_buffer_limit_bytes', 0);
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      fail('per_connection_buffer_limit_bytes', `expected an integer >= 0, got ${limit}`);
+    config.bufferLimitBytes = limit;
+  }
   return config;
 }
 

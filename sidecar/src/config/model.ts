@@ -245,6 +245,11 @@ export interface ListenerConfig {
   filter: NetworkFilter;
   /** Envoy connection_limit network filter's max_connections (absent: the sidecar's --max-connections). */
   maxConnections?: number;
+  /**
+   * Listener `per_connection_buffer_limit_bytes`: how much of a request body the HTTP connection manager reads before
+   * routing and keeps for retries (absent: 1 MiB, Envoy's default).
+   */
+  bufferLimitBytes?: number;
   /** Version of the xDS resource this came from. */
   version: string;
 }

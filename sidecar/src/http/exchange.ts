@@ -30,13 +30,7 @@ import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, UNREWRITABLE } from './local-reply.ts';
-import {
-  type BufferedBody,
-  bufferBody,
-  REQUEST_BUFFER_LIMIT,
-  replayBody,
-  requestBufferBudget,
-} from './replayable-body.ts';
+import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
@@ -248,7 +242,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       body,
       declaredLength(view),
       (read) => this.bodyRead(read),
-      REQUEST_BUFFER_LIMIT,
+      ctx.bufferLimitBytes,
       requestBufferBudget,
       false,
     );
@@ -336,7 +330,12 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       return;
     }
     // A retriable gRPC call: its body is buffered for replays within the bound.
-    this.cancelBuffering = bufferBody(body as Readable, declaredLength(view), (read) => this.bodyBuffered(read));
+    this.cancelBuffering = bufferBody(
+      body as Readable,
+      declaredLength(view),
+      (read) => this.bodyBuffered(read),
+      ctx.bufferLimitBytes,
+    );
   }
 
   /**

@@ -5,6 +5,7 @@ import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import type { Stats } from '../stats.ts';
 import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
 import { HttpStatNames } from './http-stats.ts';
+import { REQUEST_BUFFER_LIMIT } from './replayable-body.ts';
 import type { CompiledRoute } from './route-table.ts';
 import { RouteTable } from './route-table.ts';
 import { UpstreamPools } from './upstream-pools.ts';
@@ -29,6 +30,8 @@ export class HttpContext {
   readonly pools: UpstreamPools;
   /** Watches every request on this listener (undefined: nothing observes it, the cheap path). */
   readonly observer: ExchangeObserver | undefined;
+  /** Request body bytes read before routing and kept for retries (listener per_connection_buffer_limit_bytes). */
+  readonly bufferLimitBytes: number;
   /** Requests routed through this listener and not finished yet (`downstream_rq_active`). */
   activeRequests = 0;
   /** Set by drain(): HTTP/1.1 responses carry Connection: close, idle connections are closed. */
@@ -46,6 +49,7 @@ export class HttpContext {
     this.names = new HttpStatNames(hcm.statPrefix);
     this.pools = new UpstreamPools(deps.clusters, deps.stats);
     this.observer = deps.observers === undefined ? undefined : observerFor(deps.observers, listener, hcm);
+    this.bufferLimitBytes = listener.bufferLimitBytes ?? REQUEST_BUFFER_LIMIT;
     this.hcmUpgrades = new Set(hcm.upgrades.map((u) => u.toLowerCase()));
     this.onSocketIdle = undefined;
   }

@@ -93,6 +93,46 @@ describe('http handler: request body buffering', () => {
   });
 });
 
+describe("http handler: the listener's per_connection_buffer_limit_bytes", () => {
+  it('bounds the body read before routing: past it the request goes upstream and the rest streams', async () => {
+    let seenAt = -1;
+    let received = 0;
+    const web = await startHttpUpstream((req, res) => {
+      seenAt = received;
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    const clusters = new TestClusters();
+    clusters.add('web', [web.port]);
+    const proxy = await startProxy(
+      routeConfig([vhost('v', ['*'], [route({ cluster: 'web' })])]),
+      clusters,
+      {},
+      undefined,
+      { bufferLimitBytes: 16 },
+    );
+    try {
+      const socket = await slowUpload(proxy.port, 64, 20);
+      received = 20;
+      // 20 bytes sent, past the 16-byte limit: the app sees the request before the rest of the body.
+      await until(() => seenAt >= 0);
+      expect(seenAt).to.equal(20);
+      socket.write('x'.repeat(44));
+      let got = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d: string) => {
+        got += d;
+      });
+      await until(() => got.includes('ok'));
+      expect(got).to.match(/^HTTP\/1\.1 200 /);
+      socket.destroy();
+    } finally {
+      await proxy.close();
+      await web.close();
+    }
+  });
+});
+
 describe('http handler: request_timeout', () => {
   let web: Awaited<ReturnType<typeof startHttpUpstream>>;
   let proxy: ProxyUnderTest;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type Server } from 'node:net';
 import { pino } from 'pino';
-import type { HttpConnectionManagerConfig, RouteConfig } from '../config/model.ts';
+import type { HttpConnectionManagerConfig, ListenerConfig, RouteConfig } from '../config/model.ts';
 import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import { Stats } from '../stats.ts';
 import type { ExchangeObserverFactory } from './exchange-observer.ts';
@@ -31,6 +31,7 @@ export async function startProxy(
   clusters: TestClusters,
   hcm: Partial<HttpConnectionManagerConfig> = {},
   observers?: readonly ExchangeObserverFactory[],
+  listener: Partial<ListenerConfig> = {},
 ): Promise<ProxyUnderTest> {
   let current = routes;
   const stats = new Stats();
@@ -41,7 +42,7 @@ export async function startProxy(
     logger: pino({ level: 'silent' }),
   };
   if (observers !== undefined) deps.observers = observers;
-  const handler = createHttpHandler(listenerConfig(hcmConfig(hcm)), deps) as HttpConnectionManager;
+  const handler = createHttpHandler({ ...listenerConfig(hcmConfig(hcm)), ...listener }, deps) as HttpConnectionManager;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => handler.handle(socket));
   const port = await listen(server);
   return {

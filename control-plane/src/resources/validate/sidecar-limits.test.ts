@@ -95,6 +95,12 @@ describe('validate Service sidecar limits', () => {
         { maxConnections: 2_147_483_648 },
         ['spec.sidecar.maxConnections: expected an integer from 1 to 2147483647, got 2147483648'],
       ],
+      [
+        { perConnectionBufferLimitBytes: -1 },
+        [
+          'spec.sidecar.perConnectionBufferLimitBytes: expected an integer from 0 (bodies stream at once) to 4294967295, got -1',
+        ],
+      ],
     ]);
   });
 

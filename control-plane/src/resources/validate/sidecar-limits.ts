@@ -26,6 +26,8 @@ const COUNTS: Readonly<Record<string, Range>> = {
   maxHeadersCount: { min: 1, max: INT31_MAX },
   /** Envoy's connection_limit: max_connections >= 1. */
   maxConnections: { min: 1, max: INT31_MAX },
+  /** Listener per_connection_buffer_limit_bytes (UInt32Value); 0 streams request bodies at once. */
+  perConnectionBufferLimitBytes: { min: 0, max: 2 ** 32 - 1, minMeans: 'bodies stream at once' },
 };
 
 /** `sidecar.http2`: RFC 9113 §6.5.2 / §6.9.1 windows (Envoy refuses stream windows below 65535). */
