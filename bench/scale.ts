@@ -1,0 +1,361 @@
+// Control-plane scale benchmark: N simulated sidecars (real ADS streams, Delta or SotW) against one control plane.
+// Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
+//   [--route-changes 5] [--endpoint-changes 3] [--control-plane DIR] [--json-only]
+// It starts the control plane of this checkout (or of DIR, e.g. a `git worktree` of an older commit, for an A/B) on
+// a temp data dir pinned to CPU 0, applies S services (Service + Route + TrafficPolicy) over the operator API, then
+// worker threads pinned to CPU 1 open N ADS streams, one connection each, with sidecar node metadata (each proxy
+// registers one endpoint of one service), follow references like the sidecar and ACK every response. Reported:
+// time until all N hold a full config, control-plane CPU and RSS (memory per proxy), messages and bytes per proxy
+// in the connect storm; then for route weight changes (from when Apply returned; Apply's own latency too) and for
+// endpoint joins/leaves (extra proxies connecting/disconnecting), the time until every proxy ACKed the change
+// (p50/p99/max), bytes and messages per proxy per change, next to the control plane's trellis_cp_convergence_seconds;
+// streams reset by the server. Each phase is bounded by --timeout seconds ("not converged: k of N").
+// The last line is the result as JSON.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { AdminClient } from '../control-plane/src/api/client.ts';
+import { settle } from './lib/cpu.ts';
+import {
+  type ControlPlane,
+  convergenceHistogram,
+  cpuMicros,
+  type Histogram,
+  histogramDelta,
+  procBytes,
+  startControlPlane,
+} from './scale/control-plane.ts';
+import { meshResources, routeWeightChange, SERVICE_PORT, serviceName } from './scale/mesh.ts';
+import { type Mode, nowMs, type ProxySpec } from './scale/protocol.ts';
+import { Simulator, type WaitResult } from './scale/simulator.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    proxies: { type: 'string', default: '100' },
+    mode: { type: 'string', default: 'delta' },
+    services: { type: 'string', default: '50' },
+    /** Seconds each phase may take before it is reported as not converged. */
+    timeout: { type: 'string', default: '120' },
+    workers: { type: 'string', default: '2' },
+    'route-changes': { type: 'string', default: '5' },
+    'endpoint-changes': { type: 'string', default: '3' },
+    /** A checkout whose control plane runs instead of this one's (A/B). */
+    'control-plane': { type: 'string' },
+    /** Print only the JSON line. */
+    'json-only': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.proxies);
+const MODE = values.mode as Mode;
+const SERVICES = Number(values.services);
+const TIMEOUT_MS = Number(values.timeout) * 1000;
+const CP_ROOT = path.resolve(values['control-plane'] ?? ROOT);
+if (MODE !== 'delta' && MODE !== 'sotw') throw new Error(`--mode: expected delta or sotw, got ${values.mode}`);
+if (!(N >= 1) || !(SERVICES >= 1)) throw new Error('--proxies and --services: expected positive integers');
+const log = (s: string): void => {
+  if (!values['json-only']) process.stderr.write(`${s}\n`);
+};
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function gitHead(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
+function latencies(ms: number[]): Latency {
+  const s = [...ms].sort((a, b) => a - b);
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s.at(-1) ?? Number.NaN, samples: s.length };
+}
+
+function proxySpec(i: number, extra: boolean): ProxySpec {
+  const id = extra ? `extra-${i}` : `proxy-${i}`;
+  // 10.x.y.z: a distinct IP literal per proxy (the registry keeps IP endpoints only).
+  const n = extra ? 200_000 + i : i;
+  return {
+    id,
+    service: serviceName(extra ? 1 : i % SERVICES),
+    address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+    port: 15006,
+    version: i % 2 === 0 ? 'v1' : 'v2',
+    extra,
+  };
+}
+
+interface ChangeResult {
+  converged: boolean;
+  /** Proxies that had it / should have it, in the worst change. */
+  worst: string;
+  latency: Latency;
+  applyMs?: Latency;
+  /** From when Apply was sent (route changes). */
+  latencyFromApplySent?: Latency;
+  bytesPerProxyPerChange: number;
+  messagesPerProxyPerChange: number;
+  cpConvergence: { count: number; mean: number; p50: number; p99: number };
+}
+
+async function main(): Promise<void> {
+  const pin = hasTaskset();
+  if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'trellis-scale-'));
+  let cp: ControlPlane | undefined;
+  let sim: Simulator | undefined;
+  try {
+    cp = await startControlPlane(CP_ROOT, path.join(dir, 'data'), pin ? '0' : undefined);
+    const admin = new AdminClient(cp.api, { timeoutMs: TIMEOUT_MS });
+    await admin.apply({ resources: meshResources(SERVICES), dry_run: false });
+    await settle([cp.pid], 5_000);
+    const rss0 = procBytes(cp.pid, 'VmRSS');
+    log(`control plane ${gitHead(CP_ROOT)} (pid ${cp.pid}), ${SERVICES} services, RSS ${mb(rss0)}`);
+    sim = await Simulator.start(Number(values.workers), { address: cp.xds, mode: MODE });
+
+    // Connect storm.
+    const proxies = Array.from({ length: N }, (_, i) => proxySpec(i, false));
+    const ids = proxies.map((p) => p.id);
+    const cpu0 = cpuMicros(cp.pid);
+    const t0 = nowMs();
+    sim.connect(proxies);
+    const storm = await sim.waitFull(ids, TIMEOUT_MS);
+    const stormMs = storm.pending.length === 0 ? Math.max(...storm.times.values()) - t0 : Number.NaN;
+    const stormCounters = await sim.counters();
+    const stormCpuS = (cpuMicros(cp.pid) - cpu0) / 1e6;
+    const stormResets = sim.resets.length;
+    log(
+      storm.pending.length === 0
+        ? `all ${N} proxies hold a full config after ${(stormMs / 1000).toFixed(2)} s`
+        : `not converged: ${storm.times.size} of ${N} after ${TIMEOUT_MS / 1000} s`,
+    );
+    await settle([cp.pid], 10_000);
+    const rssN = procBytes(cp.pid, 'VmRSS');
+    const hwm = procBytes(cp.pid, 'VmHWM');
+    const fullIds = ids.filter((id) => storm.times.has(id));
+
+    // Route weight changes: from when Apply returned until every proxy ACKed an RDS response.
+    const route = await measureChanges(cp, sim, fullIds, Number(values['route-changes']), async (k) => {
+      const watchId = sim!.watch({ typeUrl: TYPE_RDS, namePrefix: '' });
+      const before = nowMs();
+      await admin.apply({ resources: [routeWeightChange(0, 20 + (k % 60))], dry_run: false });
+      const applied = nowMs();
+      return { watchId, start: applied, applyMs: applied - before };
+    });
+    log(`route change: ${describe(route)}`);
+
+    // Endpoint joins and leaves of service 1: every proxy watches its load assignments (wildcard CDS → all EDS).
+    const extra: ProxySpec[] = [];
+    const joins = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), async (k) => {
+      const watchId = sim!.watch({ typeUrl: TYPE_EDS, namePrefix: `${serviceName(1)}|${SERVICE_PORT}` });
+      const p = proxySpec(k, true);
+      extra.push(p);
+      const start = nowMs();
+      sim!.connect([p]);
+      return { watchId, start };
+    });
+    log(`endpoint join: ${describe(joins)}`);
+    const leaves = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), async () => {
+      const watchId = sim!.watch({ typeUrl: TYPE_EDS, namePrefix: `${serviceName(1)}|${SERVICE_PORT}` });
+      const p = extra.shift()!;
+      const start = nowMs();
+      sim!.disconnect([p.id]);
+      return { watchId, start };
+    });
+    log(`endpoint leave: ${describe(leaves)} (endpoint grace 1 ms)`);
+
+    const result = {
+      bench: 'scale',
+      commit: gitHead(CP_ROOT),
+      mode: MODE,
+      proxies: N,
+      services: SERVICES,
+      storm: {
+        converged: storm.pending.length === 0,
+        full: storm.times.size,
+        seconds: round(stormMs / 1000),
+        messagesPerProxy: round(stormCounters.messages / N),
+        bytesPerProxy: Math.round(stormCounters.bytes / N),
+        messages: stormCounters.messages,
+        bytes: stormCounters.bytes,
+        cpuSeconds: round(stormCpuS),
+        resets: stormResets,
+      },
+      rss: { zeroProxies: rss0, nProxies: rssN, peak: hwm, perProxy: Math.round((rssN - rss0) / N) },
+      routeChange: route,
+      endpointJoin: joins,
+      endpointLeave: leaves,
+      resets: sim.resets.length,
+      resetCodes: countBy(sim.resets.map((r) => `${r.code} ${r.details}`)),
+    };
+    printTable(result);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await sim?.close();
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const TYPE_RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+const TYPE_EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+
+/** Runs `rounds` changes one after the other, each waited on (bounded) before the next, after the CP settles. */
+async function measureChanges(
+  cp: ControlPlane,
+  sim: Simulator,
+  ids: readonly string[],
+  rounds: number,
+  change: (k: number) => Promise<{ watchId: number; start: number; applyMs?: number }>,
+): Promise<ChangeResult> {
+  const all: number[] = [];
+  const fromSend: number[] = [];
+  const applyMs: number[] = [];
+  let converged = true;
+  let worst = `${ids.length} of ${ids.length}`;
+  let bytes = 0;
+  let messages = 0;
+  const hBefore: Histogram = await convergenceHistogram(cp.metricsPort);
+  for (let k = 0; k < rounds; k++) {
+    await settle([cp.pid], 5_000);
+    const c0 = await sim.counters();
+    const { watchId, start, applyMs: a } = await change(k);
+    if (a !== undefined) applyMs.push(a);
+    const r: WaitResult = await sim.waitWatch(watchId, ids, TIMEOUT_MS);
+    // Negative: the proxy ACKed before Apply returned (an Apply that waits for the push).
+    for (const t of r.times.values()) {
+      all.push(t - start);
+      fromSend.push(t - start + (a ?? 0));
+    }
+    if (r.pending.length > 0) {
+      converged = false;
+      worst = `${r.times.size} of ${ids.length}`;
+    }
+    // Late responses of this change (e.g. a SotW union then the final set) are counted before the next one.
+    await settle([cp.pid], 5_000);
+    const c1 = await sim.counters();
+    bytes += c1.bytes - c0.bytes;
+    messages += c1.messages - c0.messages;
+  }
+  const hAfter = await convergenceHistogram(cp.metricsPort);
+  const perChange = Math.max(1, rounds) * Math.max(1, ids.length);
+  return {
+    converged,
+    worst,
+    latency: latencies(all),
+    ...(applyMs.length > 0 ? { applyMs: latencies(applyMs), latencyFromApplySent: latencies(fromSend) } : {}),
+    bytesPerProxyPerChange: Math.round(bytes / perChange),
+    messagesPerProxyPerChange: round(messages / perChange),
+    cpConvergence: histogramDelta(hBefore, hAfter),
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function ms(x: number): string {
+  return Number.isNaN(x) ? '-' : `${x.toFixed(1)} ms`;
+}
+
+function countBy(xs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
+
+function describe(r: ChangeResult): string {
+  const state = r.converged ? 'converged' : `not converged: ${r.worst}`;
+  return `${state}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, max ${ms(r.latency.max)}`;
+}
+
+function printTable(r: {
+  mode: string;
+  proxies: number;
+  commit: string;
+  storm: {
+    converged: boolean;
+    full: number;
+    seconds: number;
+    messagesPerProxy: number;
+    bytesPerProxy: number;
+    cpuSeconds: number;
+    resets: number;
+  };
+  rss: { zeroProxies: number; nProxies: number; peak: number; perProxy: number };
+  routeChange: ChangeResult;
+  endpointJoin: ChangeResult;
+  endpointLeave: ChangeResult;
+  resets: number;
+}): void {
+  if (values['json-only']) return;
+  const s = r.storm;
+  const rows: [string, string][] = [
+    ['control plane', `${r.commit} (${CP_ROOT})`],
+    ['proxies / mode', `${r.proxies} ${r.mode}`],
+    ['all hold a full config', s.converged ? `${s.seconds.toFixed(2)} s` : `not converged: ${s.full} of ${r.proxies}`],
+    ['connect storm per proxy', `${s.messagesPerProxy} messages, ${(s.bytesPerProxy / 1024).toFixed(1)} KB`],
+    ['control-plane CPU (storm)', `${s.cpuSeconds} s`],
+    ['streams reset in the storm', String(s.resets)],
+    [
+      'control-plane RSS',
+      `${mb(r.rss.zeroProxies)} → ${mb(r.rss.nProxies)} (peak ${mb(r.rss.peak)}), ${(r.rss.perProxy / 1024).toFixed(1)} KB per proxy`,
+    ],
+  ];
+  for (const [name, c] of [
+    ['route change', r.routeChange],
+    ['endpoint join', r.endpointJoin],
+    ['endpoint leave', r.endpointLeave],
+  ] as const) {
+    rows.push([`${name}: all ACKed`, describe(c)]);
+    if (c.applyMs && c.latencyFromApplySent) {
+      const f = c.latencyFromApplySent;
+      rows.push([
+        `${name}: Apply latency`,
+        `p50 ${ms(c.applyMs.p50)}, p99 ${ms(c.applyMs.p99)}, max ${ms(c.applyMs.max)}`,
+      ]);
+      rows.push([`${name}: from Apply sent`, `p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, max ${ms(f.max)}`]);
+    }
+    rows.push([
+      `${name}: per proxy per change`,
+      `${c.messagesPerProxyPerChange} messages, ${c.bytesPerProxyPerChange} bytes`,
+    ]);
+    const h = c.cpConvergence;
+    rows.push([
+      `${name}: trellis_cp_convergence`,
+      `${h.count} observations, mean ${ms(h.mean * 1000)}, p50 ≤ ${ms(h.p50 * 1000)}, p99 ≤ ${ms(h.p99 * 1000)}`,
+    ]);
+  }
+  rows.push(['streams reset by the server (all)', String(r.resets)]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(width)}  ${v}\n`);
+}
+
+await main();

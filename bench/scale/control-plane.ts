@@ -1,0 +1,122 @@
+// The control plane under test: a real trellis-control-plane process of some checkout, pinned to one CPU, with its
+// CPU time, RSS and trellis_cp_convergence_seconds histogram read from outside.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cpuMicros } from '../lib/cpu.ts';
+
+export interface ControlPlane {
+  pid: number;
+  xds: string;
+  api: string;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `<root>/control-plane/bin/trellis-control-plane.js` on dataDir (taskset -c cpu when available). */
+export function startControlPlane(root: string, dataDir: string, cpu: string | undefined): Promise<ControlPlane> {
+  const bin = path.join(root, 'control-plane/bin/trellis-control-plane.js');
+  const args = [
+    bin,
+    '--data-dir',
+    dataDir,
+    '--xds-host',
+    '127.0.0.1',
+    '--xds-port',
+    '0',
+    '--api-port',
+    '0',
+    '--metrics-port',
+    '0',
+    '--endpoint-grace',
+    '1ms',
+    '--log-level',
+    'info',
+  ];
+  const child: ChildProcess =
+    cpu === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const onData = (d: Buffer): void => {
+      buf += d.toString();
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const text = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let line: Record<string, unknown>;
+        try {
+          line = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (line['msg'] !== 'control plane listening') continue;
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        child.off('exit', onExit);
+        resolve({
+          pid: child.pid!,
+          xds: `127.0.0.1:${line['xdsPort'] as number}`,
+          api: `127.0.0.1:${line['apiPort'] as number}`,
+          metricsPort: line['metricsPort'] as number,
+          async stop() {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            await exited;
+            clearTimeout(timer);
+          },
+        });
+      }
+    };
+    const onExit = (code: number | null): void => reject(new Error(`control plane exited (${code}) before listening`));
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** A /proc/<pid>/status field in bytes (VmRSS, VmHWM). */
+export function procBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+export { cpuMicros };
+
+/** The convergence histogram: cumulative bucket counts by upper bound, count and sum. */
+export interface Histogram {
+  buckets: [number, number][];
+  count: number;
+  sum: number;
+}
+
+export async function convergenceHistogram(metricsPort: number): Promise<Histogram> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const h: Histogram = { buckets: [], count: 0, sum: 0 };
+  for (const line of text.split('\n')) {
+    const b = /^trellis_cp_convergence_seconds_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
+    if (b) h.buckets.push([b[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(b[1]), Number(b[2])]);
+    const c = /^trellis_cp_convergence_seconds_count(?:\{\})? (\S+)/.exec(line);
+    if (c) h.count = Number(c[1]);
+    const s = /^trellis_cp_convergence_seconds_sum(?:\{\})? (\S+)/.exec(line);
+    if (s) h.sum = Number(s[1]);
+  }
+  return h;
+}
+
+/** The observations between two scrapes: count, mean and bucket upper bounds of p50/p99 (seconds). */
+export function histogramDelta(
+  before: Histogram,
+  after: Histogram,
+): { count: number; mean: number; p50: number; p99: number } {
+  const count = after.count - before.count;
+  const mean = count > 0 ? (after.sum - before.sum) / count : Number.NaN;
+  const q = (p: number): number => {
+    for (const [le, n] of after.buckets) {
+      const prev = before.buckets.find(([l]) => l === le)?.[1] ?? 0;
+      if (n - prev >= p * count) return le;
+    }
+    return Number.NaN;
+  };
+  return { count, mean, p50: count > 0 ? q(0.5) : Number.NaN, p99: count > 0 ? q(0.99) : Number.NaN };
+}
