@@ -140,12 +140,14 @@ async function main(): Promise<void> {
     const proxies = Array.from({ length: N }, (_, i) => proxySpec(i, false));
     const ids = proxies.map((p) => p.id);
     const cpu0 = cpuMicros(cp.pid);
+    const simCpu0 = cpuMicros(process.pid);
     const t0 = nowMs();
     sim.connect(proxies);
     const storm = await sim.waitFull(ids, TIMEOUT_MS);
     const stormMs = storm.pending.length === 0 ? Math.max(...storm.times.values()) - t0 : Number.NaN;
     const stormCounters = await sim.counters();
     const stormCpuS = (cpuMicros(cp.pid) - cpu0) / 1e6;
+    const simCpuS = (cpuMicros(process.pid) - simCpu0) / 1e6;
     const stormResets = sim.resets.length;
     log(
       storm.pending.length === 0
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
         messages: stormCounters.messages,
         bytes: stormCounters.bytes,
         cpuSeconds: round(stormCpuS),
+        simulatorCpuSeconds: round(simCpuS),
         resets: stormResets,
       },
       rss: { zeroProxies: rss0, nProxies: rssN, peak: hwm, perProxy: Math.round((rssN - rss0) / N) },
@@ -307,6 +310,7 @@ function printTable(r: {
     messagesPerProxy: number;
     bytesPerProxy: number;
     cpuSeconds: number;
+    simulatorCpuSeconds: number;
     resets: number;
   };
   rss: { zeroProxies: number; nProxies: number; peak: number; perProxy: number };
@@ -322,7 +326,7 @@ function printTable(r: {
     ['proxies / mode', `${r.proxies} ${r.mode}`],
     ['all hold a full config', s.converged ? `${s.seconds.toFixed(2)} s` : `not converged: ${s.full} of ${r.proxies}`],
     ['connect storm per proxy', `${s.messagesPerProxy} messages, ${(s.bytesPerProxy / 1024).toFixed(1)} KB`],
-    ['control-plane CPU (storm)', `${s.cpuSeconds} s`],
+    ['control-plane CPU (storm)', `${s.cpuSeconds} s (simulator: ${s.simulatorCpuSeconds} s)`],
     ['streams reset in the storm', String(s.resets)],
     [
       'control-plane RSS',
