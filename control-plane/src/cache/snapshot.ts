@@ -1,8 +1,12 @@
 // An immutable, versioned set of xDS resources for one node group, with a consistency check.
-import { anyOf, TYPE_URLS, XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
+import { TYPE_URLS, XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
 import type { TranslatedResources } from '../translator/mesh-state.ts';
 import { consistencyErrors } from './consistency.ts';
-import { shortHash, versionOfResources } from './hash.ts';
+import { EncodingCache } from './encoding-cache.ts';
+import { versionOfResources } from './hash.ts';
+
+/** The encodings every snapshot shares (bounded): equal content across groups and rounds encodes once. */
+export const sharedEncodings = new EncodingCache();
 
 /** One resource ready to send: its name, content version, the encoded Any value, and the object it came from. */
 export interface XdsResource {
@@ -22,13 +26,19 @@ export function resourceNameOf(type: XdsTypeKey, object: Record<string, unknown>
 }
 
 /** Encodes one object; its version is a short hash of the encoded bytes, so equal content gives equal versions. */
-function toResource(type: XdsTypeKey, object: Record<string, unknown>, index: number): XdsResource {
+function toResource(
+  type: XdsTypeKey,
+  object: Record<string, unknown>,
+  index: number,
+  encodings: EncodingCache,
+): XdsResource {
   const name = resourceNameOf(type, object);
   if (!name) {
     throw new Error(`${type}[${index}]: missing ${type === 'endpoint' ? 'cluster_name' : 'name'}`);
   }
-  const { type_url, value } = anyOf(TYPE_URLS[type], object);
-  return { name, version: shortHash(value), typeUrl: type_url, value, object };
+  const typeUrl = TYPE_URLS[type];
+  const { value, version } = encodings.encode(typeUrl, object);
+  return { name, version, typeUrl, value, object };
 }
 
 const EMPTY: ReadonlyMap<string, XdsResource> = new Map();
@@ -49,14 +59,18 @@ export class Snapshot {
 
   /**
    * Encodes every object (throws naming the type, index and field when one does not fit its proto,
-   * or when two resources of a type share a name).
+   * or when two resources of a type share a name). Encodings come from `encodings` (by default the shared cache).
    */
-  static fromObjects(version: string, objects: Partial<TranslatedResources>): Snapshot {
+  static fromObjects(
+    version: string,
+    objects: Partial<TranslatedResources>,
+    encodings: EncodingCache = sharedEncodings,
+  ): Snapshot {
     const byType = {} as Record<XdsTypeKey, ReadonlyMap<string, XdsResource>>;
     for (const type of XDS_TYPES) {
       const map = new Map<string, XdsResource>();
       for (const [i, object] of (objects[type] ?? []).entries()) {
-        const resource = toResource(type, object, i);
+        const resource = toResource(type, object, i, encodings);
         if (map.has(resource.name)) throw new Error(`${type}[${i}]: duplicate name "${resource.name}"`);
         map.set(resource.name, resource);
       }

@@ -1,5 +1,6 @@
 // ClusterLoadAssignments: each cluster's endpoints grouped into weighted localities by zone.
 import { isIP } from 'node:net';
+import { sealed } from '../cache/encoding-cache.ts';
 import type { Endpoint } from '../registry/endpoint.ts';
 import type { ClusterKey, MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -63,7 +64,33 @@ export function buildLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): 
   return { cluster_name: key.name, endpoints: localities };
 }
 
+const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
+
+/**
+ * Assignments already built, by the endpoint list they came from (the registry hands out the same list until its
+ * service's endpoints change) and the cluster's name and subset labels, their only other inputs. Entries go with
+ * their list; the assignments are sealed (deep-frozen), so every group and round shares one object and its encoding.
+ */
+const assignments = new WeakMap<readonly Endpoint[], Map<string, Record<string, unknown>>>();
+
+/** buildLoadAssignment through the per-list cache. */
+function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record<string, unknown> {
+  let byCluster = assignments.get(all);
+  // Bounded while a list lives on: clusters renamed by policy changes would otherwise pile up.
+  if (!byCluster || byCluster.size >= 4096) {
+    byCluster = new Map();
+    assignments.set(all, byCluster);
+  }
+  const id = key.subset ? `${key.name}\n${JSON.stringify(key.subset.labels)}` : key.name;
+  let assignment = byCluster.get(id);
+  if (!assignment) {
+    assignment = sealed(buildLoadAssignment(key, all));
+    byCluster.set(id, assignment);
+  }
+  return assignment;
+}
+
 /** An assignment for every cluster (empty clusters get one with no endpoints), sorted by cluster name. */
 export function buildLoadAssignments(index: MeshIndex, state: MeshState): Record<string, unknown>[] {
-  return index.clusters.map((key) => buildLoadAssignment(key, state.endpoints.get(key.service) ?? []));
+  return index.clusters.map((key) => cachedLoadAssignment(key, state.endpoints.get(key.service) ?? NO_ENDPOINTS));
 }

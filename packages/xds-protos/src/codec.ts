@@ -1,6 +1,6 @@
 // Encodes resource objects (Envoy JSON shape, snake_case, '@type' for Any) into protobuf Any and decodes them back.
 import type protobuf from 'protobufjs';
-import { checkShape } from './check.ts';
+import { checkShapeOf, typeNameOf } from './check.ts';
 import { lookupType } from './root.ts';
 
 /** google.protobuf.Any as grpc carries it. */
@@ -26,8 +26,8 @@ function typeFor(typeUrl: string): protobuf.Type {
  */
 export function encodeResource(typeUrl: string, object: Record<string, unknown>): Uint8Array {
   const type = typeFor(typeUrl);
-  const err = checkShape(type.fullName, object);
-  if (err) throw new Error(`${type.fullName.slice(1)}: ${err}`);
+  const err = checkShapeOf(type, object);
+  if (err) throw new Error(`${typeNameOf(type)}: ${err}`);
   return type.encode(type.fromObject(object)).finish();
 }
 
