@@ -124,6 +124,8 @@ interface ChangeResult {
 async function main(): Promise<void> {
   const pin = hasTaskset();
   if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  // The commit of the control plane's code, read before it loads (other commits may land during a run).
+  const commit = gitHead(CP_ROOT);
   const dir = mkdtempSync(path.join(tmpdir(), 'trellis-scale-'));
   let cp: ControlPlane | undefined;
   let sim: Simulator | undefined;
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
     await admin.apply({ resources: meshResources(SERVICES), dry_run: false });
     await settle([cp.pid], 5_000);
     const rss0 = procBytes(cp.pid, 'VmRSS');
-    log(`control plane ${gitHead(CP_ROOT)} (pid ${cp.pid}), ${SERVICES} services, RSS ${mb(rss0)}`);
+    log(`control plane ${commit} (pid ${cp.pid}), ${SERVICES} services, RSS ${mb(rss0)}`);
     sim = await Simulator.start(Number(values.workers), { address: cp.xds, mode: MODE });
 
     // Connect storm.
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
 
     const result = {
       bench: 'scale',
-      commit: gitHead(CP_ROOT),
+      commit,
       mode: MODE,
       proxies: N,
       services: SERVICES,
