@@ -1,11 +1,13 @@
 // Clusters: one EDS cluster per service port and per subset, carrying the service's TrafficPolicy for each client kind.
 import { duration } from '@trellis/xds-protos';
+import { sealed } from '../cache/encoding-cache.ts';
 import { parseDuration } from '../resources/duration.ts';
 import type { ConnectionPool, TrafficPolicySpec } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
 import { circuitBreakers } from './circuit-breakers.ts';
 import { healthChecks } from './health-checks.ts';
 import { loadBalancing } from './lb-config.ts';
+import { translationCaching } from './memo.ts';
 import type { ClusterKey, MeshIndex } from './mesh-index.ts';
 import { outlierDetection } from './outlier-detection.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
@@ -56,11 +58,46 @@ export function buildCluster(
   });
 }
 
+/** A built cluster (sealed: shared by every group and round) and the warnings building it gave. */
+interface BuiltCluster {
+  cluster: Record<string, unknown>;
+  warnings: readonly string[];
+}
+
+const MAX_CACHED_CLUSTERS = 20_000;
+
+/**
+ * Clusters already built, by the JSON of their only inputs (cluster key, the service's policy, client kind). Cleared
+ * when it outgrows MAX_CACHED_CLUSTERS, which bounds it however often policies change.
+ */
+const builtClusters = new Map<string, BuiltCluster>();
+
+/** buildCluster through the content-keyed cache; replays the warnings the first build gave. */
+function cachedCluster(
+  key: ClusterKey,
+  policy: TrafficPolicySpec | undefined,
+  client: ClientKind,
+  warn: (message: string) => void,
+): Record<string, unknown> {
+  if (!translationCaching.enabled) return buildCluster(key, policy, client, warn);
+  const id = JSON.stringify([client, key, policy ?? null]);
+  let built = builtClusters.get(id);
+  if (!built) {
+    const warnings: string[] = [];
+    const cluster = sealed(buildCluster(key, policy, client, (m) => warnings.push(m)));
+    built = { cluster, warnings };
+    if (builtClusters.size >= MAX_CACHED_CLUSTERS) builtClusters.clear();
+    builtClusters.set(id, built);
+  }
+  for (const m of built.warnings) warn(m);
+  return built.cluster;
+}
+
 /** Every cluster of the mesh, sorted by name. */
 export function buildClusters(
   index: MeshIndex,
   client: ClientKind,
   warn: (message: string) => void = () => {},
 ): Record<string, unknown>[] {
-  return index.clusters.map((key) => buildCluster(key, index.policyOf(key.service), client, warn));
+  return index.clusters.map((key) => cachedCluster(key, index.policyOf(key.service), client, warn));
 }

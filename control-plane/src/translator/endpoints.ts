@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { sealed } from '../cache/encoding-cache.ts';
 import type { Endpoint } from '../registry/endpoint.ts';
+import { translationCaching } from './memo.ts';
 import type { ClusterKey, MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString } from './names.ts';
@@ -75,6 +76,7 @@ const assignments = new WeakMap<readonly Endpoint[], Map<string, Record<string, 
 
 /** buildLoadAssignment through the per-list cache. */
 function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record<string, unknown> {
+  if (!translationCaching.enabled) return buildLoadAssignment(key, all);
   let byCluster = assignments.get(all);
   // Bounded while a list lives on: clusters renamed by policy changes would otherwise pile up.
   if (!byCluster || byCluster.size >= 4096) {

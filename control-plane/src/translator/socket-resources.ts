@@ -1,5 +1,6 @@
 // Extension point: the socket (address-bound) listeners each kind of client gets, with the resources only they use.
 import type { ClientKind, SidecarParams } from '../xds/node.ts';
+import { memoizedResources } from './memo.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { buildOutboundRouteConfiguration } from './outbound-routes.ts';
@@ -31,7 +32,13 @@ export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder
   sidecar: (index, state, sidecar, warn) => {
     if (!sidecar) return { listeners: [], clusters: [], routes: [] };
     const { listeners, clusters } = sidecarSocketResources(index, sidecar, warn);
-    return { listeners, clusters, routes: [buildOutboundRouteConfiguration(index, state, warn)] };
+    const routes = memoizedResources(
+      'outbound-route',
+      state,
+      (w) => [buildOutboundRouteConfiguration(index, state, w)],
+      warn,
+    );
+    return { listeners, clusters, routes };
   },
   envoy: NONE,
 };

@@ -1,11 +1,12 @@
 // Translation caching: over random sequences of service, policy, route and endpoint changes, the cached translation
-// (identity-stable endpoint lists, as the registry hands out) deep-equals one from fresh inputs (no cache hit).
+// (identity-stable endpoint lists, as the registry hands out) deep-equals one from scratch (caches off).
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Endpoint } from '../registry/endpoint.ts';
 import type { RouteResource, ServiceResource, TrafficPolicyResource } from '../resources/types.ts';
 import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { endpoint, policy, route, service } from './fixtures.ts';
+import { translationCaching } from './memo.ts';
 import type { MeshState } from './mesh-state.ts';
 import { translateWithWarnings } from './translate.ts';
 
@@ -59,7 +60,12 @@ function apply(w: World, c: Change): void {
     case 'subsets':
       w.policies.set(
         name,
-        policy(name, { service: name, subsets: c.labels.map((v) => ({ name: v, labels: { version: v } })) }),
+        policy(name, {
+          service: name,
+          subsets: c.labels.map((v) => ({ name: v, labels: { version: v } })),
+          loadBalancer: c.labels.length === 1 ? { algorithm: 'LEAST_REQUEST' } : { algorithm: 'ROUND_ROBIN' },
+          connectionPool: { connectTimeout: `${1 + c.labels.length}s`, idleTimeout: '30s' },
+        }),
       );
       break;
     case 'service':
@@ -71,7 +77,14 @@ function apply(w: World, c: Change): void {
         name,
         route(name, {
           hosts: [name],
-          http: [{ route: [{ service: name, subset: 'v0', weight: c.weight }, { service: 'b' }] }],
+          http: [
+            {
+              route: [{ service: name, subset: 'v0', weight: c.weight }, { service: 'b' }],
+              timeout: '2s',
+              idleTimeout: '10s',
+              retries: { attempts: 2, retryOn: ['5xx'] },
+            },
+          ],
         }),
       );
       break;
@@ -87,20 +100,20 @@ function stateOf(w: World, freshLists: boolean): MeshState {
   };
 }
 
+const sidecarOf = (service: string, tcpUpstreams: SidecarParams['tcpUpstreams'] = []): SidecarParams => ({
+  service,
+  appPort: 3000,
+  inboundAddress: '0.0.0.0',
+  inboundPort: 15006,
+  outboundPort: 15001,
+  tcpUpstreams,
+});
+
 const CLIENTS: [ClientKind, SidecarParams | undefined][] = [
   ['proxyless', undefined],
   ['envoy', undefined],
-  [
-    'sidecar',
-    {
-      service: 'a',
-      appPort: 3000,
-      inboundAddress: '0.0.0.0',
-      inboundPort: 15006,
-      outboundPort: 15001,
-      tcpUpstreams: [],
-    },
-  ],
+  ['sidecar', sidecarOf('a')],
+  ['sidecar', sidecarOf('b', [{ service: 'c', port: 80, localPort: 7000 }])],
 ];
 
 describe('translation caching', () => {
@@ -113,7 +126,13 @@ describe('translation caching', () => {
           for (const [client, sidecar] of CLIENTS) {
             const cached = translateWithWarnings(stateOf(w, false), client, sidecar);
             const again = translateWithWarnings(stateOf(w, false), client, sidecar);
-            const fresh = translateWithWarnings(stateOf(w, true), client, sidecar);
+            translationCaching.enabled = false;
+            let fresh: ReturnType<typeof translateWithWarnings>;
+            try {
+              fresh = translateWithWarnings(stateOf(w, true), client, sidecar);
+            } finally {
+              translationCaching.enabled = true;
+            }
             expect(cached).to.deep.equal(fresh);
             expect(again).to.deep.equal(fresh);
           }

@@ -3,6 +3,7 @@ import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { buildClusters } from './clusters.ts';
 import { buildLoadAssignments } from './endpoints.ts';
 import { buildListeners } from './listeners.ts';
+import { memoizedResources } from './memo.ts';
 import { indexMesh } from './mesh-index.ts';
 import type { MeshState, TranslatedResources } from './mesh-state.ts';
 import { byString } from './names.ts';
@@ -34,7 +35,10 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
     cluster: [...buildClusters(index, client, warn), ...socket.clusters].sort(byName),
     endpoint: buildLoadAssignments(index, state),
     listener: buildListeners(index, socket.listeners),
-    route: [...buildRouteConfigurations(index, state, client, warn), ...socket.routes].sort(byName),
+    route: [
+      ...memoizedResources(`routes:${client}`, state, (w) => buildRouteConfigurations(index, state, client, w), warn),
+      ...socket.routes,
+    ].sort(byName),
     secret: [],
   };
   return { resources, warnings: [...warnings] };
