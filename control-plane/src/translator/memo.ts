@@ -1,4 +1,4 @@
-// Memo of group-independent translated resources (route configurations), keyed by client kind and their inputs' JSON.
+// Memo of group-independent translated resources (clusters, route configurations), keyed by part and inputs' JSON.
 import { sealed } from '../cache/encoding-cache.ts';
 import type { MeshState } from './mesh-state.ts';
 
@@ -17,8 +17,8 @@ const memos = new Map<string, Memo>();
 export const translationCaching = { enabled: true };
 
 /**
- * The exact text of what route configurations are built from: services, policies and routes (not endpoints, not
- * telemetry). Computed once per MeshState object. Another order of the same resources is only a miss.
+ * The exact text of what clusters and route configurations are built from: services, policies and routes (not
+ * endpoints, not telemetry). Computed once per MeshState object. Another order of the same resources is only a miss.
  */
 export function routeInputsOf(state: MeshState): string {
   let text = fingerprints.get(state);

@@ -32,7 +32,10 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
   const index = indexMesh(state);
   const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn);
   const resources: TranslatedResources = {
-    cluster: [...buildClusters(index, client, warn), ...socket.clusters].sort(byName),
+    cluster: [
+      ...memoizedResources(`clusters:${client}`, state, (w) => buildClusters(index, client, w), warn),
+      ...socket.clusters,
+    ].sort(byName),
     endpoint: buildLoadAssignments(index, state),
     listener: buildListeners(index, socket.listeners),
     route: [
