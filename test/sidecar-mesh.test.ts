@@ -59,8 +59,12 @@ describe('sidecar mesh: two hops through real sidecars', function () {
   before(async () => {
     mesh = await startMesh();
     await mesh.apply(webRoute(80, 20));
-    // Converged once the weighted route answers from both subsets' endpoints.
+    // Converged once the route is in force (only its rewrite rule changes the path; before it, web's endpoints
+    // answer round robin) and answers from both subsets' endpoints.
     await eventually(async () => {
+      const rewritten = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/api/ready');
+      expect(rewritten.status).to.equal(200);
+      expect((JSON.parse(rewritten.body) as Seen).url).to.equal('/rewritten/ready');
       const r = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/ready', {
         headers: { 'x-canary': '1' },
       });

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
+import { Debouncer } from './publish/debouncer.ts';
+import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
@@ -13,9 +15,16 @@ import { type MetricsServer, startMetricsServer } from './telemetry/metrics-serv
 import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
+import type { AdmissionOptions } from './xds/admission.ts';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import type { ProxyTracker } from './xds/proxy-status.ts';
 import { XdsServer } from './xds/server.ts';
+
+/** Defaults of the publish debounce: Istio's 100 ms quiet period; 1 s max keeps endpoint changes within 1 s. */
+export const DEFAULT_DEBOUNCE = { quietMs: 100, maxMs: 1000 } as const;
+
+/** What changed since the last publish round: operator resources (full translation) or endpoints only (EDS). */
+type ChangeKind = 'store' | 'registry';
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -31,6 +40,12 @@ export interface ControlPlaneOptions {
   metricsPort?: number;
   /** Spans of API calls and xDS pushes; default none. Not shut down by stop(): its owner flushes it after. */
   tracing?: Tracing;
+  /** Publish rounds wait for this long without changes (default DEFAULT_DEBOUNCE.quietMs). */
+  debounceQuietMs?: number;
+  /** ...but no longer than this after the first change of a burst (default DEFAULT_DEBOUNCE.maxMs). */
+  debounceMaxMs?: number;
+  /** How fast first configurations are served to new streams (default: see xds/admission.ts). */
+  admission?: Partial<AdmissionOptions>;
 }
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
@@ -50,7 +65,7 @@ export class ControlPlane {
   private readonly closeApi: () => Promise<void>;
   private readonly metricsServer: MetricsServer | undefined;
   private version = 0;
-  private scheduled = false;
+  private readonly debouncer: Debouncer<ChangeKind>;
   /** Groups that have a snapshot in the cache. */
   private readonly published = new Set<string>();
   private readonly lastWarnings = new Map<string, string>();
@@ -80,6 +95,14 @@ export class ControlPlane {
     this.apiPort = api.port;
     this.closeApi = api.close;
     this.cleanups = cleanups;
+    this.debouncer = new Debouncer<ChangeKind>(
+      {
+        quietMs: opts.debounceQuietMs ?? DEFAULT_DEBOUNCE.quietMs,
+        maxMs: opts.debounceMaxMs ?? DEFAULT_DEBOUNCE.maxMs,
+      },
+      (kinds) => this.publishRound(kinds),
+    );
+    cleanups.push(() => this.debouncer.close());
   }
 
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -100,7 +123,12 @@ export class ControlPlane {
       onLastUnwatch: (group) => self?.forget(group),
     });
     const telemetry = new ControlPlaneTelemetry(opts.tracing);
-    const xds = new XdsServer({ cache, logger: logger.child({ component: 'xds' }), observer: telemetry.xds });
+    const xds = new XdsServer({
+      cache,
+      logger: logger.child({ component: 'xds' }),
+      observer: telemetry.xds,
+      ...(opts.admission ? { admission: opts.admission } : {}),
+    });
     telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
     const cleanups: (() => void)[] = [() => registrations.close()];
     registry.setStatic(store.list('Service') as ServiceResource[]);
@@ -136,13 +164,13 @@ export class ControlPlane {
       store.watch(() => {
         telemetry.storeChanged();
         registry.setStatic(store.list('Service') as ServiceResource[]);
-        cp.schedule();
+        cp.debouncer.change('store');
       }),
     );
     cleanups.push(
       registry.onChange(() => {
         telemetry.registryChanged();
-        cp.schedule();
+        cp.debouncer.change('registry');
       }),
     );
     logger.info({ xdsPort, apiPort: api.port, metricsPort: metrics?.port }, 'control plane listening');
@@ -150,25 +178,50 @@ export class ControlPlane {
   }
 
   /**
-   * Coalesces bursts of store/registry changes into one translation per watched node group. Snapshots of groups
-   * nobody watches any more are dropped (they would go stale; a proxy that comes back gets a fresh translation).
+   * One publish round for a debounced burst of changes: every watched group is translated again when operator
+   * resources changed; when only endpoints did, only the ClusterLoadAssignments are recomputed (once, they do not
+   * depend on the group) and swapped into each group's snapshot. Snapshots of groups nobody watches any more are
+   * dropped (they would go stale; a proxy that comes back gets a fresh translation).
    */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      const watched = new Set(this.cache.groups());
-      for (const group of [...this.published]) {
-        if (watched.has(group)) continue;
-        this.cache.clearSnapshot(group);
-        this.published.delete(group);
-        this.lastWarnings.delete(group);
-      }
-      this.telemetry.publishRound(() => {
+  private publishRound(kinds: ReadonlySet<ChangeKind>): void {
+    const watched = new Set(this.cache.groups());
+    for (const group of [...this.published]) if (!watched.has(group)) this.forget(group);
+    const full = kinds.has('store');
+    this.telemetry.publishRound(() => {
+      if (full) {
         for (const group of watched) this.publish(group);
-      });
+        return;
+      }
+      this.publishEndpoints(watched);
     });
+  }
+
+  /** Publishes new load assignments to the groups whose snapshot holds others; a group without one is translated. */
+  private publishEndpoints(groups: ReadonlySet<string>): void {
+    const started = performance.now();
+    let assignments: Record<string, unknown>[];
+    try {
+      assignments = loadAssignmentsOf(this.state());
+    } catch (err) {
+      this.opts.logger.error({ err }, 'endpoint translation failed; the last good snapshots keep serving');
+      return;
+    }
+    let changed = 0;
+    for (const group of groups) {
+      const current = this.cache.getSnapshot(group);
+      if (!current) {
+        this.publish(group);
+        continue;
+      }
+      if (sameLoadAssignments(current, assignments)) continue;
+      try {
+        this.cache.setSnapshot(group, withLoadAssignments(current, String(++this.version), assignments));
+        changed += 1;
+      } catch (err) {
+        this.opts.logger.error({ group, err }, 'endpoint publish failed; the last good snapshot keeps serving');
+      }
+    }
+    this.opts.logger.debug({ groups: changed, ms: performance.now() - started }, 'load assignments published');
   }
 
   /** Drops what is kept for a group nobody watches any more; a proxy that comes back gets a fresh translation. */
@@ -176,6 +229,11 @@ export class ControlPlane {
     this.cache.clearSnapshot(group);
     this.published.delete(group);
     this.lastWarnings.delete(group);
+  }
+
+  /** Publishes pending changes now instead of at the end of the debounce (tests, shutdown). */
+  flush(): void {
+    this.debouncer.flush();
   }
 
   /** Groups with a published snapshot (every one has a watcher: a group's last stream to close drops it). */

@@ -2,10 +2,11 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { ControlPlane } from './control-plane.ts';
+import { ControlPlane, DEFAULT_DEBOUNCE } from './control-plane.ts';
 import { parseDuration } from './resources/duration.ts';
 import { FileStore } from './store/file-store.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
+import { DEFAULT_ADMISSION } from './xds/admission.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -17,6 +18,24 @@ function ms(value: string): number {
   const n = parseDuration(value);
   if (n === undefined) throw new InvalidArgumentError('expected a duration such as 10s or 500ms');
   return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function durationOption(flag: string, env: string, help: string, fallback: string): Option {
+  const value = process.env[env] ?? fallback;
+  return new Option(`${flag} <duration>`, `${help} (env ${env})`).argParser(ms).default(ms(value), value);
+}
+
+function numberOption(flag: string, env: string, help: string, fallback: number): Option {
+  const value = process.env[env];
+  return new Option(`${flag} <n>`, `${help} (env ${env})`)
+    .argParser(positive)
+    .default(value === undefined ? fallback : positive(value));
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -72,6 +91,38 @@ export async function main(argv: string[]): Promise<void> {
         .argParser(ms)
         .default(ms(env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'), env['TRELLIS_ENDPOINT_GRACE'] ?? '10s'),
     )
+    .addOption(
+      durationOption(
+        '--debounce-quiet',
+        'TRELLIS_DEBOUNCE_QUIET',
+        'publish changes once none came for this long',
+        `${DEFAULT_DEBOUNCE.quietMs}ms`,
+      ),
+    )
+    .addOption(
+      durationOption(
+        '--debounce-max',
+        'TRELLIS_DEBOUNCE_MAX',
+        'publish a burst of changes at the latest this long after its first change',
+        `${DEFAULT_DEBOUNCE.maxMs / 1000}s`,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--admission-rate',
+        'TRELLIS_ADMISSION_RATE',
+        'first configurations served per second to new xDS streams',
+        DEFAULT_ADMISSION.ratePerSecond,
+      ),
+    )
+    .addOption(
+      numberOption(
+        '--admission-burst',
+        'TRELLIS_ADMISSION_BURST',
+        'first configurations served at once before the rate applies',
+        DEFAULT_ADMISSION.burst,
+      ),
+    )
     .option(
       '--log-level <level>',
       `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`,
@@ -89,10 +140,16 @@ export async function main(argv: string[]): Promise<void> {
     metricsPort: number;
     tracingEndpoint?: string;
     endpointGrace: number;
+    debounceQuiet: number;
+    debounceMax: number;
+    admissionRate: number;
+    admissionBurst: number;
     logLevel: string;
   }>();
   if (!LEVELS.includes(o.logLevel))
     program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
+  if (o.debounceMax < o.debounceQuiet)
+    program.error(`error: option '--debounce-max' must be at least '--debounce-quiet' (${o.debounceQuiet} ms)`);
   let tracing: Tracing | undefined;
   try {
     tracing = startTracing({ flag: o.tracingEndpoint, env });
@@ -111,6 +168,9 @@ export async function main(argv: string[]): Promise<void> {
     apiHost: o.apiHost,
     apiPort: o.apiPort,
     endpointGraceMs: o.endpointGrace,
+    debounceQuietMs: o.debounceQuiet,
+    debounceMaxMs: o.debounceMax,
+    admission: { ratePerSecond: o.admissionRate, burst: o.admissionBurst },
     metricsHost: o.metricsHost,
     metricsPort: o.metricsPort,
     tracing,

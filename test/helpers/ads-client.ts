@@ -195,6 +195,16 @@ abstract class AdsStream<Reply extends { type_url: string }> {
     return [...this.#inbox.items];
   }
 
+  /** Stops reading responses (a slow proxy: grpc-js stops reading the HTTP/2 stream once its buffer is full). */
+  pause(): void {
+    this.#call.pause();
+  }
+
+  /** Reads responses again. */
+  resume(): void {
+    this.#call.resume();
+  }
+
   /** Cancels the stream and closes the channel. */
   close(): void {
     this.#call.cancel();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import type { LogLimiter } from '../telemetry/log-limiter.ts';
+import type { Admission } from './admission.ts';
 import { clip } from './client-text.ts';
 import { decodeNode } from './decode-node.ts';
 import type { MalformedRequest } from './messages.ts';
@@ -20,6 +21,8 @@ export interface SessionDeps {
   streamId: string;
   /** Told about pushes, ACKs, NACKs and stream ends (metrics, tracing); optional. */
   observer?: XdsObserver;
+  /** Paces first configurations under a connect storm (shared by every stream); none = serve at once. */
+  admission?: Admission;
 }
 
 /** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
@@ -46,7 +49,12 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   readonly #handler: SessionHandler<Req>;
   #closed = false;
   #unwatch: (() => void) | undefined;
+  /** Gives up the stream's place in the admission queue. */
+  #cancelAdmission: (() => void) | undefined;
   #nonce = 0;
+  /** The client is not reading: writes wait for 'drain' and snapshots meanwhile collapse into the newest one. */
+  #blocked = false;
+  #pendingSnapshot: Snapshot | undefined;
 
   constructor(
     call: ServerDuplexStream<Req | MalformedRequest, Res>,
@@ -68,6 +76,7 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     call.on('error', (err: Error) => this.#teardown(`error: ${err.message}`));
     call.on('close', () => this.#teardown('closed'));
     call.on('finish', () => this.#teardown('finished'));
+    call.on('drain', () => this.#onDrain());
   }
 
   get closed(): boolean {
@@ -85,11 +94,19 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     return String(this.#nonce);
   }
 
-  /** Writes a response unless the stream has ended; returns whether it was written. */
+  /**
+   * Writes a response unless the stream has ended; returns whether it was written. When the stream's buffer is
+   * full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
+   */
   write(response: Res): boolean {
     if (this.#closed) return false;
-    this.#call.write(response);
+    if (!this.#call.write(response)) this.#blocked = true;
     return true;
+  }
+
+  /** Whether the client has fallen behind (its stream's send buffer is full). */
+  get blocked(): boolean {
+    return this.#blocked;
   }
 
   /** A warning a client can cause at will (per request, per stream): rate-limited across every stream. */
@@ -148,12 +165,30 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     this.#deps.table.add(record);
     this.log.info({ peer: record.peer, cluster: node.cluster }, 'proxy connected');
     if (this.#closed) return undefined;
-    this.#unwatch = this.#deps.cache.watch(group, (snapshot) => this.#onSnapshot(snapshot, record));
+    const watch = (): void => {
+      this.#cancelAdmission = undefined;
+      if (this.#closed) return;
+      this.#unwatch = this.#deps.cache.watch(group, (snapshot) => this.#onSnapshot(snapshot, record));
+    };
+    // Until admitted, requests are recorded (subscriptions, versions held) but nothing is sent.
+    if (this.#deps.admission) this.#cancelAdmission = this.#deps.admission.admit(watch);
+    else watch();
     return record;
+  }
+
+  #onDrain(): void {
+    this.#blocked = false;
+    const pending = this.#pendingSnapshot;
+    this.#pendingSnapshot = undefined;
+    if (pending && this.record && !this.#closed) this.#onSnapshot(pending, this.record);
   }
 
   #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
     if (this.#closed) return;
+    if (this.#blocked) {
+      this.#pendingSnapshot = snapshot;
+      return;
+    }
     this.snapshot = snapshot;
     try {
       this.#handler.snapshot(snapshot, record);
@@ -166,6 +201,9 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   #teardown(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#cancelAdmission?.();
+    this.#cancelAdmission = undefined;
+    this.#pendingSnapshot = undefined;
     this.#unwatch?.();
     this.#unwatch = undefined;
     if (this.record) {

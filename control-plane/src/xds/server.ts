@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { MAX_XDS_REQUEST_BYTES } from '../limits.ts';
 import { LogLimiter, type LogLimiterOptions } from '../telemetry/log-limiter.ts';
+import { Admission, type AdmissionOptions } from './admission.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
@@ -24,6 +25,8 @@ export interface XdsServerOptions {
   observer?: XdsObserver;
   /** How per-request warnings are rate-limited (burst, interval); defaults from limits.ts. */
   warnings?: LogLimiterOptions;
+  /** Pace of first configurations under a connect storm; defaults in admission.ts. */
+  admission?: Partial<AdmissionOptions>;
 }
 
 /**
@@ -47,6 +50,7 @@ export class XdsServer implements ProxyTracker {
   readonly #table: ProxyTable;
   readonly #observer: XdsObserver | undefined;
   readonly #warnings: LogLimiter;
+  readonly #admission: Admission;
   #server: Server | undefined;
   #streams = 0;
 
@@ -56,6 +60,7 @@ export class XdsServer implements ProxyTracker {
     this.#table = new ProxyTable(opts.logger);
     this.#observer = opts.observer;
     this.#warnings = new LogLimiter(opts.warnings);
+    this.#admission = new Admission(opts.admission);
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
@@ -99,7 +104,10 @@ export class XdsServer implements ProxyTracker {
         clearTimeout(timer);
         resolve();
       });
-    }).then(() => this.#warnings.close());
+    }).then(() => {
+      this.#admission.close();
+      this.#warnings.close();
+    });
   }
 
   list(): ProxyStatus[] {
@@ -118,6 +126,7 @@ export class XdsServer implements ProxyTracker {
       logger: this.#logger,
       warnings: this.#warnings,
       streamId: String(this.#streams),
+      admission: this.#admission,
     };
     if (this.#observer) deps.observer = this.#observer;
     return deps;

@@ -13,6 +13,8 @@ interface TypeState {
   sub: Subscription;
   /** What the client last received for this type; undefined until the first response (or after unsubscribe). */
   sent: Map<string, XdsResource> | undefined;
+  /** The version_info of the type's first request on this stream (a reconnecting client's), until first answered. */
+  held: string;
 }
 
 /** Same names with the same versions. */
@@ -42,7 +44,7 @@ export class SotwStream {
   #onRequest(req: SotwRequest, type: XdsTypeKey, record: ProxyRecord): void {
     let state = this.#types.get(type);
     if (!state) {
-      state = { sub: new Subscription(type), sent: undefined };
+      state = { sub: new Subscription(type), sent: undefined, held: req.version_info };
       this.#types.set(type, state);
     }
     const { sub } = state;
@@ -86,6 +88,7 @@ export class SotwStream {
     const { sub } = state;
     if (!snapshot || !sub.active) return;
     const wanted = sub.select(snapshot.resources(sub.type));
+    if (this.#holds(state, record, wanted)) return;
     if (sub.fullState) {
       if (force || state.sent === undefined || !sameResources(wanted, state.sent)) this.#send(state, record, wanted);
       return;
@@ -93,6 +96,24 @@ export class SotwStream {
     // RDS/EDS: nothing to say until a requested name exists; the names stay remembered for later snapshots.
     if (wanted.size === 0) return;
     if (force || !alreadyHas(state.sent, wanted)) this.#send(state, record, wanted);
+  }
+
+  /**
+   * A client that reconnects names the version it holds: when that is what it would get, nothing is sent and
+   * the stream carries on as if it had been (later snapshots send only what differs).
+   */
+  #holds(state: TypeState, record: ProxyRecord, wanted: Map<string, XdsResource>): boolean {
+    const held = state.held;
+    if (held === '' || state.sent !== undefined) return false;
+    // RDS/EDS: the client's version counts once its names exist.
+    if (!state.sub.fullState && wanted.size === 0) return false;
+    state.held = '';
+    if (held !== versionOfResources(wanted)) return false;
+    state.sent = wanted;
+    state.sub.lastVersion = held;
+    record.acked(state.sub.typeUrl, held);
+    this.#session.log.debug({ typeUrl: state.sub.typeUrl, version: held }, 'client already holds this version');
+    return true;
   }
 
   /**

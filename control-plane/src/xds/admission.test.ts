@@ -1,0 +1,47 @@
+// Admission of first configurations: the burst at once, then the rate, in arrival order; a stream that leaves
+// gives up its place.
+import { expect } from 'chai';
+import { Admission } from './admission.ts';
+
+describe('Admission', () => {
+  it('grants the burst at once, queues the rest in arrival order, and grants them as tokens refill', async () => {
+    let now = 0;
+    const admission = new Admission({ ratePerSecond: 1000, burst: 2 }, () => now);
+    const order: number[] = [];
+    for (let i = 0; i < 5; i++) admission.admit(() => order.push(i));
+    expect(order).to.deep.equal([0, 1]);
+    expect(admission.waiting).to.equal(3);
+    // 2 ms later two more tokens are there: the timer grants the next two, then one more.
+    now = 2;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        now += 1;
+        if (order.length < 5) return;
+        clearInterval(check);
+        resolve();
+      }, 2);
+    });
+    expect(order).to.deep.equal([0, 1, 2, 3, 4]);
+    admission.close();
+  });
+
+  it('a stream that ends while waiting gives up its place', () => {
+    const admission = new Admission({ ratePerSecond: 1, burst: 1 }, () => 0);
+    const granted: string[] = [];
+    admission.admit(() => granted.push('a'));
+    const cancel = admission.admit(() => granted.push('b'));
+    expect(admission.waiting).to.equal(1);
+    cancel();
+    expect(admission.waiting).to.equal(0);
+    admission.close();
+    expect(granted).to.deep.equal(['a']);
+  });
+
+  it('a rate of 0 means no limit', () => {
+    const admission = new Admission({ ratePerSecond: 0, burst: 1 });
+    let granted = 0;
+    for (let i = 0; i < 1000; i++) admission.admit(() => granted++);
+    expect(granted).to.equal(1000);
+    admission.close();
+  });
+});

@@ -1,0 +1,262 @@
+// Pushes in proportion to the change, over real gRPC streams against a real control plane: debounced bursts, EDS-only
+// pushes to the subscribers of a cluster, slow proxies coalesced, reconnects with current versions, Apply off the
+// publish path. The debounce is set far beyond the test's length and rounds are run with flush(): nothing is timed.
+import { decodeAny, TYPE_URLS } from '@trellis/xds-protos';
+import { expect } from 'chai';
+import pino from 'pino';
+import { AdminClient } from '../control-plane/src/api/client.ts';
+import { resourceToMessage } from '../control-plane/src/api/messages.ts';
+import { ControlPlane } from '../control-plane/src/control-plane.ts';
+import type { Resource, ServiceResource } from '../control-plane/src/resources/types.ts';
+import { MemoryStore } from '../control-plane/src/store/memory-store.ts';
+import { DeltaClient, type DeltaReply, type NodeSpec, SotwClient, type SotwReply } from './helpers/ads-client.ts';
+
+const { cluster: CDS, endpoint: EDS, listener: LDS, route: RDS } = TYPE_URLS;
+const NEVER = 3_600_000;
+
+function service(name: string, ports: number[]): ServiceResource {
+  return {
+    apiVersion: 'trellis.dev/v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: { ports: ports.map((port) => ({ name: `p${port}`, port, protocol: 'HTTP' as const })) },
+  };
+}
+
+/** A proxyless node announcing an endpoint of `svc` at 10.1.x.y:8080. */
+function endpointNode(i: number, svc: string): NodeSpec {
+  return {
+    id: `ep-${svc}-${i}`,
+    metadata: { TRELLIS_SERVICE: svc, TRELLIS_ADDRESS: `10.1.${i >> 8}.${i & 255}`, TRELLIS_PORT: '8080' },
+  };
+}
+
+describe('xDS pushes proportional to the change', () => {
+  let store: MemoryStore;
+  let cp: ControlPlane;
+  let clients: { close(): void }[] = [];
+  let barriers = 0;
+  const address = (): string => `127.0.0.1:${cp.xdsPort}`;
+  const delta = (node: NodeSpec): DeltaClient => {
+    const c = new DeltaClient(address(), node);
+    clients.push(c);
+    return c;
+  };
+  const sotw = (node: NodeSpec): SotwClient => {
+    const c = new SotwClient(address(), node);
+    clients.push(c);
+    return c;
+  };
+  /** The replies a Delta stream got before a fresh request's answer (responses on a stream keep their order). */
+  const deltaBarrier = async (c: DeltaClient): Promise<DeltaReply[]> => {
+    const name = `barrier-${++barriers}`;
+    c.send({ type_url: EDS, subscribe: [name] });
+    const before: DeltaReply[] = [];
+    for (;;) {
+      const r = await c.next();
+      if (r.removed_resources.includes(name)) return before;
+      before.push(r);
+    }
+  };
+  /** The same for SotW: a CDS request naming a fresh cluster is always answered (it ends a CDS wildcard). */
+  const sotwBarrier = async (c: SotwClient): Promise<SotwReply[]> => {
+    const name = `barrier-${++barriers}`;
+    c.send({ type_url: CDS, resource_names: [name] });
+    const before: SotwReply[] = [];
+    for (;;) {
+      const r = await c.next();
+      if (r.type_url === CDS && r.resources.length === 0 && before.every((b) => b.nonce !== r.nonce)) {
+        // The barrier's answer is the first CDS reply with no resources after the request.
+        return before;
+      }
+      before.push(r);
+    }
+  };
+  const waitForProxies = async (n: number): Promise<void> => {
+    if (cp.proxies.list().length >= n) return;
+    await new Promise<void>((resolve) => {
+      const off = cp.proxies.onEvent(() => {
+        if (cp.proxies.list().length < n) return;
+        off();
+        resolve();
+      });
+    });
+  };
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    cp = await ControlPlane.start({
+      store,
+      logger: pino({ level: 'silent' }),
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      apiHost: '127.0.0.1',
+      apiPort: 0,
+      endpointGraceMs: 0,
+      debounceQuietMs: NEVER,
+      debounceMaxMs: NEVER,
+    });
+    await store.commit({ put: [service('orders', [8080]), service('payments', [9090])], delete: [] });
+    cp.flush();
+  });
+  afterEach(async () => {
+    for (const c of clients) c.close();
+    clients = [];
+    await cp.stop(500);
+  });
+
+  it('a burst of 100 endpoint joins within the quiet period gives one push per affected proxy', async () => {
+    const orders = delta({ id: 'watch-orders' });
+    const payments = delta({ id: 'watch-payments' });
+    const sotwOrders = sotw({ id: 'sotw-orders' });
+    orders.send({ type_url: EDS, subscribe: ['orders|8080'] });
+    payments.send({ type_url: EDS, subscribe: ['payments|9090'] });
+    sotwOrders.send({ type_url: EDS, resource_names: ['orders|8080'] });
+    await Promise.all([orders.next(EDS), payments.next(EDS), sotwOrders.next(EDS)]);
+
+    for (let i = 0; i < 100; i++) delta(endpointNode(i, 'orders')).send({ type_url: CDS, subscribe: ['none'] });
+    await waitForProxies(103);
+    cp.flush();
+
+    const got = await deltaBarrier(orders);
+    expect(got.map((r) => [r.type_url, r.names])).to.deep.equal([[EDS, ['orders|8080']]]);
+    const assignment = decodeAny(got[0]?.resources[0]?.resource ?? { type_url: EDS, value: new Uint8Array() }) as {
+      endpoints: { lb_endpoints: unknown[] }[];
+    };
+    expect(assignment.endpoints.flatMap((l) => l.lb_endpoints)).to.have.length(100);
+    expect(await deltaBarrier(payments)).to.deep.equal([]);
+    const sotwGot = await sotwBarrier(sotwOrders);
+    expect(sotwGot.map((r) => [r.type_url, r.names])).to.deep.equal([[EDS, ['orders|8080']]]);
+  });
+
+  it('an endpoint change reaches only the subscribers of its cluster: Delta that resource, SotW that type', async () => {
+    const all = delta({ id: 'all' });
+    all.send({ type_url: CDS });
+    all.send({ type_url: EDS, subscribe: ['orders|8080', 'payments|9090'] });
+    all.send({ type_url: LDS });
+    all.send({ type_url: RDS, subscribe: ['orders:8080', 'payments:9090'] });
+    const pay = delta({ id: 'pay' });
+    pay.send({ type_url: EDS, subscribe: ['payments|9090'] });
+    const sotwAll = sotw({ id: 'sotw-all' });
+    sotwAll.send({ type_url: LDS });
+    sotwAll.send({ type_url: RDS, resource_names: ['orders:8080', 'payments:9090'] });
+    sotwAll.send({ type_url: EDS, resource_names: ['orders|8080', 'payments|9090'] });
+    // Drain the first configurations (answered in request order, so before the barriers' answers).
+    await Promise.all([deltaBarrier(all), deltaBarrier(pay), sotwBarrier(sotwAll)]);
+
+    delta(endpointNode(1, 'orders')).send({ type_url: CDS, subscribe: ['none'] });
+    await waitForProxies(4);
+    cp.flush();
+
+    const got = await deltaBarrier(all);
+    expect(got.map((r) => [r.type_url, r.names, r.removed_resources])).to.deep.equal([[EDS, ['orders|8080'], []]]);
+    expect(await deltaBarrier(pay)).to.deep.equal([]);
+    const sotwGot = await sotwBarrier(sotwAll);
+    expect(sotwGot.map((r) => r.type_url)).to.deep.equal([EDS]);
+  });
+
+  it('a slow (non-reading) proxy does not delay others and then gets the newest state, not every one', async () => {
+    const fast = sotw({ id: 'fast' });
+    const slow = sotw({ id: 'slow' });
+    fast.send({ type_url: CDS });
+    slow.send({ type_url: CDS });
+    fast.ack(await fast.next(CDS));
+    slow.ack(await slow.next(CDS));
+    slow.pause();
+    const sentTo = (id: string): string =>
+      cp.proxies
+        .list()
+        .find((p) => p.node.id === id)
+        ?.types.find((t) => t.typeUrl === CDS)?.sentVersion ?? '';
+
+    let rounds = 0;
+    let behindAt = 0;
+    let last: SotwReply | undefined;
+    const ports = Array.from({ length: 20 }, (_, i) => 10_000 + i);
+    while (rounds < 400 && (behindAt === 0 || rounds < behindAt + 5)) {
+      rounds += 1;
+      await store.commit({ put: [service(`service-with-a-rather-long-name-${rounds}`, ports)], delete: [] });
+      cp.flush();
+      // Every round reaches the reading proxy at once, however far behind the other one is.
+      last = await fast.next(CDS);
+      fast.ack(last);
+      expect(last.names).to.include(`service-with-a-rather-long-name-${rounds}|10000`);
+      if (behindAt === 0 && sentTo('slow') !== sentTo('fast')) behindAt = rounds;
+    }
+    expect(behindAt, 'the slow proxy fell behind').to.be.greaterThan(0);
+
+    slow.resume();
+    let received = 0;
+    for (;;) {
+      const r = await slow.next(CDS);
+      received += 1;
+      if (r.version_info === last?.version_info) break;
+    }
+    // It was sent what fitted before it stopped reading, then only the newest state.
+    expect(received).to.be.lessThan(rounds);
+  });
+
+  it('a proxy reconnecting with the versions it holds receives no resources (Delta and SotW)', async () => {
+    const types = [CDS, EDS, LDS, RDS];
+    const subscribe: Record<string, string[]> = {
+      [CDS]: [],
+      [EDS]: ['orders|8080'],
+      [LDS]: [],
+      [RDS]: ['orders:8080'],
+    };
+    const first = delta({ id: 'again' });
+    const versions: Record<string, Record<string, string>> = {};
+    for (const t of types) first.send({ type_url: t, subscribe: subscribe[t] ?? [] });
+    for (const t of types) {
+      const r = await first.next(t);
+      versions[t] = Object.fromEntries(r.resources.map((x) => [x.name, x.version]));
+      first.ack(r);
+    }
+    first.close();
+    const again = delta({ id: 'again' });
+    for (const t of types) {
+      again.send({ type_url: t, subscribe: subscribe[t] ?? [], initial_resource_versions: versions[t] ?? {} });
+    }
+    const got = await deltaBarrier(again);
+    expect(got.flatMap((r) => r.resources.map((x) => x.name))).to.deep.equal([]);
+
+    const s1 = sotw({ id: 'again-sotw' });
+    const held: Record<string, string> = {};
+    for (const t of types) s1.send({ type_url: t, resource_names: subscribe[t] ?? [] });
+    for (const t of types) {
+      const r = await s1.next(t);
+      held[t] = r.version_info;
+      s1.ack(r);
+    }
+    s1.close();
+    const s2 = sotw({ id: 'again-sotw' });
+    for (const t of types) s2.send({ type_url: t, resource_names: subscribe[t] ?? [], version_info: held[t] ?? '' });
+    expect(await sotwBarrier(s2)).to.deep.equal([]);
+  });
+
+  it('Apply returns once committed, before the publish round; convergence is measured from the apply', async () => {
+    const watcher = delta({ id: 'watcher' });
+    watcher.send({ type_url: CDS });
+    watcher.ack(await watcher.next(CDS));
+    const api = new AdminClient(`127.0.0.1:${cp.apiPort}`);
+    try {
+      const res = await api.apply({
+        resources: [resourceToMessage(service('shipping', [7070]) as Resource)],
+        dry_run: false,
+      });
+      expect(res.results.map((r) => r.action)).to.deep.equal(['created']);
+      expect(store.get({ kind: 'Service', name: 'shipping' })).to.not.equal(undefined);
+      // Committed, not yet published: the watcher has nothing new.
+      expect(await deltaBarrier(watcher)).to.deep.equal([]);
+      cp.flush();
+      const pushed = await watcher.next(CDS);
+      expect(pushed.names).to.deep.equal(['shipping|7070']);
+      watcher.ack(pushed);
+      await deltaBarrier(watcher);
+      const metrics = await cp.telemetry.metrics.render();
+      expect(metrics).to.match(/^trellis_cp_convergence_seconds_count 1$/m);
+    } finally {
+      api.close();
+    }
+  });
+});
