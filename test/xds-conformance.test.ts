@@ -340,7 +340,11 @@ describe('xDS conformance', () => {
       for (let i = 0; i < 4; i++) {
         const r = await c.next();
         order.push(r.type_url);
-        expect(r.names, r.type_url).to.have.length(2);
+        // LDS/CDS carry the whole set; RDS/EDS only what changed (the new users resource).
+        const full = r.type_url === CDS || r.type_url === LDS;
+        expect(r.names, r.type_url).to.deep.equal(
+          full ? ['orders', 'users'] : [r.type_url === EDS ? 'users' : 'users-route'],
+        );
       }
       expect(order).to.deep.equal([CDS, EDS, LDS, RDS]);
     });

@@ -95,7 +95,16 @@ export class SotwStream {
     }
     // RDS/EDS: nothing to say until a requested name exists; the names stay remembered for later snapshots.
     if (wanted.size === 0) return;
-    if (force || !alreadyHas(state.sent, wanted)) this.#send(state, record, wanted);
+    if (force || state.sent === undefined) {
+      this.#send(state, record, wanted);
+      return;
+    }
+    if (alreadyHas(state.sent, wanted)) return;
+    // RDS/EDS responses need not repeat what the client holds: only changed resources go (an endpoint change is
+    // one ClusterLoadAssignment); version_info still covers everything the client then holds.
+    const held = state.sent;
+    const changed = new Map([...wanted].filter(([name, r]) => held.get(name)?.version !== r.version));
+    this.#send(state, record, changed, wanted);
   }
 
   /**
@@ -140,10 +149,16 @@ export class SotwStream {
     for (const state of finals) this.#respond(state, record, false);
   }
 
-  #send(state: TypeState, record: ProxyRecord, resources: Map<string, XdsResource>): void {
+  /** Sends `resources`; `holds` is everything of the type the client has once it applies them (default: those). */
+  #send(
+    state: TypeState,
+    record: ProxyRecord,
+    resources: Map<string, XdsResource>,
+    holds: Map<string, XdsResource> = resources,
+  ): void {
     const { sub } = state;
     const nonce = this.#session.nextNonce();
-    const version = versionOfResources(resources);
+    const version = versionOfResources(holds);
     const written = this.#session.write({
       version_info: version,
       resources: [...resources.values()].map((r) => ({ type_url: sub.typeUrl, value: r.value })),
@@ -153,7 +168,7 @@ export class SotwStream {
     if (!written) return;
     sub.lastNonce = nonce;
     sub.lastVersion = version;
-    state.sent = resources;
+    state.sent = holds;
     record.sent(sub.typeUrl, version);
     this.#session.observer?.pushed({
       record,
