@@ -110,6 +110,9 @@ function proxySpec(i: number, extra: boolean): ProxySpec {
 
 interface ChangeResult {
   converged: boolean;
+  /** Changes measured (a phase ends at its first change that does not converge). */
+  changes: number;
+  errors?: string[];
   /** Proxies that had it / should have it, in the worst change. */
   worst: string;
   latency: Latency;
@@ -145,7 +148,17 @@ async function main(): Promise<void> {
     const simCpu0 = cpuMicros(process.pid);
     const t0 = nowMs();
     sim.connect(proxies);
+    const progress = setInterval(() => {
+      void sim?.counters().then((c) => {
+        const cpuS = ((cpuMicros(cp!.pid) - cpu0) / 1e6).toFixed(1);
+        log(
+          `  ${((nowMs() - t0) / 1000).toFixed(0)} s: ${sim!.fullCount()} of ${N} full, ${c.connected} streams open, ` +
+            `${c.messages} messages, ${mb(c.bytes)} received, ${sim!.resets.length} resets, control-plane CPU ${cpuS} s`,
+        );
+      });
+    }, 10_000);
     const storm = await sim.waitFull(ids, TIMEOUT_MS);
+    clearInterval(progress);
     const stormMs = storm.pending.length === 0 ? Math.max(...storm.times.values()) - t0 : Number.NaN;
     const stormCounters = await sim.counters();
     const stormCpuS = (cpuMicros(cp.pid) - cpu0) / 1e6;
@@ -238,16 +251,28 @@ async function measureChanges(
 ): Promise<ChangeResult> {
   const all: number[] = [];
   const fromSend: number[] = [];
+  const errors: string[] = [];
+  let changes = 0;
   const applyMs: number[] = [];
   let converged = true;
   let worst = `${ids.length} of ${ids.length}`;
   let bytes = 0;
   let messages = 0;
-  const hBefore: Histogram = await convergenceHistogram(cp.metricsPort);
+  const hBefore: Histogram | undefined = await convergenceHistogram(cp.metricsPort);
   for (let k = 0; k < rounds; k++) {
     await settle([cp.pid], 5_000);
     const c0 = await sim.counters();
-    const { watchId, start, applyMs: a } = await change(k);
+    let started: { watchId: number; start: number; applyMs?: number };
+    try {
+      started = await change(k);
+    } catch (err) {
+      // An Apply that failed (e.g. its deadline passed on a control plane too busy to answer) ends the phase.
+      errors.push((err as Error).message);
+      converged = false;
+      worst = `change ${k + 1} failed`;
+      break;
+    }
+    const { watchId, start, applyMs: a } = started;
     if (a !== undefined) applyMs.push(a);
     const r: WaitResult = await sim.waitWatch(watchId, ids, TIMEOUT_MS);
     // Negative: the proxy ACKed before Apply returned (an Apply that waits for the push).
@@ -255,7 +280,8 @@ async function measureChanges(
       all.push(t - start);
       fromSend.push(t - start + (a ?? 0));
     }
-    if (r.pending.length > 0) {
+    const stop = r.pending.length > 0;
+    if (stop) {
       converged = false;
       worst = `${r.times.size} of ${ids.length}`;
     }
@@ -264,12 +290,17 @@ async function measureChanges(
     const c1 = await sim.counters();
     bytes += c1.bytes - c0.bytes;
     messages += c1.messages - c0.messages;
+    changes++;
+    // A change that did not converge within the timeout ends the phase: the next one would not either.
+    if (stop) break;
   }
   const hAfter = await convergenceHistogram(cp.metricsPort);
-  const perChange = Math.max(1, rounds) * Math.max(1, ids.length);
+  const perChange = Math.max(1, changes) * Math.max(1, ids.length);
   return {
     converged,
     worst,
+    changes,
+    ...(errors.length > 0 ? { errors } : {}),
     latency: latencies(all),
     ...(applyMs.length > 0 ? { applyMs: latencies(applyMs), latencyFromApplySent: latencies(fromSend) } : {}),
     bytesPerProxyPerChange: Math.round(bytes / perChange),
@@ -297,7 +328,7 @@ function countBy(xs: readonly string[]): Record<string, number> {
 }
 
 function describe(r: ChangeResult): string {
-  const state = r.converged ? 'converged' : `not converged: ${r.worst}`;
+  const state = r.converged ? `${r.changes} changes converged` : `not converged: ${r.worst}`;
   return `${state}, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, max ${ms(r.latency.max)}`;
 }
 

@@ -90,8 +90,15 @@ export interface Histogram {
   sum: number;
 }
 
-export async function convergenceHistogram(metricsPort: number): Promise<Histogram> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+/** The histogram from /metrics; undefined when the control plane does not answer within timeoutMs. */
+export async function convergenceHistogram(metricsPort: number, timeoutMs = 30_000): Promise<Histogram | undefined> {
+  let text: string;
+  try {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch {
+    return undefined;
+  }
   const h: Histogram = { buckets: [], count: 0, sum: 0 };
   for (const line of text.split('\n')) {
     const b = /^trellis_cp_convergence_seconds_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
@@ -106,9 +113,10 @@ export async function convergenceHistogram(metricsPort: number): Promise<Histogr
 
 /** The observations between two scrapes: count, mean and bucket upper bounds of p50/p99 (seconds). */
 export function histogramDelta(
-  before: Histogram,
-  after: Histogram,
+  before: Histogram | undefined,
+  after: Histogram | undefined,
 ): { count: number; mean: number; p50: number; p99: number } {
+  if (!before || !after) return { count: Number.NaN, mean: Number.NaN, p50: Number.NaN, p99: Number.NaN };
   const count = after.count - before.count;
   const mean = count > 0 ? (after.sum - before.sum) / count : Number.NaN;
   const q = (p: number): number => {

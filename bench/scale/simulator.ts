@@ -75,6 +75,11 @@ export class Simulator {
     w.postMessage(m);
   }
 
+  /** Proxies holding a full config so far. */
+  fullCount(): number {
+    return this.#fullAt.size;
+  }
+
   /** Connects proxies, spread round-robin over the workers. */
   connect(proxies: readonly ProxySpec[]): void {
     const batches = new Map<Worker, ProxySpec[]>();
