@@ -1,6 +1,9 @@
 // Control-plane scale benchmark: N simulated sidecars (real ADS streams, Delta or SotW) against one control plane.
 // Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
-//   [--route-changes 5] [--endpoint-changes 3] [--control-plane DIR] [--json-only]
+//   [--route-changes 5] [--endpoint-changes 3] [--shapes service|proxy] [--control-plane DIR] [--json-only]
+//   --control-plane DIR runs the control plane of another checkout, e.g. for an A/B against b2020d9:
+//   `git worktree add /tmp/wt-scale-base b2020d9`, then give it a node_modules of its own whose @trellis/* links point
+//   into the worktree (a symlink to this checkout's node_modules would load this checkout's packages/).
 // It starts the control plane of this checkout (or of DIR, e.g. a `git worktree` of an older commit, for an A/B) on
 // a temp data dir pinned to CPU 0, applies S services (Service + Route + TrafficPolicy) over the operator API, then
 // worker threads pinned to CPU 1 open N ADS streams, one connection each, with sidecar node metadata (each proxy
@@ -43,6 +46,11 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     'route-changes': { type: 'string', default: '5' },
     'endpoint-changes': { type: 'string', default: '3' },
+    /**
+     * `service` (default): every proxy of a service announces the same inbound address/port, as sidecars started with
+     * their defaults do (one snapshot group per service); `proxy`: each proxy its own inbound port (a group each).
+     */
+    shapes: { type: 'string', default: 'service' },
     /** A checkout whose control plane runs instead of this one's (A/B). */
     'control-plane': { type: 'string' },
     /** Print only the JSON line. */
@@ -55,6 +63,7 @@ const SERVICES = Number(values.services);
 const TIMEOUT_MS = Number(values.timeout) * 1000;
 const CP_ROOT = path.resolve(values['control-plane'] ?? ROOT);
 if (MODE !== 'delta' && MODE !== 'sotw') throw new Error(`--mode: expected delta or sotw, got ${values.mode}`);
+if (values.shapes !== 'service' && values.shapes !== 'proxy') throw new Error('--shapes: expected service or proxy');
 if (!(N >= 1) || !(SERVICES >= 1)) throw new Error('--proxies and --services: expected positive integers');
 const log = (s: string): void => {
   if (!values['json-only']) process.stderr.write(`${s}\n`);
@@ -102,7 +111,7 @@ function proxySpec(i: number, extra: boolean): ProxySpec {
     id,
     service: serviceName(extra ? 1 : i % SERVICES),
     address: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-    port: 15006,
+    port: values.shapes === 'proxy' ? 20_000 + (n % 40_000) : 15006,
     version: i % 2 === 0 ? 'v1' : 'v2',
     extra,
   };
@@ -210,6 +219,7 @@ async function main(): Promise<void> {
       mode: MODE,
       proxies: N,
       services: SERVICES,
+      shapes: values.shapes,
       storm: {
         converged: storm.pending.length === 0,
         full: storm.times.size,
@@ -356,7 +366,7 @@ function printTable(r: {
   const s = r.storm;
   const rows: [string, string][] = [
     ['control plane', `${r.commit} (${CP_ROOT})`],
-    ['proxies / mode', `${r.proxies} ${r.mode}`],
+    ['proxies / mode', `${r.proxies} ${r.mode}, one group per ${values.shapes}`],
     ['all hold a full config', s.converged ? `${s.seconds.toFixed(2)} s` : `not converged: ${s.full} of ${r.proxies}`],
     ['connect storm per proxy', `${s.messagesPerProxy} messages, ${(s.bytesPerProxy / 1024).toFixed(1)} KB`],
     ['control-plane CPU (storm)', `${s.cpuSeconds} s (simulator: ${s.simulatorCpuSeconds} s)`],
