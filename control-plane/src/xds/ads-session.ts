@@ -28,7 +28,8 @@ export interface SessionDeps {
 /** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
 export interface SessionHandler<Req> {
   request(req: Req, type: XdsTypeKey, record: ProxyRecord): void;
-  snapshot(snapshot: Snapshot, record: ProxyRecord): void;
+  /** A new snapshot; `previous` is the one the stream last worked from (types equal in both need no work). */
+  snapshot(snapshot: Snapshot, record: ProxyRecord, previous: Snapshot | undefined): void;
 }
 
 interface AdsRequestBase {
@@ -189,9 +190,10 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
       this.#pendingSnapshot = snapshot;
       return;
     }
+    const previous = this.snapshot;
     this.snapshot = snapshot;
     try {
-      this.#handler.snapshot(snapshot, record);
+      this.#handler.snapshot(snapshot, record, previous);
     } catch (err) {
       this.log.error({ err }, 'pushing a snapshot failed');
       this.fail(status.INTERNAL, 'internal error pushing configuration');

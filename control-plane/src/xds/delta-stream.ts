@@ -31,7 +31,7 @@ export class DeltaStream {
   constructor(call: ServerDuplexStream<DeltaRequest | MalformedRequest, DeltaResponse>, deps: SessionDeps) {
     this.#session = new AdsSession(call, 'delta', deps, {
       request: (req, type, record) => this.#onRequest(req, type, record),
-      snapshot: (snapshot, record) => this.#onSnapshot(snapshot, record),
+      snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
     });
   }
 
@@ -102,11 +102,13 @@ export class DeltaStream {
   }
 
   /** A new snapshot: additions and updates per type in CDS, EDS, LDS, RDS order, then removals in reverse order. */
-  #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
+  #onSnapshot(snapshot: Snapshot, record: ProxyRecord, previous: Snapshot | undefined): void {
     const removalsLater: [TypeState, string[]][] = [];
     for (const type of XDS_TYPES) {
       const state = this.#types.get(type);
       if (!state) continue;
+      // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
+      if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
       const { updates, removals } = this.#changes(state, snapshot);
       if (updates.length > 0 || (state.owesFirst && removals.length === 0)) {
         this.#send(state, record, snapshot, updates, []);

@@ -37,7 +37,7 @@ export class SotwStream {
   constructor(call: ServerDuplexStream<SotwRequest | MalformedRequest, SotwResponse>, deps: SessionDeps) {
     this.#session = new AdsSession(call, 'sotw', deps, {
       request: (req, type, record) => this.#onRequest(req, type, record),
-      snapshot: (snapshot, record) => this.#onSnapshot(snapshot, record),
+      snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
     });
   }
 
@@ -129,11 +129,13 @@ export class SotwStream {
    * A new snapshot: push changed types in CDS, EDS, LDS, RDS order. When LDS/CDS lose resources, first send
    * the union of old and new, and the final set only after every other type (listeners, then clusters).
    */
-  #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
+  #onSnapshot(snapshot: Snapshot, record: ProxyRecord, previous: Snapshot | undefined): void {
     const finals: TypeState[] = [];
     for (const type of XDS_TYPES) {
       const state = this.#types.get(type);
       if (!state?.sub.active) continue;
+      // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
+      if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
       if (state.sub.fullState && state.sent) {
         const wanted = state.sub.select(snapshot.resources(type));
         const removed = [...state.sent].filter(([name]) => !wanted.has(name));
