@@ -94,6 +94,25 @@ describe('http handler: drain and host removal', () => {
     }
   });
 
+  it('answers a request that arrives on an idle connection just as the drain starts (Connection: close, no reset)', async () => {
+    const proxy = await startProxy(routes(), clusters);
+    try {
+      const client = await connect(proxy.port);
+      const done = collect(client);
+      client.write('GET /first HTTP/1.1\r\nHost: a\r\n\r\n');
+      await once(client, 'data');
+      const drained = proxy.handler.drain(5000);
+      // The client reuses its keep-alive connection at the moment the listener drains (a config swap).
+      client.write('GET /second HTTP/1.1\r\nHost: a\r\n\r\n');
+      const responses = parseRawResponses(await done);
+      expect(responses.map((r) => r.status)).to.deep.equal([200, 200]);
+      expect(responses[1]?.headers.connection).to.equal('close');
+      await drained;
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('sends GOAWAY on HTTP/2 and lets open streams finish', async () => {
     const proxy = await startProxy(routes(), clusters);
     try {

@@ -93,6 +93,15 @@ export class H1ServerConnection implements BodySink, BodySource, ResponseOwner, 
     return this.handlers.draining || (this.maxRequests > 0 && this.requests >= this.maxRequests);
   }
 
+  /**
+   * The listener drains: an idle connection closes once it stays idle `ms` more, rather than at once (a client may be
+   * sending a request on it right now: it gets its answer with Connection: close instead of a reset).
+   */
+  drainIdle(ms: number): void {
+    if (this.state !== HEAD || this.buf !== undefined || this.res !== undefined) return;
+    this.watch(this.idleMs > 0 && this.idleMs < ms ? this.idleMs : ms);
+  }
+
   /** Watches the connection with limit `ms` from now (0: not watched). */
   private watch(ms: number): void {
     if (ms === this.idleMs && this.idleSlot >= 0) {

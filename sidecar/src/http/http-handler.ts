@@ -22,6 +22,8 @@ import { proxyUpgrade } from './websocket.ts';
 
 /** How long a connection may take to show its codec when the head deadline is off. */
 const SNIFF_TIMEOUT_MS = 60_000;
+/** A draining listener closes an idle HTTP/1.1 connection once it has stayed idle this long. */
+const DRAIN_IDLE_MS = 1000;
 
 export const createHttpHandler: ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => {
   if (listener.filter.type !== 'http') throw new Error(`listener ${listener.name}: not an HTTP connection manager`);
@@ -71,7 +73,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     });
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    if (this.codec === 'http1') new H1ServerConnection(socket, this, this.h1);
+    if (this.codec === 'http1') this.h1Connections.set(socket, new H1ServerConnection(socket, this, this.h1));
     else if (this.codec === 'http2') this.serveH2(socket);
     else sniffCodec(socket, this.sniffMs, (s, isH2) => this.dispatch(s, isH2));
   }
@@ -90,7 +92,10 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     ctx.draining = true;
     for (const session of this.sessions) if (!session.closed) session.close();
     for (const socket of this.sockets) {
-      if (!this.sessionSockets.has(socket) && !ctx.isTunnel(socket) && HttpContext.inflight(socket) === 0) socket.end();
+      if (this.sessionSockets.has(socket) || ctx.isTunnel(socket) || HttpContext.inflight(socket) !== 0) continue;
+      const conn = this.h1Connections.get(socket);
+      if (conn === undefined || graceMs <= DRAIN_IDLE_MS) socket.end();
+      else conn.drainIdle(DRAIN_IDLE_MS);
     }
     if (this.sockets.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -108,12 +113,13 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   }
 
   private readonly sessionSockets = new WeakSet<Socket>();
+  private readonly h1Connections = new WeakMap<Socket, H1ServerConnection>();
   private readonly guards = new WeakMap<ServerHttp2Session, H2SessionGuard>();
 
   private dispatch(socket: Socket, isH2: boolean): void {
     if (isH2) this.serveH2(socket);
     else {
-      new H1ServerConnection(socket, this, this.h1);
+      this.h1Connections.set(socket, new H1ServerConnection(socket, this, this.h1));
     }
     process.nextTick(resumeSocket, socket);
   }
