@@ -237,7 +237,8 @@ async function main(): Promise<void> {
       endpointJoin: joins,
       endpointLeave: leaves,
       resets: sim.resets.length,
-      resetCodes: countBy(sim.resets.map((r) => `${r.code} ${r.details}`)),
+      // Details without their timestamps, so equal causes count together.
+      resetCodes: countBy(sim.resets.map((r) => `${r.code} ${r.details.replace(/ \(\d{4}-[^)]*\)/g, '')}`)),
     };
     printTable(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
