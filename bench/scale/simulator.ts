@@ -171,13 +171,17 @@ export class Simulator {
     );
   }
 
-  /** Closes every stream and ends the workers. */
-  async close(): Promise<void> {
+  /** Closes every stream and ends the workers (terminated when they have not exited after graceMs). */
+  async close(graceMs = 10_000): Promise<void> {
     await Promise.all(
       this.#workers.map(
         (w) =>
           new Promise<void>((resolve) => {
-            w.once('exit', () => resolve());
+            const timer = setTimeout(() => void w.terminate(), graceMs);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
             this.#send(w, { type: 'close' });
           }),
       ),
