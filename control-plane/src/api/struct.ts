@@ -1,4 +1,5 @@
 // google.protobuf.Struct ⇄ plain JSON, in the object shape @grpc/proto-loader uses (oneof `kind` + camelCase fields).
+import { setOwn } from '../xds/struct-json.ts';
 
 export interface ValueMessage {
   nullValue?: 'NULL_VALUE' | 0;
@@ -30,16 +31,6 @@ export function toValue(json: unknown): ValueMessage {
     default:
       throw new TypeError(`cannot encode a ${typeof json} in a google.protobuf.Value`);
   }
-}
-
-/**
- * Sets an own property, also for the key `__proto__` (which an assignment would take as the object's prototype: a
- * client's `{"__proto__": {...}}` must stay data, never become what every other key falls back to).
- */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__')
-    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }
 
 /** Encodes a JSON object; keys whose value is undefined are left out. */

@@ -1,5 +1,4 @@
 // Converts a decoded google.protobuf.Struct / Value (protobufjs toObject shape) into plain JSON.
-import { setOwn } from '../api/struct.ts';
 
 // protobufjs defines struct.proto itself with camelCase fields (stringValue), whatever keepCase says; snake_case
 // (string_value) is accepted too, for roots that load the .proto file.
@@ -33,6 +32,16 @@ export function valueToJson(value: unknown): unknown {
     return Array.isArray(values) ? values.map(valueToJson) : [];
   }
   return null;
+}
+
+/**
+ * Sets an own property, also for the key `__proto__` (which an assignment would take as the object's prototype: a
+ * client's `{"__proto__": {...}}` must stay data, never become what every other key falls back to).
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** A google.protobuf.Struct as a JSON object ({} for anything that is not a Struct). */
