@@ -5,9 +5,6 @@ import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
 import type { HttpLimits } from '../config/model.ts';
-import type { H1Call } from './h1-connection.ts';
-import { H1Pool } from './h1-pool.ts';
-import type { HeaderList } from './header-list.ts';
 import {
   listen,
   route,
@@ -18,6 +15,7 @@ import {
   TestClusters,
   vhost,
 } from './test-harness.ts';
+import { poolGet, testPool } from './test-pool.ts';
 
 /** Connects to the port; resolves with everything read once the server closes the connection. */
 function connectAndCollect(port: number, write: string): { socket: Socket; closed: Promise<string> } {
@@ -179,38 +177,8 @@ describe('connection idle timeouts', () => {
     const gone = new Promise<void>((resolve) => {
       disconnected = resolve;
     });
-    const pool = new H1Pool({
-      address: '127.0.0.1',
-      port,
-      connectTimeoutMs: 1000,
-      idleTimeoutMs: 80,
-      maxConnections: 4,
-      maxPending: 4,
-      acquireConnection: () => true,
-      releaseConnection: () => undefined,
-      maxHeadBytes: 8192,
-      onConnect: () => undefined,
-      onDisconnect: () => disconnected(),
-      onConnectFailure: () => undefined,
-    });
-    const call = (path: string): Promise<string> =>
-      new Promise((resolve) => {
-        const c: H1Call = {
-          method: 'GET',
-          path,
-          authority: 'up',
-          headers: [] as HeaderList,
-          body: null,
-          upgrade: undefined,
-          connection: undefined,
-          onHead: () => undefined,
-          onData: () => true,
-          onEnd: () => resolve('end'),
-          onUpgrade: () => undefined,
-          onFailure: (e) => resolve(e),
-        };
-        pool.dispatch(c);
-      });
+    const pool = testPool(port, { idleTimeoutMs: 80, onDisconnect: () => disconnected() });
+    const call = (path: string): Promise<string> => poolGet(pool, path);
     try {
       // A request slower than the idle timeout completes on its connection.
       expect(await call('/slow')).to.equal('end');

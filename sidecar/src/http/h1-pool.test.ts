@@ -1,10 +1,8 @@
 // The HTTP/1.1 upstream pool: a connection goes back to the pool ready to read, whatever its last call did.
 import net from 'node:net';
 import { expect } from 'chai';
-import type { H1Call } from './h1-connection.ts';
-import { H1Pool } from './h1-pool.ts';
-import type { HeaderList } from './header-list.ts';
 import { listen } from './test-harness.ts';
+import { poolGet, testPool } from './test-pool.ts';
 
 describe('H1Pool', () => {
   it('reuses a connection whose last call stopped reading (paused socket) and reads the next response', async () => {
@@ -16,44 +14,16 @@ describe('H1Pool', () => {
       s.on('data', () => s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'));
     });
     const port = await listen(server);
-    const pool = new H1Pool({
-      address: '127.0.0.1',
-      port,
-      connectTimeoutMs: 1000,
-      idleTimeoutMs: 10_000,
-      maxConnections: 1,
-      maxPending: 4,
-      acquireConnection: () => true,
-      releaseConnection: () => undefined,
-      maxHeadBytes: 8192,
-      onConnect: () => undefined,
-      onDisconnect: () => undefined,
-      onConnectFailure: () => undefined,
-    });
-    const call = (reading: boolean): Promise<string> =>
-      new Promise((resolve) => {
-        const c: H1Call = {
-          method: 'GET',
-          path: '/',
-          authority: 'up',
-          headers: [] as HeaderList,
-          body: null,
-          upgrade: undefined,
-          connection: undefined,
-          onHead: () => undefined,
-          // A call whose downstream cannot take more (a slow or vanished client) stops reading.
-          onData: () => reading,
-          onEnd: () => resolve('end'),
-          onUpgrade: () => undefined,
-          onFailure: (e) => resolve(e),
-        };
-        pool.dispatch(c);
-      });
+    const pool = testPool(port, { maxConnections: 1 });
     try {
-      expect(await call(false)).to.equal('end');
-      const next = call(true);
-      const stalled = new Promise<string>((resolve) => setTimeout(resolve, 3000, 'stalled')).then((v) => v);
-      expect(await Promise.race([next, stalled])).to.equal('end');
+      // The first call stops reading (a client that went slow or away) and its response ends in the same read.
+      expect(await poolGet(pool, '/', false)).to.equal('end');
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<string>((resolve) => {
+        timer = setTimeout(resolve, 3000, 'stalled');
+      });
+      expect(await Promise.race([poolGet(pool, '/'), stalled])).to.equal('end');
+      clearTimeout(timer);
       expect(accepted).to.have.length(1);
     } finally {
       pool.destroy();
