@@ -3,6 +3,7 @@ import type { ServiceResource } from '../resources/types.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import type { Endpoint } from './endpoint.ts';
 import { endpointFromNode, peerIpOf } from './from-node.ts';
+import { type Claim, ClaimRank, contentOf, ServiceEndpoints } from './service-endpoints.ts';
 
 export interface EndpointRegistryOptions {
   /** How long an endpoint outlives its proxy's stream; the same node announcing again within it keeps it in place. */
@@ -12,7 +13,7 @@ export interface EndpointRegistryOptions {
 }
 
 interface Lingering {
-  ep: Endpoint;
+  claim: Claim;
   timer: NodeJS.Timeout;
 }
 
@@ -20,22 +21,26 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function endpointKey(ep: Endpoint): string {
-  return `${ep.address}:${ep.port}`;
-}
-
-/** Static endpoints plus announced ones, grouped by service; see `endpoints()` for precedence and order. */
+/**
+ * Static endpoints plus announced ones, grouped by service; see `endpoints()` for precedence and order. Each
+ * announce or withdraw costs O(1) plus the claims on its address:port (a connect storm of N proxies is O(N), not
+ * O(N²)); the per-service lists are rebuilt when read after a change.
+ */
 export class EndpointRegistry {
   private readonly opts: EndpointRegistryOptions;
-  private staticEndpoints: Endpoint[] = [];
+  private staticClaims: Claim[] = [];
   /** Live announcements by stream id. */
-  private readonly live = new Map<string, Endpoint>();
+  private readonly live = new Map<string, Claim>();
+  /** Live streams per node id (a node may reconnect before its old stream closes). */
+  private readonly liveBySource = new Map<string, number>();
   /** Endpoints of closed streams waiting out the grace period, by node id. */
   private readonly lingering = new Map<string, Lingering>();
+  private readonly services = new Map<string, ServiceEndpoints>();
   private readonly listeners = new Set<() => void>();
   private readonly detachers = new Set<() => void>();
   private current: ReadonlyMap<string, readonly Endpoint[]> = new Map();
-  private currentKey = '';
+  private stale = false;
+  private seq = 0;
 
   constructor(opts: EndpointRegistryOptions) {
     this.opts = opts;
@@ -43,49 +48,86 @@ export class EndpointRegistry {
 
   /** Replaces the static endpoints with those listed in the Service specs (source 'static'). */
   setStatic(services: readonly ServiceResource[]): void {
-    this.staticEndpoints = services.flatMap((svc) =>
-      (svc.spec.endpoints ?? []).map((e) => ({
-        service: svc.metadata.name,
-        address: e.address,
-        port: e.port,
-        labels: { ...(e.labels ?? {}) },
-        weight: e.weight ?? 1,
-        zone: e.zone ?? '',
-        source: 'static',
-      })),
+    const next = services.flatMap((svc) =>
+      (svc.spec.endpoints ?? []).map((e) =>
+        this.claim(ClaimRank.Static, {
+          service: svc.metadata.name,
+          address: e.address,
+          port: e.port,
+          labels: { ...(e.labels ?? {}) },
+          weight: e.weight ?? 1,
+          zone: e.zone ?? '',
+          source: 'static',
+        }),
+      ),
     );
-    this.recompute();
+    // Claims that did not change keep their place (and their arrival order among equals).
+    const held = new Map(this.staticClaims.map((c) => [`${c.ep.service}\n${c.content}`, c]));
+    let changed = false;
+    const kept: Claim[] = [];
+    for (const c of next) {
+      const key = `${c.ep.service}\n${c.content}`;
+      const old = held.get(key);
+      if (old) {
+        held.delete(key);
+        kept.push(old);
+      } else {
+        changed = this.add(c) || changed;
+        kept.push(c);
+      }
+    }
+    for (const old of held.values()) changed = this.remove(old) || changed;
+    this.staticClaims = kept;
+    if (changed) this.changed();
   }
 
   /** Records the endpoint a stream's proxy fronts; a lingering endpoint of the same node is replaced without a flap. */
   announce(streamId: string, ep: Endpoint): void {
+    const claim = this.claim(ClaimRank.Live, ep);
+    let changed = false;
+    const previous = this.live.get(streamId);
+    if (previous) {
+      changed = this.remove(previous) || changed;
+      this.countSource(previous.ep.source, -1);
+    }
+    this.live.set(streamId, claim);
+    this.countSource(ep.source, 1);
+    changed = this.add(claim) || changed;
     const old = this.lingering.get(ep.source);
     if (old) {
       clearTimeout(old.timer);
       this.lingering.delete(ep.source);
+      changed = this.remove(old.claim) || changed;
     }
-    this.live.set(streamId, ep);
-    this.recompute();
+    if (changed) this.changed();
   }
 
   /** The stream closed: its endpoint stays for graceMs unless the same node id announces again (or still does). */
   withdraw(streamId: string): void {
-    const ep = this.live.get(streamId);
-    if (!ep) return;
+    const claim = this.live.get(streamId);
+    if (!claim) return;
+    const { ep } = claim;
     this.live.delete(streamId);
-    const stillLive = [...this.live.values()].some((e) => e.source === ep.source);
-    if (!stillLive && this.opts.graceMs > 0) {
+    this.countSource(ep.source, -1);
+    let changed = false;
+    if (!this.liveBySource.has(ep.source) && this.opts.graceMs > 0) {
       const prev = this.lingering.get(ep.source);
-      if (prev) clearTimeout(prev.timer);
+      if (prev) {
+        clearTimeout(prev.timer);
+        changed = this.remove(prev.claim) || changed;
+      }
+      const lingeringClaim = this.claim(ClaimRank.Lingering, ep);
       const timer = setTimeout(() => {
         if (this.lingering.get(ep.source)?.timer !== timer) return;
         this.lingering.delete(ep.source);
-        this.recompute();
+        if (this.remove(lingeringClaim)) this.changed();
       }, this.opts.graceMs);
       timer.unref();
-      this.lingering.set(ep.source, { ep, timer });
+      this.lingering.set(ep.source, { claim: lingeringClaim, timer });
+      changed = this.add(lingeringClaim) || changed;
     }
-    this.recompute();
+    changed = this.remove(claim) || changed;
+    if (changed) this.changed();
   }
 
   /**
@@ -93,6 +135,14 @@ export class EndpointRegistry {
    * address:port, a static entry wins over a live announcement, which wins over one in its grace period.
    */
   endpoints(): ReadonlyMap<string, readonly Endpoint[]> {
+    if (this.stale) {
+      const next = new Map<string, readonly Endpoint[]>();
+      for (const service of [...this.services.keys()].sort(compare)) {
+        next.set(service, (this.services.get(service) as ServiceEndpoints).list());
+      }
+      this.current = next;
+      this.stale = false;
+    }
     return this.current;
   }
 
@@ -137,33 +187,35 @@ export class EndpointRegistry {
     for (const detach of [...this.detachers]) detach();
   }
 
-  private recompute(): void {
-    const byService = new Map<string, Map<string, Endpoint>>();
-    const add = (ep: Endpoint): void => {
-      let eps = byService.get(ep.service);
-      if (!eps) {
-        eps = new Map();
-        byService.set(ep.service, eps);
-      }
-      const key = endpointKey(ep);
-      if (!eps.has(key)) eps.set(key, ep);
-    };
-    const bySource = (a: Endpoint, b: Endpoint): number => compare(a.source, b.source);
-    for (const ep of this.staticEndpoints) add(ep);
-    for (const ep of [...this.live.values()].sort(bySource)) add(ep);
-    for (const { ep } of [...this.lingering.values()].sort((a, b) => bySource(a.ep, b.ep))) add(ep);
-    const next = new Map<string, readonly Endpoint[]>();
-    for (const service of [...byService.keys()].sort(compare)) {
-      const eps = byService.get(service) as Map<string, Endpoint>;
-      next.set(
-        service,
-        [...eps.entries()].sort(([a], [b]) => compare(a, b)).map(([, ep]) => ep),
-      );
+  private claim(rank: ClaimRank, ep: Endpoint): Claim {
+    return { rank, ep, content: contentOf(ep), seq: this.seq++ };
+  }
+
+  private add(claim: Claim): boolean {
+    let svc = this.services.get(claim.ep.service);
+    if (!svc) {
+      svc = new ServiceEndpoints();
+      this.services.set(claim.ep.service, svc);
     }
-    const key = JSON.stringify([...next]);
-    if (key === this.currentKey) return;
-    this.current = next;
-    this.currentKey = key;
+    return svc.add(claim);
+  }
+
+  private remove(claim: Claim): boolean {
+    const svc = this.services.get(claim.ep.service);
+    if (!svc) return false;
+    const changed = svc.remove(claim);
+    if (svc.empty) this.services.delete(claim.ep.service);
+    return changed;
+  }
+
+  private countSource(source: string, delta: 1 | -1): void {
+    const n = (this.liveBySource.get(source) ?? 0) + delta;
+    if (n > 0) this.liveBySource.set(source, n);
+    else this.liveBySource.delete(source);
+  }
+
+  private changed(): void {
+    this.stale = true;
     for (const l of [...this.listeners]) l();
   }
 }
