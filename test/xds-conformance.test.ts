@@ -521,15 +521,17 @@ describe('xDS conformance', () => {
     });
 
     it('applies subscriptions even with a stale nonce, without recording an ACK', async () => {
-      h.set('1', { orders: ['10.0.0.1'], users: ['10.0.0.2'] });
+      h.set('1', { orders: ['10.0.0.1'], users: ['10.0.0.2'], payments: ['10.0.0.3'] });
       const c = h.delta();
       c.send({ type_url: EDS, subscribe: ['orders'] });
       const first = await c.next(EDS);
-      h.set('2', { orders: ['10.0.0.5'], users: ['10.0.0.2'] });
+      // A request that answers nothing is served at once, even with a response in flight.
+      c.send({ type_url: EDS, subscribe: ['users'] });
       const second = await c.next(EDS);
-      c.send({ type_url: EDS, subscribe: ['users'], response_nonce: first.nonce });
+      expect(second.names).to.deep.equal(['users']);
+      c.send({ type_url: EDS, subscribe: ['payments'], response_nonce: first.nonce });
       const third = await c.next(EDS);
-      expect(third.names).to.deep.equal(['users']);
+      expect(third.names).to.deep.equal(['payments']);
       expect(h.typeStatus(EDS)?.ackedVersion).to.equal('');
       expect(new Set([first.nonce, second.nonce, third.nonce]).size).to.equal(3);
     });

@@ -54,6 +54,8 @@ describe('xDS pushes proportional to the change', () => {
     const before: DeltaReply[] = [];
     for (;;) {
       const r = await c.next();
+      // ACKed like a real client (RDS/EDS pushes wait for the answer to the one in flight).
+      c.ack(r);
       if (r.removed_resources.includes(name)) return before;
       before.push(r);
     }
@@ -65,6 +67,7 @@ describe('xDS pushes proportional to the change', () => {
     const before: SotwReply[] = [];
     for (;;) {
       const r = await c.next();
+      c.ack(r);
       if (r.type_url === CDS && r.resources.length === 0 && before.every((b) => b.nonce !== r.nonce)) {
         // The barrier's answer is the first CDS reply with no resources after the request.
         return before;
@@ -112,7 +115,10 @@ describe('xDS pushes proportional to the change', () => {
     orders.send({ type_url: EDS, subscribe: ['orders|8080'] });
     payments.send({ type_url: EDS, subscribe: ['payments|9090'] });
     sotwOrders.send({ type_url: EDS, resource_names: ['orders|8080'] });
-    await Promise.all([orders.next(EDS), payments.next(EDS), sotwOrders.next(EDS)]);
+    const [o, p, s] = await Promise.all([orders.next(EDS), payments.next(EDS), sotwOrders.next(EDS)]);
+    orders.ack(o);
+    payments.ack(p);
+    sotwOrders.ack(s);
 
     for (let i = 0; i < 100; i++) delta(endpointNode(i, 'orders')).send({ type_url: CDS, subscribe: ['none'] });
     await waitForProxies(103);
@@ -154,6 +160,34 @@ describe('xDS pushes proportional to the change', () => {
     // SotW: an EDS response with only the changed assignment (RDS/EDS responses need not repeat the others).
     const sotwGot = await sotwBarrier(sotwAll);
     expect(sotwGot.map((r) => [r.type_url, r.names])).to.deep.equal([[EDS, ['orders|8080']]]);
+  });
+
+  it('flow control: an EDS push waits for the answer to the one in flight, then carries only the newest state', async () => {
+    const watcher = delta({ id: 'unhurried' });
+    watcher.send({ type_url: EDS, subscribe: ['orders|8080'] });
+    const first = await watcher.next(EDS);
+    for (let i = 0; i < 3; i++) {
+      delta(endpointNode(i, 'orders')).send({ type_url: CDS, subscribe: ['none'] });
+      await waitForProxies(2 + i);
+      cp.flush();
+    }
+    // A CDS request is answered at once (CDS is not paced): nothing of EDS came before its answer.
+    watcher.send({ type_url: CDS, subscribe: ['cds-barrier'] });
+    const meanwhile: DeltaReply[] = [];
+    for (;;) {
+      const r = await watcher.next();
+      if (r.type_url === CDS) break;
+      meanwhile.push(r);
+    }
+    expect(meanwhile.map((r) => r.type_url)).to.deep.equal([]);
+    watcher.ack(first);
+    const newest = await watcher.next(EDS);
+    const assignment = decodeAny(newest.resources[0]?.resource ?? { type_url: EDS, value: new Uint8Array() }) as {
+      endpoints: { lb_endpoints: unknown[] }[];
+    };
+    expect(assignment.endpoints.flatMap((l) => l.lb_endpoints)).to.have.length(3);
+    watcher.ack(newest);
+    expect(await deltaBarrier(watcher)).to.deep.equal([]);
   });
 
   it('a slow (non-reading) proxy does not delay others and then gets the newest state, not every one', async () => {

@@ -224,6 +224,8 @@ describe('xDS server limits', () => {
     /** An observer's next EDS reply for orders|8080, as address → weight. */
     const endpointsOf = async (observer: SotwClient): Promise<Record<string, number>> => {
       const reply = await observer.next(EDS);
+      // ACKed like a real client: the next EDS push waits for it.
+      observer.ack(reply);
       const cla = decodeAny(reply.resources[0]!) as {
         endpoints?: {
           lb_endpoints?: {

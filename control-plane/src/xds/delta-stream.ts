@@ -67,6 +67,7 @@ export class DeltaStream {
     if (first && sub.wildcard) state.owesFirst = true;
     record.subscribed(sub.typeUrl, sub.statusNames());
     if (sub.answersLatest(nonce)) {
+      sub.inFlight = false;
       if (req.error_detail) {
         const error = clip(req.error_detail.message);
         const nack = { version: sub.lastVersion, nonce, error, at: new Date().toISOString() };
@@ -110,6 +111,9 @@ export class DeltaStream {
       // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
       if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
       const { updates, removals } = this.#changes(state, snapshot);
+      // The answer to the response in flight sends the newest state (#onRequest); removals are never held back,
+      // so they keep their place after every addition and update.
+      if (state.sub.paced && removals.length === 0) continue;
       if (updates.length > 0 || (state.owesFirst && removals.length === 0)) {
         this.#send(state, record, snapshot, updates, []);
       }
@@ -142,7 +146,7 @@ export class DeltaStream {
       if (sub.names.has(name)) toldAbsent.add(name);
     }
     state.owesFirst = false;
-    sub.lastNonce = nonce;
+    sub.sent(nonce);
     sub.lastVersion = versionOfPairs(known);
     record.sent(sub.typeUrl, sub.lastVersion);
     this.#session.observer?.pushed({

@@ -56,6 +56,7 @@ export class SotwStream {
       return;
     }
     if (sub.answersLatest(nonce)) {
+      sub.inFlight = false;
       if (req.error_detail) {
         const error = clip(req.error_detail.message);
         const nack = { version: sub.lastVersion, nonce, error, at: new Date().toISOString() };
@@ -136,6 +137,8 @@ export class SotwStream {
       if (!state?.sub.active) continue;
       // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
       if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
+      // The answer to the response in flight sends the newest state (#onRequest → #respond).
+      if (state.sub.paced) continue;
       if (state.sub.fullState && state.sent) {
         const wanted = state.sub.select(snapshot.resources(type));
         const removed = [...state.sent].filter(([name]) => !wanted.has(name));
@@ -168,7 +171,7 @@ export class SotwStream {
       nonce,
     });
     if (!written) return;
-    sub.lastNonce = nonce;
+    sub.sent(nonce);
     sub.lastVersion = version;
     state.sent = holds;
     record.sent(sub.typeUrl, version);

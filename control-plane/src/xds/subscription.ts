@@ -14,6 +14,8 @@ export class Subscription {
   readonly typeUrl: string;
   /** Nonce of the last response sent for this type ('' before the first one). */
   lastNonce = '';
+  /** The last response is not ACKed or NACKed yet (flow control: see `paced`). */
+  inFlight = false;
   /** Version reported with the last response (what a NACK of lastNonce rejects). */
   lastVersion = '';
   readonly #names = new Set<string>();
@@ -109,5 +111,21 @@ export class Subscription {
   /** An ACK or NACK of the last response sent. */
   answersLatest(responseNonce: string): boolean {
     return responseNonce !== '' && responseNonce === this.lastNonce;
+  }
+
+  /** A response went out with this nonce. */
+  sent(nonce: string): void {
+    this.lastNonce = nonce;
+    this.inFlight = true;
+  }
+
+  /**
+   * Flow control for RDS and EDS: while their last response is not answered, new snapshots wait, and the ACK (or
+   * NACK) brings the newest state in one response. A proxy slower than the changes gets fewer, not queued,
+   * versions; requests (new names) are answered at once regardless. LDS and CDS always go at once (their order
+   * carries make-before-break).
+   */
+  get paced(): boolean {
+    return this.inFlight && !this.fullState;
   }
 }
