@@ -63,6 +63,13 @@ describe('http handler: every way a stream ends releases what it held', () => {
           route({ name: 'nocluster', prefix: '/nocluster', cluster: 'missing' }),
           route({ name: 'timeout', prefix: '/timeout', cluster: 'up', timeoutMs: 80 }),
           route({ name: 'retry', prefix: '/retry', cluster: 'up', retry }),
+          // A retry policy whose first try outlives any test: its streams stay open however slow the machine.
+          route({
+            name: 'retry-long',
+            prefix: '/long-retry',
+            cluster: 'up',
+            retry: { ...retry, perTryTimeoutMs: 60_000 },
+          }),
           route({ name: 'idle', prefix: '/idle', cluster: 'up', idleTimeoutMs: 80 }),
           route({ name: 'up', prefix: '/up', cluster: 'up' }),
         ],
@@ -276,7 +283,7 @@ describe('http handler: every way a stream ends releases what it held', () => {
       await once(session, 'remoteSettings');
       const seen = appSeen;
       for (let i = 0; i < 150; i++) {
-        const r = session.request({ ':path': i % 2 === 0 ? '/up/hang' : '/retry/hang', ':method': 'POST' });
+        const r = session.request({ ':path': i % 2 === 0 ? '/up/hang' : '/long-retry/hang', ':method': 'POST' });
         r.on('error', () => undefined);
         r.end('body');
       }
