@@ -1,6 +1,7 @@
 // Control-plane scale benchmark: N simulated sidecars (real ADS streams, Delta or SotW) against one control plane.
 // Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
 //   [--route-changes 5] [--endpoint-changes 3] [--shapes service|proxy] [--control-plane DIR] [--json-only]
+//   [--cp-prof DIR] (V8 CPU profile of the control plane, written when it stops)
 //   --control-plane DIR runs the control plane of another checkout, e.g. for an A/B against b2020d9:
 //   `git worktree add /tmp/wt-scale-base b2020d9`, then give it a node_modules of its own whose @trellis/* links point
 //   into the worktree (a symlink to this checkout's node_modules would load this checkout's packages/).
@@ -55,6 +56,8 @@ const { values } = parseArgs({
     'control-plane': { type: 'string' },
     /** Print only the JSON line. */
     'json-only': { type: 'boolean', default: false },
+    /** Write V8 CPU profiles of the control plane (node --cpu-prof) into this directory. */
+    'cp-prof': { type: 'string' },
   },
 });
 const N = Number(values.proxies);
@@ -142,7 +145,8 @@ async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   let sim: Simulator | undefined;
   try {
-    cp = await startControlPlane(CP_ROOT, path.join(dir, 'data'), pin ? '0' : undefined);
+    const nodeArgs = values['cp-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cp-prof'])] : [];
+    cp = await startControlPlane(CP_ROOT, path.join(dir, 'data'), pin ? '0' : undefined, nodeArgs);
     const admin = new AdminClient(cp.api, { timeoutMs: TIMEOUT_MS });
     await admin.apply({ resources: meshResources(SERVICES), dry_run: false });
     await settle([cp.pid], 5_000);

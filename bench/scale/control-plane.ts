@@ -13,10 +13,16 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-/** Starts `<root>/control-plane/bin/trellis-control-plane.js` on dataDir (taskset -c cpu when available). */
-export function startControlPlane(root: string, dataDir: string, cpu: string | undefined): Promise<ControlPlane> {
+/** Starts `<root>/control-plane/bin/trellis-control-plane.js` on dataDir (taskset -c cpu when available, node options first). */
+export function startControlPlane(
+  root: string,
+  dataDir: string,
+  cpu: string | undefined,
+  nodeArgs: readonly string[] = [],
+): Promise<ControlPlane> {
   const bin = path.join(root, 'control-plane/bin/trellis-control-plane.js');
   const args = [
+    ...nodeArgs,
     bin,
     '--data-dir',
     dataDir,
@@ -62,7 +68,8 @@ export function startControlPlane(root: string, dataDir: string, cpu: string | u
           metricsPort: line['metricsPort'] as number,
           async stop() {
             if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-            const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            // A profile is written at exit: give the process time to get there.
+            const timer = setTimeout(() => child.kill('SIGKILL'), nodeArgs.length > 0 ? 120_000 : 5000);
             await exited;
             clearTimeout(timer);
           },
