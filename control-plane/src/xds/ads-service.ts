@@ -3,16 +3,13 @@ import type { MethodDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import {
   type DeltaRequest,
-  type DeltaResponse,
   decodeDeltaRequest,
   decodeSotwRequest,
-  encodeDeltaResponse,
-  encodeSotwResponse,
   type MalformedRequest,
   MESSAGE_TYPES,
   type SotwRequest,
-  type SotwResponse,
 } from './messages.ts';
+import type { PreEncoded } from './shared-responses.ts';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -26,12 +23,12 @@ function encodeObject(type: protobuf.Type): (value: object) => Buffer {
   return (value) => Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
 }
 
-function decodeObject<T>(type: protobuf.Type): (bytes: Buffer) => T {
-  return (bytes) => type.toObject(type.decode(bytes), { longs: String, enums: String, arrays: true }) as T;
-}
+/** Responses are encoded before they are written (shared between streams: shared-responses.ts). */
+const writeEncoded = (response: PreEncoded): Buffer => response.encoded;
+const readEncoded = (bytes: Buffer): PreEncoded => ({ encoded: bytes, nonce: '' });
 
-export type SotwMethod = MethodDefinition<SotwRequest | MalformedRequest, SotwResponse>;
-export type DeltaMethod = MethodDefinition<DeltaRequest | MalformedRequest, DeltaResponse>;
+export type SotwMethod = MethodDefinition<SotwRequest | MalformedRequest, PreEncoded>;
+export type DeltaMethod = MethodDefinition<DeltaRequest | MalformedRequest, PreEncoded>;
 
 export const adsServiceDefinition: {
   StreamAggregatedResources: SotwMethod;
@@ -44,8 +41,8 @@ export const adsServiceDefinition: {
     originalName: 'streamAggregatedResources',
     requestSerialize: encodeObject(MESSAGE_TYPES.sotwRequest),
     requestDeserialize: decodeSotwRequest,
-    responseSerialize: encodeSotwResponse,
-    responseDeserialize: decodeObject<SotwResponse>(MESSAGE_TYPES.sotwResponse),
+    responseSerialize: writeEncoded,
+    responseDeserialize: readEncoded,
   },
   DeltaAggregatedResources: {
     path: ADS_PATHS.delta,
@@ -54,7 +51,7 @@ export const adsServiceDefinition: {
     originalName: 'deltaAggregatedResources',
     requestSerialize: encodeObject(MESSAGE_TYPES.deltaRequest),
     requestDeserialize: decodeDeltaRequest,
-    responseSerialize: encodeDeltaResponse,
-    responseDeserialize: decodeObject<DeltaResponse>(MESSAGE_TYPES.deltaResponse),
+    responseSerialize: writeEncoded,
+    responseDeserialize: readEncoded,
   },
 };

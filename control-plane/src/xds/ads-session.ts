@@ -10,6 +10,7 @@ import { clip } from './client-text.ts';
 import { decodeNode } from './decode-node.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
+import type { PreEncoded, SharedResponses } from './shared-responses.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
 export interface SessionDeps {
@@ -23,6 +24,8 @@ export interface SessionDeps {
   observer?: XdsObserver;
   /** Paces first configurations under a connect storm (shared by every stream); none = serve at once. */
   admission?: Admission;
+  /** Encoded responses shared by the streams sent the same content (one per server). */
+  responses: SharedResponses;
 }
 
 /** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
@@ -39,12 +42,13 @@ interface AdsRequestBase {
 }
 
 export class AdsSession<Req extends AdsRequestBase, Res> {
+  readonly #encode: (response: Res) => Buffer;
   log: Logger;
   /** Set once the first request's node is accepted. */
   record: ProxyRecord | undefined;
   /** The group's current snapshot (undefined until the cache has one). */
   snapshot: Snapshot | undefined;
-  readonly #call: ServerDuplexStream<Req | MalformedRequest, Res>;
+  readonly #call: ServerDuplexStream<Req | MalformedRequest, PreEncoded>;
   readonly #protocol: 'sotw' | 'delta';
   readonly #deps: SessionDeps;
   readonly #handler: SessionHandler<Req>;
@@ -52,18 +56,19 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   #unwatch: (() => void) | undefined;
   /** Gives up the stream's place in the admission queue. */
   #cancelAdmission: (() => void) | undefined;
-  #nonce = 0;
   /** The client is not reading: writes wait for 'drain' and snapshots meanwhile collapse into the newest one. */
   #blocked = false;
   #pendingSnapshot: Snapshot | undefined;
 
   constructor(
-    call: ServerDuplexStream<Req | MalformedRequest, Res>,
+    call: ServerDuplexStream<Req | MalformedRequest, PreEncoded>,
     protocol: 'sotw' | 'delta',
     deps: SessionDeps,
     handler: SessionHandler<Req>,
+    encode: (response: Res) => Buffer,
   ) {
     this.#call = call;
+    this.#encode = encode;
     this.#protocol = protocol;
     this.#deps = deps;
     this.#handler = handler;
@@ -89,20 +94,17 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     return this.#deps.observer;
   }
 
-  /** A nonce unique within the stream. */
-  nextNonce(): string {
-    this.#nonce += 1;
-    return String(this.#nonce);
-  }
-
   /**
-   * Writes a response unless the stream has ended; returns whether it was written. When the stream's buffer is
-   * full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
+   * Writes the response `build` makes for a nonce, unless the stream has ended; returns the nonce it went with, or
+   * undefined when nothing was written. `key` must determine the response's content but for the nonce: streams
+   * writing the same key share one encoding (and its nonce, unique within each of them). When the stream's buffer
+   * is full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
    */
-  write(response: Res): boolean {
-    if (this.#closed) return false;
+  write(key: string, build: (nonce: string) => Res): string | undefined {
+    if (this.#closed) return undefined;
+    const response = this.#deps.responses.get(key, (nonce) => this.#encode(build(nonce)));
     if (!this.#call.write(response)) this.#blocked = true;
-    return true;
+    return response.nonce;
   }
 
   /** Whether the client has fallen behind (its stream's send buffer is full). */

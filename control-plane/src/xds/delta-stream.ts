@@ -5,8 +5,9 @@ import { versionOfPairs } from '../cache/hash.ts';
 import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
 import { AdsSession, type SessionDeps } from './ads-session.ts';
 import { clip } from './client-text.ts';
-import type { DeltaRequest, DeltaResponse, MalformedRequest } from './messages.ts';
+import { type DeltaRequest, type DeltaResponse, encodeDeltaResponse, type MalformedRequest } from './messages.ts';
 import type { ProxyRecord } from './proxy-tracker.ts';
+import type { PreEncoded } from './shared-responses.ts';
 import { Subscription } from './subscription.ts';
 
 interface TypeState {
@@ -28,11 +29,17 @@ export class DeltaStream {
   readonly #session: AdsSession<DeltaRequest, DeltaResponse>;
   readonly #types = new Map<XdsTypeKey, TypeState>();
 
-  constructor(call: ServerDuplexStream<DeltaRequest | MalformedRequest, DeltaResponse>, deps: SessionDeps) {
-    this.#session = new AdsSession(call, 'delta', deps, {
-      request: (req, type, record) => this.#onRequest(req, type, record),
-      snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
-    });
+  constructor(call: ServerDuplexStream<DeltaRequest | MalformedRequest, PreEncoded>, deps: SessionDeps) {
+    this.#session = new AdsSession(
+      call,
+      'delta',
+      deps,
+      {
+        request: (req, type, record) => this.#onRequest(req, type, record),
+        snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
+      },
+      encodeDeltaResponse,
+    );
   }
 
   #onRequest(req: DeltaRequest, type: XdsTypeKey, record: ProxyRecord): void {
@@ -124,8 +131,15 @@ export class DeltaStream {
 
   #send(state: TypeState, record: ProxyRecord, snapshot: Snapshot, updates: XdsResource[], removals: string[]): void {
     const { sub, known, toldAbsent } = state;
-    const nonce = this.#session.nextNonce();
-    const written = this.#session.write({
+    // Everything the response carries but its nonce (streams of a group at the same state share one encoding).
+    const key = JSON.stringify([
+      'delta',
+      sub.typeUrl,
+      snapshot.version,
+      updates.map((r) => [r.name, r.version]),
+      removals,
+    ]);
+    const nonce = this.#session.write(key, (n) => ({
       system_version_info: snapshot.version,
       resources: updates.map((r) => ({
         name: r.name,
@@ -134,9 +148,9 @@ export class DeltaStream {
       })),
       type_url: sub.typeUrl,
       removed_resources: removals,
-      nonce,
-    });
-    if (!written) return;
+      nonce: n,
+    }));
+    if (nonce === undefined) return;
     for (const r of updates) {
       known.set(r.name, r.version);
       toldAbsent.delete(r.name);

@@ -143,10 +143,15 @@ export function decodeDeltaRequest(bytes: Uint8Array): DeltaRequest | MalformedR
   };
 }
 
+/** The bytes as a Buffer without copying them (protobufjs gives a Buffer on Node already). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function encodeSotwResponse(response: SotwResponse): Buffer {
-  return Buffer.from(MESSAGE_TYPES.sotwResponse.encode(response).finish());
+  return asBuffer(MESSAGE_TYPES.sotwResponse.encode(response).finish());
 }
 
 export function encodeDeltaResponse(response: DeltaResponse): Buffer {
-  return Buffer.from(MESSAGE_TYPES.deltaResponse.encode(response).finish());
+  return asBuffer(MESSAGE_TYPES.deltaResponse.encode(response).finish());
 }

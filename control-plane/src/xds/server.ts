@@ -13,9 +13,10 @@ import { Admission, type AdmissionOptions } from './admission.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
-import type { DeltaRequest, DeltaResponse, MalformedRequest, SotwRequest, SotwResponse } from './messages.ts';
+import type { DeltaRequest, MalformedRequest, SotwRequest } from './messages.ts';
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
+import { type PreEncoded, SharedResponses } from './shared-responses.ts';
 import { SotwStream } from './sotw-stream.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
@@ -51,6 +52,7 @@ export class XdsServer implements ProxyTracker {
   readonly #observer: XdsObserver | undefined;
   readonly #warnings: LogLimiter;
   readonly #admission: Admission;
+  readonly #responses = new SharedResponses();
   #server: Server | undefined;
   #streams = 0;
 
@@ -67,10 +69,10 @@ export class XdsServer implements ProxyTracker {
   listen(host: string, port: number): Promise<number> {
     if (this.#server) return Promise.reject(new Error('xDS server is already listening'));
     const server = new Server(SERVER_OPTIONS);
-    const sotw: handleBidiStreamingCall<SotwRequest | MalformedRequest, SotwResponse> = (call) => {
+    const sotw: handleBidiStreamingCall<SotwRequest | MalformedRequest, PreEncoded> = (call) => {
       new SotwStream(call, this.#deps());
     };
-    const delta: handleBidiStreamingCall<DeltaRequest | MalformedRequest, DeltaResponse> = (call) => {
+    const delta: handleBidiStreamingCall<DeltaRequest | MalformedRequest, PreEncoded> = (call) => {
       new DeltaStream(call, this.#deps());
     };
     const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
@@ -127,6 +129,7 @@ export class XdsServer implements ProxyTracker {
       warnings: this.#warnings,
       streamId: String(this.#streams),
       admission: this.#admission,
+      responses: this.#responses,
     };
     if (this.#observer) deps.observer = this.#observer;
     return deps;

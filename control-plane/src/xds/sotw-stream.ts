@@ -5,8 +5,9 @@ import { versionOfResources } from '../cache/hash.ts';
 import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
 import { AdsSession, type SessionDeps } from './ads-session.ts';
 import { clip } from './client-text.ts';
-import type { MalformedRequest, SotwRequest, SotwResponse } from './messages.ts';
+import { encodeSotwResponse, type MalformedRequest, type SotwRequest, type SotwResponse } from './messages.ts';
 import type { ProxyRecord } from './proxy-tracker.ts';
+import type { PreEncoded } from './shared-responses.ts';
 import { Subscription } from './subscription.ts';
 
 interface TypeState {
@@ -34,11 +35,17 @@ export class SotwStream {
   readonly #session: AdsSession<SotwRequest, SotwResponse>;
   readonly #types = new Map<XdsTypeKey, TypeState>();
 
-  constructor(call: ServerDuplexStream<SotwRequest | MalformedRequest, SotwResponse>, deps: SessionDeps) {
-    this.#session = new AdsSession(call, 'sotw', deps, {
-      request: (req, type, record) => this.#onRequest(req, type, record),
-      snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
-    });
+  constructor(call: ServerDuplexStream<SotwRequest | MalformedRequest, PreEncoded>, deps: SessionDeps) {
+    this.#session = new AdsSession(
+      call,
+      'sotw',
+      deps,
+      {
+        request: (req, type, record) => this.#onRequest(req, type, record),
+        snapshot: (snapshot, record, previous) => this.#onSnapshot(snapshot, record, previous),
+      },
+      encodeSotwResponse,
+    );
   }
 
   #onRequest(req: SotwRequest, type: XdsTypeKey, record: ProxyRecord): void {
@@ -162,15 +169,15 @@ export class SotwStream {
     holds: Map<string, XdsResource> = resources,
   ): void {
     const { sub } = state;
-    const nonce = this.#session.nextNonce();
     const version = versionOfResources(holds);
-    const written = this.#session.write({
+    const key = JSON.stringify(['sotw', sub.typeUrl, version, [...resources.values()].map((r) => [r.name, r.version])]);
+    const nonce = this.#session.write(key, (n) => ({
       version_info: version,
       resources: [...resources.values()].map((r) => ({ type_url: sub.typeUrl, value: r.value })),
       type_url: sub.typeUrl,
-      nonce,
-    });
-    if (!written) return;
+      nonce: n,
+    }));
+    if (nonce === undefined) return;
     sub.sent(nonce);
     sub.lastVersion = version;
     state.sent = holds;
