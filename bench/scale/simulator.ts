@@ -86,7 +86,9 @@ export class Simulator {
     for (const p of proxies) {
       const w = this.#workers[this.#next++ % this.#workers.length]!;
       this.#home.set(p.id, w);
-      batches.set(w, [...(batches.get(w) ?? []), p]);
+      const batch = batches.get(w);
+      if (batch) batch.push(p);
+      else batches.set(w, [p]);
     }
     for (const [w, batch] of batches) this.#send(w, { type: 'connect', proxies: batch });
   }
