@@ -62,21 +62,22 @@ export class EndpointRegistry {
       ),
     );
     // Claims that did not change keep their place (and their arrival order among equals).
-    const held = new Map(this.staticClaims.map((c) => [`${c.ep.service}\n${c.content}`, c]));
+    const held = new Map<string, Claim[]>();
+    for (const c of this.staticClaims) {
+      const key = `${c.ep.service}\n${c.content}`;
+      held.set(key, [...(held.get(key) ?? []), c]);
+    }
     let changed = false;
     const kept: Claim[] = [];
     for (const c of next) {
-      const key = `${c.ep.service}\n${c.content}`;
-      const old = held.get(key);
-      if (old) {
-        held.delete(key);
-        kept.push(old);
-      } else {
+      const old = held.get(`${c.ep.service}\n${c.content}`)?.shift();
+      if (old) kept.push(old);
+      else {
         changed = this.add(c) || changed;
         kept.push(c);
       }
     }
-    for (const old of held.values()) changed = this.remove(old) || changed;
+    for (const olds of held.values()) for (const old of olds) changed = this.remove(old) || changed;
     this.staticClaims = kept;
     if (changed) this.changed();
   }
