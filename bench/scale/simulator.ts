@@ -25,7 +25,11 @@ export class Simulator {
     const sim = new Simulator();
     await Promise.all(
       Array.from({ length: workers }, () => {
-        const w = new Worker(new URL('./worker.ts', import.meta.url), { workerData: init });
+        // A young generation big enough for a burst of configurations: fewer promotions, less major GC.
+        const w = new Worker(new URL('./worker.ts', import.meta.url), {
+          workerData: init,
+          resourceLimits: { maxYoungGenerationSizeMb: 256 },
+        });
         sim.#workers.push(w);
         w.on('message', (m: FromWorker) => sim.#onMessage(m));
         w.on('error', (err) => {
