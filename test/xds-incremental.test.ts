@@ -190,6 +190,42 @@ describe('xDS pushes proportional to the change', () => {
     expect(await deltaBarrier(watcher)).to.deep.equal([]);
   });
 
+  it('a connect storm waits on unanswered bytes: a new stream is served once earlier responses are answered', async () => {
+    await cp.stop(0);
+    store = new MemoryStore();
+    cp = await ControlPlane.start({
+      store,
+      logger: pino({ level: 'silent' }),
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      apiHost: '127.0.0.1',
+      apiPort: 0,
+      endpointGraceMs: 0,
+      debounceQuietMs: NEVER,
+      debounceMaxMs: NEVER,
+      admission: { ratePerSecond: 0 },
+      // Any unanswered response fills the budget; none expires within the test.
+      inFlight: { budgetBytes: 1, ttlMs: NEVER },
+    });
+    await store.commit({ put: [service('orders', [8080])], delete: [] });
+    cp.flush();
+    const first = delta({ id: 'first' });
+    first.send({ type_url: CDS });
+    const got = await first.next(CDS);
+    const second = delta({ id: 'second' });
+    second.send({ type_url: CDS });
+    await waitForProxies(2);
+    const sentTo = (id: string): string =>
+      cp.proxies
+        .list()
+        .find((p) => p.node.id === id)
+        ?.types.find((t) => t.typeUrl === CDS)?.sentVersion ?? '';
+    expect(sentTo('second'), 'connected and registered, not yet served').to.equal('');
+    first.ack(got);
+    const secondGot = await second.next(CDS);
+    expect(secondGot.names).to.deep.equal(got.names);
+  });
+
   it('a slow (non-reading) proxy does not delay others and then gets the newest state, not every one', async () => {
     const fast = sotw({ id: 'fast' });
     const slow = sotw({ id: 'slow' });

@@ -16,6 +16,7 @@ import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
 import type { AdmissionOptions } from './xds/admission.ts';
+import type { InFlightOptions } from './xds/in-flight.ts';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import type { ProxyTracker } from './xds/proxy-status.ts';
 import { XdsServer } from './xds/server.ts';
@@ -46,6 +47,8 @@ export interface ControlPlaneOptions {
   debounceMaxMs?: number;
   /** How fast first configurations are served to new streams (default: see xds/admission.ts). */
   admission?: Partial<AdmissionOptions>;
+  /** Unanswered response bytes past which new streams wait (default: see xds/in-flight.ts). */
+  inFlight?: Partial<InFlightOptions>;
 }
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
@@ -128,6 +131,7 @@ export class ControlPlane {
       logger: logger.child({ component: 'xds' }),
       observer: telemetry.xds,
       ...(opts.admission ? { admission: opts.admission } : {}),
+      ...(opts.inFlight ? { inFlight: opts.inFlight } : {}),
     });
     telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
     const cleanups: (() => void)[] = [() => registrations.close()];

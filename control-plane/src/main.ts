@@ -7,6 +7,9 @@ import { parseDuration } from './resources/duration.ts';
 import { FileStore } from './store/file-store.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
 import { DEFAULT_ADMISSION } from './xds/admission.ts';
+import { DEFAULT_IN_FLIGHT } from './xds/in-flight.ts';
+
+const MiB = 1024 * 1024;
 
 function port(value: string): number {
   const n = Number(value);
@@ -123,6 +126,14 @@ export async function main(argv: string[]): Promise<void> {
         DEFAULT_ADMISSION.burst,
       ),
     )
+    .addOption(
+      numberOption(
+        '--inflight-budget-mib',
+        'TRELLIS_INFLIGHT_BUDGET_MIB',
+        'new xDS streams wait while responses of this many MiB are unanswered',
+        DEFAULT_IN_FLIGHT.budgetBytes / MiB,
+      ),
+    )
     .option(
       '--log-level <level>',
       `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`,
@@ -144,6 +155,7 @@ export async function main(argv: string[]): Promise<void> {
     debounceMax: number;
     admissionRate: number;
     admissionBurst: number;
+    inflightBudgetMib: number;
     logLevel: string;
   }>();
   if (!LEVELS.includes(o.logLevel))
@@ -171,6 +183,7 @@ export async function main(argv: string[]): Promise<void> {
     debounceQuietMs: o.debounceQuiet,
     debounceMaxMs: o.debounceMax,
     admission: { ratePerSecond: o.admissionRate, burst: o.admissionBurst },
+    inFlight: { budgetBytes: o.inflightBudgetMib * MiB },
     metricsHost: o.metricsHost,
     metricsPort: o.metricsPort,
     tracing,

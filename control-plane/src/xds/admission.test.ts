@@ -2,6 +2,7 @@
 // gives up its place.
 import { expect } from 'chai';
 import { Admission } from './admission.ts';
+import { InFlightBudget } from './in-flight.ts';
 
 describe('Admission', () => {
   it('grants the burst at once, queues the rest in arrival order, and grants them as tokens refill', async () => {
@@ -42,6 +43,51 @@ describe('Admission', () => {
     let granted = 0;
     for (let i = 0; i < 1000; i++) admission.admit(() => granted++);
     expect(granted).to.equal(1000);
+    admission.close();
+  });
+
+  it('waits while the unanswered bytes are over budget, and admits in order as they are answered', async () => {
+    const budget = new InFlightBudget({ budgetBytes: 100, ttlMs: 60_000 });
+    const admission = new Admission({ ratePerSecond: 0, burst: 1 }, undefined, budget);
+    const holds: ReturnType<InFlightBudget['hold']>[] = [];
+    const granted: number[] = [];
+    let next: (() => void) | undefined;
+    for (let i = 0; i < 3; i++) {
+      admission.admit(() => {
+        granted.push(i);
+        // Each admitted stream is sent a first configuration of 100 bytes: the budget is full again.
+        holds.push(budget.hold(100));
+        next?.();
+      });
+    }
+    expect(granted).to.deep.equal([0]);
+    expect(admission.waiting).to.equal(2);
+    const grantedNext = (): Promise<void> =>
+      new Promise((resolve) => {
+        next = resolve;
+      });
+    let pending = grantedNext();
+    budget.release(holds[0]!);
+    await pending;
+    expect(granted).to.deep.equal([0, 1]);
+    pending = grantedNext();
+    budget.release(holds[1]!);
+    await pending;
+    expect(granted).to.deep.equal([0, 1, 2]);
+    admission.close();
+  });
+
+  it('an unanswered response stops counting after the TTL: a client that never answers cannot hold the gate', async () => {
+    let now = 0;
+    const budget = new InFlightBudget({ budgetBytes: 100, ttlMs: 100 }, () => now);
+    const admission = new Admission({ ratePerSecond: 0, burst: 1 }, undefined, budget);
+    budget.hold(500);
+    expect(budget.open).to.equal(false);
+    expect(budget.nextExpiryMs()).to.equal(100);
+    const granted = new Promise<void>((resolve) => admission.admit(resolve));
+    now = 100;
+    expect(budget.bytes).to.equal(0);
+    await granted;
     admission.close();
   });
 });

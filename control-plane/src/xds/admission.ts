@@ -1,5 +1,6 @@
 // Admission of new ADS streams under a connect storm: every stream is accepted, and their first configurations
-// are served at a bounded rate (a token bucket, FIFO), so a storm queues instead of starving the event loop.
+// are served at a bounded rate (a token bucket, FIFO) and while the server's unanswered bytes are under a budget,
+// so a storm queues instead of starving the event loop or filling memory.
 
 export interface AdmissionOptions {
   /** First configurations served per second once the burst is spent (0 or Infinity = no limit). */
@@ -15,6 +16,14 @@ interface Waiting {
   grant: () => void;
 }
 
+/** What else must allow an admission (the server's bytes in flight: in-flight.ts). */
+export interface AdmissionGate {
+  readonly open: boolean;
+  /** When the gate may open without any release (ms from now), or undefined. */
+  nextExpiryMs(): number | undefined;
+  onRelease(listener: () => void): () => void;
+}
+
 export class Admission {
   readonly #rate: number;
   readonly #burst: number;
@@ -23,14 +32,25 @@ export class Admission {
   #tokens: number;
   #refilledAt: number;
   #timer: NodeJS.Timeout | undefined;
+  readonly #gate: AdmissionGate | undefined;
+  readonly #offGate: (() => void) | undefined;
+  /** The last pump stopped at a closed gate: the next release pumps again. */
+  #gated = false;
 
-  constructor(opts: Partial<AdmissionOptions> = {}, now: () => number = () => performance.now()) {
+  constructor(opts: Partial<AdmissionOptions> = {}, now: () => number = () => performance.now(), gate?: AdmissionGate) {
     const rate = opts.ratePerSecond ?? DEFAULT_ADMISSION.ratePerSecond;
     this.#rate = rate > 0 ? rate : Number.POSITIVE_INFINITY;
     this.#burst = Math.max(1, opts.burst ?? DEFAULT_ADMISSION.burst);
     this.#now = now;
     this.#tokens = this.#burst;
     this.#refilledAt = now();
+    this.#gate = gate;
+    this.#offGate = gate?.onRelease(() => {
+      if (!this.#gated) return;
+      this.#gated = false;
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#pump(), 0);
+    });
   }
 
   /** Streams waiting for their turn. */
@@ -43,7 +63,7 @@ export class Admission {
    * else in arrival order. Returns the function that gives up the place (the stream ended first).
    */
   admit(grant: () => void): () => void {
-    if (this.#queue.size === 0 && this.#take()) {
+    if (this.#queue.size === 0 && this.#gateOpen() && this.#take()) {
       grant();
       return () => {};
     }
@@ -60,6 +80,11 @@ export class Admission {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#queue.clear();
+    this.#offGate?.();
+  }
+
+  #gateOpen(): boolean {
+    return this.#gate === undefined || this.#gate.open;
   }
 
   #take(): boolean {
@@ -74,14 +99,19 @@ export class Admission {
 
   #schedule(): void {
     if (this.#timer || this.#queue.size === 0) return;
-    const wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
+    let wait = Math.max(1, Math.ceil(((1 - this.#tokens) * 1000) / this.#rate));
+    if (!this.#gateOpen()) {
+      // A release pumps at once; expiry alone opens the gate at the latest then.
+      this.#gated = true;
+      wait = Math.max(wait, Math.ceil(this.#gate?.nextExpiryMs() ?? 1000));
+    }
     this.#timer = setTimeout(() => this.#pump(), wait);
   }
 
   #pump(): void {
     this.#timer = undefined;
     for (const waiting of this.#queue) {
-      if (!this.#take()) break;
+      if (!this.#gateOpen() || !this.#take()) break;
       this.#queue.delete(waiting);
       waiting.grant();
     }

@@ -8,6 +8,7 @@ import type { LogLimiter } from '../telemetry/log-limiter.ts';
 import type { Admission } from './admission.ts';
 import { clip } from './client-text.ts';
 import { decodeNode } from './decode-node.ts';
+import type { Hold, InFlightBudget } from './in-flight.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
 import type { PreEncoded, SharedResponses } from './shared-responses.ts';
@@ -26,6 +27,8 @@ export interface SessionDeps {
   admission?: Admission;
   /** Encoded responses shared by the streams sent the same content (one per server). */
   responses: SharedResponses;
+  /** Bytes written and not yet answered, server-wide (admission waits while over budget); none = not counted. */
+  inFlight?: InFlightBudget;
 }
 
 /** What a protocol (SotW or Delta) does with a stream's requests and with new snapshots. */
@@ -59,6 +62,8 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   /** The client is not reading: writes wait for 'drain' and snapshots meanwhile collapse into the newest one. */
   #blocked = false;
   #pendingSnapshot: Snapshot | undefined;
+  /** Per type URL, the bytes of responses not answered yet (released on the answer to the latest, or at the end). */
+  readonly #holds = new Map<string, Hold[]>();
 
   constructor(
     call: ServerDuplexStream<Req | MalformedRequest, PreEncoded>,
@@ -100,11 +105,25 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
    * writing the same key share one encoding (and its nonce, unique within each of them). When the stream's buffer
    * is full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
    */
-  write(key: string, build: (nonce: string) => Res): string | undefined {
+  write(typeUrl: string, key: string, build: (nonce: string) => Res): string | undefined {
     if (this.#closed) return undefined;
     const response = this.#deps.responses.get(key, (nonce) => this.#encode(build(nonce)));
+    if (this.#deps.inFlight) {
+      const hold = this.#deps.inFlight.hold(response.encoded.length);
+      const holds = this.#holds.get(typeUrl);
+      if (holds) holds.push(hold);
+      else this.#holds.set(typeUrl, [hold]);
+    }
     if (!this.#call.write(response)) this.#blocked = true;
     return response.nonce;
+  }
+
+  /** The client answered the latest response of a type: it has taken every response of that type so far. */
+  answered(typeUrl: string): void {
+    const holds = this.#holds.get(typeUrl);
+    if (!holds) return;
+    this.#holds.delete(typeUrl);
+    for (const h of holds) this.#deps.inFlight?.release(h);
   }
 
   /** Whether the client has fallen behind (its stream's send buffer is full). */
@@ -208,6 +227,7 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     this.#cancelAdmission?.();
     this.#cancelAdmission = undefined;
     this.#pendingSnapshot = undefined;
+    for (const typeUrl of [...this.#holds.keys()]) this.answered(typeUrl);
     this.#unwatch?.();
     this.#unwatch = undefined;
     if (this.record) {

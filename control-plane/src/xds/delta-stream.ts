@@ -75,6 +75,7 @@ export class DeltaStream {
     record.subscribed(sub.typeUrl, sub.statusNames());
     if (sub.answersLatest(nonce)) {
       sub.inFlight = false;
+      this.#session.answered(sub.typeUrl);
       if (req.error_detail) {
         const error = clip(req.error_detail.message);
         const nack = { version: sub.lastVersion, nonce, error, at: new Date().toISOString() };
@@ -139,7 +140,7 @@ export class DeltaStream {
       updates.map((r) => [r.name, r.version]),
       removals,
     ]);
-    const nonce = this.#session.write(key, (n) => ({
+    const nonce = this.#session.write(sub.typeUrl, key, (n) => ({
       system_version_info: snapshot.version,
       resources: updates.map((r) => ({
         name: r.name,

@@ -13,6 +13,7 @@ import { Admission, type AdmissionOptions } from './admission.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
+import { InFlightBudget, type InFlightOptions } from './in-flight.ts';
 import type { DeltaRequest, MalformedRequest, SotwRequest } from './messages.ts';
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
@@ -28,6 +29,8 @@ export interface XdsServerOptions {
   warnings?: LogLimiterOptions;
   /** Pace of first configurations under a connect storm; defaults in admission.ts. */
   admission?: Partial<AdmissionOptions>;
+  /** Bound on unanswered response bytes before new streams wait; defaults in in-flight.ts. */
+  inFlight?: Partial<InFlightOptions>;
 }
 
 /**
@@ -53,6 +56,7 @@ export class XdsServer implements ProxyTracker {
   readonly #warnings: LogLimiter;
   readonly #admission: Admission;
   readonly #responses = new SharedResponses();
+  readonly #inFlight: InFlightBudget;
   #server: Server | undefined;
   #streams = 0;
 
@@ -62,7 +66,8 @@ export class XdsServer implements ProxyTracker {
     this.#table = new ProxyTable(opts.logger);
     this.#observer = opts.observer;
     this.#warnings = new LogLimiter(opts.warnings);
-    this.#admission = new Admission(opts.admission);
+    this.#inFlight = new InFlightBudget(opts.inFlight);
+    this.#admission = new Admission(opts.admission, undefined, this.#inFlight);
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
@@ -130,6 +135,7 @@ export class XdsServer implements ProxyTracker {
       streamId: String(this.#streams),
       admission: this.#admission,
       responses: this.#responses,
+      inFlight: this.#inFlight,
     };
     if (this.#observer) deps.observer = this.#observer;
     return deps;

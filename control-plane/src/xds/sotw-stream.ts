@@ -64,6 +64,7 @@ export class SotwStream {
     }
     if (sub.answersLatest(nonce)) {
       sub.inFlight = false;
+      this.#session.answered(sub.typeUrl);
       if (req.error_detail) {
         const error = clip(req.error_detail.message);
         const nack = { version: sub.lastVersion, nonce, error, at: new Date().toISOString() };
@@ -171,7 +172,7 @@ export class SotwStream {
     const { sub } = state;
     const version = versionOfResources(holds);
     const key = JSON.stringify(['sotw', sub.typeUrl, version, [...resources.values()].map((r) => [r.name, r.version])]);
-    const nonce = this.#session.write(key, (n) => ({
+    const nonce = this.#session.write(sub.typeUrl, key, (n) => ({
       version_info: version,
       resources: [...resources.values()].map((r) => ({ type_url: sub.typeUrl, value: r.value })),
       type_url: sub.typeUrl,
