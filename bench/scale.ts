@@ -1,13 +1,13 @@
 // Control-plane scale benchmark: N simulated sidecars (real ADS streams, Delta or SotW) against one control plane.
 // Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
 //   [--route-changes 5] [--endpoint-changes 3] [--shapes service|proxy] [--control-plane DIR] [--json-only]
-//   [--cp-prof DIR] (V8 CPU profile of the control plane, written when it stops)
+//   [--cp-prof DIR] (V8 CPU profile of the control plane, written when it stops) [--pin split|cp]
 //   --control-plane DIR runs the control plane of another checkout, e.g. for an A/B against b2020d9:
 //   `git worktree add /tmp/wt-scale-base b2020d9`, then give it a node_modules of its own whose @trellis/* links point
 //   into the worktree (a symlink to this checkout's node_modules would load this checkout's packages/).
 // It starts the control plane of this checkout (or of DIR, e.g. a `git worktree` of an older commit, for an A/B) on
 // a temp data dir pinned to CPU 0, applies S services (Service + Route + TrafficPolicy) over the operator API, then
-// worker threads pinned to CPU 1 open N ADS streams, one connection each, with sidecar node metadata (each proxy
+// worker threads pinned to CPU 1 (`--pin cp`: anywhere) open N ADS streams, one connection each, with sidecar node metadata (each proxy
 // registers one endpoint of one service), follow references like the sidecar and ACK every response. Reported:
 // time until all N hold a full config, control-plane CPU and RSS (memory per proxy), messages and bytes per proxy
 // in the connect storm; then for route weight changes (from when Apply returned; Apply's own latency too) and for
@@ -56,6 +56,11 @@ const { values } = parseArgs({
     'control-plane': { type: 'string' },
     /** Print only the JSON line. */
     'json-only': { type: 'boolean', default: false },
+    /**
+     * `split` (default): control plane on CPU 0, simulator on CPU 1; `cp`: control plane on CPU 0, the simulator
+     * anywhere (it may take CPU 0 when the control plane idles: for runs the one-core simulator would limit).
+     */
+    pin: { type: 'string', default: 'split' },
     /** Write V8 CPU profiles of the control plane (node --cpu-prof) into this directory. */
     'cp-prof': { type: 'string' },
   },
@@ -67,6 +72,7 @@ const TIMEOUT_MS = Number(values.timeout) * 1000;
 const CP_ROOT = path.resolve(values['control-plane'] ?? ROOT);
 if (MODE !== 'delta' && MODE !== 'sotw') throw new Error(`--mode: expected delta or sotw, got ${values.mode}`);
 if (values.shapes !== 'service' && values.shapes !== 'proxy') throw new Error('--shapes: expected service or proxy');
+if (values.pin !== 'split' && values.pin !== 'cp') throw new Error('--pin: expected split or cp');
 if (!(N >= 1) || !(SERVICES >= 1)) throw new Error('--proxies and --services: expected positive integers');
 const log = (s: string): void => {
   if (!values['json-only']) process.stderr.write(`${s}\n`);
@@ -138,7 +144,8 @@ interface ChangeResult {
 
 async function main(): Promise<void> {
   const pin = hasTaskset();
-  if (pin) execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  if (pin && values.pin === 'split')
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   // The commit of the control plane's code, read before it loads (other commits may land during a run).
   const commit = gitHead(CP_ROOT);
   const dir = mkdtempSync(path.join(tmpdir(), 'trellis-scale-'));
@@ -224,6 +231,7 @@ async function main(): Promise<void> {
       proxies: N,
       services: SERVICES,
       shapes: values.shapes,
+      pin: values.pin,
       storm: {
         converged: storm.pending.length === 0,
         full: storm.times.size,
