@@ -221,6 +221,9 @@ describe('xDS pushes proportional to the change', () => {
         .find((p) => p.node.id === id)
         ?.types.find((t) => t.typeUrl === CDS)?.sentVersion ?? '';
     expect(sentTo('second'), 'connected and registered, not yet served').to.equal('');
+    const metrics = await cp.telemetry.metrics.render();
+    expect(metrics).to.match(/^trellis_cp_xds_admission_waiting 1$/m);
+    expect(Number(/^trellis_cp_xds_inflight_bytes (\d+)$/m.exec(metrics)?.[1])).to.be.greaterThan(0);
     first.ack(got);
     const secondGot = await second.next(CDS);
     expect(secondGot.names).to.deep.equal(got.names);

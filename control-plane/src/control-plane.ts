@@ -134,6 +134,7 @@ export class ControlPlane {
       ...(opts.inFlight ? { inFlight: opts.inFlight } : {}),
     });
     telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
+    telemetry.metrics.xdsLoadFrom(() => xds.load());
     const cleanups: (() => void)[] = [() => registrations.close()];
     registry.setStatic(store.list('Service') as ServiceResource[]);
     const xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort);

@@ -8,6 +8,12 @@ export const PUSH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.
 /** Convergence: an accepted apply until every proxy that received it ACKed (seconds). */
 export const CONVERGENCE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** What the xDS server holds back: unanswered response bytes and streams waiting for admission. */
+export interface XdsLoad {
+  inFlightBytes: number;
+  admissionWaiting: number;
+}
+
 /** The families, registered on a private registry (no global state; several control planes per process work). */
 export class ControlPlaneMetrics {
   readonly registry = new Registry();
@@ -18,6 +24,7 @@ export class ControlPlaneMetrics {
   readonly convergence: Histogram<string>;
   readonly apiRequests: Counter<'method' | 'code'>;
   #countProxies: () => Iterable<string> = () => [];
+  #xdsLoad: () => XdsLoad = () => ({ inFlightBytes: 0, admissionWaiting: 0 });
 
   constructor() {
     const registers = [this.registry];
@@ -31,6 +38,23 @@ export class ControlPlaneMetrics {
         const counts = new Map<string, number>(CLIENT_KINDS.map((k) => [k, 0]));
         for (const kind of countProxies()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
         for (const [kind, n] of counts) this.set({ client_kind: kind }, n);
+      },
+    });
+    const xdsLoad = () => this.#xdsLoad();
+    new Gauge({
+      name: 'trellis_cp_xds_inflight_bytes',
+      help: 'Bytes of xDS responses written and not yet ACKed or NACKed (new streams wait while over the budget)',
+      registers,
+      collect() {
+        this.set(xdsLoad().inFlightBytes);
+      },
+    });
+    new Gauge({
+      name: 'trellis_cp_xds_admission_waiting',
+      help: 'xDS streams connected and waiting for their first configuration (admission rate and in-flight budget)',
+      registers,
+      collect() {
+        this.set(xdsLoad().admissionWaiting);
       },
     });
     this.pushes = new Counter({
@@ -75,6 +99,11 @@ export class ControlPlaneMetrics {
   /** Where the connected-proxies gauge reads the client kind of every connected proxy at scrape time. */
   countProxiesFrom(source: () => Iterable<string>): void {
     this.#countProxies = source;
+  }
+
+  /** Where the in-flight and admission gauges read the xDS server's load at scrape time. */
+  xdsLoadFrom(source: () => XdsLoad): void {
+    this.#xdsLoad = source;
   }
 
   /** The text exposition (Prometheus format 0.0.4). */

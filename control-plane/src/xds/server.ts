@@ -117,6 +117,11 @@ export class XdsServer implements ProxyTracker {
     });
   }
 
+  /** Unanswered response bytes and streams waiting for their first configuration (metrics). */
+  load(): { inFlightBytes: number; admissionWaiting: number } {
+    return { inFlightBytes: this.#inFlight.bytes, admissionWaiting: this.#admission.waiting };
+  }
+
   list(): ProxyStatus[] {
     return this.#table.list();
   }
