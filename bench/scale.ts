@@ -2,6 +2,7 @@
 // Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
 //   [--route-changes 5] [--endpoint-changes 3] [--shapes service|proxy] [--control-plane DIR] [--json-only]
 //   [--cp-prof DIR] (V8 CPU profile of the control plane, written when it stops) [--pin split|cp]
+//   [--linger S] (keep the streams open S seconds after the report)
 //   --control-plane DIR runs the control plane of another checkout, e.g. for an A/B against b2020d9:
 //   `git worktree add /tmp/wt-scale-base b2020d9`, then give it a node_modules of its own whose @trellis/* links point
 //   into the worktree (a symlink to this checkout's node_modules would load this checkout's packages/).
@@ -61,6 +62,8 @@ const { values } = parseArgs({
      * anywhere (it may take CPU 0 when the control plane idles: for runs the one-core simulator would limit).
      */
     pin: { type: 'string', default: 'split' },
+    /** Seconds to keep every stream open after the report (heap snapshots, profiles of the idle state). */
+    linger: { type: 'string', default: '0' },
     /** Write V8 CPU profiles of the control plane (node --cpu-prof) into this directory. */
     'cp-prof': { type: 'string' },
   },
@@ -254,6 +257,11 @@ async function main(): Promise<void> {
     };
     printTable(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    const linger = Number(values.linger);
+    if (linger > 0) {
+      log(`keeping the ${N} streams open for ${linger} s (control plane pid ${cp.pid}: profile it now)`);
+      await new Promise((resolve) => setTimeout(resolve, linger * 1000));
+    }
   } finally {
     await sim?.close();
     await cp?.stop();

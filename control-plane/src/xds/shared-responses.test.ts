@@ -25,12 +25,13 @@ describe('SharedResponses', () => {
   });
 
   it('keeps at most its budget of bytes, dropping the least recently used first', () => {
+    // Each entry counts its 4 bytes and its 1-character key.
     const shared = new SharedResponses(10);
     shared.get('a', () => Buffer.alloc(4));
     shared.get('b', () => Buffer.alloc(4));
     shared.get('a', () => Buffer.alloc(4));
     shared.get('c', () => Buffer.alloc(4));
-    expect(shared.size).to.deep.equal({ entries: 2, bytes: 8 });
+    expect(shared.size).to.deep.equal({ entries: 2, bytes: 10 });
     let again = 0;
     shared.get('a', () => {
       again += 1;
@@ -46,8 +47,8 @@ describe('SharedResponses', () => {
 
   it('does not keep a response bigger than the whole budget', () => {
     const shared = new SharedResponses(10);
-    const big = shared.get('big', () => Buffer.alloc(11));
-    expect(big.encoded.length).to.equal(11);
+    const big = shared.get('big', () => Buffer.alloc(8));
+    expect(big.encoded.length, '8 bytes and a 3-character key').to.equal(8);
     expect(shared.size).to.deep.equal({ entries: 0, bytes: 0 });
   });
 });

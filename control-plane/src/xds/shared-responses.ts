@@ -36,19 +36,21 @@ export class SharedResponses {
     this.#sequence += 1;
     const nonce = String(this.#sequence);
     const response = { encoded: encode(nonce), nonce };
-    if (response.encoded.length <= this.#budget) {
+    // The key counts too: it lists every name and version the response carries.
+    const size = response.encoded.length + key.length;
+    if (size <= this.#budget) {
       this.#entries.set(key, response);
-      this.#bytes += response.encoded.length;
+      this.#bytes += size;
       for (const [k, r] of this.#entries) {
         if (this.#bytes <= this.#budget) break;
         this.#entries.delete(k);
-        this.#bytes -= r.encoded.length;
+        this.#bytes -= r.encoded.length + k.length;
       }
     }
     return response;
   }
 
-  /** Responses kept, and their bytes (metrics, tests). */
+  /** Responses kept, and their bytes with their keys (metrics, tests). */
   get size(): { entries: number; bytes: number } {
     return { entries: this.#entries.size, bytes: this.#bytes };
   }
