@@ -175,7 +175,7 @@ export class SimProxy {
       'grpc.use_local_subchannel_pool': 1,
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
-      // As the sidecar (sidecar/src/xds/ads-call.ts): a whole first configuration fits in one flow-control window.
+      // As the sidecar (sidecar/src/xds/ads-call.ts): a first configuration fits in one flow-control window.
       'grpc-node.flow_control_window': 4 * 1024 * 1024,
       // 10,000 channels' channelz traces are garbage the simulator's GC would walk for nothing.
       'grpc.enable_channelz': 0,
