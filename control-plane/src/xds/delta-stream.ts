@@ -1,10 +1,10 @@
 // Incremental ADS (DeltaAggregatedResources): per-resource versions, subscribe/unsubscribe, removals after updates.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
-import { versionOfPairs } from '../cache/hash.ts';
 import type { Snapshot, XdsResource } from '../cache/snapshot.ts';
 import { AdsSession, type SessionDeps } from './ads-session.ts';
 import { clip } from './client-text.ts';
+import { KnownVersions } from './known-versions.ts';
 import { type DeltaRequest, type DeltaResponse, encodeDeltaResponse, type MalformedRequest } from './messages.ts';
 import type { ProxyRecord } from './proxy-tracker.ts';
 import type { PreEncoded } from './shared-responses.ts';
@@ -13,7 +13,7 @@ import { Subscription } from './subscription.ts';
 interface TypeState {
   sub: Subscription;
   /** Resource versions the client has (from initial_resource_versions and what we sent). */
-  known: Map<string, string>;
+  known: KnownVersions;
   /** Explicitly subscribed names the client was told do not exist (so it is not told again). */
   toldAbsent: Set<string>;
   /** A wildcard subscription still owed its first (possibly empty) response. */
@@ -47,7 +47,7 @@ export class DeltaStream {
     let state = this.#types.get(type);
     const first = state === undefined;
     if (!state) {
-      state = { sub: new Subscription(type), known: new Map(), toldAbsent: new Set(), owesFirst: false };
+      state = { sub: new Subscription(type), known: new KnownVersions(), toldAbsent: new Set(), owesFirst: false };
       this.#types.set(type, state);
       for (const [name, version] of Object.entries(req.initial_resource_versions)) state.known.set(name, version);
     }
@@ -65,7 +65,7 @@ export class DeltaStream {
     // Subscription changes apply even with a stale nonce.
     sub.subscribe(req.resource_names_subscribe, first);
     sub.unsubscribe(req.resource_names_unsubscribe);
-    for (const name of [...state.known.keys(), ...state.toldAbsent]) {
+    for (const name of [...state.known.names(), ...state.toldAbsent]) {
       if (!sub.covers(name)) {
         state.known.delete(name);
         state.toldAbsent.delete(name);
@@ -103,7 +103,7 @@ export class DeltaStream {
     const { sub, known, toldAbsent } = state;
     const available = snapshot.resources(sub.type);
     const updates = [...sub.select(available).values()].filter((r) => known.get(r.name) !== r.version);
-    const removals = [...known.keys()].filter((name) => sub.covers(name) && !available.has(name));
+    const removals = known.names().filter((name) => sub.covers(name) && !available.has(name));
     for (const name of sub.names) {
       if (!available.has(name) && !known.has(name) && !toldAbsent.has(name)) removals.push(name);
     }
@@ -152,17 +152,12 @@ export class DeltaStream {
       nonce: n,
     }));
     if (nonce === undefined) return;
-    for (const r of updates) {
-      known.set(r.name, r.version);
-      toldAbsent.delete(r.name);
-    }
-    for (const name of removals) {
-      known.delete(name);
-      if (sub.names.has(name)) toldAbsent.add(name);
-    }
+    known.apply(updates, removals, snapshot.resources(sub.type), snapshot.typeVersion(sub.type));
+    for (const r of updates) toldAbsent.delete(r.name);
+    for (const name of removals) if (sub.names.has(name)) toldAbsent.add(name);
     state.owesFirst = false;
     sub.sent(nonce);
-    sub.lastVersion = versionOfPairs(known);
+    sub.lastVersion = known.version();
     record.sent(sub.typeUrl, sub.lastVersion);
     this.#session.observer?.pushed({
       record,
