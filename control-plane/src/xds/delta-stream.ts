@@ -18,6 +18,8 @@ interface TypeState {
   toldAbsent: Set<string>;
   /** A wildcard subscription still owed its first (possibly empty) response. */
   owesFirst: boolean;
+  /** Subscription revision last shown in proxy status (-1: never). */
+  statusRevision: number;
 }
 
 interface Changes {
@@ -47,7 +49,13 @@ export class DeltaStream {
     let state = this.#types.get(type);
     const first = state === undefined;
     if (!state) {
-      state = { sub: new Subscription(type), known: new KnownVersions(), toldAbsent: new Set(), owesFirst: false };
+      state = {
+        sub: new Subscription(type),
+        known: new KnownVersions(),
+        toldAbsent: new Set(),
+        owesFirst: false,
+        statusRevision: -1,
+      };
       this.#types.set(type, state);
       for (const [name, version] of Object.entries(req.initial_resource_versions)) state.known.set(name, version);
     }
@@ -72,7 +80,11 @@ export class DeltaStream {
       }
     }
     if (first && sub.wildcard) state.owesFirst = true;
-    record.subscribed(sub.typeUrl, sub.statusNames());
+    // Sorted names for proxy status, recomputed only when the subscription changed (not on every ACK).
+    if (state.statusRevision !== sub.revision) {
+      state.statusRevision = sub.revision;
+      record.subscribed(sub.typeUrl, sub.statusNames());
+    }
     if (sub.answersLatest(nonce)) {
       sub.inFlight = false;
       this.#session.answered(sub.typeUrl);

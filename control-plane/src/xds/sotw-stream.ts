@@ -16,6 +16,8 @@ interface TypeState {
   sent: Map<string, XdsResource> | undefined;
   /** The version_info of the type's first request on this stream (a reconnecting client's), until first answered. */
   held: string;
+  /** Subscription revision last shown in proxy status (-1: never). */
+  statusRevision: number;
 }
 
 /** Same names with the same versions. */
@@ -51,7 +53,7 @@ export class SotwStream {
   #onRequest(req: SotwRequest, type: XdsTypeKey, record: ProxyRecord): void {
     let state = this.#types.get(type);
     if (!state) {
-      state = { sub: new Subscription(type), sent: undefined, held: req.version_info };
+      state = { sub: new Subscription(type), sent: undefined, held: req.version_info, statusRevision: -1 };
       this.#types.set(type, state);
     }
     const { sub } = state;
@@ -78,7 +80,11 @@ export class SotwStream {
       }
     }
     const added = sub.replace(req.resource_names);
-    record.subscribed(sub.typeUrl, sub.statusNames());
+    // Sorted names for proxy status, recomputed only when the subscription changed (not on every ACK).
+    if (state.statusRevision !== sub.revision) {
+      state.statusRevision = sub.revision;
+      record.subscribed(sub.typeUrl, sub.statusNames());
+    }
     if (!sub.active) {
       state.sent = undefined;
       return;

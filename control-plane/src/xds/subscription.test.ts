@@ -50,4 +50,25 @@ describe('Subscription', () => {
     expect(s.answersLatest('7')).to.equal(true);
     expect(s.answersLatest('')).to.equal(false);
   });
+
+  it('changes its revision only when the subscription changes (an ACK repeating the names does not)', () => {
+    const eds = new Subscription('endpoint');
+    const r0 = eds.revision;
+    eds.replace(['a', 'b']);
+    const r1 = eds.revision;
+    expect(r1).to.not.equal(r0);
+    eds.replace(['b', 'a']);
+    expect(eds.revision, 'same names again').to.equal(r1);
+    eds.replace(['a', 'c']);
+    expect(eds.revision, 'same size, other names').to.not.equal(r1);
+    const delta = new Subscription('endpoint');
+    delta.subscribe(['x'], true);
+    const d1 = delta.revision;
+    delta.subscribe(['x'], false);
+    delta.unsubscribe(['y', '*']);
+    expect(delta.revision, 'nothing added or removed').to.equal(d1);
+    delta.unsubscribe(['x']);
+    expect(delta.revision).to.not.equal(d1);
+    expect(delta.statusNames()).to.deep.equal([]);
+  });
 });

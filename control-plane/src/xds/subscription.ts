@@ -20,6 +20,7 @@ export class Subscription {
   lastVersion = '';
   readonly #names = new Set<string>();
   #wildcard = false;
+  #revision = 0;
   #everNamed = false;
 
   constructor(type: XdsTypeKey) {
@@ -52,10 +53,14 @@ export class Subscription {
   replace(names: readonly string[]): string[] {
     const explicit = new Set(names.filter((n) => n !== WILDCARD));
     const added = [...explicit].filter((n) => !this.#names.has(n));
-    this.#wildcard = names.includes(WILDCARD) || (names.length === 0 && this.fullState && !this.#everNamed);
+    const wildcard = names.includes(WILDCARD) || (names.length === 0 && this.fullState && !this.#everNamed);
     if (names.length > 0) this.#everNamed = true;
+    // An ACK repeats the names it had: nothing to change then.
+    if (wildcard === this.#wildcard && added.length === 0 && explicit.size === this.#names.size) return added;
+    this.#wildcard = wildcard;
     this.#names.clear();
     for (const n of explicit) this.#names.add(n);
+    this.#revision += 1;
     return added;
   }
 
@@ -64,22 +69,33 @@ export class Subscription {
    * Returns the explicit names newly added.
    */
   subscribe(names: readonly string[], first: boolean): string[] {
-    if (names.includes(WILDCARD) || (first && names.length === 0 && this.fullState)) this.#wildcard = true;
+    if (!this.#wildcard && (names.includes(WILDCARD) || (first && names.length === 0 && this.fullState))) {
+      this.#wildcard = true;
+      this.#revision += 1;
+    }
     const added: string[] = [];
     for (const n of names) {
       if (n === WILDCARD || this.#names.has(n)) continue;
       this.#names.add(n);
       added.push(n);
     }
+    if (added.length > 0) this.#revision += 1;
     return added;
   }
 
   /** Delta: removes names ('*' ends the wildcard). */
   unsubscribe(names: readonly string[]): void {
     for (const n of names) {
-      if (n === WILDCARD) this.#wildcard = false;
-      else this.#names.delete(n);
+      if (n === WILDCARD) {
+        if (this.#wildcard) this.#revision += 1;
+        this.#wildcard = false;
+      } else if (this.#names.delete(n)) this.#revision += 1;
     }
+  }
+
+  /** Changes whenever the subscription does (wildcard or names): what proxy status shows needs no recompute. */
+  get revision(): number {
+    return this.#revision;
   }
 
   covers(name: string): boolean {
