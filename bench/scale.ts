@@ -143,6 +143,8 @@ interface ChangeResult {
   bytesPerProxyPerChange: number;
   messagesPerProxyPerChange: number;
   cpConvergence: { count: number; mean: number; p50: number; p99: number };
+  /** trellis_cp_xds_push_latency_seconds of the change's type: change → response written (the control plane's part). */
+  cpPushWritten: { count: number; mean: number; p50: number; p99: number };
 }
 
 async function main(): Promise<void> {
@@ -198,7 +200,7 @@ async function main(): Promise<void> {
     const fullIds = ids.filter((id) => storm.times.has(id));
 
     // Route weight changes: from when Apply returned until every proxy ACKed an RDS response.
-    const route = await measureChanges(cp, sim, fullIds, Number(values['route-changes']), async (k) => {
+    const route = await measureChanges(cp, sim, fullIds, Number(values['route-changes']), TYPE_RDS, async (k) => {
       const watchId = sim!.watch({ typeUrl: TYPE_RDS, namePrefix: '' });
       const before = nowMs();
       await admin.apply({ resources: [routeWeightChange(0, 20 + (k % 60))], dry_run: false });
@@ -209,7 +211,7 @@ async function main(): Promise<void> {
 
     // Endpoint joins and leaves of service 1: every proxy watches its load assignments (wildcard CDS → all EDS).
     const extra: ProxySpec[] = [];
-    const joins = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), async (k) => {
+    const joins = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), TYPE_EDS, async (k) => {
       const watchId = sim!.watch({ typeUrl: TYPE_EDS, namePrefix: `${serviceName(1)}|${SERVICE_PORT}` });
       const p = proxySpec(k, true);
       extra.push(p);
@@ -218,7 +220,7 @@ async function main(): Promise<void> {
       return { watchId, start };
     });
     log(`endpoint join: ${describe(joins)}`);
-    const leaves = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), async () => {
+    const leaves = await measureChanges(cp, sim, fullIds, Number(values['endpoint-changes']), TYPE_EDS, async () => {
       const watchId = sim!.watch({ typeUrl: TYPE_EDS, namePrefix: `${serviceName(1)}|${SERVICE_PORT}` });
       const p = extra.shift()!;
       const start = nowMs();
@@ -271,6 +273,7 @@ async function main(): Promise<void> {
 
 const TYPE_RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 const TYPE_EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
+const PUSH_LATENCY = 'trellis_cp_xds_push_latency_seconds';
 
 /** Runs `rounds` changes one after the other, each waited on (bounded) before the next, after the CP settles. */
 async function measureChanges(
@@ -278,6 +281,7 @@ async function measureChanges(
   sim: Simulator,
   ids: readonly string[],
   rounds: number,
+  pushType: string,
   change: (k: number) => Promise<{ watchId: number; start: number; applyMs?: number }>,
 ): Promise<ChangeResult> {
   const all: number[] = [];
@@ -290,6 +294,8 @@ async function measureChanges(
   let bytes = 0;
   let messages = 0;
   const hBefore: Histogram | undefined = await convergenceHistogram(cp.metricsPort);
+  const pushSeries = [30_000, PUSH_LATENCY, `type_url="${pushType}"`] as const;
+  const pBefore = await convergenceHistogram(cp.metricsPort, ...pushSeries);
   for (let k = 0; k < rounds; k++) {
     await settle([cp.pid], 5_000);
     const c0 = await sim.counters();
@@ -326,6 +332,7 @@ async function measureChanges(
     if (stop) break;
   }
   const hAfter = await convergenceHistogram(cp.metricsPort);
+  const pAfter = await convergenceHistogram(cp.metricsPort, ...pushSeries);
   const perChange = Math.max(1, changes) * Math.max(1, ids.length);
   return {
     converged,
@@ -337,6 +344,7 @@ async function measureChanges(
     bytesPerProxyPerChange: Math.round(bytes / perChange),
     messagesPerProxyPerChange: round(messages / perChange),
     cpConvergence: histogramDelta(hBefore, hAfter),
+    cpPushWritten: histogramDelta(pBefore, pAfter),
   };
 }
 
@@ -419,6 +427,11 @@ function printTable(r: {
     rows.push([
       `${name}: trellis_cp_convergence`,
       `${h.count} observations, mean ${ms(h.mean * 1000)}, p50 ≤ ${ms(h.p50 * 1000)}, p99 ≤ ${ms(h.p99 * 1000)}`,
+    ]);
+    const w = c.cpPushWritten;
+    rows.push([
+      `${name}: written (push latency)`,
+      `${w.count} responses, mean ${ms(w.mean * 1000)}, p50 ≤ ${ms(w.p50 * 1000)}, p99 ≤ ${ms(w.p99 * 1000)}`,
     ]);
   }
   rows.push(['streams reset by the server (all)', String(r.resets)]);

@@ -97,8 +97,16 @@ export interface Histogram {
   sum: number;
 }
 
-/** The histogram from /metrics; undefined when the control plane does not answer within timeoutMs. */
-export async function convergenceHistogram(metricsPort: number, timeoutMs = 30_000): Promise<Histogram | undefined> {
+/**
+ * A histogram from /metrics (trellis_cp_convergence_seconds by default; `labels` picks one series, e.g.
+ * `type_url="…"`); undefined when the control plane does not answer within timeoutMs.
+ */
+export async function convergenceHistogram(
+  metricsPort: number,
+  timeoutMs = 30_000,
+  metric = 'trellis_cp_convergence_seconds',
+  labels = '',
+): Promise<Histogram | undefined> {
   let text: string;
   try {
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -107,13 +115,21 @@ export async function convergenceHistogram(metricsPort: number, timeoutMs = 30_0
     return undefined;
   }
   const h: Histogram = { buckets: [], count: 0, sum: 0 };
+  const series = (line: string, suffix: string): string | undefined => {
+    const prefix = `${metric}_${suffix}`;
+    if (!line.startsWith(prefix)) return undefined;
+    const rest = line.slice(prefix.length);
+    if (labels !== '' && !rest.includes(labels)) return undefined;
+    return rest;
+  };
   for (const line of text.split('\n')) {
-    const b = /^trellis_cp_convergence_seconds_bucket\{.*le="([^"]+)".*\} (\S+)/.exec(line);
-    if (b) h.buckets.push([b[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(b[1]), Number(b[2])]);
-    const c = /^trellis_cp_convergence_seconds_count(?:\{\})? (\S+)/.exec(line);
-    if (c) h.count = Number(c[1]);
-    const s = /^trellis_cp_convergence_seconds_sum(?:\{\})? (\S+)/.exec(line);
-    if (s) h.sum = Number(s[1]);
+    const b = series(line, 'bucket');
+    const le = b === undefined ? null : /le="([^"]+)".*\} (\S+)/.exec(b);
+    if (le) h.buckets.push([le[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(le[1]), Number(le[2])]);
+    const c = series(line, 'count');
+    if (c !== undefined) h.count += Number(/ (\S+)$/.exec(c)?.[1] ?? 0);
+    const s = series(line, 'sum');
+    if (s !== undefined) h.sum += Number(/ (\S+)$/.exec(s)?.[1] ?? 0);
   }
   return h;
 }

@@ -1,12 +1,25 @@
 // What a Delta client holds of one type (name → version); while it holds exactly a snapshot's resources of that
-// type, the snapshot's own map stands for it, so 10,000 streams of a group keep no copy each.
+// type, one name → version map per snapshot type stands for it, so 10,000 streams of a group keep no copy each.
 import { versionOfPairs } from '../cache/hash.ts';
 import type { XdsResource } from '../cache/snapshot.ts';
 
 interface Shared {
-  readonly map: ReadonlyMap<string, XdsResource>;
-  /** The type version of the snapshot the map belongs to (versionOfResources of the map). */
+  /** Versions only: sharing the snapshot's own map would keep old snapshots (and their resources) alive. */
+  readonly map: ReadonlyMap<string, string>;
+  /** The type version of the snapshot the map belongs to (versionOfResources of its resources). */
   readonly version: string;
+}
+
+/** One versions map per snapshot type map, made on first use and shared by every stream holding it. */
+const versionsOf = new WeakMap<ReadonlyMap<string, XdsResource>, ReadonlyMap<string, string>>();
+
+function sharedVersions(available: ReadonlyMap<string, XdsResource>): ReadonlyMap<string, string> {
+  let versions = versionsOf.get(available);
+  if (!versions) {
+    versions = new Map([...available].map(([name, r]) => [name, r.version]));
+    versionsOf.set(available, versions);
+  }
+  return versions;
 }
 
 export class KnownVersions {
@@ -19,7 +32,7 @@ export class KnownVersions {
   }
 
   get(name: string): string | undefined {
-    return this.#own ? this.#own.get(name) : this.#shared?.map.get(name)?.version;
+    return (this.#own ?? (this.#shared as Shared).map).get(name);
   }
 
   has(name: string): boolean {
@@ -38,7 +51,7 @@ export class KnownVersions {
     if (this.has(name)) this.#mine().delete(name);
   }
 
-  /** Whether the map is a snapshot's, not a copy (tests). */
+  /** Whether the map is shared with other streams, not a copy (tests). */
   get shared(): boolean {
     return this.#shared !== undefined;
   }
@@ -55,7 +68,7 @@ export class KnownVersions {
     typeVersion: string,
   ): void {
     if (this.#holdsExactly(updates, removals, available)) {
-      this.#shared = { map: available, version: typeVersion };
+      this.#shared = { map: sharedVersions(available), version: typeVersion };
       this.#own = undefined;
       return;
     }
@@ -91,7 +104,7 @@ export class KnownVersions {
   #mine(): Map<string, string> {
     if (!this.#own) {
       const shared = this.#shared as Shared;
-      this.#own = new Map([...shared.map].map(([name, r]) => [name, r.version]));
+      this.#own = new Map(shared.map);
       this.#shared = undefined;
     }
     return this.#own;
