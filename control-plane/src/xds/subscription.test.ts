@@ -71,4 +71,22 @@ describe('Subscription', () => {
     expect(delta.revision).to.not.equal(d1);
     expect(delta.statusNames()).to.deep.equal([]);
   });
+
+  it('shares one set of names between streams subscribed to the same ones, and copies it before a change', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `svc${i}|8080`);
+    const a = new Subscription('endpoint');
+    const b = new Subscription('endpoint');
+    a.subscribe(names, true);
+    b.replace([...names].reverse());
+    expect(a.names).to.equal(b.names);
+    a.subscribe(['extra|8080'], false);
+    expect(a.names).to.not.equal(b.names);
+    expect(b.names.size, 'the other stream keeps its names').to.equal(12);
+    expect(b.covers('extra|8080')).to.equal(false);
+    a.unsubscribe(['extra|8080']);
+    expect(a.names, 'back to the same names: shared again').to.equal(b.names);
+    b.unsubscribe([names[0]!]);
+    expect(a.names.size).to.equal(12);
+    expect(b.names.size).to.equal(11);
+  });
 });

@@ -1,6 +1,7 @@
 // Per-stream, per-type subscription state shared by the SotW and Delta streams: names, wildcard, nonces.
 import { TYPE_URLS, type XdsTypeKey } from '@trellis/xds-protos';
 import type { XdsResource } from '../cache/snapshot.ts';
+import { internNames, MIN_SHARED_NAMES } from './name-sets.ts';
 
 export const WILDCARD = '*';
 
@@ -18,7 +19,9 @@ export class Subscription {
   inFlight = false;
   /** Version reported with the last response (what a NACK of lastNonce rejects). */
   lastVersion = '';
-  readonly #names = new Set<string>();
+  /** Explicit names; shared with other streams (internNames) once a change settles, copied before the next one. */
+  #names: ReadonlySet<string> = new Set<string>();
+  #namesShared = false;
   #wildcard = false;
   #revision = 0;
   #everNamed = false;
@@ -58,9 +61,9 @@ export class Subscription {
     // An ACK repeats the names it had: nothing to change then.
     if (wildcard === this.#wildcard && added.length === 0 && explicit.size === this.#names.size) return added;
     this.#wildcard = wildcard;
-    this.#names.clear();
-    for (const n of explicit) this.#names.add(n);
-    this.#revision += 1;
+    this.#names = explicit;
+    this.#namesShared = false;
+    this.#changed();
     return added;
   }
 
@@ -69,28 +72,50 @@ export class Subscription {
    * Returns the explicit names newly added.
    */
   subscribe(names: readonly string[], first: boolean): string[] {
+    let changed = false;
     if (!this.#wildcard && (names.includes(WILDCARD) || (first && names.length === 0 && this.fullState))) {
       this.#wildcard = true;
-      this.#revision += 1;
+      changed = true;
     }
     const added: string[] = [];
     for (const n of names) {
       if (n === WILDCARD || this.#names.has(n)) continue;
-      this.#names.add(n);
+      this.#mutable().add(n);
       added.push(n);
     }
-    if (added.length > 0) this.#revision += 1;
+    if (changed || added.length > 0) this.#changed();
     return added;
   }
 
   /** Delta: removes names ('*' ends the wildcard). */
   unsubscribe(names: readonly string[]): void {
+    let changed = false;
     for (const n of names) {
       if (n === WILDCARD) {
-        if (this.#wildcard) this.#revision += 1;
+        changed ||= this.#wildcard;
         this.#wildcard = false;
-      } else if (this.#names.delete(n)) this.#revision += 1;
+      } else if (this.#names.has(n)) {
+        this.#mutable().delete(n);
+        changed = true;
+      }
     }
+    if (changed) this.#changed();
+  }
+
+  /** A set of our own to change (a shared one is copied first). */
+  #mutable(): Set<string> {
+    if (this.#namesShared) {
+      this.#names = new Set(this.#names);
+      this.#namesShared = false;
+    }
+    return this.#names as Set<string>;
+  }
+
+  /** After a change: a new revision, and the names shared with every stream subscribed to the same ones. */
+  #changed(): void {
+    this.#revision += 1;
+    this.#names = internNames(this.#names);
+    this.#namesShared = this.#names.size >= MIN_SHARED_NAMES;
   }
 
   /** Changes whenever the subscription does (wildcard or names): what proxy status shows needs no recompute. */
