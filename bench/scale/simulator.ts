@@ -25,12 +25,10 @@ export class Simulator {
     const sim = new Simulator();
     await Promise.all(
       Array.from({ length: workers }, () => {
-        // A young generation big enough for a burst of configurations (fewer promotions, less major GC), and an
-        // old generation far from its limit (5,000 grpc-js channels per worker; near the limit V8 collects
-        // back to back and the simulated proxies stop answering keepalive pings).
+        // A young generation big enough for a burst of configurations: fewer promotions, less major GC.
         const w = new Worker(new URL('./worker.ts', import.meta.url), {
           workerData: init,
-          resourceLimits: { maxYoungGenerationSizeMb: 256, maxOldGenerationSizeMb: 8192 },
+          resourceLimits: { maxYoungGenerationSizeMb: 256 },
         });
         sim.#workers.push(w);
         w.on('message', (m: FromWorker) => sim.#onMessage(m));
