@@ -180,6 +180,8 @@ async function main(): Promise<void> {
           `  ${((nowMs() - t0) / 1000).toFixed(0)} s: ${sim!.fullCount()} of ${N} full, ${c.connected} streams open, ` +
             `${c.messages} messages, ${mb(c.bytes)} received, ${sim!.resets.length} resets, control-plane CPU ${cpuS} s`,
         );
+        const codes = Object.entries(resetCodes(sim!.resets));
+        if (codes.length > 0) log(`    resets: ${codes.map(([k, n]) => `${n} × ${k.slice(0, 80)}`).join('; ')}`);
       });
     }, 10_000);
     const storm = await sim.waitFull(ids, TIMEOUT_MS);
@@ -254,8 +256,7 @@ async function main(): Promise<void> {
       endpointJoin: joins,
       endpointLeave: leaves,
       resets: sim.resets.length,
-      // Details without their timestamps, so equal causes count together.
-      resetCodes: countBy(sim.resets.map((r) => `${r.code} ${r.details.replace(/ \(\d{4}-[^)]*\)/g, '')}`)),
+      resetCodes: resetCodes(sim.resets),
     };
     printTable(result);
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -346,6 +347,11 @@ async function measureChanges(
     cpConvergence: histogramDelta(hBefore, hAfter),
     cpPushWritten: histogramDelta(pBefore, pAfter),
   };
+}
+
+/** Reset causes counted; details without their timestamps, so equal causes count together. */
+function resetCodes(resets: readonly { code: number; details: string }[]): Record<string, number> {
+  return countBy(resets.map((r) => `${r.code} ${r.details.replace(/ \(\d{4}-[^)]*\)/g, '')}`));
 }
 
 function round(x: number): number {
