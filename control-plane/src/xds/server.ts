@@ -34,12 +34,13 @@ export interface XdsServerOptions {
 }
 
 /**
- * Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn. A
+ * Server pings find proxies that vanished without closing their stream, so their endpoints get withdrawn; the
+ * timeout is gRPC's default 20 s, so a proxy busy loading a large configuration is not taken for gone. A
  * DiscoveryRequest above MAX_XDS_REQUEST_BYTES ends its stream with RESOURCE_EXHAUSTED before it is decoded.
  */
 const SERVER_OPTIONS = {
   'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 20_000,
   'grpc.max_receive_message_length': MAX_XDS_REQUEST_BYTES,
 };
 
