@@ -86,7 +86,10 @@ describe('xDS pushes proportional to the change', () => {
     });
   };
 
-  beforeEach(async () => {
+  /** A control plane on a fresh store; rounds run only on flush(). */
+  const start = async (
+    extra: Pick<Parameters<typeof ControlPlane.start>[0], 'admission' | 'inFlight'> = {},
+  ): Promise<void> => {
     store = new MemoryStore();
     cp = await ControlPlane.start({
       store,
@@ -98,7 +101,12 @@ describe('xDS pushes proportional to the change', () => {
       endpointGraceMs: 0,
       debounceQuietMs: NEVER,
       debounceMaxMs: NEVER,
+      ...extra,
     });
+  };
+
+  beforeEach(async () => {
+    await start();
     await store.commit({ put: [service('orders', [8080]), service('payments', [9090])], delete: [] });
     cp.flush();
   });
@@ -192,21 +200,8 @@ describe('xDS pushes proportional to the change', () => {
 
   it('a connect storm waits on unanswered bytes: a new stream is served once earlier responses are answered', async () => {
     await cp.stop(0);
-    store = new MemoryStore();
-    cp = await ControlPlane.start({
-      store,
-      logger: pino({ level: 'silent' }),
-      xdsHost: '127.0.0.1',
-      xdsPort: 0,
-      apiHost: '127.0.0.1',
-      apiPort: 0,
-      endpointGraceMs: 0,
-      debounceQuietMs: NEVER,
-      debounceMaxMs: NEVER,
-      admission: { ratePerSecond: 0 },
-      // Any unanswered response fills the budget; none expires within the test.
-      inFlight: { budgetBytes: 1, ttlMs: NEVER },
-    });
+    // Any unanswered response fills the budget; none expires within the test.
+    await start({ admission: { ratePerSecond: 0 }, inFlight: { budgetBytes: 1, ttlMs: NEVER } });
     await store.commit({ put: [service('orders', [8080])], delete: [] });
     cp.flush();
     const first = delta({ id: 'first' });
