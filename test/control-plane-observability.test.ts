@@ -222,8 +222,17 @@ describe('control-plane observability: Telemetry, metrics, config-dump, top, tra
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/^error: proxy "nope" is not connected \(connected: .*client-/);
 
-    // The sidecar writes the configured JSON access log line for a request that went through it.
-    const r = await viaProxy(sidecars.client.outboundPort, 'http://web:8080/logged');
+    // The sidecar writes the configured JSON access log line for a request that went through it: once its own
+    // listeners carry the access log (ACKed), on a new connection (one from before keeps the old listener config).
+    await eventually(async () => {
+      const r = await ctl(['config-dump', sidecars.client.nodeId, '-o', 'json']);
+      const doc = JSON.parse(r.stdout) as ConfigDumpJson;
+      const lds = doc.types.find((t) => t.type_url.endsWith('.Listener'));
+      expect(lds?.state).to.equal('SYNCED');
+      const outbound = lds?.resources.find((l) => l.name === 'outbound');
+      expect(filterConfig(outbound!.config)).to.have.property('access_log');
+    });
+    const r = await viaProxy(sidecars.client.outboundPort, 'http://web:8080/logged', { fresh: true });
     expect(r.status).to.equal(200);
     const line = await sidecars.client.daemon.waitForLog(
       (l) => typeof l['cluster'] === 'string' && String(l['cluster']).startsWith('web|8080|'),

@@ -9,11 +9,14 @@ export interface HttpResult {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-/** Sends an absolute-form request (`GET http://web:8080/x`) to the proxy on 127.0.0.1:proxyPort. */
+/**
+ * Sends an absolute-form request (`GET http://web:8080/x`) to the proxy on 127.0.0.1:proxyPort, on a kept-alive
+ * connection unless `fresh` (a connection from before a listener change keeps the old configuration, as in Envoy).
+ */
 export function viaProxy(
   proxyPort: number,
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string; fresh?: boolean } = {},
 ): Promise<HttpResult> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
@@ -24,7 +27,7 @@ export function viaProxy(
         method: init.method ?? 'GET',
         path: url,
         headers: { host: target.host, ...init.headers },
-        agent,
+        agent: init.fresh ? false : agent,
         timeout: 10_000,
       },
       (res) => {
