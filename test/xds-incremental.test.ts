@@ -168,6 +168,10 @@ describe('xDS pushes proportional to the change', () => {
     // SotW: an EDS response with only the changed assignment (RDS/EDS responses need not repeat the others).
     const sotwGot = await sotwBarrier(sotwAll);
     expect(sotwGot.map((r) => [r.type_url, r.names])).to.deep.equal([[EDS, ['orders|8080']]]);
+    // Every proxy that got the change ACKed it (the barriers ACK): one endpoint convergence sample.
+    const metrics = await cp.telemetry.metrics.render();
+    expect(metrics).to.match(/^trellis_cp_endpoint_convergence_seconds_count 1$/m);
+    expect(metrics).to.match(/^trellis_cp_convergence_seconds_count 0$/m);
   });
 
   it('flow control: an EDS push waits for the answer to the one in flight, then carries only the newest state', async () => {

@@ -16,7 +16,11 @@ export class ControlPlaneTelemetry {
 
   constructor(tracing: Tracing = noTracing(), now: () => number = () => performance.now()) {
     this.tracing = tracing;
-    this.tracker = new ConvergenceTracker({ now, onConverged: (s) => this.metrics.convergence.observe(s) });
+    this.tracker = new ConvergenceTracker({
+      now,
+      onConverged: (s) => this.metrics.convergence.observe(s),
+      onEndpointsConverged: (s) => this.metrics.endpointConvergence.observe(s),
+    });
     this.#api = new ApiTelemetry(this.metrics, tracing.tracer);
     this.#xds = new XdsTelemetry({ metrics: this.metrics, tracer: tracing.tracer, tracker: this.tracker, now });
   }

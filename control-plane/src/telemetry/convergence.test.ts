@@ -9,8 +9,14 @@ const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 function setup() {
   let now = 1000;
   const samples: number[] = [];
-  const tracker = new ConvergenceTracker({ now: () => now, onConverged: (s) => samples.push(s), maxAgeMs: 60_000 });
-  return { tracker, samples, advance: (ms: number) => (now += ms) };
+  const endpointSamples: number[] = [];
+  const tracker = new ConvergenceTracker({
+    now: () => now,
+    onConverged: (s) => samples.push(s),
+    onEndpointsConverged: (s) => endpointSamples.push(s),
+    maxAgeMs: 60_000,
+  });
+  return { tracker, samples, endpointSamples, advance: (ms: number) => (now += ms) };
 }
 
 describe('ConvergenceTracker', () => {
@@ -35,8 +41,8 @@ describe('ConvergenceTracker', () => {
     expect(tracker.waiting).to.equal(0);
   });
 
-  it('gives one sample per applied change of a coalesced round, none for registry changes', () => {
-    const { tracker, samples, advance } = setup();
+  it('gives one sample per applied change of a coalesced round, and an endpoint sample per registry change', () => {
+    const { tracker, samples, endpointSamples, advance } = setup();
     tracker.changed(true);
     advance(10);
     tracker.changed(false);
@@ -47,6 +53,7 @@ describe('ConvergenceTracker', () => {
     advance(20);
     tracker.ack('1', LDS, '1');
     expect(samples).to.deep.equal([0.03, 0.02]);
+    expect(endpointSamples).to.deep.equal([0.02]);
   });
 
   it('ignores ACKs of older nonces, fails the round on a NACK, stops waiting for closed streams', () => {

@@ -12,6 +12,8 @@ export interface RoundInfo {
 interface Round extends RoundInfo {
   /** Start times of the applied (store) changes: each gets a convergence sample. */
   readonly applyStarts: number[];
+  /** Start times of the registry changes (endpoints joining or leaving): each gets an endpoint sample. */
+  readonly registryStarts: number[];
   /** stream|typeUrl → the nonce that must be ACKed (or a later one). */
   readonly outstanding: Map<string, number>;
   ended: boolean;
@@ -28,6 +30,8 @@ export interface ConvergenceOptions {
   now(): number;
   /** An applied change converged after `seconds`. */
   onConverged(seconds: number): void;
+  /** An endpoint change (a proxy came or went) converged after `seconds`. */
+  onEndpointsConverged?(seconds: number): void;
   /** Rounds still waiting after this long are given up (a proxy that never answers); default 60 s. */
   maxAgeMs?: number;
 }
@@ -44,7 +48,8 @@ function nonceNumber(nonce: string): number {
 /**
  * The control plane reports changes (`changed`), then brackets each publish with beginRound/endRound; the xDS
  * observer reports the pushes written inside the bracket (`expect`) and every ACK/NACK/stream end. A round whose
- * pushes were all ACKed yields one convergence sample per applied change in it; a NACK fails the round (no sample);
+ * pushes were all ACKed yields one convergence sample per applied change in it (and one endpoint sample per registry
+ * change); a NACK fails the round (no sample);
  * a stream that ends is no longer waited for. Changes that reach no proxy yield nothing.
  */
 export class ConvergenceTracker {
@@ -76,6 +81,7 @@ export class ConvergenceTracker {
       startedAt: Math.min(...changes.map((c) => c.at)),
       links,
       applyStarts: changes.filter((c) => c.fromApply).map((c) => c.at),
+      registryStarts: changes.filter((c) => !c.fromApply).map((c) => c.at),
       outstanding: new Map(),
       ended: false,
       failed: false,
@@ -138,6 +144,7 @@ export class ConvergenceTracker {
     if (round.failed) return;
     const now = this.#opts.now();
     for (const at of round.applyStarts) this.#opts.onConverged((now - at) / 1000);
+    for (const at of round.registryStarts) this.#opts.onEndpointsConverged?.((now - at) / 1000);
   }
 
   #expire(): void {

@@ -22,6 +22,7 @@ export class ControlPlaneMetrics {
   readonly acks: Counter<'type_url'>;
   readonly nacks: Counter<'type_url'>;
   readonly convergence: Histogram<string>;
+  readonly endpointConvergence: Histogram<string>;
   readonly apiRequests: Counter<'method' | 'code'>;
   #countProxies: () => Iterable<string> = () => [];
   #xdsLoad: () => XdsLoad = () => ({ inFlightBytes: 0, admissionWaiting: 0 });
@@ -85,6 +86,12 @@ export class ControlPlaneMetrics {
     this.convergence = new Histogram({
       name: 'trellis_cp_convergence_seconds',
       help: 'From an accepted apply until every connected proxy that received the change ACKed it',
+      buckets: CONVERGENCE_BUCKETS,
+      registers,
+    });
+    this.endpointConvergence = new Histogram({
+      name: 'trellis_cp_endpoint_convergence_seconds',
+      help: 'From an endpoint joining or leaving (a proxy connected or left) until every proxy that received the change ACKed it',
       buckets: CONVERGENCE_BUCKETS,
       registers,
     });
