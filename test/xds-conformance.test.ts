@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import pino from 'pino';
-import { edsCluster, mesh } from '../control-plane/src/cache/fixtures.ts';
+import { apiListener, edsCluster, loadAssignment, mesh, routeConfig } from '../control-plane/src/cache/fixtures.ts';
 import { Snapshot } from '../control-plane/src/cache/snapshot.ts';
 import { SnapshotCache } from '../control-plane/src/cache/snapshot-cache.ts';
 import { ControlPlane } from '../control-plane/src/control-plane.ts';
@@ -116,6 +116,18 @@ class Harness {
   }
 }
 
+/** One listener whose route splits between two clusters (weights), or goes to the first only. */
+function splitMesh(weights: Record<string, number> | string): Parameters<typeof Snapshot.fromObjects>[1] {
+  const clusters = typeof weights === 'string' ? [weights] : Object.keys(weights);
+  return {
+    listener: [apiListener('orders', 'orders-route')],
+    route: [routeConfig('orders-route', weights)],
+    cluster: clusters.map((c) => edsCluster(c)),
+    endpoint: clusters.map((c, i) => loadAssignment(c, `10.0.0.${i + 1}`)),
+    secret: [],
+  };
+}
+
 describe('xDS conformance', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -207,6 +219,33 @@ describe('xDS conformance', () => {
       h.set('3', { orders: ['10.0.0.1'] });
       const fixed = await c.next(CDS);
       expect(fixed.version_info).to.equal(good.version_info);
+    });
+
+    it('flow control never delays a route update past the final CDS set without the cluster it stopped using', async () => {
+      const put = (v: string, w: Record<string, number> | string): void =>
+        h.cache.setSnapshot('g', Snapshot.fromObjects(v, splitMesh(w)));
+      put('1', { orders: 50, users: 50 });
+      const c = h.sotw();
+      for (const [type, names] of [
+        [CDS, []],
+        [EDS, ['orders', 'users']],
+        [LDS, []],
+        [RDS, ['orders-route']],
+      ] as const) {
+        c.send({ type_url: type, resource_names: [...names] });
+        c.ack(await c.next(type));
+      }
+      put('2', { orders: 60, users: 40 });
+      await c.next(RDS); // not ACKed: the next RDS push is paced
+      put('3', 'orders');
+      const seen: string[] = [];
+      for (;;) {
+        const r = await c.next();
+        seen.push(`${r.type_url.split('.').pop()} ${[...r.names].sort().join(',')}`);
+        if (r.type_url === CDS && !r.names.includes('users')) break;
+      }
+      // The union (orders, users) is what the client holds already; the route goes before the final set.
+      expect(seen).to.deep.equal(['RouteConfiguration orders-route', 'Cluster orders']);
     });
 
     it('answers named requests with the intersection of requested and available names', async () => {
@@ -515,6 +554,37 @@ describe('xDS conformance', () => {
         'Listener +payments -',
         'RouteConfiguration + -users-route',
         'Listener + -users',
+        'ClusterLoadAssignment + -users',
+        'Cluster + -users',
+      ]);
+    });
+
+    it('flow control never delays a route update past the removal of the cluster it stopped using', async () => {
+      const put = (v: string, w: Record<string, number> | string): void =>
+        h.cache.setSnapshot('g', Snapshot.fromObjects(v, splitMesh(w)));
+      put('1', { orders: 50, users: 50 });
+      const c = h.delta();
+      for (const [type, names] of [
+        [CDS, []],
+        [EDS, ['orders', 'users']],
+        [LDS, []],
+        [RDS, ['orders-route']],
+      ] as const) {
+        c.send({ type_url: type, subscribe: [...names] });
+        c.ack(await c.next(type));
+      }
+      put('2', { orders: 60, users: 40 });
+      const inFlight = await c.next(RDS); // not ACKed: the next RDS push is paced
+      expect(inFlight.names).to.deep.equal(['orders-route']);
+      put('3', 'orders');
+      const seen: string[] = [];
+      for (;;) {
+        const r = await c.next();
+        seen.push(`${r.type_url.split('.').pop()} +${r.names.join(',')} -${r.removed_resources.join(',')}`);
+        if (r.type_url === CDS && r.removed_resources.includes('users')) break;
+      }
+      expect(seen).to.deep.equal([
+        'RouteConfiguration +orders-route -',
         'ClusterLoadAssignment + -users',
         'Cluster + -users',
       ]);

@@ -125,15 +125,20 @@ export class DeltaStream {
   /** A new snapshot: additions and updates per type in CDS, EDS, LDS, RDS order, then removals in reverse order. */
   #onSnapshot(snapshot: Snapshot, record: ProxyRecord, previous: Snapshot | undefined): void {
     const removalsLater: [TypeState, string[]][] = [];
+    const pending: [TypeState, Changes][] = [];
     for (const type of XDS_TYPES) {
       const state = this.#types.get(type);
       if (!state) continue;
       // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
       if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
-      const { updates, removals } = this.#changes(state, snapshot);
+      pending.push([state, this.#changes(state, snapshot)]);
+    }
+    // When listeners or clusters go, routes and endpoints must stop referring to them first: nothing is paced then.
+    const breaking = pending.some(([state, c]) => state.sub.fullState && c.removals.length > 0);
+    for (const [state, { updates, removals }] of pending) {
       // The answer to the response in flight sends the newest state (#onRequest); removals are never held back,
       // so they keep their place after every addition and update.
-      if (state.sub.paced && removals.length === 0) continue;
+      if (state.sub.paced && removals.length === 0 && !breaking) continue;
       if (updates.length > 0 || (state.owesFirst && removals.length === 0)) {
         this.#send(state, record, snapshot, updates, []);
       }

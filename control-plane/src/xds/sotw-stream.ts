@@ -146,13 +146,22 @@ export class SotwStream {
    */
   #onSnapshot(snapshot: Snapshot, record: ProxyRecord, previous: Snapshot | undefined): void {
     const finals: TypeState[] = [];
+    const changed = (type: XdsTypeKey): boolean =>
+      !previous || previous.typeVersion(type) !== snapshot.typeVersion(type);
+    // When listeners or clusters go, routes and endpoints must be updated before the final sets: nothing is paced.
+    const breaking = XDS_TYPES.some((type) => {
+      const state = this.#types.get(type);
+      if (!state?.sub.active || !state.sub.fullState || !state.sent || !changed(type)) return false;
+      const wanted = state.sub.select(snapshot.resources(type));
+      return [...state.sent.keys()].some((name) => !wanted.has(name));
+    });
     for (const type of XDS_TYPES) {
       const state = this.#types.get(type);
       if (!state?.sub.active) continue;
       // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
-      if (previous && previous.typeVersion(type) === snapshot.typeVersion(type)) continue;
+      if (!changed(type)) continue;
       // The answer to the response in flight sends the newest state (#onRequest → #respond).
-      if (state.sub.paced) continue;
+      if (state.sub.paced && !breaking) continue;
       if (state.sub.fullState && state.sent) {
         const wanted = state.sub.select(snapshot.resources(type));
         const removed = [...state.sent].filter(([name]) => !wanted.has(name));
