@@ -90,4 +90,23 @@ describe('Admission', () => {
     await granted;
     admission.close();
   });
+
+  it('keeps its queue short when holds are answered, with no admission or scrape in between', () => {
+    let now = 0;
+    const budget = new InFlightBudget({ budgetBytes: 100, ttlMs: 1000 }, () => now);
+    for (let i = 0; i < 10_000; i++) {
+      const h = budget.hold(10);
+      budget.release(h);
+      now += 0.01;
+    }
+    expect(budget.queued).to.be.at.most(1);
+    // An unanswered hold keeps at most one TTL of holds behind it.
+    budget.hold(10);
+    for (let i = 0; i < 10_000; i++) {
+      budget.release(budget.hold(10));
+      now += 1;
+    }
+    expect(budget.queued).to.be.at.most(1001);
+    expect(budget.bytes).to.equal(0);
+  });
 });

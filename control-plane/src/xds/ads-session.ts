@@ -110,9 +110,10 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     const response = this.#deps.responses.get(key, (nonce) => this.#encode(build(nonce)));
     if (this.#deps.inFlight) {
       const hold = this.#deps.inFlight.hold(response.encoded.length);
-      const holds = this.#holds.get(typeUrl);
-      if (holds) holds.push(hold);
-      else this.#holds.set(typeUrl, [hold]);
+      const holds = this.#holds.get(typeUrl)?.filter((h) => !h.released) ?? [];
+      holds.push(hold);
+      // A client that never answers a type keeps only its unexpired holds.
+      this.#holds.set(typeUrl, holds);
     }
     if (!this.#call.write(response)) this.#blocked = true;
     return response.nonce;

@@ -24,7 +24,10 @@ export class InFlightBudget {
   readonly #budget: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  /** Holds in the order they were taken (expiry pops from the front; released ones are skipped). */
+  /**
+   * Holds in the order they were taken (expiry pops from the front; released ones are skipped). At most one TTL
+   * of holds stays queued behind an unreleased one.
+   */
   #queue: Hold[] = [];
   #head = 0;
   #bytes = 0;
@@ -43,6 +46,11 @@ export class InFlightBudget {
     return this.#bytes;
   }
 
+  /** Holds still queued, released ones included until they reach the front (tests). */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
   /** Whether there is room for another stream's first configuration. */
   get open(): boolean {
     return this.bytes < this.#budget;
@@ -59,6 +67,8 @@ export class InFlightBudget {
   }
 
   hold(bytes: number): Hold {
+    // Released and expired holds leave the queue here too, so it stays bounded without admissions or scrapes.
+    this.#expire();
     const h: Hold = { bytes, at: this.#now(), released: false };
     this.#queue.push(h);
     this.#bytes += bytes;
