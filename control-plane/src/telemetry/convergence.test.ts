@@ -26,17 +26,19 @@ describe('ConvergenceTracker', () => {
     advance(5);
     tracker.beginRound();
     expect(tracker.current?.startedAt).to.equal(1000);
-    tracker.expect('1', LDS, '4');
-    tracker.expect('1', CDS, '3');
-    tracker.expect('2', LDS, '7');
+    tracker.pushed('1', LDS);
+    tracker.pushed('1', CDS);
+    tracker.pushed('2', LDS);
     tracker.endRound();
     expect(tracker.current).to.equal(undefined);
     advance(10);
-    tracker.ack('1', LDS, '4');
-    tracker.ack('1', CDS, '3');
+    tracker.ack('1', LDS);
+    tracker.ack('1', CDS);
     expect(samples).to.deep.equal([]);
-    advance(15);
-    tracker.ack('2', LDS, '8'); // a later nonce answers an earlier push too
+    advance(5);
+    tracker.pushed('2', LDS); // a later push (outside the round): its answer answers the earlier one too
+    advance(10);
+    tracker.ack('2', LDS);
     expect(samples).to.deep.equal([0.03]);
     expect(tracker.waiting).to.equal(0);
   });
@@ -48,39 +50,63 @@ describe('ConvergenceTracker', () => {
     tracker.changed(false);
     tracker.changed(true);
     tracker.beginRound();
-    tracker.expect('1', LDS, '1');
+    tracker.pushed('1', LDS);
     tracker.endRound();
     advance(20);
-    tracker.ack('1', LDS, '1');
+    tracker.ack('1', LDS);
     expect(samples).to.deep.equal([0.03, 0.02]);
     expect(endpointSamples).to.deep.equal([0.02]);
   });
 
-  it('ignores ACKs of older nonces, fails the round on a NACK, stops waiting for closed streams', () => {
+  it('waits for the push flow control deferred, or for the client to be caught up', () => {
+    const { tracker, samples, advance } = setup();
+    tracker.pushed('1', LDS); // in flight before the change
+    tracker.changed(true);
+    tracker.beginRound();
+    tracker.deferred('1', LDS);
+    tracker.endRound();
+    advance(10);
+    tracker.ack('1', LDS); // the answer to the push from before: not yet
+    expect(samples).to.deep.equal([]);
+    tracker.pushed('1', LDS); // the deferred push, sent on that answer
+    advance(10);
+    tracker.ack('1', LDS);
+    expect(samples).to.deep.equal([0.02]);
+
+    tracker.pushed('2', LDS);
+    tracker.changed(true);
+    tracker.beginRound();
+    tracker.deferred('2', LDS);
+    tracker.endRound();
+    advance(5);
+    tracker.caughtUp('2', LDS); // answered, and nothing newer to send
+    expect(samples).to.deep.equal([0.02, 0.005]);
+  });
+
+  it('fails the round on a NACK, stops waiting for closed streams', () => {
     const { tracker, samples } = setup();
     tracker.changed(true);
     tracker.beginRound();
-    tracker.expect('1', LDS, '5');
+    tracker.pushed('1', LDS);
     tracker.endRound();
-    tracker.ack('1', LDS, '4');
     expect(tracker.waiting).to.equal(1);
-    tracker.nack('1', LDS, '5');
+    tracker.nack('1', LDS);
     expect(tracker.waiting).to.equal(0);
     expect(samples).to.deep.equal([]);
 
     tracker.changed(true);
     tracker.beginRound();
-    tracker.expect('1', LDS, '6');
-    tracker.expect('2', LDS, '2');
+    tracker.pushed('1', LDS);
+    tracker.pushed('2', LDS);
     tracker.endRound();
-    tracker.ack('1', LDS, '6');
+    tracker.ack('1', LDS);
     tracker.closed('2');
     expect(samples).to.have.length(1);
   });
 
   it('records nothing for changes that reach no proxy, or pushes outside a round', () => {
     const { tracker, samples, advance } = setup();
-    tracker.expect('1', LDS, '1');
+    tracker.pushed('1', LDS);
     tracker.beginRound(); // nothing pending
     expect(tracker.current).to.equal(undefined);
     tracker.endRound();
@@ -90,7 +116,7 @@ describe('ConvergenceTracker', () => {
     expect(tracker.waiting).to.equal(0);
     tracker.changed(true);
     tracker.beginRound();
-    tracker.expect('1', LDS, '2');
+    tracker.pushed('1', LDS);
     tracker.endRound();
     advance(61_000);
     tracker.beginRound(); // expires rounds older than maxAgeMs

@@ -14,7 +14,7 @@ interface Round extends RoundInfo {
   readonly applyStarts: number[];
   /** Start times of the registry changes (endpoints joining or leaving): each gets an endpoint sample. */
   readonly registryStarts: number[];
-  /** stream|typeUrl → the nonce that must be ACKed (or a later one). */
+  /** stream|typeUrl → the push (the stream's count of pushes of that type) whose answer, or a later one's, it waits for. */
   readonly outstanding: Map<string, number>;
   ended: boolean;
   failed: boolean;
@@ -40,14 +40,12 @@ function key(streamId: string, typeUrl: string): string {
   return `${streamId}|${typeUrl}`;
 }
 
-function nonceNumber(nonce: string): number {
-  const n = Number(nonce);
-  return Number.isFinite(n) ? n : -1;
-}
-
 /**
  * The control plane reports changes (`changed`), then brackets each publish with beginRound/endRound; the xDS
- * observer reports the pushes written inside the bracket (`expect`) and every ACK/NACK/stream end. A round whose
+ * observer reports every push (`pushed`; those inside the bracket are waited for), pushes a round had to defer (flow
+ * control: `deferred`, waited for too), every answer to a stream's latest push of a type (`ack`/`nack`), a type
+ * caught up with nothing more to send (`caughtUp`) and stream ends. Pushes are counted per stream and type, not by
+ * nonce (nonces are shared between streams and need not grow within one). A round whose
  * pushes were all ACKed yields one convergence sample per applied change in it (and one endpoint sample per registry
  * change); a NACK fails the round (no sample);
  * a stream that ends is no longer waited for. Changes that reach no proxy yield nothing.
@@ -57,6 +55,8 @@ export class ConvergenceTracker {
   #pending: PendingChange[] = [];
   #current: Round | undefined;
   readonly #open = new Set<Round>();
+  /** stream|typeUrl → pushes written so far. */
+  readonly #pushes = new Map<string, number>();
 
   constructor(opts: ConvergenceOptions) {
     this.#opts = opts;
@@ -106,32 +106,50 @@ export class ConvergenceTracker {
     return this.#open.size;
   }
 
-  /** A push written inside the current round must be ACKed. */
-  expect(streamId: string, typeUrl: string, nonce: string): void {
-    this.#current?.outstanding.set(key(streamId, typeUrl), nonceNumber(nonce));
+  /** A push was written (inside the current round: it must be answered). */
+  pushed(streamId: string, typeUrl: string): void {
+    const k = key(streamId, typeUrl);
+    const n = (this.#pushes.get(k) ?? 0) + 1;
+    this.#pushes.set(k, n);
+    this.#current?.outstanding.set(k, n);
   }
 
-  ack(streamId: string, typeUrl: string, nonce: string): void {
-    this.#answer(key(streamId, typeUrl), nonceNumber(nonce), false);
+  /** Flow control held back a push of the current round: the round waits for the push that follows. */
+  deferred(streamId: string, typeUrl: string): void {
+    const k = key(streamId, typeUrl);
+    this.#current?.outstanding.set(k, (this.#pushes.get(k) ?? 0) + 1);
   }
 
-  nack(streamId: string, typeUrl: string, nonce: string): void {
-    this.#answer(key(streamId, typeUrl), nonceNumber(nonce), true);
+  /** The client answered its latest push of the type (an ACK). */
+  ack(streamId: string, typeUrl: string): void {
+    const k = key(streamId, typeUrl);
+    this.#answer(k, this.#pushes.get(k) ?? 0, false);
+  }
+
+  nack(streamId: string, typeUrl: string): void {
+    const k = key(streamId, typeUrl);
+    this.#answer(k, this.#pushes.get(k) ?? 0, true);
+  }
+
+  /** The client holds the newest state of the type (answered, nothing more to send): every wait on it is over. */
+  caughtUp(streamId: string, typeUrl: string): void {
+    this.#answer(key(streamId, typeUrl), Number.POSITIVE_INFINITY, false);
   }
 
   /** The stream ended: nothing more is expected from it. */
   closed(streamId: string): void {
     const prefix = `${streamId}|`;
+    for (const k of [...this.#pushes.keys()]) if (k.startsWith(prefix)) this.#pushes.delete(k);
     for (const round of [...this.#open]) {
       for (const k of [...round.outstanding.keys()]) if (k.startsWith(prefix)) round.outstanding.delete(k);
       this.#settle(round);
     }
   }
 
-  #answer(k: string, nonce: number, rejected: boolean): void {
+  #answer(k: string, answered: number, rejected: boolean): void {
     for (const round of [...this.#open]) {
       const wanted = round.outstanding.get(k);
-      if (wanted === undefined || nonce < wanted) continue;
+      if (wanted === undefined || answered < wanted) continue;
       round.outstanding.delete(k);
       if (rejected) round.failed = true;
       this.#settle(round);

@@ -70,7 +70,7 @@ describe('control-plane metrics and spans', () => {
     });
     now = 10;
     t.xds.acked(sidecar, LDS, '1', 'v1');
-    t.xds.nacked(grpc, LDS, '0', 'stale: ignored by the tracker');
+    t.xds.nacked(grpc, 'type.googleapis.com/envoy.config.cluster.v3.Cluster', '0', 'a type the round did not push');
     let m = await samples(t);
     expect(m.get('trellis_cp_convergence_seconds_count')).to.equal(0);
     t.xds.acked(grpc, LDS, '1', 'v1');
@@ -80,7 +80,10 @@ describe('control-plane metrics and spans', () => {
     expect(m.get('trellis_cp_connected_proxies{client_kind=envoy}')).to.equal(0);
     expect(m.get(`trellis_cp_xds_pushes_total{type_url=${LDS}}`)).to.equal(2);
     expect(m.get(`trellis_cp_xds_acks_total{type_url=${LDS}}`)).to.equal(2);
-    expect(m.get(`trellis_cp_xds_nacks_total{type_url=${LDS}}`)).to.equal(1);
+    expect(m.get(`trellis_cp_xds_nacks_total{type_url=${LDS}}`)).to.equal(undefined);
+    expect(m.get('trellis_cp_xds_nacks_total{type_url=type.googleapis.com/envoy.config.cluster.v3.Cluster}')).to.equal(
+      1,
+    );
     expect(m.get(`trellis_cp_xds_push_latency_seconds_count{type_url=${LDS}}`)).to.equal(2);
     expect(m.get(`trellis_cp_xds_push_latency_seconds_bucket{le=0.005,type_url=${LDS}}`)).to.equal(2);
     expect(m.get('trellis_cp_convergence_seconds_count')).to.equal(1);

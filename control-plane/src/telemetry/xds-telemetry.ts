@@ -35,8 +35,8 @@ export class XdsTelemetry implements XdsObserver {
     const round = tracker.current;
     if (round) {
       metrics.pushLatency.observe({ type_url: typeUrl }, (this.#opts.now() - round.startedAt) / 1000);
-      tracker.expect(record.streamId, typeUrl, nonce);
     }
+    tracker.pushed(record.streamId, typeUrl);
     const k = `${record.streamId}|${typeUrl}`;
     this.#finish(k, 'superseded');
     const span = tracer.startSpan('xds.push', {
@@ -59,14 +59,22 @@ export class XdsTelemetry implements XdsObserver {
 
   acked(record: ProxyRecord, typeUrl: string, nonce: string): void {
     this.#opts.metrics.acks.inc({ type_url: typeUrl });
-    this.#opts.tracker.ack(record.streamId, typeUrl, nonce);
+    this.#opts.tracker.ack(record.streamId, typeUrl);
     this.#finish(`${record.streamId}|${typeUrl}`, 'ack', nonce);
   }
 
   nacked(record: ProxyRecord, typeUrl: string, nonce: string, error: string): void {
     this.#opts.metrics.nacks.inc({ type_url: typeUrl });
-    this.#opts.tracker.nack(record.streamId, typeUrl, nonce);
+    this.#opts.tracker.nack(record.streamId, typeUrl);
     this.#finish(`${record.streamId}|${typeUrl}`, 'nack', nonce, error);
+  }
+
+  deferred(record: ProxyRecord, typeUrl: string): void {
+    this.#opts.tracker.deferred(record.streamId, typeUrl);
+  }
+
+  caughtUp(record: ProxyRecord, typeUrl: string): void {
+    this.#opts.tracker.caughtUp(record.streamId, typeUrl);
   }
 
   closed(record: ProxyRecord): void {

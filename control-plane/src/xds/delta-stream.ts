@@ -85,6 +85,8 @@ export class DeltaStream {
       state.statusRevision = sub.revision;
       record.subscribed(sub.typeUrl, sub.statusNames());
     }
+    // An ACK of the latest response: if nothing more is sent below, the client holds the newest state.
+    const acked = sub.answersLatest(nonce) && !req.error_detail;
     if (sub.answersLatest(nonce)) {
       sub.inFlight = false;
       this.#session.answered(sub.typeUrl);
@@ -108,6 +110,7 @@ export class DeltaStream {
     if (updates.length > 0 || removals.length > 0 || state.owesFirst) {
       this.#send(state, record, snapshot, updates, removals);
     }
+    if (acked && !sub.inFlight) this.#session.observer?.caughtUp(record, sub.typeUrl);
   }
 
   /** What the client lacks (new or changed resources) and what it has that is gone or was never there. */
@@ -138,7 +141,10 @@ export class DeltaStream {
     for (const [state, { updates, removals }] of pending) {
       // The answer to the response in flight sends the newest state (#onRequest); removals are never held back,
       // so they keep their place after every addition and update.
-      if (state.sub.paced && removals.length === 0 && !breaking) continue;
+      if (state.sub.paced && removals.length === 0 && !breaking) {
+        this.#session.observer?.deferred(record, state.sub.typeUrl);
+        continue;
+      }
       if (updates.length > 0 || (state.owesFirst && removals.length === 0)) {
         this.#send(state, record, snapshot, updates, []);
       }

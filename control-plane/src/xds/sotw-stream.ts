@@ -64,6 +64,8 @@ export class SotwStream {
       log.debug({ typeUrl: sub.typeUrl, nonce, latest: sub.lastNonce }, 'stale nonce: request ignored');
       return;
     }
+    // An ACK of the latest response: if nothing more is sent below, the client holds the newest state.
+    const acked = sub.answersLatest(nonce) && !req.error_detail;
     if (sub.answersLatest(nonce)) {
       sub.inFlight = false;
       this.#session.answered(sub.typeUrl);
@@ -95,6 +97,7 @@ export class SotwStream {
     // since their responses also tell the client which of its names do not exist.
     const available = this.#session.snapshot?.resources(type);
     this.#respond(state, record, sub.fullState ? added.length > 0 : added.some((n) => available?.has(n) === true));
+    if (acked && !sub.inFlight) this.#session.observer?.caughtUp(record, sub.typeUrl);
   }
 
   /** Sends what the client should have when it differs from what it has (or when forced). */
@@ -161,7 +164,10 @@ export class SotwStream {
       // Requests were answered against the previous snapshot: a type whose content did not change owes nothing.
       if (!changed(type)) continue;
       // The answer to the response in flight sends the newest state (#onRequest → #respond).
-      if (state.sub.paced && !breaking) continue;
+      if (state.sub.paced && !breaking) {
+        this.#session.observer?.deferred(record, state.sub.typeUrl);
+        continue;
+      }
       if (state.sub.fullState && state.sent) {
         const wanted = state.sub.select(snapshot.resources(type));
         const removed = [...state.sent].filter(([name]) => !wanted.has(name));

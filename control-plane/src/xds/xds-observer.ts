@@ -18,6 +18,10 @@ export interface XdsObserver {
   pushed(push: XdsPush): void;
   acked(record: ProxyRecord, typeUrl: string, nonce: string, version: string): void;
   nacked(record: ProxyRecord, typeUrl: string, nonce: string, error: string): void;
+  /** Flow control held back a push of a new snapshot until the client answers the one in flight. */
+  deferred(record: ProxyRecord, typeUrl: string): void;
+  /** After an answer, the client holds the newest state of the type: nothing more is sent for now. */
+  caughtUp(record: ProxyRecord, typeUrl: string): void;
   /** The stream ended (its pending pushes will never be answered). */
   closed(record: ProxyRecord): void;
 }
