@@ -61,7 +61,7 @@ function render(m: ReadonlyMap<string, readonly Endpoint[]>): string {
 type Op =
   | { op: 'announce'; stream: number; node: number; service: number; address: number; weight: number }
   | { op: 'withdraw'; stream: number }
-  | { op: 'static'; entries: { service: number; address: number }[] };
+  | { op: 'static'; entries: { service: number; address: number; weight: number }[] };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
@@ -76,18 +76,22 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     op: fc.constant('static' as const),
     // Repeats included: a Service may list one address twice.
-    entries: fc.array(fc.record({ service: fc.nat(2), address: fc.nat(4) }), { maxLength: 4 }),
+    entries: fc.array(fc.record({ service: fc.nat(2), address: fc.nat(4), weight: fc.integer({ min: 1, max: 3 }) }), {
+      maxLength: 4,
+    }),
   }),
 );
 
-function services(entries: { service: number; address: number }[]): ServiceResource[] {
+function services(entries: { service: number; address: number; weight: number }[]): ServiceResource[] {
   return [0, 1, 2].map((s) => ({
     apiVersion: API_VERSION,
     kind: 'Service',
     metadata: { name: `svc${s}` },
     spec: {
       ports: [{ name: 'http', port: 80, protocol: 'HTTP' }],
-      endpoints: entries.filter((e) => e.service === s).map((e) => ({ address: `10.0.0.${e.address}`, port: 80 })),
+      endpoints: entries
+        .filter((e) => e.service === s)
+        .map((e) => ({ address: `10.0.0.${e.address}`, port: 80, weight: e.weight })),
     },
   }));
 }
@@ -134,7 +138,7 @@ describe('EndpointRegistry (model)', () => {
                     address: e.address,
                     port: e.port,
                     labels: {},
-                    weight: 1,
+                    weight: e.weight ?? 1,
                     zone: '',
                     source: 'static',
                   })),

@@ -61,25 +61,15 @@ export class EndpointRegistry {
         }),
       ),
     );
-    // Claims that did not change keep their place (and their arrival order among equals).
-    const held = new Map<string, Claim[]>();
-    for (const c of this.staticClaims) {
-      const key = `${c.ep.service}\n${c.content}`;
-      held.set(key, [...(held.get(key) ?? []), c]);
-    }
-    let changed = false;
-    const kept: Claim[] = [];
-    for (const c of next) {
-      const old = held.get(`${c.ep.service}\n${c.content}`)?.shift();
-      if (old) kept.push(old);
-      else {
-        changed = this.add(c) || changed;
-        kept.push(c);
-      }
-    }
-    for (const olds of held.values()) for (const old of olds) changed = this.remove(old) || changed;
-    this.staticClaims = kept;
-    if (changed) this.changed();
+    // Static claims are replaced in spec order (the first entry for an address:port wins, as from scratch); only a
+    // real change in what the touched services publish is announced.
+    const touched = new Set([...this.staticClaims, ...next].map((c) => c.ep.service));
+    const before = new Map([...touched].map((service) => [service, this.rendered(service)]));
+    for (const c of this.staticClaims) this.remove(c);
+    for (const c of next) this.add(c);
+    this.staticClaims = next;
+    this.stale = true;
+    if ([...touched].some((service) => this.rendered(service) !== before.get(service))) this.changed();
   }
 
   /** Records the endpoint a stream's proxy fronts; a lingering endpoint of the same node is replaced without a flap. */
@@ -207,6 +197,11 @@ export class EndpointRegistry {
     const changed = svc.remove(claim);
     if (svc.empty) this.services.delete(claim.ep.service);
     return changed;
+  }
+
+  /** What one service publishes, as comparable text. */
+  private rendered(service: string): string {
+    return JSON.stringify((this.services.get(service)?.list() ?? []).map(contentOf));
   }
 
   private countSource(source: string, delta: 1 | -1): void {
