@@ -64,6 +64,8 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   #pendingSnapshot: Snapshot | undefined;
   /** Per type URL, the bytes of responses not answered yet (released on the answer to the latest, or at the end). */
   readonly #holds = new Map<string, Hold[]>();
+  /** The nonce last written per type URL. */
+  readonly #lastNonces = new Map<string, string>();
 
   constructor(
     call: ServerDuplexStream<Req | MalformedRequest, PreEncoded>,
@@ -107,7 +109,13 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
    */
   write(typeUrl: string, key: string, build: (nonce: string) => Res): string | undefined {
     if (this.#closed) return undefined;
-    const response = this.#deps.responses.get(key, (nonce) => this.#encode(build(nonce)));
+    // Never the same nonce twice in a row for a type: an answer must say which of the two it answers.
+    const response = this.#deps.responses.get(
+      key,
+      (nonce) => this.#encode(build(nonce)),
+      this.#lastNonces.get(typeUrl),
+    );
+    this.#lastNonces.set(typeUrl, response.nonce);
     if (this.#deps.inFlight) {
       const hold = this.#deps.inFlight.hold(response.encoded.length);
       const holds = this.#holds.get(typeUrl)?.filter((h) => !h.released) ?? [];

@@ -51,4 +51,16 @@ describe('SharedResponses', () => {
     expect(big.encoded.length, '8 bytes and a 3-character key').to.equal(8);
     expect(shared.size).to.deep.equal({ entries: 0, bytes: 0 });
   });
+
+  it('encodes anew rather than hand a stream the nonce it was just sent', () => {
+    const shared = new SharedResponses();
+    const first = shared.get('k', (n) => Buffer.from(n));
+    const again = shared.get('k', (n) => Buffer.from(n), first.nonce);
+    expect(again.nonce).to.not.equal(first.nonce);
+    expect(again.encoded.toString()).to.equal(again.nonce);
+    expect(
+      shared.get('k', (n) => Buffer.from(n)),
+      'the cached one stays for others',
+    ).to.equal(first);
+  });
 });

@@ -25,9 +25,17 @@ export class SharedResponses {
     this.#budget = budgetBytes;
   }
 
-  /** The response for `key` (which must determine everything but the nonce), encoding it on first use. */
-  get(key: string, encode: (nonce: string) => Buffer): PreEncoded {
+  /**
+   * The response for `key` (which must determine everything but the nonce), encoding it on first use. `avoid` is a
+   * nonce the caller must not get (the stream's last one of the type): a hit carrying it is encoded anew.
+   */
+  get(key: string, encode: (nonce: string) => Buffer, avoid?: string): PreEncoded {
     const hit = this.#entries.get(key);
+    if (hit && hit.nonce === avoid) {
+      this.#sequence += 1;
+      const nonce = String(this.#sequence);
+      return { encoded: encode(nonce), nonce };
+    }
     if (hit) {
       this.#entries.delete(key);
       this.#entries.set(key, hit);
