@@ -128,6 +128,14 @@ function splitMesh(weights: Record<string, number> | string): Parameters<typeof 
   };
 }
 
+/** What a client of splitMesh subscribes to: every cluster, both load assignments, every listener, the route. */
+const SPLIT_SUBSCRIPTIONS = [
+  [TYPE_URLS.cluster, []],
+  [TYPE_URLS.endpoint, ['orders', 'users']],
+  [TYPE_URLS.listener, []],
+  [TYPE_URLS.route, ['orders-route']],
+] as const;
+
 describe('xDS conformance', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -226,12 +234,7 @@ describe('xDS conformance', () => {
         h.cache.setSnapshot('g', Snapshot.fromObjects(v, splitMesh(w)));
       put('1', { orders: 50, users: 50 });
       const c = h.sotw();
-      for (const [type, names] of [
-        [CDS, []],
-        [EDS, ['orders', 'users']],
-        [LDS, []],
-        [RDS, ['orders-route']],
-      ] as const) {
+      for (const [type, names] of SPLIT_SUBSCRIPTIONS) {
         c.send({ type_url: type, resource_names: [...names] });
         c.ack(await c.next(type));
       }
@@ -564,12 +567,7 @@ describe('xDS conformance', () => {
         h.cache.setSnapshot('g', Snapshot.fromObjects(v, splitMesh(w)));
       put('1', { orders: 50, users: 50 });
       const c = h.delta();
-      for (const [type, names] of [
-        [CDS, []],
-        [EDS, ['orders', 'users']],
-        [LDS, []],
-        [RDS, ['orders-route']],
-      ] as const) {
+      for (const [type, names] of SPLIT_SUBSCRIPTIONS) {
         c.send({ type_url: type, subscribe: [...names] });
         c.ack(await c.next(type));
       }
