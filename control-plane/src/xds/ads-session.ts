@@ -104,7 +104,8 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   /**
    * Writes the response `build` makes for a nonce, unless the stream has ended; returns the nonce it went with, or
    * undefined when nothing was written. `key` must determine the response's content but for the nonce: streams
-   * writing the same key share one encoding (and its nonce, unique within each of them). When the stream's buffer
+   * writing the same key share one encoding and its nonce (a stream can meet a nonce again only after another one of
+   * the type, and then for the same content). When the stream's buffer
    * is full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
    */
   write(typeUrl: string, key: string, build: (nonce: string) => Res): string | undefined {
