@@ -1,5 +1,6 @@
 // A bounded LRU of encoded resources keyed by type + exact content, shared by every group and publish round.
 import { anyOf } from '@trellis/xds-protos';
+import { ByteLru } from './byte-lru.ts';
 import { shortHash } from './hash.ts';
 
 /** One encoded resource: its Any value and its content version (a short hash of the bytes). */
@@ -78,16 +79,14 @@ export interface EncodingCacheOptions {
  * shared, never mutated: callers must not write into `value`.
  */
 export class EncodingCache {
-  readonly #maxBytes: number;
-  readonly #entries = new Map<string, Encoded>();
+  readonly #entries: ByteLru<Encoded>;
   /** Encodings of sealed objects by identity (weak: they live as long as their producer keeps the object). */
   readonly #byObject = new WeakMap<object, Encoded>();
-  #bytes = 0;
   #hits = 0;
   #misses = 0;
 
   constructor(opts: EncodingCacheOptions = {}) {
-    this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.#entries = new ByteLru(opts.maxBytes ?? 64 * 1024 * 1024, sizeOf);
   }
 
   /** The encoding of object as typeUrl (throws like anyOf when it does not fit the schema; failures are not cached). */
@@ -115,33 +114,21 @@ export class EncodingCache {
     const hit = this.#entries.get(key);
     if (hit) {
       this.#hits++;
-      // Refresh its place in the LRU order.
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
       return hit;
     }
     this.#misses++;
     const encoded = fresh(typeUrl, object);
-    const size = sizeOf(key, encoded);
-    if (size > this.#maxBytes) return encoded;
     this.#entries.set(key, encoded);
-    this.#bytes += size;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= sizeOf(oldest, entry);
-    }
     return encoded;
   }
 
   /** Entries held, bytes accounted, and hits/misses since creation. */
   stats(): { entries: number; bytes: number; hits: number; misses: number } {
-    return { entries: this.#entries.size, bytes: this.#bytes, hits: this.#hits, misses: this.#misses };
+    return { entries: this.#entries.entries, bytes: this.#entries.bytes, hits: this.#hits, misses: this.#misses };
   }
 
   clear(): void {
     this.#entries.clear();
-    this.#bytes = 0;
   }
 }
 

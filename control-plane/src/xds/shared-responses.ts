@@ -1,4 +1,5 @@
 // Encoded discovery responses shared by every stream that is sent the same content: encoded once, nonce included.
+import { ByteLru } from '../cache/byte-lru.ts';
 
 /** A response already encoded to its protobuf bytes (what the ADS method writes). */
 export interface PreEncoded {
@@ -16,13 +17,12 @@ export const SHARED_RESPONSE_BUDGET_BYTES = 64 * 1024 * 1024;
  * recently used responses go past the byte budget.
  */
 export class SharedResponses {
-  readonly #budget: number;
-  readonly #entries = new Map<string, PreEncoded>();
-  #bytes = 0;
+  /** Each entry counts its bytes and its key: the key lists every name and version the response carries. */
+  readonly #entries: ByteLru<PreEncoded>;
   #sequence = 0;
 
   constructor(budgetBytes = SHARED_RESPONSE_BUDGET_BYTES) {
-    this.#budget = budgetBytes;
+    this.#entries = new ByteLru(budgetBytes, (key, r) => r.encoded.length + key.length);
   }
 
   /**
@@ -31,35 +31,17 @@ export class SharedResponses {
    */
   get(key: string, encode: (nonce: string) => Buffer, avoid?: string): PreEncoded {
     const hit = this.#entries.get(key);
-    if (hit && hit.nonce === avoid) {
-      this.#sequence += 1;
-      const nonce = String(this.#sequence);
-      return { encoded: encode(nonce), nonce };
-    }
-    if (hit) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit;
-    }
+    if (hit && hit.nonce !== avoid) return hit;
     this.#sequence += 1;
     const nonce = String(this.#sequence);
     const response = { encoded: encode(nonce), nonce };
-    // The key counts too: it lists every name and version the response carries.
-    const size = response.encoded.length + key.length;
-    if (size <= this.#budget) {
-      this.#entries.set(key, response);
-      this.#bytes += size;
-      for (const [k, r] of this.#entries) {
-        if (this.#bytes <= this.#budget) break;
-        this.#entries.delete(k);
-        this.#bytes -= r.encoded.length + k.length;
-      }
-    }
+    // A fresh copy for `avoid` leaves the shared one in place for other streams.
+    if (!hit) this.#entries.set(key, response);
     return response;
   }
 
   /** Responses kept, and their bytes with their keys (metrics, tests). */
   get size(): { entries: number; bytes: number } {
-    return { entries: this.#entries.size, bytes: this.#bytes };
+    return { entries: this.#entries.entries, bytes: this.#entries.bytes };
   }
 }
