@@ -12,6 +12,7 @@ import type { Hold, InFlightBudget } from './in-flight.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
 import type { PreEncoded, SharedResponses } from './shared-responses.ts';
+import type { Subscription } from './subscription.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
 export interface SessionDeps {
@@ -64,8 +65,6 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   #pendingSnapshot: Snapshot | undefined;
   /** Per type URL, the bytes of responses not answered yet (released on the answer to the latest, or at the end). */
   readonly #holds = new Map<string, Hold[]>();
-  /** The nonce last written per type URL. */
-  readonly #lastNonces = new Map<string, string>();
 
   constructor(
     call: ServerDuplexStream<Req | MalformedRequest, PreEncoded>,
@@ -105,18 +104,14 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
    * Writes the response `build` makes for a nonce, unless the stream has ended; returns the nonce it went with, or
    * undefined when nothing was written. `key` must determine the response's content but for the nonce: streams
    * writing the same key share one encoding and its nonce (a stream can meet a nonce again only after another one of
-   * the type, and then for the same content). When the stream's buffer
-   * is full (the client does not read), later snapshots wait for it to drain and only the newest one is pushed.
+   * the type, and then for the same content). When the stream's buffer is full (the client does not read), later
+   * snapshots wait for it to drain and only the newest one is pushed.
    */
-  write(typeUrl: string, key: string, build: (nonce: string) => Res): string | undefined {
+  write(sub: Subscription, key: string, build: (nonce: string) => Res): string | undefined {
     if (this.#closed) return undefined;
+    const { typeUrl } = sub;
     // Never the same nonce twice in a row for a type: an answer must say which of the two it answers.
-    const response = this.#deps.responses.get(
-      key,
-      (nonce) => this.#encode(build(nonce)),
-      this.#lastNonces.get(typeUrl),
-    );
-    this.#lastNonces.set(typeUrl, response.nonce);
+    const response = this.#deps.responses.get(key, (nonce) => this.#encode(build(nonce)), sub.lastNonce);
     if (this.#deps.inFlight) {
       const hold = this.#deps.inFlight.hold(response.encoded.length);
       const holds = this.#holds.get(typeUrl)?.filter((h) => !h.released) ?? [];

@@ -163,7 +163,7 @@ export class DeltaStream {
       updates.map((r) => [r.name, r.version]),
       removals,
     ]);
-    const nonce = this.#session.write(sub.typeUrl, key, (n) => ({
+    const nonce = this.#session.write(sub, key, (n) => ({
       system_version_info: snapshot.version,
       resources: updates.map((r) => ({
         name: r.name,

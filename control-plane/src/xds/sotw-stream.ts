@@ -193,7 +193,7 @@ export class SotwStream {
     const { sub } = state;
     const version = versionOfResources(holds);
     const key = JSON.stringify(['sotw', sub.typeUrl, version, [...resources.values()].map((r) => [r.name, r.version])]);
-    const nonce = this.#session.write(sub.typeUrl, key, (n) => ({
+    const nonce = this.#session.write(sub, key, (n) => ({
       version_info: version,
       resources: [...resources.values()].map((r) => ({ type_url: sub.typeUrl, value: r.value })),
       type_url: sub.typeUrl,
