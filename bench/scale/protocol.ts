@@ -37,11 +37,15 @@ export interface WorkerCounters {
   connected: number;
 }
 
-export type FromWorker =
-  | { type: 'ready' }
+/** What happened to one proxy; a worker sends them in batches. */
+export type ProxyEvent =
   | { type: 'full'; id: string; at: number }
   | { type: 'watched'; watchId: number; id: string; at: number }
-  | { type: 'reset'; id: string; code: number; details: string }
+  | { type: 'reset'; id: string; code: number; details: string };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'events'; events: ProxyEvent[] }
   | { type: 'stats'; requestId: number; counters: WorkerCounters }
   | { type: 'closed' };
 

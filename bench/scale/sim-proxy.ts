@@ -1,16 +1,15 @@
 // One simulated sidecar: a real ADS stream (Delta or SotW, own connection) that follows references like the sidecar
 // (wildcard LDS/CDS, named RDS/EDS), ACKs every response at once and reports full config, watches and resets.
-import * as grpc from '@grpc/grpc-js';
 import { lookupType, TYPE_URLS } from '@trellis/xds-protos';
+import { H2Call } from './h2-call.ts';
 import { type Mode, nowMs, type ProxySpec, type WatchSpec } from './protocol.ts';
+import { decodeDelta, decodeSotw } from './wire.ts';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 const PATHS = { sotw: `/${SERVICE}/StreamAggregatedResources`, delta: `/${SERVICE}/DeltaAggregatedResources` };
 const T = {
   sotwRequest: lookupType('envoy.service.discovery.v3.DiscoveryRequest'),
-  sotwResponse: lookupType('envoy.service.discovery.v3.DiscoveryResponse'),
   deltaRequest: lookupType('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
-  deltaResponse: lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse'),
   listener: lookupType('envoy.config.listener.v3.Listener'),
   cluster: lookupType('envoy.config.cluster.v3.Cluster'),
   hcm: lookupType('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
@@ -22,6 +21,7 @@ const STRING_VALUE = VALUE_FIELDS['stringValue'] ? 'stringValue' : 'string_value
 const STRUCT_VALUE = VALUE_FIELDS['structValue'] ? 'structValue' : 'struct_value';
 
 type Obj = Record<string, unknown>;
+/** As protobufjs decodes google.protobuf.Any. */
 interface AnyMsg {
   type_url: string;
   value: Uint8Array;
@@ -112,8 +112,6 @@ function nodeOf(p: ProxySpec): Obj {
   };
 }
 
-const identity = (b: Buffer): Buffer => b;
-
 /** Resources held per type: name → version (SotW: the response's version_info). */
 interface TypeState {
   received: boolean;
@@ -141,8 +139,7 @@ export class SimProxy {
   /** RDS/EDS names requested on the current stream. */
   readonly #subscribed = new Map<'route' | 'endpoint', Set<string>>();
   readonly #watches: WatchSpec[] = [];
-  #client: grpc.Client | undefined;
-  #call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  #call: H2Call | undefined;
   #sendNode = true;
   #closed = false;
   #full = false;
@@ -171,23 +168,15 @@ export class SimProxy {
 
   /** Opens the stream (one connection of its own) and sends the first requests. */
   connect(): void {
-    this.#client = new grpc.Client(this.#address, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_receive_message_length': 256 * 1024 * 1024,
-      'grpc.keepalive_time_ms': 30_000,
-      // As the sidecar (sidecar/src/xds/ads-call.ts): a first configuration fits in one flow-control window.
-      'grpc-node.flow_control_window': 4 * 1024 * 1024,
-      // 10,000 channels' channelz traces are garbage the simulator's GC would walk for nothing.
-      'grpc.enable_channelz': 0,
+    // As the sidecar (sidecar/src/xds/ads-call.ts): a first configuration fits in one flow-control window.
+    const call: H2Call = new H2Call(this.#address, PATHS[this.#mode], 4 * 1024 * 1024, {
+      message: (b) => this.#onData(b),
+      status: (code, details) => this.#onStatus(call, code, details),
     });
-    const call = this.#client.makeBidiStreamRequest(PATHS[this.#mode], identity, identity);
     this.#call = call;
     this.#sendNode = true;
     this.#subscribed.clear();
     for (const s of this.#types.values()) s.nonce = '';
-    call.on('data', (b: Buffer) => this.#onData(b));
-    call.on('error', () => {});
-    call.on('status', (s: grpc.StatusObject) => this.#onStatus(call, s));
     for (const type of ['cluster', 'listener'] as const) {
       if (this.#mode === 'delta') {
         this.#send({
@@ -205,9 +194,7 @@ export class SimProxy {
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#call?.cancel();
-    this.#client?.close();
     this.#call = undefined;
-    this.#client = undefined;
   }
 
   /** From now on, reports the first ACKed response of watch.typeUrl with a resource named watch.namePrefix…. */
@@ -215,12 +202,10 @@ export class SimProxy {
     this.#watches.push(w);
   }
 
-  #onStatus(call: grpc.ClientDuplexStream<Buffer, Buffer>, s: grpc.StatusObject): void {
+  #onStatus(call: H2Call, code: number, details: string): void {
     if (this.#closed || call !== this.#call) return;
-    this.#events.reset(this, s.code, s.details);
-    this.#client?.close();
+    this.#events.reset(this, code, details);
     this.#call = undefined;
-    this.#client = undefined;
     // Reconnect like the sidecar (backoff with jitter), keeping what it holds.
     this.#retry = setTimeout(() => this.connect(), 500 + Math.random() * 1000);
   }
@@ -229,7 +214,7 @@ export class SimProxy {
     if (this.#sendNode) request['node'] = nodeOf(this.spec);
     this.#sendNode = false;
     const type = this.#mode === 'delta' ? T.deltaRequest : T.sotwRequest;
-    this.#call?.write(Buffer.from(type.encode(type.fromObject(request)).finish()));
+    this.#call?.write(type.encode(type.fromObject(request)).finish());
   }
 
   #sotwRequest(type: TypeKey): void {
@@ -249,57 +234,47 @@ export class SimProxy {
     let typeUrl: string;
     const names: string[] = [];
     if (this.#mode === 'delta') {
-      const r = T.deltaResponse.decode(b) as unknown as {
-        type_url: string;
-        nonce: string;
-        resources: { name: string; version: string; resource?: AnyMsg | null }[];
-        removed_resources: string[];
-      };
-      typeUrl = r.type_url;
+      const r = decodeDelta(b);
+      typeUrl = r.typeUrl;
       const type = TYPE_OF.get(typeUrl);
       this.#send({ type_url: typeUrl, response_nonce: r.nonce });
       if (!type) return;
       const s = this.#types.get(type)!;
       s.received = true;
       for (const res of r.resources) {
-        if (!res.resource) continue;
+        if (!res.value) continue;
         names.push(res.name);
         s.held.set(res.name, res.version);
         s.absent.delete(res.name);
         if (type === 'listener' || type === 'cluster') {
-          s.refs.set(res.name, cachedRefs(type, res.name, res.version, res.resource.value));
+          s.refs.set(res.name, cachedRefs(type, res.name, res.version, res.value));
         }
       }
-      for (const name of r.removed_resources) {
+      for (const name of r.removed) {
         names.push(name);
         s.held.delete(name);
         s.refs.delete(name);
         s.absent.add(name);
       }
     } else {
-      const r = T.sotwResponse.decode(b) as unknown as {
-        type_url: string;
-        nonce: string;
-        version_info: string;
-        resources: AnyMsg[];
-      };
-      typeUrl = r.type_url;
+      const r = decodeSotw(b);
+      typeUrl = r.typeUrl;
       const type = TYPE_OF.get(typeUrl);
       if (!type) return;
       const s = this.#types.get(type)!;
       s.received = true;
       s.nonce = r.nonce;
-      s.versionInfo = r.version_info;
+      s.versionInfo = r.versionInfo;
       const wildcard = type === 'listener' || type === 'cluster';
       if (wildcard) {
         s.held.clear();
         s.refs.clear();
       }
-      for (const any of r.resources) {
-        const name = nameField(any.value);
+      for (const value of r.resources) {
+        const name = nameField(value);
         names.push(name);
-        s.held.set(name, r.version_info);
-        if (wildcard) s.refs.set(name, cachedRefs(type, name, r.version_info, any.value));
+        s.held.set(name, r.versionInfo);
+        if (wildcard) s.refs.set(name, cachedRefs(type, name, r.versionInfo, value));
       }
       this.#sotwRequest(type);
     }

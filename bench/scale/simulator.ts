@@ -49,24 +49,18 @@ export class Simulator {
   }
 
   #onMessage(m: FromWorker): void {
-    switch (m.type) {
-      case 'full':
-        if (!this.#fullAt.has(m.id)) this.#record(this.#fullAt, m.id, m.at);
-        return;
-      case 'watched': {
-        const times = this.#watched.get(m.watchId);
-        if (times) this.#record(times, m.id, m.at);
-        return;
-      }
-      case 'reset':
-        this.resets.push({ id: m.id, code: m.code, details: m.details });
-        return;
-      case 'stats':
-        this.#stats.get(m.requestId)?.(m.counters);
-        this.#stats.delete(m.requestId);
-        return;
-      default:
-        return;
+    if (m.type === 'stats') {
+      this.#stats.get(m.requestId)?.(m.counters);
+      this.#stats.delete(m.requestId);
+    }
+    if (m.type !== 'events') return;
+    for (const e of m.events) {
+      if (e.type === 'full') {
+        if (!this.#fullAt.has(e.id)) this.#record(this.#fullAt, e.id, e.at);
+      } else if (e.type === 'watched') {
+        const times = this.#watched.get(e.watchId);
+        if (times) this.#record(times, e.id, e.at);
+      } else this.resets.push({ id: e.id, code: e.code, details: e.details });
     }
   }
 

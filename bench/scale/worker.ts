@@ -1,6 +1,6 @@
 // A simulator worker thread: hosts a share of the simulated proxies and reports their events to the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FromWorker, Mode, ToWorker, WorkerCounters } from './protocol.ts';
+import type { FromWorker, Mode, ProxyEvent, ToWorker, WorkerCounters } from './protocol.ts';
 import { SimProxy } from './sim-proxy.ts';
 
 export interface WorkerInit {
@@ -14,13 +14,24 @@ const { address, mode } = workerData as WorkerInit;
 const proxies = new Map<string, SimProxy>();
 const counters: WorkerCounters = { messages: 0, bytes: 0, resets: 0, connected: 0 };
 const post = (m: FromWorker): void => port.postMessage(m);
+// Proxy events go out once per turn of the event loop: one message (and one wake-up of the main thread, which
+// shares this core) per turn instead of per proxy. Their times are taken when they happen.
+let batch: ProxyEvent[] = [];
+const queue = (e: ProxyEvent): void => {
+  if (batch.length === 0) setImmediate(flush);
+  batch.push(e);
+};
+function flush(): void {
+  post({ type: 'events', events: batch });
+  batch = [];
+}
 
 const events = {
-  full: (p: SimProxy, at: number) => post({ type: 'full', id: p.spec.id, at }),
-  watched: (p: SimProxy, watchId: number, at: number) => post({ type: 'watched', watchId, id: p.spec.id, at }),
+  full: (p: SimProxy, at: number) => queue({ type: 'full', id: p.spec.id, at }),
+  watched: (p: SimProxy, watchId: number, at: number) => queue({ type: 'watched', watchId, id: p.spec.id, at }),
   reset: (p: SimProxy, code: number, details: string) => {
     counters.resets++;
-    post({ type: 'reset', id: p.spec.id, code, details });
+    queue({ type: 'reset', id: p.spec.id, code, details });
   },
   received: (_p: SimProxy, bytes: number) => {
     counters.messages++;
