@@ -28,6 +28,7 @@ import {
   type ControlPlane,
   convergenceHistogram,
   cpuMicros,
+  gauges,
   type Histogram,
   histogramDelta,
   procBytes,
@@ -174,11 +175,16 @@ async function main(): Promise<void> {
     const t0 = nowMs();
     sim.connect(proxies);
     const progress = setInterval(() => {
-      void sim?.counters().then((c) => {
+      const at = nowMs();
+      void Promise.all([
+        sim!.counters(),
+        gauges(cp!.metricsPort, ['trellis_cp_xds_inflight_bytes', 'trellis_cp_xds_admission_waiting']),
+      ]).then(([c, [inflight, waiting]]) => {
         const cpuS = ((cpuMicros(cp!.pid) - cpu0) / 1e6).toFixed(1);
         log(
-          `  ${((nowMs() - t0) / 1000).toFixed(0)} s: ${sim!.fullCount()} of ${N} full, ${c.connected} streams open, ` +
-            `${c.messages} messages, ${mb(c.bytes)} received, ${sim!.resets.length} resets, control-plane CPU ${cpuS} s`,
+          `  ${((at - t0) / 1000).toFixed(0)} s: ${sim!.fullCount()} of ${N} full, ${c.connected} streams open, ` +
+            `${c.messages} messages, ${mb(c.bytes)} received, ${sim!.resets.length} resets, control-plane CPU ${cpuS} s, ` +
+            `RSS ${mb(procBytes(cp!.pid, 'VmRSS'))}, in flight ${mb(inflight ?? Number.NaN)}, ${waiting} waiting for admission`,
         );
         const codes = Object.entries(resetCodes(sim!.resets));
         if (codes.length > 0) log(`    resets: ${codes.map(([k, n]) => `${n} × ${k.slice(0, 80)}`).join('; ')}`);

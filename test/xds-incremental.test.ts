@@ -228,6 +228,46 @@ describe('xDS pushes proportional to the change', () => {
     expect(secondGot.names).to.deep.equal(got.names);
   });
 
+  it('pushes wait while the budget is spent, then the waiting stream gets the newest state in one response', async () => {
+    await cp.stop(0);
+    // Any unanswered response fills the budget; none expires within the test.
+    await start({ admission: { ratePerSecond: 0 }, inFlight: { budgetBytes: 1, ttlMs: NEVER } });
+    await store.commit({ put: [service('orders', [8080])], delete: [] });
+    cp.flush();
+    const holder = delta({ id: 'holder' });
+    holder.send({ type_url: CDS });
+    holder.ack(await holder.next(CDS));
+    const spender = delta({ id: 'spender' });
+    spender.send({ type_url: CDS });
+    // Unanswered: the budget is spent from now on.
+    const spent = await spender.next(CDS);
+    const sentTo = (id: string): string =>
+      cp.proxies
+        .list()
+        .find((p) => p.node.id === id)
+        ?.types.find((t) => t.typeUrl === CDS)?.sentVersion ?? '';
+    const held = sentTo('holder');
+
+    for (const name of ['payments', 'shipping']) {
+      await store.commit({ put: [service(name, [9090])], delete: [] });
+      cp.flush();
+    }
+    expect(sentTo('holder'), 'its push waits for the budget').to.equal(held);
+    // Both streams hold a configuration: both pushes wait, the holder's first (it was first to get the snapshot).
+    expect(await cp.telemetry.metrics.render()).to.match(/^trellis_cp_xds_push_waiting 2$/m);
+
+    spender.ack(spent);
+    const got = await holder.next(CDS);
+    expect(got.resources.map((r) => r.name).sort()).to.deep.equal(['payments|9090', 'shipping|9090']);
+    holder.ack(got);
+    // Nothing else was queued for it: the next reply is the barrier's.
+    expect(await deltaBarrier(holder)).to.deep.equal([]);
+    // The spender's turn comes once the budget is free again, with the same newest state.
+    const late = await spender.next(CDS);
+    expect(late.resources.map((r) => r.name).sort()).to.deep.equal(['payments|9090', 'shipping|9090']);
+    spender.ack(late);
+  });
+
   it('a slow (non-reading) proxy does not delay others and then gets the newest state, not every one', async () => {
     const fast = sotw({ id: 'fast' });
     const slow = sotw({ id: 'slow' });

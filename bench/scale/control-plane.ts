@@ -90,6 +90,23 @@ export function procBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 export { cpuMicros };
 
+/** Gauges summed over their series from /metrics; NaN each when the control plane does not answer in timeoutMs. */
+export async function gauges(metricsPort: number, names: readonly string[], timeoutMs = 5000): Promise<number[]> {
+  let text: string;
+  try {
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch {
+    return names.map(() => Number.NaN);
+  }
+  const sums = names.map(() => 0);
+  for (const line of text.split('\n')) {
+    const i = names.findIndex((n) => line.startsWith(`${n} `) || line.startsWith(`${n}{`));
+    if (i >= 0) sums[i]! += Number(/ (\S+)$/.exec(line)?.[1] ?? Number.NaN);
+  }
+  return sums;
+}
+
 /** The convergence histogram: cumulative bucket counts by upper bound, count and sum. */
 export interface Histogram {
   buckets: [number, number][];

@@ -57,6 +57,8 @@ export class ConvergenceTracker {
   readonly #open = new Set<Round>();
   /** stream|typeUrl → pushes written so far. */
   readonly #pushes = new Map<string, number>();
+  /** stream → the type URLs it was pushed or deferred (so a stream's end touches its own keys only). */
+  readonly #typesOf = new Map<string, Set<string>>();
 
   constructor(opts: ConvergenceOptions) {
     this.#opts = opts;
@@ -78,7 +80,7 @@ export class ConvergenceTracker {
     }
     const links = changes.map((c) => c.link).filter((l) => l !== undefined);
     this.#current = {
-      startedAt: Math.min(...changes.map((c) => c.at)),
+      startedAt: changes.reduce((min, c) => Math.min(min, c.at), Number.POSITIVE_INFINITY),
       links,
       applyStarts: changes.filter((c) => c.fromApply).map((c) => c.at),
       registryStarts: changes.filter((c) => !c.fromApply).map((c) => c.at),
@@ -108,7 +110,7 @@ export class ConvergenceTracker {
 
   /** A push was written (inside the current round: it must be answered). */
   pushed(streamId: string, typeUrl: string): void {
-    const k = key(streamId, typeUrl);
+    const k = this.#keyOf(streamId, typeUrl);
     const n = (this.#pushes.get(k) ?? 0) + 1;
     this.#pushes.set(k, n);
     this.#current?.outstanding.set(k, n);
@@ -116,7 +118,7 @@ export class ConvergenceTracker {
 
   /** Flow control held back a push of the current round: the round waits for the push that follows. */
   deferred(streamId: string, typeUrl: string): void {
-    const k = key(streamId, typeUrl);
+    const k = this.#keyOf(streamId, typeUrl);
     this.#current?.outstanding.set(k, (this.#pushes.get(k) ?? 0) + 1);
   }
 
@@ -138,12 +140,26 @@ export class ConvergenceTracker {
 
   /** The stream ended: nothing more is expected from it. */
   closed(streamId: string): void {
-    const prefix = `${streamId}|`;
-    for (const k of [...this.#pushes.keys()]) if (k.startsWith(prefix)) this.#pushes.delete(k);
+    const types = this.#typesOf.get(streamId);
+    if (!types) return;
+    this.#typesOf.delete(streamId);
+    const keys = [...types].map((t) => key(streamId, t));
+    for (const k of keys) this.#pushes.delete(k);
     for (const round of [...this.#open]) {
-      for (const k of [...round.outstanding.keys()]) if (k.startsWith(prefix)) round.outstanding.delete(k);
+      for (const k of keys) round.outstanding.delete(k);
       this.#settle(round);
     }
+  }
+
+  /** The key of a stream's type, remembered under the stream for closed(). */
+  #keyOf(streamId: string, typeUrl: string): string {
+    let types = this.#typesOf.get(streamId);
+    if (!types) {
+      types = new Set();
+      this.#typesOf.set(streamId, types);
+    }
+    types.add(typeUrl);
+    return key(streamId, typeUrl);
   }
 
   #answer(k: string, answered: number, rejected: boolean): void {

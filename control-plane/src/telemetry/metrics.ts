@@ -12,6 +12,8 @@ export const CONVERGENCE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 export interface XdsLoad {
   inFlightBytes: number;
   admissionWaiting: number;
+  /** Streams holding a configuration whose next push waits for the in-flight budget. */
+  pushWaiting: number;
 }
 
 /** The families, registered on a private registry (no global state; several control planes per process work). */
@@ -25,7 +27,7 @@ export class ControlPlaneMetrics {
   readonly endpointConvergence: Histogram<string>;
   readonly apiRequests: Counter<'method' | 'code'>;
   #countProxies: () => Iterable<string> = () => [];
-  #xdsLoad: () => XdsLoad = () => ({ inFlightBytes: 0, admissionWaiting: 0 });
+  #xdsLoad: () => XdsLoad = () => ({ inFlightBytes: 0, admissionWaiting: 0, pushWaiting: 0 });
 
   constructor() {
     const registers = [this.registry];
@@ -44,7 +46,7 @@ export class ControlPlaneMetrics {
     const xdsLoad = () => this.#xdsLoad();
     new Gauge({
       name: 'trellis_cp_xds_inflight_bytes',
-      help: 'Bytes of xDS responses written and not yet ACKed or NACKed (new streams wait while over the budget)',
+      help: 'Bytes of xDS responses written and not yet ACKed or NACKed (new streams and pushes wait while over the budget)',
       registers,
       collect() {
         this.set(xdsLoad().inFlightBytes);
@@ -56,6 +58,14 @@ export class ControlPlaneMetrics {
       registers,
       collect() {
         this.set(xdsLoad().admissionWaiting);
+      },
+    });
+    new Gauge({
+      name: 'trellis_cp_xds_push_waiting',
+      help: 'xDS streams whose next push waits while the in-flight budget is spent (they get the newest state)',
+      registers,
+      collect() {
+        this.set(xdsLoad().pushWaiting);
       },
     });
     this.pushes = new Counter({

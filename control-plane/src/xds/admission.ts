@@ -1,6 +1,7 @@
 // Admission of new ADS streams under a connect storm: every stream is accepted, and their first configurations
 // are served at a bounded rate (a token bucket, FIFO) and while the server's unanswered bytes are under a budget,
-// so a storm queues instead of starving the event loop or filling memory.
+// so a storm queues instead of starving the event loop or filling memory. With no rate (0), the same FIFO gate
+// queues later pushes while the budget is spent (xds/server.ts).
 
 export interface AdmissionOptions {
   /** First configurations served per second once the burst is spent (0 or Infinity = no limit). */

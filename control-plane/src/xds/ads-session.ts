@@ -26,6 +26,11 @@ export interface SessionDeps {
   observer?: XdsObserver;
   /** Paces first configurations under a connect storm (shared by every stream); none = serve at once. */
   admission?: Admission;
+  /**
+   * Later snapshots wait here, first in first out, while the server's unanswered bytes are over budget (Istio's push
+   * throttle); a stream that waits gets the newest snapshot when its turn comes. None = pushed at once.
+   */
+  pushes?: Admission;
   /** Encoded responses shared by the streams sent the same content (one per server). */
   responses: SharedResponses;
   /** Bytes written and not yet answered, server-wide (admission waits while over budget); none = not counted. */
@@ -63,6 +68,8 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
   /** The client is not reading: writes wait for 'drain' and snapshots meanwhile collapse into the newest one. */
   #blocked = false;
   #pendingSnapshot: Snapshot | undefined;
+  /** Gives up the stream's place in the push queue; set while a snapshot waits for the server's budget. */
+  #cancelPush: (() => void) | undefined;
   /** Per type URL, the bytes of responses not answered yet (released on the answer to the latest, or at the end). */
   readonly #holds = new Map<string, Hold[]>();
 
@@ -212,10 +219,40 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
 
   #onSnapshot(snapshot: Snapshot, record: ProxyRecord): void {
     if (this.#closed) return;
-    if (this.#blocked) {
+    if (this.#blocked || this.#cancelPush) {
       this.#pendingSnapshot = snapshot;
       return;
     }
+    // The first snapshot was paced by admission; later ones queue while the server's budget is spent.
+    const pushes = this.#deps.pushes;
+    if (pushes && this.snapshot !== undefined) {
+      let queued = false;
+      let granted = false;
+      const cancel = pushes.admit(() => {
+        granted = true;
+        if (queued) this.#granted(record);
+      });
+      if (!granted) {
+        queued = true;
+        this.#cancelPush = cancel;
+        this.#pendingSnapshot = snapshot;
+        return;
+      }
+    }
+    this.#push(snapshot, record);
+  }
+
+  /** The stream's turn in the push queue came: the newest snapshot goes out (after a drain, if it is blocked). */
+  #granted(record: ProxyRecord): void {
+    this.#cancelPush = undefined;
+    const pending = this.#pendingSnapshot;
+    this.#pendingSnapshot = undefined;
+    if (!pending || this.#closed) return;
+    if (this.#blocked) this.#pendingSnapshot = pending;
+    else this.#push(pending, record);
+  }
+
+  #push(snapshot: Snapshot, record: ProxyRecord): void {
     const previous = this.snapshot;
     this.snapshot = snapshot;
     try {
@@ -231,6 +268,8 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
     this.#closed = true;
     this.#cancelAdmission?.();
     this.#cancelAdmission = undefined;
+    this.#cancelPush?.();
+    this.#cancelPush = undefined;
     this.#pendingSnapshot = undefined;
     for (const typeUrl of [...this.#holds.keys()]) this.answered(typeUrl);
     this.#unwatch?.();

@@ -56,6 +56,8 @@ export class XdsServer implements ProxyTracker {
   readonly #observer: XdsObserver | undefined;
   readonly #warnings: LogLimiter;
   readonly #admission: Admission;
+  /** Pushes to streams that hold a configuration, queued while the in-flight budget is spent. */
+  readonly #pushes: Admission;
   readonly #responses = new SharedResponses();
   readonly #inFlight: InFlightBudget;
   #server: Server | undefined;
@@ -69,6 +71,8 @@ export class XdsServer implements ProxyTracker {
     this.#warnings = new LogLimiter(opts.warnings);
     this.#inFlight = new InFlightBudget(opts.inFlight);
     this.#admission = new Admission(opts.admission, undefined, this.#inFlight);
+    // After admission, so a release serves waiting first configurations before later pushes.
+    this.#pushes = new Admission({ ratePerSecond: 0 }, undefined, this.#inFlight);
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
@@ -114,13 +118,18 @@ export class XdsServer implements ProxyTracker {
       });
     }).then(() => {
       this.#admission.close();
+      this.#pushes.close();
       this.#warnings.close();
     });
   }
 
-  /** Unanswered response bytes and streams waiting for their first configuration (metrics). */
-  load(): { inFlightBytes: number; admissionWaiting: number } {
-    return { inFlightBytes: this.#inFlight.bytes, admissionWaiting: this.#admission.waiting };
+  /** Unanswered response bytes, streams waiting for their first configuration or for a push (metrics). */
+  load(): { inFlightBytes: number; admissionWaiting: number; pushWaiting: number } {
+    return {
+      inFlightBytes: this.#inFlight.bytes,
+      admissionWaiting: this.#admission.waiting,
+      pushWaiting: this.#pushes.waiting,
+    };
   }
 
   list(): ProxyStatus[] {
@@ -140,6 +149,7 @@ export class XdsServer implements ProxyTracker {
       warnings: this.#warnings,
       streamId: String(this.#streams),
       admission: this.#admission,
+      pushes: this.#pushes,
       responses: this.#responses,
       inFlight: this.#inFlight,
     };
