@@ -44,6 +44,12 @@ export function startControlPlane(
       ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
       : spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Never leave a control plane behind, however the benchmark ends (a crash skips its finally blocks).
+  const reap = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  void exited.then(() => process.off('exit', reap));
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer): void => {

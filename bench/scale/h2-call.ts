@@ -24,7 +24,9 @@ export class H2Call {
   constructor(authority: string, path: string, windowBytes: number, events: CallEvents) {
     this.#events = events;
     this.#session = http2.connect(`http://${authority}`, { settings: { initialWindowSize: windowBytes } });
-    this.#session.on('connect', () => this.#session.setLocalWindowSize(windowBytes));
+    this.#session.on('connect', () => {
+      if (!this.#session.destroyed) this.#session.setLocalWindowSize(windowBytes);
+    });
     this.#session.on('error', (err) => this.#end(UNAVAILABLE, err.message));
     this.#session.on('close', () => this.#end(UNAVAILABLE, 'connection closed'));
     this.#stream = this.#session.request(

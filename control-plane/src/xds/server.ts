@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
 import { MAX_XDS_REQUEST_BYTES } from '../limits.ts';
 import { LogLimiter, type LogLimiterOptions } from '../telemetry/log-limiter.ts';
-import { Admission, type AdmissionOptions } from './admission.ts';
+import { Admission, type AdmissionGate, type AdmissionOptions } from './admission.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';
 import { DeltaStream } from './delta-stream.ts';
@@ -49,6 +49,24 @@ function address(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * The gate of later pushes: the in-flight budget, and no stream waiting for its first configuration. Under a connect
+ * storm, pushes to streams that already hold a configuration wait until every new stream is served, then each gets
+ * the newest state once instead of one update per publish round.
+ */
+function firstConfigurationsFirst(admission: Admission, inFlight: InFlightBudget): AdmissionGate {
+  return {
+    get open() {
+      return admission.waiting === 0 && inFlight.open;
+    },
+    // While streams wait for admission, look again soon (admission grants at its own pace, with no release).
+    nextExpiryMs: () => (admission.waiting > 0 ? ADMISSION_POLL_MS : inFlight.nextExpiryMs()),
+    onRelease: (listener) => inFlight.onRelease(listener),
+  };
+}
+
+const ADMISSION_POLL_MS = 50;
+
 export class XdsServer implements ProxyTracker {
   readonly #cache: SnapshotCache;
   readonly #logger: Logger;
@@ -71,8 +89,11 @@ export class XdsServer implements ProxyTracker {
     this.#warnings = new LogLimiter(opts.warnings);
     this.#inFlight = new InFlightBudget(opts.inFlight);
     this.#admission = new Admission(opts.admission, undefined, this.#inFlight);
-    // After admission, so a release serves waiting first configurations before later pushes.
-    this.#pushes = new Admission({ ratePerSecond: 0 }, undefined, this.#inFlight);
+    this.#pushes = new Admission(
+      { ratePerSecond: 0 },
+      undefined,
+      firstConfigurationsFirst(this.#admission, this.#inFlight),
+    );
   }
 
   /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
