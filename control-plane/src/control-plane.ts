@@ -192,17 +192,19 @@ export class ControlPlane {
     const watched = new Set(this.cache.groups());
     for (const group of [...this.published]) if (!watched.has(group)) this.forget(group);
     const full = kinds.has('store');
+    // One version for the round: groups given the same content send the same Delta responses (shared encodings).
+    const version = String(++this.version);
     this.telemetry.publishRound(() => {
       if (full) {
-        for (const group of watched) this.publish(group);
+        for (const group of watched) this.publish(group, version);
         return;
       }
-      this.publishEndpoints(watched);
+      this.publishEndpoints(watched, version);
     });
   }
 
   /** Publishes new load assignments to the groups whose snapshot holds others; a group without one is translated. */
-  private publishEndpoints(groups: ReadonlySet<string>): void {
+  private publishEndpoints(groups: ReadonlySet<string>, version: string): void {
     const started = performance.now();
     let assignments: Record<string, unknown>[];
     try {
@@ -215,12 +217,12 @@ export class ControlPlane {
     for (const group of groups) {
       const current = this.cache.getSnapshot(group);
       if (!current) {
-        this.publish(group);
+        this.publish(group, version);
         continue;
       }
       if (sameLoadAssignments(current, assignments)) continue;
       try {
-        this.cache.setSnapshot(group, withLoadAssignments(current, String(++this.version), assignments));
+        this.cache.setSnapshot(group, withLoadAssignments(current, version, assignments));
         changed += 1;
       } catch (err) {
         this.opts.logger.error({ group, err }, 'endpoint publish failed; the last good snapshot keeps serving');
@@ -258,17 +260,17 @@ export class ControlPlane {
   }
 
   /**
-   * Translates the current state for one node group (a client kind, or a sidecar shape) and publishes it; an
-   * inconsistent result keeps the last good one.
+   * Translates the current state for one node group (a client kind, or a sidecar shape) and publishes it at the
+   * round's version (or a version of its own); an inconsistent result keeps the last good one.
    */
-  private publish(group: string): void {
+  private publish(group: string, version = String(++this.version)): void {
     const parsed = parseNodeGroup(group);
     if (!parsed) return;
     const started = performance.now();
     try {
       const { resources, warnings } = translateWithWarnings(this.state(), parsed.client, parsed.sidecar);
       this.reportWarnings(group, warnings);
-      const snapshot = Snapshot.fromObjects(String(++this.version), resources);
+      const snapshot = Snapshot.fromObjects(version, resources);
       this.cache.setSnapshot(group, snapshot);
       this.published.add(group);
       this.opts.logger.debug(

@@ -17,7 +17,7 @@ import { InFlightBudget, type InFlightOptions } from './in-flight.ts';
 import type { DeltaRequest, MalformedRequest, SotwRequest } from './messages.ts';
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
-import { type PreEncoded, SharedResponses } from './shared-responses.ts';
+import { type PreEncoded, SHARED_RESPONSE_IDLE_MS, SharedResponses } from './shared-responses.ts';
 import { SotwStream } from './sotw-stream.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
@@ -77,6 +77,7 @@ export class XdsServer implements ProxyTracker {
   /** Pushes to streams that hold a configuration, queued while the in-flight budget is spent. */
   readonly #pushes: Admission;
   readonly #responses = new SharedResponses();
+  #expiry: NodeJS.Timeout | undefined;
   readonly #inFlight: InFlightBudget;
   #server: Server | undefined;
   #streams = 0;
@@ -109,6 +110,9 @@ export class XdsServer implements ProxyTracker {
     const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
     server.addService(adsServiceDefinition, impl as UntypedServiceImplementation);
     this.#server = server;
+    // Old rounds' shared responses go once idle (a quarter of the idle time late at most).
+    this.#expiry = setInterval(() => this.#responses.expire(), SHARED_RESPONSE_IDLE_MS / 4);
+    this.#expiry.unref();
     return new Promise((resolve, reject) => {
       server.bindAsync(address(host, port), ServerCredentials.createInsecure(), (err, bound) => {
         if (err) {
@@ -127,6 +131,7 @@ export class XdsServer implements ProxyTracker {
     const server = this.#server;
     if (!server) return Promise.resolve();
     this.#server = undefined;
+    clearInterval(this.#expiry);
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#logger.info({ open: this.#table.list().length }, 'xDS grace period over: cancelling open streams');

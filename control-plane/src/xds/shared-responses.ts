@@ -11,6 +11,12 @@ export interface PreEncoded {
 export const SHARED_RESPONSE_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /**
+ * A response nobody was sent for this long is dropped: the streams of a round get it within seconds, and after a
+ * connect storm the budget's worth of old rounds would otherwise stay for good.
+ */
+export const SHARED_RESPONSE_IDLE_MS = 30_000;
+
+/**
  * The streams of a snapshot group mostly need identical responses (same type, versions and resources). Each
  * distinct response is encoded once, under a nonce of its own from one server-wide sequence, so nonces stay unique
  * within every stream (a stream sent the same response twice sees its nonce twice; the content is the same). Least
@@ -38,6 +44,11 @@ export class SharedResponses {
     // A fresh copy for `avoid` leaves the shared one in place for other streams.
     if (!hit) this.#entries.set(key, response);
     return response;
+  }
+
+  /** Drops the responses no stream was sent for idleMs; returns how many went. */
+  expire(idleMs = SHARED_RESPONSE_IDLE_MS): number {
+    return this.#entries.expire(idleMs);
   }
 
   /** Responses kept, and their bytes with their keys (metrics, tests). */
