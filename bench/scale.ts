@@ -2,7 +2,8 @@
 // Usage: npm run bench:scale -- --proxies 1000 --mode delta|sotw [--services 50] [--timeout 120] [--workers 2]
 //   [--route-changes 5] [--endpoint-changes 3] [--shapes service|proxy] [--control-plane DIR] [--json-only]
 //   [--cp-prof DIR] (V8 CPU profile of the control plane, written when it stops) [--pin split|cp]
-//   [--linger S] (keep the streams open S seconds after the report)
+//   [--linger S] (keep the streams open S seconds after the report) [--cp-env K=V ...] (environment of the control
+//   plane, e.g. glibc malloc tunables for an A/B)
 //   --control-plane DIR runs the control plane of another checkout, e.g. for an A/B against b2020d9:
 //   `git worktree add /tmp/wt-scale-base b2020d9`, then give it a node_modules of its own whose @trellis/* links point
 //   into the worktree (a symlink to this checkout's node_modules would load this checkout's packages/).
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     linger: { type: 'string', default: '0' },
     /** Write V8 CPU profiles of the control plane (node --cpu-prof) into this directory. */
     'cp-prof': { type: 'string' },
+    'cp-env': { type: 'string', multiple: true },
   },
 });
 const N = Number(values.proxies);
@@ -159,7 +161,14 @@ async function main(): Promise<void> {
   let sim: Simulator | undefined;
   try {
     const nodeArgs = values['cp-prof'] ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values['cp-prof'])] : [];
-    cp = await startControlPlane(CP_ROOT, path.join(dir, 'data'), pin ? '0' : undefined, nodeArgs);
+    const cpEnv = Object.fromEntries(
+      (values['cp-env'] ?? []).map((kv) => {
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new Error(`--cp-env: expected K=V, got ${kv}`);
+        return [kv.slice(0, eq), kv.slice(eq + 1)];
+      }),
+    );
+    cp = await startControlPlane(CP_ROOT, path.join(dir, 'data'), pin ? '0' : undefined, nodeArgs, cpEnv);
     const admin = new AdminClient(cp.api, { timeoutMs: TIMEOUT_MS });
     await admin.apply({ resources: meshResources(SERVICES), dry_run: false });
     await settle([cp.pid], 5_000);
@@ -260,6 +269,8 @@ async function main(): Promise<void> {
       },
     );
     log(`endpoint leave: ${describe(leaves)} (endpoint grace 1 ms)`);
+    // After the changes, with the storm's caches gone idle: what N proxies keep (same N: extras have left).
+    const rssEnd = procBytes(cp.pid, 'VmRSS');
 
     const result = {
       bench: 'scale',
@@ -281,7 +292,14 @@ async function main(): Promise<void> {
         simulatorCpuSeconds: round(simCpuS),
         resets: stormResets,
       },
-      rss: { zeroProxies: rss0, nProxies: rssN, peak: hwm, perProxy: Math.round((rssN - rss0) / N) },
+      rss: {
+        zeroProxies: rss0,
+        nProxies: rssN,
+        peak: hwm,
+        perProxy: Math.round((rssN - rss0) / N),
+        atEnd: rssEnd,
+        perProxyAtEnd: Math.round((rssEnd - rss0) / N),
+      },
       routeChange: route,
       endpointJoin: joins,
       endpointLeave: leaves,
@@ -424,7 +442,7 @@ function printTable(r: {
     simulatorCpuSeconds: number;
     resets: number;
   };
-  rss: { zeroProxies: number; nProxies: number; peak: number; perProxy: number };
+  rss: { zeroProxies: number; nProxies: number; peak: number; perProxy: number; atEnd: number; perProxyAtEnd: number };
   routeChange: ChangeResult;
   endpointJoin: ChangeResult;
   endpointLeave: ChangeResult;
@@ -442,6 +460,10 @@ function printTable(r: {
     [
       'control-plane RSS',
       `${mb(r.rss.zeroProxies)} → ${mb(r.rss.nProxies)} (peak ${mb(r.rss.peak)}), ${(r.rss.perProxy / 1024).toFixed(1)} KB per proxy`,
+    ],
+    [
+      'control-plane RSS at the end',
+      `${mb(r.rss.atEnd)}, ${(r.rss.perProxyAtEnd / 1024).toFixed(1)} KB per proxy (after the changes below)`,
     ],
   ];
   for (const [name, c] of [

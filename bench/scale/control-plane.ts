@@ -19,6 +19,7 @@ export function startControlPlane(
   dataDir: string,
   cpu: string | undefined,
   nodeArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
 ): Promise<ControlPlane> {
   const bin = path.join(root, 'control-plane/bin/trellis-control-plane.js');
   const args = [
@@ -41,8 +42,11 @@ export function startControlPlane(
   ];
   const child: ChildProcess =
     cpu === undefined
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', cpu, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
+      : spawn('taskset', ['-c', cpu, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+          env: { ...process.env, ...env },
+        });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Never leave a control plane behind, however the benchmark ends (a crash skips its finally blocks).
   const reap = (): void => {

@@ -195,7 +195,13 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
       peer: this.#call.getPeer(),
     });
     this.record = record;
-    this.log = this.log.child({ node: node.id, group });
+    // One child logger per stream (a child of the first one would keep both alive).
+    this.log = this.#deps.logger.child({
+      streamId: this.#deps.streamId,
+      protocol: this.#protocol,
+      node: node.id,
+      group,
+    });
     this.#deps.table.add(record);
     this.log.info({ peer: record.peer, cluster: node.cluster }, 'proxy connected');
     if (this.#closed) return undefined;

@@ -15,7 +15,8 @@ interface TypeState {
   /** Resource versions the client has (from initial_resource_versions and what we sent). */
   known: KnownVersions;
   /** Explicitly subscribed names the client was told do not exist (so it is not told again). */
-  toldAbsent: Set<string>;
+  /** Created on the first name told absent (most streams never have one). */
+  toldAbsent: Set<string> | undefined;
   /** A wildcard subscription still owed its first (possibly empty) response. */
   owesFirst: boolean;
   /** Subscription revision last shown in proxy status (-1: never). */
@@ -52,7 +53,7 @@ export class DeltaStream {
       state = {
         sub: new Subscription(type),
         known: new KnownVersions(),
-        toldAbsent: new Set(),
+        toldAbsent: undefined,
         owesFirst: false,
         statusRevision: -1,
       };
@@ -73,10 +74,10 @@ export class DeltaStream {
     // Subscription changes apply even with a stale nonce.
     sub.subscribe(req.resource_names_subscribe, first);
     sub.unsubscribe(req.resource_names_unsubscribe);
-    for (const name of [...state.known.names(), ...state.toldAbsent]) {
+    for (const name of [...state.known.names(), ...(state.toldAbsent ?? [])]) {
       if (!sub.covers(name)) {
         state.known.delete(name);
-        state.toldAbsent.delete(name);
+        state.toldAbsent?.delete(name);
       }
     }
     if (first && sub.wildcard) state.owesFirst = true;
@@ -120,7 +121,7 @@ export class DeltaStream {
     const updates = [...sub.select(available).values()].filter((r) => known.get(r.name) !== r.version);
     const removals = known.names().filter((name) => sub.covers(name) && !available.has(name));
     for (const name of sub.names) {
-      if (!available.has(name) && !known.has(name) && !toldAbsent.has(name)) removals.push(name);
+      if (!available.has(name) && !known.has(name) && !toldAbsent?.has(name)) removals.push(name);
     }
     return { updates, removals };
   }
@@ -154,7 +155,7 @@ export class DeltaStream {
   }
 
   #send(state: TypeState, record: ProxyRecord, snapshot: Snapshot, updates: XdsResource[], removals: string[]): void {
-    const { sub, known, toldAbsent } = state;
+    const { sub, known } = state;
     // Everything the response carries but its nonce (streams of a group at the same state share one encoding).
     const key = JSON.stringify([
       'delta',
@@ -176,8 +177,12 @@ export class DeltaStream {
     }));
     if (nonce === undefined) return;
     known.apply(updates, removals, snapshot.resources(sub.type), snapshot.typeVersion(sub.type));
-    for (const r of updates) toldAbsent.delete(r.name);
-    for (const name of removals) if (sub.names.has(name)) toldAbsent.add(name);
+    if (state.toldAbsent) for (const r of updates) state.toldAbsent.delete(r.name);
+    for (const name of removals) {
+      if (!sub.names.has(name)) continue;
+      state.toldAbsent ??= new Set();
+      state.toldAbsent.add(name);
+    }
     state.owesFirst = false;
     sub.sent(nonce);
     sub.lastVersion = known.version();

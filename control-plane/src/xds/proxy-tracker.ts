@@ -10,6 +10,13 @@ export interface ProxyRecordInit {
   peer: string;
 }
 
+/** A type's status as kept: names possibly shared with other records, copied when handed out. */
+type KeptStatus = Omit<TypeStatus, 'subscribed' | 'ackedAt'> & {
+  subscribed: readonly string[];
+  /** Epoch ms of the last ACK (a number per ACK, formatted only when handed out). */
+  ackedAt?: number;
+};
+
 /** What one stream has sent, and what its client ACKed or NACKed, per type URL. */
 export class ProxyRecord {
   readonly streamId: string;
@@ -17,7 +24,7 @@ export class ProxyRecord {
   readonly protocol: 'sotw' | 'delta';
   readonly peer: string;
   readonly connectedAt = new Date().toISOString();
-  readonly #types = new Map<string, TypeStatus>();
+  readonly #types = new Map<string, KeptStatus>();
 
   constructor(init: ProxyRecordInit) {
     this.streamId = init.streamId;
@@ -26,7 +33,7 @@ export class ProxyRecord {
     this.peer = init.peer;
   }
 
-  #type(typeUrl: string): TypeStatus {
+  #type(typeUrl: string): KeptStatus {
     let status = this.#types.get(typeUrl);
     if (!status) {
       status = { typeUrl, sentVersion: '', ackedVersion: '', subscribed: [] };
@@ -35,7 +42,8 @@ export class ProxyRecord {
     return status;
   }
 
-  subscribed(typeUrl: string, names: string[]): void {
+  /** The names may be shared with other records: they are never changed, only replaced. */
+  subscribed(typeUrl: string, names: readonly string[]): void {
     this.#type(typeUrl).subscribed = names;
   }
 
@@ -46,7 +54,7 @@ export class ProxyRecord {
   acked(typeUrl: string, version: string): void {
     const status = this.#type(typeUrl);
     status.ackedVersion = version;
-    status.ackedAt = new Date().toISOString();
+    status.ackedAt = Date.now();
   }
 
   nacked(typeUrl: string, nack: NackRecord): void {
@@ -61,8 +69,9 @@ export class ProxyRecord {
       protocol: this.protocol,
       connectedAt: this.connectedAt,
       peer: this.peer,
-      types: [...this.#types.values()].map((t) => ({
+      types: [...this.#types.values()].map(({ ackedAt, ...t }) => ({
         ...t,
+        ...(ackedAt === undefined ? {} : { ackedAt: new Date(ackedAt).toISOString() }),
         subscribed: [...t.subscribed],
         ...(t.lastNack ? { lastNack: { ...t.lastNack } } : {}),
       })),

@@ -10,6 +10,9 @@ export function isFullStateType(type: XdsTypeKey): boolean {
   return type === 'listener' || type === 'cluster';
 }
 
+/** Sorted names of each shared (interned) name set. */
+const SORTED = new WeakMap<ReadonlySet<string>, readonly string[]>();
+
 export class Subscription {
   readonly type: XdsTypeKey;
   readonly typeUrl: string;
@@ -138,9 +141,19 @@ export class Subscription {
     return out;
   }
 
-  /** Names for proxy status: '*' first when wildcard, then the explicit names. */
-  statusNames(): string[] {
-    const names = [...this.#names].sort();
+  /** Names for proxy status: '*' first when wildcard, then the explicit names (shared by streams of equal names). */
+  statusNames(): readonly string[] {
+    // A shared set never changes, so its sorted names are computed once for every stream holding it.
+    if (!this.#namesShared) return this.#withWildcard([...this.#names].sort());
+    let names = SORTED.get(this.#names);
+    if (!names) {
+      names = Object.freeze([...this.#names].sort());
+      SORTED.set(this.#names, names);
+    }
+    return this.#withWildcard(names);
+  }
+
+  #withWildcard(names: readonly string[]): readonly string[] {
     return this.#wildcard ? [WILDCARD, ...names] : names;
   }
 
