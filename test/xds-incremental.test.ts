@@ -268,6 +268,31 @@ describe('xDS pushes proportional to the change', () => {
     spender.ack(late);
   });
 
+  it('while new streams wait for their first configuration, pushes to served streams wait too', async () => {
+    await cp.stop(0);
+    // One token, refilled after the test: the second stream waits for admission for as long as the test needs.
+    await start({ admission: { ratePerSecond: 1 / NEVER, burst: 1 } });
+    await store.commit({ put: [service('orders', [8080])], delete: [] });
+    cp.flush();
+    const served = delta({ id: 'served' });
+    served.send({ type_url: CDS });
+    served.ack(await served.next(CDS));
+    const queued = delta({ id: 'queued' });
+    queued.send({ type_url: CDS });
+    await waitForProxies(2);
+    const metric = async (name: string): Promise<number> =>
+      Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await cp.telemetry.metrics.render())?.[1]);
+    expect(await metric('trellis_cp_xds_admission_waiting')).to.equal(1);
+
+    await store.commit({ put: [service('payments', [9090])], delete: [] });
+    cp.flush();
+    expect(await metric('trellis_cp_xds_push_waiting'), 'the served stream waits behind the new one').to.equal(1);
+    // The new stream goes away: nobody waits for admission, and the push goes out.
+    queued.close();
+    const got = await served.next(CDS);
+    expect(got.resources.map((r) => r.name)).to.deep.equal(['payments|9090']);
+  });
+
   it('a slow (non-reading) proxy does not delay others and then gets the newest state, not every one', async () => {
     const fast = sotw({ id: 'fast' });
     const slow = sotw({ id: 'slow' });
