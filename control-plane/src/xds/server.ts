@@ -39,9 +39,6 @@ export interface XdsServerOptions {
  * DiscoveryRequest above MAX_XDS_REQUEST_BYTES ends its stream with RESOURCE_EXHAUSTED before it is decoded.
  */
 const SERVER_OPTIONS = {
-  // channelz keeps a socket record per connection and call counters per stream: memory and CPU per proxy for a
-  // debugging service this server does not expose.
-  'grpc.enable_channelz': 0,
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 20_000,
   'grpc.max_receive_message_length': MAX_XDS_REQUEST_BYTES,

@@ -49,7 +49,10 @@ describe('LeastRequestBalancer', () => {
     expect(seen.get(hs[1])).to.be.within(299, 301);
   });
 
-  it('property: with idle hosts and any weights, shares are the weights (±1 per host per cycle)', () => {
+  // Host i is first due at (1 + o_i) / w_i with a random o_i in [0, 1), so after n picks it has floor(T·w_i − o_i)
+  // of them for the scheduler's time T, and T − n/W < 2·H/W (H hosts, W the total weight). Its count is therefore
+  // within (−2, 2·H·w_i/W) of n·w_i/W, however many cycles run: the random start shifts the shares, never drifts them.
+  it('property: with idle hosts and any weights, shares are the weights (within the random start’s bound)', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 2, maxLength: 8 }), (ws) => {
         fc.pre(new Set(ws).size > 1);
@@ -59,7 +62,9 @@ describe('LeastRequestBalancer', () => {
         const total = ws.reduce((a, b) => a + b, 0);
         const seen = tally(5 * total, () => lb.pick({}));
         hs.forEach((h, i) => {
-          expect(Math.abs((seen.get(h) ?? 0) - 5 * ws[i]!)).to.be.at.most(2);
+          const deviation = (seen.get(h) ?? 0) - 5 * ws[i]!;
+          expect(deviation).to.be.greaterThan(-2);
+          expect(deviation).to.be.lessThan((2 * hs.length * ws[i]!) / total);
         });
       }),
     );
