@@ -8,6 +8,7 @@ import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
+import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
 import { createHttpHandler } from './http/http-handler.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
@@ -106,6 +107,7 @@ export class Sidecar {
       // Tracing (from options) comes first: it sets traceparent before the access log reads it.
       observers: [...(options.observers ?? []), new HttpMetrics(this.stats), new HttpAccessLogs(this.accessLogWriters)],
       accessLogWriters: this.accessLogWriters,
+      httpFilters: setupHttpFilters(),
     };
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory>();

@@ -1,9 +1,9 @@
 // Decodes an HttpConnectionManager network filter config (RDS or inline routes, HTTP filters) into the model.
+import { httpFilters } from './decode-http-filters.ts';
 import { httpLimits } from './decode-http-limits.ts';
 import { accessLogs, tracingConfig } from './decode-observability.ts';
 import { routeConfig } from './decode-route.ts';
 import {
-  anyTypeName,
   at,
   durationMs,
   enumName,
@@ -20,8 +20,7 @@ import {
 import type { EscapedSlashesAction, HttpConnectionManagerConfig, PathNormalization } from './model.ts';
 
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
-const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
+export { ROUTER_TYPE } from './decode-http-filters.ts';
 
 /** Envoy's defaults where the HCM leaves a field unset. */
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
@@ -45,33 +44,6 @@ const CODECS: Readonly<Record<string, HttpConnectionManagerConfig['codec']>> = {
   HTTP1: 'http1',
   HTTP2: 'http2',
 };
-
-/**
- * The HTTP filter chain: the router must come last. Other filters are unsupported for now; one marked
- * `is_optional` (or `disabled`) is skipped, as Envoy skips optional filters it does not know.
- */
-function checkHttpFilters(v: unknown, path: string): void {
-  const filters = objList(v, path);
-  if (filters.length === 0) fail(path, 'needs the router filter');
-  for (const [i, f] of filters.entries()) {
-    const fpath = at(path, i);
-    const config = optObj(f['typed_config'], at(fpath, 'typed_config'));
-    if (f['config_discovery'] !== undefined)
-      fail(at(fpath, 'config_discovery'), 'filter config discovery is not supported');
-    const type = config ? anyTypeName(config) : '';
-    const isRouter = type === ROUTER_TYPE || (type === '' && ROUTER_NAMES.has(str(f['name'])));
-    if (isRouter) {
-      if (i !== filters.length - 1) fail(fpath, 'the router filter must be the last HTTP filter');
-      return;
-    }
-    if (f['is_optional'] === true || f['disabled'] === true) continue;
-    fail(
-      config ? at(fpath, 'typed_config') : fpath,
-      `unsupported HTTP filter ${type || str(f['name']) || '(unnamed)'}`,
-    );
-  }
-  fail(path, 'the router filter must be the last HTTP filter');
-}
 
 function upgradeTypes(v: unknown, path: string): string[] {
   const out: string[] = [];
@@ -156,7 +128,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
   const o = reqObj(v, path);
   const codecName = enumName(o['codec_type'], 'AUTO');
   const codec = CODECS[codecName] ?? fail(at(path, 'codec_type'), `codec ${codecName} is not supported`);
-  checkHttpFilters(o['http_filters'], at(path, 'http_filters'));
+  const filters = httpFilters(o['http_filters'], at(path, 'http_filters'));
   const config: HttpConnectionManagerConfig = {
     statPrefix: str(o['stat_prefix']),
     ...routeSource(o, path, version),
@@ -181,6 +153,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
     limits: httpLimits(o, path),
     upgrades: upgradeTypes(o['upgrade_configs'], at(path, 'upgrade_configs')),
     accessLogs: accessLogs(o['access_log'], at(path, 'access_log')),
+    httpFilters: filters,
   };
   const tracing = tracingConfig(o['tracing'], at(path, 'tracing'));
   if (tracing !== undefined) config.tracing = tracing;

@@ -62,6 +62,7 @@ describe('decodeListener', () => {
         limits: { ...HTTP_LIMIT_DEFAULTS },
         upgrades: ['websocket', 'CONNECT'],
         accessLogs: [],
+        httpFilters: [],
       },
     });
   });

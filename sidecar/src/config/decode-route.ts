@@ -1,6 +1,8 @@
 // Decodes a RouteConfiguration (RDS, or inline in an HttpConnectionManager) into the model's RouteConfig.
+
 import { compileRe2Rewrite } from '@trellis/re2';
 import { headerValue } from './decode-header-value.ts';
+import { perFilterConfigs } from './decode-http-filters.ts';
 import { regexMatcher, routeMatch } from './decode-matchers.ts';
 import {
   at,
@@ -211,13 +213,16 @@ function route(o: Obj, path: string, vhostRetry: RetryPolicy | undefined): Route
   else if (direct) action = directResponse(direct, at(path, 'direct_response'));
   else if (o['redirect'] !== undefined) fail(at(path, 'redirect'), 'redirect actions are not supported');
   else fail(path, 'needs a route or direct_response action');
-  return {
+  const out: Route = {
     name: str(o['name']),
     match,
     action,
     requestHeaders: headerOps(o, 'request', path),
     responseHeaders: headerOps(o, 'response', path),
   };
+  const filters = perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config'));
+  if (filters !== undefined) out.perFilterConfig = filters;
+  return out;
 }
 
 /** Envoy accepts '*', a '*.suffix' or 'prefix.*' wildcard, or an exact domain. */
@@ -242,13 +247,16 @@ function virtualHost(o: Obj, path: string, seen: Map<string, string>): VirtualHo
     seen.set(d, name);
   }
   const vhostRetry = retryPolicy(o['retry_policy'], at(path, 'retry_policy'));
-  return {
+  const out: VirtualHost = {
     name,
     domains,
     routes: objList(o['routes'], at(path, 'routes')).map((r, i) => route(r, at(at(path, 'routes'), i), vhostRetry)),
     requestHeaders: headerOps(o, 'request', path),
     responseHeaders: headerOps(o, 'response', path),
   };
+  const filters = perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config'));
+  if (filters !== undefined) out.perFilterConfig = filters;
+  return out;
 }
 
 /** A RouteConfiguration object (throws DecodeError); `path` prefixes field paths when it is inline. */

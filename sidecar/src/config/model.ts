@@ -106,7 +106,41 @@ export interface Route {
   action: { type: 'route'; route: RouteAction } | { type: 'direct'; status: number; body: string };
   requestHeaders: HeaderOps;
   responseHeaders: HeaderOps;
+  /** `typed_per_filter_config` by HTTP filter name: replaces that filter's config on this route. */
+  perFilterConfig?: PerFilterConfigs;
 }
+
+/** A share of requests, Envoy's FractionalPercent: numerator out of denominator (100, 10,000 or 1,000,000). */
+export interface Fraction {
+  numerator: number;
+  denominator: number;
+}
+
+/** envoy.filters.http.fault (`HTTPFault`): delay and abort a share of the requests whose headers match. */
+export interface FaultConfig {
+  /** Delay by fixedDelayMs, or (header) by the request's `x-envoy-fault-delay-request` milliseconds. */
+  delay?: { fixedDelayMs: number | undefined; percentage: Fraction };
+  /**
+   * Answer with httpStatus or (gRPC) grpcStatus; neither: the request's `x-envoy-fault-abort-request` (HTTP status) or
+   * `x-envoy-fault-abort-grpc-request` (gRPC status) header says.
+   */
+  abort?: { httpStatus?: number; grpcStatus?: number; percentage: Fraction };
+  /** Only requests matching all of these. */
+  headers: HeaderMatch[];
+  /** Faults (delayed or aborted requests) in progress at once; beyond it requests pass untouched. */
+  maxActiveFaults: number | undefined;
+}
+
+/** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
+export type HttpFilterTypedConfig = { typeName: typeof FAULT_TYPE; config: FaultConfig };
+
+export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+
+/** One filter of a connection manager's chain before the router (which is implied last). */
+export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };
+
+/** Per-route (or virtual host) filter configs by filter name. */
+export type PerFilterConfigs = Readonly<Record<string, HttpFilterTypedConfig>>;
 
 export interface VirtualHost {
   name: string;
@@ -115,6 +149,8 @@ export interface VirtualHost {
   routes: Route[];
   requestHeaders: HeaderOps;
   responseHeaders: HeaderOps;
+  /** `typed_per_filter_config` for the routes that set none of their own. */
+  perFilterConfig?: PerFilterConfigs;
 }
 
 export interface RouteConfig {
@@ -199,6 +235,8 @@ export interface HttpConnectionManagerConfig {
   tracing?: TracingConfig;
   /** HCM `access_log`: one line per request to each. */
   accessLogs: AccessLogConfig[];
+  /** HCM `http_filters` before the router, in order (empty: the router alone). */
+  httpFilters: HttpFilterConfig[];
 }
 
 /** What the control plane says about tracing on one connection manager (HCM `tracing`). */

@@ -22,6 +22,7 @@ import {
   writeChunk,
 } from './downstream.ts';
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
+import { FilterRun, type FilterSink } from './filter/chain.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { Admittable } from './h2-session-guard.ts';
 import { ViewHashRequest } from './hash-policy.ts';
@@ -35,7 +36,7 @@ import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
-import { overloadReply, resolveRoute, streamIdleMs } from './route-request.ts';
+import { overloadReply, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './upstream-attempt.ts';
 
@@ -91,7 +92,9 @@ interface IdleCarrier {
   [kIdle]?: Exchange | undefined;
 }
 
-export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary, Admittable {
+export class Exchange
+  implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary, Admittable, FilterSink
+{
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
   private readonly res: DownstreamResponse;
@@ -158,6 +161,10 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private responseStarted = false;
   private drainHooked = false;
   private done = false;
+  /** The HTTP filters' pass over this request (when the connection manager has filters). */
+  private filterRun: FilterRun | undefined;
+  /** A routed request a filter holds (a delay): forwarded when the filters are done. */
+  private held: { routed: RoutedRequest; body: Readable | undefined } | undefined;
 
   constructor(
     ctx: HttpContext,
@@ -262,7 +269,7 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
     this.route(read.replayable ? undefined : read.stream);
   }
 
-  /** Routes and starts the first attempt; `body` is the body still to stream (undefined: none, or held whole). */
+  /** Routes, runs the HTTP filters (if any), then forwards; `body` is the body still to stream (undefined: none, or held whole). */
   private route(body: Readable | undefined): void {
     const { ctx, view } = this;
     const routed = resolveRoute(ctx, view, undefined);
@@ -272,8 +279,49 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
       this.reply(routed.reply);
       return;
     }
+    this.obs?.routed(routed.route, routed.cluster.name);
+    const filters = ctx.filters;
+    if (filters !== undefined) {
+      const run = new FilterRun(
+        filters,
+        view,
+        this.grpc,
+        routed.route.perFilterConfig,
+        routed.scope.vhost?.perFilterConfig,
+        this,
+      );
+      this.filterRun = run;
+      if (!run.start()) {
+        // A filter holds the request (or answered it): it goes on in filtersDone.
+        if (!this.done) this.held = { routed, body };
+        return;
+      }
+    }
+    this.forward(routed, body);
+  }
+
+  /** Every HTTP filter handed the held request on. */
+  filtersDone(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined && !this.done) this.forward(held.routed, held.body);
+  }
+
+  /** An HTTP filter answered the request. */
+  filterReplied(reply: LocalReply): void {
+    this.held = undefined;
+    if (!this.done) this.reply(reply);
+  }
+
+  /** A filter's response flag (e.g. DI): reported with any the request ends with. */
+  addFlag(flag: string): void {
+    this.flags = this.flags === '' ? flag : `${this.flags},${flag}`;
+  }
+
+  /** Acquires the routed cluster and starts the first attempt. */
+  private forward(routed: RoutedRequest, body: Readable | undefined): void {
+    const { ctx, view } = this;
     const { route, action, cluster } = routed;
-    this.obs?.routed(route, cluster.name);
     this.clusterRef = cluster;
     this.cnames = clusterStatNames(cluster.name);
     this.acquired = true;
@@ -682,7 +730,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
 
   private reply(reply: LocalReply): void {
     this.responseStarted = true;
-    this.flags = reply.flags;
+    // A filter's flag (an injected delay) stays next to the reply's.
+    this.flags = this.flags === '' || reply.flags === '' ? reply.flags || this.flags : `${this.flags},${reply.flags}`;
     // What the client gets: gRPC local replies are HTTP 200 with the status in grpc-status and no body.
     if (this.grpc) {
       this.status = 200;
@@ -711,6 +760,8 @@ export class Exchange implements AttemptSink, ConnectionBound, ObservedRequest, 
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.held = undefined;
+    this.filterRun?.destroy();
     this.ctx.activeRequests--;
     this.clearTryTimer();
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);

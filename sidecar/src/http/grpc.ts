@@ -58,3 +58,12 @@ export function grpcStatusOf(value: string | string[] | undefined): number | und
   const n = Number.parseInt(value, 10);
   return Number.isNaN(n) ? undefined : n;
 }
+
+/** gRPC status → HTTP status (Envoy's grpcToHttpStatus), for a gRPC status sent to a client that is not gRPC. */
+const HTTP_FOR_GRPC: readonly number[] = [
+  200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401,
+];
+
+export function httpStatusForGrpc(code: number): number {
+  return HTTP_FOR_GRPC[code] ?? 500;
+}

@@ -4,6 +4,7 @@ import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/mode
 import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import type { Stats } from '../stats.ts';
 import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
+import { FilterChain } from './filter/chain.ts';
 import { HttpStatNames } from './http-stats.ts';
 import { REQUEST_BUFFER_LIMIT } from './replayable-body.ts';
 import type { CompiledRoute } from './route-table.ts';
@@ -30,6 +31,8 @@ export class HttpContext {
   readonly pools: UpstreamPools;
   /** Watches every request on this listener (undefined: nothing observes it, the cheap path). */
   readonly observer: ExchangeObserver | undefined;
+  /** The HTTP filters before the router (undefined: the router alone, the fast path). */
+  readonly filters: FilterChain | undefined;
   /** Request body bytes read before routing and kept for retries (listener per_connection_buffer_limit_bytes). */
   readonly bufferLimitBytes: number;
   /** Requests routed through this listener and not finished yet (`downstream_rq_active`). */
@@ -49,6 +52,10 @@ export class HttpContext {
     this.names = new HttpStatNames(hcm.statPrefix);
     this.pools = new UpstreamPools(deps.clusters, deps.stats);
     this.observer = deps.observers === undefined ? undefined : observerFor(deps.observers, listener, hcm);
+    this.filters = FilterChain.compile(hcm.httpFilters, deps.httpFilters, {
+      stats: deps.stats,
+      statPrefix: hcm.statPrefix,
+    });
     this.bufferLimitBytes = listener.bufferLimitBytes ?? REQUEST_BUFFER_LIMIT;
     this.hcmUpgrades = new Set(hcm.upgrades.map((u) => u.toLowerCase()));
     this.onSocketIdle = undefined;

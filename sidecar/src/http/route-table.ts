@@ -1,18 +1,18 @@
 // A RouteConfig compiled once (cached per config object): virtual host lookup tables and precompiled route matchers.
 import type { Re2 } from '@trellis/re2';
-import type { HeaderOps, RouteAction, RouteConfig, RouteMatch, VirtualHost } from '../config/model.ts';
+import type {
+  HeaderOps,
+  PerFilterConfigs,
+  RouteAction,
+  RouteConfig,
+  RouteMatch,
+  VirtualHost,
+} from '../config/model.ts';
 import { isWireSafe, normalizeHeaderOps } from './header-list.ts';
+import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from './header-match.ts';
 import type { RequestView } from './request-view.ts';
 import { type CompiledRetryPolicy, compileRetryPolicy } from './retry-policy.ts';
 import { compileStringMatcher, type StringPredicate } from './string-matcher.ts';
-
-interface CompiledHeaderMatch {
-  name: string;
-  /** undefined: presence test (`present`), else value predicate. */
-  test: StringPredicate | undefined;
-  present: boolean;
-  invert: boolean;
-}
 
 interface CompiledQueryMatch {
   name: string;
@@ -42,6 +42,8 @@ export interface CompiledRoute {
   readonly upgrades: ReadonlySet<string>;
   readonly requestHeaders: HeaderOps;
   readonly responseHeaders: HeaderOps;
+  /** HTTP filter configs for this route by filter name (typed_per_filter_config). */
+  readonly perFilterConfig: PerFilterConfigs | undefined;
 }
 
 export interface CompiledVirtualHost {
@@ -49,6 +51,7 @@ export interface CompiledVirtualHost {
   readonly routes: readonly CompiledRoute[];
   readonly requestHeaders: HeaderOps;
   readonly responseHeaders: HeaderOps;
+  readonly perFilterConfig: PerFilterConfigs | undefined;
 }
 
 export interface RouteMatchResult {
@@ -159,13 +162,7 @@ export function routeMatches(route: CompiledRoute, view: RequestView): boolean {
       if ((p.ignoreCase ? path.toLowerCase() : path) !== p.value) return false;
     } else if (p.kind === 'regex' && !p.regex.fullMatch(path)) return false;
   }
-  for (const h of route.headers) {
-    const value = view.header(h.name);
-    let ok: boolean;
-    if (value === undefined) ok = h.test === undefined && !h.present !== h.invert;
-    else ok = (h.test === undefined ? h.present : h.test(value)) !== h.invert;
-    if (!ok) return false;
-  }
+  if (!headersMatch(route.headers, view)) return false;
   for (const q of route.query) {
     const value = view.queryParam(q.name);
     if (value === null || (q.test !== undefined && !q.test(value))) return false;
@@ -183,12 +180,7 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
         name: r.name,
         match: m,
         path: compilePath(m),
-        headers: m.headers.map((h) => ({
-          name: h.name.toLowerCase(),
-          test: h.matcher === undefined ? undefined : compileStringMatcher(h.matcher),
-          present: h.present ?? true,
-          invert: h.invert,
-        })),
+        headers: compileHeaderMatches(m.headers),
         query: m.query.map((q) => ({
           name: q.name,
           test: q.matcher === undefined ? undefined : compileStringMatcher(q.matcher),
@@ -205,10 +197,12 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
         upgrades: new Set((action?.upgrades ?? []).map((u) => u.toLowerCase())),
         requestHeaders: normalizeHeaderOps(r.requestHeaders),
         responseHeaders: normalizeHeaderOps(r.responseHeaders),
+        perFilterConfig: r.perFilterConfig,
       };
     }),
     requestHeaders: normalizeHeaderOps(vh.requestHeaders),
     responseHeaders: normalizeHeaderOps(vh.responseHeaders),
+    perFilterConfig: vh.perFilterConfig,
   };
 }
 

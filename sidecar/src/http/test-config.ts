@@ -7,6 +7,7 @@ import type {
   HeaderOps,
   HttpConnectionManagerConfig,
   ListenerConfig,
+  PerFilterConfigs,
   QueryMatch,
   RetryPolicy,
   Route,
@@ -42,6 +43,7 @@ export interface RouteSpec {
   upgrades?: string[];
   requestHeaders?: HeaderOps;
   responseHeaders?: HeaderOps;
+  perFilterConfig?: PerFilterConfigs;
 }
 
 export function route(spec: RouteSpec): Route {
@@ -74,6 +76,7 @@ export function route(spec: RouteSpec): Route {
     requestHeaders: spec.requestHeaders ?? NO_HEADER_OPS,
     responseHeaders: spec.responseHeaders ?? NO_HEADER_OPS,
   };
+  if (spec.perFilterConfig !== undefined) r.perFilterConfig = spec.perFilterConfig;
   if (r.action.type === 'route') {
     const a = r.action.route;
     if (spec.prefixRewrite !== undefined) a.prefixRewrite = spec.prefixRewrite;
@@ -127,6 +130,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     limits: { ...HTTP_LIMIT_DEFAULTS },
     upgrades: [],
     accessLogs: [],
+    httpFilters: [],
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import type { HttpConnectionManagerConfig, ListenerConfig, RouteConfig } from '.
 import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import { Stats } from '../stats.ts';
 import type { ExchangeObserverFactory } from './exchange-observer.ts';
+import type { HttpFilterRegistry } from './filter/registry.ts';
 import { createHttpHandler, type HttpConnectionManager } from './http-handler.ts';
 import type { TestClusters } from './test-clusters.ts';
 import { hcmConfig, listenerConfig } from './test-config.ts';
@@ -32,6 +33,7 @@ export async function startProxy(
   hcm: Partial<HttpConnectionManagerConfig> = {},
   observers?: readonly ExchangeObserverFactory[],
   listener: Partial<ListenerConfig> = {},
+  httpFilters?: HttpFilterRegistry,
 ): Promise<ProxyUnderTest> {
   let current = routes;
   const stats = new Stats();
@@ -42,6 +44,7 @@ export async function startProxy(
     logger: pino({ level: 'silent' }),
   };
   if (observers !== undefined) deps.observers = observers;
+  if (httpFilters !== undefined) deps.httpFilters = httpFilters;
   const handler = createHttpHandler({ ...listenerConfig(hcmConfig(hcm)), ...listener }, deps) as HttpConnectionManager;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => handler.handle(socket));
   const port = await listen(server);

@@ -60,6 +60,7 @@ export function httpListener(name: string, port: number, routeConfigName: string
         limits: { ...HTTP_LIMIT_DEFAULTS },
         upgrades: [],
         accessLogs: [],
+        httpFilters: [],
       },
     },
     version,

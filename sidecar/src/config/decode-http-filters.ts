@@ -1,0 +1,82 @@
+// Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
+import { faultConfig } from './decode-fault.ts';
+import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
+import { FAULT_TYPE, type HttpFilterConfig, type HttpFilterTypedConfig, type PerFilterConfigs } from './model.ts';
+
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
+const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
+
+/** The filter types the sidecar runs, by typed_config message type: each decodes its own config. */
+const DECODERS: Readonly<Record<string, (o: Obj, path: string) => HttpFilterTypedConfig>> = {
+  [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
+};
+
+/** The message types of the HTTP filters this decoder knows (the runtime registry must build each of them). */
+export const DECODABLE_FILTER_TYPES: readonly string[] = Object.keys(DECODERS);
+
+/**
+ * The HTTP filter chain: the router must come last; filters before it are decoded by their typed_config type. A filter
+ * of an unknown type marked `is_optional` is skipped (as Envoy skips optional filters it does not know); `disabled`
+ * filters (enabled per route in Envoy) and config discovery are refused.
+ */
+export function httpFilters(v: unknown, path: string): HttpFilterConfig[] {
+  const filters = objList(v, path);
+  if (filters.length === 0) fail(path, 'needs the router filter');
+  const out: HttpFilterConfig[] = [];
+  const names = new Set<string>();
+  for (const [i, f] of filters.entries()) {
+    const fpath = at(path, i);
+    const config = optObj(f['typed_config'], at(fpath, 'typed_config'));
+    if (f['config_discovery'] !== undefined)
+      fail(at(fpath, 'config_discovery'), 'filter config discovery is not supported');
+    const type = config ? anyTypeName(config) : '';
+    const name = str(f['name']);
+    const isRouter = type === ROUTER_TYPE || (type === '' && ROUTER_NAMES.has(name));
+    if (isRouter) {
+      if (i !== filters.length - 1) fail(fpath, 'the router filter must be the last HTTP filter');
+      return out;
+    }
+    const decode = config === undefined ? undefined : DECODERS[type];
+    if (decode === undefined) {
+      if (f['is_optional'] === true) continue;
+      fail(config ? at(fpath, 'typed_config') : fpath, `unsupported HTTP filter ${type || name || '(unnamed)'}`);
+    }
+    if (f['disabled'] === true) fail(at(fpath, 'disabled'), 'filters disabled by default are not supported');
+    if (name === '') fail(at(fpath, 'name'), 'is required');
+    if (names.has(name)) fail(at(fpath, 'name'), `duplicate HTTP filter name ${name}`);
+    names.add(name);
+    out.push({ name, ...decode(config as Obj, at(fpath, 'typed_config')) });
+  }
+  return fail(path, 'the router filter must be the last HTTP filter');
+}
+
+/**
+ * A route's or virtual host's `typed_per_filter_config` (filter name → Any, or a FilterConfig wrapping one); unknown
+ * types are refused unless marked optional. Undefined when there is none.
+ */
+export function perFilterConfigs(v: unknown, path: string): PerFilterConfigs | undefined {
+  const map = optObj(v, path);
+  if (map === undefined) return undefined;
+  const out: Record<string, HttpFilterTypedConfig> = {};
+  for (const [name, raw] of Object.entries(map)) {
+    const epath = at(path, name);
+    let any = optObj(raw, epath);
+    if (any === undefined) continue;
+    let optional = false;
+    if (anyTypeName(any) === FILTER_CONFIG_TYPE) {
+      if (any['disabled'] === true) fail(at(epath, 'disabled'), 'disabling a filter per route is not supported');
+      optional = any['is_optional'] === true;
+      any = optObj(any['config'], at(epath, 'config'));
+      if (any === undefined) continue;
+    }
+    const type = anyTypeName(any);
+    const decode = DECODERS[type];
+    if (decode === undefined) {
+      if (optional) continue;
+      fail(epath, `unsupported per-route config for HTTP filter ${name}: ${type || '(no type)'}`);
+    }
+    out[name] = decode(any, epath);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

@@ -1,0 +1,160 @@
+// A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
+import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs } from '../../config/model.ts';
+import type { LocalReply } from '../local-reply.ts';
+import type { RequestView } from '../request-view.ts';
+import type { FilterEnv, FilterStream, HttpFilter, HttpFilterFactory, PreparedFilter } from './filter.ts';
+import type { HttpFilterRegistry } from './registry.ts';
+
+interface Entry {
+  readonly name: string;
+  readonly factory: HttpFilterFactory;
+  /** The connection manager's own config for the filter. */
+  readonly prepared: PreparedFilter;
+}
+
+/** What a run reports to the stream that started it. */
+export interface FilterSink {
+  /** Every filter handed the request on (after one or more held it): the router goes on. */
+  filtersDone(): void;
+  /** A filter answered the request. */
+  filterReplied(reply: LocalReply): void;
+  addFlag(flag: string): void;
+}
+
+export class FilterChain {
+  readonly #entries: readonly Entry[];
+  readonly #env: FilterEnv;
+  /** Route and virtual host overrides, prepared once per config object (route configs are immutable). */
+  readonly #overrides = new WeakMap<HttpFilterTypedConfig, PreparedFilter>();
+
+  private constructor(entries: readonly Entry[], env: FilterEnv) {
+    this.#entries = entries;
+    this.#env = env;
+  }
+
+  /** The chain of an HCM's filters; undefined when there are none (the router alone: the fast path). */
+  static compile(
+    filters: readonly HttpFilterConfig[],
+    registry: HttpFilterRegistry | undefined,
+    env: FilterEnv,
+  ): FilterChain | undefined {
+    if (filters.length === 0) return undefined;
+    const entries = filters.map((f): Entry => {
+      const factory = registry?.get(f.typeName);
+      // The decoder accepts only types the built-in registry has (a test holds the two together).
+      if (factory === undefined) throw new Error(`HTTP filter ${f.name}: no filter registered for ${f.typeName}`);
+      return { name: f.name, factory, prepared: factory.prepare(f, env) };
+    });
+    return new FilterChain(entries, env);
+  }
+
+  get length(): number {
+    return this.#entries.length;
+  }
+
+  /** Entry i's config for a request: its route's override, else its virtual host's, else the filter's own. */
+  prepared(i: number, route: PerFilterConfigs | undefined, vhost: PerFilterConfigs | undefined): PreparedFilter {
+    const entry = this.#entries[i] as Entry;
+    const override = route?.[entry.name] ?? vhost?.[entry.name];
+    if (override === undefined) return entry.prepared;
+    let prepared = this.#overrides.get(override);
+    if (prepared === undefined) {
+      prepared = entry.factory.prepare(override, this.#env);
+      this.#overrides.set(override, prepared);
+    }
+    return prepared;
+  }
+}
+
+/** One request's pass through the chain: a filter may hold it (a timer, a lookup) and hand it on later. */
+export class FilterRun implements FilterStream {
+  readonly #chain: FilterChain;
+  readonly #view: RequestView;
+  readonly #route: PerFilterConfigs | undefined;
+  readonly #vhost: PerFilterConfigs | undefined;
+  readonly #sink: FilterSink;
+  readonly grpc: boolean;
+  /** Filters created for this stream, told when it ends. */
+  readonly #live: HttpFilter[] = [];
+  #next = 0;
+  #held = false;
+  #ended = false;
+
+  constructor(
+    chain: FilterChain,
+    view: RequestView,
+    grpc: boolean,
+    route: PerFilterConfigs | undefined,
+    vhost: PerFilterConfigs | undefined,
+    sink: FilterSink,
+  ) {
+    this.#chain = chain;
+    this.#view = view;
+    this.grpc = grpc;
+    this.#route = route;
+    this.#vhost = vhost;
+    this.#sink = sink;
+  }
+
+  get method(): string {
+    return this.#view.method;
+  }
+
+  get path(): string {
+    return this.#view.path;
+  }
+
+  get authority(): string {
+    return this.#view.authority;
+  }
+
+  header(name: string): string | undefined {
+    return this.#view.header(name);
+  }
+
+  /** Runs the filters; true when all handed the request on at once (the caller routes it now), else false. */
+  start(): boolean {
+    return this.#advance();
+  }
+
+  continueRequest(): void {
+    if (!this.#held || this.#ended) return;
+    this.#held = false;
+    if (this.#advance()) this.#sink.filtersDone();
+  }
+
+  localReply(reply: LocalReply): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#held = true;
+    this.#sink.filterReplied(reply);
+  }
+
+  addFlag(flag: string): void {
+    if (!this.#ended) this.#sink.addFlag(flag);
+  }
+
+  /** The stream ended: every filter it created hears of it once. */
+  destroy(): void {
+    this.#ended = true;
+    for (const filter of this.#live) filter.onDestroy();
+    this.#live.length = 0;
+  }
+
+  #advance(): boolean {
+    while (this.#next < this.#chain.length) {
+      const filter = this.#chain.prepared(this.#next, this.#route, this.#vhost).create(this);
+      this.#next += 1;
+      if (filter === undefined) continue;
+      this.#live.push(filter);
+      const status = filter.onRequestHeaders(this);
+      // A reply from inside the phase ended the run; the sink has it.
+      if (this.#ended) return false;
+      if (status === 'stop') {
+        this.#held = true;
+        return false;
+      }
+    }
+    return true;
+  }
+}

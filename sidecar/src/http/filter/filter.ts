@@ -1,0 +1,51 @@
+// The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
+import type { HttpFilterTypedConfig } from '../../config/model.ts';
+import type { Stats } from '../../stats.ts';
+import type { LocalReply } from '../local-reply.ts';
+
+/** What a filter's request-headers phase returns: hand on to the next filter, or hold the stream. */
+export type FilterStatus = 'continue' | 'stop';
+
+/** One request stream as a filter sees it. */
+export interface FilterStream {
+  readonly method: string;
+  /** The request path as routed (after the connection manager's normalization). */
+  readonly path: string;
+  readonly authority: string;
+  /** A gRPC call (content-type application/grpc): local replies go out as gRPC statuses. */
+  readonly grpc: boolean;
+  /** The first value of a request header (lower-case name; ':method', ':path', ':authority' too). */
+  header(name: string): string | undefined;
+  /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */
+  continueRequest(): void;
+  /** Answers the request itself; no later filter and no upstream sees it. */
+  localReply(reply: LocalReply): void;
+  /** Adds an Envoy response flag to what observers (access log) report, e.g. DI for an injected delay. */
+  addFlag(flag: string): void;
+}
+
+/** One filter's state for one stream; created per stream only by the filters configured for it. */
+export interface HttpFilter {
+  /** Request headers, before the router picks an upstream: 'stop' holds the stream until continue or reply. */
+  onRequestHeaders(stream: FilterStream): FilterStatus;
+  /** The stream ended however it ended (finished, reset, timed out): drop timers and give back what is held. */
+  onDestroy(): void;
+}
+
+/** What a filter type may use from the connection manager it runs in. */
+export interface FilterEnv {
+  stats: Stats;
+  /** The connection manager's stat prefix (its stats are `http.<prefix>.<filter>.…`, as Envoy's). */
+  statPrefix: string;
+}
+
+/** A filter type, registered by its typed_config message type. */
+export interface HttpFilterFactory {
+  /** Prepares what streams share for one config (once per connection manager or route config). */
+  prepare(config: HttpFilterTypedConfig, env: FilterEnv): PreparedFilter;
+}
+
+/** A config ready to run: makes a filter for a stream, or undefined when it has nothing to do for it. */
+export interface PreparedFilter {
+  create(stream: FilterStream): HttpFilter | undefined;
+}
