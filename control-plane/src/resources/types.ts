@@ -143,6 +143,13 @@ export interface HeaderOps {
   remove?: string[];
 }
 
+/** Fault injection on a rule (Envoy's fault filter, at the calling side): delay and/or abort a share of requests. */
+export interface FaultInjection {
+  delay?: { fixedDelay: string /** 0-100, default 100. */; percent?: number };
+  /** Exactly one of httpStatus (200-599) and grpcStatus (a gRPC code name such as UNAVAILABLE, or 0-16). */
+  abort?: { httpStatus?: number; grpcStatus?: string | number /** 0-100, default 100. */; percent?: number };
+}
+
 export interface HttpRule {
   name?: string;
   match?: HttpMatch[];
@@ -153,6 +160,7 @@ export interface HttpRule {
   idleTimeout?: string;
   retries?: RetryPolicy;
   headers?: { request?: HeaderOps; response?: HeaderOps };
+  fault?: FaultInjection;
 }
 
 export interface RouteSpec {

@@ -1,4 +1,5 @@
 // Listeners: api_listeners (HttpConnectionManager over RDS) that gRPC clients dial by name, plus per-client socket listeners.
+import { faultHttpFilter } from './fault.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { byString, listenerNames } from './names.ts';
 import { adsConfigSource } from './proto-values.ts';
@@ -7,19 +8,29 @@ export const HCM_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
+/** The HTTP filters of a client-side connection manager: the fault filter when the mesh injects faults, the router. */
+export function clientHttpFilters(faults: boolean): Record<string, unknown>[] {
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } };
+  return faults ? [faultHttpFilter(), router] : [router];
+}
+
 /** An HttpConnectionManager that fetches its routes by name over ADS; the router filter comes last. */
-export function httpConnectionManager(statPrefix: string, routeConfig: string): Record<string, unknown> {
+export function httpConnectionManager(
+  statPrefix: string,
+  routeConfig: string,
+  faults = false,
+): Record<string, unknown> {
   return {
     '@type': HCM_TYPE_URL,
     stat_prefix: statPrefix,
     rds: { route_config_name: routeConfig, config_source: adsConfigSource() },
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+    http_filters: clientHttpFilters(faults),
   };
 }
 
 /** The api_listener named `name` (what `xds:///name` resolves), routing through RouteConfiguration `routeConfig`. */
-export function apiListener(name: string, routeConfig: string): Record<string, unknown> {
-  return { name, api_listener: { api_listener: httpConnectionManager(name, routeConfig) } };
+export function apiListener(name: string, routeConfig: string, faults = false): Record<string, unknown> {
+  return { name, api_listener: { api_listener: httpConnectionManager(name, routeConfig, faults) } };
 }
 
 /**
@@ -33,7 +44,7 @@ export function buildListeners(
   const byName = new Map<string, Record<string, unknown>>();
   for (const svc of index.services) {
     for (const { name, routeConfig } of listenerNames(svc)) {
-      if (!byName.has(name)) byName.set(name, apiListener(name, routeConfig));
+      if (!byName.has(name)) byName.set(name, apiListener(name, routeConfig, index.faults));
     }
   }
   for (const l of socketListeners) byName.set(String(l['name']), l);

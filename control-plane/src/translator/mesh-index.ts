@@ -1,5 +1,6 @@
 // Lookups the translator's builders share, computed once per translation: services, policies, and every cluster.
 import type { ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
+import { meshUsesFaults } from './fault.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString, clusterName } from './names.ts';
 import { type EffectiveTelemetry, effectiveTelemetry } from './telemetry.ts';
@@ -23,6 +24,8 @@ export interface MeshIndex {
   clusterNames: ReadonlySet<string>;
   /** The Telemetry in effect for a sidecar fronting `service` (mesh-wide, overridden per part by the service's). */
   telemetryOf(service: string | undefined): EffectiveTelemetry | undefined;
+  /** Some Route rule injects faults: client-side connection managers carry the fault filter. */
+  faults: boolean;
 }
 
 export function indexMesh(state: MeshState): MeshIndex {
@@ -52,5 +55,6 @@ export function indexMesh(state: MeshState): MeshIndex {
     clusters,
     clusterNames: new Set(byName.keys()),
     telemetryOf: (service) => effectiveTelemetry(state.telemetry ?? [], service),
+    faults: meshUsesFaults(state.routes),
   };
 }

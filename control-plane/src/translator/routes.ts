@@ -1,6 +1,7 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
 import type { HeaderOps, RouteResource, ServiceResource } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
+import { faultFields } from './fault.ts';
 import { hashPolicyFor } from './hash-policy.ts';
 import { ruleMatches } from './matches.ts';
 import type { MeshIndex } from './mesh-index.ts';
@@ -78,7 +79,7 @@ export function routesOf(
     }
     const { matches, skipped } = ruleMatches(rule, client);
     for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
-    const extra = headerOpsFields(rule.headers);
+    const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault) };
     for (const match of matches) out.push({ name, match, route: action, ...extra });
   }
   return out;

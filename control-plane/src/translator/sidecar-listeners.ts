@@ -3,7 +3,7 @@ import { duration } from '@trellis/xds-protos';
 import type { ServicePort, SidecarOptions } from '../resources/types.ts';
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
-import { HCM_TYPE_URL, ROUTER_TYPE_URL } from './listeners.ts';
+import { clientHttpFilters, HCM_TYPE_URL } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
 import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
@@ -54,6 +54,7 @@ function sidecarHcm(
   telemetry: EffectiveTelemetry | undefined,
   service: string | undefined,
   headerPath: Readonly<Record<string, unknown>>,
+  faults = false,
 ): Record<string, unknown> {
   return {
     '@type': HCM_TYPE_URL,
@@ -63,7 +64,7 @@ function sidecarHcm(
     generate_request_id: { value: true },
     ...headerPath,
     upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } }],
+    http_filters: clientHttpFilters(faults),
     ...hcmTelemetryFields(telemetry, service ?? SIDECAR_TRACE_SERVICE),
   };
 }
@@ -80,9 +81,18 @@ export function outboundListener(
   params: SidecarParams,
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
+  faults = false,
 ): Record<string, unknown> {
   const hcm = {
-    ...sidecarHcm(OUTBOUND_LISTENER, ['websocket', 'CONNECT'], telemetry, params.service, outboundHcmFields(options)),
+    // Faults are injected at the calling side, as Istio does: the outbound connection manager carries the filter.
+    ...sidecarHcm(
+      OUTBOUND_LISTENER,
+      ['websocket', 'CONNECT'],
+      telemetry,
+      params.service,
+      outboundHcmFields(options),
+      faults,
+    ),
     ...hcmLimitFields(options, { allow_connect: true }),
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
   };
@@ -204,7 +214,7 @@ export function sidecarSocketResources(
   };
   const telemetry = index.telemetryOf(params.service);
   const options = params.service === undefined ? undefined : index.serviceByName.get(params.service)?.spec.sidecar;
-  add(outboundListener(params, telemetry, options), LOOPBACK, params.outboundPort);
+  add(outboundListener(params, telemetry, options, index.faults), LOOPBACK, params.outboundPort);
   const port = frontedPort(index, params);
   const { appPort, service } = params;
   if (port && service !== undefined && appPort !== undefined) {

@@ -1,9 +1,11 @@
-// Validates a Route spec: hosts, HTTP match rules, rewrites, weighted destinations, timeouts, retries, header ops.
+// Validates a Route spec: hosts, HTTP match rules, rewrites, weighted destinations, timeouts, retries, header ops,
+// fault injection.
 import { compileRe2Rewrite } from '@trellis/re2';
+import { validateFault } from './fault.ts';
 import { describe, field, type Issues, isRecord } from './issues.ts';
 import { validateRetries } from './retries.ts';
 
-const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'idleTimeout', 'retries', 'headers'];
+const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'idleTimeout', 'retries', 'headers', 'fault'];
 const MATCH_FIELDS = ['pathPrefix', 'pathExact', 'pathRegex', 'headers', 'queryParams', 'cookies', 'methods'];
 const STRING_MATCH_FIELDS = ['exact', 'prefix', 'regex', 'present'];
 const HOST = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$|^\*$/;
@@ -53,6 +55,7 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
   if (rule['timeout'] !== undefined) issues.duration(rule['timeout'], field(path, 'timeout'));
   if (rule['idleTimeout'] !== undefined) issues.duration(rule['idleTimeout'], field(path, 'idleTimeout'));
   if (rule['retries'] !== undefined) validateRetries(rule['retries'], field(path, 'retries'), issues);
+  if (rule['fault'] !== undefined) validateFault(rule['fault'], field(path, 'fault'), issues);
   if (rule['headers'] !== undefined) {
     const headers = issues.object(rule['headers'], field(path, 'headers'), ['request', 'response']);
     for (const side of ['request', 'response']) {
