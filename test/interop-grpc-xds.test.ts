@@ -151,6 +151,31 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     expect(counts.get('v1-a')).to.equal(100);
   });
 
+  it("injects the faults a Route rule asks for (gRPC's fault filter, gRFC A33), and stops when the rule goes", async () => {
+    const faulty = `${routeYaml(100, 0).trimEnd()}\n      fault: { abort: { grpcStatus: UNAVAILABLE } }\n`;
+    await apply(faulty);
+    const code = async (): Promise<number> => {
+      try {
+        await client!.who('fault');
+        return 0;
+      } catch (err) {
+        return (err as { code: number }).code;
+      }
+    };
+    // The change reaches the client asynchronously: call until it shows, within 10 s.
+    const until = async (want: number): Promise<number> => {
+      const deadline = performance.now() + 10_000;
+      let got = await code();
+      while (got !== want && performance.now() < deadline) got = await code();
+      return got;
+    };
+    expect(await until(14), 'an aborted call').to.equal(14);
+    // 100 % of calls: every one fails while the rule stands.
+    for (let i = 0; i < 20; i++) expect(await code()).to.equal(14);
+    await apply(routeYaml(100, 0));
+    expect(await until(0), 'calls go through again').to.equal(0);
+  });
+
   it('reports the client in proxy-status with every type ACKed', async () => {
     const r = await run(BIN.trellisctl, ['--api', api, 'proxy-status', '-o', 'json']);
     expect(r.code, r.stderr).to.equal(0);

@@ -1,0 +1,78 @@
+// End to end: fault injection applied with trellisctl reaches the calling sidecar (Envoy's fault filter before the
+// router): aborts answer without reaching the app, delays hold the request, stats count both, removal restores.
+import { expect } from 'chai';
+import { eventually } from './helpers/eventually.ts';
+import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
+import { type Mesh, startMesh } from './helpers/mesh.ts';
+
+function route(fault: boolean): string {
+  const rules = fault
+    ? `
+    - match: [{ pathPrefix: /broken }]
+      route: [{ service: web, subset: v1 }]
+      fault: { abort: { httpStatus: 503 } }
+    - match: [{ pathPrefix: /slow }]
+      route: [{ service: web, subset: v1 }]
+      fault: { delay: { fixedDelay: 300ms } }`
+    : '';
+  return `apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: web }
+spec:
+  hosts: [web]
+  http:${rules}
+    - route: [{ service: web, subset: v1 }]
+`;
+}
+
+describe('sidecar fault injection (end to end)', function () {
+  this.timeout(90_000);
+  let mesh: Mesh;
+  // A fresh connection each time: one opened before a listener change keeps the old connection manager.
+  const get = (path: string) => viaProxy(mesh.sidecars.client.outboundPort, `http://web:8080${path}`, { fresh: true });
+  const stat = async (name: string, sidecar: 'client' | 'webV1' = 'client'): Promise<number> => {
+    const text = await (await mesh.sidecars[sidecar].admin('/stats')).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}: `));
+    return Number(line?.split(': ')[1] ?? 0);
+  };
+
+  before(async () => {
+    mesh = await startMesh();
+    await mesh.apply(route(false));
+    await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
+  });
+  after(async () => {
+    closeHttpClients();
+    await mesh?.stop();
+  });
+
+  it('aborts /broken with 503 at the calling sidecar; the app never sees it', async () => {
+    await mesh.apply(route(true));
+    const res = await eventually(async () => {
+      const r = await get('/broken');
+      expect(r.status).to.equal(503);
+      return r;
+    }, 200);
+    expect(res.body).to.equal('fault filter abort');
+    expect(res.headers['x-trellis-response-flags']).to.equal('FI');
+    const reached = await stat('http.inbound.downstream_rq_total', 'webV1');
+    expect(reached, 'earlier requests reached web-v1').to.be.greaterThan(0);
+    expect((await get('/broken')).status).to.equal(503);
+    expect(await stat('http.inbound.downstream_rq_total', 'webV1'), 'requests at web-v1').to.equal(reached);
+    expect(await stat('http.outbound.fault.aborts_injected')).to.be.at.least(1);
+    expect((await get('/fine')).status).to.equal(200);
+  });
+
+  it('delays /slow by the fixed delay and then serves it', async () => {
+    const started = performance.now();
+    const res = await get('/slow');
+    expect(res.status).to.equal(200);
+    expect(performance.now() - started).to.be.at.least(290);
+    expect(await stat('http.outbound.fault.delays_injected')).to.be.at.least(1);
+  });
+
+  it('removing the rule removes the fault', async () => {
+    await mesh.apply(route(false));
+    await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
+  });
+});
