@@ -10,7 +10,7 @@ import type { ConfigSource } from './config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
-import { createHttpHandler } from './http/http-handler.ts';
+import { httpHandlerFactory } from './http/http-handler.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
 import type { ConnectionLimits } from './listeners/connection-gate.ts';
 import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
@@ -59,7 +59,7 @@ export interface SidecarOptions {
 /** The built-in connection handlers by network filter type. */
 export function defaultHandlerFactories(): Map<string, ConnectionHandlerFactory> {
   return new Map<string, ConnectionHandlerFactory>([
-    ['http', createHttpHandler],
+    ['http', httpHandlerFactory(setupHttpFilters())],
     ['tcp', createTcpHandler],
   ]);
 }
@@ -107,7 +107,6 @@ export class Sidecar {
       // Tracing (from options) comes first: it sets traceparent before the access log reads it.
       observers: [...(options.observers ?? []), new HttpMetrics(this.stats), new HttpAccessLogs(this.accessLogWriters)],
       accessLogWriters: this.accessLogWriters,
-      httpFilters: setupHttpFilters(),
     };
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory>();

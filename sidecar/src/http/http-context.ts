@@ -5,6 +5,7 @@ import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import type { Stats } from '../stats.ts';
 import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
 import { FilterChain } from './filter/chain.ts';
+import type { HttpFilterRegistry } from './filter/registry.ts';
 import { HttpStatNames } from './http-stats.ts';
 import { REQUEST_BUFFER_LIMIT } from './replayable-body.ts';
 import type { CompiledRoute } from './route-table.ts';
@@ -44,7 +45,13 @@ export class HttpContext {
   private readonly hcmUpgrades: ReadonlySet<string>;
   private readonly tunnels = new WeakSet<Socket>();
 
-  constructor(listener: ListenerConfig, hcm: HttpConnectionManagerConfig, deps: HandlerDeps) {
+  /** `filters`: the HTTP filter types; absent = a connection manager with HTTP filters cannot be built. */
+  constructor(
+    listener: ListenerConfig,
+    hcm: HttpConnectionManagerConfig,
+    deps: HandlerDeps,
+    filters?: HttpFilterRegistry,
+  ) {
     this.listener = listener;
     this.hcm = hcm;
     this.deps = deps;
@@ -52,7 +59,7 @@ export class HttpContext {
     this.names = new HttpStatNames(hcm.statPrefix);
     this.pools = new UpstreamPools(deps.clusters, deps.stats);
     this.observer = deps.observers === undefined ? undefined : observerFor(deps.observers, listener, hcm);
-    this.filters = FilterChain.compile(hcm.httpFilters, deps.httpFilters, {
+    this.filters = FilterChain.compile(hcm.httpFilters, filters, {
       stats: deps.stats,
       statPrefix: hcm.statPrefix,
     });

@@ -1,4 +1,5 @@
 // The HTTP connection manager: takes accepted sockets, picks the codec, runs each request through the router, drains.
+
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
@@ -9,6 +10,7 @@ import { tunnelH1, tunnelH2 } from './connect-tunnel.ts';
 import type { DownstreamRequest, DownstreamResponse } from './downstream.ts';
 import { h2StreamGone, sendWhole } from './downstream.ts';
 import { Exchange } from './exchange.ts';
+import type { HttpFilterRegistry } from './filter/registry.ts';
 import { normalizePeerAddress } from './forwarded-headers.ts';
 import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './h1-server-connection.ts';
 import type { H1ServerRequest } from './h1-server-request.ts';
@@ -25,10 +27,16 @@ const SNIFF_TIMEOUT_MS = 60_000;
 /** A draining listener closes an idle HTTP/1.1 connection once it has stayed idle this long. */
 const DRAIN_IDLE_MS = 1000;
 
-export const createHttpHandler: ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => {
-  if (listener.filter.type !== 'http') throw new Error(`listener ${listener.name}: not an HTTP connection manager`);
-  return new HttpConnectionManager(listener, listener.filter.http, deps);
-};
+/** The handler factory for HTTP connection managers, building their HTTP filters from `filters` (filters/setup.ts). */
+export function httpHandlerFactory(filters?: HttpFilterRegistry): ConnectionHandlerFactory {
+  return (listener: ListenerConfig, deps: HandlerDeps) => {
+    if (listener.filter.type !== 'http') throw new Error(`listener ${listener.name}: not an HTTP connection manager`);
+    return new HttpConnectionManager(listener, listener.filter.http, deps, filters);
+  };
+}
+
+/** HTTP connection managers with no HTTP filter types (the router alone). */
+export const createHttpHandler: ConnectionHandlerFactory = httpHandlerFactory();
 
 export class HttpConnectionManager implements ConnectionHandler, H1ServerHandlers {
   readonly ctx: HttpContext;
@@ -43,8 +51,13 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   private idleWaiter: (() => void) | undefined;
   private drained: Promise<void> | undefined;
 
-  constructor(listener: ListenerConfig, hcm: HttpConnectionManagerConfig, deps: HandlerDeps) {
-    const ctx = new HttpContext(listener, hcm, deps);
+  constructor(
+    listener: ListenerConfig,
+    hcm: HttpConnectionManagerConfig,
+    deps: HandlerDeps,
+    filters?: HttpFilterRegistry,
+  ) {
+    const ctx = new HttpContext(listener, hcm, deps, filters);
     this.ctx = ctx;
     this.codec = hcm.codec;
     this.sniffMs = hcm.limits.requestHeadersTimeoutMs > 0 ? hcm.limits.requestHeadersTimeoutMs : SNIFF_TIMEOUT_MS;

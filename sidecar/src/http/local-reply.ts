@@ -5,6 +5,8 @@ import { grpcStatusForHttp } from './grpc.ts';
 import type { HeaderList } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { writeRawResponse } from './raw-response.ts';
+import type { LocalReply } from './reply.ts';
+import { ResponseFlag } from './reply.ts';
 import {
   finalizeResponseHeaders,
   OVERLOADED_HEADER,
@@ -12,32 +14,7 @@ import {
   type ResponseScope,
 } from './response-headers.ts';
 
-/** Envoy response flags used by the router. */
-export const ResponseFlag = {
-  NoRoute: 'NR',
-  NoCluster: 'NC',
-  NoHealthyUpstream: 'UH',
-  UpstreamOverflow: 'UO',
-  UpstreamConnectionFailure: 'UF',
-  UpstreamReset: 'UR',
-  UpstreamRequestTimeout: 'UT',
-  StreamIdleTimeout: 'SI',
-  UpstreamProtocolError: 'UPE',
-  DownstreamProtocolError: 'DPE',
-  DownstreamConnectionTermination: 'DC',
-} as const;
-
-export interface LocalReply {
-  status: number;
-  body: string;
-  /** Response flag for x-trellis-response-flags ('' for direct responses). */
-  flags: string;
-  overloaded?: boolean;
-  /** Overrides the grpc-status derived from the HTTP status (e.g. DEADLINE_EXCEEDED for grpc-timeout). */
-  grpcStatus?: number;
-  /** A redirect's Location (path normalization's 307). */
-  location?: string;
-}
+export { type LocalReply, ResponseFlag } from './reply.ts';
 
 /** A path a route's regex rewrite gave up on (its searches would read far past the path: a hostile path). */
 export const UNREWRITABLE: LocalReply = {

@@ -8,7 +8,7 @@ import type { HandlerDeps } from '../listeners/connection-handler.ts';
 import { Stats } from '../stats.ts';
 import type { ExchangeObserverFactory } from './exchange-observer.ts';
 import type { HttpFilterRegistry } from './filter/registry.ts';
-import { createHttpHandler, type HttpConnectionManager } from './http-handler.ts';
+import { type HttpConnectionManager, httpHandlerFactory } from './http-handler.ts';
 import type { TestClusters } from './test-clusters.ts';
 import { hcmConfig, listenerConfig } from './test-config.ts';
 
@@ -44,8 +44,10 @@ export async function startProxy(
     logger: pino({ level: 'silent' }),
   };
   if (observers !== undefined) deps.observers = observers;
-  if (httpFilters !== undefined) deps.httpFilters = httpFilters;
-  const handler = createHttpHandler({ ...listenerConfig(hcmConfig(hcm)), ...listener }, deps) as HttpConnectionManager;
+  const handler = httpHandlerFactory(httpFilters)(
+    { ...listenerConfig(hcmConfig(hcm)), ...listener },
+    deps,
+  ) as HttpConnectionManager;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => handler.handle(socket));
   const port = await listen(server);
   return {

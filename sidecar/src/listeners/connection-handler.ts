@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { LogWriters } from '../access-log/log-writers.ts';
 import type { ListenerConfig, RouteConfig } from '../config/model.ts';
 import type { ExchangeObserverFactory } from '../http/exchange-observer.ts';
-import type { HttpFilterRegistry } from '../http/filter/registry.ts';
 import type { Stats } from '../stats.ts';
 import type { ClusterLookup } from '../upstream/cluster.ts';
 
@@ -29,8 +28,6 @@ export interface HandlerDeps {
   observers?: readonly ExchangeObserverFactory[];
   /** Access log outputs by path (TCP proxy `access_log`); absent = TCP access logs are not written. */
   accessLogWriters?: LogWriters;
-  /** HTTP filter types (filters/setup.ts); absent = a connection manager with HTTP filters cannot be built. */
-  httpFilters?: HttpFilterRegistry;
 }
 
 export type ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => ConnectionHandler;

@@ -4,8 +4,8 @@ import type { FaultConfig, Fraction, HttpFilterTypedConfig } from '../../config/
 import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, PreparedFilter } from '../../http/filter/filter.ts';
 import { httpStatusForGrpc } from '../../http/grpc.ts';
 import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
-import type { LocalReply } from '../../http/local-reply.ts';
 import { randomBelow } from '../../http/random.ts';
+import type { LocalReply } from '../../http/reply.ts';
 import type { Stats } from '../../stats.ts';
 
 const ABORT_HTTP_HEADER = 'x-envoy-fault-abort-request';

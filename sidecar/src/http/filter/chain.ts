@@ -1,6 +1,6 @@
 // A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
 import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs } from '../../config/model.ts';
-import type { LocalReply } from '../local-reply.ts';
+import type { LocalReply } from '../reply.ts';
 import type { RequestView } from '../request-view.ts';
 import type { FilterEnv, FilterStream, HttpFilter, HttpFilterFactory, PreparedFilter } from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';

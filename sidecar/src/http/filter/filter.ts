@@ -1,7 +1,7 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
 import type { HttpFilterTypedConfig } from '../../config/model.ts';
 import type { Stats } from '../../stats.ts';
-import type { LocalReply } from '../local-reply.ts';
+import type { LocalReply } from '../reply.ts';
 
 /** What a filter's request-headers phase returns: hand on to the next filter, or hold the stream. */
 export type FilterStatus = 'continue' | 'stop';

@@ -1,0 +1,28 @@
+// What a reply the proxy makes itself says (status, body, response flags): built by the router and HTTP filters.
+
+/** Envoy response flags used by the router. */
+export const ResponseFlag = {
+  NoRoute: 'NR',
+  NoCluster: 'NC',
+  NoHealthyUpstream: 'UH',
+  UpstreamOverflow: 'UO',
+  UpstreamConnectionFailure: 'UF',
+  UpstreamReset: 'UR',
+  UpstreamRequestTimeout: 'UT',
+  StreamIdleTimeout: 'SI',
+  UpstreamProtocolError: 'UPE',
+  DownstreamProtocolError: 'DPE',
+  DownstreamConnectionTermination: 'DC',
+} as const;
+
+export interface LocalReply {
+  status: number;
+  body: string;
+  /** Response flag for x-trellis-response-flags ('' for direct responses). */
+  flags: string;
+  overloaded?: boolean;
+  /** Overrides the grpc-status derived from the HTTP status (e.g. DEADLINE_EXCEEDED for grpc-timeout). */
+  grpcStatus?: number;
+  /** A redirect's Location (path normalization's 307). */
+  location?: string;
+}
