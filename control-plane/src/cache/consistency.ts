@@ -1,9 +1,11 @@
 // Cross-resource reference checks for a snapshot: listeners → route configurations, EDS clusters → endpoints,
 // routes → clusters. Works on the plain Envoy objects (snake_case, '@type' on nested Any).
+
 import type { XdsTypeKey } from '@trellis/xds-protos';
+import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import type { XdsResource } from './snapshot.ts';
 
-const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE = EXTENSION_TYPES.httpConnectionManager;
 /** Cluster.DiscoveryType EDS, as a string or as its enum number. */
 const EDS_TYPES: ReadonlySet<unknown> = new Set(['EDS', 3]);
 

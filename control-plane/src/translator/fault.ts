@@ -1,11 +1,12 @@
 // Fault injection: Envoy's fault filter (envoy.filters.http.fault) in connection managers, and a rule's HTTPFault as
 // the route's typed_per_filter_config (what sidecars and proxyless gRPC clients both apply at the calling side).
+import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import type { FaultInjection, RouteResource } from '../resources/types.ts';
 import { grpcCode } from '../resources/validate/fault.ts';
 import { durationOf } from './proto-values.ts';
 
 export const FAULT_FILTER_NAME = 'envoy.filters.http.fault';
-export const FAULT_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const FAULT_TYPE_URL = typeUrl(EXTENSION_TYPES.fault);
 
 /** Whether any Route rule injects faults: only then do connection managers carry the fault filter. */
 export function meshUsesFaults(routes: readonly RouteResource[]): boolean {

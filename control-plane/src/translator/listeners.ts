@@ -1,12 +1,12 @@
 // Listeners: api_listeners (HttpConnectionManager over RDS) that gRPC clients dial by name, plus per-client socket listeners.
+import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import { faultHttpFilter } from './fault.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { byString, listenerNames } from './names.ts';
 import { adsConfigSource } from './proto-values.ts';
 
-export const HCM_TYPE_URL =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const ROUTER_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+export const HCM_TYPE_URL = typeUrl(EXTENSION_TYPES.httpConnectionManager);
+export const ROUTER_TYPE_URL = typeUrl(EXTENSION_TYPES.router);
 
 /** The HTTP filters of a client-side connection manager: the fault filter when the mesh injects faults, the router. */
 export function clientHttpFilters(faults: boolean): Record<string, unknown>[] {

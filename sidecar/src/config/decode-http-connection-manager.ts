@@ -1,4 +1,5 @@
 // Decodes an HttpConnectionManager network filter config (RDS or inline routes, HTTP filters) into the model.
+import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { httpFilters } from './decode-http-filters.ts';
 import { httpLimits } from './decode-http-limits.ts';
 import { accessLogs, tracingConfig } from './decode-observability.ts';
@@ -19,7 +20,7 @@ import {
 } from './decode-values.ts';
 import type { EscapedSlashesAction, HttpConnectionManagerConfig, PathNormalization } from './model.ts';
 
-export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const HCM_TYPE = EXTENSION_TYPES.httpConnectionManager;
 export { ROUTER_TYPE } from './decode-http-filters.ts';
 
 /** Envoy's defaults where the HCM leaves a field unset. */

@@ -1,9 +1,10 @@
 // Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
+import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { faultConfig } from './decode-fault.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
 import { FAULT_TYPE, type HttpFilterConfig, type HttpFilterTypedConfig, type PerFilterConfigs } from './model.ts';
 
-export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+export const ROUTER_TYPE = EXTENSION_TYPES.router;
 const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
 const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
 

@@ -1,5 +1,7 @@
 // The sidecar's validated, immutable config model: what xDS resources decode into, and what the data path reads.
+
 import type { Re2, Re2Rewrite } from '@trellis/re2';
+import { EXTENSION_TYPES } from '@trellis/xds-protos';
 
 /**
  * A string matcher (Envoy StringMatcher subset). `regex` is an RE2 pattern compiled once at decode time; like
@@ -134,7 +136,7 @@ export interface FaultConfig {
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig = { typeName: typeof FAULT_TYPE; config: FaultConfig };
 
-export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const FAULT_TYPE = EXTENSION_TYPES.fault;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

@@ -10,7 +10,7 @@ import { normalizeRequestPath, PATH_OK, PATH_REDIRECT, type PathVerdict } from '
 import type { RequestView } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import type { CompiledRoute } from './route-table.ts';
-import { pickWeightedCluster } from './router.ts';
+import { pickRouteCluster } from './router.ts';
 import type { OverloadCause } from './upstream-attempt.ts';
 
 /**
@@ -71,7 +71,7 @@ export function resolveRoute(
     };
     return { reply, scope };
   }
-  const name = pickWeightedCluster(action);
+  const name = pickRouteCluster(action);
   const cluster = name === undefined ? undefined : ctx.deps.clusters.get(name);
   if (cluster === undefined)
     return { reply: { status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster }, scope };

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { RequestView } from './request-view.ts';
 import { RouteTable } from './route-table.ts';
-import { pickWeightedCluster, prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { pickRouteCluster, prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import { hcmConfig, route, routeConfig, vhost } from './test-harness.ts';
 
 function compiled(spec: Parameters<typeof route>[0]) {
@@ -25,7 +25,7 @@ describe('router', () => {
     });
     const counts = { a: 0, b: 0 } as Record<string, number>;
     for (let i = 0; i < 10_000; i++) {
-      const name = pickWeightedCluster(r.action!) as string;
+      const name = pickRouteCluster(r.action!) as string;
       counts[name] = (counts[name] ?? 0) + 1;
     }
     expect(counts.a).to.be.within(7600, 8400);
@@ -33,9 +33,9 @@ describe('router', () => {
   });
 
   it('a single cluster needs no draw; zero weights fall back to the first', () => {
-    expect(pickWeightedCluster(compiled({ cluster: 'only' }).route.action!)).to.equal('only');
+    expect(pickRouteCluster(compiled({ cluster: 'only' }).route.action!)).to.equal('only');
     expect(
-      pickWeightedCluster(
+      pickRouteCluster(
         compiled({
           clusters: [
             ['z', 0],

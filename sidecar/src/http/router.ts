@@ -1,25 +1,16 @@
 // The route action applied to a matched request: weighted cluster choice, path/host rewrites, upstream request headers.
 import type { HttpConnectionManagerConfig, RouteAction } from '../config/model.ts';
+import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
 import { applyForwardedHeaders } from './forwarded-headers.ts';
 import { applyHeaderOps } from './header-list.ts';
-import { randomBelow } from './random.ts';
+import { randomFloat } from './random.ts';
 import type { RequestView } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import type { CompiledRoute } from './route-table.ts';
 
-/** Picks a cluster by weight (one cluster: no random draw). */
-export function pickWeightedCluster(action: RouteAction): string | undefined {
-  const clusters = action.clusters;
-  if (clusters.length === 1) return clusters[0]?.name;
-  // The decoder sets totalWeight to the sum of the weights once, at config time.
-  const total = action.totalWeight;
-  if (total <= 0) return clusters[0]?.name;
-  let r = randomBelow(total);
-  for (const c of clusters) {
-    if (r < c.weight) return c.name;
-    r -= c.weight;
-  }
-  return clusters[clusters.length - 1]?.name;
+/** Picks a cluster by weight (one cluster: no random draw); the decoder summed the weights at config time. */
+export function pickRouteCluster(action: RouteAction): string | undefined {
+  return pickWeightedCluster(action.clusters, action.totalWeight, randomFloat);
 }
 
 /**

@@ -10,6 +10,11 @@ export class Rng {
     this.state = seed !== 0 ? seed | 0 || 1 : randomBytes(4).readInt32LE(0) | 1;
   }
 
+  /** Restarts the sequence from `seed` (tests that want it reproducible). */
+  reseed(seed: number): void {
+    this.state = seed | 0 || 1;
+  }
+
   /** The next unsigned 32-bit value. */
   nextUint32(): number {
     let x = this.state;

@@ -1,0 +1,13 @@
+// The Envoy extension message types Trellis writes and reads inside Any fields (typed_config), by one name each.
+
+/** Message type names; the type URL is `type.googleapis.com/<name>` (typeUrl). */
+export const EXTENSION_TYPES = {
+  httpConnectionManager: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  router: 'envoy.extensions.filters.http.router.v3.Router',
+  fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
+} as const;
+
+/** The type URL of a message type name. */
+export function typeUrl(typeName: string): string {
+  return `type.googleapis.com/${typeName}`;
+}
