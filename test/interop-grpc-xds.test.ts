@@ -169,6 +169,7 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
       while (got !== want && performance.now() < deadline) got = await code();
       return got;
     };
+    // The rule's routes are as before but for the fault: grpc-js must see that change alone (routes.ts).
     expect(await until(14), 'an aborted call').to.equal(14);
     // 100 % of calls: every one fails while the rule stands.
     for (let i = 0; i < 20; i++) expect(await code()).to.equal(14);

@@ -81,6 +81,14 @@ describe('fault injection translation', () => {
     });
     const other = routes.filter((r) => r !== slow);
     for (const r of other) expect(r['typed_per_filter_config']).to.equal(undefined);
+    // Proxyless only: the name tells grpc-js-xds the route changed (it misses a filter config added on its own).
+    expect(slow['name']).to.equal('orders/0+fault');
+    const sidecarRoutes = translate(state([faulty]), 'sidecar', PARAMS).route.flatMap((rc) =>
+      ((rc['virtual_hosts'] as Obj[]) ?? []).flatMap((vh) => vh['routes'] as Obj[]),
+    );
+    expect(sidecarRoutes.map((r) => r['name']))
+      .to.include('orders/0')
+      .and.not.include('orders/0+fault');
   });
 
   it('client-side connection managers carry the fault filter before the router only while a rule injects faults', () => {

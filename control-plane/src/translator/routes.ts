@@ -60,6 +60,14 @@ export function headerOpsFields(
   return fields;
 }
 
+/**
+ * grpc-js-xds (1.14) compares a new RouteConfiguration with the one it holds key by key of the old one only, so a
+ * route gaining a typed_per_filter_config entry (a fault added to a rule that had none) looks unchanged and is not
+ * applied. A faulty rule's routes carry this suffix in their name for proxyless clients, which makes the change
+ * visible; removing a fault is seen without it.
+ */
+export const PROXYLESS_FAULT_SUFFIX = '+fault';
+
 /** The Envoy routes of one Route resource for a service port, in rule order. */
 export function routesOf(
   route: RouteResource,
@@ -80,7 +88,8 @@ export function routesOf(
     const { matches, skipped } = ruleMatches(rule, client);
     for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
     const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault) };
-    for (const match of matches) out.push({ name, match, route: action, ...extra });
+    const routeName = client === 'proxyless' && rule.fault !== undefined ? `${name}${PROXYLESS_FAULT_SUFFIX}` : name;
+    for (const match of matches) out.push({ name: routeName, match, route: action, ...extra });
   }
   return out;
 }
