@@ -5,6 +5,7 @@ export const EXTENSION_TYPES = {
   httpConnectionManager: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   router: 'envoy.extensions.filters.http.router.v3.Router',
   fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
+  localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
 } as const;
 
 /** The type URL of a message type name. */

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { setup } from '../filters/setup.ts';
 import { DECODABLE_FILTER_TYPES, httpFilters, perFilterConfigs } from './decode-http-filters.ts';
-import { FAULT_TYPE } from './model.ts';
+import { FAULT_TYPE, LOCAL_RATELIMIT_TYPE } from './model.ts';
 
 const FAULT_URL = `type.googleapis.com/${FAULT_TYPE}`;
 const ROUTER = {
@@ -49,8 +49,9 @@ describe('HTTP filter decoding', () => {
   it('the router alone decodes to no filters; header_delay and header_abort leave the values to the request', () => {
     expect(httpFilters([ROUTER], 'f')).to.deep.equal([]);
     const [f] = httpFilters([faultFilter({ delay: { header_delay: {} }, abort: { header_abort: {} } }), ROUTER], 'f');
-    expect(f?.config.delay).to.deep.equal({ fixedDelayMs: undefined, percentage: { numerator: 0, denominator: 100 } });
-    expect(f?.config.abort).to.deep.equal({ percentage: { numerator: 0, denominator: 100 } });
+    if (f?.typeName !== FAULT_TYPE) throw new Error('expected the fault filter');
+    expect(f.config.delay).to.deep.equal({ fixedDelayMs: undefined, percentage: { numerator: 0, denominator: 100 } });
+    expect(f.config.abort).to.deep.equal({ percentage: { numerator: 0, denominator: 100 } });
   });
 
   it('refuses what it cannot do, naming the field', () => {
@@ -100,6 +101,46 @@ describe('HTTP filter decoding', () => {
         'r',
       ),
     ).to.throw('r.cors: unsupported per-route config for HTTP filter cors');
+  });
+
+  it('decodes the local rate limit filter (bucket, enabled/enforced shares, status by name) and refuses the rest', () => {
+    const url = `type.googleapis.com/${LOCAL_RATELIMIT_TYPE}`;
+    const rl = (config: Record<string, unknown>) => [
+      { name: 'envoy.filters.http.local_ratelimit', typed_config: { '@type': url, stat_prefix: 'rl', ...config } },
+      ROUTER,
+    ];
+    const [f] = httpFilters(
+      rl({
+        token_bucket: { max_tokens: 10, tokens_per_fill: { value: 5 }, fill_interval: { seconds: 1 } },
+        filter_enabled: { default_value: { numerator: 100 } },
+        filter_enforced: { default_value: { numerator: 50 } },
+        status: { code: 'ServiceUnavailable' },
+      }),
+      'f',
+    );
+    expect(f?.config).to.deep.equal({
+      statPrefix: 'rl',
+      tokenBucket: { maxTokens: 10, tokensPerFill: 5, fillIntervalMs: 1000 },
+      enabled: { numerator: 100, denominator: 100 },
+      enforced: { numerator: 50, denominator: 100 },
+      status: 503,
+      resourceExhausted: false,
+    });
+    // Unset shares are 0 % (Envoy): the filter counts nothing and refuses nothing until enabled.
+    const [bare] = httpFilters(rl({}), 'f');
+    expect(bare?.config).to.include({ status: 429 });
+    const bad = (config: Record<string, unknown>) => () => httpFilters(rl(config), 'f');
+    expect(bad({ descriptors: [{ entries: [] }] })).to.throw(
+      'f[0].typed_config.descriptors: is not supported by the sidecar',
+    );
+    expect(bad({ token_bucket: { max_tokens: 1, fill_interval: { nanos: 10_000_000 } } })).to.throw(
+      'f[0].typed_config.token_bucket.fill_interval: expected at least 50ms, got 10ms',
+    );
+    expect(bad({ token_bucket: { max_tokens: 0, fill_interval: { seconds: 1 } } })).to.throw(
+      'max_tokens: expected at least 1',
+    );
+    expect(bad({ stat_prefix: '' })).to.throw('f[0].typed_config.stat_prefix: is required');
+    expect(bad({ status: { code: 'OK' } })).to.throw('f[0].typed_config.status.code: expected an HTTP error status');
   });
 
   it('every filter type the decoder accepts has a runtime filter in the built-in registry', () => {

@@ -1,8 +1,15 @@
 // Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { faultConfig } from './decode-fault.ts';
+import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
-import { FAULT_TYPE, type HttpFilterConfig, type HttpFilterTypedConfig, type PerFilterConfigs } from './model.ts';
+import {
+  FAULT_TYPE,
+  type HttpFilterConfig,
+  type HttpFilterTypedConfig,
+  LOCAL_RATELIMIT_TYPE,
+  type PerFilterConfigs,
+} from './model.ts';
 
 export const ROUTER_TYPE = EXTENSION_TYPES.router;
 const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
@@ -11,6 +18,7 @@ const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
 /** The filter types the sidecar runs, by typed_config message type: each decodes its own config. */
 const DECODERS: Readonly<Record<string, (o: Obj, path: string) => HttpFilterTypedConfig>> = {
   [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
+  [LOCAL_RATELIMIT_TYPE]: (o, path) => ({ typeName: LOCAL_RATELIMIT_TYPE, config: localRateLimitConfig(o, path) }),
 };
 
 /** The message types of the HTTP filters this decoder knows (the runtime registry must build each of them). */

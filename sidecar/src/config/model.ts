@@ -133,10 +133,28 @@ export interface FaultConfig {
   maxActiveFaults: number | undefined;
 }
 
+/** envoy.filters.http.local_ratelimit (`LocalRateLimit`): one token bucket per config, shared by its requests. */
+export interface LocalRateLimitConfig {
+  statPrefix: string;
+  /** The bucket; undefined: no limit (a connection manager's filter whose routes carry their own). */
+  tokenBucket: { maxTokens: number; tokensPerFill: number; fillIntervalMs: number } | undefined;
+  /** Share of requests the limit is checked for (`filter_enabled`; unset: 0 %, as in Envoy). */
+  enabled: Fraction;
+  /** Share of the checked requests a spent bucket refuses (`filter_enforced`; unset: 0 %). */
+  enforced: Fraction;
+  /** The status of a refused request (`status`; default 429). */
+  status: number;
+  /** gRPC callers get RESOURCE_EXHAUSTED instead of UNAVAILABLE (`rate_limited_as_resource_exhausted`). */
+  resourceExhausted: boolean;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
-export type HttpFilterTypedConfig = { typeName: typeof FAULT_TYPE; config: FaultConfig };
+export type HttpFilterTypedConfig =
+  | { typeName: typeof FAULT_TYPE; config: FaultConfig }
+  | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
+export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

@@ -38,6 +38,7 @@ function renderLocalReply(reply: LocalReply, grpc: boolean): { status: number; h
     headers.push('content-type', 'text/plain');
   }
   if (reply.location !== undefined) headers.push('location', reply.location);
+  if (reply.headers !== undefined) headers.push(...reply.headers);
   return { status, headers, body };
 }
 

@@ -25,4 +25,6 @@ export interface LocalReply {
   grpcStatus?: number;
   /** A redirect's Location (path normalization's 307). */
   location?: string;
+  /** More response headers (lower-case names, flat `[name, value, …]`), e.g. a rate limit's retry-after. */
+  headers?: readonly string[];
 }

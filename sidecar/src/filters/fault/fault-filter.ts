@@ -1,6 +1,6 @@
 // envoy.filters.http.fault: delays and aborts a share of requests, by its config (per route too) or by the request's
 // x-envoy-fault-* headers, with Envoy's stats (http.<prefix>.fault.*) and max_active_faults bound.
-import type { FaultConfig, Fraction, HttpFilterTypedConfig } from '../../config/model.ts';
+import { FAULT_TYPE, type FaultConfig, type Fraction, type HttpFilterTypedConfig } from '../../config/model.ts';
 import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, PreparedFilter } from '../../http/filter/filter.ts';
 import { httpStatusForGrpc } from '../../http/grpc.ts';
 import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
@@ -172,6 +172,7 @@ class FaultFilter implements HttpFilter {
 /** The fault filter type (registered by filters/setup.ts). */
 export const faultFilter = {
   prepare(config: HttpFilterTypedConfig, env: FilterEnv): PreparedFilter {
+    if (config.typeName !== FAULT_TYPE) throw new Error(`the fault filter got a ${config.typeName} config`);
     return new PreparedFault(config.config, scopeOf(env));
   },
 };

@@ -1,0 +1,118 @@
+// The local rate limit filter through a live handler on real sockets: a spent bucket answers 429 with retry-after
+// and x-ratelimit-* headers before any upstream sees the request; route overrides have buckets of their own.
+import { expect } from 'chai';
+import {
+  type HttpFilterConfig,
+  LOCAL_RATELIMIT_TYPE,
+  type LocalRateLimitConfig,
+  type PerFilterConfigs,
+} from '../../config/model.ts';
+import {
+  echoHandler,
+  type ProxyUnderTest,
+  route,
+  routeConfig,
+  send,
+  startHttpUpstream,
+  startProxy,
+  TestClusters,
+  vhost,
+} from '../../http/test-harness.ts';
+import { setup } from '../setup.ts';
+
+const ALL = { numerator: 100, denominator: 100 };
+const NAME = 'envoy.filters.http.local_ratelimit';
+
+/** A bucket of `tokens` that refills after an hour (never within a test). */
+function limit(tokens: number, extra: Partial<LocalRateLimitConfig> = {}): LocalRateLimitConfig {
+  return {
+    statPrefix: 'inbound_rl',
+    tokenBucket: { maxTokens: tokens, tokensPerFill: tokens, fillIntervalMs: 3_600_000 },
+    enabled: ALL,
+    enforced: ALL,
+    status: 429,
+    resourceExhausted: false,
+    ...extra,
+  };
+}
+
+const chain = (config: LocalRateLimitConfig): HttpFilterConfig[] => [
+  { name: NAME, typeName: LOCAL_RATELIMIT_TYPE, config },
+];
+const override = (config: LocalRateLimitConfig): PerFilterConfigs => ({
+  [NAME]: { typeName: LOCAL_RATELIMIT_TYPE, config },
+});
+
+describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
+  let app: Awaited<ReturnType<typeof startHttpUpstream>>;
+  let hits = 0;
+  const proxies: ProxyUnderTest[] = [];
+
+  before(async () => {
+    const echo = echoHandler('app');
+    app = await startHttpUpstream((req, res) => {
+      hits += 1;
+      echo(req, res);
+    });
+  });
+  after(async () => {
+    await app.close();
+  });
+  afterEach(async () => {
+    for (const p of proxies.splice(0)) await p.close();
+  });
+
+  const proxy = async (config: LocalRateLimitConfig, routes = [route({ prefix: '/', cluster: 'app' })]) => {
+    const clusters = new TestClusters();
+    clusters.add('app', [app.port]);
+    const p = await startProxy(
+      routeConfig([vhost('v', ['*'], routes)]),
+      clusters,
+      { statPrefix: 'in', httpFilters: chain(config) },
+      undefined,
+      {},
+      setup(),
+    );
+    proxies.push(p);
+    return p;
+  };
+
+  it('serves max_tokens requests, then answers 429 with retry-after and x-ratelimit-*, the app untouched', async () => {
+    const p = await proxy(limit(3));
+    for (let i = 0; i < 3; i++) expect((await send(p.port, '/')).status).to.equal(200);
+    const before = hits;
+    const refused = await send(p.port, '/');
+    expect(refused.status).to.equal(429);
+    expect(refused.body).to.equal('local_rate_limited');
+    expect(refused.headers['x-trellis-response-flags']).to.equal('RL');
+    expect(refused.headers['x-ratelimit-limit']).to.equal('3');
+    expect(refused.headers['x-ratelimit-remaining']).to.equal('0');
+    expect(Number(refused.headers['retry-after'])).to.be.within(3590, 3600);
+    expect(hits).to.equal(before);
+    expect(p.stats.counter('inbound_rl.http_local_rate_limit.ok')).to.equal(3);
+    expect(p.stats.counter('inbound_rl.http_local_rate_limit.rate_limited')).to.equal(1);
+    expect(p.stats.counter('inbound_rl.http_local_rate_limit.enforced')).to.equal(1);
+  });
+
+  it('filter_enforced 0 %: counts what it would refuse, refuses nothing (shadow mode)', async () => {
+    const p = await proxy(limit(1, { enforced: { numerator: 0, denominator: 100 } }));
+    for (let i = 0; i < 3; i++) expect((await send(p.port, '/')).status).to.equal(200);
+    expect(p.stats.counter('inbound_rl.http_local_rate_limit.rate_limited')).to.equal(2);
+    expect(p.stats.counter('inbound_rl.http_local_rate_limit.enforced')).to.equal(0);
+  });
+
+  it('a route override has a bucket of its own; the configured status is used', async () => {
+    const p = await proxy(limit(100), [
+      route({
+        name: 'tight',
+        prefix: '/tight',
+        cluster: 'app',
+        perFilterConfig: override(limit(1, { status: 503 })),
+      }),
+      route({ prefix: '/', cluster: 'app' }),
+    ]);
+    expect((await send(p.port, '/tight')).status).to.equal(200);
+    expect((await send(p.port, '/tight')).status).to.equal(503);
+    expect((await send(p.port, '/other')).status).to.equal(200);
+  });
+});
