@@ -264,6 +264,18 @@ export interface Subset {
   labels: Record<string, string>;
 }
 
+/**
+ * Requests the service's sidecars accept (Envoy's local rate limit, on each inbound sidecar): a token bucket of
+ * `burst` tokens (default requestsPerUnit) that gains requestsPerUnit every unit.
+ */
+export interface RateLimit {
+  requestsPerUnit: number;
+  unit: 'second' | 'minute' | 'hour';
+  burst?: number;
+  /** false: count what would be refused, refuse nothing (a dry run); default true. */
+  enforce?: boolean;
+}
+
 export interface TrafficPolicySpec {
   service: string;
   subsets?: Subset[];
@@ -271,6 +283,7 @@ export interface TrafficPolicySpec {
   healthCheck?: HealthCheck;
   outlierDetection?: OutlierDetection;
   connectionPool?: ConnectionPool;
+  rateLimit?: RateLimit;
 }
 
 /** Which proxies a Telemetry applies to: those fronting `service`; absent = every sidecar in the mesh. */

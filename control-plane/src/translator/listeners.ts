@@ -10,9 +10,14 @@ export const ROUTER_TYPE_URL = typeUrl(EXTENSION_TYPES.router);
 
 /** The HTTP filters of a client-side connection manager: the fault filter when the mesh injects faults, the router. */
 export function clientHttpFilters(faults: boolean): Record<string, unknown>[] {
-  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE_URL } };
-  return faults ? [faultHttpFilter(), router] : [router];
+  return faults ? [faultHttpFilter(), ROUTER_FILTER] : [ROUTER_FILTER];
 }
+
+/** The router, last in every HTTP filter chain. */
+export const ROUTER_FILTER: Readonly<Record<string, unknown>> = {
+  name: 'envoy.filters.http.router',
+  typed_config: { '@type': ROUTER_TYPE_URL },
+};
 
 /** An HttpConnectionManager that fetches its routes by name over ADS; the router filter comes last. */
 export function httpConnectionManager(

@@ -1,14 +1,16 @@
 // A Trellis sidecar's socket listeners (outbound HTTP proxy, inbound to the app, per-upstream TCP) and inbound cluster.
 import { duration } from '@trellis/xds-protos';
-import type { ServicePort, SidecarOptions } from '../resources/types.ts';
+import type { RateLimit, ServicePort, SidecarOptions } from '../resources/types.ts';
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
-import { clientHttpFilters, HCM_TYPE_URL } from './listeners.ts';
+import { faultHttpFilter } from './fault.ts';
+import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
 import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
+import { rateLimitHttpFilter } from './rate-limit.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
 import { connectionLimitFilters, hcmLimitFields, listenerLimitFields } from './sidecar-limits.ts';
@@ -54,7 +56,7 @@ function sidecarHcm(
   telemetry: EffectiveTelemetry | undefined,
   service: string | undefined,
   headerPath: Readonly<Record<string, unknown>>,
-  faults = false,
+  filters: readonly Record<string, unknown>[] = [],
 ): Record<string, unknown> {
   return {
     '@type': HCM_TYPE_URL,
@@ -64,7 +66,7 @@ function sidecarHcm(
     generate_request_id: { value: true },
     ...headerPath,
     upgrade_configs: upgrades.map((upgrade_type) => ({ upgrade_type })),
-    http_filters: clientHttpFilters(faults),
+    http_filters: [...filters, ROUTER_FILTER],
     ...hcmTelemetryFields(telemetry, service ?? SIDECAR_TRACE_SERVICE),
   };
 }
@@ -91,7 +93,7 @@ export function outboundListener(
       telemetry,
       params.service,
       outboundHcmFields(options),
-      faults,
+      faults ? [faultHttpFilter()] : [],
     ),
     ...hcmLimitFields(options, { allow_connect: true }),
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
@@ -123,6 +125,7 @@ export function inboundListener(
   params: SidecarParams & { appPort: number },
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
+  rateLimit?: RateLimit,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   const limit = connectionLimitFilters(INBOUND_LISTENER, options);
@@ -133,7 +136,15 @@ export function inboundListener(
     const name = `inbound|${service}`;
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
     const hcm = {
-      ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options)),
+      // The service's rate limit holds every caller at its own door: the inbound connection manager.
+      ...sidecarHcm(
+        INBOUND_LISTENER,
+        ['websocket'],
+        telemetry,
+        service,
+        inboundHcmFields(options),
+        rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)],
+      ),
       ...hcmLimitFields(options),
       route_config: {
         name,
@@ -222,7 +233,7 @@ export function sidecarSocketResources(
     if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
     else if (
       add(
-        inboundListener(service, port, { ...params, appPort }, telemetry, options),
+        inboundListener(service, port, { ...params, appPort }, telemetry, options, index.policyOf(service)?.rateLimit),
         params.inboundAddress,
         params.inboundPort,
       )

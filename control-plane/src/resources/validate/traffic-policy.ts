@@ -5,6 +5,7 @@ import { field, type Issues } from './issues.ts';
 import { validateLabels } from './labels.ts';
 import { validateLoadBalancer } from './load-balancer.ts';
 import { validateOutlierDetection } from './outlier-detection.ts';
+import { validateRateLimit } from './rate-limit.ts';
 
 export const TRAFFIC_POLICY_FIELDS = [
   'service',
@@ -13,6 +14,7 @@ export const TRAFFIC_POLICY_FIELDS = [
   'healthCheck',
   'outlierDetection',
   'connectionPool',
+  'rateLimit',
 ];
 
 export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues: Issues): void {
@@ -28,6 +30,7 @@ export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues:
     validateOutlierDetection(spec['outlierDetection'], 'spec.outlierDetection', issues);
   if (spec['connectionPool'] !== undefined)
     validateConnectionPool(spec['connectionPool'], 'spec.connectionPool', issues);
+  if (spec['rateLimit'] !== undefined) validateRateLimit(spec['rateLimit'], 'spec.rateLimit', issues);
 }
 
 function validateSubsets(subsets: unknown[], path: string, issues: Issues): void {

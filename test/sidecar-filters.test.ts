@@ -1,5 +1,5 @@
-// End to end: fault injection applied with trellisctl reaches the calling sidecar (Envoy's fault filter before the
-// router): aborts answer without reaching the app, delays hold the request, stats count both, removal restores.
+// End to end through a real mesh, resources applied with trellisctl: fault injection at the calling sidecar (aborts
+// answer without reaching the app, delays hold the request) and a service's rate limit at its own inbound sidecar.
 import { expect } from 'chai';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
@@ -25,7 +25,19 @@ spec:
 `;
 }
 
-describe('sidecar fault injection (end to end)', function () {
+/** web's TrafficPolicy (its subsets, as the mesh has them) with `extra` spec fields. */
+function policy(extra: string): string {
+  return `apiVersion: trellis.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  service: web
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+  ${extra}
+`;
+}
+
+describe('sidecar HTTP filters (end to end): fault injection, rate limit', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
@@ -74,5 +86,21 @@ describe('sidecar fault injection (end to end)', function () {
   it('removing the rule removes the fault', async () => {
     await mesh.apply(route(false));
     await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
+  });
+
+  it("a service's rate limit refuses past its bucket at the service's own sidecar, with 429 and retry-after", async () => {
+    await mesh.apply(policy('rateLimit: { requestsPerUnit: 3, unit: hour }'));
+    // Once web-v1's inbound listener carries the filter (a bucket of 3), the fourth request is refused.
+    let refused: Awaited<ReturnType<typeof get>> | undefined;
+    await eventually(async () => {
+      const r = await get('/limited');
+      if (r.status === 429) refused = r;
+      expect(r.status).to.equal(429);
+    }, 200);
+    expect(refused?.body).to.equal('local_rate_limited');
+    expect(Number(refused?.headers['retry-after'])).to.be.greaterThan(0);
+    expect(await stat('inbound_rate_limit.http_local_rate_limit.enforced', 'webV1')).to.be.at.least(1);
+    await mesh.apply(policy(''));
+    await eventually(async () => expect((await get('/limited')).status).to.equal(200), 200);
   });
 });
