@@ -1,7 +1,10 @@
 // Decodes envoy.filters.http.fault's HTTPFault (filter config and per-route override) into the model.
 import { headerMatcher } from './decode-matchers.ts';
-import { at, durationMs, fail, num, type Obj, objList, optObj, str, wrappedNum } from './decode-values.ts';
+import { at, durationMs, fail, num, type Obj, objList, optObj, wrappedNum } from './decode-values.ts';
 import type { FaultConfig, Fraction } from './model.ts';
+
+/** The longest delay a timer can hold (2³¹−1 ms, about 24.8 days). */
+export const MAX_DELAY_MS = 2_147_483_647;
 
 const DENOMINATORS: Readonly<Record<string, number>> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 };
 
@@ -52,8 +55,11 @@ export function faultConfig(o: Obj, path: string): FaultConfig {
     const fixed = delay['fixed_delay'];
     const header = delay['header_delay'] !== undefined;
     if (fixed === undefined && !header) fail(dpath, 'needs fixed_delay or header_delay');
+    const fixedDelayMs = fixed === undefined ? undefined : durationMs(fixed, at(dpath, 'fixed_delay'), 0);
+    if (fixedDelayMs !== undefined && (fixedDelayMs <= 0 || fixedDelayMs > MAX_DELAY_MS))
+      fail(at(dpath, 'fixed_delay'), `expected more than 0 and at most ${MAX_DELAY_MS} ms, got ${fixedDelayMs} ms`);
     out.delay = {
-      fixedDelayMs: fixed === undefined ? undefined : durationMs(fixed, at(dpath, 'fixed_delay'), 0),
+      fixedDelayMs,
       percentage: fraction(delay['percentage'], at(dpath, 'percentage')),
     };
   }
@@ -75,6 +81,7 @@ export function faultConfig(o: Obj, path: string): FaultConfig {
       out.abort = { percentage };
     } else fail(apath, 'needs http_status, grpc_status or header_abort');
   }
-  if (str(o['filter_metadata']) !== '') fail(at(path, 'filter_metadata'), 'is not supported by the sidecar');
+  if (o['filter_metadata'] !== undefined && o['filter_metadata'] !== null)
+    fail(at(path, 'filter_metadata'), 'is not supported by the sidecar');
   return out;
 }

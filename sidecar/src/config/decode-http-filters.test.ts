@@ -64,6 +64,10 @@ describe('HTTP filter decoding', () => {
     expect(bad({ upstream_cluster: 'orders' })).to.throw(
       'f[0].typed_config.upstream_cluster: is not supported by the sidecar',
     );
+    expect(bad({ filter_metadata: { fields: {} } })).to.throw('f[0].typed_config.filter_metadata: is not supported');
+    expect(bad({ delay: { fixed_delay: {}, percentage: { numerator: 1 } } })).to.throw(
+      'f[0].typed_config.delay.fixed_delay: expected more than 0',
+    );
     expect(bad({ delay: { percentage: { numerator: 1 } } })).to.throw('needs fixed_delay or header_delay');
     expect(
       bad({ delay: { fixed_delay: { seconds: 1 }, percentage: { numerator: 1, denominator: 'BILLION' } } }),
@@ -140,7 +144,11 @@ describe('HTTP filter decoding', () => {
       'max_tokens: expected at least 1',
     );
     expect(bad({ stat_prefix: '' })).to.throw('f[0].typed_config.stat_prefix: is required');
-    expect(bad({ status: { code: 'OK' } })).to.throw('f[0].typed_config.status.code: expected an HTTP error status');
+    // Envoy: a status under 400 is not a refusal, 429 is used.
+    expect(httpFilters(rl({ status: { code: 'OK' } }), 'f')[0]?.config).to.include({ status: 429 });
+    expect(bad({ status: { code: 'NoSuchStatus' } })).to.throw(
+      'f[0].typed_config.status.code: expected an HTTP status',
+    );
   });
 
   it('every filter type the decoder accepts has a runtime filter in the built-in registry', () => {

@@ -16,7 +16,6 @@ const UNSUPPORTED: readonly string[] = [
   'stage',
   'local_rate_limit_per_downstream_connection',
   'local_cluster_rate_limit',
-  'always_consume_default_token_bucket',
 ];
 
 /** envoy.config.core.v3.RuntimeFractionalPercent: its default_value (runtime keys are not read); unset is 0 %. */
@@ -32,9 +31,10 @@ function status(v: unknown, path: string): number {
   const raw = o['code'];
   const code =
     typeof raw === 'string' && !/^\d+$/.test(raw) ? STATUS_CODES?.values[raw] : num(raw, at(path, 'code'), 0);
-  if (code === undefined || !Number.isInteger(code) || code < 400 || code > 599)
-    fail(at(path, 'code'), `expected an HTTP error status 400-599, got ${JSON.stringify(raw)}`);
-  return code;
+  if (code === undefined || !Number.isInteger(code) || code > 599)
+    fail(at(path, 'code'), `expected an HTTP status, got ${JSON.stringify(raw)}`);
+  // Envoy: a status under 400 is not a refusal; 429 is used instead.
+  return code < 400 ? 429 : code;
 }
 
 export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig {

@@ -163,8 +163,10 @@ export class Exchange
   private done = false;
   /** The HTTP filters' pass over this request (when the connection manager has filters). */
   private filterRun: FilterRun | undefined;
-  /** A routed request a filter holds (a delay): forwarded when the filters are done. */
-  private held: { routed: RoutedRequest; body: Readable | undefined } | undefined;
+  /** A request a filter holds (a delay): routed and forwarded when the filters are done. */
+  private held: { body: Readable | undefined } | undefined;
+  /** Response flags HTTP filters added (DI): kept next to whatever flag the request ends with. */
+  private filterFlags = '';
 
   constructor(
     ctx: HttpContext,
@@ -282,6 +284,9 @@ export class Exchange
     this.obs?.routed(routed.route, routed.cluster.name);
     const filters = ctx.filters;
     if (filters !== undefined) {
+      // As Envoy's router, the request takes its cluster (and its request slot) once the filters are done: a request
+      // a filter holds or answers holds no slot, and after a delay it is routed afresh (the cluster may have changed).
+      routed.cluster.releaseRequest();
       const run = new FilterRun(
         filters,
         view,
@@ -293,9 +298,11 @@ export class Exchange
       this.filterRun = run;
       if (!run.start()) {
         // A filter holds the request (or answered it): it goes on in filtersDone.
-        if (!this.done) this.held = { routed, body };
+        if (!this.done) this.held = { body };
         return;
       }
+      this.routeAfterFilters(body);
+      return;
     }
     this.forward(routed, body);
   }
@@ -304,7 +311,18 @@ export class Exchange
   filtersDone(): void {
     const held = this.held;
     this.held = undefined;
-    if (held !== undefined && !this.done) this.forward(held.routed, held.body);
+    if (held !== undefined && !this.done) this.routeAfterFilters(held.body);
+  }
+
+  /** Routes again (idempotent path preparation, a fresh cluster pick and request slot) and forwards. */
+  private routeAfterFilters(body: Readable | undefined): void {
+    const routed = resolveRoute(this.ctx, this.view, undefined);
+    this.scope = routed.scope;
+    if ('reply' in routed) {
+      this.reply(routed.reply);
+      return;
+    }
+    this.forward(routed, body);
   }
 
   /** An HTTP filter answered the request. */
@@ -315,7 +333,8 @@ export class Exchange
 
   /** A filter's response flag (e.g. DI): reported with any the request ends with. */
   addFlag(flag: string): void {
-    this.flags = this.flags === '' ? flag : `${this.flags},${flag}`;
+    this.filterFlags = withFlag(this.filterFlags, flag);
+    this.flags = withFlag(this.flags, flag);
   }
 
   /** Acquires the routed cluster and starts the first attempt. */
@@ -595,7 +614,7 @@ export class Exchange
         'deadline exceeded',
       ]);
       this.grpcStatus = GrpcStatus.DEADLINE_EXCEEDED;
-      this.flags = ResponseFlag.UpstreamRequestTimeout;
+      this.flags = withFlag(this.filterFlags, ResponseFlag.UpstreamRequestTimeout);
       this.finish();
       return;
     }
@@ -690,7 +709,8 @@ export class Exchange
     }
     this.attempt = undefined;
     this.reset = true;
-    if (this.flags === '') this.flags = ResponseFlag.DownstreamConnectionTermination;
+    if (this.flags === this.filterFlags)
+      this.flags = withFlag(this.filterFlags, ResponseFlag.DownstreamConnectionTermination);
     this.finish();
   }
 
@@ -706,7 +726,7 @@ export class Exchange
   private resetDownstream(flags: string): void {
     resetDownstream(this.res, this.isH2, false);
     this.reset = true;
-    this.flags = flags;
+    this.flags = withFlag(this.filterFlags, flags);
     this.finish();
   }
 
@@ -731,7 +751,7 @@ export class Exchange
   private reply(reply: LocalReply): void {
     this.responseStarted = true;
     // A filter's flag (an injected delay) stays next to the reply's.
-    this.flags = this.flags === '' || reply.flags === '' ? reply.flags || this.flags : `${this.flags},${reply.flags}`;
+    this.flags = withFlag(this.filterFlags, reply.flags);
     // What the client gets: gRPC local replies are HTTP 200 with the status in grpc-status and no body.
     if (this.grpc) {
       this.status = 200;
@@ -791,6 +811,12 @@ export class Exchange
       obs.end(this);
     }
   }
+}
+
+/** Flags joined as Envoy prints several (`DI,FI`); an empty one adds nothing. */
+function withFlag(flags: string, flag: string): string {
+  if (flag === '') return flags;
+  return flags === '' ? flag : `${flags},${flag}`;
 }
 
 /** The request's declared Content-Length, when it has a valid one. */

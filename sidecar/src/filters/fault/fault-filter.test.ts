@@ -50,9 +50,10 @@ describe('fault filter (envoy.filters.http.fault)', () => {
     for (const p of proxies.splice(0)) await p.close();
   });
 
+  let clusters: TestClusters;
   /** A proxy whose connection manager runs the fault filter with `config` before the router. */
   const proxy = async (config: FaultConfig, routes = [route({ prefix: '/', cluster: 'app' })]) => {
-    const clusters = new TestClusters();
+    clusters = new TestClusters();
     clusters.add('app', [app.port]);
     const p = await startProxy(
       routeConfig([vhost('v', ['*'], routes)]),
@@ -76,6 +77,13 @@ describe('fault filter (envoy.filters.http.fault)', () => {
     expect(hits).to.equal(before);
     expect(p.stats.counter('http.in.fault.aborts_injected')).to.equal(1);
     expect(p.stats.gaugeValue('http.in.fault.active_faults')).to.equal(0);
+  });
+
+  it("an aborted or delayed request holds none of the cluster's request slots (the router takes one after)", async () => {
+    const p = await proxy(fault({ abort: { httpStatus: 503, percentage: ALL } }));
+    const app = clusters.get('app') as unknown as { activeRequests: number };
+    for (let i = 0; i < 5; i++) expect((await send(p.port, '/')).status).to.equal(503);
+    expect(app.activeRequests, 'slots given back').to.equal(0);
   });
 
   it('delays by the fixed delay, then forwards', async () => {
@@ -141,6 +149,10 @@ describe('fault filter (envoy.filters.http.fault)', () => {
     const held = net.connect(p.port, '127.0.0.1');
     held.write('GET /held HTTP/1.1\r\nhost: x\r\n\r\n');
     await waitUntil(() => p.stats.gaugeValue('http.in.fault.active_faults') === 1);
+    expect(
+      (clusters.get('app') as unknown as { activeRequests: number }).activeRequests,
+      'no slot while held',
+    ).to.equal(0);
     const passed = await send(p.port, '/second');
     expect(passed.status).to.equal(200);
     expect(p.stats.counter('http.in.fault.faults_overflow')).to.equal(1);

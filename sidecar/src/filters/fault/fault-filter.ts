@@ -1,5 +1,7 @@
 // envoy.filters.http.fault: delays and aborts a share of requests, by its config (per route too) or by the request's
 // x-envoy-fault-* headers, with Envoy's stats (http.<prefix>.fault.*) and max_active_faults bound.
+
+import { MAX_DELAY_MS } from '../../config/decode-fault.ts';
 import { FAULT_TYPE, type FaultConfig, type Fraction, type HttpFilterTypedConfig } from '../../config/model.ts';
 import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, PreparedFilter } from '../../http/filter/filter.ts';
 import { httpStatusForGrpc } from '../../http/grpc.ts';
@@ -94,8 +96,10 @@ class PreparedFault implements PreparedFilter {
   #delay(stream: FilterStream): number | undefined {
     const delay = this.#config.delay;
     if (delay === undefined) return undefined;
-    const ms = delay.fixedDelayMs ?? intHeader(stream, DELAY_HEADER);
-    if (ms === undefined || ms <= 0) return undefined;
+    const asked = delay.fixedDelayMs ?? intHeader(stream, DELAY_HEADER);
+    if (asked === undefined || asked <= 0) return undefined;
+    // A header may ask for more than a timer holds: the longest one (the client's own timeout ends it sooner).
+    const ms = Math.min(asked, MAX_DELAY_MS);
     return drawn(delay.percentage, stream, DELAY_PERCENT_HEADER) ? ms : undefined;
   }
 

@@ -2,8 +2,11 @@
 import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs } from '../../config/model.ts';
 import type { LocalReply } from '../reply.ts';
 import type { RequestView } from '../request-view.ts';
-import type { FilterEnv, FilterStream, HttpFilter, HttpFilterFactory, PreparedFilter } from './filter.ts';
+import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, HttpFilterFactory, PreparedFilter } from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';
+
+/** What a request whose filter threw gets (Envoy's 500 for a filter failure; no detail leaks). */
+const FILTER_FAILED: LocalReply = { status: 500, body: 'filter error', flags: '' };
 
 interface Entry {
   readonly name: string;
@@ -79,6 +82,9 @@ export class FilterRun implements FilterStream {
   #next = 0;
   #held = false;
   #ended = false;
+  /** Inside a filter's phase: a continueRequest() from there takes effect when the phase returns. */
+  #running = false;
+  #resumedEarly = false;
 
   constructor(
     chain: FilterChain,
@@ -119,6 +125,10 @@ export class FilterRun implements FilterStream {
 
   continueRequest(): void {
     if (!this.#held || this.#ended) return;
+    if (this.#running) {
+      this.#resumedEarly = true;
+      return;
+    }
     this.#held = false;
     if (this.#advance()) this.#sink.filtersDone();
   }
@@ -143,17 +153,33 @@ export class FilterRun implements FilterStream {
 
   #advance(): boolean {
     while (this.#next < this.#chain.length) {
-      const filter = this.#chain.prepared(this.#next, this.#route, this.#vhost).create(this);
+      let filter: HttpFilter | undefined;
+      try {
+        filter = this.#chain.prepared(this.#next, this.#route, this.#vhost).create(this);
+      } catch {
+        this.localReply(FILTER_FAILED);
+        return false;
+      }
       this.#next += 1;
       if (filter === undefined) continue;
       this.#live.push(filter);
-      const status = filter.onRequestHeaders(this);
-      // A reply from inside the phase ended the run; the sink has it.
-      if (this.#ended) return false;
-      if (status === 'stop') {
-        this.#held = true;
+      this.#held = true;
+      this.#running = true;
+      this.#resumedEarly = false;
+      let status: FilterStatus;
+      try {
+        status = filter.onRequestHeaders(this);
+      } catch {
+        // A filter that throws fails its request, never the proxy.
+        this.#running = false;
+        this.localReply(FILTER_FAILED);
         return false;
       }
+      this.#running = false;
+      // A reply from inside the phase ended the run; the sink has it.
+      if (this.#ended) return false;
+      if (status === 'stop' && !this.#resumedEarly) return false;
+      this.#held = false;
     }
     return true;
   }
