@@ -22,6 +22,7 @@ describe('validate fault', () => {
         { delay: { fixedDelay: 'soon' } },
         ['spec.http[0].fault.delay.fixedDelay: expected a duration > 0 such as "5s" or "500ms", got "soon"'],
       ],
+      [{ delay: { fixedDelay: '600h' } }, ['spec.http[0].fault.delay.fixedDelay: at most 24 days (596h)']],
       [
         { abort: { httpStatus: 700 } },
         ['spec.http[0].fault.abort.httpStatus: expected an integer from 200 to 599, got 700'],

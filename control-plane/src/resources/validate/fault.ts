@@ -1,5 +1,8 @@
 // Validates a Route rule's fault injection: a delay and/or an abort, each with a share of requests.
+import { parseDuration } from '../duration.ts';
 import { field, type Issues } from './issues.ts';
+
+const MAX_DELAY_MS = 2_147_483_647;
 
 /** gRPC status codes by name, as operators write them (grpcStatus: UNAVAILABLE). */
 export const GRPC_CODES: readonly string[] = [
@@ -30,7 +33,10 @@ export function validateFault(value: unknown, path: string, issues: Issues): voi
     const at = field(path, 'delay');
     const d = issues.object(f['delay'], at, ['fixedDelay', 'percent']);
     if (d && issues.required(d, at, 'fixedDelay', 'a duration such as "2s"')) {
-      issues.duration(d['fixedDelay'], field(at, 'fixedDelay'), true);
+      const ok = issues.duration(d['fixedDelay'], field(at, 'fixedDelay'), true);
+      const ms = ok ? parseDuration(String(d['fixedDelay'])) : undefined;
+      // A proxy holds a delay in one timer (2³¹−1 ms, about 24 days).
+      if (ms !== undefined && ms > MAX_DELAY_MS) issues.add(field(at, 'fixedDelay'), 'at most 24 days (596h)');
     }
     if (d?.['percent'] !== undefined) issues.number(d['percent'], field(at, 'percent'), 0, 100);
   }
