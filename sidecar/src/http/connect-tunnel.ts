@@ -2,6 +2,7 @@
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { normalizePeerAddress } from './forwarded-headers.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
@@ -9,6 +10,7 @@ import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './request
 import type { ResponseScope } from './response-headers.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
+import { TunnelObservation } from './tunnel-observation.ts';
 import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -18,6 +20,9 @@ const { NGHTTP2_CONNECT_ERROR } = http2.constants;
 /** The two downstream flavours of a tunnel: a raw HTTP/1.1 socket or an HTTP/2 stream. */
 interface TunnelDownstream {
   stream: Duplex;
+  /** The downstream connection (HTTP/2: the session's socket). */
+  socket: Socket;
+  isH2: boolean;
   established(): void;
   refuse(reply: LocalReply, scope: ResponseScope): void;
 }
@@ -28,6 +33,8 @@ export function tunnelH1(ctx: HttpContext, req: H1Head, socket: Socket, head: Bu
   ctx.markTunnel(socket);
   const down: TunnelDownstream = {
     stream: socket,
+    socket,
+    isH2: false,
     established: () => {
       ctx.names.response(ctx.stats, 200);
       socket.write(ESTABLISHED);
@@ -44,6 +51,8 @@ export function tunnelH2(ctx: HttpContext, req: Http2ServerRequest, res: Http2Se
   const stream: ServerHttp2Stream = res.stream;
   const down: TunnelDownstream = {
     stream,
+    socket: req.socket as Socket,
+    isH2: true,
     established: () => {
       ctx.names.response(ctx.stats, 200);
       stream.respond({ ':status': 200 });
@@ -65,9 +74,19 @@ function openTunnel(
     down.refuse({ status: 400, body: 'bad CONNECT request', flags: ResponseFlag.DownstreamProtocolError }, empty);
     return;
   }
+  const seen = TunnelObservation.begin(
+    ctx,
+    view,
+    normalizePeerAddress(down.socket.remoteAddress),
+    down.socket,
+    down.isH2,
+    down.stream,
+  );
   const target = resolveRoute(ctx, view, 'connect');
+  seen?.routed(target.scope, 'reply' in target ? undefined : target.cluster.name);
   const host = 'reply' in target ? target : pickTunnelHost(target);
   if ('reply' in host) {
+    seen?.responded(host.reply.status, host.reply);
     down.refuse(host.reply, host.scope);
     return;
   }
@@ -75,6 +94,7 @@ function openTunnel(
   const names = clusterStatNames(cluster.name);
   ctx.stats.inc(names.rqTotal);
   hostAttemptStarted(host);
+  seen?.attemptStarted(host, view.headers);
   const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
   let connected = false;
   let released = false;
@@ -98,7 +118,13 @@ function openTunnel(
       return;
     }
     down.established();
+    if (seen !== undefined) {
+      seen.attemptEnded({ status: 200 });
+      seen.responded(200);
+      upstream.on('data', (chunk: Buffer) => seen.sent(chunk.length));
+    }
     if (head !== undefined && head.length > 0) upstream.write(head);
+    seen?.countReceived(down.stream);
     splice(down.stream, upstream);
     watchTunnelIdle(ctx, streamIdleMs(ctx, action), down.stream, upstream);
   });
@@ -107,11 +133,15 @@ function openTunnel(
     clearTimeout(timer);
     ctx.stats.inc(names.cxConnectFail);
     release(true);
+    seen?.attemptEnded({ error: 'connect-failure' });
     if (!down.stream.destroyed) {
-      down.refuse(
-        { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure },
-        scope,
-      );
+      const reply: LocalReply = {
+        status: 503,
+        body: 'upstream connect error',
+        flags: ResponseFlag.UpstreamConnectionFailure,
+      };
+      seen?.responded(reply.status, reply);
+      down.refuse(reply, scope);
     }
   });
   upstream.once('close', () => {

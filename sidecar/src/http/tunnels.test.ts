@@ -1,10 +1,12 @@
-// WebSocket upgrades and CONNECT tunnels (HTTP/1.1 and HTTP/2) through the handler, with half-close and failures.
+// WebSocket upgrades and CONNECT tunnels (HTTP/1.1 and HTTP/2) through the handler, with half-close and failures;
+// observers (access logs, metrics, tracing) see each tunnel as one request, routed, with its attempt and bytes.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
 import { expect } from 'chai';
+import type { ExchangeObserverFactory, ExchangeSummary } from './exchange-observer.ts';
 import {
   listen,
   type ProxyUnderTest,
@@ -17,6 +19,44 @@ import {
 } from './test-harness.ts';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** What an observer saw of one request: its hooks in order, and the summary it ended with. */
+interface Seen {
+  events: string[];
+  summary?: ExchangeSummary;
+}
+
+/** An observer factory recording every request of the listener. */
+function recorder(seen: Seen[]): ExchangeObserverFactory {
+  return {
+    forHttp: () => ({
+      begin: (req) => {
+        const r: Seen = {
+          events: [`begin ${req.view.method} ${req.view.authority}${req.view.isConnect ? '' : req.view.path}`],
+        };
+        seen.push(r);
+        return {
+          routed: (route, cluster) => r.events.push(`routed ${route?.name ?? '-'} ${cluster ?? '-'}`),
+          attemptStart: (_host, n) => r.events.push(`attempt ${n}`),
+          attemptEnd: (_host, o) => r.events.push('status' in o ? `answer ${o.status}` : `error ${o.error}`),
+          end: (summary) => {
+            r.events.push(`end ${summary.status} ${summary.flags || '-'}`);
+            r.summary = { ...summary };
+          },
+        };
+      },
+    }),
+  };
+}
+
+/** Waits for the request whose begin event starts with `prefix` to end (socket events, no sleeps). */
+async function ended(seen: Seen[], prefix: string): Promise<Seen> {
+  for (;;) {
+    const r = seen.find((x) => x.events[0]?.startsWith(prefix) && x.summary !== undefined);
+    if (r !== undefined) return r;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 /** A WebSocket-ish upstream: answers the upgrade handshake, then echoes raw bytes; /refuse answers 403. */
 function wsUpstream(): http.Server {
@@ -71,6 +111,7 @@ describe('http handler: WebSocket and CONNECT', () => {
   let echo: net.Server;
   let proxy: ProxyUnderTest;
   const sockets = new Set<Socket>();
+  const seen: Seen[] = [];
 
   before(async () => {
     ws = wsUpstream();
@@ -111,7 +152,7 @@ describe('http handler: WebSocket and CONNECT', () => {
         [route({ connect: true, cluster: 'db', upgrades: ['CONNECT'], idleTimeoutMs: 300 })],
       ),
     ]);
-    proxy = await startProxy(routes, clusters);
+    proxy = await startProxy(routes, clusters, {}, [recorder(seen)]);
   });
 
   after(async () => {
@@ -138,6 +179,58 @@ describe('http handler: WebSocket and CONNECT', () => {
     const [echoed] = (await once(socket, 'data')) as [string];
     expect(echoed).to.equal('frame-1');
     socket.destroy();
+  });
+
+  it('an observer sees a WebSocket as one request: routed, one attempt answered 101, bytes both ways', async () => {
+    const { socket } = await openAndRead(proxy.port, upgradeRequest('/observed'), /\r\n\r\n/);
+    socket.write('12345');
+    await once(socket, 'data');
+    socket.destroy();
+    const r = await ended(seen, 'begin GET ws.local/observed');
+    expect(r.events).to.deep.equal([
+      'begin GET ws.local/observed',
+      'routed route ws',
+      'attempt 1',
+      'answer 101',
+      'end 101 -',
+    ]);
+    expect(r.summary?.bytesReceived).to.equal(5);
+    expect(r.summary?.bytesSent).to.be.at.least(5);
+    expect(r.summary?.cluster).to.equal('ws');
+  });
+
+  it('an observer sees a CONNECT tunnel (answered 200) and a refused one (503 UF)', async () => {
+    const { socket } = await openAndRead(
+      proxy.port,
+      'CONNECT db.local:5432 HTTP/1.1\r\nHost: db.local:5432\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    socket.write('ping');
+    await once(socket, 'data');
+    socket.destroy();
+    const ok = await ended(seen, 'begin CONNECT db.local:5432');
+    expect(ok.events).to.deep.equal([
+      'begin CONNECT db.local:5432',
+      'routed route db',
+      'attempt 1',
+      'answer 200',
+      'end 200 -',
+    ]);
+    expect(ok.summary?.bytesReceived).to.equal(4);
+    const refused = await openAndRead(
+      proxy.port,
+      'CONNECT down.local:1 HTTP/1.1\r\nHost: down.local:1\r\n\r\n',
+      /\r\n\r\n/,
+    );
+    refused.socket.destroy();
+    const failed = await ended(seen, 'begin CONNECT down.local:1');
+    expect(failed.events).to.deep.equal([
+      'begin CONNECT down.local:1',
+      'routed route down',
+      'attempt 1',
+      'error connect-failure',
+      'end 503 UF',
+    ]);
   });
 
   it('relays a refusal (non-101) and closes', async () => {

@@ -15,6 +15,7 @@ import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } 
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
+import { TunnelObservation } from './tunnel-observation.ts';
 import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 /** Handles the h1 server's 'upgrade' event for an accepted (WebSocket) upgrade. */
@@ -31,9 +32,13 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     );
     return;
   }
+  const peer = normalizePeerAddress(socket.remoteAddress);
+  const seen = TunnelObservation.begin(ctx, view, peer, socket, false, socket);
   const target = resolveRoute(ctx, view, 'websocket');
+  seen?.routed(target.scope, 'reply' in target ? undefined : target.cluster.name);
   const host = 'reply' in target ? target : pickTunnelHost(target);
   if ('reply' in host) {
+    seen?.responded(host.reply.status, host.reply);
     sendRawLocalReply(ctx, socket, host.reply, host.scope);
     return;
   }
@@ -41,14 +46,16 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
   const path = upstreamPath(route, view);
   if (path === undefined) {
     cluster.releaseRequest();
+    seen?.responded(UNREWRITABLE.status, UNREWRITABLE);
     sendRawLocalReply(ctx, socket, UNREWRITABLE, scope);
     return;
   }
   const authority = upstreamAuthority(route, view);
-  prepareUpstreamHeaders(view, scope, ctx.hcm, normalizePeerAddress(socket.remoteAddress));
+  prepareUpstreamHeaders(view, scope, ctx.hcm, peer);
   ctx.markTunnel(socket);
   ctx.stats.inc(clusterStatNames(cluster.name).rqTotal);
   hostAttemptStarted(host);
+  seen?.attemptStarted(host, view.headers);
   const pool = ctx.pools.h1(cluster, host);
   const call = new UpgradeCall(
     ctx,
@@ -62,6 +69,7 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     view.headers,
     view.upgrade ?? 'websocket',
     streamIdleMs(ctx, action),
+    seen,
   );
   socket.once('close', () => {
     call.release(false);
@@ -89,6 +97,7 @@ class UpgradeCall implements H1Call {
   private readonly idleMs: number;
   private started = false;
   private released = false;
+  private readonly seen: TunnelObservation | undefined;
 
   constructor(
     ctx: HttpContext,
@@ -102,7 +111,9 @@ class UpgradeCall implements H1Call {
     headers: HeaderList,
     upgrade: string,
     idleMs: number,
+    seen: TunnelObservation | undefined,
   ) {
+    this.seen = seen;
     this.ctx = ctx;
     this.socket = socket;
     this.head = head;
@@ -119,6 +130,13 @@ class UpgradeCall implements H1Call {
 
   onUpgrade(status: number, headers: HeaderList, upstream: Socket, rest: Buffer): void {
     clusterStatNames(this.cluster.name).response(this.ctx.stats, status);
+    const seen = this.seen;
+    if (seen !== undefined) {
+      seen.attemptEnded({ status, headers });
+      seen.responded(status);
+      seen.sent(rest.length);
+      upstream.on('data', (chunk: Buffer) => seen.sent(chunk.length));
+    }
     const upgrade = headerGet(headers, 'upgrade');
     const list = this.responseHeaders(headers);
     list.push('connection', 'upgrade');
@@ -135,6 +153,7 @@ class UpgradeCall implements H1Call {
     upstream.on('error', () => upstream.destroy());
     upstream.once('close', () => socket.destroy());
     socket.once('close', () => upstream.destroy());
+    seen?.countReceived(socket);
     socket.pipe(upstream);
     upstream.pipe(socket);
     upstream.resume();
@@ -143,6 +162,8 @@ class UpgradeCall implements H1Call {
 
   onHead(status: number, headers: HeaderList): void {
     this.started = true;
+    this.seen?.attemptEnded({ status, headers });
+    this.seen?.responded(status);
     clusterStatNames(this.cluster.name).response(this.ctx.stats, status);
     this.ctx.names.response(this.ctx.stats, status);
     const list = this.responseHeaders(headers);
@@ -151,6 +172,7 @@ class UpgradeCall implements H1Call {
   }
 
   onData(chunk: Buffer): boolean {
+    this.seen?.sent(chunk.length);
     return this.socket.write(chunk);
   }
 
@@ -162,6 +184,7 @@ class UpgradeCall implements H1Call {
 
   onFailure(error: AttemptError): void {
     this.release(true);
+    this.seen?.attemptEnded({ error });
     if (this.started || this.socket.destroyed) {
       this.socket.destroy();
       return;
@@ -172,6 +195,7 @@ class UpgradeCall implements H1Call {
         : error === 'overflow'
           ? { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true }
           : { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset };
+    this.seen?.responded(reply.status, reply);
     sendRawLocalReply(this.ctx, this.socket, reply, this.scope);
   }
 
