@@ -55,6 +55,7 @@ describe('rate limit translation', () => {
         runtime_key: 'local_rate_limit_enforced',
       },
       rate_limited_as_resource_exhausted: true,
+      enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
     });
   });
 

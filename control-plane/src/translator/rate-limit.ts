@@ -28,6 +28,8 @@ export function rateLimitHttpFilter(limit: RateLimit): Record<string, unknown> {
       filter_enforced: share(limit.enforce === false ? 0 : 100, 'local_rate_limit_enforced'),
       // gRPC callers are told to back off (RESOURCE_EXHAUSTED), not that the service is down (UNAVAILABLE).
       rate_limited_as_resource_exhausted: true,
+      // Every response tells the client its quota: x-ratelimit-limit, -remaining, -reset.
+      enable_x_ratelimit_headers: 'DRAFT_VERSION_03',
     },
   };
 }

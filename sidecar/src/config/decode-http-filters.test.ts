@@ -129,6 +129,7 @@ describe('HTTP filter decoding', () => {
       enforced: { numerator: 50, denominator: 100 },
       status: 503,
       resourceExhausted: false,
+      rateLimitHeaders: false,
     });
     // Unset shares are 0 % (Envoy): the filter counts nothing and refuses nothing until enabled.
     const [bare] = httpFilters(rl({}), 'f');

@@ -43,9 +43,9 @@ export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig
     const unset = v === undefined || v === 0 || v === false || (Array.isArray(v) && v.length === 0);
     if (!unset) fail(at(path, field), 'is not supported by the sidecar');
   }
-  const headers = o['enable_x_ratelimit_headers'];
-  if (headers !== undefined && headers !== 'OFF' && headers !== 0)
-    fail(at(path, 'enable_x_ratelimit_headers'), 'only OFF is supported (a refused request gets the headers anyway)');
+  const headers = o['enable_x_ratelimit_headers'] ?? 'OFF';
+  if (headers !== 'OFF' && headers !== 0 && headers !== 'DRAFT_VERSION_03' && headers !== 1)
+    fail(at(path, 'enable_x_ratelimit_headers'), `expected OFF or DRAFT_VERSION_03, got ${JSON.stringify(headers)}`);
   const vh = o['vh_rate_limits'];
   if (vh !== undefined && vh !== 'OVERRIDE' && vh !== 0)
     fail(at(path, 'vh_rate_limits'), 'is not supported by the sidecar');
@@ -74,5 +74,6 @@ export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig
     enforced: runtimeFraction(o['filter_enforced'], at(path, 'filter_enforced')),
     status: status(o['status'], at(path, 'status')),
     resourceExhausted: o['rate_limited_as_resource_exhausted'] === true,
+    rateLimitHeaders: headers === 'DRAFT_VERSION_03' || headers === 1,
   };
 }

@@ -146,6 +146,8 @@ export interface LocalRateLimitConfig {
   status: number;
   /** gRPC callers get RESOURCE_EXHAUSTED instead of UNAVAILABLE (`rate_limited_as_resource_exhausted`). */
   resourceExhausted: boolean;
+  /** `enable_x_ratelimit_headers: DRAFT_VERSION_03`: responses carry x-ratelimit-limit, -remaining and -reset. */
+  rateLimitHeaders: boolean;
 }
 
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */

@@ -478,6 +478,7 @@ export class Exchange
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
+    this.filterRun?.responseHeaders(status, list);
     const sent = sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
     if (sent !== 'sent') {
       attempt.cancel();

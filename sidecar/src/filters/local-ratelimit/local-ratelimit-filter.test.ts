@@ -32,6 +32,7 @@ function limit(tokens: number, extra: Partial<LocalRateLimitConfig> = {}): Local
     enforced: ALL,
     status: 429,
     resourceExhausted: false,
+    rateLimitHeaders: false,
     ...extra,
   };
 }
@@ -92,6 +93,16 @@ describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.ok')).to.equal(3);
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.rate_limited')).to.equal(1);
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.enforced')).to.equal(1);
+  });
+
+  it('with x-ratelimit headers on, every admitted response tells the client its quota', async () => {
+    const p = await proxy(limit(3, { rateLimitHeaders: true }));
+    const first = await send(p.port, '/');
+    expect(first.status).to.equal(200);
+    expect(first.headers['x-ratelimit-limit']).to.equal('3');
+    expect(first.headers['x-ratelimit-remaining']).to.equal('2');
+    expect(Number(first.headers['x-ratelimit-reset'])).to.be.within(3590, 3600);
+    expect((await send(p.port, '/')).headers['x-ratelimit-remaining']).to.equal('1');
   });
 
   it('filter_enforced 0 %: counts what it would refuse, refuses nothing (shadow mode)', async () => {

@@ -49,7 +49,7 @@ class PreparedLocalRateLimit implements PreparedFilter {
     stats.inc(this.#names.enabled);
     if (bucket.consume()) {
       stats.inc(this.#names.ok);
-      return undefined;
+      return this.#config.rateLimitHeaders ? new Quota(bucket) : undefined;
     }
     stats.inc(this.#names.limited);
     if (!drawn(this.#config.enforced)) return undefined;
@@ -74,6 +74,30 @@ class PreparedLocalRateLimit implements PreparedFilter {
       reply.grpcStatus = config.resourceExhausted ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.UNAVAILABLE;
     return new Refusal(reply);
   }
+}
+
+/** An admitted request whose response tells the client its quota (x-ratelimit-* of draft 03). */
+class Quota implements HttpFilter {
+  readonly #limit: string;
+  readonly #remaining: string;
+  readonly #reset: string;
+
+  constructor(bucket: TokenBucket) {
+    this.#limit = String(bucket.spec.maxTokens);
+    this.#remaining = String(Math.floor(bucket.remaining));
+    this.#reset = String(Math.ceil(bucket.msToFill / 1000));
+  }
+
+  onRequestHeaders(): 'continue' {
+    return 'continue';
+  }
+
+  onResponseHeaders(_status: number, headers: string[]): void {
+    headers.push('x-ratelimit-limit', this.#limit, 'x-ratelimit-remaining', this.#remaining);
+    headers.push('x-ratelimit-reset', this.#reset);
+  }
+
+  onDestroy(): void {}
 }
 
 /** A refused request: answered in its request-headers phase. */

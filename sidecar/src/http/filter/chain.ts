@@ -144,6 +144,19 @@ export class FilterRun implements FilterStream {
     if (!this.#ended) this.#sink.addFlag(flag);
   }
 
+  /** The upstream response head: filters that asked to see it, last one first. */
+  responseHeaders(status: number, headers: string[]): void {
+    for (let i = this.#live.length - 1; i >= 0; i--) {
+      const filter = this.#live[i] as HttpFilter;
+      if (filter.onResponseHeaders === undefined) continue;
+      try {
+        filter.onResponseHeaders(status, headers);
+      } catch {
+        // A filter that throws here leaves the head as it was; the response goes on.
+      }
+    }
+  }
+
   /** The stream ended: every filter it created hears of it once. */
   destroy(): void {
     this.#ended = true;

@@ -28,6 +28,11 @@ export interface FilterStream {
 export interface HttpFilter {
   /** Request headers, before the router picks an upstream: 'stop' holds the stream until continue or reply. */
   onRequestHeaders(stream: FilterStream): FilterStatus;
+  /**
+   * The upstream response's head before it goes downstream (filters in reverse order, as Envoy's encoders): the
+   * filter may add, change or remove headers in `headers` (a flat `[name, value, …]` list, lower-case names).
+   */
+  onResponseHeaders?(status: number, headers: string[]): void;
   /** The stream ended however it ended (finished, reset, timed out): drop timers and give back what is held. */
   onDestroy(): void;
 }
