@@ -88,6 +88,31 @@ describe('sidecar HTTP filters (end to end): fault injection, rate limit', funct
     await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
   });
 
+  it('a redirect rule answers at the calling sidecar with the Location; a direct response with its body', async () => {
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: web }
+spec:
+  hosts: [web]
+  http:
+    - match: [{ pathPrefix: /old/ }]
+      redirect: { prefix: /new/, code: 308 }
+    - match: [{ pathPrefix: /gone }]
+      directResponse: { status: 410, body: gone for good }
+    - route: [{ service: web, subset: v1 }]
+`);
+    const moved = await eventually(async () => {
+      const r = await get('/old/page?x=1');
+      expect(r.status).to.equal(308);
+      return r;
+    }, 200);
+    expect(moved.headers.location).to.equal('http://web:8080/new/page?x=1');
+    const gone = await get('/gone');
+    expect([gone.status, gone.body]).to.deep.equal([410, 'gone for good']);
+    await mesh.apply(route(false));
+    await eventually(async () => expect((await get('/old/page')).status).to.equal(200), 200);
+  });
+
   it("a service's rate limit refuses past its bucket at the service's own sidecar, with 429 and retry-after", async () => {
     await mesh.apply(policy('rateLimit: { requestsPerUnit: 3, unit: hour }'));
     // Once web-v1's inbound listener carries the filter (a bucket of 3), the fourth request is refused.

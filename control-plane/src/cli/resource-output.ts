@@ -15,7 +15,7 @@ function rowOf(r: Resource): string[] {
       return [r.metadata.name, ports, String(r.spec.endpoints?.length ?? 0), ...common];
     }
     case 'Route': {
-      const services = [...new Set(r.spec.http.flatMap((rule) => rule.route.map((d) => d.service)))].join(',');
+      const services = [...new Set(r.spec.http.flatMap((rule) => (rule.route ?? []).map((d) => d.service)))].join(',');
       return [r.metadata.name, r.spec.hosts.join(','), String(r.spec.http.length), services, ...common];
     }
     case 'TrafficPolicy': {

@@ -10,7 +10,7 @@ const svc = (name: string, ports = [8080]): ServiceResource => ({
   spec: { ports: ports.map((port, i) => ({ name: `p${i}`, port, protocol: 'HTTP' as const })) },
 });
 
-const route = (name: string, dest: RouteResource['spec']['http'][number]['route']): RouteResource => ({
+const route = (name: string, dest: NonNullable<RouteResource['spec']['http'][number]['route']>): RouteResource => ({
   apiVersion: 'trellis.dev/v1',
   kind: 'Route',
   metadata: { name },

@@ -44,7 +44,7 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
   }
   for (const route of routes) {
     route.spec.http.forEach((rule, i) => {
-      rule.route.forEach((dest, j) => {
+      (rule.route ?? []).forEach((dest, j) => {
         const at = `Route ${route.metadata.name}: spec.http[${i}].route[${j}]`;
         const svc = services.get(dest.service);
         if (!svc) {

@@ -150,11 +150,28 @@ export interface FaultInjection {
   abort?: { httpStatus?: number; grpcStatus?: string | number /** 0-100, default 100. */; percent?: number };
 }
 
+/** A redirect instead of forwarding (Envoy's RedirectAction): the request's URL with these parts swapped in. */
+export interface HttpRedirect {
+  scheme?: string;
+  host?: string;
+  port?: number;
+  /** The whole path (a query in it replaces the request's); not with prefix. */
+  path?: string;
+  /** Replaces the matched path prefix; not with path. */
+  prefix?: string;
+  /** 301 (default), 302, 303, 307 or 308. */
+  code?: number;
+  stripQuery?: boolean;
+}
+
 export interface HttpRule {
   name?: string;
   match?: HttpMatch[];
   rewrite?: { pathPrefix?: string; regex?: { pattern: string; substitution: string }; host?: string };
-  route: RouteDestination[];
+  /** Exactly one of route (forward), redirect and directResponse. */
+  route?: RouteDestination[];
+  redirect?: HttpRedirect;
+  directResponse?: { status: number; body?: string };
   timeout?: string;
   /** Idle timeout of the request stream (route.idle_timeout); 0s disables it. */
   idleTimeout?: string;

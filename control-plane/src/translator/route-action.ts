@@ -59,10 +59,11 @@ export function ruleAction(
   client: ClientKind,
   warn: (m: string) => void,
 ): Record<string, unknown> | undefined {
-  const specifier = clusterSpecifier(rule.route, routePort, index, warn);
+  const destinations = rule.route ?? [];
+  const specifier = clusterSpecifier(destinations, routePort, index, warn);
   if (!specifier) return undefined;
   const action: Record<string, unknown> = { ...specifier };
-  const firstWithHash = rule.route.find((d) => hashesRequests(index.policyOf(d.service)?.loadBalancer));
+  const firstWithHash = destinations.find((d) => hashesRequests(index.policyOf(d.service)?.loadBalancer));
   const hash = firstWithHash ? hashPolicyFor(index.policyOf(firstWithHash.service)?.loadBalancer, client) : [];
   if (hash.length > 0) action['hash_policy'] = hash;
   const rw = rule.rewrite;

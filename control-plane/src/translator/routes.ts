@@ -1,5 +1,5 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
-import type { HeaderOps, RouteResource, ServiceResource } from '../resources/types.ts';
+import type { HeaderOps, HttpRule, RouteResource, ServiceResource } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
 import { faultFields } from './fault.ts';
 import { hashPolicyFor } from './hash-policy.ts';
@@ -68,6 +68,35 @@ export function headerOpsFields(
  */
 export const PROXYLESS_FAULT_SUFFIX = '+fault';
 
+const REDIRECT_CODES: Readonly<Record<number, string>> = {
+  301: 'MOVED_PERMANENTLY',
+  302: 'FOUND',
+  303: 'SEE_OTHER',
+  307: 'TEMPORARY_REDIRECT',
+  308: 'PERMANENT_REDIRECT',
+};
+
+/** A rule answered by the proxy itself (`redirect` or `direct_response` route fields), or undefined. */
+function localAction(rule: HttpRule): Record<string, unknown> | undefined {
+  const r = rule.redirect;
+  if (r !== undefined) {
+    const redirect: Record<string, unknown> = { response_code: REDIRECT_CODES[r.code ?? 301] };
+    if (r.scheme !== undefined) redirect['scheme_redirect'] = r.scheme;
+    if (r.host !== undefined) redirect['host_redirect'] = r.host;
+    if (r.port !== undefined) redirect['port_redirect'] = r.port;
+    if (r.path !== undefined) redirect['path_redirect'] = r.path;
+    if (r.prefix !== undefined) redirect['prefix_rewrite'] = r.prefix;
+    if (r.stripQuery === true) redirect['strip_query'] = true;
+    return { redirect };
+  }
+  const d = rule.directResponse;
+  if (d === undefined) return undefined;
+  return {
+    direct_response:
+      d.body === undefined ? { status: d.status } : { status: d.status, body: { inline_string: d.body } },
+  };
+}
+
 /** The Envoy routes of one Route resource for a service port, in rule order. */
 export function routesOf(
   route: RouteResource,
@@ -80,7 +109,13 @@ export function routesOf(
   for (const [i, rule] of route.spec.http.entries()) {
     const name = ruleRouteName(route.metadata.name, i);
     const ruleWarn: Warn = (m) => warn(`Route ${name}: ${m}`);
-    const action = ruleAction(rule, port, index, client, ruleWarn);
+    const local = localAction(rule);
+    if (local !== undefined && client === 'proxyless') {
+      // gRPC fails every RPC a non-forwarding route matches: the rule is for proxies.
+      ruleWarn('redirects and direct responses are for proxies; rule left out for proxyless clients');
+      continue;
+    }
+    const action = local ?? ruleAction(rule, port, index, client, ruleWarn);
     if (!action) {
       ruleWarn('no destination exists; rule left out');
       continue;
@@ -89,7 +124,8 @@ export function routesOf(
     for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
     const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault) };
     const routeName = client === 'proxyless' && rule.fault !== undefined ? `${name}${PROXYLESS_FAULT_SUFFIX}` : name;
-    for (const match of matches) out.push({ name: routeName, match, route: action, ...extra });
+    const actionField = local === undefined ? { route: action } : action;
+    for (const match of matches) out.push({ name: routeName, match, ...actionField, ...extra });
   }
   return out;
 }

@@ -258,9 +258,14 @@ describe('decodeRouteConfiguration', () => {
       /route\.regex_rewrite\.substitution: \\2 refers to group 2 but the pattern has only 1$/,
     ],
     [
-      'a redirect',
-      routeConfiguration('rc', [{ match: { prefix: '/' }, redirect: { path_redirect: '/x' } }]),
-      /routes\[0\]\.redirect: redirect actions are not supported/,
+      'a regex rewrite in a redirect',
+      routeConfiguration('rc', [{ match: { prefix: '/' }, redirect: { regex_rewrite: { pattern: { regex: 'a' } } } }]),
+      /routes\[0\]\.redirect\.regex_rewrite: regex rewrites in redirects are not supported/,
+    ],
+    [
+      'a redirect to a path with spaces',
+      routeConfiguration('rc', [{ match: { prefix: '/' }, redirect: { path_redirect: '/a b' } }]),
+      /routes\[0\]\.redirect\.path_redirect: expected a path starting with \//,
     ],
     [
       'cluster_header',
@@ -297,6 +302,29 @@ describe('decodeRouteConfiguration', () => {
       /require_tls: TLS/,
     ],
   ];
+  it('decodes redirect actions (scheme, host, port, path or prefix, code, strip_query)', () => {
+    const rc = ok(
+      routeConfiguration('rc', [
+        { match: { prefix: '/a' }, redirect: { https_redirect: true } },
+        {
+          match: { prefix: '/b' },
+          redirect: {
+            host_redirect: 'x.example',
+            port_redirect: 8443,
+            prefix_rewrite: '/c',
+            response_code: 'SEE_OTHER',
+          },
+        },
+        { match: { prefix: '/d' }, redirect: { path_redirect: '/e?f=1', strip_query: true, response_code: 4 } },
+      ]),
+    );
+    expect(rc.virtualHosts[0]?.routes.map((r) => r.action)).to.deep.equal([
+      { type: 'redirect', redirect: { status: 301, stripQuery: false, scheme: 'https' } },
+      { type: 'redirect', redirect: { status: 303, stripQuery: false, host: 'x.example', port: 8443, prefix: '/c' } },
+      { type: 'redirect', redirect: { status: 308, stripQuery: true, path: '/e?f=1' } },
+    ]);
+  });
+
   for (const [label, object, pattern] of errors) {
     it(`rejects ${label}, naming the field path`, () => {
       expect(error(object)).to.match(pattern);

@@ -15,6 +15,7 @@ import {
   type Obj,
   objList,
   optObj,
+  port,
   reqObj,
   str,
   strList,
@@ -25,6 +26,7 @@ import type {
   HashPolicy,
   HeaderOps,
   HeaderValueOption,
+  RedirectAction,
   RetryPolicy,
   Route,
   RouteAction,
@@ -204,6 +206,49 @@ function directResponse(o: Obj, path: string): { type: 'direct'; status: number;
   return { type: 'direct', status, body: text };
 }
 
+/** What a Location may carry as is: visible ASCII, no spaces. */
+const VISIBLE = /^[\x21-\x7e]*$/;
+
+const REDIRECT_CODES: Readonly<Record<string, number>> = {
+  MOVED_PERMANENTLY: 301,
+  FOUND: 302,
+  SEE_OTHER: 303,
+  TEMPORARY_REDIRECT: 307,
+  PERMANENT_REDIRECT: 308,
+};
+
+function redirectAction(o: Obj, path: string): { type: 'redirect'; redirect: RedirectAction } {
+  if (o['regex_rewrite'] !== undefined)
+    fail(at(path, 'regex_rewrite'), 'regex rewrites in redirects are not supported');
+  const code = enumName(o['response_code'], 'MOVED_PERMANENTLY');
+  const status = REDIRECT_CODES[code] ?? fail(at(path, 'response_code'), `${code} is not a redirect code`);
+  const redirect: RedirectAction = { status, stripQuery: o['strip_query'] === true };
+  const scheme = str(o['scheme_redirect']);
+  if (scheme !== '') {
+    if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) fail(at(path, 'scheme_redirect'), `not a URL scheme: ${scheme}`);
+    redirect.scheme = scheme.toLowerCase();
+  } else if (o['https_redirect'] === true) redirect.scheme = 'https';
+  const host = str(o['host_redirect']);
+  if (host !== '') {
+    if (!/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(host)) fail(at(path, 'host_redirect'), `not a host: ${host}`);
+    redirect.host = host;
+  }
+  if (o['port_redirect'] !== undefined && o['port_redirect'] !== 0) {
+    redirect.port = port(o['port_redirect'], at(path, 'port_redirect'));
+  }
+  const pathRedirect = str(o['path_redirect']);
+  const prefix = o['prefix_rewrite'];
+  if (pathRedirect !== '') {
+    if (!pathRedirect.startsWith('/') || !VISIBLE.test(pathRedirect))
+      fail(at(path, 'path_redirect'), 'expected a path starting with / (visible ASCII)');
+    redirect.path = pathRedirect;
+  } else if (typeof prefix === 'string') {
+    if (!VISIBLE.test(prefix)) fail(at(path, 'prefix_rewrite'), 'expected visible ASCII');
+    redirect.prefix = prefix;
+  }
+  return { type: 'redirect', redirect };
+}
+
 function route(o: Obj, path: string, vhostRetry: RetryPolicy | undefined): Route {
   const match = routeMatch(o['match'], at(path, 'match'));
   let action: Route['action'];
@@ -211,8 +256,9 @@ function route(o: Obj, path: string, vhostRetry: RetryPolicy | undefined): Route
   const direct = optObj(o['direct_response'], at(path, 'direct_response'));
   if (forward) action = { type: 'route', route: routeAction(forward, at(path, 'route'), vhostRetry) };
   else if (direct) action = directResponse(direct, at(path, 'direct_response'));
-  else if (o['redirect'] !== undefined) fail(at(path, 'redirect'), 'redirect actions are not supported');
-  else fail(path, 'needs a route or direct_response action');
+  else if (o['redirect'] !== undefined)
+    action = redirectAction(reqObj(o['redirect'], at(path, 'redirect')), at(path, 'redirect'));
+  else fail(path, 'needs a route, redirect or direct_response action');
   const out: Route = {
     name: str(o['name']),
     match,

@@ -101,11 +101,31 @@ export interface RouteAction {
   upgrades: string[];
 }
 
+/** Envoy's RedirectAction: the Location a redirect answers with, from the request's URL with these parts replaced. */
+export interface RedirectAction {
+  /** `scheme_redirect`, or 'https' for `https_redirect`. */
+  scheme?: string;
+  /** `host_redirect` (the request's port is dropped unless `port` is set). */
+  host?: string;
+  /** `port_redirect`. */
+  port?: number;
+  /** `path_redirect`: the whole path (a query in it replaces the request's). */
+  path?: string;
+  /** `prefix_rewrite`: the matched path prefix is replaced by this. */
+  prefix?: string;
+  /** 301, 302, 303, 307 or 308 (`response_code`). */
+  status: number;
+  stripQuery: boolean;
+}
+
 export interface Route {
   name: string;
   match: RouteMatch;
   /** Either forward to clusters, or answer directly. */
-  action: { type: 'route'; route: RouteAction } | { type: 'direct'; status: number; body: string };
+  action:
+    | { type: 'route'; route: RouteAction }
+    | { type: 'direct'; status: number; body: string }
+    | { type: 'redirect'; redirect: RedirectAction };
   requestHeaders: HeaderOps;
   responseHeaders: HeaderOps;
   /** `typed_per_filter_config` by HTTP filter name: replaces that filter's config on this route. */

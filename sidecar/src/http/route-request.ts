@@ -1,5 +1,5 @@
 // Resolves a request to its route and cluster (holding the cluster's request slot), or to the local reply to send.
-import type { RouteAction } from '../config/model.ts';
+import type { RedirectAction, RouteAction } from '../config/model.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import type { Host } from '../upstream/host.ts';
 import { isGrpcContentType } from './grpc.ts';
@@ -60,6 +60,10 @@ export function resolveRoute(
   const route = match.route;
   const action = route.action;
   if (action === undefined) {
+    if (route.redirect !== undefined) {
+      const reply = { status: route.redirect.status, body: '', flags: '', location: redirectLocation(route, view) };
+      return { reply, scope };
+    }
     const direct = route.direct ?? { status: 500, body: '' };
     return { reply: { status: direct.status, body: direct.body, flags: '' }, scope };
   }
@@ -77,6 +81,38 @@ export function resolveRoute(
     return { reply: { status: 503, body: 'cluster not found', flags: ResponseFlag.NoCluster }, scope };
   if (!cluster.tryAcquireRequest()) return overloadReply(scope, 'max_requests');
   return { scope, route, action, cluster };
+}
+
+/** Default ports, dropped from a redirect's Location when the scheme changes away from them. */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
+
+/**
+ * The Location of a redirect route: the request's URL with the action's scheme, host, port and path (whole, or the
+ * matched prefix replaced) swapped in; the query kept unless stripped or replaced by one in path_redirect.
+ */
+export function redirectLocation(route: CompiledRoute, view: RequestView): string {
+  const r = route.redirect as RedirectAction;
+  const authority = view.authority;
+  const colon = authority.lastIndexOf(':');
+  const hasPort = colon > authority.lastIndexOf(']');
+  const requestHost = hasPort ? authority.slice(0, colon) : authority;
+  const requestPort = hasPort ? authority.slice(colon + 1) : '';
+  const scheme = r.scheme ?? view.scheme;
+  const host = r.host ?? requestHost;
+  let port = r.port !== undefined ? String(r.port) : r.host !== undefined ? '' : requestPort;
+  if (r.port === undefined && scheme !== view.scheme && port === DEFAULT_PORTS[view.scheme]) port = '';
+  if (port === DEFAULT_PORTS[scheme]) port = '';
+  let path = view.path;
+  let query = r.stripQuery ? '' : view.query;
+  if (r.path !== undefined) {
+    const q = r.path.indexOf('?');
+    path = q < 0 ? r.path : r.path.slice(0, q);
+    if (q >= 0) query = r.path.slice(q);
+  } else if (r.prefix !== undefined) {
+    const m = route.path;
+    path = m.kind === 'prefix' ? r.prefix + path.slice(m.value.length) : r.prefix;
+  }
+  return `${scheme}://${host}${port === '' ? '' : `:${port}`}${path}${query}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Re2 } from '@trellis/re2';
 import type {
   HeaderOps,
   PerFilterConfigs,
+  RedirectAction,
   RouteAction,
   RouteConfig,
   RouteMatch,
@@ -33,6 +34,8 @@ export interface CompiledRoute {
   /** The forwarding action, or undefined for a direct response. */
   readonly action: RouteAction | undefined;
   readonly direct: { status: number; body: string } | undefined;
+  /** A redirect action (neither forwarding nor a direct response). */
+  readonly redirect: RedirectAction | undefined;
   readonly regexRewrite: RouteAction['regexRewrite'];
   /** Rewrites that are safe to put on the wire (others are dropped at compile time). */
   readonly prefixRewrite: string | undefined;
@@ -187,6 +190,7 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
         })),
         action,
         direct: r.action.type === 'direct' ? { status: r.action.status, body: r.action.body } : undefined,
+        redirect: r.action.type === 'redirect' ? r.action.redirect : undefined,
         regexRewrite:
           action?.regexRewrite && isWireSafe(action.regexRewrite.substitution.source, false)
             ? action.regexRewrite

@@ -9,6 +9,7 @@ import type {
   ListenerConfig,
   PerFilterConfigs,
   QueryMatch,
+  RedirectAction,
   RetryPolicy,
   Route,
   RouteAction,
@@ -44,6 +45,7 @@ export interface RouteSpec {
   requestHeaders?: HeaderOps;
   responseHeaders?: HeaderOps;
   perFilterConfig?: PerFilterConfigs;
+  redirect?: RedirectAction;
 }
 
 export function route(spec: RouteSpec): Route {
@@ -61,18 +63,20 @@ export function route(spec: RouteSpec): Route {
     name: spec.name ?? 'route',
     match: { path, headers: spec.headers ?? [], query: spec.query ?? [] },
     action:
-      spec.direct !== undefined
-        ? { type: 'direct', status: spec.direct.status, body: spec.direct.body }
-        : {
-            type: 'route',
-            route: {
-              clusters,
-              totalWeight: clusters.reduce((s, c) => s + c.weight, 0),
-              timeoutMs: spec.timeoutMs ?? 0,
-              hashPolicy: spec.hashPolicy ?? [],
-              upgrades: spec.upgrades ?? [],
+      spec.redirect !== undefined
+        ? { type: 'redirect', redirect: spec.redirect }
+        : spec.direct !== undefined
+          ? { type: 'direct', status: spec.direct.status, body: spec.direct.body }
+          : {
+              type: 'route',
+              route: {
+                clusters,
+                totalWeight: clusters.reduce((s, c) => s + c.weight, 0),
+                timeoutMs: spec.timeoutMs ?? 0,
+                hashPolicy: spec.hashPolicy ?? [],
+                upgrades: spec.upgrades ?? [],
+              },
             },
-          },
     requestHeaders: spec.requestHeaders ?? NO_HEADER_OPS,
     responseHeaders: spec.responseHeaders ?? NO_HEADER_OPS,
   };

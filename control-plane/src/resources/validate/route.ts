@@ -5,7 +5,22 @@ import { validateFault } from './fault.ts';
 import { describe, field, type Issues, isRecord } from './issues.ts';
 import { validateRetries } from './retries.ts';
 
-const RULE_FIELDS = ['name', 'match', 'rewrite', 'route', 'timeout', 'idleTimeout', 'retries', 'headers', 'fault'];
+const RULE_FIELDS = [
+  'name',
+  'match',
+  'rewrite',
+  'route',
+  'redirect',
+  'directResponse',
+  'timeout',
+  'idleTimeout',
+  'retries',
+  'headers',
+  'fault',
+];
+const REDIRECT_CODES = [301, 302, 303, 307, 308];
+/** What a Location may carry as is: visible ASCII, no spaces. */
+const VISIBLE = /^[\x21-\x7e]+$/;
 const MATCH_FIELDS = ['pathPrefix', 'pathExact', 'pathRegex', 'headers', 'queryParams', 'cookies', 'methods'];
 const STRING_MATCH_FIELDS = ['exact', 'prefix', 'regex', 'present'];
 const HOST = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$|^\*$/;
@@ -43,7 +58,16 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
     });
   }
   if (rule['rewrite'] !== undefined) validateRewrite(rule['rewrite'], field(path, 'rewrite'), issues);
-  if (issues.required(rule, path, 'route', 'a non-empty list of destinations')) {
+  issues.exactlyOne(rule, path, ['route', 'redirect', 'directResponse']);
+  if (rule['redirect'] !== undefined) validateRedirect(rule['redirect'], field(path, 'redirect'), issues);
+  if (rule['directResponse'] !== undefined) {
+    const at = field(path, 'directResponse');
+    const d = issues.object(rule['directResponse'], at, ['status', 'body']);
+    if (d && issues.required(d, at, 'status', 'an HTTP status 200-599'))
+      issues.integer(d['status'], field(at, 'status'), 200, 599);
+    if (d?.['body'] !== undefined) issues.string(d['body'], field(at, 'body'), false);
+  }
+  if (rule['route'] !== undefined) {
     const dests = issues.list(
       rule['route'],
       field(path, 'route'),
@@ -62,6 +86,25 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
       if (headers?.[side] !== undefined) validateHeaderOps(headers[side], field(field(path, 'headers'), side), issues);
     }
   }
+}
+
+function validateRedirect(value: unknown, path: string, issues: Issues): void {
+  const r = issues.object(value, path, ['scheme', 'host', 'port', 'path', 'prefix', 'code', 'stripQuery']);
+  if (!r) return;
+  issues.atMostOne(r, path, ['path', 'prefix']);
+  if (r['scheme'] !== undefined && (typeof r['scheme'] !== 'string' || !/^[a-z][a-z0-9+.-]*$/i.test(r['scheme'])))
+    issues.expected(field(path, 'scheme'), 'a URL scheme such as https', r['scheme']);
+  if (r['host'] !== undefined && (typeof r['host'] !== 'string' || !/^[A-Za-z0-9.-]+$/.test(r['host'])))
+    issues.expected(field(path, 'host'), 'a host name', r['host']);
+  if (r['port'] !== undefined) issues.integer(r['port'], field(path, 'port'), 1, 65535);
+  for (const key of ['path', 'prefix']) {
+    const v = r[key];
+    if (v !== undefined && (typeof v !== 'string' || !v.startsWith('/') || !VISIBLE.test(v)))
+      issues.expected(field(path, key), 'a path starting with "/" (no spaces)', v);
+  }
+  if (r['code'] !== undefined && !REDIRECT_CODES.includes(r['code'] as number))
+    issues.expected(field(path, 'code'), REDIRECT_CODES.join(', '), r['code']);
+  if (r['stripQuery'] !== undefined) issues.boolean(r['stripQuery'], field(path, 'stripQuery'));
 }
 
 function validateMatch(value: unknown, path: string, issues: Issues): void {

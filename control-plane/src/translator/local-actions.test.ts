@@ -1,0 +1,52 @@
+// Route rules the proxy answers itself: redirect and direct_response routes for proxies (valid Envoy protos), left
+// out with a warning for proxyless gRPC clients (which would fail every RPC they match).
+import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
+import { expect } from 'chai';
+import { mesh, route, service } from './fixtures.ts';
+import { translateWithWarnings } from './translate.ts';
+
+type Obj = Record<string, unknown>;
+
+const state = mesh({
+  services: [service('shop', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] })],
+  routes: [
+    route('shop', {
+      hosts: ['shop'],
+      http: [
+        { match: [{ pathPrefix: '/old' }], redirect: { prefix: '/new', code: 308, stripQuery: true } },
+        { match: [{ pathPrefix: '/gone' }], directResponse: { status: 410, body: 'gone' } },
+        { route: [{ service: 'shop' }] },
+      ],
+    }),
+  ],
+});
+
+function routes(client: 'envoy' | 'proxyless'): { routes: Obj[]; warnings: string[] } {
+  const { resources, warnings } = translateWithWarnings(state, client);
+  for (const r of resources.route) anyOf(TYPE_URLS.route, r);
+  const rc = resources.route.find((r) => r['name'] === 'shop:8080') as Obj;
+  return { routes: ((rc['virtual_hosts'] as Obj[])[0] as Obj)['routes'] as Obj[], warnings };
+}
+
+describe('redirect and direct response translation', () => {
+  it('proxies get redirect and direct_response routes', () => {
+    const { routes: rs } = routes('envoy');
+    expect(rs[0]).to.deep.include({
+      match: { prefix: '/old' },
+      redirect: { response_code: 'PERMANENT_REDIRECT', prefix_rewrite: '/new', strip_query: true },
+    });
+    expect(rs[1]).to.deep.include({
+      match: { prefix: '/gone' },
+      direct_response: { status: 410, body: { inline_string: 'gone' } },
+    });
+    expect(rs[2]?.['route']).to.not.equal(undefined);
+  });
+
+  it('proxyless clients get neither, and a warning names the rule', () => {
+    const { routes: rs, warnings } = routes('proxyless');
+    expect(rs.every((r) => r['route'] !== undefined)).to.equal(true);
+    expect(warnings).to.include(
+      'Route shop/0: redirects and direct responses are for proxies; rule left out for proxyless clients',
+    );
+  });
+});
