@@ -2,20 +2,16 @@
 // shares of requests, the max_active_faults bound and the release of a delayed request whose client goes away.
 import net from 'node:net';
 import { expect } from 'chai';
-import { FAULT_TYPE, type FaultConfig, type HttpFilterConfig, type PerFilterConfigs } from '../../config/model.ts';
-import { seedRandom } from '../../http/random.ts';
 import {
-  echoHandler,
-  type ProxyUnderTest,
-  route,
-  routeConfig,
-  send,
-  startHttpUpstream,
-  startProxy,
-  TestClusters,
-  vhost,
-} from '../../http/test-harness.ts';
-import { setup } from '../setup.ts';
+  FAULT_TYPE,
+  type FaultConfig,
+  type HttpFilterConfig,
+  type PerFilterConfigs,
+  type Route,
+} from '../../config/model.ts';
+import { seedRandom } from '../../http/random.ts';
+import { route, send } from '../../http/test-harness.ts';
+import { filterBench } from '../test-filter-proxy.ts';
 
 const ALL = { numerator: 100, denominator: 100 };
 
@@ -32,56 +28,24 @@ function override(config: FaultConfig): PerFilterConfigs {
 }
 
 describe('fault filter (envoy.filters.http.fault)', () => {
-  let app: Awaited<ReturnType<typeof startHttpUpstream>>;
-  let hits = 0;
-  const proxies: ProxyUnderTest[] = [];
-
-  before(async () => {
-    const echo = echoHandler('app');
-    app = await startHttpUpstream((req, res) => {
-      hits += 1;
-      echo(req, res);
-    });
-  });
-  after(async () => {
-    await app.close();
-  });
-  afterEach(async () => {
-    for (const p of proxies.splice(0)) await p.close();
-  });
-
-  let clusters: TestClusters;
-  /** A proxy whose connection manager runs the fault filter with `config` before the router. */
-  const proxy = async (config: FaultConfig, routes = [route({ prefix: '/', cluster: 'app' })]) => {
-    clusters = new TestClusters();
-    clusters.add('app', [app.port]);
-    const p = await startProxy(
-      routeConfig([vhost('v', ['*'], routes)]),
-      clusters,
-      { statPrefix: 'in', httpFilters: chain(config) },
-      undefined,
-      {},
-      setup(),
-    );
-    proxies.push(p);
-    return p;
-  };
+  const bench = filterBench();
+  const proxy = (config: FaultConfig, routes?: Route[]) => bench.proxy(chain(config), routes);
 
   it('aborts with the configured status before any upstream sees the request, flagged FI', async () => {
     const p = await proxy(fault({ abort: { httpStatus: 503, percentage: ALL } }));
-    const before = hits;
+    const before = bench.hits;
     const res = await send(p.port, '/orders');
     expect(res.status).to.equal(503);
     expect(res.body).to.equal('fault filter abort');
     expect(res.headers['x-trellis-response-flags']).to.equal('FI');
-    expect(hits).to.equal(before);
+    expect(bench.hits).to.equal(before);
     expect(p.stats.counter('http.in.fault.aborts_injected')).to.equal(1);
     expect(p.stats.gaugeValue('http.in.fault.active_faults')).to.equal(0);
   });
 
   it("an aborted or delayed request holds none of the cluster's request slots (the router takes one after)", async () => {
     const p = await proxy(fault({ abort: { httpStatus: 503, percentage: ALL } }));
-    const app = clusters.get('app') as unknown as { activeRequests: number };
+    const app = bench.clusters.get('app') as unknown as { activeRequests: number };
     for (let i = 0; i < 5; i++) expect((await send(p.port, '/')).status).to.equal(503);
     expect(app.activeRequests, 'slots given back').to.equal(0);
   });
@@ -150,7 +114,7 @@ describe('fault filter (envoy.filters.http.fault)', () => {
     held.write('GET /held HTTP/1.1\r\nhost: x\r\n\r\n');
     await waitUntil(() => p.stats.gaugeValue('http.in.fault.active_faults') === 1);
     expect(
-      (clusters.get('app') as unknown as { activeRequests: number }).activeRequests,
+      (bench.clusters.get('app') as unknown as { activeRequests: number }).activeRequests,
       'no slot while held',
     ).to.equal(0);
     const passed = await send(p.port, '/second');

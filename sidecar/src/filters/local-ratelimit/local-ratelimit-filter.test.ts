@@ -6,19 +6,10 @@ import {
   LOCAL_RATELIMIT_TYPE,
   type LocalRateLimitConfig,
   type PerFilterConfigs,
+  type Route,
 } from '../../config/model.ts';
-import {
-  echoHandler,
-  type ProxyUnderTest,
-  route,
-  routeConfig,
-  send,
-  startHttpUpstream,
-  startProxy,
-  TestClusters,
-  vhost,
-} from '../../http/test-harness.ts';
-import { setup } from '../setup.ts';
+import { route, send } from '../../http/test-harness.ts';
+import { filterBench } from '../test-filter-proxy.ts';
 
 const ALL = { numerator: 100, denominator: 100 };
 const NAME = 'envoy.filters.http.local_ratelimit';
@@ -45,43 +36,13 @@ const override = (config: LocalRateLimitConfig): PerFilterConfigs => ({
 });
 
 describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
-  let app: Awaited<ReturnType<typeof startHttpUpstream>>;
-  let hits = 0;
-  const proxies: ProxyUnderTest[] = [];
-
-  before(async () => {
-    const echo = echoHandler('app');
-    app = await startHttpUpstream((req, res) => {
-      hits += 1;
-      echo(req, res);
-    });
-  });
-  after(async () => {
-    await app.close();
-  });
-  afterEach(async () => {
-    for (const p of proxies.splice(0)) await p.close();
-  });
-
-  const proxy = async (config: LocalRateLimitConfig, routes = [route({ prefix: '/', cluster: 'app' })]) => {
-    const clusters = new TestClusters();
-    clusters.add('app', [app.port]);
-    const p = await startProxy(
-      routeConfig([vhost('v', ['*'], routes)]),
-      clusters,
-      { statPrefix: 'in', httpFilters: chain(config) },
-      undefined,
-      {},
-      setup(),
-    );
-    proxies.push(p);
-    return p;
-  };
+  const bench = filterBench();
+  const proxy = (config: LocalRateLimitConfig, routes?: Route[]) => bench.proxy(chain(config), routes);
 
   it('serves max_tokens requests, then answers 429 with retry-after and x-ratelimit-*, the app untouched', async () => {
     const p = await proxy(limit(3));
     for (let i = 0; i < 3; i++) expect((await send(p.port, '/')).status).to.equal(200);
-    const before = hits;
+    const before = bench.hits;
     const refused = await send(p.port, '/');
     expect(refused.status).to.equal(429);
     expect(refused.body).to.equal('local_rate_limited');
@@ -89,7 +50,7 @@ describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
     expect(refused.headers['x-ratelimit-limit']).to.equal('3');
     expect(refused.headers['x-ratelimit-remaining']).to.equal('0');
     expect(Number(refused.headers['retry-after'])).to.be.within(3590, 3600);
-    expect(hits).to.equal(before);
+    expect(bench.hits).to.equal(before);
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.ok')).to.equal(3);
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.rate_limited')).to.equal(1);
     expect(p.stats.counter('inbound_rl.http_local_rate_limit.enforced')).to.equal(1);
