@@ -302,6 +302,37 @@ describe('decodeRouteConfiguration', () => {
       /require_tls: TLS/,
     ],
   ];
+  it('decodes request_mirror_policies (cluster, share, the shadow suffix)', () => {
+    const rc = ok(
+      routeConfiguration('rc', [
+        {
+          match: { prefix: '/' },
+          route: {
+            cluster: 'c',
+            request_mirror_policies: [
+              { cluster: 'shadow' },
+              {
+                cluster: 'canary',
+                runtime_fraction: { default_value: { numerator: 5, denominator: 'TEN_THOUSAND' } },
+                disable_shadow_host_suffix_append: true,
+              },
+            ],
+          },
+        },
+      ]),
+    );
+    const action = rc.virtualHosts[0]?.routes[0]?.action as { route: RouteAction };
+    expect(action.route.mirrors).to.deep.equal([
+      { cluster: 'shadow', fraction: { numerator: 100, denominator: 100 }, shadowSuffix: true },
+      { cluster: 'canary', fraction: { numerator: 5, denominator: 10_000 }, shadowSuffix: false },
+    ]);
+    expect(
+      error(
+        routeConfiguration('rc', [{ match: { prefix: '/' }, route: { cluster: 'c', request_mirror_policies: [{}] } }]),
+      ),
+    ).to.match(/request_mirror_policies\[0\]\.cluster: is required/);
+  });
+
   it('decodes redirect actions (scheme, host, port, path or prefix, code, strip_query)', () => {
     const rc = ok(
       routeConfiguration('rc', [

@@ -1,6 +1,7 @@
 // Decodes a RouteConfiguration (RDS, or inline in an HttpConnectionManager) into the model's RouteConfig.
 
 import { compileRe2Rewrite } from '@trellis/re2';
+import { fraction } from './decode-fault.ts';
 import { headerValue } from './decode-header-value.ts';
 import { perFilterConfigs } from './decode-http-filters.ts';
 import { regexMatcher, routeMatch } from './decode-matchers.ts';
@@ -26,6 +27,7 @@ import type {
   HashPolicy,
   HeaderOps,
   HeaderValueOption,
+  MirrorPolicy,
   RedirectAction,
   RetryPolicy,
   Route,
@@ -188,7 +190,25 @@ function routeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined):
     action.idleTimeoutMs = durationMs(o['idle_timeout'], at(path, 'idle_timeout'), 0);
   const retry = retryPolicy(o['retry_policy'], at(path, 'retry_policy')) ?? vhostRetry;
   if (retry) action.retry = retry;
+  const mirrors = objList(o['request_mirror_policies'], at(path, 'request_mirror_policies')).map((m, i) =>
+    mirrorPolicy(m, at(at(path, 'request_mirror_policies'), i)),
+  );
+  if (mirrors.length > 0) action.mirrors = mirrors;
   return action;
+}
+
+function mirrorPolicy(o: Obj, path: string): MirrorPolicy {
+  const cluster = str(o['cluster']);
+  if (cluster === '') fail(at(path, 'cluster'), 'is required (cluster_header is not supported)');
+  const share = optObj(o['runtime_fraction'], at(path, 'runtime_fraction'));
+  return {
+    cluster,
+    fraction:
+      share === undefined
+        ? { numerator: 100, denominator: 100 }
+        : fraction(share['default_value'], at(at(path, 'runtime_fraction'), 'default_value')),
+    shadowSuffix: o['disable_shadow_host_suffix_append'] !== true,
+  };
 }
 
 function directResponse(o: Obj, path: string): { type: 'direct'; status: number; body: string } {

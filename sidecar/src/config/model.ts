@@ -99,6 +99,16 @@ export interface RouteAction {
   hashPolicy: HashPolicy[];
   /** Upgrades allowed on this route, e.g. 'websocket', 'CONNECT'. */
   upgrades: string[];
+  /** `request_mirror_policies`: copies of a share of the requests to shadow clusters, fire and forget. */
+  mirrors?: MirrorPolicy[];
+}
+
+export interface MirrorPolicy {
+  cluster: string;
+  /** The share of requests copied (`runtime_fraction.default_value`; unset: all). */
+  fraction: Fraction;
+  /** Append `-shadow` to the copy's host (Envoy's default; `disable_shadow_host_suffix_append` turns it off). */
+  shadowSuffix: boolean;
 }
 
 /** Envoy's RedirectAction: the Location a redirect answers with, from the request's URL with these parts replaced. */

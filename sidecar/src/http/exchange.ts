@@ -31,6 +31,7 @@ import type { ConnectionBound, HttpContext } from './http-context.ts';
 import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
 import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, UNREWRITABLE } from './local-reply.ts';
+import { mirrorRequest } from './mirror.ts';
 import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
 import type { RequestView } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
@@ -448,6 +449,12 @@ export class Exchange
     this.attempt = attempt;
     this.attemptStartMs = performance.now();
     attempt.start();
+    // Copies to shadow clusters go with the first attempt only, after it (they never delay it).
+    const mirrors = this.scope.route?.action?.mirrors;
+    if (mirrors !== undefined && this.attempts === 1) {
+      const streamed = this.bodyChunks === undefined && this.upstream.body !== null;
+      mirrorRequest(this.ctx, mirrors, this.upstream, this.bodyChunks, streamed, this.timeoutMs);
+    }
   }
 
   /** One outcome of an attempt for outlier detection (HTTP never reports 'success': a 2xx status says it). */

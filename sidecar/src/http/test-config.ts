@@ -7,6 +7,7 @@ import type {
   HeaderOps,
   HttpConnectionManagerConfig,
   ListenerConfig,
+  MirrorPolicy,
   PerFilterConfigs,
   QueryMatch,
   RedirectAction,
@@ -46,6 +47,7 @@ export interface RouteSpec {
   responseHeaders?: HeaderOps;
   perFilterConfig?: PerFilterConfigs;
   redirect?: RedirectAction;
+  mirrors?: MirrorPolicy[];
 }
 
 export function route(spec: RouteSpec): Route {
@@ -87,6 +89,7 @@ export function route(spec: RouteSpec): Route {
     if (spec.regexRewrite !== undefined) a.regexRewrite = regexRewrite(spec.regexRewrite);
     if (spec.hostRewrite !== undefined) a.hostRewrite = spec.hostRewrite;
     if (spec.idleTimeoutMs !== undefined) a.idleTimeoutMs = spec.idleTimeoutMs;
+    if (spec.mirrors !== undefined) a.mirrors = spec.mirrors;
     if (spec.retry !== undefined) {
       a.retry = { retryOn: [], numRetries: 1, perTryTimeoutMs: 0, retriableStatusCodes: [], ...spec.retry };
     }
