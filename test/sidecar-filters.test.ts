@@ -37,12 +37,12 @@ spec:
 `;
 }
 
-describe('sidecar HTTP filters (end to end): fault injection, rate limit', function () {
+describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
   const get = (path: string) => viaProxy(mesh.sidecars.client.outboundPort, `http://web:8080${path}`, { fresh: true });
-  const stat = async (name: string, sidecar: 'client' | 'webV1' = 'client'): Promise<number> => {
+  const stat = async (name: string, sidecar: 'client' | 'webV1' | 'webV2' = 'client'): Promise<number> => {
     const text = await (await mesh.sidecars[sidecar].admin('/stats')).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}: `));
     return Number(line?.split(': ')[1] ?? 0);
@@ -111,6 +111,26 @@ spec:
     expect([gone.status, gone.body]).to.deep.equal([410, 'gone for good']);
     await mesh.apply(route(false));
     await eventually(async () => expect((await get('/old/page')).status).to.equal(200), 200);
+  });
+
+  it('a mirror copies requests to another destination while answers come from the route', async () => {
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: web }
+spec:
+  hosts: [web]
+  http:
+    - route: [{ service: web, subset: v1 }]
+      mirror: { service: web, subset: v2 }
+`);
+    const before = await stat('http.inbound.downstream_rq_total', 'webV2');
+    // Answers keep coming from v1 while v2's sidecar counts the copies.
+    await eventually(async () => {
+      const r = await get('/mirrored');
+      expect((JSON.parse(r.body) as { app: string }).app).to.equal('web-v1');
+      expect(await stat('http.inbound.downstream_rq_total', 'webV2')).to.be.greaterThan(before);
+    }, 200);
+    await mesh.apply(route(false));
   });
 
   it("a service's rate limit refuses past its bucket at the service's own sidecar, with 429 and retry-after", async () => {

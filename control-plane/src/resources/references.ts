@@ -3,6 +3,7 @@
 import type {
   Resource,
   ResourceKey,
+  RouteDestination,
   RouteResource,
   ServiceResource,
   TelemetryResource,
@@ -44,12 +45,14 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
   }
   for (const route of routes) {
     route.spec.http.forEach((rule, i) => {
-      (rule.route ?? []).forEach((dest, j) => {
-        const at = `Route ${route.metadata.name}: spec.http[${i}].route[${j}]`;
+      const dests: [RouteDestination, string][] = (rule.route ?? []).map((dest, j) => [dest, `route[${j}]`]);
+      if (rule.mirror !== undefined) dests.push([rule.mirror, 'mirror']);
+      for (const [dest, where] of dests) {
+        const at = `Route ${route.metadata.name}: spec.http[${i}].${where}`;
         const svc = services.get(dest.service);
         if (!svc) {
           errors.push(`${at}.service: service "${dest.service}" ${missing('Service', dest.service)}`);
-          return;
+          continue;
         }
         if (dest.port !== undefined && !svc.spec.ports.some((p) => p.port === dest.port)) {
           const ports = svc.spec.ports.map((p) => p.port).join(', ');
@@ -67,7 +70,7 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
             );
           }
         }
-      });
+      }
     });
   }
   return errors;

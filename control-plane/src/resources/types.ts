@@ -172,6 +172,8 @@ export interface HttpRule {
   route?: RouteDestination[];
   redirect?: HttpRedirect;
   directResponse?: { status: number; body?: string };
+  /** Copies of a share of the rule's requests to another destination, fire and forget (proxies only). */
+  mirror?: RouteDestination & { /** 0-100, default 100. */ percent?: number };
   timeout?: string;
   /** Idle timeout of the request stream (route.idle_timeout); 0s disables it. */
   idleTimeout?: string;

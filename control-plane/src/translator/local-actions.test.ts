@@ -1,5 +1,5 @@
-// Route rules the proxy answers itself: redirect and direct_response routes for proxies (valid Envoy protos), left
-// out with a warning for proxyless gRPC clients (which would fail every RPC they match).
+// Route rules the proxy answers itself (redirect, direct_response) and mirrors: for proxies (valid Envoy protos);
+// proxyless gRPC clients get neither redirects nor direct responses (a warning) nor mirror policies.
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import { mesh, route, service } from './fixtures.ts';
@@ -15,7 +15,7 @@ const state = mesh({
       http: [
         { match: [{ pathPrefix: '/old' }], redirect: { prefix: '/new', code: 308, stripQuery: true } },
         { match: [{ pathPrefix: '/gone' }], directResponse: { status: 410, body: 'gone' } },
-        { route: [{ service: 'shop' }] },
+        { route: [{ service: 'shop' }], mirror: { service: 'shop', percent: 12.5 } },
       ],
     }),
   ],
@@ -39,12 +39,18 @@ describe('redirect and direct response translation', () => {
       match: { prefix: '/gone' },
       direct_response: { status: 410, body: { inline_string: 'gone' } },
     });
-    expect(rs[2]?.['route']).to.not.equal(undefined);
+    expect(rs[2]?.['route']).to.deep.include({
+      request_mirror_policies: [
+        { cluster: 'shop|8080', runtime_fraction: { default_value: { numerator: 125_000, denominator: 'MILLION' } } },
+      ],
+    });
   });
 
   it('proxyless clients get neither, and a warning names the rule', () => {
     const { routes: rs, warnings } = routes('proxyless');
     expect(rs.every((r) => r['route'] !== undefined)).to.equal(true);
+    // gRPC does not mirror: the policy is left out for it.
+    expect((rs[0]?.['route'] as Obj)['request_mirror_policies']).to.equal(undefined);
     expect(warnings).to.include(
       'Route shop/0: redirects and direct responses are for proxies; rule left out for proxyless clients',
     );

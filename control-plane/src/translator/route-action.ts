@@ -85,5 +85,16 @@ export function ruleAction(
   if (idle) action['idle_timeout'] = idle;
   const retry = retryPolicy(rule.retries, client, warn);
   if (retry) action['retry_policy'] = retry;
+  const mirror = rule.mirror;
+  if (mirror !== undefined && client !== 'proxyless') {
+    const cluster = destinationCluster(mirror, routePort, index);
+    if (cluster === undefined) warn(`mirror: destination ${mirror.service} does not exist; no copies`);
+    else {
+      const numerator = Math.round((mirror.percent ?? 100) * 10_000);
+      action['request_mirror_policies'] = [
+        { cluster, runtime_fraction: { default_value: { numerator, denominator: 'MILLION' } } },
+      ];
+    }
+  }
   return action;
 }

@@ -43,6 +43,14 @@ describe('validate redirect and directResponse', () => {
         ['spec.http[0].directResponse.status: expected an integer from 200 to 599, got 99'],
       ],
     ]);
+    expect(errorsOf({ redirect: { scheme: 'https' }, mirror: { service: 'shop' } })).to.deep.equal([
+      'spec.http[0].mirror: mirrors copy forwarded requests: the rule needs route',
+    ]);
+    expect(errorsOf({ route: [{ service: 'orders' }], mirror: { port: 0, percent: 150 } })).to.deep.equal([
+      'spec.http[0].mirror.service: required, expected a service name',
+      'spec.http[0].mirror.port: expected an integer from 1 to 65535, got 0',
+      'spec.http[0].mirror.percent: expected a number from 0 to 100, got 150',
+    ]);
     expect(errorsOf({ redirect: { path: 'no-slash' } })).to.deep.equal([
       'spec.http[0].redirect.path: expected a path starting with "/" (no spaces), got "no-slash"',
     ]);

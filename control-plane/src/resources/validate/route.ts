@@ -17,6 +17,7 @@ const RULE_FIELDS = [
   'retries',
   'headers',
   'fault',
+  'mirror',
 ];
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 /** What a Location may carry as is: visible ASCII, no spaces. */
@@ -80,6 +81,17 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
   if (rule['idleTimeout'] !== undefined) issues.duration(rule['idleTimeout'], field(path, 'idleTimeout'));
   if (rule['retries'] !== undefined) validateRetries(rule['retries'], field(path, 'retries'), issues);
   if (rule['fault'] !== undefined) validateFault(rule['fault'], field(path, 'fault'), issues);
+  if (rule['mirror'] !== undefined) {
+    const at = field(path, 'mirror');
+    if (rule['route'] === undefined) issues.add(at, 'mirrors copy forwarded requests: the rule needs route');
+    const m = issues.object(rule['mirror'], at, ['service', 'port', 'subset', 'percent']);
+    if (m) {
+      if (issues.required(m, at, 'service', 'a service name')) issues.dnsLabel(m['service'], field(at, 'service'));
+      if (m['port'] !== undefined) issues.integer(m['port'], field(at, 'port'), 1, 65535);
+      if (m['subset'] !== undefined) issues.dnsLabel(m['subset'], field(at, 'subset'));
+      if (m['percent'] !== undefined) issues.number(m['percent'], field(at, 'percent'), 0, 100);
+    }
+  }
   if (rule['headers'] !== undefined) {
     const headers = issues.object(rule['headers'], field(path, 'headers'), ['request', 'response']);
     for (const side of ['request', 'response']) {
