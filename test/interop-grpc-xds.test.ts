@@ -177,6 +177,29 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     expect(await until(0), 'calls go through again').to.equal(0);
   });
 
+  it('a direct response rule fails the RPCs it matches (gRPC cannot be answered by a route): no bypass', async () => {
+    const code = async (): Promise<number> => {
+      try {
+        await client!.who('denied');
+        return 0;
+      } catch (err) {
+        return (err as { code: number }).code;
+      }
+    };
+    const until = async (want: number): Promise<number> => {
+      const deadline = performance.now() + 10_000;
+      let got = await code();
+      while (got !== want && performance.now() < deadline) got = await code();
+      return got;
+    };
+    const denied = `${routeYaml(100, 0).replace('  http:\n', '  http:\n    - directResponse: { status: 403 }\n')}`;
+    await apply(denied);
+    // 403 is PERMISSION_DENIED in gRPC's mapping.
+    expect(await until(7), 'denied').to.equal(7);
+    await apply(routeYaml(100, 0));
+    expect(await until(0), 'allowed again').to.equal(0);
+  });
+
   it('reports the client in proxy-status with every type ACKed', async () => {
     const r = await run(BIN.trellisctl, ['--api', api, 'proxy-status', '-o', 'json']);
     expect(r.code, r.stderr).to.equal(0);

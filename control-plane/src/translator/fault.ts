@@ -10,7 +10,12 @@ export const FAULT_TYPE_URL = typeUrl(EXTENSION_TYPES.fault);
 
 /** Whether any Route rule injects faults: only then do connection managers carry the fault filter. */
 export function meshUsesFaults(routes: readonly RouteResource[]): boolean {
-  return routes.some((r) => r.spec.http.some((rule) => rule.fault !== undefined));
+  // Redirect and direct response rules count: proxyless clients get them as aborts (routes.ts).
+  return routes.some((r) =>
+    r.spec.http.some(
+      (rule) => rule.fault !== undefined || rule.redirect !== undefined || rule.directResponse !== undefined,
+    ),
+  );
 }
 
 /** The HTTP filter placed before the router; its own config injects nothing (routes carry the faults). */

@@ -46,13 +46,15 @@ describe('redirect and direct response translation', () => {
     });
   });
 
-  it('proxyless clients get neither, and a warning names the rule', () => {
-    const { routes: rs, warnings } = routes('proxyless');
-    expect(rs.every((r) => r['route'] !== undefined)).to.equal(true);
+  it('proxyless clients, which NACK non-forwarding routes, get the rules as aborts of all their RPCs (fail closed)', () => {
+    const { routes: rs } = routes('proxyless');
+    const abort = (r: Obj | undefined) =>
+      ((r?.['typed_per_filter_config'] as Obj)['envoy.filters.http.fault'] as Obj)['abort'] as Obj;
+    expect(rs[0]).to.deep.include({ name: 'shop/0+fault', route: { cluster: 'shop|8080' } });
+    expect(abort(rs[0])).to.deep.include({ grpc_status: 14 });
+    expect(rs[1]?.['name']).to.equal('shop/1+fault');
+    expect(abort(rs[1])).to.deep.include({ http_status: 410 });
     // gRPC does not mirror: the policy is left out for it.
-    expect((rs[0]?.['route'] as Obj)['request_mirror_policies']).to.equal(undefined);
-    expect(warnings).to.include(
-      'Route shop/0: redirects and direct responses are for proxies; rule left out for proxyless clients',
-    );
+    expect((rs[2]?.['route'] as Obj)['request_mirror_policies']).to.equal(undefined);
   });
 });

@@ -76,6 +76,23 @@ const REDIRECT_CODES: Readonly<Record<number, string>> = {
   308: 'PERMANENT_REDIRECT',
 };
 
+/** For proxyless clients, a redirect or direct response rule as a fault abort of all its RPCs. */
+function proxylessRefusal(rule: HttpRule): Record<string, unknown> {
+  const status = rule.directResponse?.status;
+  return faultFields(
+    status === undefined ? { abort: { grpcStatus: 'UNAVAILABLE' } } : { abort: { httpStatus: status } },
+  );
+}
+
+/** The route action of a refused proxyless rule: any cluster that exists (the port's own); nothing reaches it. */
+function proxylessFallback(
+  refusal: Record<string, unknown>,
+  service: string,
+  port: number,
+): Record<string, unknown> | undefined {
+  return Object.keys(refusal).length > 0 ? { cluster: clusterName(service, port) } : undefined;
+}
+
 /** A rule answered by the proxy itself (`redirect` or `direct_response` route fields), or undefined. */
 function localAction(rule: HttpRule): Record<string, unknown> | undefined {
   const r = rule.redirect;
@@ -100,6 +117,7 @@ function localAction(rule: HttpRule): Record<string, unknown> | undefined {
 /** The Envoy routes of one Route resource for a service port, in rule order. */
 export function routesOf(
   route: RouteResource,
+  service: string,
   port: number,
   index: MeshIndex,
   client: ClientKind,
@@ -109,21 +127,26 @@ export function routesOf(
   for (const [i, rule] of route.spec.http.entries()) {
     const name = ruleRouteName(route.metadata.name, i);
     const ruleWarn: Warn = (m) => warn(`Route ${name}: ${m}`);
-    const local = localAction(rule);
+    let local = localAction(rule);
+    let extraFault: Record<string, unknown> = {};
     if (local !== undefined && client === 'proxyless') {
-      // gRPC fails every RPC a non-forwarding route matches: the rule is for proxies.
-      ruleWarn('redirects and direct responses are for proxies; rule left out for proxyless clients');
-      continue;
+      // gRPC NACKs a route that does not forward, and leaving the rule out would let its requests through to the
+      // next rule (a direct 403 would stop guarding anything). Its RPCs fail instead: a route to the port's own
+      // cluster that the fault filter aborts every time.
+      extraFault = proxylessRefusal(rule);
+      local = undefined;
     }
-    const action = local ?? ruleAction(rule, port, index, client, ruleWarn);
+    const action =
+      local ?? ruleAction(rule, port, index, client, ruleWarn) ?? proxylessFallback(extraFault, service, port);
     if (!action) {
       ruleWarn('no destination exists; rule left out');
       continue;
     }
     const { matches, skipped } = ruleMatches(rule, client);
     for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
-    const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault) };
-    const routeName = client === 'proxyless' && rule.fault !== undefined ? `${name}${PROXYLESS_FAULT_SUFFIX}` : name;
+    const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault), ...extraFault };
+    const faulty = rule.fault !== undefined || Object.keys(extraFault).length > 0;
+    const routeName = client === 'proxyless' && faulty ? `${name}${PROXYLESS_FAULT_SUFFIX}` : name;
     const actionField = local === undefined ? { route: action } : action;
     for (const match of matches) out.push({ name: routeName, match, ...actionField, ...extra });
   }
@@ -154,7 +177,7 @@ export function portRoutes(
     const hosts = routeHostsFor(route, service, port);
     if (hosts.length === 0) continue;
     aliases.push(...hosts);
-    envoyRoutes.push(...routesOf(route, port, index, client, warn));
+    envoyRoutes.push(...routesOf(route, service, port, index, client, warn));
   }
   const fallback: Record<string, unknown> = { cluster: clusterName(service, port) };
   const hash = hashPolicyFor(index.policyOf(service)?.loadBalancer, client);

@@ -10,14 +10,8 @@ import type { HeaderList } from './header-list.ts';
 import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { randomBelow } from './random.ts';
-import { replayBody } from './replayable-body.ts';
-import {
-  type AttemptError,
-  type AttemptSink,
-  hostAttemptFinished,
-  hostAttemptStarted,
-  type UpstreamAttempt,
-} from './upstream-attempt.ts';
+import { replayBody, requestBufferBudget } from './replayable-body.ts';
+import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
 
 const DEFAULT_SHADOW_TIMEOUT_MS = 15_000;
 
@@ -45,10 +39,18 @@ export function mirrorRequest(
     const { numerator, denominator } = m.fraction;
     if (numerator < denominator && (numerator <= 0 || randomBelow(denominator) >= numerator)) continue;
     const cluster = ctx.deps.clusters.get(m.cluster);
-    if (cluster === undefined || !cluster.tryAcquireRequest()) continue;
+    if (cluster === undefined) continue;
+    // The copy holds the body after the request is done: its bytes count against the process-wide buffer budget.
+    const bytes = body === undefined ? 0 : body.reduce((n, c) => n + c.length, 0);
+    if (bytes > 0 && !requestBufferBudget.take(bytes)) continue;
+    if (!cluster.tryAcquireRequest()) {
+      requestBufferBudget.give(bytes);
+      continue;
+    }
     const host = cluster.pick({});
     if (host === undefined) {
       cluster.releaseRequest();
+      requestBufferBudget.give(bytes);
       continue;
     }
     const copy: UpstreamRequest = {
@@ -58,7 +60,7 @@ export function mirrorRequest(
       headers: [...req.headers],
       body: body === undefined ? null : replayBody(body),
     };
-    new ShadowCall(ctx, cluster, host, timeoutMs > 0 ? timeoutMs : DEFAULT_SHADOW_TIMEOUT_MS).start(copy);
+    new ShadowCall(ctx, cluster, host, timeoutMs > 0 ? timeoutMs : DEFAULT_SHADOW_TIMEOUT_MS, bytes).start(copy);
   }
 }
 
@@ -68,24 +70,27 @@ class ShadowCall implements AttemptSink {
   readonly #cluster: Cluster;
   readonly #host: Host;
   readonly #timeoutMs: number;
+  /** Bytes of the buffer budget the copy's body holds. */
+  readonly #bytes: number;
   #attempt: UpstreamAttempt | undefined;
   #timer: NodeJS.Timeout | undefined;
   #done = false;
 
-  constructor(ctx: HttpContext, cluster: Cluster, host: Host, timeoutMs: number) {
+  constructor(ctx: HttpContext, cluster: Cluster, host: Host, timeoutMs: number, bytes: number) {
+    this.#bytes = bytes;
     this.#ctx = ctx;
     this.#cluster = cluster;
     this.#host = host;
     this.#timeoutMs = timeoutMs;
   }
 
+  /** Sends the copy (the attempt keeps the host's counters, as the router's attempts do). */
   start(req: UpstreamRequest): void {
-    hostAttemptStarted(this.#host);
     this.#cluster.stats.upstreamRequests++;
     this.#ctx.stats.inc(clusterStatNames(this.#cluster.name).rqTotal);
     this.#timer = setTimeout(() => {
       this.#attempt?.cancel();
-      this.#finish(true);
+      this.#finish();
     }, this.#timeoutMs);
     this.#attempt = createAttempt(this, this.#ctx.pools, this.#cluster, this.#host, req);
     this.#attempt.start();
@@ -93,7 +98,7 @@ class ShadowCall implements AttemptSink {
 
   onUpstreamHeaders(_attempt: UpstreamAttempt, status: number, _headers: HeaderList, endStream: boolean): boolean {
     clusterStatNames(this.#cluster.name).response(this.#ctx.stats, status);
-    if (endStream) this.#finish(false);
+    if (endStream) this.#finish();
     return true;
   }
 
@@ -102,18 +107,18 @@ class ShadowCall implements AttemptSink {
   }
 
   onUpstreamEnd(): void {
-    this.#finish(false);
+    this.#finish();
   }
 
   onUpstreamError(_attempt: UpstreamAttempt, _error: AttemptError): void {
-    this.#finish(true);
+    this.#finish();
   }
 
-  #finish(failed: boolean): void {
+  #finish(): void {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#timer);
-    hostAttemptFinished(this.#host, failed);
     this.#cluster.releaseRequest();
+    requestBufferBudget.give(this.#bytes);
   }
 }

@@ -50,6 +50,11 @@ describe('redirect routes', () => {
     ]);
   });
 
+  it('a client host that is no plain host name is never echoed into a Location: 400', async () => {
+    const res = await send(proxy.port, '/https/x', { headers: { host: 'good@evil.example' } });
+    expect([res.status, res.headers.location]).to.deep.equal([400, undefined]);
+  });
+
   it('port_redirect and strip_query', async () => {
     expect(await location('/port/x?secret=1', 'shop.example:8080')).to.deep.equal([
       307,

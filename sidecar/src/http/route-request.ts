@@ -61,8 +61,10 @@ export function resolveRoute(
   const action = route.action;
   if (action === undefined) {
     if (route.redirect !== undefined) {
-      const reply = { status: route.redirect.status, body: '', flags: '', location: redirectLocation(route, view) };
-      return { reply, scope };
+      const location = redirectLocation(route, view);
+      if (location === undefined)
+        return { reply: { status: 400, body: 'invalid host', flags: ResponseFlag.DownstreamProtocolError }, scope };
+      return { reply: { status: route.redirect.status, body: '', flags: '', location }, scope };
     }
     const direct = route.direct ?? { status: 500, body: '' };
     return { reply: { status: direct.status, body: direct.body, flags: '' }, scope };
@@ -83,6 +85,9 @@ export function resolveRoute(
   return { scope, route, action, cluster };
 }
 
+/** A host name or an IP literal as a redirect may repeat it. */
+const REDIRECT_HOST = /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/;
+
 /** Default ports, dropped from a redirect's Location when the scheme changes away from them. */
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
 
@@ -90,17 +95,22 @@ const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '44
  * The Location of a redirect route: the request's URL with the action's scheme, host, port and path (whole, or the
  * matched prefix replaced) swapped in; the query kept unless stripped or replaced by one in path_redirect.
  */
-export function redirectLocation(route: CompiledRoute, view: RequestView): string {
+export function redirectLocation(route: CompiledRoute, view: RequestView): string | undefined {
   const r = route.redirect as RedirectAction;
   const authority = view.authority;
   const colon = authority.lastIndexOf(':');
   const hasPort = colon > authority.lastIndexOf(']');
   const requestHost = hasPort ? authority.slice(0, colon) : authority;
   const requestPort = hasPort ? authority.slice(colon + 1) : '';
-  const scheme = r.scheme ?? view.scheme;
+  const requestScheme = view.scheme.toLowerCase();
+  const scheme = r.scheme ?? requestScheme;
+  // The client's host goes into the Location only when it is a plain host name or IP literal (no userinfo, path,
+  // spaces or obs-text a client could slip into a URL the proxy signs off on).
+  if (r.host === undefined && !REDIRECT_HOST.test(requestHost)) return undefined;
+  if (!/^\d*$/.test(requestPort)) return undefined;
   const host = r.host ?? requestHost;
   let port = r.port !== undefined ? String(r.port) : r.host !== undefined ? '' : requestPort;
-  if (r.port === undefined && scheme !== view.scheme && port === DEFAULT_PORTS[view.scheme]) port = '';
+  if (r.port === undefined && scheme !== requestScheme && port === DEFAULT_PORTS[requestScheme]) port = '';
   if (port === DEFAULT_PORTS[scheme]) port = '';
   let path = view.path;
   let query = r.stripQuery ? '' : view.query;

@@ -85,6 +85,8 @@ export class TunnelObservation implements ObservedRequest, ExchangeSummary {
 
   /** What the client was sent: the status (and flags of a local reply). */
   responded(status: number, reply?: LocalReply): void {
+    // The client may have gone before the upstream answered: the request was reported as it ended.
+    if (this.#observer === undefined) return;
     this.status = status;
     if (reply !== undefined) this.flags = reply.flags;
   }

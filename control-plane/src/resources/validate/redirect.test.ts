@@ -51,6 +51,12 @@ describe('validate redirect and directResponse', () => {
       'spec.http[0].mirror.port: expected an integer from 1 to 65535, got 0',
       'spec.http[0].mirror.percent: expected a number from 0 to 100, got 150',
     ]);
+    expect(errorsOf({ redirect: {} })).to.deep.equal([
+      'spec.http[0].redirect: needs scheme, host, port, path or prefix (a redirect to the same URL would loop)',
+    ]);
+    expect(errorsOf({ directResponse: { status: 403 }, timeout: '1s' })).to.deep.equal([
+      'spec.http[0].timeout: applies to forwarded requests only: the rule needs route',
+    ]);
     expect(errorsOf({ redirect: { path: 'no-slash' } })).to.deep.equal([
       'spec.http[0].redirect.path: expected a path starting with "/" (no spaces), got "no-slash"',
     ]);

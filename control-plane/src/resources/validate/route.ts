@@ -60,6 +60,13 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
   }
   if (rule['rewrite'] !== undefined) validateRewrite(rule['rewrite'], field(path, 'rewrite'), issues);
   issues.exactlyOne(rule, path, ['route', 'redirect', 'directResponse']);
+  if (rule['route'] === undefined) {
+    // A rule the proxy answers itself forwards nothing: what shapes forwarding has no effect there.
+    for (const key of ['rewrite', 'timeout', 'idleTimeout', 'retries']) {
+      if (rule[key] !== undefined)
+        issues.add(field(path, key), 'applies to forwarded requests only: the rule needs route');
+    }
+  }
   if (rule['redirect'] !== undefined) validateRedirect(rule['redirect'], field(path, 'redirect'), issues);
   if (rule['directResponse'] !== undefined) {
     const at = field(path, 'directResponse');
@@ -103,6 +110,8 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
 function validateRedirect(value: unknown, path: string, issues: Issues): void {
   const r = issues.object(value, path, ['scheme', 'host', 'port', 'path', 'prefix', 'code', 'stripQuery']);
   if (!r) return;
+  if (['scheme', 'host', 'port', 'path', 'prefix'].every((k) => r[k] === undefined))
+    issues.add(path, 'needs scheme, host, port, path or prefix (a redirect to the same URL would loop)');
   issues.atMostOne(r, path, ['path', 'prefix']);
   if (r['scheme'] !== undefined && (typeof r['scheme'] !== 'string' || !/^[a-z][a-z0-9+.-]*$/i.test(r['scheme'])))
     issues.expected(field(path, 'scheme'), 'a URL scheme such as https', r['scheme']);
