@@ -123,7 +123,10 @@ function openTunnel(
       seen.responded(200);
       upstream.on('data', (chunk: Buffer) => seen.sent(chunk.length));
     }
-    if (head !== undefined && head.length > 0) upstream.write(head);
+    if (head !== undefined && head.length > 0) {
+      seen?.received(head.length);
+      upstream.write(head);
+    }
     seen?.countReceived(down.stream);
     splice(down.stream, upstream);
     watchTunnelIdle(ctx, streamIdleMs(ctx, action), down.stream, upstream);

@@ -101,6 +101,11 @@ export class TunnelObservation implements ObservedRequest, ExchangeSummary {
     });
   }
 
+  /** Bytes the client sent that were read with the head (relayed before the splice). */
+  received(bytes: number): void {
+    this.bytesReceived += bytes;
+  }
+
   /** Bytes relayed to the client (a spliced chunk). */
   sent(bytes: number): void {
     this.bytesSent += bytes;

@@ -149,7 +149,11 @@ class UpgradeCall implements H1Call {
     }
     socket.write(rawHead(status, list));
     if (rest.length > 0) socket.write(rest);
-    if (this.head.length > 0) upstream.write(this.head);
+    if (this.head.length > 0) {
+      // Bytes the client sent after the head, read with it.
+      seen?.received(this.head.length);
+      upstream.write(this.head);
+    }
     upstream.on('error', () => upstream.destroy());
     upstream.once('close', () => socket.destroy());
     socket.once('close', () => upstream.destroy());
@@ -178,7 +182,10 @@ class UpgradeCall implements H1Call {
 
   onEnd(_trailers: HeaderList | undefined, last: Buffer | undefined): void {
     this.release(false);
-    if (last !== undefined) this.socket.write(last);
+    if (last !== undefined) {
+      this.seen?.sent(last.length);
+      this.socket.write(last);
+    }
     this.socket.end(() => this.socket.destroy());
   }
 
