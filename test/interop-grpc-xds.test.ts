@@ -151,6 +151,22 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     expect(counts.get('v1-a')).to.equal(100);
   });
 
+  it('routes on a header match in the HeaderMatcher fields every gRPC release reads', async () => {
+    const byHeader = routeYaml(100, 0).replace(
+      '  http:\n',
+      '  http:\n    - match: [{ headers: { x-canary: { exact: "yes" } } }]\n      route: [{ service: echo, subset: v2 }]\n',
+    );
+    await apply(byHeader);
+    const deadline = performance.now() + 10_000;
+    let backend = '';
+    while (backend !== 'v2-a' && performance.now() < deadline) {
+      backend = (await client!.who('canary', 5000, { 'x-canary': 'yes' })).backend;
+    }
+    expect(backend, 'the header routes to v2').to.equal('v2-a');
+    expect((await client!.who('plain')).backend).to.match(/^v1-/);
+    await apply(routeYaml(100, 0));
+  });
+
   it("injects the faults a Route rule asks for (gRPC's fault filter, gRFC A33), and stops when the rule goes", async () => {
     const faulty = `${routeYaml(100, 0).trimEnd()}\n      fault: { abort: { grpcStatus: UNAVAILABLE } }\n`;
     await apply(faulty);

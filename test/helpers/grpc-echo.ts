@@ -59,7 +59,7 @@ export async function startEchoBackend(name: string): Promise<EchoBackend> {
 }
 
 export interface EchoClient {
-  who(message?: string, deadlineMs?: number): Promise<WhoReply>;
+  who(message?: string, deadlineMs?: number, headers?: Readonly<Record<string, string>>): Promise<WhoReply>;
   /** Sends each message on one bidirectional stream, one at a time, and collects the replies. */
   chat(messages: readonly string[], deadlineMs?: number): Promise<WhoReply[]>;
   close(): void;
@@ -69,10 +69,13 @@ export interface EchoClient {
 export function echoClient(target: string, options: grpc.ChannelOptions = {}): EchoClient {
   const client = new EchoClientCtor(target, grpc.credentials.createInsecure(), options);
   return {
-    who: (message = '', deadlineMs = 5000) =>
+    who: (message = '', deadlineMs = 5000, headers = {}) =>
       new Promise<WhoReply>((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
         client['Who']!(
           { message },
+          metadata,
           { deadline: Date.now() + deadlineMs },
           (err: grpc.ServiceError | null, reply: WhoReply) => (err ? reject(err) : resolve(reply)),
         );

@@ -22,20 +22,15 @@ describe('route matches', () => {
     expect(routeMatch({}, 'envoy')).to.deep.equal({ match: { prefix: '/' } });
   });
 
-  it('maps header matches to string_match / present_match, sorted by name', () => {
-    const r = routeMatch(
-      {
-        headers: {
-          'X-B': { prefix: 'p' },
-          'x-a': { exact: '1' },
-          'x-c': { regex: 'r.*' },
-          'x-d': { present: true },
-          'x-e': { present: false },
-        },
-      },
-      'proxyless',
-    );
-    expect(r).to.deep.equal({
+  it('maps header matches to string_match / present_match for proxies, sorted by name', () => {
+    const headers = {
+      'X-B': { prefix: 'p' },
+      'x-a': { exact: '1' },
+      'x-c': { regex: 'r.*' },
+      'x-d': { present: true },
+      'x-e': { present: false },
+    };
+    expect(routeMatch({ headers }, 'envoy')).to.deep.equal({
       match: {
         prefix: '/',
         headers: [
@@ -44,6 +39,20 @@ describe('route matches', () => {
           { name: 'x-c', string_match: { safe_regex: { regex: 'r.*' } } },
           { name: 'x-d', present_match: true },
           { name: 'x-e', present_match: true, invert_match: true },
+        ],
+      },
+    });
+    // Proxyless: the older HeaderMatcher fields every gRPC release reads (string_match only since gRFC A63).
+    expect(routeMatch({ headers, cookies: { s: { exact: 'v' } } }, 'proxyless')).to.deep.equal({
+      match: {
+        prefix: '/',
+        headers: [
+          { name: 'x-b', prefix_match: 'p' },
+          { name: 'x-a', exact_match: '1' },
+          { name: 'x-c', safe_regex_match: { regex: 'r.*' } },
+          { name: 'x-d', present_match: true },
+          { name: 'x-e', present_match: true, invert_match: true },
+          { name: 'cookie', safe_regex_match: { regex: '(.*[;,]\\s*)?s=v(\\s*[;,].*)?' } },
         ],
       },
     });

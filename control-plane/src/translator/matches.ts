@@ -15,8 +15,27 @@ function stringMatcher(m: StringMatch): Record<string, unknown> | undefined {
   return undefined;
 }
 
-/** A HeaderMatcher; `present: false` becomes an inverted presence match (works in Envoy and gRPC alike). */
-export function headerMatcher(name: string, m: StringMatch): Record<string, unknown> {
+/**
+ * The same string match in HeaderMatcher's older fields, which every gRPC release reads: `string_match` is read only
+ * since gRFC A63 (gRPC 1.56 and the matching Java/Go releases), and an older client NACKs the whole
+ * RouteConfiguration (Envoy reads both).
+ */
+function legacyMatcher(m: StringMatch): Record<string, unknown> | undefined {
+  if (m.exact !== undefined) return { exact_match: m.exact };
+  if (m.prefix !== undefined) return { prefix_match: m.prefix };
+  if (m.regex !== undefined) return { safe_regex_match: { regex: m.regex } };
+  return undefined;
+}
+
+/**
+ * A HeaderMatcher; `present: false` becomes an inverted presence match (works in Envoy and gRPC alike). Proxyless
+ * clients get the older fields (legacyMatcher).
+ */
+export function headerMatcher(name: string, m: StringMatch, client?: ClientKind): Record<string, unknown> {
+  if (client === 'proxyless') {
+    const legacy = legacyMatcher(m);
+    if (legacy) return { name, ...legacy };
+  }
   const sm = stringMatcher(m);
   if (sm) return { name, string_match: sm };
   if (m.present === false) return { name, present_match: true, invert_match: true };
@@ -27,7 +46,7 @@ export function headerMatcher(name: string, m: StringMatch): Record<string, unkn
  * A matcher on the `cookie` header for one cookie. Envoy and gRPC regexes match the whole header value, so the
  * pattern allows other cookies on either side (separated by ';' or, for merged headers, ',').
  */
-export function cookieMatcher(cookie: string, m: StringMatch): Record<string, unknown> {
+export function cookieMatcher(cookie: string, m: StringMatch, client?: ClientKind): Record<string, unknown> {
   const before = '(.*[;,]\\s*)?';
   const after = '(\\s*[;,].*)?';
   const name = escapeRegex(cookie);
@@ -36,10 +55,11 @@ export function cookieMatcher(cookie: string, m: StringMatch): Record<string, un
   else if (m.prefix !== undefined) value = `${escapeRegex(m.prefix)}[^;,]*`;
   else if (m.regex !== undefined) value = `(?:${m.regex})`;
   else value = '[^;,]*';
-  const matcher: Record<string, unknown> = {
-    name: 'cookie',
-    string_match: { safe_regex: { regex: `${before}${name}=${value}${after}` } },
-  };
+  const regex = { regex: `${before}${name}=${value}${after}` };
+  const matcher: Record<string, unknown> =
+    client === 'proxyless'
+      ? { name: 'cookie', safe_regex_match: regex }
+      : { name: 'cookie', string_match: { safe_regex: regex } };
   if (m.present === false && stringMatcher(m) === undefined) matcher['invert_match'] = true;
   return matcher;
 }
@@ -62,8 +82,8 @@ function sortedEntries<V>(rec: Readonly<Record<string, V>> | undefined): [string
  */
 export function routeMatch(m: HttpMatch, client: ClientKind): { match: Record<string, unknown> } | { skip: string } {
   const match: Record<string, unknown> = pathMatch(m);
-  const headers = sortedEntries(m.headers).map(([name, sm]) => headerMatcher(name.toLowerCase(), sm));
-  headers.push(...sortedEntries(m.cookies).map(([name, sm]) => cookieMatcher(name, sm)));
+  const headers = sortedEntries(m.headers).map(([name, sm]) => headerMatcher(name.toLowerCase(), sm, client));
+  headers.push(...sortedEntries(m.cookies).map(([name, sm]) => cookieMatcher(name, sm, client)));
   const methods = [...new Set((m.methods ?? []).map((x) => x.toUpperCase()))].sort(byString);
   if (methods.length > 0) {
     if (client === 'proxyless') {
