@@ -151,6 +151,33 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     expect(counts.get('v1-a')).to.equal(100);
   });
 
+  it('a longer name a Route host gives the service is dialable: xds:///echo.demo.svc:50051', async () => {
+    await apply(`apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: echo-fqdn }
+spec:
+  hosts: [echo.demo.svc]
+  http:
+    - route: [{ service: echo }]
+`);
+    const bootstrap = {
+      xds_servers: [
+        { server_uri: `127.0.0.1:${xdsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] },
+      ],
+      node: { id: 'interop-fqdn', locality: {} },
+    };
+    const fqdn = echoClient('xds:///echo.demo.svc:50051', {
+      'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
+    });
+    try {
+      // Answered through the service's RouteConfiguration (its virtual host lists the longer name as a domain).
+      expect((await fqdn.who('fqdn')).backend).to.match(/^v[12]-/);
+    } finally {
+      fqdn.close();
+      await run(BIN.trellisctl, ['--api', api, 'delete', 'route', 'echo-fqdn']);
+    }
+  });
+
   it('routes on a header match in the HeaderMatcher fields every gRPC release reads', async () => {
     const byHeader = routeYaml(100, 0).replace(
       '  http:\n',

@@ -40,7 +40,17 @@ describe('translate', () => {
     ]);
     expect(names(res.endpoint, 'cluster_name')).to.deep.equal(names(res.cluster));
     expect(names(res.route)).to.deep.equal(['orders:8080', 'orders:9090', 'payments:50051']);
-    expect(names(res.listener)).to.deep.equal(['orders', 'orders:8080', 'orders:9090', 'payments', 'payments:50051']);
+    // The Route host orders.shop.svc is a name a client can dial too (bare, and with each port).
+    expect(names(res.listener)).to.deep.equal([
+      'orders',
+      'orders.shop.svc',
+      'orders.shop.svc:8080',
+      'orders.shop.svc:9090',
+      'orders:8080',
+      'orders:9090',
+      'payments',
+      'payments:50051',
+    ]);
     expect(res.secret).to.deep.equal([]);
   });
 

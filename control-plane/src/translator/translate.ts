@@ -37,7 +37,7 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
       ...socket.clusters,
     ].sort(byName),
     endpoint: buildLoadAssignments(index, state),
-    listener: buildListeners(index, socket.listeners),
+    listener: buildListeners(index, socket.listeners, state.routes),
     route: [
       ...memoizedResources(`routes:${client}`, state, (w) => buildRouteConfigurations(index, state, client, w), warn),
       ...socket.routes,
