@@ -81,6 +81,24 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
   let backends: EchoBackend[] = [];
   let client: EchoClient | undefined;
 
+  /** The gRPC status of one call (0 = OK). */
+  async function callCode(): Promise<number> {
+    try {
+      await client!.who('status');
+      return 0;
+    } catch (err) {
+      return (err as { code: number }).code;
+    }
+  }
+
+  /** Calls until one ends with `want` (a change reaches the client asynchronously), within 10 s; the last status. */
+  async function untilCode(want: number): Promise<number> {
+    const deadline = performance.now() + 10_000;
+    let got = await callCode();
+    while (got !== want && performance.now() < deadline) got = await callCode();
+    return got;
+  }
+
   async function apply(yaml: string): Promise<void> {
     const r = await run(BIN.trellisctl, ['--api', api, 'apply', '-f', '-'], yaml);
     expect(r.code, r.stderr).to.equal(0);
@@ -197,50 +215,21 @@ spec:
   it("injects the faults a Route rule asks for (gRPC's fault filter, gRFC A33), and stops when the rule goes", async () => {
     const faulty = `${routeYaml(100, 0).trimEnd()}\n      fault: { abort: { grpcStatus: UNAVAILABLE } }\n`;
     await apply(faulty);
-    const code = async (): Promise<number> => {
-      try {
-        await client!.who('fault');
-        return 0;
-      } catch (err) {
-        return (err as { code: number }).code;
-      }
-    };
-    // The change reaches the client asynchronously: call until it shows, within 10 s.
-    const until = async (want: number): Promise<number> => {
-      const deadline = performance.now() + 10_000;
-      let got = await code();
-      while (got !== want && performance.now() < deadline) got = await code();
-      return got;
-    };
     // The rule's routes are as before but for the fault: grpc-js must see that change alone (routes.ts).
-    expect(await until(14), 'an aborted call').to.equal(14);
+    expect(await untilCode(14), 'an aborted call').to.equal(14);
     // 100 % of calls: every one fails while the rule stands.
-    for (let i = 0; i < 20; i++) expect(await code()).to.equal(14);
+    for (let i = 0; i < 20; i++) expect(await callCode()).to.equal(14);
     await apply(routeYaml(100, 0));
-    expect(await until(0), 'calls go through again').to.equal(0);
+    expect(await untilCode(0), 'calls go through again').to.equal(0);
   });
 
   it('a direct response rule fails the RPCs it matches (gRPC cannot be answered by a route): no bypass', async () => {
-    const code = async (): Promise<number> => {
-      try {
-        await client!.who('denied');
-        return 0;
-      } catch (err) {
-        return (err as { code: number }).code;
-      }
-    };
-    const until = async (want: number): Promise<number> => {
-      const deadline = performance.now() + 10_000;
-      let got = await code();
-      while (got !== want && performance.now() < deadline) got = await code();
-      return got;
-    };
     const denied = `${routeYaml(100, 0).replace('  http:\n', '  http:\n    - directResponse: { status: 403 }\n')}`;
     await apply(denied);
     // 403 is PERMISSION_DENIED in gRPC's mapping.
-    expect(await until(7), 'denied').to.equal(7);
+    expect(await untilCode(7), 'denied').to.equal(7);
     await apply(routeYaml(100, 0));
-    expect(await until(0), 'allowed again').to.equal(0);
+    expect(await untilCode(0), 'allowed again').to.equal(0);
   });
 
   it('reports the client in proxy-status with every type ACKed', async () => {

@@ -1,20 +1,13 @@
 // End to end through a real mesh, resources applied with trellisctl: fault injection at the calling sidecar (aborts
-// answer without reaching the app, delays hold the request) and a service's rate limit at its own inbound sidecar.
+// answer without reaching the app, delays hold the request), redirects, direct responses, mirroring, and a service's
+// rate limit at its own inbound sidecar.
 import { expect } from 'chai';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
 import { type Mesh, startMesh } from './helpers/mesh.ts';
 
-function route(fault: boolean): string {
-  const rules = fault
-    ? `
-    - match: [{ pathPrefix: /broken }]
-      route: [{ service: web, subset: v1 }]
-      fault: { abort: { httpStatus: 503 } }
-    - match: [{ pathPrefix: /slow }]
-      route: [{ service: web, subset: v1 }]
-      fault: { delay: { fixedDelay: 300ms } }`
-    : '';
+/** web's Route: `rules` (YAML list items, indented 4) before the catch-all to v1. */
+function webRoute(rules = ''): string {
   return `apiVersion: trellis.dev/v1
 kind: Route
 metadata: { name: web }
@@ -24,6 +17,14 @@ spec:
     - route: [{ service: web, subset: v1 }]
 `;
 }
+
+const FAULTS = `
+    - match: [{ pathPrefix: /broken }]
+      route: [{ service: web, subset: v1 }]
+      fault: { abort: { httpStatus: 503 } }
+    - match: [{ pathPrefix: /slow }]
+      route: [{ service: web, subset: v1 }]
+      fault: { delay: { fixedDelay: 300ms } }`;
 
 /** web's TrafficPolicy (its subsets, as the mesh has them) with `extra` spec fields. */
 function policy(extra: string): string {
@@ -50,7 +51,7 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
 
   before(async () => {
     mesh = await startMesh();
-    await mesh.apply(route(false));
+    await mesh.apply(webRoute());
     await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
   });
   after(async () => {
@@ -59,7 +60,7 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
   });
 
   it('aborts /broken with 503 at the calling sidecar; the app never sees it', async () => {
-    await mesh.apply(route(true));
+    await mesh.apply(webRoute(FAULTS));
     const res = await eventually(async () => {
       const r = await get('/broken');
       expect(r.status).to.equal(503);
@@ -84,23 +85,18 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
   });
 
   it('removing the rule removes the fault', async () => {
-    await mesh.apply(route(false));
+    await mesh.apply(webRoute());
     await eventually(async () => expect((await get('/broken')).status).to.equal(200), 200);
   });
 
   it('a redirect rule answers at the calling sidecar with the Location; a direct response with its body', async () => {
-    await mesh.apply(`apiVersion: trellis.dev/v1
-kind: Route
-metadata: { name: web }
-spec:
-  hosts: [web]
-  http:
+    await mesh.apply(
+      webRoute(`
     - match: [{ pathPrefix: /old/ }]
       redirect: { prefix: /new/, code: 308 }
     - match: [{ pathPrefix: /gone }]
-      directResponse: { status: 410, body: gone for good }
-    - route: [{ service: web, subset: v1 }]
-`);
+      directResponse: { status: 410, body: gone for good }`),
+    );
     const moved = await eventually(async () => {
       const r = await get('/old/page?x=1');
       expect(r.status).to.equal(308);
@@ -109,20 +105,17 @@ spec:
     expect(moved.headers.location).to.equal('http://web:8080/new/page?x=1');
     const gone = await get('/gone');
     expect([gone.status, gone.body]).to.deep.equal([410, 'gone for good']);
-    await mesh.apply(route(false));
+    await mesh.apply(webRoute());
     await eventually(async () => expect((await get('/old/page')).status).to.equal(200), 200);
   });
 
   it('a mirror copies requests to another destination while answers come from the route', async () => {
-    await mesh.apply(`apiVersion: trellis.dev/v1
-kind: Route
-metadata: { name: web }
-spec:
-  hosts: [web]
-  http:
+    // The catch-all to v1 comes after: the mirroring rule matches everything first.
+    await mesh.apply(
+      webRoute(`
     - route: [{ service: web, subset: v1 }]
-      mirror: { service: web, subset: v2 }
-`);
+      mirror: { service: web, subset: v2 }`),
+    );
     const before = await stat('http.inbound.downstream_rq_total', 'webV2');
     // Answers keep coming from v1 while v2's sidecar counts the copies.
     await eventually(async () => {
@@ -130,7 +123,7 @@ spec:
       expect((JSON.parse(r.body) as { app: string }).app).to.equal('web-v1');
       expect(await stat('http.inbound.downstream_rq_total', 'webV2')).to.be.greaterThan(before);
     }, 200);
-    await mesh.apply(route(false));
+    await mesh.apply(webRoute());
   });
 
   it("a service's rate limit refuses past its bucket at the service's own sidecar, with 429 and retry-after", async () => {

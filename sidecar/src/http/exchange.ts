@@ -285,9 +285,6 @@ export class Exchange
     this.obs?.routed(routed.route, routed.cluster.name);
     const filters = ctx.filters;
     if (filters !== undefined) {
-      // As Envoy's router, the request takes its cluster (and its request slot) once the filters are done: a request
-      // a filter holds or answers holds no slot, and after a delay it is routed afresh (the cluster may have changed).
-      routed.cluster.releaseRequest();
       const run = new FilterRun(
         filters,
         view,
@@ -298,12 +295,13 @@ export class Exchange
       );
       this.filterRun = run;
       if (!run.start()) {
-        // A filter holds the request (or answered it): it goes on in filtersDone.
+        // A filter holds the request or answered it. As Envoy's router, a request takes its cluster's request slot
+        // only when the filters are done: this one gives it back, and after a hold it is routed afresh (the cluster
+        // may have changed meanwhile) in filtersDone.
+        routed.cluster.releaseRequest();
         if (!this.done) this.held = { body };
         return;
       }
-      this.routeAfterFilters(body);
-      return;
     }
     this.forward(routed, body);
   }
