@@ -6,6 +6,13 @@ export const EXTENSION_TYPES = {
   router: 'envoy.extensions.filters.http.router.v3.Router',
   fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
   localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  compressor: 'envoy.extensions.filters.http.compressor.v3.Compressor',
+  compressorPerRoute: 'envoy.extensions.filters.http.compressor.v3.CompressorPerRoute',
+  gzipCompressor: 'envoy.extensions.compression.gzip.compressor.v3.Gzip',
+  brotliCompressor: 'envoy.extensions.compression.brotli.compressor.v3.Brotli',
+  zstdCompressor: 'envoy.extensions.compression.zstd.compressor.v3.Zstd',
+  cors: 'envoy.extensions.filters.http.cors.v3.Cors',
+  corsPolicy: 'envoy.extensions.filters.http.cors.v3.CorsPolicy',
 } as const;
 
 /** The type URL of a message type name. */

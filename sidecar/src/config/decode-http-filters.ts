@@ -1,9 +1,12 @@
 // Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
+import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
 import {
+  COMPRESSOR_PER_ROUTE_TYPE,
+  COMPRESSOR_TYPE,
   FAULT_TYPE,
   type HttpFilterConfig,
   type HttpFilterTypedConfig,
@@ -15,10 +18,23 @@ export const ROUTER_TYPE = EXTENSION_TYPES.router;
 const ROUTER_NAMES: ReadonlySet<string> = new Set(['envoy.filters.http.router', 'envoy.router', 'router']);
 const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
 
+type Decoder = (o: Obj, path: string) => HttpFilterTypedConfig;
+
 /** The filter types the sidecar runs, by typed_config message type: each decodes its own config. */
-const DECODERS: Readonly<Record<string, (o: Obj, path: string) => HttpFilterTypedConfig>> = {
+const DECODERS: Readonly<Record<string, Decoder>> = {
   [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
   [LOCAL_RATELIMIT_TYPE]: (o, path) => ({ typeName: LOCAL_RATELIMIT_TYPE, config: localRateLimitConfig(o, path) }),
+  [COMPRESSOR_TYPE]: (o, path) => ({ typeName: COMPRESSOR_TYPE, config: compressorConfig(o, path) }),
+};
+
+/** Per-route configs: a filter's own message type, or a per-route message of its own (CompressorPerRoute). */
+const PER_ROUTE_DECODERS: Readonly<Record<string, Decoder>> = {
+  [FAULT_TYPE]: DECODERS[FAULT_TYPE] as Decoder,
+  [LOCAL_RATELIMIT_TYPE]: DECODERS[LOCAL_RATELIMIT_TYPE] as Decoder,
+  [COMPRESSOR_PER_ROUTE_TYPE]: (o, path) => ({
+    typeName: COMPRESSOR_PER_ROUTE_TYPE,
+    config: compressorPerRouteConfig(o, path),
+  }),
 };
 
 /** The message types of the HTTP filters this decoder knows (the runtime registry must build each of them). */
@@ -80,7 +96,7 @@ export function perFilterConfigs(v: unknown, path: string): PerFilterConfigs | u
       if (any === undefined) continue;
     }
     const type = anyTypeName(any);
-    const decode = DECODERS[type];
+    const decode = PER_ROUTE_DECODERS[type];
     if (decode === undefined) {
       if (optional) continue;
       fail(epath, `unsupported per-route config for HTTP filter ${name}: ${type || '(no type)'}`);

@@ -180,13 +180,82 @@ export interface LocalRateLimitConfig {
   rateLimitHeaders: boolean;
 }
 
+/** A content-coding the compressor filter produces (the Accept-Encoding / Content-Encoding token). */
+export type ContentCoding = 'gzip' | 'br' | 'zstd';
+
+/** envoy.filters.http.compressor's `compressor_library`: the coding and its node:zlib options. */
+export type CompressorLibrary =
+  | {
+      coding: 'gzip';
+      /** `compression_level` (1-9; DEFAULT_COMPRESSION is 6, as zlib's). */
+      level: number;
+      /** `memory_level` (1-9; default 5). */
+      memLevel: number;
+      /** `window_bits` (9-15; default 12). */
+      windowBits: number;
+      /** zlib's strategy constant (`compression_strategy`). */
+      strategy: number;
+      chunkSize: number;
+    }
+  | {
+      coding: 'br';
+      /** `quality` (0-11; default 3). */
+      quality: number;
+      /** BROTLI_MODE_* (`encoder_mode`). */
+      mode: number;
+      /** `window_bits` (10-24; default 18). */
+      windowBits: number;
+      /** `input_block_bits` (16-24; default 24). */
+      inputBlockBits: number;
+      disableLiteralContextModeling: boolean;
+      chunkSize: number;
+    }
+  | {
+      coding: 'zstd';
+      /** `compression_level` (default 3, zstd's). */
+      level: number;
+      checksum: boolean;
+      /** ZSTD strategy (`strategy`; 0 = the level's own). */
+      strategy: number;
+      chunkSize: number;
+    };
+
+/** envoy.filters.http.compressor (`Compressor`): compresses responses the client accepts in this coding. */
+export interface CompressorConfig {
+  /** `compressor_library.name`: the stats' scope (`http.<prefix>.compressor.<name>.<library>.*`). */
+  name: string;
+  library: CompressorLibrary;
+  /** Response compression on (`response_direction_config.common_config.enabled`; default true). */
+  enabled: boolean;
+  /** Responses with a smaller Content-Length pass as they are (`min_content_length`; default 30). */
+  minContentLength: number;
+  /** Media types compressed (lower-case, no parameters); Envoy's default list when none are configured. */
+  contentTypes: readonly string[];
+  /** Responses with an ETag pass as they are (`disable_on_etag_header`); else a strong ETag becomes weak. */
+  disableOnEtag: boolean;
+  /** Accept-Encoding is not forwarded upstream (`remove_accept_encoding_header`). */
+  removeAcceptEncoding: boolean;
+  /** Wins ties of q-values between the stream's compressors (`choose_first`). */
+  chooseFirst: boolean;
+}
+
+/** envoy.filters.http.compressor's `CompressorPerRoute`: off for the route, or one override. */
+export interface CompressorPerRouteConfig {
+  disabled: boolean;
+  removeAcceptEncoding: boolean | undefined;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
-  | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig };
+  | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig }
+  | { typeName: typeof COMPRESSOR_TYPE; config: CompressorConfig }
+  | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
+export const COMPRESSOR_TYPE = EXTENSION_TYPES.compressor;
+export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

@@ -1,5 +1,6 @@
 // Test helper for HTTP filters: an app that counts the requests reaching it, and proxies on real sockets whose
 // connection manager runs given filters (the built-in registry) before the router.
+import type http from 'node:http';
 import type { HttpFilterConfig, Route } from '../config/model.ts';
 import {
   echoHandler,
@@ -22,14 +23,17 @@ export interface FilterBench {
   proxy(filters: HttpFilterConfig[], routes?: Route[]): Promise<ProxyUnderTest>;
 }
 
-/** Registers before/after hooks in the calling describe block and returns the bench they manage. */
-export function filterBench(): FilterBench {
+/**
+ * Registers before/after hooks in the calling describe block and returns the bench they manage; the app answers with
+ * `app` (default: JSON describing the request).
+ */
+export function filterBench(appHandler?: http.RequestListener): FilterBench {
   let app: Awaited<ReturnType<typeof startHttpUpstream>> | undefined;
   let hits = 0;
   let clusters = new TestClusters();
   const proxies: ProxyUnderTest[] = [];
   before(async () => {
-    const echo = echoHandler('app');
+    const echo = appHandler ?? echoHandler('app');
     app = await startHttpUpstream((req, res) => {
       hits += 1;
       echo(req, res);

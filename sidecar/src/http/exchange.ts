@@ -22,6 +22,7 @@ import {
   writeChunk,
 } from './downstream.ts';
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
+import { type BodyPipeSink, ResponseBodyPipe } from './filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from './filter/chain.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { Admittable } from './h2-session-guard.ts';
@@ -94,7 +95,7 @@ interface IdleCarrier {
 }
 
 export class Exchange
-  implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary, Admittable, FilterSink
+  implements AttemptSink, ConnectionBound, ObservedRequest, ExchangeSummary, Admittable, FilterSink, BodyPipeSink
 {
   private readonly ctx: HttpContext;
   private readonly req: DownstreamRequest;
@@ -168,6 +169,8 @@ export class Exchange
   private held: { body: Readable | undefined } | undefined;
   /** Response flags HTTP filters added (DI): kept next to whatever flag the request ends with. */
   private filterFlags = '';
+  /** The response body's way through the filters' transforms (a compressor), when a filter installed one. */
+  private bodyPipe: ResponseBodyPipe | undefined;
 
   constructor(
     ctx: HttpContext,
@@ -483,9 +486,10 @@ export class Exchange
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
-    this.filterRun?.responseHeaders(status, list);
+    const transforms = this.filterRun?.responseHeaders(status, list, endStream);
     const sent = sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
     if (sent !== 'sent') {
+      if (transforms !== undefined) for (const t of transforms) t.destroy();
       attempt.cancel();
       this.attempt = undefined;
       if (sent === 'gone') this.downstreamClosed();
@@ -504,7 +508,10 @@ export class Exchange
     if (endStream) {
       this.attempt = undefined;
       this.finish();
-    } else if (!this.isH2 && !headerHas(list, 'content-length')) {
+      return true;
+    }
+    if (transforms !== undefined) this.bodyPipe = new ResponseBodyPipe(transforms, this.res, this);
+    if (!this.isH2 && !headerHas(list, 'content-length')) {
       // Streaming bodies (chunked, SSE) must not wait for their first chunk to show the head.
       (this.res as { flushHeaders(): void }).flushHeaders();
     }
@@ -514,6 +521,8 @@ export class Exchange
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {
     if (attempt !== this.attempt) return true;
     if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
+    const pipe = this.bodyPipe;
+    if (pipe !== undefined) return pipe.write(chunk);
     this.bytesSent += chunk.length;
     if (writeChunk(this.res, chunk)) return true;
     if (!this.drainHooked) {
@@ -533,12 +542,50 @@ export class Exchange
     }
     if (this.grpc && trailers !== undefined && this.grpcStatus === undefined)
       this.grpcStatus = grpcStatusOf(headerGet(trailers, 'grpc-status'));
-    if (last !== undefined) this.bytesSent += last.length;
     const table = this.scope.table;
     if (trailers !== undefined)
       sanitizeUpstreamHeaders(trailers, table === undefined ? NONE : table.internalOnlyHeaders);
+    const pipe = this.bodyPipe;
+    if (pipe !== undefined) {
+      // The response is complete when the transforms have written their last bytes (pipeEnded).
+      pipe.end(last, trailers);
+      return;
+    }
+    if (last !== undefined) this.bytesSent += last.length;
     endWithTrailers(this.res, trailers, last);
     this.finish();
+  }
+
+  // ---- the response body through filter transforms (BodyPipeSink) ---------------------------------------------
+
+  pipeDrained(): void {
+    this.attempt?.resume();
+  }
+
+  pipeWritten(bytes: number): void {
+    this.bytesSent += bytes;
+    if (this.idleMs !== 0) this.lastActiveMs = idleSweeper.now;
+  }
+
+  pipeBlocked(): void {
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.res.on('drain', onResponseDrain);
+  }
+
+  pipeEnded(): void {
+    this.bodyPipe = undefined;
+    this.finish();
+  }
+
+  /** A filter's transform failed mid-body: the client's response cannot be completed. */
+  pipeFailed(): void {
+    this.bodyPipe = undefined;
+    if (this.done) return;
+    const attempt = this.attempt;
+    attempt?.cancel();
+    this.attempt = undefined;
+    this.resetDownstream('');
   }
 
   onUpstreamError(attempt: UpstreamAttempt, error: AttemptError): void {
@@ -703,7 +750,10 @@ export class Exchange
   // ---- downstream -----------------------------------------------------------------------------------------------
 
   resumeUpstream(): void {
-    this.attempt?.resume();
+    // With a body pipe, the client's drain resumes the transforms; they resume the upstream (pipeDrained).
+    const pipe = this.bodyPipe;
+    if (pipe !== undefined) pipe.clientDrained();
+    else this.attempt?.resume();
   }
 
   downstreamClosed(): void {
@@ -787,6 +837,10 @@ export class Exchange
     if (this.done) return;
     this.done = true;
     this.held = undefined;
+    if (this.bodyPipe !== undefined) {
+      this.bodyPipe.destroy();
+      this.bodyPipe = undefined;
+    }
     this.filterRun?.destroy();
     this.ctx.activeRequests--;
     this.clearTryTimer();

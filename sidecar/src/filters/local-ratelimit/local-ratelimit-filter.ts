@@ -92,9 +92,10 @@ class Quota implements HttpFilter {
     return 'continue';
   }
 
-  onResponseHeaders(_status: number, headers: string[]): void {
+  onResponseHeaders(_status: number, headers: string[]): undefined {
     headers.push('x-ratelimit-limit', this.#limit, 'x-ratelimit-remaining', this.#remaining);
     headers.push('x-ratelimit-reset', this.#reset);
+    return undefined;
   }
 
   onDestroy(): void {}

@@ -1,8 +1,17 @@
 // A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
 import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs } from '../../config/model.ts';
+import { headerRemove, headerSet } from '../header-list.ts';
 import type { LocalReply } from '../reply.ts';
 import type { RequestView } from '../request-view.ts';
-import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, HttpFilterFactory, PreparedFilter } from './filter.ts';
+import type {
+  BodyTransform,
+  FilterEnv,
+  FilterStatus,
+  FilterStream,
+  HttpFilter,
+  HttpFilterFactory,
+  PreparedFilter,
+} from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';
 
 /** What a request whose filter threw gets (Envoy's 500 for a filter failure; no detail leaks). */
@@ -62,7 +71,7 @@ export class FilterChain {
     if (override === undefined) return entry.prepared;
     let prepared = this.#overrides.get(override);
     if (prepared === undefined) {
-      prepared = entry.factory.prepare(override, this.#env);
+      prepared = entry.factory.prepare(override, this.#env, entry.prepared);
       this.#overrides.set(override, prepared);
     }
     return prepared;
@@ -85,6 +94,7 @@ export class FilterRun implements FilterStream {
   /** Inside a filter's phase: a continueRequest() from there takes effect when the phase returns. */
   #running = false;
   #resumedEarly = false;
+  #state: Map<string, unknown> | undefined;
 
   constructor(
     chain: FilterChain,
@@ -118,6 +128,17 @@ export class FilterRun implements FilterStream {
     return this.#view.header(name);
   }
 
+  setRequestHeader(name: string, value: string | undefined): void {
+    if (this.#ended || name.charCodeAt(0) === 58 /* : */ || name === 'host') return;
+    if (value === undefined) headerRemove(this.#view.headers, name);
+    else headerSet(this.#view.headers, name, value);
+  }
+
+  get state(): Map<string, unknown> {
+    if (this.#state === undefined) this.#state = new Map();
+    return this.#state;
+  }
+
   /** Runs the filters; true when all handed the request on at once (the caller routes it now), else false. */
   start(): boolean {
     return this.#advance();
@@ -144,17 +165,28 @@ export class FilterRun implements FilterStream {
     if (!this.#ended) this.#sink.addFlag(flag);
   }
 
-  /** The upstream response head: filters that asked to see it, last one first. */
-  responseHeaders(status: number, headers: string[]): void {
+  /**
+   * The upstream response head: filters that asked to see it, last one first. Returns the body transforms they
+   * installed, in the order the body goes through them (the filter nearest the router first), or undefined.
+   */
+  responseHeaders(status: number, headers: string[], endStream: boolean): BodyTransform[] | undefined {
+    let transforms: BodyTransform[] | undefined;
     for (let i = this.#live.length - 1; i >= 0; i--) {
       const filter = this.#live[i] as HttpFilter;
       if (filter.onResponseHeaders === undefined) continue;
+      let transform: BodyTransform | undefined;
       try {
-        filter.onResponseHeaders(status, headers);
+        transform = filter.onResponseHeaders(status, headers, endStream);
       } catch {
         // A filter that throws here leaves the head as it was; the response goes on.
+        continue;
       }
+      if (transform === undefined) continue;
+      if (endStream) transform.destroy();
+      else if (transforms === undefined) transforms = [transform];
+      else transforms.push(transform);
     }
+    return transforms;
   }
 
   /** The stream ended: every filter it created hears of it once. */

@@ -1,7 +1,15 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
+import type { Transform } from 'node:stream';
 import type { HttpFilterTypedConfig } from '../../config/model.ts';
 import type { Stats } from '../../stats.ts';
 import type { LocalReply } from '../reply.ts';
+
+/**
+ * A response body rewriter a filter installs from its response-headers phase (a compressor, a cache fill): the
+ * upstream's bytes go in, what comes out goes on downstream, with backpressure both ways. Destroyed however the
+ * stream ends.
+ */
+export type BodyTransform = Transform;
 
 /** What a filter's request-headers phase returns: hand on to the next filter, or hold the stream. */
 export type FilterStatus = 'continue' | 'stop';
@@ -16,6 +24,13 @@ export interface FilterStream {
   readonly grpc: boolean;
   /** The first value of a request header (lower-case name; ':method', ':path', ':authority' too). */
   header(name: string): string | undefined;
+  /**
+   * Sets (replaces every value of) a request header going upstream; undefined removes it. For end-to-end headers
+   * (lower-case names), in the request-headers phase; the route was already picked.
+   */
+  setRequestHeader(name: string, value: string | undefined): void;
+  /** What the stream's filters share (e.g. the encodings its compressors offer), by key; made on first use. */
+  readonly state: Map<string, unknown>;
   /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */
   continueRequest(): void;
   /** Answers the request itself; no later filter and no upstream sees it. */
@@ -30,9 +45,10 @@ export interface HttpFilter {
   onRequestHeaders(stream: FilterStream): FilterStatus;
   /**
    * The upstream response's head before it goes downstream (filters in reverse order, as Envoy's encoders): the
-   * filter may add, change or remove headers in `headers` (a flat `[name, value, …]` list, lower-case names).
+   * filter may add, change or remove headers in `headers` (a flat `[name, value, …]` list, lower-case names), and
+   * may return a transform for the body that follows (none when `endStream`: the head is the whole response).
    */
-  onResponseHeaders?(status: number, headers: string[]): void;
+  onResponseHeaders?(status: number, headers: string[], endStream: boolean): BodyTransform | undefined;
   /** The stream ended however it ended (finished, reset, timed out): drop timers and give back what is held. */
   onDestroy(): void;
 }
@@ -46,8 +62,11 @@ export interface FilterEnv {
 
 /** A filter type, registered by its typed_config message type. */
 export interface HttpFilterFactory {
-  /** Prepares what streams share for one config (once per connection manager or route config). */
-  prepare(config: HttpFilterTypedConfig, env: FilterEnv): PreparedFilter;
+  /**
+   * Prepares what streams share for one config (once per connection manager or route config); for a route's or
+   * virtual host's override, `base` is the connection manager's own prepared config (what the override changes).
+   */
+  prepare(config: HttpFilterTypedConfig, env: FilterEnv, base?: PreparedFilter): PreparedFilter;
 }
 
 /** A config ready to run: makes a filter for a stream, or undefined when it has nothing to do for it. */
