@@ -1,6 +1,8 @@
 // End to end through a real mesh, resources applied with trellisctl: fault injection at the calling sidecar (aborts
 // answer without reaching the app, delays hold the request), redirects, direct responses, mirroring, and a service's
-// rate limit at its own inbound sidecar.
+// rate limit and response compression at its own inbound sidecar.
+
+import zlib from 'node:zlib';
 import { expect } from 'chai';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
@@ -38,11 +40,12 @@ spec:
 `;
 }
 
-describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit', function () {
+describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
-  const get = (path: string) => viaProxy(mesh.sidecars.client.outboundPort, `http://web:8080${path}`, { fresh: true });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    viaProxy(mesh.sidecars.client.outboundPort, `http://web:8080${path}`, { fresh: true, headers });
   const stat = async (name: string, sidecar: 'client' | 'webV1' | 'webV2' = 'client'): Promise<number> => {
     const text = await (await mesh.sidecars[sidecar].admin('/stats')).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name}: `));
@@ -140,5 +143,28 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     expect(await stat('inbound_rate_limit.http_local_rate_limit.enforced', 'webV1')).to.be.at.least(1);
     await mesh.apply(policy(''));
     await eventually(async () => expect((await get('/limited')).status).to.equal(200), 200);
+  });
+
+  it("a service's compression policy: callers that accept br or gzip get the app's JSON compressed by its sidecar", async () => {
+    await mesh.apply(policy('compression: { encodings: [br, gzip], minBytes: 10 }'));
+    await eventually(async () => {
+      const r = await get('/compressed', { 'accept-encoding': 'gzip, br' });
+      expect(r.headers['content-encoding']).to.equal('br');
+      expect(r.headers['vary']).to.equal('Accept-Encoding');
+      const seen = JSON.parse(zlib.brotliDecompressSync(r.raw).toString()) as { app: string; path: string };
+      expect(seen.app).to.equal('web-v1');
+    }, 200);
+    const gzip = await get('/compressed', { 'accept-encoding': 'gzip' });
+    expect(gzip.headers['content-encoding']).to.equal('gzip');
+    expect((JSON.parse(zlib.gunzipSync(gzip.raw).toString()) as { app: string }).app).to.equal('web-v1');
+    const plain = await get('/compressed');
+    expect(plain.headers['content-encoding']).to.equal(undefined);
+    expect((JSON.parse(plain.body) as { app: string }).app).to.equal('web-v1');
+    expect(await stat('http.inbound.compressor.brotli.brotli.compressed', 'webV1')).to.be.at.least(1);
+    expect(await stat('http.inbound.compressor.gzip.gzip.compressed', 'webV1')).to.be.at.least(1);
+    await mesh.apply(policy(''));
+    await eventually(async () => {
+      expect((await get('/compressed', { 'accept-encoding': 'gzip' })).headers['content-encoding']).to.equal(undefined);
+    }, 200);
   });
 });

@@ -5,6 +5,8 @@ export interface HttpResult {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The body's bytes as received (a compressed body decodes from these). */
+  raw: Buffer;
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -31,12 +33,12 @@ export function viaProxy(
         timeout: 10_000,
       },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          body += d;
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const raw = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8'), raw });
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
         res.on('error', reject);
       },
     );

@@ -40,7 +40,7 @@ export async function runLoad(
       try {
         results[i] = await send(i);
       } catch (e) {
-        results[i] = { status: 0, headers: {}, body: String(e) };
+        results[i] = { status: 0, headers: {}, body: String(e), raw: Buffer.alloc(0) };
       }
     }
   };

@@ -295,6 +295,19 @@ export interface RateLimit {
   enforce?: boolean;
 }
 
+/**
+ * Responses the service's sidecars compress (Envoy's compressor filter, on each inbound sidecar) for callers that
+ * accept the coding.
+ */
+export interface Compression {
+  /** Codings offered, the first preferred on ties of the client's q-values; default br, gzip, zstd. */
+  encodings?: ('br' | 'gzip' | 'zstd')[];
+  /** Responses with a smaller Content-Length are sent as they are; default 30 (Envoy's). */
+  minBytes?: number;
+  /** Media types compressed; default Envoy's list (text, scripts, JSON, XML, SVG). */
+  contentTypes?: string[];
+}
+
 export interface TrafficPolicySpec {
   service: string;
   subsets?: Subset[];
@@ -303,6 +316,7 @@ export interface TrafficPolicySpec {
   outlierDetection?: OutlierDetection;
   connectionPool?: ConnectionPool;
   rateLimit?: RateLimit;
+  compression?: Compression;
 }
 
 /** Which proxies a Telemetry applies to: those fronting `service`; absent = every sidecar in the mesh. */

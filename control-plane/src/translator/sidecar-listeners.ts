@@ -1,8 +1,9 @@
 // A Trellis sidecar's socket listeners (outbound HTTP proxy, inbound to the app, per-upstream TCP) and inbound cluster.
 import { duration } from '@trellis/xds-protos';
-import type { RateLimit, ServicePort, SidecarOptions } from '../resources/types.ts';
+import type { ServicePort, SidecarOptions, TrafficPolicySpec } from '../resources/types.ts';
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
+import { compressionHttpFilters } from './compression.ts';
 import { faultHttpFilter } from './fault.ts';
 import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
@@ -125,7 +126,7 @@ export function inboundListener(
   params: SidecarParams & { appPort: number },
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
-  rateLimit?: RateLimit,
+  policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression'>,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   const limit = connectionLimitFilters(INBOUND_LISTENER, options);
@@ -134,17 +135,16 @@ export function inboundListener(
     filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry), limit);
   } else {
     const name = `inbound|${service}`;
+    const { rateLimit, compression } = policy ?? {};
+    // The service's rate limit holds every caller at its own door, the inbound connection manager; its responses are
+    // compressed there too, for every caller that accepts it.
+    const filters = [
+      ...(rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)]),
+      ...(compression === undefined ? [] : compressionHttpFilters(compression)),
+    ];
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
     const hcm = {
-      // The service's rate limit holds every caller at its own door: the inbound connection manager.
-      ...sidecarHcm(
-        INBOUND_LISTENER,
-        ['websocket'],
-        telemetry,
-        service,
-        inboundHcmFields(options),
-        rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)],
-      ),
+      ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options), filters),
       ...hcmLimitFields(options),
       route_config: {
         name,
@@ -233,7 +233,7 @@ export function sidecarSocketResources(
     if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
     else if (
       add(
-        inboundListener(service, port, { ...params, appPort }, telemetry, options, index.policyOf(service)?.rateLimit),
+        inboundListener(service, port, { ...params, appPort }, telemetry, options, index.policyOf(service)),
         params.inboundAddress,
         params.inboundPort,
       )

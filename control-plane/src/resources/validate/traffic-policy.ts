@@ -1,4 +1,5 @@
 // Validates a TrafficPolicy spec: target service and subsets; load balancing and resilience each have their own module.
+import { validateCompression } from './compression.ts';
 import { validateConnectionPool } from './connection-pool.ts';
 import { validateHealthCheck } from './health-check.ts';
 import { field, type Issues } from './issues.ts';
@@ -15,6 +16,7 @@ export const TRAFFIC_POLICY_FIELDS = [
   'outlierDetection',
   'connectionPool',
   'rateLimit',
+  'compression',
 ];
 
 export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues: Issues): void {
@@ -31,6 +33,7 @@ export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues:
   if (spec['connectionPool'] !== undefined)
     validateConnectionPool(spec['connectionPool'], 'spec.connectionPool', issues);
   if (spec['rateLimit'] !== undefined) validateRateLimit(spec['rateLimit'], 'spec.rateLimit', issues);
+  if (spec['compression'] !== undefined) validateCompression(spec['compression'], 'spec.compression', issues);
 }
 
 function validateSubsets(subsets: unknown[], path: string, issues: Issues): void {

@@ -1,0 +1,70 @@
+// A TrafficPolicy's compression: Envoy's compressor filters, one per coding, on the inbound connection manager of
+// that service's sidecars only (encoded as valid Envoy protos), the first coding winning ties.
+import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
+import { expect } from 'chai';
+import type { Compression } from '../resources/types.ts';
+import type { SidecarParams } from '../xds/node.ts';
+import { mesh, policy, service } from './fixtures.ts';
+import { translate } from './translate.ts';
+
+type Obj = Record<string, unknown>;
+
+const typedConfig = (filter: Obj | undefined): Obj => (filter?.['typed_config'] ?? {}) as Obj;
+
+const params = (svc: string): SidecarParams => ({
+  service: svc,
+  appPort: 8080,
+  inboundAddress: '0.0.0.0',
+  inboundPort: 15006,
+  outboundPort: 15001,
+  tcpUpstreams: [],
+});
+
+function inboundFilters(svc: string, compression: Compression): Obj[] {
+  const state = mesh({
+    services: [
+      service('web', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
+      service('orders', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
+    ],
+    policies: [policy('web', { service: 'web', compression, rateLimit: { requestsPerUnit: 5, unit: 'second' } })],
+  });
+  const res = translate(state, 'sidecar', params(svc));
+  for (const l of res.listener) anyOf(TYPE_URLS.listener, l);
+  const inbound = res.listener.find((l) => l['name'] === 'inbound') as Obj;
+  const chains = inbound['filter_chains'] as { filters: Obj[] }[];
+  const hcm = chains[0]?.filters.at(-1)?.['typed_config'] as Obj;
+  return hcm['http_filters'] as Obj[];
+}
+
+describe('compression translation', () => {
+  it('offers br, gzip and zstd by default, after the rate limit and before the router', () => {
+    const filters = inboundFilters('web', {});
+    expect(filters.map((f) => f['name'])).to.deep.equal([
+      'envoy.filters.http.local_ratelimit',
+      'envoy.filters.http.compressor.brotli',
+      'envoy.filters.http.compressor.gzip',
+      'envoy.filters.http.compressor.zstd',
+      'envoy.filters.http.router',
+    ]);
+    const br = typedConfig(filters[1]);
+    expect(br['choose_first']).to.equal(true);
+    expect(br['compressor_library']).to.deep.include({ name: 'brotli' });
+    expect(typedConfig(filters[2])['choose_first']).to.equal(false);
+  });
+
+  it('carries the codings in order, the minimum size and the media types', () => {
+    const filters = inboundFilters('web', { encodings: ['gzip'], minBytes: 512, contentTypes: ['text/csv'] });
+    expect(filters.map((f) => f['name'])).to.deep.equal([
+      'envoy.filters.http.local_ratelimit',
+      'envoy.filters.http.compressor.gzip',
+      'envoy.filters.http.router',
+    ]);
+    expect(typedConfig(filters[1])['response_direction_config']).to.deep.equal({
+      common_config: { min_content_length: { value: 512 }, content_type: ['text/csv'] },
+    });
+  });
+
+  it("leaves other services' sidecars alone", () => {
+    expect(inboundFilters('orders', {}).map((f) => f['name'])).to.deep.equal(['envoy.filters.http.router']);
+  });
+});
