@@ -81,10 +81,10 @@ describe('HTTP filter decoding', () => {
     const configs = perFilterConfigs(
       {
         'envoy.filters.http.fault': { '@type': FAULT_URL, abort: { http_status: 418, percentage: { numerator: 100 } } },
-        'envoy.filters.http.cors': {
+        'envoy.filters.http.rbac': {
           '@type': 'type.googleapis.com/envoy.config.route.v3.FilterConfig',
           is_optional: true,
-          config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy' },
+          config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute' },
         },
       },
       'route.typed_per_filter_config',
@@ -101,10 +101,10 @@ describe('HTTP filter decoding', () => {
     });
     expect(() =>
       perFilterConfigs(
-        { cors: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy' } },
+        { rbac: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute' } },
         'r',
       ),
-    ).to.throw('r.cors: unsupported per-route config for HTTP filter cors');
+    ).to.throw('r.rbac: unsupported per-route config for HTTP filter rbac');
   });
 
   it('decodes the local rate limit filter (bucket, enabled/enforced shares, status by name) and refuses the rest', () => {

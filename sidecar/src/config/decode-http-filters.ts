@@ -1,12 +1,15 @@
 // Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.ts';
+import { corsPolicy } from './decode-cors.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
 import {
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
+  CORS_POLICY_TYPE,
+  CORS_TYPE,
   FAULT_TYPE,
   type HttpFilterConfig,
   type HttpFilterTypedConfig,
@@ -25,6 +28,8 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
   [LOCAL_RATELIMIT_TYPE]: (o, path) => ({ typeName: LOCAL_RATELIMIT_TYPE, config: localRateLimitConfig(o, path) }),
   [COMPRESSOR_TYPE]: (o, path) => ({ typeName: COMPRESSOR_TYPE, config: compressorConfig(o, path) }),
+  // The filter itself has no config: routes and virtual hosts carry the policies.
+  [CORS_TYPE]: () => ({ typeName: CORS_TYPE, config: {} }),
 };
 
 /** Per-route configs: a filter's own message type, or a per-route message of its own (CompressorPerRoute). */
@@ -35,6 +40,7 @@ const PER_ROUTE_DECODERS: Readonly<Record<string, Decoder>> = {
     typeName: COMPRESSOR_PER_ROUTE_TYPE,
     config: compressorPerRouteConfig(o, path),
   }),
+  [CORS_POLICY_TYPE]: (o, path) => ({ typeName: CORS_POLICY_TYPE, config: corsPolicy(o, path) }),
 };
 
 /** The message types of the HTTP filters this decoder knows (the runtime registry must build each of them). */

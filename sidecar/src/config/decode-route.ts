@@ -1,6 +1,7 @@
 // Decodes a RouteConfiguration (RDS, or inline in an HttpConnectionManager) into the model's RouteConfig.
 
 import { compileRe2Rewrite } from '@trellis/re2';
+import { corsPolicy, mergeCors, withCors } from './decode-cors.ts';
 import { fraction } from './decode-fault.ts';
 import { headerValue } from './decode-header-value.ts';
 import { perFilterConfigs } from './decode-http-filters.ts';
@@ -24,10 +25,12 @@ import {
   wrappedNum,
 } from './decode-values.ts';
 import type {
+  CorsPolicyConfig,
   HashPolicy,
   HeaderOps,
   HeaderValueOption,
   MirrorPolicy,
+  PerFilterConfigs,
   RedirectAction,
   RetryPolicy,
   Route,
@@ -269,7 +272,16 @@ function redirectAction(o: Obj, path: string): { type: 'redirect'; redirect: Red
   return { type: 'redirect', redirect };
 }
 
-function route(o: Obj, path: string, vhostRetry: RetryPolicy | undefined): Route {
+/** What a virtual host hands its routes: the retry policy and the filter configs they fall back to. */
+interface VhostDefaults {
+  retry: RetryPolicy | undefined;
+  perFilterConfig: PerFilterConfigs | undefined;
+  /** The legacy `cors` field. */
+  cors: CorsPolicyConfig | undefined;
+}
+
+function route(o: Obj, path: string, vhost: VhostDefaults): Route {
+  const vhostRetry = vhost.retry;
   const match = routeMatch(o['match'], at(path, 'match'));
   let action: Route['action'];
   const forward = optObj(o['route'], at(path, 'route'));
@@ -286,7 +298,17 @@ function route(o: Obj, path: string, vhostRetry: RetryPolicy | undefined): Route
     requestHeaders: headerOps(o, 'request', path),
     responseHeaders: headerOps(o, 'response', path),
   };
-  const filters = perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config'));
+  const routeCors =
+    forward?.['cors'] === undefined
+      ? undefined
+      : corsPolicy(reqObj(forward['cors'], at(path, 'route.cors')), at(path, 'route.cors'));
+  const legacyCors =
+    routeCors !== undefined && vhost.cors !== undefined ? mergeCors(routeCors, vhost.cors) : (routeCors ?? vhost.cors);
+  const filters = withCors(
+    perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config')),
+    vhost.perFilterConfig,
+    legacyCors,
+  );
   if (filters !== undefined) out.perFilterConfig = filters;
   return out;
 }
@@ -312,15 +334,19 @@ function virtualHost(o: Obj, path: string, seen: Map<string, string>): VirtualHo
     if (other !== undefined) fail(at(at(path, 'domains'), i), `domain ${d} is also in virtual host ${other}`);
     seen.set(d, name);
   }
-  const vhostRetry = retryPolicy(o['retry_policy'], at(path, 'retry_policy'));
+  const filters = perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config'));
+  const defaults: VhostDefaults = {
+    retry: retryPolicy(o['retry_policy'], at(path, 'retry_policy')),
+    perFilterConfig: filters,
+    cors: o['cors'] === undefined ? undefined : corsPolicy(reqObj(o['cors'], at(path, 'cors')), at(path, 'cors')),
+  };
   const out: VirtualHost = {
     name,
     domains,
-    routes: objList(o['routes'], at(path, 'routes')).map((r, i) => route(r, at(at(path, 'routes'), i), vhostRetry)),
+    routes: objList(o['routes'], at(path, 'routes')).map((r, i) => route(r, at(at(path, 'routes'), i), defaults)),
     requestHeaders: headerOps(o, 'request', path),
     responseHeaders: headerOps(o, 'response', path),
   };
-  const filters = perFilterConfigs(o['typed_per_filter_config'], at(path, 'typed_per_filter_config'));
   if (filters !== undefined) out.perFilterConfig = filters;
   return out;
 }

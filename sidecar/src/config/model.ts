@@ -245,17 +245,44 @@ export interface CompressorPerRouteConfig {
   removeAcceptEncoding: boolean | undefined;
 }
 
+/**
+ * A CORS policy (envoy.filters.http.cors's per-route `CorsPolicy`, or a route's or virtual host's legacy `cors`): an
+ * unset field falls back to the virtual host's policy, as in Envoy.
+ */
+export interface CorsPolicyConfig {
+  /** `allow_origin_string_match`: the Origin values answered (a matcher that matches `*` allows any). */
+  allowOrigins?: readonly StringMatcher[];
+  /** `allow_methods` (`*`: echo Access-Control-Request-Method). */
+  allowMethods?: string;
+  /** `allow_headers` (`*`: echo Access-Control-Request-Headers). */
+  allowHeaders?: string;
+  exposeHeaders?: string;
+  maxAge?: string;
+  allowCredentials?: boolean;
+  allowPrivateNetworkAccess?: boolean;
+  /** Preflights from origins not allowed go on upstream (default true) instead of a bare 200. */
+  forwardNotMatchingPreflights?: boolean;
+  /** Legacy `filter_enabled` (default 100 %); the typed policy is always on. */
+  enabled?: Fraction;
+  /** Legacy `shadow_enabled`: judge the origin (stats) without acting on it. */
+  shadow?: Fraction;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
   | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig }
   | { typeName: typeof COMPRESSOR_TYPE; config: CompressorConfig }
-  | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig };
+  | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig }
+  | { typeName: typeof CORS_TYPE; config: Record<string, never> }
+  | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
 export const COMPRESSOR_TYPE = EXTENSION_TYPES.compressor;
 export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;
+export const CORS_TYPE = EXTENSION_TYPES.cors;
+export const CORS_POLICY_TYPE = EXTENSION_TYPES.corsPolicy;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

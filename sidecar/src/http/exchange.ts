@@ -275,25 +275,27 @@ export class Exchange
     this.route(read.replayable ? undefined : read.stream);
   }
 
-  /** Routes, runs the HTTP filters (if any), then forwards; `body` is the body still to stream (undefined: none, or held whole). */
+  /**
+   * Routes, runs the HTTP filters (if any), then forwards; `body` is the body still to stream (undefined: none, or held
+   * whole). The router's own refusals (no route, redirect, direct response, no cluster, overload) come after the
+   * filters, as in Envoy: a rate limit holds a flood of unrouted requests too.
+   */
   private route(body: Readable | undefined): void {
     const { ctx, view } = this;
     const routed = resolveRoute(ctx, view, undefined);
     this.scope = routed.scope;
-    if ('reply' in routed) {
-      this.obs?.routed(routed.scope.route, undefined);
-      this.reply(routed.reply);
-      return;
-    }
-    this.obs?.routed(routed.route, routed.cluster.name);
+    const refused = 'reply' in routed;
+    this.obs?.routed(refused ? routed.scope.route : routed.route, refused ? undefined : routed.cluster.name);
     const filters = ctx.filters;
-    if (filters !== undefined) {
+    if (filters !== undefined && !(refused && routed.beforeFilters === true)) {
+      const scope = routed.scope;
       const run = new FilterRun(
         filters,
         view,
         this.grpc,
-        routed.route.perFilterConfig,
-        routed.scope.vhost?.perFilterConfig,
+        scope.route?.action !== undefined,
+        scope.route?.perFilterConfig,
+        scope.vhost?.perFilterConfig,
         this,
       );
       this.filterRun = run;
@@ -301,12 +303,13 @@ export class Exchange
         // A filter holds the request or answered it. As Envoy's router, a request takes its cluster's request slot
         // only when the filters are done: this one gives it back, and after a hold it is routed afresh (the cluster
         // may have changed meanwhile) in filtersDone.
-        routed.cluster.releaseRequest();
+        if (!refused) routed.cluster.releaseRequest();
         if (!this.done) this.held = { body };
         return;
       }
     }
-    this.forward(routed, body);
+    if (refused) this.reply(routed.reply);
+    else this.forward(routed, body);
   }
 
   /** Every HTTP filter handed the held request on. */
@@ -816,7 +819,8 @@ export class Exchange
       this.status = reply.status;
       this.bytesSent += Buffer.byteLength(reply.body);
     }
-    sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc);
+    const run = this.filterRun;
+    sendLocalReply(this.ctx, this.res, this.isH2, reply, this.scope, this.grpc, run && localReplyEncoder(run));
     this.finish();
   }
 
@@ -871,6 +875,11 @@ export class Exchange
       obs.end(this);
     }
   }
+}
+
+/** The filters' response-headers phase over a local reply's head. */
+function localReplyEncoder(run: FilterRun): (status: number, headers: HeaderList) => void {
+  return (status, headers) => run.localReplyHeaders(status, headers);
 }
 
 /** Flags joined as Envoy prints several (`DI,FI`); an empty one adds nothing. */

@@ -60,15 +60,20 @@ export function encodeGrpcMessage(message: string): string {
   return out;
 }
 
+/** What HTTP filters make of a local reply's head (their response-headers phase, e.g. CORS headers). */
+export type EncodeHeaders = (status: number, headers: HeaderList) => void;
+
 /** Renders a reply with the scope's response header mutations and counts it; returns what to write. */
 function prepare(
   ctx: HttpContext,
   reply: LocalReply,
   scope: ResponseScope,
   grpc: boolean,
+  encode?: EncodeHeaders,
 ): { status: number; headers: HeaderList; body: string } {
   const r = renderLocalReply(reply, grpc);
   finalizeResponseHeaders(r.headers, scope, ctx.hcm);
+  encode?.(r.status, r.headers);
   addLocalReplyMarkers(r.headers, reply);
   ctx.names.response(ctx.stats, r.status);
   return r;
@@ -82,8 +87,9 @@ export function sendLocalReply(
   reply: LocalReply,
   scope: ResponseScope,
   grpc: boolean,
+  encode?: EncodeHeaders,
 ): void {
-  const r = prepare(ctx, reply, scope, grpc);
+  const r = prepare(ctx, reply, scope, grpc, encode);
   if (res.headersSent) resetDownstream(res, isH2, false);
   else sendWhole(res, isH2, r.status, r.headers, r.body, ctx.draining);
 }

@@ -34,6 +34,11 @@ export interface RoutedRequest {
 
 export interface RefusedRequest {
   reply: LocalReply;
+  /**
+   * Refused by the connection manager before any HTTP filter (path normalization), as in Envoy; other refusals (no
+   * route, redirect, direct response, no cluster, overload) are the router's, after the filters ran.
+   */
+  beforeFilters?: true;
   /** How far routing got (for response header mutations on the reply). */
   scope: ResponseScope;
 }
@@ -50,7 +55,7 @@ export function resolveRoute(
   const scope: ResponseScope = { table: ctx.routeTable(), vhost: undefined, route: undefined };
   if (!view.isConnect) {
     const verdict = normalizeRequestPath(view, ctx.hcm.pathNormalization);
-    if (verdict !== PATH_OK) return { reply: pathReply(ctx, view, verdict), scope };
+    if (verdict !== PATH_OK) return { reply: pathReply(ctx, view, verdict), scope, beforeFilters: true };
   }
   const match = scope.table?.match(view);
   if (match === undefined)

@@ -87,4 +87,15 @@ describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
     expect((await send(p.port, '/tight')).status).to.equal(503);
     expect((await send(p.port, '/other')).status).to.equal(200);
   });
+
+  it('requests the router refuses (no route, no cluster) spend tokens too: a flood of unrouted paths is held', async () => {
+    const p = await proxy(limit(2), [
+      route({ prefix: '/api', cluster: 'app' }),
+      route({ prefix: '/gone', cluster: 'none' }),
+    ]);
+    expect((await send(p.port, '/nope')).status).to.equal(404);
+    expect((await send(p.port, '/gone')).status).to.equal(503);
+    expect((await send(p.port, '/nope')).status).to.equal(429);
+    expect((await send(p.port, '/api')).status).to.equal(429);
+  });
 });

@@ -49,6 +49,7 @@ function run(steps: Step[]) {
     chain,
     new RequestView('GET', 'http', 'h', '/x', [], false),
     false,
+    true,
     undefined,
     undefined,
     sink,

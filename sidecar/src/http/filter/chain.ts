@@ -64,10 +64,15 @@ export class FilterChain {
     return this.#entries.length;
   }
 
-  /** Entry i's config for a request: its route's override, else its virtual host's, else the filter's own. */
+  /**
+   * Entry i's config for a request: its route's override, else its virtual host's, else what the route carries under
+   * the filter type's fallback key, else the filter's own.
+   */
   prepared(i: number, route: PerFilterConfigs | undefined, vhost: PerFilterConfigs | undefined): PreparedFilter {
     const entry = this.#entries[i] as Entry;
-    const override = route?.[entry.name] ?? vhost?.[entry.name];
+    const fallback = entry.factory.routeFallbackKey;
+    const override =
+      route?.[entry.name] ?? vhost?.[entry.name] ?? (fallback === undefined ? undefined : route?.[fallback]);
     if (override === undefined) return entry.prepared;
     let prepared = this.#overrides.get(override);
     if (prepared === undefined) {
@@ -86,6 +91,7 @@ export class FilterRun implements FilterStream {
   readonly #vhost: PerFilterConfigs | undefined;
   readonly #sink: FilterSink;
   readonly grpc: boolean;
+  readonly forwarding: boolean;
   /** Filters created for this stream, told when it ends. */
   readonly #live: HttpFilter[] = [];
   #next = 0;
@@ -95,11 +101,14 @@ export class FilterRun implements FilterStream {
   #running = false;
   #resumedEarly = false;
   #state: Map<string, unknown> | undefined;
+  /** The filter that answered the request itself (its own reply skips it, as in Envoy). */
+  #replier: HttpFilter | undefined;
 
   constructor(
     chain: FilterChain,
     view: RequestView,
     grpc: boolean,
+    forwarding: boolean,
     route: PerFilterConfigs | undefined,
     vhost: PerFilterConfigs | undefined,
     sink: FilterSink,
@@ -107,6 +116,7 @@ export class FilterRun implements FilterStream {
     this.#chain = chain;
     this.#view = view;
     this.grpc = grpc;
+    this.forwarding = forwarding;
     this.#route = route;
     this.#vhost = vhost;
     this.#sink = sink;
@@ -158,6 +168,8 @@ export class FilterRun implements FilterStream {
     if (this.#ended) return;
     this.#ended = true;
     this.#held = true;
+    // The filter whose phase runs (or last held the request) is the one answering.
+    this.#replier = this.#live[this.#live.length - 1];
     this.#sink.filterReplied(reply);
   }
 
@@ -187,6 +199,23 @@ export class FilterRun implements FilterStream {
       else transforms.push(transform);
     }
     return transforms;
+  }
+
+  /**
+   * A local reply's head (the router's, or a filter's): the filters that came before the one answering see it, last
+   * one first; it is the whole response, so no body transform is installed.
+   */
+  localReplyHeaders(status: number, headers: string[]): void {
+    const end = this.#replier === undefined ? this.#live.length : this.#live.indexOf(this.#replier);
+    for (let i = end - 1; i >= 0; i--) {
+      const filter = this.#live[i] as HttpFilter;
+      if (filter.onResponseHeaders === undefined) continue;
+      try {
+        filter.onResponseHeaders(status, headers, true)?.destroy();
+      } catch {
+        // As for upstream heads: the reply goes out as it was.
+      }
+    }
   }
 
   /** The stream ended: every filter it created hears of it once. */

@@ -22,6 +22,8 @@ export interface FilterStream {
   readonly authority: string;
   /** A gRPC call (content-type application/grpc): local replies go out as gRPC statuses. */
   readonly grpc: boolean;
+  /** The request matched a route that forwards upstream (not a redirect or a direct response, nor no route). */
+  readonly forwarding: boolean;
   /** The first value of a request header (lower-case name; ':method', ':path', ':authority' too). */
   header(name: string): string | undefined;
   /**
@@ -62,6 +64,11 @@ export interface FilterEnv {
 
 /** A filter type, registered by its typed_config message type. */
 export interface HttpFilterFactory {
+  /**
+   * A per-route config key read when a route and its virtual host configure nothing under the filter's name: where
+   * the route decoder puts what routes carry in fields of their own (the legacy `cors`).
+   */
+  readonly routeFallbackKey?: string;
   /**
    * Prepares what streams share for one config (once per connection manager or route config); for a route's or
    * virtual host's override, `base` is the connection manager's own prepared config (what the override changes).
