@@ -40,7 +40,7 @@ spec:
 `;
 }
 
-describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression', function () {
+describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression, CORS', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
@@ -166,5 +166,35 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     await eventually(async () => {
       expect((await get('/compressed', { 'accept-encoding': 'gzip' })).headers['content-encoding']).to.equal(undefined);
     }, 200);
+  });
+
+  it('a CORS rule: the calling sidecar answers preflights from allowed origins and marks their responses', async () => {
+    await mesh.apply(
+      webRoute(`
+    - match: [{ pathPrefix: /cors }]
+      route: [{ service: web, subset: v1 }]
+      cors: { allowOrigins: [{ exact: "https://shop.example" }], allowMethods: [GET, PUT], maxAge: 10m }`),
+    );
+    const preflight = { origin: 'https://shop.example', 'access-control-request-method': 'PUT' };
+    await eventually(async () => {
+      const r = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/cors', {
+        method: 'OPTIONS',
+        headers: preflight,
+        fresh: true,
+      });
+      expect(r.status).to.equal(200);
+      expect(r.headers['access-control-allow-origin']).to.equal('https://shop.example');
+      expect(r.headers['access-control-allow-methods']).to.equal('GET, PUT');
+      expect(r.headers['access-control-max-age']).to.equal('600');
+      expect(r.body).to.equal('');
+    }, 200);
+    const actual = await get('/cors', { origin: 'https://shop.example' });
+    expect(actual.headers['access-control-allow-origin']).to.equal('https://shop.example');
+    expect((JSON.parse(actual.body) as { app: string }).app).to.equal('web-v1');
+    const stranger = await get('/cors', { origin: 'https://evil.example' });
+    expect(stranger.headers['access-control-allow-origin']).to.equal(undefined);
+    expect(await stat('http.outbound.cors.origin_valid')).to.be.at.least(2);
+    expect(await stat('http.outbound.cors.origin_invalid')).to.be.at.least(1);
+    await mesh.apply(webRoute());
   });
 });

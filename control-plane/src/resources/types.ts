@@ -180,6 +180,20 @@ export interface HttpRule {
   retries?: RetryPolicy;
   headers?: { request?: HeaderOps; response?: HeaderOps };
   fault?: FaultInjection;
+  /** Browsers' cross-origin access to the rule's requests (Envoy's CORS filter at the calling proxy; proxies only). */
+  cors?: CorsPolicy;
+}
+
+/** A CORS policy (Istio's shape): which origins may call, and what their browsers are told. */
+export interface CorsPolicy {
+  /** Origins answered (exact, prefix or regex; no `present`). */
+  allowOrigins: Omit<StringMatch, 'present'>[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  /** How long browsers may cache a preflight's answer (a duration, whole seconds). */
+  maxAge?: string;
+  allowCredentials?: boolean;
 }
 
 export interface RouteSpec {

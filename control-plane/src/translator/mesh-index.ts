@@ -1,5 +1,6 @@
 // Lookups the translator's builders share, computed once per translation: services, policies, and every cluster.
 import type { ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
+import { meshUsesCors } from './cors.ts';
 import { meshUsesFaults } from './fault.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString, clusterName } from './names.ts';
@@ -26,6 +27,8 @@ export interface MeshIndex {
   telemetryOf(service: string | undefined): EffectiveTelemetry | undefined;
   /** Some Route rule injects faults: client-side connection managers carry the fault filter. */
   faults: boolean;
+  /** Some Route rule sets a CORS policy: sidecars' outbound connection managers carry the CORS filter. */
+  cors: boolean;
 }
 
 export function indexMesh(state: MeshState): MeshIndex {
@@ -56,5 +59,6 @@ export function indexMesh(state: MeshState): MeshIndex {
     clusterNames: new Set(byName.keys()),
     telemetryOf: (service) => effectiveTelemetry(state.telemetry ?? [], service),
     faults: meshUsesFaults(state.routes),
+    cors: meshUsesCors(state.routes),
   };
 }

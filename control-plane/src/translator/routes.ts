@@ -1,6 +1,7 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
 import type { HeaderOps, HttpRule, RouteResource, ServiceResource } from '../resources/types.ts';
 import type { ClientKind } from '../xds/node.ts';
+import { CORS_FILTER_NAME, corsPolicyConfig } from './cors.ts';
 import { faultFields } from './fault.ts';
 import { hashPolicyFor } from './hash-policy.ts';
 import { ruleMatches } from './matches.ts';
@@ -144,7 +145,16 @@ export function routesOf(
     }
     const { matches, skipped } = ruleMatches(rule, client);
     for (const s of skipped) ruleWarn(`${s}; left out for ${client} clients`);
-    const extra = { ...headerOpsFields(rule.headers), ...faultFields(rule.fault), ...extraFault };
+    const extra: Record<string, unknown> = {
+      ...headerOpsFields(rule.headers),
+      ...faultFields(rule.fault),
+      ...extraFault,
+    };
+    // Browsers do not call through proxyless gRPC clients: only proxies get the CORS policy.
+    if (rule.cors !== undefined && client !== 'proxyless') {
+      const perFilter = (extra['typed_per_filter_config'] ?? {}) as Record<string, unknown>;
+      extra['typed_per_filter_config'] = { ...perFilter, [CORS_FILTER_NAME]: corsPolicyConfig(rule.cors) };
+    }
     const faulty = rule.fault !== undefined || Object.keys(extraFault).length > 0;
     const routeName = client === 'proxyless' && faulty ? `${name}${PROXYLESS_FAULT_SUFFIX}` : name;
     const actionField = local === undefined ? { route: action } : action;

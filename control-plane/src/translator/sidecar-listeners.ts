@@ -4,6 +4,7 @@ import type { ServicePort, SidecarOptions, TrafficPolicySpec } from '../resource
 import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
 import { compressionHttpFilters } from './compression.ts';
+import { corsHttpFilter } from './cors.ts';
 import { faultHttpFilter } from './fault.ts';
 import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
@@ -84,17 +85,22 @@ export function outboundListener(
   params: SidecarParams,
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
-  faults = false,
+  uses: { faults?: boolean; cors?: boolean } = {},
 ): Record<string, unknown> {
+  // Faults are injected at the calling side, as Istio does: the outbound connection manager carries the filter. CORS
+  // comes first: a preflight is answered before anything else acts on it.
+  const filters = [
+    ...(uses.cors === true ? [corsHttpFilter()] : []),
+    ...(uses.faults === true ? [faultHttpFilter()] : []),
+  ];
   const hcm = {
-    // Faults are injected at the calling side, as Istio does: the outbound connection manager carries the filter.
     ...sidecarHcm(
       OUTBOUND_LISTENER,
       ['websocket', 'CONNECT'],
       telemetry,
       params.service,
       outboundHcmFields(options),
-      faults ? [faultHttpFilter()] : [],
+      filters,
     ),
     ...hcmLimitFields(options, { allow_connect: true }),
     rds: { route_config_name: OUTBOUND_ROUTE_CONFIG, config_source: adsConfigSource() },
@@ -225,7 +231,7 @@ export function sidecarSocketResources(
   };
   const telemetry = index.telemetryOf(params.service);
   const options = params.service === undefined ? undefined : index.serviceByName.get(params.service)?.spec.sidecar;
-  add(outboundListener(params, telemetry, options, index.faults), LOOPBACK, params.outboundPort);
+  add(outboundListener(params, telemetry, options, index), LOOPBACK, params.outboundPort);
   const port = frontedPort(index, params);
   const { appPort, service } = params;
   if (port && service !== undefined && appPort !== undefined) {

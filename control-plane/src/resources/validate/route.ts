@@ -18,6 +18,7 @@ const RULE_FIELDS = [
   'headers',
   'fault',
   'mirror',
+  'cors',
 ];
 const REDIRECT_CODES = [301, 302, 303, 307, 308];
 /** What a Location may carry as is: visible ASCII, no spaces. */
@@ -88,6 +89,11 @@ function validateRule(value: unknown, path: string, issues: Issues): void {
   if (rule['idleTimeout'] !== undefined) issues.duration(rule['idleTimeout'], field(path, 'idleTimeout'));
   if (rule['retries'] !== undefined) validateRetries(rule['retries'], field(path, 'retries'), issues);
   if (rule['fault'] !== undefined) validateFault(rule['fault'], field(path, 'fault'), issues);
+  if (rule['cors'] !== undefined) {
+    if (rule['route'] === undefined)
+      issues.add(field(path, 'cors'), 'applies to forwarded requests only: the rule needs route');
+    validateCors(rule['cors'], field(path, 'cors'), issues);
+  }
   if (rule['mirror'] !== undefined) {
     const at = field(path, 'mirror');
     if (rule['route'] === undefined) issues.add(at, 'mirrors copy forwarded requests: the rule needs route');
@@ -155,6 +161,39 @@ function validateMatch(value: unknown, path: string, issues: Issues): void {
         issues.expected(field(field(path, 'methods'), i), 'an HTTP method such as GET', v);
     });
   }
+}
+
+/** Methods and header names: tokens (RFC 9110), or `*` alone. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function validateCors(value: unknown, path: string, issues: Issues): void {
+  const c = issues.object(value, path, [
+    'allowOrigins',
+    'allowMethods',
+    'allowHeaders',
+    'exposeHeaders',
+    'maxAge',
+    'allowCredentials',
+  ]);
+  if (!c) return;
+  if (issues.required(c, path, 'allowOrigins', 'a non-empty list of origin matches ({exact|prefix|regex})')) {
+    const origins = issues.list(c['allowOrigins'], field(path, 'allowOrigins'), 'origin matches', true);
+    origins?.forEach((o, i) => {
+      const at = field(field(path, 'allowOrigins'), i);
+      if (isRecord(o) && o['present'] !== undefined) issues.add(field(at, 'present'), 'an origin match needs a value');
+      else validateStringMatch(o, at, issues);
+    });
+  }
+  for (const key of ['allowMethods', 'allowHeaders', 'exposeHeaders']) {
+    if (c[key] === undefined) continue;
+    const list = issues.list(c[key], field(path, key), 'names', true);
+    list?.forEach((v, i) => {
+      if (typeof v !== 'string' || !TOKEN.test(v))
+        issues.expected(field(field(path, key), i), 'a token such as GET or x-token', v);
+    });
+  }
+  if (c['maxAge'] !== undefined) issues.duration(c['maxAge'], field(path, 'maxAge'));
+  if (c['allowCredentials'] !== undefined) issues.boolean(c['allowCredentials'], field(path, 'allowCredentials'));
 }
 
 function validateStringMatch(value: unknown, path: string, issues: Issues): void {
