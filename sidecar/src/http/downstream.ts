@@ -154,14 +154,14 @@ export function sendWhole(
   isH2: boolean,
   status: number,
   headers: HeaderList,
-  body: string,
+  body: string | Buffer,
   closeConnection: boolean,
 ): boolean {
-  if (body === '') return sendHead(res, isH2, status, headers, true, closeConnection) === 'sent';
+  if (body.length === 0) return sendHead(res, isH2, status, headers, true, closeConnection) === 'sent';
   headers.push('content-length', String(Buffer.byteLength(body)));
   if (sendHead(res, isH2, status, headers, false, closeConnection) !== 'sent') return false;
   if (isH2) (res as Http2ServerResponse).end(body);
-  else (res as H1ServerResponse).end(Buffer.from(body));
+  else (res as H1ServerResponse).end(typeof body === 'string' ? Buffer.from(body) : body);
   return true;
 }
 

@@ -24,6 +24,7 @@ import {
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
 import { type BodyPipeSink, ResponseBodyPipe } from './filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from './filter/chain.ts';
+import type { BodyTransform } from './filter/filter.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { Admittable } from './h2-session-guard.ts';
 import { ViewHashRequest } from './hash-policy.ts';
@@ -489,8 +490,13 @@ export class Exchange
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
-    const transforms = this.filterRun?.responseHeaders(status, list, endStream);
-    const sent = sendHead(this.res, this.isH2, status, list, endStream, ctx.draining);
+    const head = { status, headers: list };
+    const plan = this.filterRun?.responseHeaders(head, endStream);
+    const transforms = plan?.transforms;
+    const replaced = plan?.replaced;
+    // A filter that replaced the body (a cache answering a 304) ends the response with it; the upstream's is dropped.
+    const headEnds = replaced === undefined ? endStream : replaced.length === 0 && transforms === undefined;
+    const sent = sendHead(this.res, this.isH2, head.status, list, headEnds, ctx.draining);
     if (sent !== 'sent') {
       if (transforms !== undefined) for (const t of transforms) t.destroy();
       attempt.cancel();
@@ -505,9 +511,15 @@ export class Exchange
       return false;
     }
     this.responseStarted = true;
-    this.status = status;
+    this.status = head.status;
     this.grpcStatus = grpcStatus;
-    ctx.names.response(ctx.stats, status);
+    ctx.names.response(ctx.stats, head.status);
+    if (replaced !== undefined) {
+      this.attempt = undefined;
+      this.sendReplacement(replaced, transforms);
+      // Whatever the upstream still sends is not needed: the attempt drops it.
+      return endStream;
+    }
     if (endStream) {
       this.attempt = undefined;
       this.finish();
@@ -519,6 +531,21 @@ export class Exchange
       (this.res as { flushHeaders(): void }).flushHeaders();
     }
     return true;
+  }
+
+  /** A filter's whole body instead of the upstream's, through the transforms of the filters before it. */
+  private sendReplacement(body: Buffer, transforms: BodyTransform[] | undefined): void {
+    if (transforms !== undefined) {
+      const pipe = new ResponseBodyPipe(transforms, this.res, this);
+      this.bodyPipe = pipe;
+      pipe.end(body, undefined);
+      return;
+    }
+    if (body.length > 0) {
+      this.bytesSent += body.length;
+      endWithTrailers(this.res, undefined, body);
+    }
+    this.finish();
   }
 
   onUpstreamData(attempt: UpstreamAttempt, chunk: Buffer): boolean {

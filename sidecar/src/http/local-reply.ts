@@ -24,22 +24,32 @@ export const UNREWRITABLE: LocalReply = {
 };
 
 /** The status, headers (before route response mutations) and body to send for a local reply. */
-function renderLocalReply(reply: LocalReply, grpc: boolean): { status: number; headers: HeaderList; body: string } {
+function renderLocalReply(
+  reply: LocalReply,
+  grpc: boolean,
+): { status: number; headers: HeaderList; body: string | Buffer } {
   const headers: HeaderList = [];
   let status = reply.status;
   let body = reply.body;
   if (grpc) {
     headers.push('content-type', 'application/grpc');
     headers.push('grpc-status', String(reply.grpcStatus ?? grpcStatusForHttp(status)));
-    if (body !== '') headers.push('grpc-message', encodeGrpcMessage(body));
+    if (body.length > 0) headers.push('grpc-message', encodeGrpcMessage(body.toString()));
     status = 200;
     body = '';
-  } else if (body !== '') {
+  } else if (body.length > 0 && !namesHeader(reply.headers, 'content-type')) {
     headers.push('content-type', 'text/plain');
   }
   if (reply.location !== undefined) headers.push('location', reply.location);
   if (reply.headers !== undefined) headers.push(...reply.headers);
   return { status, headers, body };
+}
+
+/** Whether a flat `[name, value, …]` list names a header. */
+function namesHeader(list: readonly string[] | undefined, name: string): boolean {
+  if (list === undefined) return false;
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return true;
+  return false;
 }
 
 /** Adds the internal headers that only locally generated responses may carry. */
@@ -70,7 +80,7 @@ function prepare(
   scope: ResponseScope,
   grpc: boolean,
   encode?: EncodeHeaders,
-): { status: number; headers: HeaderList; body: string } {
+): { status: number; headers: HeaderList; body: string | Buffer } {
   const r = renderLocalReply(reply, grpc);
   finalizeResponseHeaders(r.headers, scope, ctx.hcm);
   encode?.(r.status, r.headers);

@@ -11,11 +11,12 @@ export function rawHead(status: number, headers: HeaderList): string {
 }
 
 /** Writes a complete response that closes the connection, then closes the socket once flushed. */
-export function writeRawResponse(socket: Socket, status: number, headers: HeaderList, body: string): void {
+export function writeRawResponse(socket: Socket, status: number, headers: HeaderList, body: string | Buffer): void {
   if (socket.destroyed || !socket.writable) {
     socket.destroy();
     return;
   }
   headers.push('content-length', String(Buffer.byteLength(body)), 'connection', 'close');
-  socket.end(rawHead(status, headers) + body, () => socket.destroy());
+  const head = rawHead(status, headers);
+  socket.end(typeof body === 'string' ? head + body : Buffer.concat([Buffer.from(head), body]), () => socket.destroy());
 }

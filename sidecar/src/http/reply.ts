@@ -17,7 +17,8 @@ export const ResponseFlag = {
 
 export interface LocalReply {
   status: number;
-  body: string;
+  /** Text, or bytes (a cached response's body). */
+  body: string | Buffer;
   /** Response flag for x-trellis-response-flags ('' for direct responses). */
   flags: string;
   overloaded?: boolean;

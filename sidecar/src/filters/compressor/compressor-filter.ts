@@ -18,6 +18,7 @@ import type {
   HttpFilter,
   HttpFilterFactory,
   PreparedFilter,
+  ResponseHead,
 } from '../../http/filter/filter.ts';
 import { headerGet, headerRemove, headerSet } from '../../http/header-list.ts';
 import type { Stats } from '../../stats.ts';
@@ -196,7 +197,7 @@ class CompressorFilter implements HttpFilter {
     return 'continue';
   }
 
-  onResponseHeaders(status: number, headers: string[], endStream: boolean): BodyTransform | undefined {
+  onResponseHeaders({ status, headers }: ResponseHead, endStream: boolean): BodyTransform | undefined {
     const prepared = this.#prepared;
     const negotiation = this.#negotiation;
     if (negotiation.compressed) {

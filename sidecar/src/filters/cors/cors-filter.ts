@@ -13,6 +13,7 @@ import type {
   HttpFilter,
   HttpFilterFactory,
   PreparedFilter,
+  ResponseHead,
 } from '../../http/filter/filter.ts';
 import { headerSet } from '../../http/header-list.ts';
 import { randomBelow } from '../../http/random.ts';
@@ -119,7 +120,7 @@ class Actual implements HttpFilter {
     return 'continue';
   }
 
-  onResponseHeaders(_status: number, headers: string[]): undefined {
+  onResponseHeaders({ headers }: ResponseHead): undefined {
     headerSet(headers, 'access-control-allow-origin', this.#origin);
     if (this.#policy.allowCredentials === true) headerSet(headers, 'access-control-allow-credentials', 'true');
     const expose = this.#policy.exposeHeaders;

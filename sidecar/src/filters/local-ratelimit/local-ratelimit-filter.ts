@@ -7,7 +7,7 @@ import {
   LOCAL_RATELIMIT_TYPE,
   type LocalRateLimitConfig,
 } from '../../config/model.ts';
-import type { FilterEnv, FilterStream, HttpFilter, PreparedFilter } from '../../http/filter/filter.ts';
+import type { FilterEnv, FilterStream, HttpFilter, PreparedFilter, ResponseHead } from '../../http/filter/filter.ts';
 import { GrpcStatus } from '../../http/grpc.ts';
 import { randomBelow } from '../../http/random.ts';
 import type { LocalReply } from '../../http/reply.ts';
@@ -92,7 +92,7 @@ class Quota implements HttpFilter {
     return 'continue';
   }
 
-  onResponseHeaders(_status: number, headers: string[]): undefined {
+  onResponseHeaders({ headers }: ResponseHead): undefined {
     headers.push('x-ratelimit-limit', this.#limit, 'x-ratelimit-remaining', this.#remaining);
     headers.push('x-ratelimit-reset', this.#reset);
     return undefined;

@@ -11,6 +11,7 @@ import type {
   HttpFilter,
   HttpFilterFactory,
   PreparedFilter,
+  ResponseHead,
 } from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';
 
@@ -31,6 +32,14 @@ export interface FilterSink {
   /** A filter answered the request. */
   filterReplied(reply: LocalReply): void;
   addFlag(flag: string): void;
+}
+
+/** What the filters made of an upstream response's body. */
+export interface ResponseBodyPlan {
+  /** Transforms the body goes through, in order. */
+  transforms: BodyTransform[] | undefined;
+  /** A whole body sent instead of the upstream's (which is dropped). */
+  replaced: Buffer | undefined;
 }
 
 export class FilterChain {
@@ -138,6 +147,14 @@ export class FilterRun implements FilterStream {
     return this.#view.header(name);
   }
 
+  requestHeaders(): readonly string[] {
+    return this.#view.headers;
+  }
+
+  get query(): string {
+    return this.#view.query;
+  }
+
   setRequestHeader(name: string, value: string | undefined): void {
     if (this.#ended || name.charCodeAt(0) === 58 /* : */ || name === 'host') return;
     if (value === undefined) headerRemove(this.#view.headers, name);
@@ -179,26 +196,33 @@ export class FilterRun implements FilterStream {
 
   /**
    * The upstream response head: filters that asked to see it, last one first. Returns the body transforms they
-   * installed, in the order the body goes through them (the filter nearest the router first), or undefined.
+   * installed, in the order the body goes through them (the filter nearest the router first), and the body that
+   * replaces the upstream's, if a filter replaced it.
    */
-  responseHeaders(status: number, headers: string[], endStream: boolean): BodyTransform[] | undefined {
-    let transforms: BodyTransform[] | undefined;
+  responseHeaders(head: ResponseHead, endStream: boolean): ResponseBodyPlan {
+    const plan: ResponseBodyPlan = { transforms: undefined, replaced: undefined };
     for (let i = this.#live.length - 1; i >= 0; i--) {
       const filter = this.#live[i] as HttpFilter;
       if (filter.onResponseHeaders === undefined) continue;
-      let transform: BodyTransform | undefined;
+      const ended = endStream && plan.replaced === undefined;
+      let body: ReturnType<NonNullable<HttpFilter['onResponseHeaders']>>;
       try {
-        transform = filter.onResponseHeaders(status, headers, endStream);
+        body = filter.onResponseHeaders(head, ended);
       } catch {
         // A filter that throws here leaves the head as it was; the response goes on.
         continue;
       }
-      if (transform === undefined) continue;
-      if (endStream) transform.destroy();
-      else if (transforms === undefined) transforms = [transform];
-      else transforms.push(transform);
+      if (body === undefined) continue;
+      if ('replaceWith' in body) {
+        // The upstream's body is gone: transforms installed for it have nothing to do.
+        for (const t of plan.transforms ?? []) t.destroy();
+        plan.transforms = undefined;
+        plan.replaced = body.replaceWith;
+      } else if (ended) body.destroy();
+      else if (plan.transforms === undefined) plan.transforms = [body];
+      else plan.transforms.push(body);
     }
-    return transforms;
+    return plan;
   }
 
   /**
@@ -211,7 +235,8 @@ export class FilterRun implements FilterStream {
       const filter = this.#live[i] as HttpFilter;
       if (filter.onResponseHeaders === undefined) continue;
       try {
-        filter.onResponseHeaders(status, headers, true)?.destroy();
+        const body = filter.onResponseHeaders({ status, headers }, true);
+        if (body !== undefined && !('replaceWith' in body)) body.destroy();
       } catch {
         // As for upstream heads: the reply goes out as it was.
       }

@@ -11,6 +11,19 @@ import type { LocalReply } from '../reply.ts';
  */
 export type BodyTransform = Transform;
 
+/** An upstream response head on its way downstream: filters may change the status and the headers. */
+export interface ResponseHead {
+  status: number;
+  /** Flat `[name, value, …]`, lower-case names. */
+  readonly headers: string[];
+}
+
+/**
+ * What a response-headers phase installs for the body: a transform of the upstream's body, or a whole body that
+ * replaces it (a cache answering a 304 with what it holds); the filters before it see the replacement as the body.
+ */
+export type ResponseBody = BodyTransform | { readonly replaceWith: Buffer };
+
 /** What a filter's request-headers phase returns: hand on to the next filter, or hold the stream. */
 export type FilterStatus = 'continue' | 'stop';
 
@@ -33,6 +46,10 @@ export interface FilterStream {
   setRequestHeader(name: string, value: string | undefined): void;
   /** What the stream's filters share (e.g. the encodings its compressors offer), by key; made on first use. */
   readonly state: Map<string, unknown>;
+  /** The request headers going upstream (flat `[name, value, …]`, lower-case names; read-only). */
+  requestHeaders(): readonly string[];
+  /** The query string with its `?`, or ''. */
+  readonly query: string;
   /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */
   continueRequest(): void;
   /** Answers the request itself; no later filter and no upstream sees it. */
@@ -47,10 +64,10 @@ export interface HttpFilter {
   onRequestHeaders(stream: FilterStream): FilterStatus;
   /**
    * The upstream response's head before it goes downstream (filters in reverse order, as Envoy's encoders): the
-   * filter may add, change or remove headers in `headers` (a flat `[name, value, …]` list, lower-case names), and
-   * may return a transform for the body that follows (none when `endStream`: the head is the whole response).
+   * filter may change the status and add, change or remove headers, and may return what to do with the body that
+   * follows (a transform is ignored when `endStream`: the head is the whole response).
    */
-  onResponseHeaders?(status: number, headers: string[], endStream: boolean): BodyTransform | undefined;
+  onResponseHeaders?(head: ResponseHead, endStream: boolean): ResponseBody | undefined;
   /** The stream ended however it ended (finished, reset, timed out): drop timers and give back what is held. */
   onDestroy(): void;
 }
