@@ -8,6 +8,7 @@ import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
+import { ResponseCaches } from './filters/cache/response-store.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
 import { httpHandlerFactory } from './http/http-handler.ts';
@@ -56,10 +57,12 @@ export interface SidecarOptions {
   onStop?: () => Promise<void>;
 }
 
-/** The built-in connection handlers by network filter type. */
-export function defaultHandlerFactories(): Map<string, ConnectionHandlerFactory> {
+/** The built-in connection handlers by network filter type; HTTP response caches join `caches`. */
+export function defaultHandlerFactories(
+  caches: ResponseCaches = new ResponseCaches(),
+): Map<string, ConnectionHandlerFactory> {
   return new Map<string, ConnectionHandlerFactory>([
-    ['http', httpHandlerFactory(setupHttpFilters())],
+    ['http', httpHandlerFactory(setupHttpFilters(undefined, caches))],
     ['tcp', createTcpHandler],
   ]);
 }
@@ -78,6 +81,8 @@ export class Sidecar {
   readonly logLevels: LogLevels;
   /** Access log files and streams, shared by listeners writing the same path. */
   readonly accessLogWriters: LogWriters;
+  /** The HTTP response caches of the built-in cache filter (admin /cache/purge). */
+  readonly caches = new ResponseCaches();
   private readonly options: SidecarOptions;
   private readonly logger: Logger;
   private readonly relay = new ConfigRelay();
@@ -110,7 +115,7 @@ export class Sidecar {
     };
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory>();
-    for (const [type, factory] of options.factories ?? defaultHandlerFactories())
+    for (const [type, factory] of options.factories ?? defaultHandlerFactories(this.caches))
       factories.set(type, bytes.wrap(factory));
     const listenerOptions: ConstructorParameters<typeof ListenerManager>[0] = {
       source: this.relay,
@@ -132,6 +137,7 @@ export class Sidecar {
       drain: () => this.drain(options.adminDrainMs ?? 600_000),
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
+      purgeCaches: (match) => this.caches.purge(match),
     });
   }
 

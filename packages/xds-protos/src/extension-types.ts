@@ -13,6 +13,8 @@ export const EXTENSION_TYPES = {
   zstdCompressor: 'envoy.extensions.compression.zstd.compressor.v3.Zstd',
   cors: 'envoy.extensions.filters.http.cors.v3.Cors',
   corsPolicy: 'envoy.extensions.filters.http.cors.v3.CorsPolicy',
+  cache: 'envoy.extensions.filters.http.cache.v3.CacheConfig',
+  simpleHttpCache: 'envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig',
 } as const;
 
 /** The type URL of a message type name. */

@@ -31,6 +31,8 @@ const FILES = [
   'envoy/extensions/compression/brotli/compressor/v3/brotli.proto',
   'envoy/extensions/compression/zstd/compressor/v3/zstd.proto',
   'envoy/extensions/filters/http/cors/v3/cors.proto',
+  'envoy/extensions/filters/http/cache/v3/cache.proto',
+  'envoy/extensions/http/cache/simple_http_cache/v3/config.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/transport_sockets/tls/v3/secret.proto',

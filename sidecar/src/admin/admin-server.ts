@@ -33,6 +33,8 @@ export interface AdminDeps {
   logger: Logger;
   /** Runtime log levels for /logging (absent: the page answers 404). */
   logLevels?: LogLevels;
+  /** Drops the HTTP cache entries whose key passes `match` (POST /cache/purge); the number dropped. */
+  purgeCaches?: (match: (key: string) => boolean) => number;
 }
 
 type Method = 'GET' | 'POST';
@@ -210,6 +212,21 @@ export class AdminServer {
       methods: ['GET', 'POST'],
       help: 'log levels; POST ?level=LEVEL sets every logger, ?<component>=LEVEL one component',
       serve: (req, url, res) => this.serveLogging(req.method === 'POST', url, res),
+    });
+    pages.set('/cache/purge', {
+      methods: ['POST'],
+      help: 'drop HTTP cache entries; ?prefix=HOST/PATH drops the keys starting so (host[:port]/path), none: all',
+      serve: (_req, url, res) => {
+        const prefix = url.searchParams.get('prefix') ?? '';
+        // Keys are scheme://host/path?query (the scheme and the host may be left out by config): match after it.
+        const purged =
+          d.purgeCaches?.((key) => {
+            const scheme = key.indexOf('://');
+            return (scheme < 0 ? key : key.slice(scheme + 3)).startsWith(prefix);
+          }) ?? 0;
+        d.logger.info({ prefix, purged }, 'cache purge requested on the admin port');
+        send(res, 200, `purged ${purged}\n`);
+      },
     });
     pages.set('/drain', {
       methods: ['POST'],

@@ -1,11 +1,13 @@
 // Decodes an HCM's http_filters (the router last) and routes' typed_per_filter_config into typed filter configs.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
+import { cacheConfig } from './decode-cache.ts';
 import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.ts';
 import { corsPolicy } from './decode-cors.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
 import {
+  CACHE_TYPE,
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
   CORS_POLICY_TYPE,
@@ -30,6 +32,7 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   [COMPRESSOR_TYPE]: (o, path) => ({ typeName: COMPRESSOR_TYPE, config: compressorConfig(o, path) }),
   // The filter itself has no config: routes and virtual hosts carry the policies.
   [CORS_TYPE]: () => ({ typeName: CORS_TYPE, config: {} }),
+  [CACHE_TYPE]: (o, path) => ({ typeName: CACHE_TYPE, config: cacheConfig(o, path) }),
 };
 
 /** Per-route configs: a filter's own message type, or a per-route message of its own (CompressorPerRoute). */
@@ -41,6 +44,8 @@ const PER_ROUTE_DECODERS: Readonly<Record<string, Decoder>> = {
     config: compressorPerRouteConfig(o, path),
   }),
   [CORS_POLICY_TYPE]: (o, path) => ({ typeName: CORS_POLICY_TYPE, config: corsPolicy(o, path) }),
+  // A route's CacheConfig (`disabled: true` turns the cache off there).
+  [CACHE_TYPE]: DECODERS[CACHE_TYPE] as Decoder,
 };
 
 /** The message types of the HTTP filters this decoder knows (the runtime registry must build each of them). */

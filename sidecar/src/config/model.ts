@@ -268,6 +268,21 @@ export interface CorsPolicyConfig {
   shadow?: Fraction;
 }
 
+/** envoy.filters.http.cache (`CacheConfig` with the in-memory SimpleHttpCacheConfig): an RFC 9111 shared cache. */
+export interface CacheFilterConfig {
+  /** `disabled` (a route's override turns the cache off for it). */
+  disabled: boolean;
+  /** Headers a response may vary on (`allowed_vary_headers`); a response varying on others is not stored. */
+  allowedVaryHeaders: readonly StringMatcher[];
+  /** `key_creator_params`: leave the scheme or the host out of the cache key. */
+  excludeScheme: boolean;
+  excludeHost: boolean;
+  /** Bodies above this are not stored (`max_body_bytes`; 0: the store's own per-entry bound). */
+  maxBodyBytes: number;
+  /** Requests' Cache-Control and Pragma are not read (`ignore_request_cache_control_header`). */
+  ignoreRequestCacheControl: boolean;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
@@ -275,7 +290,8 @@ export type HttpFilterTypedConfig =
   | { typeName: typeof COMPRESSOR_TYPE; config: CompressorConfig }
   | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig }
   | { typeName: typeof CORS_TYPE; config: Record<string, never> }
-  | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig };
+  | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig }
+  | { typeName: typeof CACHE_TYPE; config: CacheFilterConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
@@ -283,6 +299,7 @@ export const COMPRESSOR_TYPE = EXTENSION_TYPES.compressor;
 export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;
 export const CORS_TYPE = EXTENSION_TYPES.cors;
 export const CORS_POLICY_TYPE = EXTENSION_TYPES.corsPolicy;
+export const CACHE_TYPE = EXTENSION_TYPES.cache;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

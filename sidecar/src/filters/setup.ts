@@ -1,15 +1,22 @@
 // Registers the built-in HTTP filters by their typed_config message type (the decoders accept exactly these).
-import { COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE } from '../config/model.ts';
+import { CACHE_TYPE, COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE } from '../config/model.ts';
 import { HttpFilterRegistry } from '../http/filter/registry.ts';
+import { cacheFilter } from './cache/cache-filter.ts';
+import { ResponseCaches } from './cache/response-store.ts';
 import { compressorFilter } from './compressor/compressor-filter.ts';
 import { corsFilter } from './cors/cors-filter.ts';
 import { faultFilter } from './fault/fault-filter.ts';
 import { localRateLimitFilter } from './local-ratelimit/local-ratelimit-filter.ts';
 
-export function setup(registry: HttpFilterRegistry = new HttpFilterRegistry()): HttpFilterRegistry {
+/** Registers the built-in filters; the cache filter's stores join `caches` (what the admin purges). */
+export function setup(
+  registry: HttpFilterRegistry = new HttpFilterRegistry(),
+  caches: ResponseCaches = new ResponseCaches(),
+): HttpFilterRegistry {
   registry.register(FAULT_TYPE, faultFilter);
   registry.register(LOCAL_RATELIMIT_TYPE, localRateLimitFilter());
   registry.register(COMPRESSOR_TYPE, compressorFilter);
   registry.register(CORS_TYPE, corsFilter);
+  registry.register(CACHE_TYPE, cacheFilter(caches));
   return registry;
 }

@@ -12,6 +12,7 @@ import {
   TestClusters,
   vhost,
 } from '../http/test-harness.ts';
+import type { ResponseCaches } from './cache/response-store.ts';
 import { setup } from './setup.ts';
 
 export interface FilterBench {
@@ -27,7 +28,7 @@ export interface FilterBench {
  * Registers before/after hooks in the calling describe block and returns the bench they manage; the app answers with
  * `app` (default: JSON describing the request).
  */
-export function filterBench(appHandler?: http.RequestListener): FilterBench {
+export function filterBench(appHandler?: http.RequestListener, caches?: ResponseCaches): FilterBench {
   let app: Awaited<ReturnType<typeof startHttpUpstream>> | undefined;
   let hits = 0;
   let clusters = new TestClusters();
@@ -61,7 +62,7 @@ export function filterBench(appHandler?: http.RequestListener): FilterBench {
         { statPrefix: 'in', httpFilters: filters },
         undefined,
         {},
-        setup(),
+        setup(undefined, caches),
       );
       proxies.push(p);
       return p;
