@@ -1,6 +1,6 @@
 // End to end through a real mesh, resources applied with trellisctl: fault injection at the calling sidecar (aborts
 // answer without reaching the app, delays hold the request), redirects, direct responses, mirroring, and a service's
-// rate limit and response compression at its own inbound sidecar.
+// rate limit, response cache and compression at its own inbound sidecar.
 
 import zlib from 'node:zlib';
 import { expect } from 'chai';
@@ -40,7 +40,7 @@ spec:
 `;
 }
 
-describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression, CORS', function () {
+describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression, CORS, cache', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
@@ -196,5 +196,33 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     expect(await stat('http.outbound.cors.origin_valid')).to.be.at.least(2);
     expect(await stat('http.outbound.cors.origin_invalid')).to.be.at.least(1);
     await mesh.apply(webRoute());
+  });
+
+  it("a service's response cache: its sidecar answers repeats of cacheable responses, compressed, until purged", async () => {
+    await mesh.apply(policy('responseCache: {}\n  compression: { encodings: [gzip], minBytes: 10 }'));
+    const gz = { 'accept-encoding': 'gzip' };
+    // The first response fills the cache once web-v1's inbound listener has the filters; the next one is a hit.
+    await eventually(async () => {
+      await get('/cached/page', gz);
+      const r = await get('/cached/page', gz);
+      expect(r.headers['cache-status']).to.equal('trellis; hit');
+    }, 200);
+    const hit = await get('/cached/page', gz);
+    expect(hit.headers['content-encoding']).to.equal('gzip');
+    expect(hit.headers['vary']).to.equal('Accept-Encoding');
+    const seen = JSON.parse(zlib.gunzipSync(hit.raw).toString()) as { app: string; url: string };
+    expect(seen).to.include({ app: 'web-v1', url: '/cached/page' });
+    // Another coding is another variant: a miss, then its own hit.
+    expect((await get('/cached/page')).headers['cache-status']).to.equal('trellis; fwd=miss');
+    expect((await get('/cached/page')).headers['cache-status']).to.equal('trellis; hit');
+    // Not marked cacheable by the app: never stored.
+    await get('/plain');
+    expect((await get('/plain')).headers['cache-status']).to.equal('trellis; fwd=miss');
+    expect(await stat('http.inbound.cache.hit', 'webV1')).to.be.at.least(2);
+    const purge = await mesh.sidecars.webV1.admin('/cache/purge?prefix=web', { method: 'POST' });
+    expect(await purge.text()).to.match(/^purged [1-9]\d*\n$/);
+    expect((await get('/cached/page', gz)).headers['cache-status']).to.equal('trellis; fwd=miss');
+    await mesh.apply(policy(''));
+    await eventually(async () => expect((await get('/cached/page')).headers['cache-status']).to.equal(undefined), 200);
   });
 });

@@ -35,7 +35,10 @@ function closer(server: net.Server, extra?: () => void): () => Promise<void> {
     });
 }
 
-/** An HTTP app answering JSON {app, method, url, headers, body}; `/status/NNN` answers with that status. */
+/**
+ * An HTTP app answering JSON {app, method, url, headers, body}; `/status/NNN` answers with that status, `/cached/…`
+ * says `Cache-Control: max-age=60`.
+ */
 export async function startHttpApp(name: string): Promise<App> {
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
@@ -47,7 +50,8 @@ export async function startHttpApp(name: string): Promise<App> {
     req.on('end', () => {
       const m = /^\/status\/(\d{3})/.exec(req.url ?? '');
       const seen: Seen = { app: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
-      res.writeHead(m ? Number(m[1]) : 200, { 'content-type': 'application/json', 'x-app': name });
+      const cache = req.url?.startsWith('/cached/') === true ? { 'cache-control': 'max-age=60' } : {};
+      res.writeHead(m ? Number(m[1]) : 200, { 'content-type': 'application/json', 'x-app': name, ...cache });
       res.end(JSON.stringify(seen));
     });
   });

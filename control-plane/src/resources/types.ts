@@ -322,6 +322,17 @@ export interface Compression {
   contentTypes?: string[];
 }
 
+/**
+ * A shared HTTP cache of the service's responses (Envoy's cache filter, on each inbound sidecar): what the service
+ * marks cacheable (Cache-Control, Expires) is answered by its sidecar without reaching it.
+ */
+export interface ResponseCache {
+  /** Larger bodies are not stored; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Request headers responses may vary on besides Accept-Encoding (a response varying on others is not stored). */
+  varyHeaders?: string[];
+}
+
 export interface TrafficPolicySpec {
   service: string;
   subsets?: Subset[];
@@ -331,6 +342,7 @@ export interface TrafficPolicySpec {
   connectionPool?: ConnectionPool;
   rateLimit?: RateLimit;
   compression?: Compression;
+  responseCache?: ResponseCache;
 }
 
 /** Which proxies a Telemetry applies to: those fronting `service`; absent = every sidecar in the mesh. */

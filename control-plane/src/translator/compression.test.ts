@@ -1,8 +1,8 @@
-// A TrafficPolicy's compression: Envoy's compressor filters, one per coding, on the inbound connection manager of
-// that service's sidecars only (encoded as valid Envoy protos), the first coding winning ties.
+// A TrafficPolicy's compression and responseCache: Envoy's compressor filters (one per coding, the first winning
+// ties) and cache filter on the inbound connection manager of that service's sidecars only (valid Envoy protos).
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import type { Compression } from '../resources/types.ts';
+import type { Compression, TrafficPolicySpec } from '../resources/types.ts';
 import type { SidecarParams } from '../xds/node.ts';
 import { mesh, policy, service } from './fixtures.ts';
 import { translate } from './translate.ts';
@@ -20,13 +20,15 @@ const params = (svc: string): SidecarParams => ({
   tcpUpstreams: [],
 });
 
-function inboundFilters(svc: string, compression: Compression): Obj[] {
+function inboundFilters(svc: string, compression: Compression, extra: Partial<TrafficPolicySpec> = {}): Obj[] {
   const state = mesh({
     services: [
       service('web', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
       service('orders', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
     ],
-    policies: [policy('web', { service: 'web', compression, rateLimit: { requestsPerUnit: 5, unit: 'second' } })],
+    policies: [
+      policy('web', { service: 'web', compression, rateLimit: { requestsPerUnit: 5, unit: 'second' }, ...extra }),
+    ],
   });
   const res = translate(state, 'sidecar', params(svc));
   for (const l of res.listener) anyOf(TYPE_URLS.listener, l);
@@ -36,7 +38,7 @@ function inboundFilters(svc: string, compression: Compression): Obj[] {
   return hcm['http_filters'] as Obj[];
 }
 
-describe('compression translation', () => {
+describe('compression and response cache translation', () => {
   it('offers br, gzip and zstd by default, after the rate limit and before the router', () => {
     const filters = inboundFilters('web', {});
     expect(filters.map((f) => f['name'])).to.deep.equal([
@@ -66,5 +68,23 @@ describe('compression translation', () => {
 
   it("leaves other services' sidecars alone", () => {
     expect(inboundFilters('orders', {}).map((f) => f['name'])).to.deep.equal(['envoy.filters.http.router']);
+  });
+
+  it('a response cache goes between the rate limit and the compressors, varying on Accept-Encoding and more', () => {
+    const filters = inboundFilters(
+      'web',
+      { encodings: ['gzip'] },
+      { responseCache: { varyHeaders: ['accept-language'] } },
+    );
+    expect(filters.map((f) => f['name'])).to.deep.equal([
+      'envoy.filters.http.local_ratelimit',
+      'envoy.filters.http.cache',
+      'envoy.filters.http.compressor.gzip',
+      'envoy.filters.http.router',
+    ]);
+    expect(typedConfig(filters[1])).to.deep.include({
+      allowed_vary_headers: [{ exact: 'accept-encoding' }, { exact: 'accept-language' }],
+      max_body_bytes: 1024 * 1024,
+    });
   });
 });

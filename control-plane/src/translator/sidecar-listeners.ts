@@ -13,6 +13,7 @@ import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import { rateLimitHttpFilter } from './rate-limit.ts';
+import { cacheHttpFilter } from './response-cache.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
 import { connectionLimitFilters, hcmLimitFields, listenerLimitFields } from './sidecar-limits.ts';
@@ -132,7 +133,7 @@ export function inboundListener(
   params: SidecarParams & { appPort: number },
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
-  policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression'>,
+  policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression' | 'responseCache'>,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   const limit = connectionLimitFilters(INBOUND_LISTENER, options);
@@ -141,11 +142,13 @@ export function inboundListener(
     filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry), limit);
   } else {
     const name = `inbound|${service}`;
-    const { rateLimit, compression } = policy ?? {};
-    // The service's rate limit holds every caller at its own door, the inbound connection manager; its responses are
-    // compressed there too, for every caller that accepts it.
+    const { rateLimit, compression, responseCache } = policy ?? {};
+    // The service's rate limit holds every caller at its own door, the inbound connection manager; its cache answers
+    // there, and its responses are compressed there for every caller that accepts it (before the cache stores them,
+    // so a hit is served compressed).
     const filters = [
       ...(rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)]),
+      ...(responseCache === undefined ? [] : [cacheHttpFilter(responseCache)]),
       ...(compression === undefined ? [] : compressionHttpFilters(compression)),
     ];
     const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };

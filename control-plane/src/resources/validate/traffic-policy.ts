@@ -7,6 +7,7 @@ import { validateLabels } from './labels.ts';
 import { validateLoadBalancer } from './load-balancer.ts';
 import { validateOutlierDetection } from './outlier-detection.ts';
 import { validateRateLimit } from './rate-limit.ts';
+import { validateResponseCache } from './response-cache.ts';
 
 export const TRAFFIC_POLICY_FIELDS = [
   'service',
@@ -17,6 +18,7 @@ export const TRAFFIC_POLICY_FIELDS = [
   'connectionPool',
   'rateLimit',
   'compression',
+  'responseCache',
 ];
 
 export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues: Issues): void {
@@ -34,6 +36,7 @@ export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues:
     validateConnectionPool(spec['connectionPool'], 'spec.connectionPool', issues);
   if (spec['rateLimit'] !== undefined) validateRateLimit(spec['rateLimit'], 'spec.rateLimit', issues);
   if (spec['compression'] !== undefined) validateCompression(spec['compression'], 'spec.compression', issues);
+  if (spec['responseCache'] !== undefined) validateResponseCache(spec['responseCache'], 'spec.responseCache', issues);
 }
 
 function validateSubsets(subsets: unknown[], path: string, issues: Issues): void {
