@@ -103,7 +103,7 @@ describe('validateResource', () => {
       'document 2 (Service orders): specs: unknown field, expected one of apiVersion|kind|metadata|spec',
     ]);
     expect(errorsOf(route, (d) => ((d as Loose).spec.http[0].retrys = {}))).to.deep.equal([
-      'document 2 (Route orders): spec.http[0].retrys: unknown field, expected one of name|match|rewrite|route|redirect|directResponse|timeout|idleTimeout|retries|headers|fault|mirror',
+      'document 2 (Route orders): spec.http[0].retrys: unknown field, expected one of name|match|rewrite|route|redirect|directResponse|timeout|idleTimeout|retries|headers|fault|mirror|cors',
     ]);
     expect(errorsOf(service, (d) => delete d['spec'])).to.deep.equal([
       'document 2 (Service orders): spec: required, expected a mapping',
