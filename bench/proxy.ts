@@ -4,20 +4,19 @@
 //   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
 //   `trellis baseline`, for an A/B of a change in one run (with --profile, both sidecars are profiled).
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureCommands } from './lib/apt.ts';
 import { cpuMicrosOf, settle } from './lib/cpu.ts';
 import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, waitForPort } from './lib/ports.ts';
+import { median, ROOT, spawnNode, startSidecar as startBenchSidecar, startControlPlane } from './lib/trellis.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
@@ -57,44 +56,6 @@ interface Row {
   cpuUsPerReq: number[];
 }
 
-function spawnNode(args: string[], cpus: string): ChildProcess {
-  return spawn('taskset', ['-c', cpus, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-function waitForLine(
-  child: ChildProcess,
-  pred: (l: Record<string, unknown>) => boolean,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const line = JSON.parse(text) as Record<string, unknown>;
-          if (pred(line)) {
-            child.stdout?.off('data', onData);
-            child.stdout?.resume();
-            resolve(line);
-            return;
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`process exited with ${code} before it was ready`)));
-  });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-}
-
 async function main(): Promise<void> {
   ensureCommands({ wrk: 'wrk', nginx: 'nginx-light' });
   const dir = mkdtempSync(path.join(tmpdir(), 'trellis-bench-'));
@@ -116,72 +77,22 @@ async function main(): Promise<void> {
     await waitForPort(hpPort);
 
     // Trellis: control plane (on the load CPU) + one sidecar whose outbound listener proxies to the upstream service.
-    const cp = spawnNode(
-      [
-        path.join(ROOT, 'control-plane/bin/trellis-control-plane.js'),
-        '--data-dir',
-        path.join(dir, 'cp'),
-        '--xds-host',
-        '127.0.0.1',
-        '--xds-port',
-        '0',
-        '--api-port',
-        '0',
-        '--metrics-port',
-        '0',
-        '--log-level',
-        'info',
-      ],
-      LOAD_CPU,
-    );
-    children.push(cp);
-    const cpLine = await waitForLine(cp, (l) => l['msg'] === 'control plane listening');
-    const api = `127.0.0.1:${cpLine['apiPort'] as number}`;
-    const yaml = `apiVersion: trellis.dev/v1
+    const cp = await startControlPlane(path.join(dir, 'cp'), LOAD_CPU, children);
+    cp.apply(`apiVersion: trellis.dev/v1
 kind: Service
 metadata: { name: upstream }
 spec:
   ports: [{ name: http, port: 80, protocol: HTTP }]
   endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
-`;
-    execFileSync(
-      process.execPath,
-      [path.join(ROOT, 'control-plane/bin/trellisctl.js'), '--api', api, 'apply', '-f', '-'],
-      { input: yaml },
-    );
+`);
     const startSidecar = async (
       service: string,
       extra: string[],
       nodeArgs: string[] = [],
       root = ROOT,
     ): Promise<{ port: number; child: ChildProcess }> => {
-      const port = await freePort();
-      const child = spawnNode(
-        [
-          ...nodeArgs,
-          path.join(root, 'sidecar/bin/trellis-sidecar.js'),
-          '--xds',
-          `127.0.0.1:${cpLine['xdsPort'] as number}`,
-          '--service',
-          service,
-          '--app-port',
-          String(await freePort()),
-          '--inbound-port',
-          String(await freePort()),
-          '--outbound-port',
-          String(port),
-          '--admin-port',
-          '0',
-          '--log-level',
-          'warn',
-          ...extra,
-        ],
-        PROXY_CPU,
-      );
-      children.push(child);
-      child.stdout?.resume();
-      await waitForPort(port);
-      return { port, child };
+      const s = await startBenchSidecar({ xds: cp.xds, service, cpus: PROXY_CPU, children, extra, nodeArgs, root });
+      return { port: s.outboundPort, child: s.child };
     };
     const sidecar = await startSidecar('bench-client', [], PROFILE_ARGS);
     const outbound = sidecar.port;

@@ -12,7 +12,10 @@ export interface NginxInstance {
 }
 
 function common(dir: string): string {
-  return `worker_processes 1;
+  // As root, nginx's workers would run as nobody and could not read this process's files (0700 temp directories) or
+  // write their cache: they run as root too. Otherwise they run as the current user anyway.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  return `${user}worker_processes 1;
 daemon off;
 master_process on;
 pid ${dir}/nginx.pid;
@@ -45,8 +48,18 @@ function start(dir: string, conf: string, port: number, cpus: string): Promise<N
   }));
 }
 
-/** An upstream answering every request with a small 200 body. */
+/** The text /text answers: 4 KiB of a compressible page. */
+export const UPSTREAM_TEXT = 'Trellis benchmark text, compressible like a page of HTML or JSON. '
+  .repeat(64)
+  .slice(0, 4096);
+
+/**
+ * An upstream answering every request with a small 200 body; `/text` with 4 KiB of text, `/cached/…` with a small body
+ * marked `Cache-Control: max-age=600`.
+ */
 export function startNginxUpstream(dir: string, port: number, cpus: string): Promise<NginxInstance> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'text.txt'), UPSTREAM_TEXT);
   const conf = `${common(dir)}
 http {
   access_log off;
@@ -54,22 +67,49 @@ http {
   server {
     listen 127.0.0.1:${port};
     location / { default_type text/plain; return 200 "hello from upstream\\n"; }
+    location = /text { default_type text/plain; alias ${dir}/text.txt; }
+    location /cached/ {
+      default_type text/plain;
+      add_header Cache-Control "max-age=600";
+      return 200 "hello from upstream, cacheable\\n";
+    }
   }
 }
 `;
   return start(dir, conf, port, cpus);
 }
 
+/** What a benchmark proxy does besides proxying: gzip (level 6, as the Trellis policy), or a response cache. */
+export type NginxFeature = 'plain' | 'gzip' | 'cache';
+
+const FEATURES: Readonly<Record<NginxFeature, (dir: string) => { http: string; location: string }>> = {
+  plain: () => ({ http: '', location: '' }),
+  gzip: () => ({
+    http: 'gzip on; gzip_types text/plain; gzip_min_length 30; gzip_comp_level 6; gzip_proxied any; gzip_vary on;',
+    location: '',
+  }),
+  cache: (dir) => ({ http: `proxy_cache_path ${dir}/cache keys_zone=bench:10m;`, location: 'proxy_cache bench;' }),
+};
+
 /** A reverse proxy to upstreamPort with a keep-alive upstream pool and raised keepalive_requests. */
-export function startNginxProxy(dir: string, port: number, upstreamPort: number, cpus: string): Promise<NginxInstance> {
+export function startNginxProxy(
+  dir: string,
+  port: number,
+  upstreamPort: number,
+  cpus: string,
+  feature: NginxFeature = 'plain',
+): Promise<NginxInstance> {
+  const extra = FEATURES[feature](dir);
   const conf = `${common(dir)}
 http {
   access_log off;
   keepalive_requests 1000000;
+  ${extra.http}
   upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${port};
     location / {
+      ${extra.location}
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";

@@ -6,6 +6,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
 import { CACHE_TYPE, type CacheFilterConfig, type HttpFilterTypedConfig } from '../../config/model.ts';
 import type {
+  BodyTransform,
   FilterEnv,
   FilterStream,
   HttpFilter,
@@ -132,7 +133,7 @@ class PreparedCache implements PreparedFilter {
 
 /** What a GET found in the store. */
 type Lookup =
-  | { kind: 'hit'; entry: CachedResponse; headers: Headers; stale: boolean }
+  | { kind: 'hit'; entry: CachedResponse; headers: string[]; stale: boolean }
   | { kind: 'revalidate'; entry: CachedResponse; conditional: Headers }
   | { kind: 'miss' };
 
@@ -177,12 +178,14 @@ class CacheFilter implements HttpFilter, FillWaiter {
       stream.localReply(this.#reply(found.entry, found.headers, found.stale ? 'hit; stale' : 'hit'));
       return false;
     }
-    // One fetch per key at a time: later misses wait for it (bounded), then look again.
-    if (store.filling(this.#key) && store.wait(this.#key, this, MAX_WAITERS)) {
+    // One fetch per key at a time: later misses wait for it (bounded), then look again; keys found uncacheable
+    // lately are fetched at once (waiting would only serialize them).
+    const pass = store.passing(this.#key);
+    if (!pass && store.filling(this.#key) && store.wait(this.#key, this, MAX_WAITERS)) {
       this.#waiting = true;
       return false;
     }
-    this.#filling = store.beginFill(this.#key);
+    this.#filling = !pass && store.beginFill(this.#key);
     prepared.count('miss');
     if (found.kind === 'revalidate') {
       this.#revalidating = found.entry;
@@ -198,8 +201,13 @@ class CacheFilter implements HttpFilter, FillWaiter {
   #lookup(): Lookup {
     const store = this.#prepared.store;
     const request = this.#request;
+    const plain = request.headers['cache-control'] === undefined && request.headers['pragma'] === undefined;
     for (const entry of store.variants(this.#key)) {
       if (!varyMatches(entry, request.headers)) continue;
+      // The hot path: a plain request and a fresh entry need nothing from the policy but what it said at store time.
+      const now = Date.now();
+      if (plain && now < entry.fresh.until)
+        return { kind: 'hit', entry, headers: freshHeaders(entry, now), stale: false };
       const evaluated = entry.policy.evaluateRequest(request);
       const revalidation = evaluated.revalidation;
       if (evaluated.response !== undefined) {
@@ -208,22 +216,19 @@ class CacheFilter implements HttpFilter, FillWaiter {
           return {
             kind: 'hit',
             entry,
-            headers: evaluated.response.headers as Headers,
+            headers: headerList(evaluated.response.headers as Headers),
             stale: revalidation !== undefined,
           };
       }
-      const headers = entry.policy.responseHeaders() as Headers;
-      if (headers['etag'] !== undefined || headers['last-modified'] !== undefined)
-        return { kind: 'revalidate', entry, conditional: (revalidation?.headers ?? {}) as Headers };
+      if (entry.validators) return { kind: 'revalidate', entry, conditional: (revalidation?.headers ?? {}) as Headers };
       return { kind: 'miss' };
     }
     return { kind: 'miss' };
   }
 
-  #reply(entry: CachedResponse, headers: Headers, status: string) {
-    const list = headerList(headers);
-    list.push('cache-status', `${CACHE_NAME}; ${status}`);
-    return { status: entry.status, body: entry.body, flags: '', headers: list };
+  #reply(entry: CachedResponse, headers: string[], status: string) {
+    headers.push('cache-status', `${CACHE_NAME}; ${status}`);
+    return { status: entry.status, body: entry.body, flags: '', headers };
   }
 
   fillEnded(): void {
@@ -242,6 +247,7 @@ class CacheFilter implements HttpFilter, FillWaiter {
       if (!modified) {
         prepared.count('validated');
         stale.policy = policy;
+        stale.fresh = freshness(policy);
         prepared.store.touch(stale);
         head.status = stale.status;
         head.headers.length = 0;
@@ -256,45 +262,54 @@ class CacheFilter implements HttpFilter, FillWaiter {
     headerSet(head.headers, 'cache-status', `${CACHE_NAME}; fwd=${stale === undefined ? 'miss' : 'stale'}`);
     const policy = new CachePolicy(this.#request, response, { shared: true });
     const length = headerGet(head.headers, 'content-length');
+    // Worth storing: fresh for a while, or revalidatable once stale (as Envoy, which wants one or the other).
+    const validators = response.headers['etag'] !== undefined || response.headers['last-modified'] !== undefined;
     const storable =
+      (validators || policy.timeToLive() > 0) &&
       policy.storable() &&
       headerGet(head.headers, 'set-cookie') === undefined &&
       prepared.varyAllowed(response.headers['vary']) &&
       (length === undefined || Number(length) <= prepared.maxBody);
     if (!storable) {
       prepared.count('uncacheable');
+      prepared.store.pass(this.#key);
       this.#endFill();
       return undefined;
     }
     if (endStream) {
-      this.#store(policy, head.status, Buffer.alloc(0));
+      this.#store(policy, head.status, Buffer.alloc(0), validators);
       return undefined;
     }
     return new Fill(prepared.maxBody, (body) => {
-      if (body === undefined) {
-        prepared.count('uncacheable');
-        this.#endFill();
-      } else this.#store(policy, head.status, body);
+      if (typeof body !== 'string') {
+        this.#store(policy, head.status, body, validators);
+        return;
+      }
+      prepared.count('uncacheable');
+      // Too large stays too large; a body cut short (client gone, reset) may well be stored next time.
+      if (body === 'too-large') prepared.store.pass(this.#key);
+      this.#endFill();
     });
   }
 
-  #store(policy: CachePolicy, status: number, body: Buffer): void {
+  #store(policy: CachePolicy, status: number, body: Buffer, validators: boolean): void {
     const prepared = this.#prepared;
     const request = this.#request;
     const varyValues = new Map<string, string | undefined>();
-    const vary = (policy.responseHeaders() as Headers)['vary'];
-    for (const raw of vary?.split(',') ?? []) {
+    const headers = policy.responseHeaders() as Headers;
+    for (const raw of headers['vary']?.split(',') ?? []) {
       const name = raw.trim().toLowerCase();
       if (name !== '') varyValues.set(name, request.headers[name] as string | undefined);
     }
     let headerBytes = 0;
-    for (const [name, value] of Object.entries(policy.responseHeaders()))
-      headerBytes += name.length + String(value).length;
+    for (const [name, value] of Object.entries(headers)) headerBytes += name.length + String(value).length;
     const stored = prepared.store.put({
       key: this.#key,
       policy,
+      fresh: freshness(policy),
       status,
       body,
+      validators,
       varyValues,
       bytes: body.length + headerBytes + ENTRY_OVERHEAD,
     });
@@ -319,21 +334,80 @@ class CacheFilter implements HttpFilter, FillWaiter {
   }
 }
 
+/** What a policy says now for the hit fast path (CachedResponse.fresh). */
+function freshness(policy: CachePolicy): CachedResponse['fresh'] {
+  const headers = headerList(policy.responseHeaders() as Headers);
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i] === 'age') {
+      headers.splice(i, 2);
+      break;
+    }
+  }
+  const now = Date.now();
+  // maxAge - age, not timeToLive(): that one counts stale-if-error and stale-while-revalidate (storage time).
+  const age = policy.age();
+  return { headers, until: now + Math.max(0, policy.maxAge() - age) * 1000, age, since: now };
+}
+
+/** A fresh entry's headers for a hit now, with its Age. */
+function freshHeaders(entry: CachedResponse, now: number): string[] {
+  const { headers, age, since } = entry.fresh;
+  const list = headers.slice();
+  list.push('age', String(Math.floor(age + (now - since) / 1000)));
+  return list;
+}
+
 /** Whether an entry's Vary'd request headers equal the request's. */
 function varyMatches(entry: CachedResponse, headers: CachePolicy.Headers): boolean {
   for (const [name, value] of entry.varyValues) if (headers[name] !== value) return false;
   return true;
 }
 
-/** Passes the body through unchanged while keeping a copy up to a bound; `done` gets it whole, or undefined. */
-class Fill extends Transform {
+/** What a fill ends with: the whole body (a copy, not a view of a socket buffer), or why not. */
+type Filled = Buffer | 'too-large' | 'cut-short';
+
+/** Passes the body through unchanged while keeping a copy up to a bound. */
+class Fill implements BodyTransform {
   readonly #max: number;
-  readonly #done: (body: Buffer | undefined) => void;
-  #chunks: Buffer[] | undefined = [];
-  #bytes = 0;
+  readonly #done: (body: Filled) => void;
+  #stream: FillStream | undefined;
   #reported = false;
 
-  constructor(max: number, done: (body: Buffer | undefined) => void) {
+  constructor(max: number, done: (body: Filled) => void) {
+    this.#max = max;
+    this.#done = done;
+  }
+
+  whole(body: Buffer): Buffer {
+    this.#report(body.length <= this.#max ? Buffer.from(body) : 'too-large');
+    return body;
+  }
+
+  stream(): Transform {
+    this.#stream = new FillStream(this.#max, (body) => this.#report(body));
+    return this.#stream;
+  }
+
+  destroy(): void {
+    this.#stream?.destroy();
+    // A body cut short is not stored.
+    this.#report('cut-short');
+  }
+
+  #report(body: Filled): void {
+    if (this.#reported) return;
+    this.#reported = true;
+    this.#done(body);
+  }
+}
+
+class FillStream extends Transform {
+  readonly #max: number;
+  readonly #done: (body: Filled) => void;
+  #chunks: Buffer[] | undefined = [];
+  #bytes = 0;
+
+  constructor(max: number, done: (body: Filled) => void) {
     super();
     this.#max = max;
     this.#done = done;
@@ -345,7 +419,7 @@ class Fill extends Transform {
       this.#bytes += chunk.length;
       if (this.#bytes > this.#max) {
         this.#chunks = undefined;
-        this.#report(undefined);
+        this.#done('too-large');
       } else chunks.push(chunk);
     }
     callback(null, chunk);
@@ -354,21 +428,8 @@ class Fill extends Transform {
   override _flush(callback: TransformCallback): void {
     const chunks = this.#chunks;
     this.#chunks = undefined;
-    if (chunks !== undefined) this.#report(Buffer.concat(chunks, this.#bytes));
+    if (chunks !== undefined) this.#done(Buffer.concat(chunks, this.#bytes));
     callback();
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.#chunks = undefined;
-    // A body cut short is not stored.
-    this.#report(undefined);
-    callback(error);
-  }
-
-  #report(body: Buffer | undefined): void {
-    if (this.#reported) return;
-    this.#reported = true;
-    this.#done(body);
   }
 }
 

@@ -6,7 +6,17 @@ import { type CachedResponse, ResponseStore } from './response-store.ts';
 const policy = new CachePolicy({ url: '/', headers: {} }, { status: 200, headers: { 'cache-control': 'max-age=60' } });
 
 function entry(key: string, bytes: number, vary: [string, string][] = []): CachedResponse {
-  return { key, policy, status: 200, body: Buffer.alloc(0), varyValues: new Map(vary), bytes };
+  const fresh = { headers: [], until: 0, age: 0, since: 0 };
+  return {
+    key,
+    policy,
+    fresh,
+    status: 200,
+    body: Buffer.alloc(0),
+    validators: false,
+    varyValues: new Map(vary),
+    bytes,
+  };
 }
 
 describe('ResponseStore', () => {

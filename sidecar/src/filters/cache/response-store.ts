@@ -6,8 +6,15 @@ import type CachePolicy from 'http-cache-semantics';
 export interface CachedResponse {
   readonly key: string;
   policy: CachePolicy;
+  /**
+   * What a plain request (no Cache-Control or Pragma of its own) needs for a hit without re-reading the policy: its
+   * headers (no Age, no Content-Length), until when (Date.now() ms) it is fresh, and its age (s) as of `since`.
+   */
+  fresh: { headers: readonly string[]; until: number; age: number; since: number };
   readonly status: number;
   readonly body: Buffer;
+  /** It has a validator (ETag or Last-Modified): once stale, a conditional request can revalidate it. */
+  readonly validators: boolean;
   /** The request headers the response varies on, as they were (lower-case names; undefined = absent). */
   readonly varyValues: ReadonlyMap<string, string | undefined>;
   /** What the entry costs the byte budget: body, headers and bookkeeping. */
@@ -19,6 +26,11 @@ export interface FillWaiter {
   fillEnded(): void;
 }
 
+/** How long a key whose response could not be stored is fetched without waiting on others (Varnish's hit-for-pass). */
+export const PASS_MS = 30_000;
+/** Keys remembered as uncacheable at most (the oldest are forgotten first). */
+const MAX_PASS_KEYS = 10_000;
+
 /** Fixed cost per entry besides body and headers (maps, policy object), counted against the byte budget. */
 export const ENTRY_OVERHEAD = 512;
 
@@ -28,6 +40,8 @@ export class ResponseStore {
   /** Every entry, least recently used first (a Map keeps insertion order: touching re-inserts). */
   readonly #lru = new Map<CachedResponse, true>();
   readonly #fills = new Map<string, Set<FillWaiter>>();
+  /** Keys whose last response could not be stored, until when (ms, performance.now()). */
+  readonly #pass = new Map<string, number>();
   #bytes = 0;
   #evicted = 0;
 
@@ -65,6 +79,7 @@ export class ResponseStore {
     const list = this.#byKey.get(entry.key) ?? [];
     const same = list.find((e) => sameVary(e.varyValues, entry.varyValues));
     if (same !== undefined) this.#remove(same);
+    this.#pass.delete(entry.key);
     const current = this.#byKey.get(entry.key) ?? [];
     current.unshift(entry);
     this.#byKey.set(entry.key, current);
@@ -92,6 +107,25 @@ export class ResponseStore {
     let n = 0;
     for (const key of [...this.#byKey.keys()]) if (match(key)) n += this.invalidate(key);
     return n;
+  }
+
+  /**
+   * The key's response could not be stored: for a while its requests go upstream at once, not one after another
+   * behind a fill that will not help them.
+   */
+  pass(key: string, now = performance.now()): void {
+    this.#pass.delete(key);
+    this.#pass.set(key, now + PASS_MS);
+    if (this.#pass.size > MAX_PASS_KEYS) this.#pass.delete(this.#pass.keys().next().value as string);
+  }
+
+  /** Whether the key was found uncacheable lately. */
+  passing(key: string, now = performance.now()): boolean {
+    const until = this.#pass.get(key);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#pass.delete(key);
+    return false;
   }
 
   /** Whether a request is fetching the key from upstream now. */

@@ -2,6 +2,7 @@
 // streaming with backpressure and a flush per upstream chunk (never the whole body in memory), with Envoy's rules
 // (minimum size, media types, Vary, weak ETags, no double compression) and stats
 // (http.<prefix>.compressor.<library name>.<library>.*).
+import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import {
   COMPRESSOR_PER_ROUTE_TYPE,
@@ -59,22 +60,23 @@ const COUNTERS = [
 
 type Counter = (typeof COUNTERS)[number];
 
-/** A compressing zlib stream for the library; every write is flushed, so streamed responses reach the client. */
-export function compressStream(library: CompressorLibrary): BodyTransform {
+/** Bodies up to this size that arrive whole are compressed in one synchronous call (no stream, no thread hop). */
+const WHOLE_MAX = 64 * 1024;
+
+/** The library's node:zlib options (gzip), or its params (brotli, zstd). */
+function zlibOptions(library: CompressorLibrary): zlib.ZlibOptions & zlib.BrotliOptions & zlib.ZstdOptions {
   switch (library.coding) {
     case 'gzip':
-      return zlib.createGzip({
+      return {
         level: library.level,
         memLevel: library.memLevel,
         windowBits: library.windowBits,
         strategy: library.strategy,
         chunkSize: library.chunkSize,
-        flush: Z.Z_SYNC_FLUSH,
-      });
+      };
     case 'br':
-      return zlib.createBrotliCompress({
+      return {
         chunkSize: library.chunkSize,
-        flush: Z.BROTLI_OPERATION_FLUSH,
         params: {
           [Z.BROTLI_PARAM_QUALITY]: library.quality,
           [Z.BROTLI_PARAM_MODE]: library.mode,
@@ -82,15 +84,83 @@ export function compressStream(library: CompressorLibrary): BodyTransform {
           [Z.BROTLI_PARAM_LGBLOCK]: library.inputBlockBits,
           [Z.BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING]: library.disableLiteralContextModeling ? 1 : 0,
         },
-      });
+      };
     case 'zstd': {
       const params: Record<number, number> = {
         [Z.ZSTD_c_compressionLevel]: library.level,
         [Z.ZSTD_c_checksumFlag]: library.checksum ? 1 : 0,
       };
       if (library.strategy > 0) params[Z.ZSTD_c_strategy] = library.strategy;
-      return zlib.createZstdCompress({ chunkSize: library.chunkSize, flush: Z.ZSTD_e_flush, params });
+      return { chunkSize: library.chunkSize, params };
     }
+  }
+}
+
+/** A compressing zlib stream for the library; every write is flushed, so streamed responses reach the client. */
+export function compressStream(library: CompressorLibrary): Transform {
+  const options = zlibOptions(library);
+  switch (library.coding) {
+    case 'gzip':
+      return zlib.createGzip({ ...options, flush: Z.Z_SYNC_FLUSH });
+    case 'br':
+      return zlib.createBrotliCompress({ ...options, flush: Z.BROTLI_OPERATION_FLUSH });
+    case 'zstd':
+      return zlib.createZstdCompress({ ...options, flush: Z.ZSTD_e_flush });
+  }
+}
+
+/** A whole body compressed at once. */
+export function compressWhole(library: CompressorLibrary, body: Buffer): Buffer {
+  const options = zlibOptions(library);
+  switch (library.coding) {
+    case 'gzip':
+      return zlib.gzipSync(body, options);
+    case 'br':
+      return zlib.brotliCompressSync(body, options);
+    case 'zstd':
+      return zlib.zstdCompressSync(body, options);
+  }
+}
+
+/** One response's compression: at once when its body arrives whole and small, else a zlib stream. */
+class Compression implements BodyTransform {
+  readonly #prepared: PreparedCompressor;
+  #zlib: Transform | undefined;
+  #in = 0;
+  #out = 0;
+
+  constructor(prepared: PreparedCompressor) {
+    this.#prepared = prepared;
+  }
+
+  whole(body: Buffer): Buffer | undefined {
+    if (body.length > WHOLE_MAX) return undefined;
+    const out = compressWhole(this.#prepared.config.library, body);
+    this.#in += body.length;
+    this.#out += out.length;
+    return out;
+  }
+
+  stream(): Transform {
+    const stream = compressStream(this.#prepared.config.library);
+    stream.on('data', (chunk: Buffer) => {
+      this.#out += chunk.length;
+    });
+    this.#zlib = stream;
+    return stream;
+  }
+
+  destroy(): void {
+    const prepared = this.#prepared;
+    const stream = this.#zlib;
+    this.#zlib = undefined;
+    if (stream !== undefined) {
+      this.#in += (stream as zlib.Gzip).bytesWritten;
+      stream.destroy();
+    }
+    prepared.count('total_uncompressed_bytes', this.#in);
+    prepared.count('total_compressed_bytes', this.#out);
+    this.#in = this.#out = 0;
   }
 }
 
@@ -184,8 +254,7 @@ class CompressorFilter implements HttpFilter {
   readonly #prepared: PreparedCompressor;
   readonly #negotiation: Negotiation;
   readonly #head: boolean;
-  #zlib: BodyTransform | undefined;
-  #out = 0;
+  #compression: Compression | undefined;
 
   constructor(prepared: PreparedCompressor, negotiation: Negotiation, head: boolean) {
     this.#prepared = prepared;
@@ -229,22 +298,15 @@ class CompressorFilter implements HttpFilter {
     const etag = headerGet(headers, 'etag');
     // The bytes differ from the identity body's: a strong validator would lie (RFC 9110 §8.8.1).
     if (etag !== undefined && !etag.startsWith('W/')) headerSet(headers, 'etag', `W/${etag}`);
-    const stream = compressStream(prepared.config.library);
-    stream.on('data', (chunk: Buffer) => {
-      this.#out += chunk.length;
-    });
-    this.#zlib = stream;
-    return stream;
+    const compression = new Compression(prepared);
+    this.#compression = compression;
+    return compression;
   }
 
   onDestroy(): void {
-    const stream = this.#zlib;
-    if (stream === undefined) return;
-    this.#zlib = undefined;
-    const prepared = this.#prepared;
-    prepared.count('total_uncompressed_bytes', (stream as zlib.Gzip).bytesWritten);
-    prepared.count('total_compressed_bytes', this.#out);
-    stream.destroy();
+    const compression = this.#compression;
+    this.#compression = undefined;
+    compression?.destroy();
   }
 }
 

@@ -6,10 +6,18 @@ import type { LocalReply } from '../reply.ts';
 
 /**
  * A response body rewriter a filter installs from its response-headers phase (a compressor, a cache fill): the
- * upstream's bytes go in, what comes out goes on downstream, with backpressure both ways. Destroyed however the
- * stream ends.
+ * upstream's bytes go in, what comes out goes on downstream. A body that arrives whole with its end (a small response)
+ * takes `whole`, synchronously; otherwise `stream()` is made on the first chunk and the bytes stream through it with
+ * backpressure both ways. Destroyed however the stream ends.
  */
-export type BodyTransform = Transform;
+export interface BodyTransform {
+  /** The transform of a whole body at once; undefined when this body should stream instead (e.g. it is large). */
+  whole?(body: Buffer): Buffer | undefined;
+  /** The streaming transform, made at most once, on first use. */
+  stream(): Transform;
+  /** The stream ended (or the transform is not needed): release what it holds. */
+  destroy(): void;
+}
 
 /** An upstream response head on its way downstream: filters may change the status and the headers. */
 export interface ResponseHead {
