@@ -156,6 +156,18 @@ describe('compressor filter (envoy.filters.http.compressor)', () => {
     });
   }
 
+  it('a small body that arrives whole is compressed at once, in every coding, and counted', async () => {
+    const p = await bench.proxy([compressor(GZIP), compressor(BROTLI), compressor(ZSTD)]);
+    for (const library of [GZIP, BROTLI, ZSTD]) {
+      const res = await get(p.port, '/text?n=2000', { 'accept-encoding': library.coding });
+      expect(res.headers['content-encoding']).to.equal(library.coding);
+      expect(decode(library.coding, res.body)).to.equal(TEXT.slice(0, 2000));
+      const base = `http.in.compressor.${library.coding}.${library.coding === 'br' ? 'brotli' : library.coding}.`;
+      await until(() => p.stats.counter(`${base}total_uncompressed_bytes`) === 2000);
+      expect(p.stats.counter(`${base}total_compressed_bytes`)).to.equal(res.body.length);
+    }
+  });
+
   it('compresses over HTTP/2 too', async () => {
     const p = await bench.proxy([compressor(BROTLI)]);
     const session = http2.connect(`http://127.0.0.1:${p.port}`);
