@@ -130,14 +130,40 @@ describe('HTTP filter decoding', () => {
       status: 503,
       resourceExhausted: false,
       rateLimitHeaders: false,
+      descriptors: [],
+      alwaysConsumeDefault: true,
     });
     // Unset shares are 0 % (Envoy): the filter counts nothing and refuses nothing until enabled.
     const [bare] = httpFilters(rl({}), 'f');
     expect(bare?.config).to.include({ status: 429 });
     const bad = (config: Record<string, unknown>) => () => httpFilters(rl(config), 'f');
-    expect(bad({ descriptors: [{ entries: [] }] })).to.throw(
-      'f[0].typed_config.descriptors: is not supported by the sidecar',
+    expect(
+      bad({ descriptors: [{ entries: [], token_bucket: { max_tokens: 1, fill_interval: { seconds: 1 } } }] }),
+    ).to.throw('f[0].typed_config.descriptors[0].entries: needs at least one entry');
+    expect(bad({ descriptors: [{ entries: [{ key: 'remote_address' }] }] })).to.throw(
+      'f[0].typed_config.descriptors[0].token_bucket: is required',
     );
+    const [withDescriptors] = httpFilters(
+      rl({
+        descriptors: [
+          {
+            entries: [{ key: 'remote_address' }],
+            token_bucket: { max_tokens: 2, fill_interval: { seconds: 60 } },
+          },
+        ],
+        always_consume_default_token_bucket: { value: false },
+      }),
+      'f',
+    );
+    expect(withDescriptors?.config).to.deep.include({
+      descriptors: [
+        {
+          entries: [{ key: 'remote_address', value: '' }],
+          tokenBucket: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 60_000 },
+        },
+      ],
+      alwaysConsumeDefault: false,
+    });
     expect(bad({ token_bucket: { max_tokens: 1, fill_interval: { nanos: 10_000_000 } } })).to.throw(
       'f[0].typed_config.token_bucket.fill_interval: expected at least 50ms, got 10ms',
     );

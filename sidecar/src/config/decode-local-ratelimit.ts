@@ -1,7 +1,7 @@
 // Decodes envoy.filters.http.local_ratelimit's LocalRateLimit (filter config and per-route override) into the model.
 import { lookupType } from '@trellis/xds-protos';
 import { fraction } from './decode-fault.ts';
-import { at, durationMs, fail, num, type Obj, optObj, str, wrappedNum } from './decode-values.ts';
+import { at, durationMs, fail, num, type Obj, objList, optObj, str, wrappedBool, wrappedNum } from './decode-values.ts';
 import type { Fraction, LocalRateLimitConfig } from './model.ts';
 
 const STATUS_CODES = lookupType('envoy.type.v3.HttpStatus').fields['code']?.resolvedType as
@@ -12,7 +12,6 @@ const STATUS_CODES = lookupType('envoy.type.v3.HttpStatus').fields['code']?.reso
 const UNSUPPORTED: readonly string[] = [
   'request_headers_to_add_when_not_enforced',
   'response_headers_to_add',
-  'descriptors',
   'stage',
   'local_rate_limit_per_downstream_connection',
   'local_cluster_rate_limit',
@@ -37,6 +36,21 @@ function status(v: unknown, path: string): number {
   return code < 400 ? 429 : code;
 }
 
+/** A TokenBucket: max_tokens ≥ 1, tokens_per_fill ≥ 1 (default 1), fill_interval ≥ 50 ms. */
+function tokenBucketOf(bucket: Obj, bpath: string): NonNullable<LocalRateLimitConfig['tokenBucket']> {
+  const maxTokens = num(bucket['max_tokens'], at(bpath, 'max_tokens'), 0);
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    fail(at(bpath, 'max_tokens'), `expected at least 1, got ${maxTokens}`);
+  const tokensPerFill = wrappedNum(bucket['tokens_per_fill'], at(bpath, 'tokens_per_fill'), 1);
+  if (!Number.isInteger(tokensPerFill) || tokensPerFill < 1)
+    fail(at(bpath, 'tokens_per_fill'), `expected at least 1, got ${tokensPerFill}`);
+  if (bucket['fill_interval'] === undefined) fail(at(bpath, 'fill_interval'), 'is required');
+  const fillIntervalMs = durationMs(bucket['fill_interval'], at(bpath, 'fill_interval'), 0);
+  // Envoy's bound: a fill interval under 50 ms would be a timer storm.
+  if (fillIntervalMs < 50) fail(at(bpath, 'fill_interval'), `expected at least 50ms, got ${fillIntervalMs}ms`);
+  return { maxTokens, tokensPerFill, fillIntervalMs };
+}
+
 export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig {
   for (const field of UNSUPPORTED) {
     const v = o[field];
@@ -51,22 +65,20 @@ export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig
     fail(at(path, 'vh_rate_limits'), 'is not supported by the sidecar');
   const statPrefix = str(o['stat_prefix']);
   if (statPrefix === '') fail(at(path, 'stat_prefix'), 'is required');
-  let tokenBucket: LocalRateLimitConfig['tokenBucket'];
   const bucket = optObj(o['token_bucket'], at(path, 'token_bucket'));
-  if (bucket !== undefined) {
-    const bpath = at(path, 'token_bucket');
-    const maxTokens = num(bucket['max_tokens'], at(bpath, 'max_tokens'), 0);
-    if (!Number.isInteger(maxTokens) || maxTokens < 1)
-      fail(at(bpath, 'max_tokens'), `expected at least 1, got ${maxTokens}`);
-    const tokensPerFill = wrappedNum(bucket['tokens_per_fill'], at(bpath, 'tokens_per_fill'), 1);
-    if (!Number.isInteger(tokensPerFill) || tokensPerFill < 1)
-      fail(at(bpath, 'tokens_per_fill'), `expected at least 1, got ${tokensPerFill}`);
-    if (bucket['fill_interval'] === undefined) fail(at(bpath, 'fill_interval'), 'is required');
-    const fillIntervalMs = durationMs(bucket['fill_interval'], at(bpath, 'fill_interval'), 0);
-    // Envoy's bound: a fill interval under 50 ms would be a timer storm.
-    if (fillIntervalMs < 50) fail(at(bpath, 'fill_interval'), `expected at least 50ms, got ${fillIntervalMs}ms`);
-    tokenBucket = { maxTokens, tokensPerFill, fillIntervalMs };
-  }
+  const tokenBucket = bucket === undefined ? undefined : tokenBucketOf(bucket, at(path, 'token_bucket'));
+  const descriptors = objList(o['descriptors'], at(path, 'descriptors')).map((d, i) => {
+    const dpath = at(at(path, 'descriptors'), i);
+    const entries = objList(d['entries'], at(dpath, 'entries')).map((e, j) => {
+      const key = str(e['key']);
+      if (key === '') fail(at(at(at(dpath, 'entries'), j), 'key'), 'is required');
+      return { key, value: str(e['value']) };
+    });
+    if (entries.length === 0) fail(at(dpath, 'entries'), 'needs at least one entry');
+    const b = optObj(d['token_bucket'], at(dpath, 'token_bucket'));
+    if (b === undefined) fail(at(dpath, 'token_bucket'), 'is required');
+    return { entries, tokenBucket: tokenBucketOf(b, at(dpath, 'token_bucket')) };
+  });
   return {
     statPrefix,
     tokenBucket,
@@ -75,5 +87,11 @@ export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig
     status: status(o['status'], at(path, 'status')),
     resourceExhausted: o['rate_limited_as_resource_exhausted'] === true,
     rateLimitHeaders: headers === 'DRAFT_VERSION_03' || headers === 1,
+    descriptors,
+    alwaysConsumeDefault: wrappedBool(
+      o['always_consume_default_token_bucket'],
+      at(path, 'always_consume_default_token_bucket'),
+      true,
+    ),
   };
 }

@@ -6,6 +6,7 @@ import { fraction } from './decode-fault.ts';
 import { headerValue } from './decode-header-value.ts';
 import { perFilterConfigs } from './decode-http-filters.ts';
 import { regexMatcher, routeMatch } from './decode-matchers.ts';
+import { rateLimits } from './decode-rate-limits.ts';
 import {
   at,
   type Decoded,
@@ -197,6 +198,8 @@ function routeAction(o: Obj, path: string, vhostRetry: RetryPolicy | undefined):
     mirrorPolicy(m, at(at(path, 'request_mirror_policies'), i)),
   );
   if (mirrors.length > 0) action.mirrors = mirrors;
+  const limits = rateLimits(o['rate_limits'], at(path, 'rate_limits'));
+  if (limits !== undefined) action.rateLimits = limits;
   return action;
 }
 
@@ -348,6 +351,8 @@ function virtualHost(o: Obj, path: string, seen: Map<string, string>): VirtualHo
     responseHeaders: headerOps(o, 'response', path),
   };
   if (filters !== undefined) out.perFilterConfig = filters;
+  const limits = rateLimits(o['rate_limits'], at(path, 'rate_limits'));
+  if (limits !== undefined) out.rateLimits = limits;
   return out;
 }
 

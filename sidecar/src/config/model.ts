@@ -101,6 +101,32 @@ export interface RouteAction {
   upgrades: string[];
   /** `request_mirror_policies`: copies of a share of the requests to shadow clusters, fire and forget. */
   mirrors?: MirrorPolicy[];
+  /** `rate_limits`: the descriptors requests on this route carry to rate limit filters (else the virtual host's). */
+  rateLimits?: RateLimitSpec[];
+}
+
+/** One `rate_limits` entry: its actions make one descriptor (every action must yield an entry, or there is none). */
+export interface RateLimitSpec {
+  /** `stage`: only filters of the same stage read it (the sidecar's filters are stage 0). */
+  stage: number;
+  actions: RateLimitAction[];
+}
+
+/** A rate limit action: one descriptor entry from the request. */
+export type RateLimitAction =
+  /** `remote_address`: ('remote_address', the trusted client address). */
+  | { kind: 'remote_address' }
+  /** `request_headers`: (descriptorKey, the header's value); absent header: no descriptor, or no entry (skipIfAbsent). */
+  | { kind: 'request_headers'; header: string; descriptorKey: string; skipIfAbsent: boolean }
+  /** `generic_key`: (descriptorKey or 'generic_key', the fixed value). */
+  | { kind: 'generic_key'; descriptorKey: string; value: string }
+  /** `header_value_match`: (descriptorKey or 'header_match', value) when the headers match (or not, expectMatch false). */
+  | { kind: 'header_value_match'; descriptorKey: string; value: string; expectMatch: boolean; headers: HeaderMatch[] };
+
+/** A descriptor entry of the local rate limit filter's `descriptors`; an empty value matches any (a bucket per value). */
+export interface DescriptorEntry {
+  key: string;
+  value: string;
 }
 
 export interface MirrorPolicy {
@@ -178,6 +204,16 @@ export interface LocalRateLimitConfig {
   resourceExhausted: boolean;
   /** `enable_x_ratelimit_headers: DRAFT_VERSION_03`: responses carry x-ratelimit-limit, -remaining and -reset. */
   rateLimitHeaders: boolean;
+  /**
+   * `descriptors`: buckets for requests whose route descriptors match (verbatim; an empty value matches any value,
+   * with a bucket per value, at most a bounded number of them).
+   */
+  descriptors: {
+    entries: DescriptorEntry[];
+    tokenBucket: { maxTokens: number; tokensPerFill: number; fillIntervalMs: number };
+  }[];
+  /** `always_consume_default_token_bucket` (default true): the default bucket counts matched requests too. */
+  alwaysConsumeDefault: boolean;
 }
 
 /** A content-coding the compressor filter produces (the Accept-Encoding / Content-Encoding token). */
@@ -309,6 +345,8 @@ export type PerFilterConfigs = Readonly<Record<string, HttpFilterTypedConfig>>;
 
 export interface VirtualHost {
   name: string;
+  /** `rate_limits` for the routes that set none of their own. */
+  rateLimits?: RateLimitSpec[];
   /** Lower-case domains: exact ('orders:8080'), suffix wildcard ('*.shop'), prefix wildcard ('orders.*') or '*'. */
   domains: string[];
   routes: Route[];

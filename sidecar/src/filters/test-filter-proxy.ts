@@ -1,7 +1,7 @@
 // Test helper for HTTP filters: an app that counts the requests reaching it, and proxies on real sockets whose
 // connection manager runs given filters (the built-in registry) before the router.
 import type http from 'node:http';
-import type { HttpFilterConfig, Route } from '../config/model.ts';
+import type { HttpConnectionManagerConfig, HttpFilterConfig, Route } from '../config/model.ts';
 import {
   echoHandler,
   type ProxyUnderTest,
@@ -21,7 +21,11 @@ export interface FilterBench {
   /** The cluster `app` of the last proxy started (its request slots). */
   readonly clusters: TestClusters;
   /** A proxy (statPrefix `in`) running `filters` over `routes` (default: everything to the app). */
-  proxy(filters: HttpFilterConfig[], routes?: Route[]): Promise<ProxyUnderTest>;
+  proxy(
+    filters: HttpFilterConfig[],
+    routes?: Route[],
+    hcm?: Partial<HttpConnectionManagerConfig>,
+  ): Promise<ProxyUnderTest>;
 }
 
 /**
@@ -53,13 +57,13 @@ export function filterBench(appHandler?: http.RequestListener, caches?: Response
     get clusters() {
       return clusters;
     },
-    async proxy(filters, routes = [route({ prefix: '/', cluster: 'app' })]) {
+    async proxy(filters, routes = [route({ prefix: '/', cluster: 'app' })], hcm = {}) {
       clusters = new TestClusters();
       clusters.add('app', [app?.port ?? 0]);
       const p = await startProxy(
         routeConfig([vhost('v', ['*'], routes)]),
         clusters,
-        { statPrefix: 'in', httpFilters: filters },
+        { statPrefix: 'in', httpFilters: filters, ...hcm },
         undefined,
         {},
         setup(undefined, caches),

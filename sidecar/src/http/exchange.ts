@@ -3,7 +3,7 @@
 import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import type { HashPolicy } from '../config/model.ts';
+import type { HashPolicy, RateLimitSpec } from '../config/model.ts';
 import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/hash-key.ts';
@@ -25,6 +25,7 @@ import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchan
 import { type BodyPipeSink, ResponseBodyPipe } from './filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from './filter/chain.ts';
 import type { BodyTransform } from './filter/filter.ts';
+import { trustedClientAddress } from './forwarded-headers.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { Admittable } from './h2-session-guard.ts';
 import { ViewHashRequest } from './hash-policy.ts';
@@ -47,6 +48,7 @@ const kExchange = Symbol('exchange');
 const kIdle = Symbol('idle');
 const kRequestTimer = Symbol('requestTimer');
 const NONE: readonly string[] = [];
+const NO_RATE_LIMITS: readonly RateLimitSpec[] = [];
 const NO_SCOPE: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
 
 /** What the client gets when no attempt produced a response. */
@@ -289,14 +291,18 @@ export class Exchange
     this.obs?.routed(refused ? routed.scope.route : routed.route, refused ? undefined : routed.cluster.name);
     const filters = ctx.filters;
     if (filters !== undefined && !(refused && routed.beforeFilters === true)) {
-      const scope = routed.scope;
+      const { route, vhost } = routed.scope;
       const run = new FilterRun(
         filters,
         view,
         this.grpc,
-        scope.route?.action !== undefined,
-        scope.route?.perFilterConfig,
-        scope.vhost?.perFilterConfig,
+        {
+          forwarding: route?.action !== undefined,
+          perFilterConfig: route?.perFilterConfig,
+          vhostPerFilterConfig: vhost?.perFilterConfig,
+          rateLimits: route?.action?.rateLimits ?? vhost?.rateLimits ?? NO_RATE_LIMITS,
+          clientAddress: trustedClientAddress(view.headers, this.peer, ctx.hcm),
+        },
         this,
       );
       this.filterRun = run;

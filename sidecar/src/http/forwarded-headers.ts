@@ -26,19 +26,29 @@ export function applyForwardedHeaders(
   scheme: string,
   cfg: ForwardingConfig,
 ): string {
-  const incoming = headerGet(headers, 'x-forwarded-for');
-  let client = peer;
+  const client = trustedClientAddress(headers, peer, cfg);
   if (cfg.useRemoteAddress) {
-    const xff = incoming === undefined ? peer : `${incoming}, ${peer}`;
-    headerSet(headers, 'x-forwarded-for', xff);
-    if (cfg.xffNumTrustedHops > 0 && incoming !== undefined) client = nthFromRight(xff, cfg.xffNumTrustedHops) ?? peer;
-  } else if (incoming !== undefined) {
-    client = nthFromRight(incoming, cfg.xffNumTrustedHops) ?? peer;
+    const incoming = headerGet(headers, 'x-forwarded-for');
+    headerSet(headers, 'x-forwarded-for', incoming === undefined ? peer : `${incoming}, ${peer}`);
   }
   const trusted = !cfg.useRemoteAddress || cfg.xffNumTrustedHops > 0;
   if (!trusted || !headerHas(headers, 'x-forwarded-proto')) headerSet(headers, 'x-forwarded-proto', scheme);
   if (cfg.generateRequestId && !headerHas(headers, 'x-request-id')) headers.push('x-request-id', newRequestId());
   return client;
+}
+
+/**
+ * The trusted client address applyForwardedHeaders will return, without changing anything (HTTP filters read it
+ * before the router prepares the upstream headers).
+ */
+export function trustedClientAddress(headers: HeaderList, peer: string, cfg: ForwardingConfig): string {
+  const incoming = headerGet(headers, 'x-forwarded-for');
+  if (incoming === undefined) return peer;
+  if (cfg.useRemoteAddress) {
+    if (cfg.xffNumTrustedHops === 0) return peer;
+    return nthFromRight(`${incoming}, ${peer}`, cfg.xffNumTrustedHops) ?? peer;
+  }
+  return nthFromRight(incoming, cfg.xffNumTrustedHops) ?? peer;
 }
 
 /** The n-th address from the right of a comma-separated XFF value (0 = rightmost). */

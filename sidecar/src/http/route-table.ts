@@ -3,6 +3,7 @@ import type { Re2 } from '@trellis/re2';
 import type {
   HeaderOps,
   PerFilterConfigs,
+  RateLimitSpec,
   RedirectAction,
   RouteAction,
   RouteConfig,
@@ -55,6 +56,8 @@ export interface CompiledVirtualHost {
   readonly requestHeaders: HeaderOps;
   readonly responseHeaders: HeaderOps;
   readonly perFilterConfig: PerFilterConfigs | undefined;
+  /** `rate_limits` for routes without their own. */
+  readonly rateLimits: readonly RateLimitSpec[] | undefined;
 }
 
 export interface RouteMatchResult {
@@ -207,6 +210,7 @@ function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
     requestHeaders: normalizeHeaderOps(vh.requestHeaders),
     responseHeaders: normalizeHeaderOps(vh.responseHeaders),
     perFilterConfig: vh.perFilterConfig,
+    rateLimits: vh.rateLimits,
   };
 }
 

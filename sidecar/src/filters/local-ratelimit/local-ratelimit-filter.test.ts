@@ -6,6 +6,7 @@ import {
   LOCAL_RATELIMIT_TYPE,
   type LocalRateLimitConfig,
   type PerFilterConfigs,
+  type RateLimitSpec,
   type Route,
 } from '../../config/model.ts';
 import { route, send } from '../../http/test-harness.ts';
@@ -24,6 +25,8 @@ function limit(tokens: number, extra: Partial<LocalRateLimitConfig> = {}): Local
     status: 429,
     resourceExhausted: false,
     rateLimitHeaders: false,
+    descriptors: [],
+    alwaysConsumeDefault: true,
     ...extra,
   };
 }
@@ -97,5 +100,67 @@ describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
     expect((await send(p.port, '/gone')).status).to.equal(503);
     expect((await send(p.port, '/nope')).status).to.equal(429);
     expect((await send(p.port, '/api')).status).to.equal(429);
+  });
+
+  describe('descriptors from the route (per client, per header value)', () => {
+    /** Every route's requests carry these `rate_limits`. */
+    const limited = (rateLimits: RateLimitSpec[]): Route[] => {
+      const r = route({ prefix: '/', cluster: 'app' });
+      if (r.action.type === 'route') r.action.route.rateLimits = rateLimits;
+      return [r];
+    };
+    const perClient = (tokens: number): LocalRateLimitConfig['descriptors'][number] => ({
+      entries: [{ key: 'remote_address', value: '' }],
+      tokenBucket: { maxTokens: tokens, tokensPerFill: tokens, fillIntervalMs: 3_600_000 },
+    });
+    // One trusted hop: the client is the address the first proxy appended.
+    const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+
+    it('a wildcard remote_address descriptor keeps a bucket per client address', async () => {
+      const p = await bench.proxy(
+        chain({ ...limit(1000), descriptors: [perClient(2)] }),
+        limited([{ stage: 0, actions: [{ kind: 'remote_address' }] }]),
+        { xffNumTrustedHops: 1 },
+      );
+      for (let i = 0; i < 2; i++) expect((await send(p.port, '/', from('10.0.0.1'))).status).to.equal(200);
+      const refused = await send(p.port, '/', from('10.0.0.1'));
+      expect(refused.status).to.equal(429);
+      expect(refused.headers['x-ratelimit-limit']).to.equal('2');
+      // Another client has its own bucket.
+      expect((await send(p.port, '/', from('10.0.0.2'))).status).to.equal(200);
+    });
+
+    it('a request_headers descriptor limits per header value; requests without the header take the default bucket only', async () => {
+      const p = await bench.proxy(
+        chain({ ...limit(4), descriptors: [{ ...perClient(1), entries: [{ key: 'api_key', value: '' }] }] }),
+        limited([
+          {
+            stage: 0,
+            actions: [{ kind: 'request_headers', header: 'x-api-key', descriptorKey: 'api_key', skipIfAbsent: false }],
+          },
+        ]),
+      );
+      const key = (k: string) => ({ headers: { 'x-api-key': k } });
+      expect((await send(p.port, '/', key('a'))).status).to.equal(200);
+      expect((await send(p.port, '/', key('a'))).status).to.equal(429);
+      expect((await send(p.port, '/', key('b'))).status).to.equal(200);
+      // The default bucket (4) counted a and b's admitted requests; a refusal spends nothing more of it.
+      expect((await send(p.port, '/')).status).to.equal(200);
+      expect((await send(p.port, '/')).status).to.equal(200);
+      expect((await send(p.port, '/')).status).to.equal(429);
+    });
+
+    it('always_consume_default_token_bucket off: requests a descriptor matched leave the default bucket alone', async () => {
+      const p = await bench.proxy(
+        chain({
+          ...limit(1),
+          alwaysConsumeDefault: false,
+          descriptors: [{ ...perClient(5), entries: [{ key: 'tenant', value: 'gold' }] }],
+        }),
+        limited([{ stage: 0, actions: [{ kind: 'generic_key', descriptorKey: 'tenant', value: 'gold' }] }]),
+      );
+      for (let i = 0; i < 5; i++) expect((await send(p.port, '/')).status).to.equal(200);
+      expect((await send(p.port, '/')).status).to.equal(429);
+    });
   });
 });

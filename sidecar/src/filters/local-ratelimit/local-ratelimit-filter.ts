@@ -1,6 +1,7 @@
-// envoy.filters.http.local_ratelimit: one token bucket per config (the connection manager's, or a route's override),
-// shared by its requests; a spent bucket answers 429 (or the configured status) with retry-after and x-ratelimit-*
-// headers, with Envoy's stats (<stat_prefix>.http_local_rate_limit.*).
+// envoy.filters.http.local_ratelimit: one token bucket per config (the connection manager's, or a route's override)
+// shared by its requests, plus buckets per descriptor its routes' `rate_limits` make (per client address or header
+// value where the configured value is empty, bounded); a spent bucket answers 429 (or the configured status) with
+// retry-after and x-ratelimit-* headers, with Envoy's stats (<stat_prefix>.http_local_rate_limit.*).
 import {
   type Fraction,
   type HttpFilterTypedConfig,
@@ -12,6 +13,7 @@ import { GrpcStatus } from '../../http/grpc.ts';
 import { randomBelow } from '../../http/random.ts';
 import type { LocalReply } from '../../http/reply.ts';
 import type { Stats } from '../../stats.ts';
+import { DescriptorBuckets, requestDescriptors } from './descriptors.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** Envoy's response flag for a request refused by a rate limit. */
@@ -26,12 +28,14 @@ function drawn(share: Fraction): boolean {
 class PreparedLocalRateLimit implements PreparedFilter {
   readonly #config: LocalRateLimitConfig;
   readonly #bucket: TokenBucket | undefined;
+  readonly #descriptors: readonly DescriptorBuckets[];
   readonly #stats: Stats;
   readonly #names: { enabled: string; enforced: string; limited: string; ok: string };
 
   constructor(config: LocalRateLimitConfig, stats: Stats, now?: () => number) {
     this.#config = config;
     this.#bucket = config.tokenBucket === undefined ? undefined : new TokenBucket(config.tokenBucket, now);
+    this.#descriptors = config.descriptors.map((d) => new DescriptorBuckets(d, now));
     this.#stats = stats;
     const base = `${config.statPrefix}.http_local_rate_limit.`;
     this.#names = {
@@ -42,32 +46,64 @@ class PreparedLocalRateLimit implements PreparedFilter {
     };
   }
 
+  /** The descriptor buckets the request's route descriptors match (the first configured match per descriptor). */
+  #matched(stream: FilterStream): TokenBucket[] {
+    if (this.#descriptors.length === 0 || stream.rateLimits.length === 0) return [];
+    const out: TokenBucket[] = [];
+    for (const descriptor of requestDescriptors(stream.rateLimits, stream)) {
+      for (const d of this.#descriptors) {
+        const bucket = d.bucketFor(descriptor);
+        if (bucket !== undefined) {
+          out.push(bucket);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   create(stream: FilterStream): HttpFilter | undefined {
-    const bucket = this.#bucket;
-    if (bucket === undefined || !drawn(this.#config.enabled)) return undefined;
+    const config = this.#config;
+    if ((this.#bucket === undefined && this.#descriptors.length === 0) || !drawn(config.enabled)) return undefined;
+    const matched = this.#matched(stream);
+    // The default bucket counts every request, or (always_consume_default_token_bucket off) those no descriptor matched.
+    const fallback = this.#bucket !== undefined && (matched.length === 0 || config.alwaysConsumeDefault);
+    if (fallback) matched.push(this.#bucket as TokenBucket);
+    if (matched.length === 0) return undefined;
     const stats = this.#stats;
     stats.inc(this.#names.enabled);
-    if (bucket.consume()) {
+    let limiting: TokenBucket | undefined;
+    for (const bucket of matched) {
+      if (!bucket.consume()) {
+        limiting = bucket;
+        break;
+      }
+    }
+    if (limiting === undefined) {
       stats.inc(this.#names.ok);
-      return this.#config.rateLimitHeaders ? new Quota(bucket) : undefined;
+      if (!config.rateLimitHeaders) return undefined;
+      // The quota the client is closest to spending.
+      let tightest = matched[0] as TokenBucket;
+      for (const b of matched) if (b.remaining < tightest.remaining) tightest = b;
+      return new Quota(tightest);
     }
     stats.inc(this.#names.limited);
-    if (!drawn(this.#config.enforced)) return undefined;
+    if (!drawn(config.enforced)) return undefined;
     stats.inc(this.#names.enforced);
-    const config = this.#config;
+    const reset = String(Math.ceil(limiting.msToFill / 1000));
     const reply: LocalReply = {
       status: config.status,
       body: BODY,
       flags: RATE_LIMITED_FLAG,
       headers: [
         'retry-after',
-        String(Math.ceil(bucket.msToFill / 1000)),
+        reset,
         'x-ratelimit-limit',
-        String(bucket.spec.maxTokens),
+        String(limiting.spec.maxTokens),
         'x-ratelimit-remaining',
         '0',
         'x-ratelimit-reset',
-        String(Math.ceil(bucket.msToFill / 1000)),
+        reset,
       ],
     };
     if (stream.grpc)

@@ -49,9 +49,13 @@ function run(steps: Step[]) {
     chain,
     new RequestView('GET', 'http', 'h', '/x', [], false),
     false,
-    true,
-    undefined,
-    undefined,
+    {
+      forwarding: true,
+      perFilterConfig: undefined,
+      vhostPerFilterConfig: undefined,
+      rateLimits: [],
+      clientAddress: '127.0.0.1',
+    },
     sink,
   );
   return { filterRun, events, sink };

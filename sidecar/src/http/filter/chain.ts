@@ -1,5 +1,5 @@
 // A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
-import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs } from '../../config/model.ts';
+import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs, RateLimitSpec } from '../../config/model.ts';
 import { headerRemove, headerSet } from '../header-list.ts';
 import type { LocalReply } from '../reply.ts';
 import type { RequestView } from '../request-view.ts';
@@ -23,6 +23,16 @@ interface Entry {
   readonly factory: HttpFilterFactory;
   /** The connection manager's own config for the filter. */
   readonly prepared: PreparedFilter;
+}
+
+/** What a request's route gives its filters. */
+export interface FilterRoute {
+  /** The route forwards upstream (not a redirect or direct response; a request without a route: false). */
+  readonly forwarding: boolean;
+  readonly perFilterConfig: PerFilterConfigs | undefined;
+  readonly vhostPerFilterConfig: PerFilterConfigs | undefined;
+  readonly rateLimits: readonly RateLimitSpec[];
+  readonly clientAddress: string;
 }
 
 /** What a run reports to the stream that started it. */
@@ -101,6 +111,8 @@ export class FilterRun implements FilterStream {
   readonly #sink: FilterSink;
   readonly grpc: boolean;
   readonly forwarding: boolean;
+  readonly clientAddress: string;
+  readonly rateLimits: readonly RateLimitSpec[];
   /** Filters created for this stream, told when it ends. */
   readonly #live: HttpFilter[] = [];
   #next = 0;
@@ -113,21 +125,15 @@ export class FilterRun implements FilterStream {
   /** The filter that answered the request itself (its own reply skips it, as in Envoy). */
   #replier: HttpFilter | undefined;
 
-  constructor(
-    chain: FilterChain,
-    view: RequestView,
-    grpc: boolean,
-    forwarding: boolean,
-    route: PerFilterConfigs | undefined,
-    vhost: PerFilterConfigs | undefined,
-    sink: FilterSink,
-  ) {
+  constructor(chain: FilterChain, view: RequestView, grpc: boolean, route: FilterRoute, sink: FilterSink) {
     this.#chain = chain;
     this.#view = view;
     this.grpc = grpc;
-    this.forwarding = forwarding;
-    this.#route = route;
-    this.#vhost = vhost;
+    this.forwarding = route.forwarding;
+    this.clientAddress = route.clientAddress;
+    this.rateLimits = route.rateLimits;
+    this.#route = route.perFilterConfig;
+    this.#vhost = route.vhostPerFilterConfig;
     this.#sink = sink;
   }
 

@@ -1,6 +1,6 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
 import type { Transform } from 'node:stream';
-import type { HttpFilterTypedConfig } from '../../config/model.ts';
+import type { HttpFilterTypedConfig, RateLimitSpec } from '../../config/model.ts';
 import type { Stats } from '../../stats.ts';
 import type { LocalReply } from '../reply.ts';
 
@@ -45,6 +45,10 @@ export interface FilterStream {
   readonly grpc: boolean;
   /** The request matched a route that forwards upstream (not a redirect or a direct response, nor no route). */
   readonly forwarding: boolean;
+  /** The trusted client address (the peer, or from X-Forwarded-For by the connection manager's trusted hops). */
+  readonly clientAddress: string;
+  /** The route's `rate_limits` (else its virtual host's): the descriptors for rate limit filters. */
+  readonly rateLimits: readonly RateLimitSpec[];
   /** The first value of a request header (lower-case name; ':method', ':path', ':authority' too). */
   header(name: string): string | undefined;
   /**
