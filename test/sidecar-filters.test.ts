@@ -225,4 +225,18 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     await mesh.apply(policy(''));
     await eventually(async () => expect((await get('/cached/page')).headers['cache-status']).to.equal(undefined), 200);
   });
+
+  it("a per-client rate limit by API key: each key has its own bucket at the service's sidecar", async () => {
+    await mesh.apply(policy('rateLimit: { perClient: { requestsPerUnit: 2, unit: hour, by: { header: x-api-key } } }'));
+    const as = (key: string) => get('/per-client', { 'x-api-key': key });
+    // Once web-v1's inbound listener carries the descriptor, key "a" is refused on its third request.
+    await eventually(async () => expect((await as('a')).status).to.equal(429), 200);
+    expect((await as('b')).status).to.equal(200);
+    expect((await as('b')).status).to.equal(200);
+    expect((await as('b')).status).to.equal(429);
+    // No key: no descriptor, and no service-wide bucket: never limited.
+    for (let i = 0; i < 4; i++) expect((await get('/per-client')).status).to.equal(200);
+    await mesh.apply(policy(''));
+    await eventually(async () => expect((await as('a')).status).to.equal(200), 200);
+  });
 });

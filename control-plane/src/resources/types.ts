@@ -302,11 +302,22 @@ export interface Subset {
  * `burst` tokens (default requestsPerUnit) that gains requestsPerUnit every unit.
  */
 export interface RateLimit {
-  requestsPerUnit: number;
-  unit: 'second' | 'minute' | 'hour';
+  /** The service-wide bucket (with unit); optional when perClient is set. */
+  requestsPerUnit?: number;
+  unit?: 'second' | 'minute' | 'hour';
   burst?: number;
   /** false: count what would be refused, refuse nothing (a dry run); default true. */
   enforce?: boolean;
+  /** A bucket per client (its address, or the value of a header such as an API key), at most 10,000 per sidecar. */
+  perClient?: PerClientRateLimit;
+}
+
+export interface PerClientRateLimit {
+  requestsPerUnit: number;
+  unit: 'second' | 'minute' | 'hour';
+  burst?: number;
+  /** What tells clients apart: absent = the client address; `{ header }` = that request header's value. */
+  by?: { header: string };
 }
 
 /**

@@ -12,7 +12,7 @@ import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
 import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
-import { rateLimitHttpFilter } from './rate-limit.ts';
+import { rateLimitHttpFilter, rateLimitRouteFields } from './rate-limit.ts';
 import { cacheHttpFilter } from './response-cache.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
@@ -151,7 +151,11 @@ export function inboundListener(
       ...(responseCache === undefined ? [] : [cacheHttpFilter(responseCache)]),
       ...(compression === undefined ? [] : compressionHttpFilters(compression)),
     ];
-    const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
+    const route = {
+      name: DEFAULT_ROUTE_NAME,
+      match: { prefix: '/' },
+      route: { cluster, timeout: duration(0), ...rateLimitRouteFields(policy?.rateLimit) },
+    };
     const hcm = {
       ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options), filters),
       ...hcmLimitFields(options),

@@ -36,4 +36,28 @@ describe('validate rateLimit', () => {
       ],
     ]);
   });
+
+  it('checks a per-client bucket (by address or header), alone or beside the service-wide one', () => {
+    expectErrors(rl, [
+      [{ perClient: { requestsPerUnit: 10, unit: 'second' } }, []],
+      [
+        {
+          requestsPerUnit: 100,
+          unit: 'second',
+          perClient: { requestsPerUnit: 5, unit: 'minute', by: { header: 'x-api-key' } },
+        },
+        [],
+      ],
+      [
+        { burst: 3, perClient: { requestsPerUnit: 0, by: { header: 'X-Api-Key', cookie: 'a' } } },
+        [
+          'spec.rateLimit.burst: needs requestsPerUnit and unit',
+          'spec.rateLimit.perClient.requestsPerUnit: expected an integer from 1 to 4294967295, got 0',
+          'spec.rateLimit.perClient.unit: required, expected second, minute, hour',
+          'spec.rateLimit.perClient.by.cookie: unknown field, expected one of header',
+          'spec.rateLimit.perClient.by.header: expected a lower-case header name such as x-api-key, got "X-Api-Key"',
+        ],
+      ],
+    ]);
+  });
 });
