@@ -75,6 +75,11 @@ export interface SidecarOptions {
   /** A `connection_limit` network filter's `max_connections` before each listener's terminal filter. */
   maxConnections?: number;
   /**
+   * A network `local_ratelimit` filter before each listener's terminal filter: new connections per second (a bucket of
+   * as many, refilled every second); more are closed at once.
+   */
+  maxConnectionsPerSecond?: number;
+  /**
    * Listener `per_connection_buffer_limit_bytes`: how much of a request body the sidecar reads before routing it and
    * keeps for retries (1 MiB when unset; 0 streams every body at once).
    */

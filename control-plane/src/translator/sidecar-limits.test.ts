@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Protocol, SidecarOptions } from '../resources/types.ts';
 import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { mesh, service } from './fixtures.ts';
-import { CONNECTION_LIMIT_FILTER, CONNECTION_LIMIT_TYPE_URL } from './sidecar-limits.ts';
+import { CONNECTION_LIMIT_FILTER, CONNECTION_LIMIT_TYPE_URL, CONNECTION_RATE_LIMIT_FILTER } from './sidecar-limits.ts';
 import { translateWithWarnings } from './translate.ts';
 
 type Obj = Record<string, unknown>;
@@ -120,6 +120,23 @@ describe('sidecar connection and stream limits', () => {
       expect(pick(hcm?.typed_config ?? {}, LIMIT_FIELDS)).to.deep.equal(
         name === 'outbound' ? { http2_protocol_options: { allow_connect: true } } : {},
       );
+    }
+  });
+
+  it('a connection rate puts a network local_ratelimit filter first, before connection_limit (valid Envoy)', () => {
+    const ls = listeners({ maxConnectionsPerSecond: 20, maxConnections: 3 });
+    for (const name of ['inbound', 'outbound']) {
+      const [rate, limit] = filters(ls.get(name));
+      expect(rate, name).to.deep.equal({
+        name: CONNECTION_RATE_LIMIT_FILTER,
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit',
+          stat_prefix: name,
+          token_bucket: { max_tokens: 20, tokens_per_fill: { value: 20 }, fill_interval: { seconds: 1, nanos: 0 } },
+        },
+      });
+      expect(limit?.name).to.equal(CONNECTION_LIMIT_FILTER);
+      anyOf(TYPE_URLS.listener, ls.get(name) as Record<string, unknown>);
     }
   });
 

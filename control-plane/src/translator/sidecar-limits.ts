@@ -1,12 +1,14 @@
 // A Service's `sidecar` connection and stream limits in xDS for its sidecar's socket listeners: HttpConnectionManager
 // fields and a connection_limit network filter. A limit left unset emits nothing: the sidecar's own defaults apply
 // (sidecar/src/config/decode-http-limits.ts, its --max-connections). Never sent to proxyless api_listeners.
+import { duration, EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import type { SidecarOptions } from '../resources/types.ts';
 import { compact, durationOf, u32 } from './proto-values.ts';
 
 export const CONNECTION_LIMIT_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
 export const CONNECTION_LIMIT_FILTER = 'envoy.filters.network.connection_limit';
+export const CONNECTION_RATE_LIMIT_FILTER = 'envoy.filters.network.local_ratelimit';
 
 function wrapped(value: number | undefined): { value: number } | undefined {
   return value === undefined ? undefined : u32(value);
@@ -56,13 +58,26 @@ export function connectionLimitFilters(
   statPrefix: string,
   options: SidecarOptions | undefined,
 ): Record<string, unknown>[] {
-  if (options?.maxConnections === undefined) return [];
-  const config = {
-    '@type': CONNECTION_LIMIT_TYPE_URL,
-    stat_prefix: statPrefix,
-    max_connections: { value: options.maxConnections },
-  };
-  return [{ name: CONNECTION_LIMIT_FILTER, typed_config: config }];
+  const filters: Record<string, unknown>[] = [];
+  const rate = options?.maxConnectionsPerSecond;
+  if (rate !== undefined) {
+    // First: a connection over the rate is closed before it counts against max_connections.
+    const config = {
+      '@type': typeUrl(EXTENSION_TYPES.networkLocalRateLimit),
+      stat_prefix: statPrefix,
+      token_bucket: { max_tokens: rate, tokens_per_fill: { value: rate }, fill_interval: duration(1000) },
+    };
+    filters.push({ name: CONNECTION_RATE_LIMIT_FILTER, typed_config: config });
+  }
+  if (options?.maxConnections !== undefined) {
+    const config = {
+      '@type': CONNECTION_LIMIT_TYPE_URL,
+      stat_prefix: statPrefix,
+      max_connections: { value: options.maxConnections },
+    };
+    filters.push({ name: CONNECTION_LIMIT_FILTER, typed_config: config });
+  }
+  return filters;
 }
 
 /** Listener fields the options set: `per_connection_buffer_limit_bytes`. */

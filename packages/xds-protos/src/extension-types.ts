@@ -6,6 +6,7 @@ export const EXTENSION_TYPES = {
   router: 'envoy.extensions.filters.http.router.v3.Router',
   fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
   localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  networkLocalRateLimit: 'envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit',
   compressor: 'envoy.extensions.filters.http.compressor.v3.Compressor',
   compressorPerRoute: 'envoy.extensions.filters.http.compressor.v3.CompressorPerRoute',
   gzipCompressor: 'envoy.extensions.compression.gzip.compressor.v3.Gzip',

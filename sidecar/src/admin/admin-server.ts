@@ -115,6 +115,9 @@ export class AdminServer {
       const scope = `listener.${l.address}_${l.boundPort ?? l.port}`;
       extra.push([`${scope}.downstream_cx_active`, l.activeConnections]);
       listenerCounters.push([`${scope}.downstream_cx_overflow`, l.overflowConnections]);
+      const rate = l.connectionRateLimit;
+      if (rate !== undefined)
+        listenerCounters.push([`local_ratelimit.${rate.statPrefix}.rate_limited`, rate.rateLimited]);
     }
     const known = new Set<string>();
     for (const [name] of snap.counters) known.add(name);

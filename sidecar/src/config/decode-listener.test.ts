@@ -127,6 +127,33 @@ describe('decodeListener', () => {
     expect(weighted.filter.type === 'tcp' && weighted.filter.tcp).to.deep.include({ totalWeight: 4, idleTimeoutMs: 0 });
   });
 
+  it('decodes a network local_ratelimit filter into the connection rate limit; refuses share_key', () => {
+    const rate = {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: 'inbound_cx',
+      token_bucket: { max_tokens: 100, tokens_per_fill: { value: 50 }, fill_interval: { seconds: 1 } },
+    };
+    const tcp = { '@type': TCP_PROXY, stat_prefix: 's', cluster: 'a' };
+    const listener = (config: Obj) => ({
+      name: 'tcp',
+      address: { socket_address: { address: '127.0.0.1', port_value: 15001 } },
+      filter_chains: [
+        {
+          filters: [
+            { name: 'r', typed_config: config },
+            { name: 't', typed_config: tcp },
+          ],
+        },
+      ],
+    });
+    expect(ok(listener(rate)).connectionRateLimit).to.deep.equal({
+      statPrefix: 'inbound_cx',
+      tokenBucket: { maxTokens: 100, tokensPerFill: 50, fillIntervalMs: 1000 },
+    });
+    expect(error(listener({ ...rate, share_key: 'k' }))).to.match(/typed_config\.share_key: is not supported/);
+    expect(error(listener({ ...rate, token_bucket: undefined }))).to.match(/typed_config\.token_bucket: is required/);
+  });
+
   it('decodes a connection_limit network filter before the terminal filter into maxConnections', () => {
     const limit = { '@type': CONNECTION_LIMIT, stat_prefix: 'cl', max_connections: { value: 50 } };
     const tcp = { '@type': TCP_PROXY, stat_prefix: 's', cluster: 'a' };

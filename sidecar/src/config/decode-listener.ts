@@ -1,6 +1,8 @@
 // Decodes a Listener (LDS) into the model: socket address, direction, and its one filter chain's terminal filter.
 import { isIP } from 'node:net';
+import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manager.ts';
+import { tokenBucketOf } from './decode-local-ratelimit.ts';
 import { accessLogs } from './decode-observability.ts';
 import {
   anyTypeName,
@@ -23,6 +25,7 @@ import type { ListenerConfig, NetworkFilter, TcpProxyConfig, WeightedCluster } f
 
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
+const NETWORK_LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.networkLocalRateLimit;
 
 /** Envoy closes an idle TCP proxy connection after an hour unless idle_timeout says otherwise (0 = never). */
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -54,6 +57,16 @@ function tcpProxy(o: Obj, path: string): TcpProxyConfig {
   };
 }
 
+/** Envoy's network local_ratelimit filter: a token bucket for new connections (runtime keys are not read). */
+function connectionRateLimit(o: Obj, path: string): NonNullable<ListenerConfig['connectionRateLimit']> {
+  if (str(o['share_key']) !== '') fail(at(path, 'share_key'), 'is not supported by the sidecar');
+  const statPrefix = str(o['stat_prefix']);
+  if (statPrefix === '') fail(at(path, 'stat_prefix'), 'is required');
+  const bucket = optObj(o['token_bucket'], at(path, 'token_bucket'));
+  if (bucket === undefined) fail(at(path, 'token_bucket'), 'is required');
+  return { statPrefix, tokenBucket: tokenBucketOf(bucket, at(path, 'token_bucket')) };
+}
+
 /** Envoy's connection_limit network filter: its max_connections caps the listener's open connections. */
 function connectionLimit(o: Obj, path: string): number {
   if (o['delay'] !== undefined)
@@ -67,11 +80,16 @@ function connectionLimit(o: Obj, path: string): number {
  * The terminal network filter of a chain (HttpConnectionManager or TcpProxy), after an optional connection_limit;
  * anything else is unsupported.
  */
-function networkFilter(chain: Obj, path: string, version: string): { filter: NetworkFilter; maxConnections?: number } {
+function networkFilter(
+  chain: Obj,
+  path: string,
+  version: string,
+): Pick<ListenerConfig, 'filter' | 'maxConnections' | 'connectionRateLimit'> {
   const fpath = at(path, 'filters');
   const filters = objList(chain['filters'], fpath);
   if (filters.length === 0) fail(fpath, 'needs a network filter');
   let maxConnections: number | undefined;
+  let rate: ListenerConfig['connectionRateLimit'];
   for (const [i, f] of filters.entries()) {
     const cpath = at(at(fpath, i), 'typed_config');
     const config = optObj(f['typed_config'], cpath);
@@ -81,13 +99,22 @@ function networkFilter(chain: Obj, path: string, version: string): { filter: Net
       maxConnections = Math.min(maxConnections ?? Number.POSITIVE_INFINITY, connectionLimit(config, cpath));
       continue;
     }
+    if (type === NETWORK_LOCAL_RATELIMIT_TYPE && i !== filters.length - 1) {
+      if (rate !== undefined) fail(cpath, 'only one local_ratelimit network filter per listener is supported');
+      rate = connectionRateLimit(config, cpath);
+      continue;
+    }
     if (type !== HCM_TYPE && type !== TCP_PROXY_TYPE) fail(cpath, `unsupported network filter ${type}`);
     if (i !== filters.length - 1) fail(at(fpath, i), `${type} must be the last network filter`);
     const filter: NetworkFilter =
       type === HCM_TYPE
         ? { type: 'http', http: httpConnectionManager(config, cpath, version) }
         : { type: 'tcp', tcp: tcpProxy(config, cpath) };
-    return maxConnections === undefined ? { filter } : { filter, maxConnections };
+    return {
+      filter,
+      ...(maxConnections === undefined ? {} : { maxConnections }),
+      ...(rate === undefined ? {} : { connectionRateLimit: rate }),
+    };
   }
   return fail(fpath, 'needs a network filter');
 }
@@ -137,7 +164,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
   }
   const { chain, path } = filterChain(o);
-  const { filter, maxConnections } = networkFilter(chain, path, version);
+  const { filter, maxConnections, connectionRateLimit } = networkFilter(chain, path, version);
   const config: ListenerConfig = {
     name: str(o['name']),
     address,
@@ -147,6 +174,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     version,
   };
   if (maxConnections !== undefined) config.maxConnections = maxConnections;
+  if (connectionRateLimit !== undefined) config.connectionRateLimit = connectionRateLimit;
   if (o['per_connection_buffer_limit_bytes'] !== undefined) {
     const limit = wrappedNum(o['per_connection_buffer_limit_bytes'], 'per_connection_buffer_limit_bytes', 0);
     if (!Number.isSafeInteger(limit) || limit < 0)

@@ -2,7 +2,7 @@
 import { lookupType } from '@trellis/xds-protos';
 import { fraction } from './decode-fault.ts';
 import { at, durationMs, fail, num, type Obj, objList, optObj, str, wrappedBool, wrappedNum } from './decode-values.ts';
-import type { Fraction, LocalRateLimitConfig } from './model.ts';
+import type { Fraction, LocalRateLimitConfig, TokenBucketSpec } from './model.ts';
 
 const STATUS_CODES = lookupType('envoy.type.v3.HttpStatus').fields['code']?.resolvedType as
   | { values: Readonly<Record<string, number>> }
@@ -37,7 +37,7 @@ function status(v: unknown, path: string): number {
 }
 
 /** A TokenBucket: max_tokens ≥ 1, tokens_per_fill ≥ 1 (default 1), fill_interval ≥ 50 ms. */
-function tokenBucketOf(bucket: Obj, bpath: string): NonNullable<LocalRateLimitConfig['tokenBucket']> {
+export function tokenBucketOf(bucket: Obj, bpath: string): TokenBucketSpec {
   const maxTokens = num(bucket['max_tokens'], at(bpath, 'max_tokens'), 0);
   if (!Number.isInteger(maxTokens) || maxTokens < 1)
     fail(at(bpath, 'max_tokens'), `expected at least 1, got ${maxTokens}`);

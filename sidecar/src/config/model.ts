@@ -189,11 +189,18 @@ export interface FaultConfig {
   maxActiveFaults: number | undefined;
 }
 
+/** Envoy's `type.v3.TokenBucket`: max_tokens, tokens_per_fill every fill_interval. */
+export interface TokenBucketSpec {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+}
+
 /** envoy.filters.http.local_ratelimit (`LocalRateLimit`): one token bucket per config, shared by its requests. */
 export interface LocalRateLimitConfig {
   statPrefix: string;
   /** The bucket; undefined: no limit (a connection manager's filter whose routes carry their own). */
-  tokenBucket: { maxTokens: number; tokensPerFill: number; fillIntervalMs: number } | undefined;
+  tokenBucket: TokenBucketSpec | undefined;
   /** Share of requests the limit is checked for (`filter_enabled`; unset: 0 %, as in Envoy). */
   enabled: Fraction;
   /** Share of the checked requests a spent bucket refuses (`filter_enforced`; unset: 0 %). */
@@ -208,10 +215,7 @@ export interface LocalRateLimitConfig {
    * `descriptors`: buckets for requests whose route descriptors match (verbatim; an empty value matches any value,
    * with a bucket per value, at most a bounded number of them).
    */
-  descriptors: {
-    entries: DescriptorEntry[];
-    tokenBucket: { maxTokens: number; tokensPerFill: number; fillIntervalMs: number };
-  }[];
+  descriptors: { entries: DescriptorEntry[]; tokenBucket: TokenBucketSpec }[];
   /** `always_consume_default_token_bucket` (default true): the default bucket counts matched requests too. */
   alwaysConsumeDefault: boolean;
 }
@@ -486,6 +490,11 @@ export interface ListenerConfig {
   filter: NetworkFilter;
   /** Envoy connection_limit network filter's max_connections (absent: the sidecar's --max-connections). */
   maxConnections?: number;
+  /**
+   * Envoy's network local_ratelimit filter: new connections beyond its token bucket are closed at once (stats
+   * `local_ratelimit.<statPrefix>.rate_limited`).
+   */
+  connectionRateLimit?: { statPrefix: string; tokenBucket: TokenBucketSpec };
   /**
    * Listener `per_connection_buffer_limit_bytes`: how much of a request body the HTTP connection manager reads before
    * routing and keeps for retries (absent: 1 MiB, Envoy's default).

@@ -2,6 +2,7 @@
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from '../config/model.ts';
+import { TokenBucket } from '../token-bucket.ts';
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionGate, type ConnectionLimits } from './connection-gate.ts';
 import type { ConnectionHandler } from './connection-handler.ts';
 
@@ -24,6 +25,8 @@ export interface ListenerStatus {
   activeConnections: number;
   /** Connections refused because the listener's or a client IP's connection limit was reached. */
   overflowConnections: number;
+  /** The network local_ratelimit filter's stat prefix and the connections it closed (across config changes). */
+  connectionRateLimit?: { statPrefix: string; rateLimited: number };
 }
 
 /**
@@ -43,6 +46,9 @@ export class ActiveListener {
   private bindFailed = false;
   private readonly gate = new ConnectionGate();
   private readonly limits: ConnectionLimits;
+  /** The connection rate limit's bucket, for the config it was made from (a new config starts a full one). */
+  private rate: { config: NonNullable<ListenerConfig['connectionRateLimit']>; bucket: TokenBucket } | undefined;
+  private rateLimited = 0;
 
   constructor(
     config: ListenerConfig,
@@ -162,6 +168,8 @@ export class ActiveListener {
       overflowConnections: this.gate.overflow,
     };
     if (this.boundPort !== undefined) status.boundPort = this.boundPort;
+    if (c.connectionRateLimit !== undefined)
+      status.connectionRateLimit = { statPrefix: c.connectionRateLimit.statPrefix, rateLimited: this.rateLimited };
     if (this.error !== undefined) status.error = this.error;
     return status;
   }
@@ -208,6 +216,16 @@ export class ActiveListener {
     if (handler === undefined || this.closed !== undefined) {
       socket.destroy();
       return;
+    }
+    // Over the connection rate the new connection is closed at once, before it is counted anywhere.
+    const rate = this.config.connectionRateLimit;
+    if (rate !== undefined) {
+      if (this.rate?.config !== rate) this.rate = { config: rate, bucket: new TokenBucket(rate.tokenBucket) };
+      if (!this.rate.bucket.consume()) {
+        this.rateLimited++;
+        socket.destroy();
+        return;
+      }
     }
     // Over a limit the new connection is refused at once (established ones are never cut, as Envoy does).
     const max = this.config.maxConnections;

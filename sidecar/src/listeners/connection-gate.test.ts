@@ -93,6 +93,23 @@ describe('connection limits', () => {
     expect((await dial(port)).outcome).to.equal('refused');
   });
 
+  it("a listener's network local_ratelimit closes new connections past its bucket, whatever is still open", async () => {
+    const connectionRateLimit = {
+      statPrefix: 'inbound_cx',
+      tokenBucket: { maxTokens: 2, tokensPerFill: 2, fillIntervalMs: 3_600_000 },
+    };
+    const port = await start({ ...tcpListener('l', 0, ['a']), connectionRateLimit }, 100, 0);
+    for (let i = 0; i < 2; i++) {
+      const d = await dial(port);
+      expect(d.outcome).to.equal('accepted');
+      // Closed at once: a rate is about new connections, not open ones.
+      d.socket.destroy();
+    }
+    expect((await dial(port)).outcome).to.equal('refused');
+    expect(listener?.status().connectionRateLimit).to.deep.equal({ statPrefix: 'inbound_cx', rateLimited: 1 });
+    expect(listener?.status().overflowConnections).to.equal(0);
+  });
+
   it('forgets a client IP once its connections are gone', async () => {
     const gate = new ConnectionGate();
     const server = net.createServer();

@@ -90,6 +90,10 @@ describe('validate Service sidecar limits', () => {
       [{ maxHeadersCount: 0 }, ['spec.sidecar.maxHeadersCount: expected an integer from 1 to 2147483647, got 0']],
       [{ maxHeadersCount: 1.5 }, ['spec.sidecar.maxHeadersCount: expected an integer from 1 to 2147483647, got 1.5']],
       [{ maxConnections: 0 }, ['spec.sidecar.maxConnections: expected an integer from 1 to 2147483647, got 0']],
+      [
+        { maxConnectionsPerSecond: 0 },
+        ['spec.sidecar.maxConnectionsPerSecond: expected an integer from 1 to 4294967295, got 0'],
+      ],
       [{ maxConnections: '100' }, ['spec.sidecar.maxConnections: expected an integer from 1 to 2147483647, got "100"']],
       [
         { maxConnections: 2_147_483_648 },

@@ -26,6 +26,8 @@ const COUNTS: Readonly<Record<string, Range>> = {
   maxHeadersCount: { min: 1, max: INT31_MAX },
   /** Envoy's connection_limit: max_connections >= 1. */
   maxConnections: { min: 1, max: INT31_MAX },
+  /** Envoy's network local_ratelimit token bucket (UInt32 tokens). */
+  maxConnectionsPerSecond: { min: 1, max: 2 ** 32 - 1 },
   /** Listener per_connection_buffer_limit_bytes (UInt32Value); 0 streams request bodies at once. */
   perConnectionBufferLimitBytes: { min: 0, max: 2 ** 32 - 1, minMeans: 'bodies stream at once' },
 };

@@ -3,7 +3,7 @@
 import type { DescriptorEntry, LocalRateLimitConfig, RateLimitAction, RateLimitSpec } from '../../config/model.ts';
 import type { FilterStream } from '../../http/filter/filter.ts';
 import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../token-bucket.ts';
 
 /** Per-value buckets one wildcard descriptor keeps at most; the least recently used go first (they refill anyway). */
 export const MAX_DYNAMIC_BUCKETS = 10_000;

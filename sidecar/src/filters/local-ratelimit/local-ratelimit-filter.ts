@@ -13,8 +13,8 @@ import { GrpcStatus } from '../../http/grpc.ts';
 import { randomBelow } from '../../http/random.ts';
 import type { LocalReply } from '../../http/reply.ts';
 import type { Stats } from '../../stats.ts';
+import { TokenBucket } from '../../token-bucket.ts';
 import { DescriptorBuckets, requestDescriptors } from './descriptors.ts';
-import { TokenBucket } from './token-bucket.ts';
 
 /** Envoy's response flag for a request refused by a rate limit. */
 const RATE_LIMITED_FLAG = 'RL';

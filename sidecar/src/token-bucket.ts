@@ -1,11 +1,9 @@
 // A token bucket as Envoy's local rate limit keeps it: starts full, gains tokens_per_fill every fill_interval (whole
 // intervals only), never above max_tokens; refilled lazily from the clock, so an idle bucket costs no timer.
 
-export interface TokenBucketSpec {
-  maxTokens: number;
-  tokensPerFill: number;
-  fillIntervalMs: number;
-}
+import type { TokenBucketSpec } from './config/model.ts';
+
+export type { TokenBucketSpec };
 
 export class TokenBucket {
   readonly spec: TokenBucketSpec;
