@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setMeshFault } from './fault-toggle.ts';
 import { listenForKeys } from './keys.ts';
 import type { ViewState } from './live-view.ts';
 import { startLoad } from './load-generator.ts';
@@ -13,7 +14,7 @@ import { ProcessGroup } from './process-group.ts';
 import { Recorder } from './recorder.ts';
 import { jsonReporter, type Reporter, terminalReporter } from './reporter.ts';
 import { buildSummary } from './summary.ts';
-import { FAULTY, KILLABLE, SERVICES, type ServiceName } from './topology.ts';
+import { KILLABLE, SERVICES, type ServiceName } from './topology.ts';
 import { TraceCollector } from './trace-collector.ts';
 
 const WINDOW_S = 10;
@@ -25,7 +26,7 @@ function hints(mesh: Mesh, interactive: boolean, faultOn: boolean): string[] {
   const ctl = `npx trellisctl --api ${mesh.api}`;
   return [
     interactive
-      ? `keys  [k] kill ${KILLABLE} (${pid})  [r] restart it  [f] ${FAULTY} answers 503 (${faultOn ? 'ON' : 'off'})  [q] quit`
+      ? `keys  [k] kill ${KILLABLE} (${pid})  [r] restart it  [f] fault: 20% of web→orders get 503 (${faultOn ? 'ON' : 'off'})  [q] quit`
       : `kill a backend: kill -9 ${killable?.app.pid ?? '?'}   (${KILLABLE}; its sidecar stays up)`,
     `try   ${ctl} apply -f demo/config/canary-50.yaml     (back to 90/10: -f demo/config/mesh.yaml)`,
     `      ${ctl} get routes   ·   ${ctl} proxy-status`,
@@ -36,15 +37,6 @@ function averageRates(counts: Record<ServiceName, number>, seconds: number): Rec
   const out = { ...counts };
   for (const s of SERVICES) out[s] = counts[s] / Math.max(seconds, 0.001);
   return out;
-}
-
-async function setFault(mesh: Mesh, on: boolean): Promise<void> {
-  const target = mesh.instances.find((i) => i.instance.name === FAULTY);
-  if (target === undefined) return;
-  await fetch(`http://127.0.0.1:${target.appPort}/fault?rate=${on ? 1 : 0}`, {
-    method: 'POST',
-    signal: AbortSignal.timeout(2000),
-  });
 }
 
 /** Set when the user sends traces elsewhere (a Jaeger, an OpenTelemetry collector): the sidecars honour these. */
@@ -144,8 +136,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         },
         fault: () => {
           faultOn = !faultOn;
-          setFault(mesh, faultOn).then(
-            () => note(faultOn ? `${FAULTY} now answers every request with 503` : `${FAULTY} healthy again`),
+          setMeshFault(mesh.api, faultOn).then(
+            () =>
+              note(
+                faultOn
+                  ? "fault filter on: web's sidecar answers 20% of its calls to orders with 503 itself"
+                  : 'fault filter off',
+              ),
             (err: Error) => note(`fault toggle failed: ${err.message}`),
           );
         },

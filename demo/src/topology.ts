@@ -58,5 +58,3 @@ export const INSTANCES: readonly Instance[] = [
 
 /** The instance the "kill a backend" key stops (one of two v1 replicas, so v1 keeps serving). */
 export const KILLABLE = 'orders-v1-a';
-/** The instance the "fault" key makes answer 503. */
-export const FAULTY = 'orders-v2';
