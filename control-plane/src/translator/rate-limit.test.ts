@@ -77,8 +77,10 @@ describe('rate limit translation', () => {
         token_bucket: { max_tokens: 5, tokens_per_fill: { value: 5 }, fill_interval: { seconds: 1, nanos: 0 } },
       },
     ]);
-    const routeOf = (hcm: Obj) =>
-      (((hcm['route_config'] as Obj)['virtual_hosts'] as Obj[])[0]?.['routes'] as Obj[])[0]?.['route'] as Obj;
+    const routeOf = (hcm: Obj): Obj => {
+      const vhost = ((hcm['route_config'] as Obj)['virtual_hosts'] as Obj[])[0] ?? {};
+      return ((vhost['routes'] as Obj[])[0] ?? {})['route'] as Obj;
+    };
     expect(routeOf(byHeader)['rate_limits']).to.deep.equal([
       { actions: [{ request_headers: { header_name: 'x-api-key', descriptor_key: 'client_key' } }] },
     ]);
@@ -88,7 +90,8 @@ describe('rate limit translation', () => {
       perClient: { requestsPerUnit: 5, unit: 'second' },
     });
     expect(routeOf(byAddress)['rate_limits']).to.deep.equal([{ actions: [{ remote_address: {} }] }]);
-    const bucket = ((byAddress['http_filters'] as Obj[])[0]?.['typed_config'] as Obj)['token_bucket'];
+    const filter = (byAddress['http_filters'] as Obj[])[0] ?? {};
+    const bucket = (filter['typed_config'] as Obj)['token_bucket'];
     expect(bucket).to.deep.include({ max_tokens: 100 });
   });
 });
