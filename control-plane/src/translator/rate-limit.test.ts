@@ -79,7 +79,8 @@ describe('rate limit translation', () => {
     ]);
     const routeOf = (hcm: Obj): Obj => {
       const vhost = ((hcm['route_config'] as Obj)['virtual_hosts'] as Obj[])[0] ?? {};
-      return ((vhost['routes'] as Obj[])[0] ?? {})['route'] as Obj;
+      const routes = vhost['routes'] as Obj[];
+      return routes[0]?.['route'] as Obj;
     };
     expect(routeOf(byHeader)['rate_limits']).to.deep.equal([
       { actions: [{ request_headers: { header_name: 'x-api-key', descriptor_key: 'client_key' } }] },
@@ -90,8 +91,8 @@ describe('rate limit translation', () => {
       perClient: { requestsPerUnit: 5, unit: 'second' },
     });
     expect(routeOf(byAddress)['rate_limits']).to.deep.equal([{ actions: [{ remote_address: {} }] }]);
-    const filter = (byAddress['http_filters'] as Obj[])[0] ?? {};
-    const bucket = (filter['typed_config'] as Obj)['token_bucket'];
+    const first = (byAddress['http_filters'] as Obj[])[0] ?? {};
+    const bucket = (first['typed_config'] as Obj)['token_bucket'];
     expect(bucket).to.deep.include({ max_tokens: 100 });
   });
 });
