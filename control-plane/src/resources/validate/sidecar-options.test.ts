@@ -63,7 +63,7 @@ describe('validate Service sidecar options', () => {
       [
         { maxHeaderCount: 10 },
         [
-          'spec.sidecar.maxHeaderCount: unknown field, expected one of serverName|serverHeaderTransformation|responseHeadersToRemove|normalizePath|mergeSlashes|pathWithEscapedSlashesAction|requestHeadersTimeout|requestTimeout|streamIdleTimeout|idleTimeout|maxRequestsPerConnection|maxRequestHeadersKb|maxHeadersCount|maxConnections|perConnectionBufferLimitBytes|http2',
+          'spec.sidecar.maxHeaderCount: unknown field, expected one of serverName|serverHeaderTransformation|responseHeadersToRemove|normalizePath|mergeSlashes|pathWithEscapedSlashesAction|requestHeadersTimeout|requestTimeout|streamIdleTimeout|idleTimeout|maxRequestsPerConnection|maxRequestHeadersKb|maxHeadersCount|maxConnections|maxConnectionsPerSecond|perConnectionBufferLimitBytes|http2',
         ],
       ],
     ]);
