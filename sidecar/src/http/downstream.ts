@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { H1ServerRequest } from './h1-server-request.ts';
 import type { H1ServerResponse } from './h1-server-response.ts';
 import { locallyReset } from './h2-session-guard.ts';
-import { type HeaderList, headerListToObject } from './header-list.ts';
+import { type HeaderList, headerListToObject, headerRemove } from './header-list.ts';
 
 export type DownstreamRequest = H1ServerRequest | Http2ServerRequest;
 export type DownstreamResponse = H1ServerResponse | Http2ServerResponse;
@@ -148,7 +148,7 @@ export function sendHead(
   return 'sent';
 }
 
-/** Writes a complete small response (local replies); false when the stream is gone and nothing was written. */
+/** Writes a complete small response (local replies); what sendHead did ('sent' when it went out whole). */
 export function sendWhole(
   res: DownstreamResponse,
   isH2: boolean,
@@ -156,13 +156,15 @@ export function sendWhole(
   headers: HeaderList,
   body: string | Buffer,
   closeConnection: boolean,
-): boolean {
-  if (body.length === 0) return sendHead(res, isH2, status, headers, true, closeConnection) === 'sent';
+): HeadResult {
+  if (body.length === 0) return sendHead(res, isH2, status, headers, true, closeConnection);
+  headerRemove(headers, 'content-length');
   headers.push('content-length', String(Buffer.byteLength(body)));
-  if (sendHead(res, isH2, status, headers, false, closeConnection) !== 'sent') return false;
+  const sent = sendHead(res, isH2, status, headers, false, closeConnection);
+  if (sent !== 'sent') return sent;
   if (isH2) (res as Http2ServerResponse).end(body);
   else (res as H1ServerResponse).end(typeof body === 'string' ? Buffer.from(body) : body);
-  return true;
+  return 'sent';
 }
 
 /** Writes a body chunk; false when the caller should wait for 'drain'. */
@@ -205,8 +207,8 @@ function isH2Response(res: DownstreamResponse): res is Http2ServerResponse {
 /** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */
 export function resetDownstream(res: DownstreamResponse, isH2: boolean, cancelled: boolean): void {
   if (isH2) {
-    const stream = (res as Http2ServerResponse).stream;
-    if (stream.destroyed) return;
+    const stream = (res as Http2ServerResponse).stream as Http2ServerResponse['stream'] | undefined;
+    if (stream === undefined || stream.destroyed) return;
     locallyReset.add(stream);
     stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
     return;

@@ -522,8 +522,10 @@ export class Exchange
     ctx.names.response(ctx.stats, head.status);
     if (replaced !== undefined) {
       this.attempt = undefined;
+      // Whatever the upstream still sends is not needed (a 5xx body under stale-if-error): the attempt is reset
+      // rather than left reading a body nobody waits for.
+      if (!endStream) attempt.cancel();
       this.sendReplacement(replaced, transforms);
-      // Whatever the upstream still sends is not needed: the attempt drops it.
       return endStream;
     }
     if (endStream) {

@@ -37,7 +37,7 @@ function renderLocalReply(
     if (body.length > 0) headers.push('grpc-message', encodeGrpcMessage(body.toString()));
     status = 200;
     body = '';
-  } else if (body.length > 0 && !namesHeader(reply.headers, 'content-type')) {
+  } else if (body.length > 0 && reply.stored !== true && !namesHeader(reply.headers, 'content-type')) {
     headers.push('content-type', 'text/plain');
   }
   if (reply.location !== undefined) headers.push('location', reply.location);
@@ -82,7 +82,7 @@ function prepare(
   encode?: EncodeHeaders,
 ): { status: number; headers: HeaderList; body: string | Buffer } {
   const r = renderLocalReply(reply, grpc);
-  finalizeResponseHeaders(r.headers, scope, ctx.hcm);
+  if (reply.stored !== true) finalizeResponseHeaders(r.headers, scope, ctx.hcm);
   encode?.(r.status, r.headers);
   addLocalReplyMarkers(r.headers, reply);
   ctx.names.response(ctx.stats, r.status);
@@ -100,8 +100,9 @@ export function sendLocalReply(
   encode?: EncodeHeaders,
 ): void {
   const r = prepare(ctx, reply, scope, grpc, encode);
-  if (res.headersSent) resetDownstream(res, isH2, false);
-  else sendWhole(res, isH2, r.status, r.headers, r.body, ctx.draining);
+  // A head that cannot go out (a filter made it invalid) must not leave the stream unanswered: it is reset.
+  if (res.headersSent || sendWhole(res, isH2, r.status, r.headers, r.body, ctx.draining) === 'invalid')
+    resetDownstream(res, isH2, false);
 }
 
 /** Answers on a raw HTTP/1.1 socket (upgrades, CONNECT, malformed requests) and closes it. */

@@ -28,4 +28,9 @@ export interface LocalReply {
   location?: string;
   /** More response headers (lower-case names, flat `[name, value, …]`), e.g. a rate limit's retry-after. */
   headers?: readonly string[];
+  /**
+   * A stored response served again (a cache hit): its headers are final (the route's response mutations were applied
+   * when it was stored), so none are applied again and no Content-Type is added.
+   */
+  stored?: boolean;
 }

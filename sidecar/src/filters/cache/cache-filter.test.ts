@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { CACHE_TYPE, type CacheFilterConfig, type HttpFilterConfig } from '../../config/model.ts';
 import { route, send, until } from '../../http/test-harness.ts';
 import { filterBench } from '../test-filter-proxy.ts';
+import { MAX_WAIT_MS } from './cache-filter.ts';
 import { ResponseCaches } from './response-store.ts';
 
 const CONFIG: CacheFilterConfig = {
@@ -47,7 +48,8 @@ function app(req: http.IncomingMessage, res: http.ServerResponse): void {
     case '/stale': {
       const etag = `"v${version}"`;
       if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, { etag, 'cache-control': 'max-age=0' });
+        // The 304 names the stored response; its Content-Type would not describe the stored body.
+        res.writeHead(304, { etag, 'cache-control': 'max-age=0', 'content-type': 'application/octet-stream' });
         res.end();
         return;
       }
@@ -82,6 +84,23 @@ function app(req: http.IncomingMessage, res: http.ServerResponse): void {
         return;
       }
       text(200, { 'cache-control': 'max-age=0, stale-if-error=600', etag: '"s"' }, `flaky ${n}`);
+      return;
+    case '/slow-first':
+      // The first request is held until released; the others are answered at once.
+      if (n === 1) {
+        slow.push(() => text(200, { 'cache-control': 'max-age=60' }, 'slow-first 1'));
+        return;
+      }
+      text(200, { 'cache-control': 'max-age=60' }, `slow-first ${n}`);
+      return;
+    case '/no-etag-304':
+      if (n > 1) {
+        // A 304 that names no stored response (no ETag) and says another Content-Type.
+        res.writeHead(304, { 'content-type': 'application/octet-stream' });
+        res.end();
+        return;
+      }
+      text(200, { 'cache-control': 'max-age=0', etag: '"n1"' }, 'no-etag-304 1');
       return;
     case '/slow':
       slow.push(() => text(200, { 'cache-control': 'max-age=60' }, `slow ${n}`));
@@ -221,5 +240,55 @@ describe('cache filter (envoy.filters.http.cache)', () => {
     await send(p.port, '/fresh');
     expect((await send(p.port, '/fresh')).headers['cache-status']).to.equal(undefined);
     expect(hits('/fresh')).to.equal(2);
+  });
+
+  it('a request waiting on a slow fill goes upstream itself after a bound', async () => {
+    const p = await bench.proxy(chain());
+    const first = send(p.port, '/slow-first');
+    await until(() => slow.length === 1);
+    const started = performance.now();
+    const second = await send(p.port, '/slow-first');
+    expect(second.body).to.equal('slow-first 2');
+    expect(performance.now() - started).to.be.at.least(MAX_WAIT_MS - 50);
+    (slow.shift() as () => void)();
+    expect((await first).body).to.equal('slow-first 1');
+  });
+
+  it('a 304 that names no stored response answers with the stored response as it was, then the entry goes', async () => {
+    const p = await bench.proxy(chain());
+    await send(p.port, '/no-etag-304');
+    const answered = await send(p.port, '/no-etag-304');
+    expect(answered.status).to.equal(200);
+    expect(answered.body).to.equal('no-etag-304 1');
+    expect(answered.headers['content-type']).to.equal('text/plain');
+    expect(answered.headers['etag']).to.equal('"n1"');
+    expect(p.stats.counter('http.in.cache.failed_validation')).to.equal(1);
+    // Dropped: the next request is a miss again (the app answers another 304, passed on as a miss cannot use it).
+    expect(hits('/no-etag-304')).to.equal(2);
+  });
+
+  it("a revalidation keeps the stored response's Content-Type and ETag; hits do not repeat route header mutations", async () => {
+    const r = route({ prefix: '/', cluster: 'app' });
+    const p = await bench.proxy(chain(), [
+      { ...r, responseHeaders: { add: [{ name: 'x-route', value: 'yes', action: 'append' }], remove: [] } },
+    ]);
+    await send(p.port, '/stale');
+    const revalidated = await send(p.port, '/stale');
+    expect(revalidated.headers['cache-status']).to.equal('trellis; fwd=stale; fwd-status=304');
+    expect(revalidated.headers['content-type']).to.equal('text/plain');
+    expect(revalidated.headers['etag']).to.equal('"v1"');
+    await send(p.port, '/fresh');
+    const hit = await send(p.port, '/fresh');
+    expect(hit.headers['cache-status']).to.equal('trellis; hit');
+    expect(hit.headers['x-route']).to.equal('yes');
+  });
+
+  it("the proxy's own answers are not stored, nor do they keep a key from coalescing", async () => {
+    const p = await bench.proxy(chain(), [route({ prefix: '/', cluster: 'down' })]);
+    // Port 1 on loopback refuses: the router answers 503 itself.
+    bench.clusters.add('down', [1]);
+    expect((await send(p.port, '/fresh')).status).to.equal(503);
+    expect(p.stats.counter('http.in.cache.uncacheable')).to.equal(0);
+    expect(p.stats.counter('http.in.cache.stored')).to.equal(0);
   });
 });

@@ -32,6 +32,12 @@ export const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /** Requests that may wait on one key's fill; beyond it they go upstream themselves. */
 const MAX_WAITERS = 1024;
+/** How long a request waits for another's fill of its key before it goes upstream itself (a slow filler). */
+export const MAX_WAIT_MS = 2000;
+/** Longer keys (host, path and query) are not cached: a hostile URL must not weigh on the store. */
+export const MAX_KEY_LENGTH = 2048;
+/** Response headers a revalidation keeps from the stored response (its body was made with them). */
+const PINNED = ['etag', 'vary', 'content-encoding', 'content-type', 'content-length'];
 /** Cache-Status's cache name (RFC 9211). */
 const CACHE_NAME = 'trellis';
 /** Methods RFC 9110 calls unsafe: a success invalidates the target's entries (RFC 9111 §4.4). */
@@ -121,13 +127,14 @@ class PreparedCache implements PreparedFilter {
     const method = stream.method;
     if (UNSAFE.has(method)) return new Invalidate(this, this.keyOf(stream));
     if (method !== 'GET') return undefined;
-    for (const name of BYPASS) {
-      if (stream.header(name) !== undefined) {
-        this.count('bypass');
-        return undefined;
-      }
+    const key = this.keyOf(stream);
+    let bypass = key.length > MAX_KEY_LENGTH;
+    for (const name of BYPASS) if (stream.header(name) !== undefined) bypass = true;
+    if (bypass) {
+      this.count('bypass');
+      return undefined;
     }
-    return new CacheFilter(this, stream);
+    return new CacheFilter(this, stream, key);
   }
 }
 
@@ -146,14 +153,16 @@ class CacheFilter implements HttpFilter, FillWaiter {
   /** This request fetches the key for the store (concurrent misses wait on it). */
   #filling = false;
   #waiting = false;
+  /** Bounds the wait for another request's fill. */
+  #waitTimer: NodeJS.Timeout | undefined;
   /** Revalidating this stale entry. */
   #revalidating: CachedResponse | undefined;
   #done = false;
 
-  constructor(prepared: PreparedCache, stream: FilterStream) {
+  constructor(prepared: PreparedCache, stream: FilterStream, key: string) {
     this.#prepared = prepared;
     this.#stream = stream;
-    this.#key = prepared.keyOf(stream);
+    this.#key = key;
     const headers = headerObject(stream.requestHeaders(), { host: stream.authority.toLowerCase() });
     if (prepared.config.ignoreRequestCacheControl) {
       delete headers['cache-control'];
@@ -183,6 +192,7 @@ class CacheFilter implements HttpFilter, FillWaiter {
     const pass = store.passing(this.#key);
     if (!pass && store.filling(this.#key) && store.wait(this.#key, this, MAX_WAITERS)) {
       this.#waiting = true;
+      this.#waitTimer = setTimeout(onWaitTimeout, MAX_WAIT_MS, this);
       return false;
     }
     this.#filling = !pass && store.beginFill(this.#key);
@@ -216,7 +226,7 @@ class CacheFilter implements HttpFilter, FillWaiter {
           return {
             kind: 'hit',
             entry,
-            headers: headerList(evaluated.response.headers as Headers),
+            headers: headerList({ ...(evaluated.response.headers as Headers), ...entry.pinned }),
             stale: revalidation !== undefined,
           };
       }
@@ -228,30 +238,63 @@ class CacheFilter implements HttpFilter, FillWaiter {
 
   #reply(entry: CachedResponse, headers: string[], status: string) {
     headers.push('cache-status', `${CACHE_NAME}; ${status}`);
-    return { status: entry.status, body: entry.body, flags: '', headers };
+    return { status: entry.status, body: entry.body, flags: '', headers, stored: true };
   }
 
   fillEnded(): void {
     if (!this.#waiting || this.#done) return;
-    this.#waiting = false;
+    this.#stopWaiting();
     this.#decide(this.#stream, true);
+  }
+
+  /** The fill took too long (a slow filler): this request goes upstream itself, without filling. */
+  waitTimedOut(): void {
+    this.#waitTimer = undefined;
+    if (!this.#waiting || this.#done) return;
+    this.#stopWaiting();
+    this.#prepared.count('miss');
+    this.#stream.continueRequest();
+  }
+
+  #stopWaiting(): void {
+    this.#waiting = false;
+    if (this.#waitTimer !== undefined) clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
+    this.#prepared.store.unwait(this.#key, this);
   }
 
   onResponseHeaders(head: ResponseHead, endStream: boolean): ResponseBody | undefined {
     const prepared = this.#prepared;
+    // The proxy's own answers (a timeout, no healthy upstream) are neither stored nor a verdict on the key.
+    if (head.local === true) {
+      this.#endFill();
+      return undefined;
+    }
     const stale = this.#revalidating;
     const response = { status: head.status, headers: headerObject(head.headers) };
     if (stale !== undefined) {
       // A 304 refreshes the stored entry; so does an error while stale-if-error allows the stale one.
-      const { policy, modified } = stale.policy.revalidatedPolicy(this.#request, response);
+      const before = stale.policy.responseHeaders() as Headers;
+      const { policy, modified, matches } = stale.policy.revalidatedPolicy(this.#request, response);
       if (!modified) {
-        prepared.count('validated');
-        stale.policy = policy;
-        stale.fresh = freshness(policy);
-        prepared.store.touch(stale);
+        let headers: Headers;
+        if (matches) {
+          prepared.count('validated');
+          stale.policy = policy;
+          stale.pinned = pinnedOf(before);
+          stale.fresh = freshness(policy, stale.pinned);
+          prepared.store.touch(stale);
+          headers = { ...(policy.responseHeaders() as Headers), ...stale.pinned };
+        } else {
+          // A 304 that names no stored response: this answer is the stored one as it was (the origin said "not
+          // modified" to its validators); the entry goes, so the next request fetches it whole (RFC 9111 §4.3.4).
+          prepared.count('failed_validation');
+          prepared.store.invalidate(this.#key);
+          headers = before;
+        }
         head.status = stale.status;
         head.headers.length = 0;
-        head.headers.push(...headerList(policy.responseHeaders() as Headers));
+        head.headers.push(...headerList(headers));
         head.headers.push('content-length', String(stale.body.length));
         head.headers.push('cache-status', `${CACHE_NAME}; fwd=stale; fwd-status=${response.status}`);
         this.#endFill();
@@ -260,7 +303,7 @@ class CacheFilter implements HttpFilter, FillWaiter {
       prepared.count('failed_validation');
     }
     headerSet(head.headers, 'cache-status', `${CACHE_NAME}; fwd=${stale === undefined ? 'miss' : 'stale'}`);
-    const policy = new CachePolicy(this.#request, response, { shared: true });
+    const policy = new CachePolicy(this.#storedRequest(response.headers['vary']), response, { shared: true });
     const length = headerGet(head.headers, 'content-length');
     // Worth storing: fresh for a while, or revalidatable once stale (as Envoy, which wants one or the other).
     const validators = response.headers['etag'] !== undefined || response.headers['last-modified'] !== undefined;
@@ -272,7 +315,8 @@ class CacheFilter implements HttpFilter, FillWaiter {
       (length === undefined || Number(length) <= prepared.maxBody);
     if (!storable) {
       prepared.count('uncacheable');
-      prepared.store.pass(this.#key);
+      // What the app says about the URL, not a failure of the moment (a 5xx, a 429), keeps it out of coalescing.
+      if (head.status < 500 && head.status !== 429) prepared.store.pass(this.#key);
       this.#endFill();
       return undefined;
     }
@@ -290,6 +334,26 @@ class CacheFilter implements HttpFilter, FillWaiter {
       if (body === 'too-large') prepared.store.pass(this.#key);
       this.#endFill();
     });
+  }
+
+  /**
+   * The request as the stored policy keeps it: only what it reads later (host, cache directives, whether there was an
+   * Authorization, the Vary'd headers), not every header (a hostile Cookie would weigh on the store).
+   */
+  #storedRequest(vary: string | undefined): CachePolicy.Request {
+    const all = this.#request.headers;
+    const headers: Headers = {};
+    for (const name of ['host', 'cache-control', 'pragma']) {
+      const value = all[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    if (all['authorization'] !== undefined) headers['authorization'] = '1';
+    for (const raw of vary?.split(',') ?? []) {
+      const name = raw.trim().toLowerCase();
+      const value = all[name];
+      if (name !== '' && typeof value === 'string') headers[name] = value;
+    }
+    return { url: this.#request.url, method: 'GET', headers };
   }
 
   #store(policy: CachePolicy, status: number, body: Buffer, validators: boolean): void {
@@ -311,7 +375,8 @@ class CacheFilter implements HttpFilter, FillWaiter {
       body,
       validators,
       varyValues,
-      bytes: body.length + headerBytes + ENTRY_OVERHEAD,
+      // The key is held twice (the store's map, the policy's URL).
+      bytes: body.length + headerBytes + 2 * this.#key.length + ENTRY_OVERHEAD,
     });
     prepared.count(stored ? 'stored' : 'uncacheable');
     this.#endFill();
@@ -325,18 +390,29 @@ class CacheFilter implements HttpFilter, FillWaiter {
 
   onDestroy(): void {
     this.#done = true;
-    if (this.#waiting) {
-      this.#waiting = false;
-      this.#prepared.store.unwait(this.#key, this);
-    }
+    if (this.#waiting) this.#stopWaiting();
     // A fetch that ended before its body was stored (reset, timeout, client gone) lets the waiters look again.
     this.#endFill();
   }
 }
 
-/** What a policy says now for the hit fast path (CachedResponse.fresh). */
-function freshness(policy: CachePolicy): CachedResponse['fresh'] {
-  const headers = headerList(policy.responseHeaders() as Headers);
+function onWaitTimeout(filter: CacheFilter): void {
+  filter.waitTimedOut();
+}
+
+/** The stored response's headers a revalidation must not change. */
+function pinnedOf(headers: Headers): Headers {
+  const pinned: Headers = {};
+  for (const name of PINNED) {
+    const value = headers[name];
+    if (value !== undefined) pinned[name] = value;
+  }
+  return pinned;
+}
+
+/** What a policy says now for the hit fast path (CachedResponse.fresh), with the pinned headers. */
+function freshness(policy: CachePolicy, pinned?: Headers): CachedResponse['fresh'] {
+  const headers = headerList({ ...(policy.responseHeaders() as Headers), ...pinned });
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i] === 'age') {
       headers.splice(i, 2);

@@ -11,6 +11,8 @@ export interface CachedResponse {
    * headers (no Age, no Content-Length), until when (Date.now() ms) it is fresh, and its age (s) as of `since`.
    */
   fresh: { headers: readonly string[]; until: number; age: number; since: number };
+  /** Headers kept from the response as first stored, over what revalidations said (its body was made with them). */
+  pinned?: Record<string, string>;
   readonly status: number;
   readonly body: Buffer;
   /** It has a validator (ETag or Last-Modified): once stale, a conditional request can revalidate it. */
@@ -28,8 +30,8 @@ export interface FillWaiter {
 
 /** How long a key whose response could not be stored is fetched without waiting on others (Varnish's hit-for-pass). */
 export const PASS_MS = 30_000;
-/** Keys remembered as uncacheable at most (the oldest are forgotten first). */
-const MAX_PASS_KEYS = 10_000;
+/** Keys remembered as uncacheable at most (the oldest are forgotten first; keys are at most 2 KiB). */
+const MAX_PASS_KEYS = 4096;
 
 /** Fixed cost per entry besides body and headers (maps, policy object), counted against the byte budget. */
 export const ENTRY_OVERHEAD = 512;
@@ -153,12 +155,18 @@ export class ResponseStore {
     this.#fills.get(key)?.delete(waiter);
   }
 
-  /** The fill ended (stored or not): its waiters look again, one after another. */
+  /** The fill ended (stored or not): its waiters look again, one after another (one's failure stops no other). */
   endFill(key: string): void {
     const waiters = this.#fills.get(key);
     if (waiters === undefined) return;
     this.#fills.delete(key);
-    for (const w of waiters) w.fillEnded();
+    for (const w of waiters) {
+      try {
+        w.fillEnded();
+      } catch {
+        // That request fails on its own (its filter run answers 500 or its stream ends); the others go on.
+      }
+    }
   }
 
   #remove(entry: CachedResponse): void {
@@ -183,6 +191,7 @@ export class ResponseCaches {
   readonly #stores = new Set<WeakRef<ResponseStore>>();
 
   add(store: ResponseStore): void {
+    for (const ref of this.#stores) if (ref.deref() === undefined) this.#stores.delete(ref);
     this.#stores.add(new WeakRef(store));
   }
 

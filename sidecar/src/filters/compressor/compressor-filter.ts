@@ -60,8 +60,18 @@ const COUNTERS = [
 
 type Counter = (typeof COUNTERS)[number];
 
-/** Bodies up to this size that arrive whole are compressed in one synchronous call (no stream, no thread hop). */
-const WHOLE_MAX = 64 * 1024;
+/**
+ * Bodies up to this size that arrive whole are compressed in one synchronous call (no stream, no thread hop), at the
+ * fast settings only: brotli above quality 5 or zstd above level 9 could hold the event loop for tens of ms, so they
+ * always stream (their work runs on the thread pool).
+ */
+function wholeMax(library: CompressorLibrary): number {
+  const fast =
+    library.coding === 'gzip' ||
+    (library.coding === 'br' && library.quality <= 5) ||
+    (library.coding === 'zstd' && library.level <= 9);
+  return fast ? 64 * 1024 : 0;
+}
 
 /** The library's node:zlib options (gzip), or its params (brotli, zstd). */
 function zlibOptions(library: CompressorLibrary): zlib.ZlibOptions & zlib.BrotliOptions & zlib.ZstdOptions {
@@ -134,7 +144,7 @@ class Compression implements BodyTransform {
   }
 
   whole(body: Buffer): Buffer | undefined {
-    if (body.length > WHOLE_MAX) return undefined;
+    if (body.length > wholeMax(this.#prepared.config.library)) return undefined;
     const out = compressWhole(this.#prepared.config.library, body);
     this.#in += body.length;
     this.#out += out.length;

@@ -144,4 +144,12 @@ describe('CORS filter (envoy.filters.http.cors)', () => {
     expect(res.status).to.equal(503);
     expect(res.headers['access-control-allow-origin']).to.equal('https://shop.example');
   });
+
+  it('shadow_enabled with filter_enabled unset still enforces (filter_enabled defaults to 100 %, as in Envoy)', async () => {
+    const p = await proxy(perRoute({ ...POLICY, shadow: { numerator: 100, denominator: 100 } }));
+    const before = bench.hits;
+    const res = await send(p.port, '/', preflight('https://shop.example'));
+    expect(res.headers['access-control-allow-origin']).to.equal('https://shop.example');
+    expect(bench.hits).to.equal(before);
+  });
 });

@@ -55,8 +55,8 @@ class PreparedCors implements PreparedFilter {
     // Redirects and direct responses answer as configured (Envoy's CORS filter skips routes without a route action).
     if (!stream.forwarding) return undefined;
     const policy = this.#policy;
-    // filter_enabled wins over shadow_enabled; the typed policy (neither field) is always on.
-    const enabled = drawn(policy.enabled, policy.shadow === undefined);
+    // filter_enabled (default 100 %) wins over shadow_enabled, as in Envoy.
+    const enabled = drawn(policy.enabled, true);
     if (!enabled && !drawn(policy.shadow, false)) return undefined;
     const origin = stream.header('origin');
     if (origin === undefined || origin === '') return undefined;

@@ -122,8 +122,11 @@ export class FilterRun implements FilterStream {
   #running = false;
   #resumedEarly = false;
   #state: Map<string, unknown> | undefined;
-  /** The filter that answered the request itself (its own reply skips it, as in Envoy). */
-  #replier: HttpFilter | undefined;
+  /**
+   * How many of the live filters see a local reply's head: those before the one that answered (its own reply skips
+   * it, as in Envoy); all of them for the router's replies.
+   */
+  #encoders: number | undefined;
 
   constructor(chain: FilterChain, view: RequestView, grpc: boolean, route: FilterRoute, sink: FilterSink) {
     this.#chain = chain;
@@ -192,7 +195,7 @@ export class FilterRun implements FilterStream {
     this.#ended = true;
     this.#held = true;
     // The filter whose phase runs (or last held the request) is the one answering.
-    this.#replier = this.#live[this.#live.length - 1];
+    this.#encoders ??= Math.max(0, this.#live.length - 1);
     this.#sink.filterReplied(reply);
   }
 
@@ -236,12 +239,12 @@ export class FilterRun implements FilterStream {
    * one first; it is the whole response, so no body transform is installed.
    */
   localReplyHeaders(status: number, headers: string[]): void {
-    const end = this.#replier === undefined ? this.#live.length : this.#live.indexOf(this.#replier);
+    const end = this.#encoders ?? this.#live.length;
     for (let i = end - 1; i >= 0; i--) {
       const filter = this.#live[i] as HttpFilter;
       if (filter.onResponseHeaders === undefined) continue;
       try {
-        const body = filter.onResponseHeaders({ status, headers }, true);
+        const body = filter.onResponseHeaders({ status, headers, local: true }, true);
         if (body !== undefined && !('replaceWith' in body)) body.destroy();
       } catch {
         // As for upstream heads: the reply goes out as it was.
@@ -262,6 +265,8 @@ export class FilterRun implements FilterStream {
       try {
         filter = this.#chain.prepared(this.#next, this.#route, this.#vhost).create(this);
       } catch {
+        // The filter that threw never went live: every live one sees the 500.
+        this.#encoders = this.#live.length;
         this.localReply(FILTER_FAILED);
         return false;
       }

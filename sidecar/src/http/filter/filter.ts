@@ -24,6 +24,8 @@ export interface ResponseHead {
   status: number;
   /** Flat `[name, value, …]`, lower-case names. */
   readonly headers: string[];
+  /** The proxy's own answer (the router's or a filter's local reply), not the upstream's: its body is not for a cache. */
+  readonly local?: boolean;
 }
 
 /**
