@@ -24,7 +24,7 @@ import {
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
 import { type BodyPipeSink, ResponseBodyPipe } from './filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from './filter/chain.ts';
-import type { BodyTransform } from './filter/filter.ts';
+import type { BodyTransform, ResponseHead } from './filter/filter.ts';
 import { trustedClientAddress } from './forwarded-headers.ts';
 import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
 import type { Admittable } from './h2-session-guard.ts';
@@ -496,13 +496,16 @@ export class Exchange
     const list = sanitizeUpstreamHeaders(headers, table === undefined ? NONE : table.internalOnlyHeaders);
     finalizeResponseHeaders(list, this.scope, ctx.hcm);
     if (this.sticky !== undefined) list.push('set-cookie', stickySetCookie(this.sticky, attempt.host));
-    const head = { status, headers: list };
-    const plan = this.filterRun?.responseHeaders(head, endStream);
+    // Without filters (the fast path) nothing is allocated here.
+    const run = this.filterRun;
+    const head = run === undefined ? undefined : { status, headers: list };
+    const plan = run === undefined ? undefined : run.responseHeaders(head as ResponseHead, endStream);
     const transforms = plan?.transforms;
     const replaced = plan?.replaced;
+    if (head !== undefined) status = head.status;
     // A filter that replaced the body (a cache answering a 304) ends the response with it; the upstream's is dropped.
     const headEnds = replaced === undefined ? endStream : replaced.length === 0 && transforms === undefined;
-    const sent = sendHead(this.res, this.isH2, head.status, list, headEnds, ctx.draining);
+    const sent = sendHead(this.res, this.isH2, status, list, headEnds, ctx.draining);
     if (sent !== 'sent') {
       if (transforms !== undefined) for (const t of transforms) t.destroy();
       attempt.cancel();
@@ -517,9 +520,9 @@ export class Exchange
       return false;
     }
     this.responseStarted = true;
-    this.status = head.status;
+    this.status = status;
     this.grpcStatus = grpcStatus;
-    ctx.names.response(ctx.stats, head.status);
+    ctx.names.response(ctx.stats, status);
     if (replaced !== undefined) {
       this.attempt = undefined;
       // Whatever the upstream still sends is not needed (a 5xx body under stale-if-error): the attempt is reset
