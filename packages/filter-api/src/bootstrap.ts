@@ -5,7 +5,7 @@
 /** Streams whose state a sandbox keeps at most (one per request in flight; the oldest go first). */
 export const MAX_STREAMS = 10_000;
 
-export const BOOTSTRAP = String.raw`
+export const BOOTSTRAP = `
 'use strict';
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,

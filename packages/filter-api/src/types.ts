@@ -50,7 +50,7 @@ export interface FilterReply {
 
 export interface TrellisFilter {
   /** Before the request is forwarded: return a reply to answer it here, or nothing to let it go on. */
-  onRequest?(request: FilterRequest, context: FilterContext): FilterReply | undefined | void;
+  onRequest?(request: FilterRequest, context: FilterContext): FilterReply | undefined;
   /** The upstream's response head, before it goes to the client. */
   onResponse?(response: FilterResponse, context: FilterContext): void;
 }
