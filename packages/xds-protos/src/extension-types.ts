@@ -15,6 +15,10 @@ export const EXTENSION_TYPES = {
   cors: 'envoy.extensions.filters.http.cors.v3.Cors',
   corsPolicy: 'envoy.extensions.filters.http.cors.v3.CorsPolicy',
   cache: 'envoy.extensions.filters.http.cache.v3.CacheConfig',
+  /** A custom extension's config: its own type URL and a Struct (how Trellis ships what has no Envoy proto). */
+  typedStruct: 'xds.type.v3.TypedStruct',
+  /** A filter written in TypeScript (inside a TypedStruct): { name, source, config, timeout_ms }. */
+  typescriptFilter: 'trellis.filters.v1.TypeScriptFilter',
   simpleHttpCache: 'envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig',
 } as const;
 

@@ -43,6 +43,7 @@ const FILES = [
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/config/trace/v3/opentelemetry.proto',
+  'xds/type/v3/typed_struct.proto',
   'google/rpc/status.proto',
   'google/protobuf/struct.proto',
   'google/protobuf/wrappers.proto',

@@ -5,7 +5,8 @@ import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.
 import { corsPolicy } from './decode-cors.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
-import { anyTypeName, at, fail, type Obj, objList, optObj, str } from './decode-values.ts';
+import { typescriptFilterConfig } from './decode-typescript-filter.ts';
+import { anyTypeName, at, fail, type Obj, objList, optObj, str, structToJson } from './decode-values.ts';
 import {
   CACHE_TYPE,
   COMPRESSOR_PER_ROUTE_TYPE,
@@ -17,6 +18,7 @@ import {
   type HttpFilterTypedConfig,
   LOCAL_RATELIMIT_TYPE,
   type PerFilterConfigs,
+  TYPESCRIPT_FILTER_TYPE,
 } from './model.ts';
 
 export const ROUTER_TYPE = EXTENSION_TYPES.router;
@@ -33,7 +35,24 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   // The filter itself has no config: routes and virtual hosts carry the policies.
   [CORS_TYPE]: () => ({ typeName: CORS_TYPE, config: {} }),
   [CACHE_TYPE]: (o, path) => ({ typeName: CACHE_TYPE, config: cacheConfig(o, path) }),
+  [TYPESCRIPT_FILTER_TYPE]: (o, path) => ({
+    typeName: TYPESCRIPT_FILTER_TYPE,
+    config: typescriptFilterConfig(o, path),
+  }),
 };
+
+const TYPED_STRUCT_TYPE = EXTENSION_TYPES.typedStruct;
+
+/**
+ * A typed_config's type and its fields: an xds.type.v3.TypedStruct (how custom extensions travel) counts as the type
+ * it names, with its Struct as plain JSON.
+ */
+function unwrap(config: Obj, path: string): { type: string; fields: Obj; path: string } {
+  const type = anyTypeName(config);
+  if (type !== TYPED_STRUCT_TYPE) return { type, fields: config, path };
+  const url = str(config['type_url']);
+  return { type: url.slice(url.lastIndexOf('/') + 1), fields: structToJson(config['value']), path: at(path, 'value') };
+}
 
 /** Per-route configs: a filter's own message type, or a per-route message of its own (CompressorPerRoute). */
 const PER_ROUTE_DECODERS: Readonly<Record<string, Decoder>> = {
@@ -66,14 +85,15 @@ export function httpFilters(v: unknown, path: string): HttpFilterConfig[] {
     const config = optObj(f['typed_config'], at(fpath, 'typed_config'));
     if (f['config_discovery'] !== undefined)
       fail(at(fpath, 'config_discovery'), 'filter config discovery is not supported');
-    const type = config ? anyTypeName(config) : '';
+    const typed = config === undefined ? undefined : unwrap(config, at(fpath, 'typed_config'));
+    const type = typed?.type ?? '';
     const name = str(f['name']);
     const isRouter = type === ROUTER_TYPE || (type === '' && ROUTER_NAMES.has(name));
     if (isRouter) {
       if (i !== filters.length - 1) fail(fpath, 'the router filter must be the last HTTP filter');
       return out;
     }
-    const decode = config === undefined ? undefined : DECODERS[type];
+    const decode = typed === undefined ? undefined : DECODERS[type];
     if (decode === undefined) {
       if (f['is_optional'] === true) continue;
       fail(config ? at(fpath, 'typed_config') : fpath, `unsupported HTTP filter ${type || name || '(unnamed)'}`);
@@ -82,7 +102,8 @@ export function httpFilters(v: unknown, path: string): HttpFilterConfig[] {
     if (name === '') fail(at(fpath, 'name'), 'is required');
     if (names.has(name)) fail(at(fpath, 'name'), `duplicate HTTP filter name ${name}`);
     names.add(name);
-    out.push({ name, ...decode(config as Obj, at(fpath, 'typed_config')) });
+    const { fields, path: cpath } = typed as NonNullable<typeof typed>;
+    out.push({ name, ...decode(fields, cpath) });
   }
   return fail(path, 'the router filter must be the last HTTP filter');
 }

@@ -323,6 +323,17 @@ export interface CacheFilterConfig {
   ignoreRequestCacheControl: boolean;
 }
 
+/** A filter written in TypeScript (`trellis.filters.v1.TypeScriptFilter` in an `xds.type.v3.TypedStruct`). */
+export interface TypeScriptFilterConfig {
+  name: string;
+  /** The module's source (TypeScript or JavaScript) exporting the filter by default. */
+  source: string;
+  /** JSON handed to the filter as `context.config`. */
+  config: unknown;
+  /** The budget of one hook call (and of the module's top-level code). */
+  timeoutMs: number;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
@@ -331,7 +342,8 @@ export type HttpFilterTypedConfig =
   | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig }
   | { typeName: typeof CORS_TYPE; config: Record<string, never> }
   | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig }
-  | { typeName: typeof CACHE_TYPE; config: CacheFilterConfig };
+  | { typeName: typeof CACHE_TYPE; config: CacheFilterConfig }
+  | { typeName: typeof TYPESCRIPT_FILTER_TYPE; config: TypeScriptFilterConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
@@ -340,6 +352,7 @@ export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;
 export const CORS_TYPE = EXTENSION_TYPES.cors;
 export const CORS_POLICY_TYPE = EXTENSION_TYPES.corsPolicy;
 export const CACHE_TYPE = EXTENSION_TYPES.cache;
+export const TYPESCRIPT_FILTER_TYPE = EXTENSION_TYPES.typescriptFilter;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

@@ -1,5 +1,12 @@
 // Registers the built-in HTTP filters by their typed_config message type (the decoders accept exactly these).
-import { CACHE_TYPE, COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE } from '../config/model.ts';
+import {
+  CACHE_TYPE,
+  COMPRESSOR_TYPE,
+  CORS_TYPE,
+  FAULT_TYPE,
+  LOCAL_RATELIMIT_TYPE,
+  TYPESCRIPT_FILTER_TYPE,
+} from '../config/model.ts';
 import { HttpFilterRegistry } from '../http/filter/registry.ts';
 import { cacheFilter } from './cache/cache-filter.ts';
 import { ResponseCaches } from './cache/response-store.ts';
@@ -7,6 +14,7 @@ import { compressorFilter } from './compressor/compressor-filter.ts';
 import { corsFilter } from './cors/cors-filter.ts';
 import { faultFilter } from './fault/fault-filter.ts';
 import { localRateLimitFilter } from './local-ratelimit/local-ratelimit-filter.ts';
+import { typescriptFilter } from './typescript/typescript-filter.ts';
 
 /** Registers the built-in filters; the cache filter's stores join `caches` (what the admin purges). */
 export function setup(
@@ -18,5 +26,6 @@ export function setup(
   registry.register(COMPRESSOR_TYPE, compressorFilter);
   registry.register(CORS_TYPE, corsFilter);
   registry.register(CACHE_TYPE, cacheFilter(caches));
+  registry.register(TYPESCRIPT_FILTER_TYPE, typescriptFilter);
   return registry;
 }

@@ -302,6 +302,7 @@ export class Exchange
           vhostPerFilterConfig: vhost?.perFilterConfig,
           rateLimits: route?.action?.rateLimits ?? vhost?.rateLimits ?? NO_RATE_LIMITS,
           clientAddress: trustedClientAddress(view.headers, this.peer, ctx.hcm),
+          body: () => this.bodyChunks,
         },
         this,
       );

@@ -55,6 +55,7 @@ function run(steps: Step[]) {
       vhostPerFilterConfig: undefined,
       rateLimits: [],
       clientAddress: '127.0.0.1',
+      body: () => undefined,
     },
     sink,
   );

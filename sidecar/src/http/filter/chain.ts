@@ -33,6 +33,8 @@ export interface FilterRoute {
   readonly vhostPerFilterConfig: PerFilterConfigs | undefined;
   readonly rateLimits: readonly RateLimitSpec[];
   readonly clientAddress: string;
+  /** The body read whole before routing, if it was. */
+  readonly body: () => readonly Buffer[] | undefined;
 }
 
 /** What a run reports to the stream that started it. */
@@ -113,6 +115,7 @@ export class FilterRun implements FilterStream {
   readonly forwarding: boolean;
   readonly clientAddress: string;
   readonly rateLimits: readonly RateLimitSpec[];
+  readonly #body: () => readonly Buffer[] | undefined;
   /** Filters created for this stream, told when it ends. */
   readonly #live: HttpFilter[] = [];
   #next = 0;
@@ -135,6 +138,7 @@ export class FilterRun implements FilterStream {
     this.forwarding = route.forwarding;
     this.clientAddress = route.clientAddress;
     this.rateLimits = route.rateLimits;
+    this.#body = route.body;
     this.#route = route.perFilterConfig;
     this.#vhost = route.vhostPerFilterConfig;
     this.#sink = sink;
@@ -162,6 +166,12 @@ export class FilterRun implements FilterStream {
 
   get query(): string {
     return this.#view.query;
+  }
+
+  requestBody(): Buffer | undefined {
+    const chunks = this.#body();
+    if (chunks === undefined || chunks.length === 0) return undefined;
+    return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks as Buffer[]);
   }
 
   setRequestHeader(name: string, value: string | undefined): void {

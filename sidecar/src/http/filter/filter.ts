@@ -64,6 +64,11 @@ export interface FilterStream {
   requestHeaders(): readonly string[];
   /** The query string with its `?`, or ''. */
   readonly query: string;
+  /**
+   * The request body when the connection manager read it whole before routing (bodies up to its buffer limit);
+   * undefined when there is none or it streams.
+   */
+  requestBody(): Buffer | undefined;
   /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */
   continueRequest(): void;
   /** Answers the request itself; no later filter and no upstream sees it. */

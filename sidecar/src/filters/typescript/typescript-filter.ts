@@ -1,0 +1,159 @@
+// Filters written in TypeScript (trellis.filters.v1.TypeScriptFilter): each config compiled once into its own sandbox
+// (@trellis/filter-api); per request its onRequest may set request headers or answer, its onResponse may set response
+// headers. A hook that throws or runs past its budget fails that request with a 500, counted, never the proxy. Stats:
+// http.<prefix>.typescript_filter.<name>.{errors,timeouts,replies,<what the filter counts>}.
+import { FilterSandbox, type HookResult } from '@trellis/filter-api';
+import { type HttpFilterTypedConfig, TYPESCRIPT_FILTER_TYPE, type TypeScriptFilterConfig } from '../../config/model.ts';
+import type {
+  FilterEnv,
+  FilterStream,
+  HttpFilter,
+  HttpFilterFactory,
+  PreparedFilter,
+  ResponseHead,
+} from '../../http/filter/filter.ts';
+import { headerRemove, headerSet } from '../../http/header-list.ts';
+import type { LocalReply } from '../../http/reply.ts';
+import type { Stats } from '../../stats.ts';
+
+/** Distinct counter names one filter may create (a filter must not flood the stats). */
+const MAX_COUNTERS = 64;
+const FAILED: LocalReply = { status: 500, body: 'filter error', flags: '' };
+/** Headers a filter may not set: the proxy's own framing and hop-by-hop fields. */
+const RESERVED: ReadonlySet<string> = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+  'host',
+]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+class PreparedTypeScript implements PreparedFilter {
+  readonly sandbox: FilterSandbox;
+  readonly #stats: Stats;
+  readonly #base: string;
+  readonly #counters = new Set<string>();
+  #nextId = 0;
+
+  constructor(config: TypeScriptFilterConfig, env: FilterEnv) {
+    // The decoder compiled it already: this cannot fail for a config that was accepted.
+    this.sandbox = FilterSandbox.compile(config.name, config.source, config.config, config.timeoutMs);
+    this.#stats = env.stats;
+    this.#base = `http.${env.statPrefix}.typescript_filter.${config.name}.`;
+  }
+
+  count(name: string): void {
+    const safe = name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 64);
+    if (!this.#counters.has(safe)) {
+      if (this.#counters.size >= MAX_COUNTERS) return;
+      this.#counters.add(safe);
+    }
+    this.#stats.inc(this.#base + safe);
+  }
+
+  nextId(): number {
+    this.#nextId = (this.#nextId + 1) % Number.MAX_SAFE_INTEGER;
+    return this.#nextId;
+  }
+
+  create(): HttpFilter | undefined {
+    return new TypeScriptFilter(this);
+  }
+}
+
+/** Applies a hook's header changes to a header list, skipping reserved or malformed ones. */
+function applySets(sets: HookResult['set'], apply: (name: string, value: string | undefined) => void): void {
+  for (const [name, value] of sets) {
+    if (!TOKEN.test(name) || RESERVED.has(name) || (value !== null && !VALUE.test(value))) continue;
+    apply(name, value ?? undefined);
+  }
+}
+
+class TypeScriptFilter implements HttpFilter {
+  readonly #prepared: PreparedTypeScript;
+  readonly #id: number;
+  #called = false;
+
+  constructor(prepared: PreparedTypeScript) {
+    this.#prepared = prepared;
+    this.#id = prepared.nextId();
+  }
+
+  onRequestHeaders(stream: FilterStream): 'continue' | 'stop' {
+    const prepared = this.#prepared;
+    const sandbox = prepared.sandbox;
+    if (!sandbox.hooks.request) return 'continue';
+    this.#called = true;
+    const body = stream.requestBody();
+    const outcome = sandbox.request({
+      id: this.#id,
+      method: stream.method,
+      path: stream.path,
+      query: stream.query,
+      authority: stream.authority,
+      clientAddress: stream.clientAddress,
+      headers: [...stream.requestHeaders()],
+      body: body === undefined ? null : body.toString('utf8'),
+    });
+    if ('failed' in outcome) {
+      prepared.count(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      stream.localReply(FAILED);
+      return 'stop';
+    }
+    const result = outcome.ok;
+    for (const c of result.counts) prepared.count(c);
+    applySets(result.set, (name, value) => stream.setRequestHeader(name, value));
+    const reply = result.reply;
+    if (reply === undefined) return 'continue';
+    prepared.count('replies');
+    const headers: string[] = [];
+    for (let i = 0; i < reply.headers.length; i += 2) {
+      const name = reply.headers[i] as string;
+      const value = reply.headers[i + 1] as string;
+      if (TOKEN.test(name) && !RESERVED.has(name) && VALUE.test(value)) headers.push(name, value);
+    }
+    stream.localReply({ status: reply.status, body: reply.body, flags: '', headers });
+    return 'stop';
+  }
+
+  onResponseHeaders(head: ResponseHead): undefined {
+    const prepared = this.#prepared;
+    const sandbox = prepared.sandbox;
+    if (!sandbox.hooks.response || head.local === true) return undefined;
+    this.#called = true;
+    const outcome = sandbox.response({ id: this.#id, status: head.status, headers: [...head.headers] });
+    if ('failed' in outcome) {
+      // The head is on its way: it goes as it was, the failure counted.
+      prepared.count(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      return undefined;
+    }
+    for (const c of outcome.ok.counts) prepared.count(c);
+    applySets(outcome.ok.set, (name, value) => {
+      if (value === undefined) headerRemove(head.headers, name);
+      else headerSet(head.headers, name, value);
+    });
+    return undefined;
+  }
+
+  onDestroy(): void {
+    if (this.#called) this.#prepared.sandbox.end(this.#id);
+  }
+}
+
+/** The TypeScript filter type (registered by filters/setup.ts). */
+export const typescriptFilter: HttpFilterFactory = {
+  prepare(config: HttpFilterTypedConfig, env: FilterEnv): PreparedFilter {
+    if (config.typeName !== TYPESCRIPT_FILTER_TYPE)
+      throw new Error(`the TypeScript filter got a ${config.typeName} config`);
+    return new PreparedTypeScript(config.config, env);
+  },
+};
