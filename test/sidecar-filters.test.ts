@@ -2,6 +2,7 @@
 // answer without reaching the app, delays hold the request), redirects, direct responses, mirroring, and a service's
 // rate limit, response cache and compression at its own inbound sidecar.
 
+import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { expect } from 'chai';
 import { setMeshFault } from '../demo/src/fault-toggle.ts';
@@ -41,7 +42,7 @@ spec:
 `;
 }
 
-describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression, CORS, cache', function () {
+describe('sidecar HTTP filters and route actions (end to end): fault, redirect, mirror, rate limit, compression, CORS, cache, TypeScript filters', function () {
   this.timeout(90_000);
   let mesh: Mesh;
   // A fresh connection each time: one opened before a listener change keeps the old connection manager.
@@ -257,5 +258,61 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
       for (let i = 0; i < 30; i++) expect((await get('/demo-fault')).status).to.equal(200);
       expect(await stat('http.outbound.fault.aborts_injected')).to.equal(before);
     }, 200);
+  });
+
+  it('a TypeScript filter added, changed and removed live under load: zero failed requests; the HMAC example guards', async () => {
+    const stamp = (version: string) =>
+      policy(`filters:
+    - name: stamp
+      source: |
+        export default {
+          onResponse(res: FilterResponse, ctx: FilterContext) {
+            res.setHeader('x-filter', (ctx.config as { v: string }).v);
+          },
+        };
+      config: { v: ${version} }`);
+    // Load: four callers in a loop on fresh connections until the end of the test.
+    let running = true;
+    const statuses = new Map<number, number>();
+    const seen = new Set<string>();
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (running) {
+          const r = await get('/live');
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          seen.add(String(r.headers['x-filter'] ?? 'none'));
+        }
+      }),
+    );
+    try {
+      await mesh.apply(stamp('v1'));
+      await eventually(async () => expect((await get('/live')).headers['x-filter']).to.equal('v1'), 200);
+      await mesh.apply(stamp('v2'));
+      await eventually(async () => expect((await get('/live')).headers['x-filter']).to.equal('v2'), 200);
+      await mesh.apply(policy(''));
+      await eventually(async () => expect((await get('/live')).headers['x-filter']).to.equal(undefined), 200);
+    } finally {
+      running = false;
+      await load;
+    }
+    expect([...statuses.keys()]).to.deep.equal([200]);
+    expect([...seen].sort()).to.include.members(['v1', 'v2', 'none']);
+    // The shipped HMAC example, from its file, as a policy: unsigned requests are answered 401 by web's sidecar.
+    const source = readFileSync(new URL('../examples/filters/hmac-signature.ts', import.meta.url), 'utf8');
+    const indented = source
+      .split('\n')
+      .map((l) => `        ${l}`)
+      .join('\n');
+    await mesh.apply(
+      policy(`filters:
+    - name: hmac
+      config: { secret: s3cret, maxSkewSeconds: 300 }
+      source: |
+${indented}`),
+    );
+    await eventually(async () => expect((await get('/signed')).status).to.equal(401), 200);
+    expect(await stat('http.inbound.typescript_filter.hmac.unsigned', 'webV1')).to.be.at.least(1);
+    await mesh.apply(policy(''));
+    await eventually(async () => expect((await get('/signed')).status).to.equal(200), 200);
   });
 });

@@ -349,6 +349,18 @@ export interface ResponseCache {
   varyHeaders?: string[];
 }
 
+/** A filter written in TypeScript that the service's sidecars run on its inbound requests (before cache and compression). */
+export interface TypeScriptFilterSpec {
+  /** DNS-1123 label; unique in the policy; names its stats. */
+  name: string;
+  /** The module: `export default { onRequest?, onResponse? }` (types from @trellis/filter-api). */
+  source: string;
+  /** JSON handed to the filter as `context.config`. */
+  config?: Record<string, unknown>;
+  /** The budget of one hook call; default 50ms, at most 1s. */
+  timeout?: string;
+}
+
 export interface TrafficPolicySpec {
   service: string;
   subsets?: Subset[];
@@ -359,6 +371,7 @@ export interface TrafficPolicySpec {
   rateLimit?: RateLimit;
   compression?: Compression;
   responseCache?: ResponseCache;
+  filters?: TypeScriptFilterSpec[];
 }
 
 /** Which proxies a Telemetry applies to: those fronting `service`; absent = every sidecar in the mesh. */

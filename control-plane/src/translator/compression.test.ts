@@ -2,6 +2,7 @@
 // ties) and cache filter on the inbound connection manager of that service's sidecars only (valid Envoy protos).
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
+import * as StructCodec from '../api/struct.ts';
 import type { Compression, TrafficPolicySpec } from '../resources/types.ts';
 import type { SidecarParams } from '../xds/node.ts';
 import { mesh, policy, service } from './fixtures.ts';
@@ -85,6 +86,36 @@ describe('compression and response cache translation', () => {
     expect(typedConfig(filters[1])).to.deep.include({
       allowed_vary_headers: [{ exact: 'accept-encoding' }, { exact: 'accept-language' }],
       max_body_bytes: 1024 * 1024,
+    });
+  });
+
+  it('filters written in TypeScript go after the rate limit and before the cache, as TypedStructs', () => {
+    const source = 'export default { onRequest(req: FilterRequest) { req.setHeader("x-a", "1"); } };';
+    const filters = inboundFilters(
+      'web',
+      { encodings: ['gzip'] },
+      {
+        responseCache: {},
+        filters: [{ name: 'stamp', source, config: { a: [1, 'b'] }, timeout: '20ms' }],
+      },
+    );
+    expect(filters.map((f) => f['name'])).to.deep.equal([
+      'envoy.filters.http.local_ratelimit',
+      'trellis.filters.typescript.stamp',
+      'envoy.filters.http.cache',
+      'envoy.filters.http.compressor.gzip',
+      'envoy.filters.http.router',
+    ]);
+    const typed = typedConfig(filters[1]);
+    expect(typed['@type']).to.equal('type.googleapis.com/xds.type.v3.TypedStruct');
+    expect(typed['type_url']).to.equal('type.googleapis.com/trellis.filters.v1.TypeScriptFilter');
+    // What the sidecar decodes out of the Struct.
+    const { fromStruct } = StructCodec;
+    expect(fromStruct(typed['value'] as Parameters<typeof fromStruct>[0])).to.deep.equal({
+      name: 'stamp',
+      source,
+      config: { a: [1, 'b'] },
+      timeout_ms: 20,
     });
   });
 });

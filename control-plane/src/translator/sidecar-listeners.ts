@@ -18,6 +18,7 @@ import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
 import { connectionLimitFilters, hcmLimitFields, listenerLimitFields } from './sidecar-limits.ts';
 import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
+import { typescriptHttpFilters } from './typescript-filters.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const OUTBOUND_LISTENER = 'outbound';
@@ -133,7 +134,7 @@ export function inboundListener(
   params: SidecarParams & { appPort: number },
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
-  policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression' | 'responseCache'>,
+  policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression' | 'responseCache' | 'filters'>,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
   const limit = connectionLimitFilters(INBOUND_LISTENER, options);
@@ -142,12 +143,14 @@ export function inboundListener(
     filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry), limit);
   } else {
     const name = `inbound|${service}`;
-    const { rateLimit, compression, responseCache } = policy ?? {};
+    const { rateLimit, compression, responseCache, filters: custom } = policy ?? {};
     // The service's rate limit holds every caller at its own door, the inbound connection manager; its cache answers
     // there, and its responses are compressed there for every caller that accepts it (before the cache stores them,
     // so a hit is served compressed).
     const filters = [
       ...(rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)]),
+      // The service's own filters see every admitted request, before a cache could answer it.
+      ...(custom === undefined ? [] : typescriptHttpFilters(custom)),
       ...(responseCache === undefined ? [] : [cacheHttpFilter(responseCache)]),
       ...(compression === undefined ? [] : compressionHttpFilters(compression)),
     ];

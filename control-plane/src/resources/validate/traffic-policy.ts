@@ -8,6 +8,7 @@ import { validateLoadBalancer } from './load-balancer.ts';
 import { validateOutlierDetection } from './outlier-detection.ts';
 import { validateRateLimit } from './rate-limit.ts';
 import { validateResponseCache } from './response-cache.ts';
+import { validateTypeScriptFilters } from './typescript-filters.ts';
 
 export const TRAFFIC_POLICY_FIELDS = [
   'service',
@@ -19,6 +20,7 @@ export const TRAFFIC_POLICY_FIELDS = [
   'rateLimit',
   'compression',
   'responseCache',
+  'filters',
 ];
 
 export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues: Issues): void {
@@ -37,6 +39,7 @@ export function validateTrafficPolicySpec(spec: Record<string, unknown>, issues:
   if (spec['rateLimit'] !== undefined) validateRateLimit(spec['rateLimit'], 'spec.rateLimit', issues);
   if (spec['compression'] !== undefined) validateCompression(spec['compression'], 'spec.compression', issues);
   if (spec['responseCache'] !== undefined) validateResponseCache(spec['responseCache'], 'spec.responseCache', issues);
+  if (spec['filters'] !== undefined) validateTypeScriptFilters(spec['filters'], 'spec.filters', issues);
 }
 
 function validateSubsets(subsets: unknown[], path: string, issues: Issues): void {

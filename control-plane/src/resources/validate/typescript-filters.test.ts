@@ -1,0 +1,36 @@
+// TrafficPolicy filters written in TypeScript: compiled at apply time, errors naming the field and the line.
+import { expectErrors, policyErrors } from './testing.ts';
+
+const f = (filters: unknown) => policyErrors({ filters });
+const OK = 'export default { onRequest(req: FilterRequest) { req.setHeader("x-a", "1"); } };';
+
+describe('validate filters (TypeScript)', () => {
+  it('accepts modules that compile and export a hook, with config and a budget', () => {
+    expectErrors(f, [
+      [[{ name: 'stamp', source: OK }], []],
+      [[{ name: 'stamp', source: OK, config: { secret: 'x', n: [1, 2] }, timeout: '20ms' }], []],
+    ]);
+  });
+
+  it('names the field, the line and what is wrong', () => {
+    expectErrors(f, [
+      [
+        [
+          { name: 'Bad_Name', source: OK },
+          { name: 'syntax', source: 'export default {\n  onRequest() {\n    return (;\n  }\n};' },
+          { name: 'empty', source: 'export default {};' },
+          { name: 'slow', source: OK, timeout: '5s' },
+          { name: 'slow', source: OK, config: [1] },
+        ],
+        [
+          'spec.filters[0].name: expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters), got "Bad_Name"',
+          'spec.filters[1].source: filter syntax: Expression expected (line 3)',
+          'spec.filters[2].source: filter empty: the default export has neither onRequest nor onResponse',
+          'spec.filters[3].timeout: expected a duration from 1ms to 1000ms such as "50ms", got "5s"',
+          'spec.filters[4].name: duplicate filter name slow',
+          'spec.filters[4].config: expected a mapping (JSON object), got a list',
+        ],
+      ],
+    ]);
+  });
+});
