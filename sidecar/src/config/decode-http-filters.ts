@@ -3,6 +3,7 @@ import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { cacheConfig } from './decode-cache.ts';
 import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.ts';
 import { corsPolicy } from './decode-cors.ts';
+import { decompressorConfig } from './decode-decompressor.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { typescriptFilterConfig } from './decode-typescript-filter.ts';
@@ -13,6 +14,7 @@ import {
   COMPRESSOR_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
+  DECOMPRESSOR_TYPE,
   FAULT_TYPE,
   type HttpFilterConfig,
   type HttpFilterTypedConfig,
@@ -35,6 +37,7 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   // The filter itself has no config: routes and virtual hosts carry the policies.
   [CORS_TYPE]: () => ({ typeName: CORS_TYPE, config: {} }),
   [CACHE_TYPE]: (o, path) => ({ typeName: CACHE_TYPE, config: cacheConfig(o, path) }),
+  [DECOMPRESSOR_TYPE]: (o, path) => ({ typeName: DECOMPRESSOR_TYPE, config: decompressorConfig(o, path) }),
   [TYPESCRIPT_FILTER_TYPE]: (o, path) => ({
     typeName: TYPESCRIPT_FILTER_TYPE,
     config: typescriptFilterConfig(o, path),

@@ -334,6 +334,20 @@ export interface TypeScriptFilterConfig {
   timeoutMs: number;
 }
 
+/** envoy.filters.http.decompressor (`Decompressor`): undoes one content-coding of request and response bodies. */
+export interface DecompressorConfig {
+  /** `decompressor_library.name`: the stats' scope. */
+  name: string;
+  coding: ContentCoding;
+  /** gzip `window_bits` (9-15; default 15). */
+  windowBits: number;
+  chunkSize: number;
+  /** gzip `max_inflate_ratio` (default 100; brotli and zstd: 100 too): more output per input byte is a bomb. */
+  maxInflateRatio: number;
+  request: { enabled: boolean; ignoreNoTransform: boolean; advertiseAcceptEncoding: boolean };
+  response: { enabled: boolean; ignoreNoTransform: boolean };
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
@@ -343,7 +357,8 @@ export type HttpFilterTypedConfig =
   | { typeName: typeof CORS_TYPE; config: Record<string, never> }
   | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig }
   | { typeName: typeof CACHE_TYPE; config: CacheFilterConfig }
-  | { typeName: typeof TYPESCRIPT_FILTER_TYPE; config: TypeScriptFilterConfig };
+  | { typeName: typeof TYPESCRIPT_FILTER_TYPE; config: TypeScriptFilterConfig }
+  | { typeName: typeof DECOMPRESSOR_TYPE; config: DecompressorConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
@@ -353,6 +368,7 @@ export const CORS_TYPE = EXTENSION_TYPES.cors;
 export const CORS_POLICY_TYPE = EXTENSION_TYPES.corsPolicy;
 export const CACHE_TYPE = EXTENSION_TYPES.cache;
 export const TYPESCRIPT_FILTER_TYPE = EXTENSION_TYPES.typescriptFilter;
+export const DECOMPRESSOR_TYPE = EXTENSION_TYPES.decompressor;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */
 export type HttpFilterConfig = HttpFilterTypedConfig & { name: string };

@@ -3,6 +3,7 @@ import {
   CACHE_TYPE,
   COMPRESSOR_TYPE,
   CORS_TYPE,
+  DECOMPRESSOR_TYPE,
   FAULT_TYPE,
   LOCAL_RATELIMIT_TYPE,
   TYPESCRIPT_FILTER_TYPE,
@@ -12,6 +13,7 @@ import { cacheFilter } from './cache/cache-filter.ts';
 import { ResponseCaches } from './cache/response-store.ts';
 import { compressorFilter } from './compressor/compressor-filter.ts';
 import { corsFilter } from './cors/cors-filter.ts';
+import { decompressorFilter } from './decompressor/decompressor-filter.ts';
 import { faultFilter } from './fault/fault-filter.ts';
 import { localRateLimitFilter } from './local-ratelimit/local-ratelimit-filter.ts';
 import { typescriptFilter } from './typescript/typescript-filter.ts';
@@ -25,6 +27,7 @@ export function setup(
   registry.register(LOCAL_RATELIMIT_TYPE, localRateLimitFilter());
   registry.register(COMPRESSOR_TYPE, compressorFilter);
   registry.register(CORS_TYPE, corsFilter);
+  registry.register(DECOMPRESSOR_TYPE, decompressorFilter);
   registry.register(CACHE_TYPE, cacheFilter(caches));
   registry.register(TYPESCRIPT_FILTER_TYPE, typescriptFilter);
   return registry;

@@ -303,6 +303,12 @@ export class Exchange
           rateLimits: route?.action?.rateLimits ?? vhost?.rateLimits ?? NO_RATE_LIMITS,
           clientAddress: trustedClientAddress(view.headers, this.peer, ctx.hcm),
           body: () => this.bodyChunks,
+          replaceBody: (replacement) => {
+            if (this.bodyChunks === undefined) return false;
+            this.bodyChunks = [replacement];
+            return true;
+          },
+          bufferLimitBytes: ctx.bufferLimitBytes,
         },
         this,
       );

@@ -56,6 +56,8 @@ function run(steps: Step[]) {
       rateLimits: [],
       clientAddress: '127.0.0.1',
       body: () => undefined,
+      replaceBody: () => false,
+      bufferLimitBytes: 1024,
     },
     sink,
   );

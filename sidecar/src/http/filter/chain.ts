@@ -35,6 +35,9 @@ export interface FilterRoute {
   readonly clientAddress: string;
   /** The body read whole before routing, if it was. */
   readonly body: () => readonly Buffer[] | undefined;
+  /** Replaces the body read whole (false when it streams). */
+  readonly replaceBody: (body: Buffer) => boolean;
+  readonly bufferLimitBytes: number;
 }
 
 /** What a run reports to the stream that started it. */
@@ -116,6 +119,8 @@ export class FilterRun implements FilterStream {
   readonly clientAddress: string;
   readonly rateLimits: readonly RateLimitSpec[];
   readonly #body: () => readonly Buffer[] | undefined;
+  readonly #replaceBody: (body: Buffer) => boolean;
+  readonly bufferLimitBytes: number;
   /** Filters created for this stream, told when it ends. */
   readonly #live: HttpFilter[] = [];
   #next = 0;
@@ -139,6 +144,8 @@ export class FilterRun implements FilterStream {
     this.clientAddress = route.clientAddress;
     this.rateLimits = route.rateLimits;
     this.#body = route.body;
+    this.#replaceBody = route.replaceBody;
+    this.bufferLimitBytes = route.bufferLimitBytes;
     this.#route = route.perFilterConfig;
     this.#vhost = route.vhostPerFilterConfig;
     this.#sink = sink;
@@ -162,6 +169,10 @@ export class FilterRun implements FilterStream {
 
   requestHeaders(): readonly string[] {
     return this.#view.headers;
+  }
+
+  replaceRequestBody(body: Buffer): boolean {
+    return !this.#ended && this.#replaceBody(body);
   }
 
   get query(): string {

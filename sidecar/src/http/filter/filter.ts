@@ -69,6 +69,10 @@ export interface FilterStream {
    * undefined when there is none or it streams.
    */
   requestBody(): Buffer | undefined;
+  /** Replaces a request body that was read whole (false when it streams: nothing changed). */
+  replaceRequestBody(body: Buffer): boolean;
+  /** The connection manager's request buffer limit: what a filter may hold of a body at most. */
+  readonly bufferLimitBytes: number;
   /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */
   continueRequest(): void;
   /** Answers the request itself; no later filter and no upstream sees it. */
