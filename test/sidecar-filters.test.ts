@@ -311,7 +311,7 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
 ${indented}`),
     );
     await eventually(async () => expect((await get('/signed')).status).to.equal(401), 200);
-    expect(await stat('http.inbound.typescript_filter.hmac.unsigned', 'webV1')).to.be.at.least(1);
+    expect(await stat('http.inbound.typescript_filter.hmac.count.unsigned', 'webV1')).to.be.at.least(1);
     await mesh.apply(policy(''));
     await eventually(async () => expect((await get('/signed')).status).to.equal(200), 200);
   });

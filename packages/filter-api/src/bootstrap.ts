@@ -1,12 +1,16 @@
 // The script every filter sandbox starts with: the request/response objects, the per-stream state and the hashing
-// helpers, all made inside the sandbox's own realm. The host passes JSON strings in (`__in`) and reads JSON strings
-// back (`__out`): no object or function of the host ever enters the sandbox, so none can lead out of it.
+// helpers, all made inside the sandbox's own realm. The host passes a JSON string in (`__in`, a plain data slot) and
+// gets a JSON string back as the call's result (every error caught and described inside): no object or function of
+// the host enters the sandbox, and the host touches nothing the sandbox made but strings.
 
 /** Streams whose state a sandbox keeps at most (one per request in flight; the oldest go first). */
 export const MAX_STREAMS = 10_000;
 
 export const BOOTSTRAP = `
 'use strict';
+// Taken before any filter code runs: a filter that replaces JSON or the entry points cannot change what they do.
+const parse = JSON.parse.bind(JSON);
+const stringify = JSON.stringify.bind(JSON);
 const K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
@@ -97,19 +101,46 @@ function setter(out, headers) {
     if (v !== null) headers.push(n, v);
   };
 }
-globalThis.__setup = function (configJson) {
-  config = JSON.parse(configJson);
-  const filter = globalThis.__module.default;
+function fixed(name, value) {
+  Object.defineProperty(globalThis, name, { value, writable: false, configurable: false, enumerable: false });
+}
+/** What went wrong, as text, made inside the sandbox (within the call's budget). */
+function describe(err) {
+  try {
+    return String(err !== null && typeof err === 'object' && 'message' in err ? err.message : err);
+  } catch {
+    return 'the filter threw something that cannot be described';
+  }
+}
+// The only slots the host reads and writes: plain data, never accessors the filter could define.
+Object.defineProperty(globalThis, '__in', { value: '', writable: true, configurable: false, enumerable: false });
+Object.defineProperty(globalThis, '__failure', { value: '', writable: true, configurable: false, enumerable: false });
+fixed('__module', {});
+/** A throw of the module's top-level code, described for the host. */
+fixed('__fail', function (err) {
+  globalThis.__failure = describe(err);
+});
+fixed('__guard', function (fn) {
+  try {
+    return fn();
+  } catch (err) {
+    return stringify({ error: describe(err) });
+  }
+});
+fixed('__setup', function (configJson) {
+  config = parse(configJson);
+  const filter = __module.default;
   if (filter === null || typeof filter !== 'object') throw new TypeError('the module must export default an object with onRequest and/or onResponse');
   const hooks = { request: typeof filter.onRequest === 'function', response: typeof filter.onResponse === 'function' };
   if (!hooks.request && !hooks.response) throw new TypeError('the default export has neither onRequest nor onResponse');
   for (const key of ['onRequest', 'onResponse'])
     if (filter[key] !== undefined && typeof filter[key] !== 'function') throw new TypeError(key + ' must be a function');
-  globalThis.__filter = filter;
-  return JSON.stringify(hooks);
-};
-globalThis.__call = function (kind) {
-  const input = JSON.parse(globalThis.__in);
+  filterObject = filter;
+  return stringify({ hooks });
+});
+let filterObject;
+fixed('__call', function (kind) {
+  const input = parse(globalThis.__in);
   const out = { set: [], counts: [] };
   let state = streams.get(input.id);
   if (state === undefined) {
@@ -126,12 +157,12 @@ globalThis.__call = function (kind) {
       clientAddress: input.clientAddress, body: input.body === null ? undefined : input.body,
       header: (name) => headerOf(headers, name), setHeader: setter(out, headers),
     });
-    result = globalThis.__filter.onRequest(request, ctx);
+    result = filterObject.onRequest(request, ctx);
   } else {
     const response = Object.freeze({
       status: input.status, header: (name) => headerOf(headers, name), setHeader: setter(out, headers),
     });
-    result = globalThis.__filter.onResponse(response, ctx);
+    result = filterObject.onResponse(response, ctx);
   }
   if (result !== null && typeof result === 'object' && typeof result.then === 'function')
     throw new TypeError('filter hooks must return at once (no promises)');
@@ -142,9 +173,10 @@ globalThis.__call = function (kind) {
     for (const [k, v] of Object.entries(result.headers ?? {})) replyHeaders.push(String(k).toLowerCase(), String(v));
     out.reply = { status, body: result.body === undefined ? '' : String(result.body), headers: replyHeaders };
   }
-  globalThis.__out = JSON.stringify(out);
-};
-globalThis.__end = function () {
-  streams.delete(JSON.parse(globalThis.__in).id);
-};
+  return stringify({ ok: out });
+});
+fixed('__end', function () {
+  streams.delete(parse(globalThis.__in).id);
+  return stringify({ ok: true });
+});
 `;

@@ -127,4 +127,54 @@ describe('FilterSandbox', () => {
     if (!('ok' in out)) throw new Error(out.message);
     expect(out.ok.set).to.deep.equal([['x-seen', '']]);
   });
+
+  it("holds against a hostile module: the host's Function, redefined slots, forged results, a thrown Proxy", () => {
+    // The global object is the sandbox's own: its constructor chain has no code generation.
+    const escape = FilterSandbox.compile(
+      'escape',
+      `export default { onRequest(req: FilterRequest) {
+        try { (globalThis as any).constructor.constructor('return process')(); req.setHeader('x-escaped', 'yes'); }
+        catch { req.setHeader('x-escaped', 'no'); }
+      } };`,
+      null,
+    );
+    const out = escape.request(request());
+    expect(out).to.deep.equal({ ok: { set: [['x-escaped', 'no']], counts: [] } });
+    // The slots the host reads and writes cannot become accessors; the entry points cannot be replaced.
+    expect(() =>
+      FilterSandbox.compile(
+        'slot',
+        `Object.defineProperty(globalThis, '__in', { get() { for (;;) {} } });
+        export default { onRequest() {} };`,
+        null,
+      ),
+    ).to.throw(/filter slot: Cannot redefine property: __in/);
+    expect(() =>
+      FilterSandbox.compile(
+        'entry',
+        `(globalThis as any).__call = () => '{}';
+export default { onRequest() {} };`,
+        null,
+      ),
+    ).to.throw(/filter entry: Cannot assign to read only property '__call'/);
+    // A forged JSON cannot change what the host reads.
+    const forged = FilterSandbox.compile(
+      'forge',
+      `JSON.stringify = () => '{"ok":{"set":[[["content-length"],"5"]],"counts":[]}}';
+      export default { onRequest(req: FilterRequest) { req.setHeader('x-a', '1'); } };`,
+      null,
+    );
+    expect(forged.request(request())).to.deep.equal({ ok: { set: [['x-a', '1']], counts: [] } });
+    // A thrown Proxy is described inside the sandbox, within the budget.
+    const proxy = FilterSandbox.compile(
+      'proxy',
+      `export default { onRequest() { throw new Proxy({}, { has() { for (;;) {} }, get() { for (;;) {} } }); } };`,
+      null,
+      20,
+    );
+    const started = performance.now();
+    const failed = proxy.request(request());
+    expect(performance.now() - started).to.be.below(500);
+    expect(failed).to.have.property('failed');
+  });
 });

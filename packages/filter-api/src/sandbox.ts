@@ -2,6 +2,7 @@
 // `export default` bound, top-level code and every hook call under a time budget, no eval, no modules, no timers, and
 // only JSON strings crossing between the proxy and the filter.
 import { stripTypeScriptTypes } from 'node:module';
+import { types } from 'node:util';
 import vm from 'node:vm';
 import { BOOTSTRAP } from './bootstrap.ts';
 
@@ -41,9 +42,10 @@ export type HookOutcome = { ok: HookResult } | { failed: 'timeout' | 'error'; me
 /** The default time budget of one hook call (and of the module's top-level code). */
 export const DEFAULT_TIMEOUT_MS = 50;
 
-const CALL_REQUEST = new vm.Script('__call("request")');
-const CALL_RESPONSE = new vm.Script('__call("response")');
-const END = new vm.Script('__end()');
+const CALL_REQUEST = new vm.Script('__guard(() => __call("request"))');
+const CALL_RESPONSE = new vm.Script('__guard(() => __call("response"))');
+const END = new vm.Script('__guard(() => __end())');
+const SETUP = new vm.Script('__guard(() => __setup(__in))');
 
 /** The source as a script: types stripped, `export default` bound to `__module.default`, other exports plain. */
 export function toScript(source: string): string {
@@ -55,27 +57,70 @@ export function toScript(source: string): string {
   const body = js
     .replace(/^(\s*)export\s+default\b/m, '$1__module.default =')
     .replace(/^(\s*)export\s+(?=(?:const|let|var|function|class|async)\b)/gm, '$1');
-  // One line of wrapper, no newline: error positions stay the author's.
-  return `'use strict'; globalThis.__module = {}; ${body}`;
+  // One line of wrapper, no newline: error positions stay the author's. A throw is described inside the sandbox.
+  return `'use strict'; try { ${body}
+} catch (__error) { __fail(__error); }`;
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error || (typeof err === 'object' && err !== null && 'message' in err))
-    return String((err as { message: unknown }).message);
-  return String(err);
-}
-
+/**
+ * Whether a thrown value is vm's timeout error, read without running any code: no Proxy, only an own data property
+ * (a getter or a trap of the sandbox's would run outside any budget). A sandbox that forges one only gets its failure
+ * counted as a timeout.
+ */
 function isTimeout(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+  if (typeof err !== 'object' || err === null || types.isProxy(err)) return false;
+  const code = Object.getOwnPropertyDescriptor(err, 'code');
+  return code !== undefined && 'value' in code && code.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+}
+
+/** A call's result: the JSON text the sandbox returned, parsed here (host objects only). */
+function resultOf(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** A hook's output checked field by field: anything of the wrong shape is a failure, never passed on. */
+function checkResult(ok: unknown): HookResult | undefined {
+  if (typeof ok !== 'object' || ok === null) return undefined;
+  const { set, counts, reply } = ok as Record<string, unknown>;
+  if (!Array.isArray(set) || !Array.isArray(counts) || !counts.every(isString)) return undefined;
+  for (const pair of set) {
+    if (!Array.isArray(pair) || pair.length !== 2 || !isString(pair[0]) || !(pair[1] === null || isString(pair[1])))
+      return undefined;
+  }
+  const result: HookResult = { set: set as HookResult['set'], counts: counts as string[] };
+  if (reply !== undefined) {
+    if (typeof reply !== 'object' || reply === null) return undefined;
+    const { status, body, headers } = reply as Record<string, unknown>;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599) return undefined;
+    if (!isString(body) || !Array.isArray(headers) || headers.length % 2 !== 0 || !headers.every(isString))
+      return undefined;
+    result.reply = { status, body, headers: headers as string[] };
+  }
+  return result;
 }
 
 export class FilterSandbox {
   readonly name: string;
   readonly timeoutMs: number;
   readonly hooks: { readonly request: boolean; readonly response: boolean };
-  readonly #context: vm.Context;
+  readonly #context: Record<string, unknown>;
 
-  private constructor(name: string, timeoutMs: number, context: vm.Context, hooks: FilterSandbox['hooks']) {
+  private constructor(
+    name: string,
+    timeoutMs: number,
+    context: Record<string, unknown>,
+    hooks: FilterSandbox['hooks'],
+  ) {
     this.name = name;
     this.timeoutMs = timeoutMs;
     this.#context = context;
@@ -94,25 +139,41 @@ export class FilterSandbox {
       // V8 names the line as filter:<name>:<line>; the type stripper's stack starts with :<line>.
       const stack = err instanceof Error ? (err.stack ?? '') : '';
       const where = /filter:[^:\n]+:(\d+)/.exec(stack)?.[1] ?? /^:(\d+)/.exec(stack)?.[1] ?? '';
-      throw new Error(`filter ${name}: ${errorText(err)}${where === '' ? '' : ` (line ${where})`}`);
+      // A compile error is the host's own (the script was not run): its message is safe to read.
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`filter ${name}: ${message}${where === '' ? '' : ` (line ${where})`}`);
     }
-    // No eval or new Function inside, and promise jobs run within a call's budget, not after it.
-    const context = vm.createContext(
-      {},
-      { codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate', name: `filter:${name}` },
-    );
+    // Its own global object (nothing of the host's realm behind it), no eval or new Function inside, and promise jobs
+    // run within a call's budget, not after it.
+    const context = vm.createContext(vm.constants.DONT_CONTEXTIFY, {
+      codeGeneration: { strings: false, wasm: false },
+      microtaskMode: 'afterEvaluate',
+      name: `filter:${name}`,
+    }) as Record<string, unknown>;
     try {
       new vm.Script(BOOTSTRAP, { filename: 'filter-bootstrap' }).runInContext(context);
       script.runInContext(context, { timeout: timeoutMs });
-      context['__config'] = JSON.stringify(config ?? null);
-      const hooks = JSON.parse(
-        new vm.Script('__setup(globalThis.__config)').runInContext(context, { timeout: timeoutMs }) as string,
-      ) as FilterSandbox['hooks'];
-      return new FilterSandbox(name, timeoutMs, context, hooks);
     } catch (err) {
       if (isTimeout(err)) throw new Error(`filter ${name}: its top-level code ran past ${timeoutMs}ms`);
-      throw new Error(`filter ${name}: ${errorText(err)}`);
+      throw new Error(`filter ${name}: its top-level code failed`);
     }
+    const failure = context['__failure'];
+    if (typeof failure === 'string' && failure !== '') throw new Error(`filter ${name}: ${failure}`);
+    context['__in'] = JSON.stringify(config ?? null);
+    let out: Record<string, unknown> | undefined;
+    try {
+      out = resultOf(SETUP.runInContext(context, { timeout: timeoutMs }));
+    } catch (err) {
+      if (isTimeout(err)) throw new Error(`filter ${name}: setting it up ran past ${timeoutMs}ms`);
+      throw new Error(`filter ${name}: setting it up failed`);
+    }
+    if (out === undefined) throw new Error(`filter ${name}: setting it up gave no result`);
+    if (typeof out['error'] === 'string') throw new Error(`filter ${name}: ${out['error']}`);
+    const hooks = out['hooks'] as { request?: unknown; response?: unknown } | undefined;
+    return new FilterSandbox(name, timeoutMs, context, {
+      request: hooks?.request === true,
+      response: hooks?.response === true,
+    });
   }
 
   request(input: RequestInput): HookOutcome {
@@ -125,27 +186,30 @@ export class FilterSandbox {
 
   /** The stream ended: its state goes. */
   end(id: number): void {
-    const context = this.#context;
-    context['__in'] = JSON.stringify({ id });
-    try {
-      END.runInContext(context, { timeout: this.timeoutMs });
-    } catch {
-      // Nothing of the stream is left to keep.
-    }
+    this.#run(END, { id });
   }
 
   #call(script: vm.Script, input: RequestInput | ResponseInput): HookOutcome {
+    const out = this.#run(script, input);
+    if ('failed' in out) return out;
+    if (typeof out.value['error'] === 'string') return { failed: 'error', message: out.value['error'] };
+    const result = checkResult(out.value['ok']);
+    return result === undefined ? { failed: 'error', message: 'the hook gave a malformed result' } : { ok: result };
+  }
+
+  /** One call: the input in the data slot, the result as the JSON text the call returned. Never throws. */
+  #run(
+    script: vm.Script,
+    input: unknown,
+  ): { value: Record<string, unknown> } | { failed: 'timeout' | 'error'; message: string } {
     const context = this.#context;
-    context['__in'] = JSON.stringify(input);
-    context['__out'] = undefined;
     try {
-      script.runInContext(context, { timeout: this.timeoutMs });
-      const out = context['__out'];
-      if (typeof out !== 'string') return { failed: 'error', message: 'the hook produced no result' };
-      return { ok: JSON.parse(out) as HookResult };
+      context['__in'] = JSON.stringify(input);
+      const value = resultOf(script.runInContext(context, { timeout: this.timeoutMs }));
+      return value === undefined ? { failed: 'error', message: 'the hook gave no result' } : { value };
     } catch (err) {
       if (isTimeout(err)) return { failed: 'timeout', message: `ran past ${this.timeoutMs}ms` };
-      return { failed: 'error', message: errorText(err) };
+      return { failed: 'error', message: 'the hook failed' };
     }
   }
 }

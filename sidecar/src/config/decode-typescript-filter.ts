@@ -21,10 +21,23 @@ export function typescriptFilterConfig(value: Obj, path: string): TypeScriptFilt
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
     fail(at(path, 'timeout_ms'), `expected 1-${MAX_TIMEOUT_MS}, got ${timeoutMs}`);
   const config = value['config'] ?? null;
+  let sandbox: FilterSandbox;
   try {
-    FilterSandbox.compile(name, source, config, timeoutMs);
+    sandbox = FilterSandbox.compile(name, source, config, timeoutMs);
   } catch (err) {
-    fail(at(path, 'source'), (err as Error).message);
+    return fail(at(path, 'source'), (err as Error).message);
   }
-  return { name, source, config, timeoutMs };
+  const decoded: TypeScriptFilterConfig = { name, source, config, timeoutMs };
+  compiled.set(decoded, sandbox);
+  return decoded;
+}
+
+/** Sandboxes compiled while decoding, by the config they came from: the filter takes it instead of compiling again. */
+const compiled = new WeakMap<TypeScriptFilterConfig, FilterSandbox>();
+
+/** The sandbox compiled for a decoded config (once: a second call compiles afresh). */
+export function takeCompiledFilter(config: TypeScriptFilterConfig): FilterSandbox | undefined {
+  const sandbox = compiled.get(config);
+  compiled.delete(config);
+  return sandbox;
 }

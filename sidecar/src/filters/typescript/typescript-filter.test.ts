@@ -32,8 +32,8 @@ describe('TypeScript filters (trellis.filters.v1.TypeScriptFilter)', () => {
     const anonymous = await send(p.port, '/');
     expect(anonymous.status).to.equal(400);
     expect(anonymous.body).to.equal('missing x-user');
-    const a = p.stats.counter('http.in.typescript_filter.ab.group_a');
-    const b = p.stats.counter('http.in.typescript_filter.ab.group_b');
+    const a = p.stats.counter('http.in.typescript_filter.ab.count.group_a');
+    const b = p.stats.counter('http.in.typescript_filter.ab.count.group_b');
     expect(a + b).to.equal(16);
     expect(p.stats.counter('http.in.typescript_filter.ab.replies')).to.equal(1);
   });
@@ -57,8 +57,8 @@ describe('TypeScript filters (trellis.filters.v1.TypeScriptFilter)', () => {
     expect(unsigned.status).to.equal(401);
     expect(unsigned.headers['www-authenticate']).to.equal('HMAC-SHA256');
     expect(bench.hits).to.equal(before + 1);
-    expect(p.stats.counter('http.in.typescript_filter.hmac.verified')).to.equal(1);
-    expect(p.stats.counter('http.in.typescript_filter.hmac.bad_signature')).to.equal(1);
+    expect(p.stats.counter('http.in.typescript_filter.hmac.count.verified')).to.equal(1);
+    expect(p.stats.counter('http.in.typescript_filter.hmac.count.bad_signature')).to.equal(1);
   });
 
   it('a filter that throws or loops fails only that request with a 500; the proxy serves on', async () => {

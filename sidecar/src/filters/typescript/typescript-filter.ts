@@ -3,6 +3,7 @@
 // headers. A hook that throws or runs past its budget fails that request with a 500, counted, never the proxy. Stats:
 // http.<prefix>.typescript_filter.<name>.{errors,timeouts,replies,<what the filter counts>}.
 import { FilterSandbox, type HookResult } from '@trellis/filter-api';
+import { takeCompiledFilter } from '../../config/decode-typescript-filter.ts';
 import { type HttpFilterTypedConfig, TYPESCRIPT_FILTER_TYPE, type TypeScriptFilterConfig } from '../../config/model.ts';
 import type {
   FilterEnv,
@@ -42,12 +43,19 @@ class PreparedTypeScript implements PreparedFilter {
   #nextId = 0;
 
   constructor(config: TypeScriptFilterConfig, env: FilterEnv) {
-    // The decoder compiled it already: this cannot fail for a config that was accepted.
-    this.sandbox = FilterSandbox.compile(config.name, config.source, config.config, config.timeoutMs);
+    // The decoder compiled it (that is how a bad module is NACKed): its sandbox is taken, not compiled again.
+    this.sandbox =
+      takeCompiledFilter(config) ?? FilterSandbox.compile(config.name, config.source, config.config, config.timeoutMs);
     this.#stats = env.stats;
     this.#base = `http.${env.statPrefix}.typescript_filter.${config.name}.`;
   }
 
+  /** The proxy's own counters of the filter: errors, timeouts, replies. */
+  own(name: 'errors' | 'timeouts' | 'replies'): void {
+    this.#stats.inc(this.#base + name);
+  }
+
+  /** What the filter counts (`context.count`), under `count.`, at most MAX_COUNTERS names. */
   count(name: string): void {
     const safe = name
       .toLowerCase()
@@ -57,7 +65,7 @@ class PreparedTypeScript implements PreparedFilter {
       if (this.#counters.size >= MAX_COUNTERS) return;
       this.#counters.add(safe);
     }
-    this.#stats.inc(this.#base + safe);
+    this.#stats.inc(`${this.#base}count.${safe}`);
   }
 
   nextId(): number {
@@ -105,7 +113,7 @@ class TypeScriptFilter implements HttpFilter {
       body: body === undefined ? null : body.toString('utf8'),
     });
     if ('failed' in outcome) {
-      prepared.count(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
       stream.localReply(FAILED);
       return 'stop';
     }
@@ -114,7 +122,7 @@ class TypeScriptFilter implements HttpFilter {
     applySets(result.set, (name, value) => stream.setRequestHeader(name, value));
     const reply = result.reply;
     if (reply === undefined) return 'continue';
-    prepared.count('replies');
+    prepared.own('replies');
     const headers: string[] = [];
     for (let i = 0; i < reply.headers.length; i += 2) {
       const name = reply.headers[i] as string;
@@ -133,7 +141,7 @@ class TypeScriptFilter implements HttpFilter {
     const outcome = sandbox.response({ id: this.#id, status: head.status, headers: [...head.headers] });
     if ('failed' in outcome) {
       // The head is on its way: it goes as it was, the failure counted.
-      prepared.count(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
       return undefined;
     }
     for (const c of outcome.ok.counts) prepared.count(c);
