@@ -130,7 +130,7 @@ describe('FilterSandbox', () => {
 
   it("holds against a hostile module: the host's Function, redefined slots, forged results, a thrown Proxy", () => {
     // The global object is the sandbox's own: its constructor chain has no code generation.
-    const escape = FilterSandbox.compile(
+    const escaping = FilterSandbox.compile(
       'escape',
       `export default { onRequest(req: FilterRequest) {
         try { (globalThis as any).constructor.constructor('return process')(); req.setHeader('x-escaped', 'yes'); }
@@ -138,7 +138,7 @@ describe('FilterSandbox', () => {
       } };`,
       null,
     );
-    const out = escape.request(request());
+    const out = escaping.request(request());
     expect(out).to.deep.equal({ ok: { set: [['x-escaped', 'no']], counts: [] } });
     // The slots the host reads and writes cannot become accessors; the entry points cannot be replaced.
     expect(() =>

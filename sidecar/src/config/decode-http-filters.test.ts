@@ -143,6 +143,13 @@ describe('HTTP filter decoding', () => {
     expect(bad({ descriptors: [{ entries: [{ key: 'remote_address' }] }] })).to.throw(
       'f[0].typed_config.descriptors[0].token_bucket: is required',
     );
+    const twice = {
+      entries: [{ key: 'k', value: 'v' }],
+      token_bucket: { max_tokens: 1, fill_interval: { seconds: 1 } },
+    };
+    expect(bad({ descriptors: [twice, twice] })).to.throw(
+      'f[0].typed_config.descriptors[1]: duplicate descriptor (the same entries as an earlier one)',
+    );
     const [withDescriptors] = httpFilters(
       rl({
         descriptors: [

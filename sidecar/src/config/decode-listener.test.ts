@@ -151,6 +151,9 @@ describe('decodeListener', () => {
       tokenBucket: { maxTokens: 100, tokensPerFill: 50, fillIntervalMs: 1000 },
     });
     expect(error(listener({ ...rate, share_key: 'k' }))).to.match(/typed_config\.share_key: is not supported/);
+    // runtime_enabled's default_value off: the filter is there but does nothing.
+    const off = { ...rate, runtime_enabled: { default_value: { value: false }, runtime_key: 'k' } };
+    expect(ok(listener(off)).connectionRateLimit).to.equal(undefined);
     expect(error(listener({ ...rate, token_bucket: undefined }))).to.match(/typed_config\.token_bucket: is required/);
   });
 

@@ -57,14 +57,23 @@ function tcpProxy(o: Obj, path: string): TcpProxyConfig {
   };
 }
 
-/** Envoy's network local_ratelimit filter: a token bucket for new connections (runtime keys are not read). */
-function connectionRateLimit(o: Obj, path: string): NonNullable<ListenerConfig['connectionRateLimit']> {
+/**
+ * Envoy's network local_ratelimit filter: a token bucket for new connections (runtime keys are not read: the
+ * `runtime_enabled` default_value says whether it applies); undefined when it is off.
+ */
+function connectionRateLimit(o: Obj, path: string): ListenerConfig['connectionRateLimit'] {
   if (str(o['share_key']) !== '') fail(at(path, 'share_key'), 'is not supported by the sidecar');
   const statPrefix = str(o['stat_prefix']);
   if (statPrefix === '') fail(at(path, 'stat_prefix'), 'is required');
   const bucket = optObj(o['token_bucket'], at(path, 'token_bucket'));
   if (bucket === undefined) fail(at(path, 'token_bucket'), 'is required');
-  return { statPrefix, tokenBucket: tokenBucketOf(bucket, at(path, 'token_bucket')) };
+  const tokenBucket = tokenBucketOf(bucket, at(path, 'token_bucket'));
+  const flag = optObj(o['runtime_enabled'], at(path, 'runtime_enabled'));
+  const enabled =
+    flag === undefined
+      ? true
+      : wrappedBool(flag['default_value'], at(at(path, 'runtime_enabled'), 'default_value'), true);
+  return enabled ? { statPrefix, tokenBucket } : undefined;
 }
 
 /** Envoy's connection_limit network filter: its max_connections caps the listener's open connections. */

@@ -79,6 +79,13 @@ export function localRateLimitConfig(o: Obj, path: string): LocalRateLimitConfig
     if (b === undefined) fail(at(dpath, 'token_bucket'), 'is required');
     return { entries, tokenBucket: tokenBucketOf(b, at(dpath, 'token_bucket')) };
   });
+  const seen = new Set<string>();
+  for (const [i, d] of descriptors.entries()) {
+    const key = JSON.stringify(d.entries);
+    if (seen.has(key))
+      fail(at(at(path, 'descriptors'), i), 'duplicate descriptor (the same entries as an earlier one)');
+    seen.add(key);
+  }
   return {
     statPrefix,
     tokenBucket,

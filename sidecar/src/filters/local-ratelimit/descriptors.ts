@@ -1,5 +1,7 @@
 // Rate limit descriptors: what a request's route `rate_limits` make of it, and the local rate limit filter's buckets
 // for them (a bucket per configured descriptor, or per distinct value where the configured value is empty).
+
+import { createHash } from 'node:crypto';
 import type { DescriptorEntry, LocalRateLimitConfig, RateLimitAction, RateLimitSpec } from '../../config/model.ts';
 import type { FilterStream } from '../../http/filter/filter.ts';
 import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
@@ -58,6 +60,10 @@ export function requestDescriptors(specs: readonly RateLimitSpec[], stream: Filt
 /** One configured descriptor's bucket, or its buckets per value when some configured values are empty. */
 export class DescriptorBuckets {
   readonly entries: readonly DescriptorEntry[];
+  /** Some configured value is empty: a bucket per value (tried after the descriptors with fixed values). */
+  readonly wildcard: boolean;
+  /** Tokens per millisecond: buckets are spent slowest-filling first, as Envoy does. */
+  readonly rate: number;
   readonly #spec: LocalRateLimitConfig['descriptors'][number]['tokenBucket'];
   readonly #now: (() => number) | undefined;
   readonly #fixed: TokenBucket | undefined;
@@ -67,8 +73,9 @@ export class DescriptorBuckets {
     this.entries = descriptor.entries;
     this.#spec = descriptor.tokenBucket;
     this.#now = now;
-    const wildcard = descriptor.entries.some((e) => e.value === '');
-    this.#fixed = wildcard ? undefined : new TokenBucket(descriptor.tokenBucket, now);
+    this.wildcard = descriptor.entries.some((e) => e.value === '');
+    this.rate = descriptor.tokenBucket.tokensPerFill / descriptor.tokenBucket.fillIntervalMs;
+    this.#fixed = this.wildcard ? undefined : new TokenBucket(descriptor.tokenBucket, now);
   }
 
   /** Buckets held for distinct values now. */
@@ -80,15 +87,17 @@ export class DescriptorBuckets {
   bucketFor(descriptor: readonly DescriptorEntry[]): TokenBucket | undefined {
     const entries = this.entries;
     if (descriptor.length !== entries.length) return undefined;
-    let key = '';
+    let values = '';
     for (let i = 0; i < entries.length; i++) {
       const want = entries[i] as DescriptorEntry;
       const got = descriptor[i] as DescriptorEntry;
       if (want.key !== got.key) return undefined;
-      if (want.value === '') key += `${got.value.length}:${got.value}`;
+      if (want.value === '') values += `${got.value.length}:${got.value}`;
       else if (want.value !== got.value) return undefined;
     }
     if (this.#fixed !== undefined) return this.#fixed;
+    // A digest, not the values: a client's 60 KiB header value must not weigh 60 KiB per bucket.
+    const key = values.length <= 64 ? values : createHash('sha256').update(values).digest('base64');
     let bucket = this.#dynamic.get(key);
     if (bucket !== undefined) {
       // Most recently used last: eviction takes the oldest.

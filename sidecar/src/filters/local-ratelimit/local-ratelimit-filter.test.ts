@@ -162,5 +162,19 @@ describe('local rate limit filter (envoy.filters.http.local_ratelimit)', () => {
       for (let i = 0; i < 5; i++) expect((await send(p.port, '/')).status).to.equal(200);
       expect((await send(p.port, '/')).status).to.equal(429);
     });
+
+    it('a descriptor with the exact value wins over a wildcard one, whatever the configured order (Envoy)', async () => {
+      const p = await bench.proxy(
+        chain({
+          ...limit(1000),
+          descriptors: [perClient(1), { ...perClient(100), entries: [{ key: 'remote_address', value: '10.0.0.1' }] }],
+        }),
+        limited([{ stage: 0, actions: [{ kind: 'remote_address' }] }]),
+        { xffNumTrustedHops: 1 },
+      );
+      for (let i = 0; i < 3; i++) expect((await send(p.port, '/', from('10.0.0.1'))).status).to.equal(200);
+      expect((await send(p.port, '/', from('10.0.0.2'))).status).to.equal(200);
+      expect((await send(p.port, '/', from('10.0.0.2'))).status).to.equal(429);
+    });
   });
 });

@@ -35,7 +35,9 @@ class PreparedLocalRateLimit implements PreparedFilter {
   constructor(config: LocalRateLimitConfig, stats: Stats, now?: () => number) {
     this.#config = config;
     this.#bucket = config.tokenBucket === undefined ? undefined : new TokenBucket(config.tokenBucket, now);
-    this.#descriptors = config.descriptors.map((d) => new DescriptorBuckets(d, now));
+    // Descriptors with fixed values are matched before wildcard ones (Envoy's order).
+    const all = config.descriptors.map((d) => new DescriptorBuckets(d, now));
+    this.#descriptors = [...all.filter((d) => !d.wildcard), ...all.filter((d) => d.wildcard)];
     this.#stats = stats;
     const base = `${config.statPrefix}.http_local_rate_limit.`;
     this.#names = {
@@ -49,17 +51,19 @@ class PreparedLocalRateLimit implements PreparedFilter {
   /** The descriptor buckets the request's route descriptors match (the first configured match per descriptor). */
   #matched(stream: FilterStream): TokenBucket[] {
     if (this.#descriptors.length === 0 || stream.rateLimits.length === 0) return [];
-    const out: TokenBucket[] = [];
+    const out: { bucket: TokenBucket; rate: number }[] = [];
     for (const descriptor of requestDescriptors(stream.rateLimits, stream)) {
       for (const d of this.#descriptors) {
         const bucket = d.bucketFor(descriptor);
         if (bucket !== undefined) {
-          out.push(bucket);
+          out.push({ bucket, rate: d.rate });
           break;
         }
       }
     }
-    return out;
+    // The slowest-filling bucket is tried first: a looser one loses no token to a request a stricter one refuses.
+    out.sort((a, b) => a.rate - b.rate);
+    return out.map((m) => m.bucket);
   }
 
   create(stream: FilterStream): HttpFilter | undefined {
