@@ -64,6 +64,27 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     await mesh?.stop();
   });
 
+  it('a fault on a share of requests aborts about that share (a binomial bound, not a point value)', async () => {
+    await mesh.apply(
+      webRoute(`
+    - match: [{ pathPrefix: /quarter }]
+      route: [{ service: web, subset: v1 }]
+      fault: { abort: { httpStatus: 503, percent: 25 } }`),
+    );
+    // Wait until the rule is in force (some abort has happened), then count a fresh sample.
+    await eventually(async () => expect((await get('/quarter')).status).to.equal(503), 200);
+    const n = 400;
+    let aborted = 0;
+    for (let i = 0; i < n; i++) {
+      const r = await get('/quarter');
+      if (r.status === 503 && r.headers['x-trellis-response-flags'] === 'FI') aborted++;
+      else expect(r.status).to.equal(200);
+    }
+    // 25 % of 400 is 100 ± 8.7 (one standard deviation): [60, 140] is over 4.5 deviations either side.
+    expect(aborted).to.be.within(60, 140);
+    await mesh.apply(webRoute());
+  });
+
   it('aborts /broken with 503 at the calling sidecar; the app never sees it', async () => {
     await mesh.apply(webRoute(FAULTS));
     const res = await eventually(async () => {
