@@ -149,7 +149,8 @@ class CacheFilter implements HttpFilter, FillWaiter {
   readonly #prepared: PreparedCache;
   readonly #stream: FilterStream;
   readonly #key: string;
-  readonly #request: CachePolicy.Request;
+  /** The request as http-cache-semantics reads it, made only when a policy needs it (not for a fresh hit). */
+  #requestObject: CachePolicy.Request | undefined;
   /** This request fetches the key for the store (concurrent misses wait on it). */
   #filling = false;
   #waiting = false;
@@ -163,12 +164,31 @@ class CacheFilter implements HttpFilter, FillWaiter {
     this.#prepared = prepared;
     this.#stream = stream;
     this.#key = key;
+  }
+
+  get #request(): CachePolicy.Request {
+    if (this.#requestObject !== undefined) return this.#requestObject;
+    const stream = this.#stream;
     const headers = headerObject(stream.requestHeaders(), { host: stream.authority.toLowerCase() });
-    if (prepared.config.ignoreRequestCacheControl) {
+    if (this.#prepared.config.ignoreRequestCacheControl) {
       delete headers['cache-control'];
       delete headers['pragma'];
     }
-    this.#request = { url: `${stream.path}${stream.query}`, method: 'GET', headers };
+    this.#requestObject = { url: `${stream.path}${stream.query}`, method: 'GET', headers };
+    return this.#requestObject;
+  }
+
+  /** A request header's value as the policy sees it (repeats joined), without making the whole request object. */
+  #value(name: string): string | undefined {
+    if (this.#requestObject !== undefined) return this.#requestObject.headers[name] as string | undefined;
+    const list = this.#stream.requestHeaders();
+    let value: string | undefined;
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] !== name) continue;
+      const v = list[i + 1] as string;
+      value = value === undefined ? v : `${value}, ${v}`;
+    }
+    return value;
   }
 
   onRequestHeaders(stream: FilterStream): 'continue' | 'stop' {
@@ -210,15 +230,16 @@ class CacheFilter implements HttpFilter, FillWaiter {
 
   #lookup(): Lookup {
     const store = this.#prepared.store;
-    const request = this.#request;
-    const plain = request.headers['cache-control'] === undefined && request.headers['pragma'] === undefined;
+    const plain =
+      this.#prepared.config.ignoreRequestCacheControl ||
+      (this.#value('cache-control') === undefined && this.#value('pragma') === undefined);
     for (const entry of store.variants(this.#key)) {
-      if (!varyMatches(entry, request.headers)) continue;
+      if (!this.#varyMatches(entry)) continue;
       // The hot path: a plain request and a fresh entry need nothing from the policy but what it said at store time.
       const now = Date.now();
       if (plain && now < entry.fresh.until)
         return { kind: 'hit', entry, headers: freshHeaders(entry, now), stale: false };
-      const evaluated = entry.policy.evaluateRequest(request);
+      const evaluated = entry.policy.evaluateRequest(this.#request);
       const revalidation = evaluated.revalidation;
       if (evaluated.response !== undefined) {
         // stale-while-revalidate: served stale while someone refreshes it; with nobody refreshing, this one does.
@@ -234,6 +255,12 @@ class CacheFilter implements HttpFilter, FillWaiter {
       return { kind: 'miss' };
     }
     return { kind: 'miss' };
+  }
+
+  /** Whether an entry's Vary'd request headers equal the request's. */
+  #varyMatches(entry: CachedResponse): boolean {
+    for (const [name, value] of entry.varyValues) if (this.#value(name) !== value) return false;
+    return true;
   }
 
   #reply(entry: CachedResponse, headers: string[], status: string) {
@@ -431,12 +458,6 @@ function freshHeaders(entry: CachedResponse, now: number): string[] {
   const list = headers.slice();
   list.push('age', String(Math.floor(age + (now - since) / 1000)));
   return list;
-}
-
-/** Whether an entry's Vary'd request headers equal the request's. */
-function varyMatches(entry: CachedResponse, headers: CachePolicy.Headers): boolean {
-  for (const [name, value] of entry.varyValues) if (headers[name] !== value) return false;
-  return true;
 }
 
 /** What a fill ends with: the whole body (a copy, not a view of a socket buffer), or why not. */
