@@ -4,22 +4,14 @@ import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import * as StructCodec from '../api/struct.ts';
 import type { Compression, TrafficPolicySpec } from '../resources/types.ts';
-import type { SidecarParams } from '../xds/node.ts';
-import { mesh, policy, service } from './fixtures.ts';
+import { mesh, policy, service, sidecarParams } from './fixtures.ts';
 import { translate } from './translate.ts';
 
 type Obj = Record<string, unknown>;
 
 const typedConfig = (filter: Obj | undefined): Obj => (filter?.['typed_config'] ?? {}) as Obj;
 
-const params = (svc: string): SidecarParams => ({
-  service: svc,
-  appPort: 8080,
-  inboundAddress: '0.0.0.0',
-  inboundPort: 15006,
-  outboundPort: 15001,
-  tcpUpstreams: [],
-});
+const params = sidecarParams;
 
 function inboundFilters(svc: string, compression: Compression, extra: Partial<TrafficPolicySpec> = {}): Obj[] {
   const state = mesh({

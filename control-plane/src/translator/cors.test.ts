@@ -3,23 +3,15 @@
 import { anyOf, EXTENSION_TYPES, TYPE_URLS, typeUrl } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { RouteResource } from '../resources/types.ts';
-import type { SidecarParams } from '../xds/node.ts';
 import { CORS_FILTER_NAME } from './cors.ts';
 import { FAULT_FILTER_NAME } from './fault.ts';
-import { mesh, route, service } from './fixtures.ts';
+import { mesh, route, service, sidecarParams } from './fixtures.ts';
 import type { MeshState, TranslatedResources } from './mesh-state.ts';
 import { translate } from './translate.ts';
 
 type Obj = Record<string, unknown>;
 
-const PARAMS: SidecarParams = {
-  service: 'web',
-  appPort: 8080,
-  inboundAddress: '0.0.0.0',
-  inboundPort: 15006,
-  outboundPort: 15001,
-  tcpUpstreams: [],
-};
+const PARAMS = sidecarParams('web');
 
 function state(rules: RouteResource[]): MeshState {
   return mesh({

@@ -11,7 +11,7 @@ import {
   type TrafficPolicyResource,
   type TrafficPolicySpec,
 } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
+import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { buildCluster } from './clusters.ts';
 import type { ClusterKey } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -117,4 +117,16 @@ export function encodedCluster(
   const c = buildCluster(clusterKey(port), policy && { service: 'orders', ...policy }, client, warn);
   anyOf(TYPE_URLS.cluster, c);
   return c;
+}
+
+/** A sidecar of `service` with its app on 8080 and the usual ports (what translate() gets for a sidecar node). */
+export function sidecarParams(service: string): SidecarParams {
+  return {
+    service,
+    appPort: 8080,
+    inboundAddress: '0.0.0.0',
+    inboundPort: 15006,
+    outboundPort: 15001,
+    tcpUpstreams: [],
+  };
 }

@@ -3,20 +3,12 @@
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { RateLimit } from '../resources/types.ts';
-import type { SidecarParams } from '../xds/node.ts';
-import { mesh, policy, service } from './fixtures.ts';
+import { mesh, policy, service, sidecarParams } from './fixtures.ts';
 import { translate } from './translate.ts';
 
 type Obj = Record<string, unknown>;
 
-const params = (svc: string): SidecarParams => ({
-  service: svc,
-  appPort: 8080,
-  inboundAddress: '0.0.0.0',
-  inboundPort: 15006,
-  outboundPort: 15001,
-  tcpUpstreams: [],
-});
+const params = sidecarParams;
 
 function inboundHcm(svc: string, rateLimit: RateLimit): Obj {
   const state = mesh({

@@ -82,7 +82,7 @@ function enumIndex(v: unknown, path: string, names: readonly string[]): number {
 }
 
 /** A UInt32Value within [min, max]; `fallback` when unset. */
-function bounded(v: unknown, path: string, fallback: number, min: number, max: number): number {
+export function bounded(v: unknown, path: string, fallback: number, min: number, max: number): number {
   const n = wrappedNum(v, path, fallback);
   if (!Number.isInteger(n) || n < min || n > max) fail(path, `expected an integer from ${min} to ${max}, got ${n}`);
   return n;
@@ -154,7 +154,7 @@ const LIBRARIES: Readonly<Record<string, (o: Obj, path: string) => CompressorLib
 };
 
 /** A RuntimeFeatureFlag's default_value (runtime keys are not read); unset is on. */
-function featureFlag(v: unknown, path: string): boolean {
+export function featureFlag(v: unknown, path: string): boolean {
   const o = optObj(v, path);
   return o === undefined ? true : wrappedBool(o['default_value'], at(path, 'default_value'), true);
 }

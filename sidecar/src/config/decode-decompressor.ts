@@ -1,17 +1,7 @@
 // Decodes envoy.filters.http.decompressor's Decompressor (with its gzip, brotli or zstd library) into the model.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
-import {
-  anyTypeName,
-  at,
-  fail,
-  type Obj,
-  objList,
-  optObj,
-  reqObj,
-  str,
-  wrappedBool,
-  wrappedNum,
-} from './decode-values.ts';
+import { bounded, featureFlag } from './decode-compressor.ts';
+import { anyTypeName, at, fail, type Obj, objList, optObj, reqObj, str, wrappedBool } from './decode-values.ts';
 import type { ContentCoding, DecompressorConfig } from './model.ts';
 
 const LIBRARIES: Readonly<Record<string, ContentCoding>> = {
@@ -20,19 +10,11 @@ const LIBRARIES: Readonly<Record<string, ContentCoding>> = {
   [EXTENSION_TYPES.zstdDecompressor]: 'zstd',
 };
 
-function bounded(v: unknown, path: string, fallback: number, min: number, max: number): number {
-  const n = wrappedNum(v, path, fallback);
-  if (!Number.isInteger(n) || n < min || n > max) fail(path, `expected an integer from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
 /** A direction's common_config: enabled (a RuntimeFeatureFlag's default_value; default on), ignore_no_transform_header. */
 function common(v: unknown, path: string): { enabled: boolean; ignoreNoTransform: boolean } {
   const o = optObj(v, path) ?? {};
-  const flag = optObj(o['enabled'], at(path, 'enabled'));
   return {
-    enabled:
-      flag === undefined ? true : wrappedBool(flag['default_value'], at(at(path, 'enabled'), 'default_value'), true),
+    enabled: featureFlag(o['enabled'], at(path, 'enabled')),
     ignoreNoTransform: o['ignore_no_transform_header'] === true,
   };
 }

@@ -7,6 +7,7 @@ import {
   type Fraction,
   type HttpFilterTypedConfig,
 } from '../../config/model.ts';
+import { Answer } from '../../http/filter/answer.ts';
 import type {
   FilterEnv,
   FilterStream,
@@ -66,7 +67,7 @@ class PreparedCors implements PreparedFilter {
     const requestMethod = stream.header('access-control-request-method');
     if (stream.method === 'OPTIONS' && requestMethod !== undefined && requestMethod !== '') {
       if (!allowed && policy.forwardNotMatchingPreflights !== false) return undefined;
-      return new Preflight(this.#preflightReply(stream, allowed ? origin : undefined, requestMethod));
+      return new Answer(this.#preflightReply(stream, allowed ? origin : undefined, requestMethod));
     }
     return allowed ? new Actual(policy, origin) : undefined;
   }
@@ -88,22 +89,6 @@ class PreparedCors implements PreparedFilter {
       headers.push('access-control-allow-private-network', 'true');
     return { status: 200, body: '', flags: '', headers };
   }
-}
-
-/** A preflight answered here: the app never sees it. */
-class Preflight implements HttpFilter {
-  readonly #reply: LocalReply;
-
-  constructor(reply: LocalReply) {
-    this.#reply = reply;
-  }
-
-  onRequestHeaders(stream: FilterStream): 'stop' {
-    stream.localReply(this.#reply);
-    return 'stop';
-  }
-
-  onDestroy(): void {}
 }
 
 /** A request from an allowed origin: its response (the app's, or a local reply) says so. */

@@ -8,6 +8,7 @@ import {
   LOCAL_RATELIMIT_TYPE,
   type LocalRateLimitConfig,
 } from '../../config/model.ts';
+import { Answer } from '../../http/filter/answer.ts';
 import type { FilterEnv, FilterStream, HttpFilter, PreparedFilter, ResponseHead } from '../../http/filter/filter.ts';
 import { GrpcStatus } from '../../http/grpc.ts';
 import { randomBelow } from '../../http/random.ts';
@@ -112,7 +113,7 @@ class PreparedLocalRateLimit implements PreparedFilter {
     };
     if (stream.grpc)
       reply.grpcStatus = config.resourceExhausted ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.UNAVAILABLE;
-    return new Refusal(reply);
+    return new Answer(reply);
   }
 }
 
@@ -136,22 +137,6 @@ class Quota implements HttpFilter {
     headers.push('x-ratelimit-limit', this.#limit, 'x-ratelimit-remaining', this.#remaining);
     headers.push('x-ratelimit-reset', this.#reset);
     return undefined;
-  }
-
-  onDestroy(): void {}
-}
-
-/** A refused request: answered in its request-headers phase. */
-class Refusal implements HttpFilter {
-  readonly #reply: LocalReply;
-
-  constructor(reply: LocalReply) {
-    this.#reply = reply;
-  }
-
-  onRequestHeaders(stream: FilterStream): 'stop' {
-    stream.localReply(this.#reply);
-    return 'stop';
   }
 
   onDestroy(): void {}
