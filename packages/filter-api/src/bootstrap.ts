@@ -86,6 +86,7 @@ function context(out, state) {
     config,
     state,
     count(name) { out.counts.push(String(name)); },
+    log(message) { if (out.logs.length < 16) out.logs.push(String(message).slice(0, 1024)); },
     hmacSha256Hex(key, data) { return hex(hmac(key, data)); },
     sha256Hex(data) { return hex(sha256(utf8(data))); },
   });
@@ -141,7 +142,7 @@ fixed('__setup', function (configJson) {
 let filterObject;
 fixed('__call', function (kind) {
   const input = parse(globalThis.__in);
-  const out = { set: [], counts: [] };
+  const out = { set: [], counts: [], logs: [] };
   let state = streams.get(input.id);
   if (state === undefined) {
     state = new Map();

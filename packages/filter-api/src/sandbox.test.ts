@@ -32,6 +32,7 @@ export default {
     req.setHeader('x-ab-group', group);
     ctx.state.set('group', group);
     ctx.count('group_' + group);
+    ctx.log('user ' + who + ' in group ' + group);
   },
   onResponse(res: FilterResponse, ctx: FilterContext) {
     res.setHeader('x-ab-group', String(ctx.state.get('group')));
@@ -49,11 +50,12 @@ describe('FilterSandbox', () => {
     const group = out.ok.set[0]?.[1];
     expect(group).to.be.oneOf(['a', 'b']);
     expect(out.ok.counts).to.deep.equal([`group_${group}`]);
+    expect(out.ok.logs).to.deep.equal([`user ada in group ${group}`]);
     const res = f.response({ id: 1, status: 200, headers: [] });
-    expect(res).to.deep.equal({ ok: { set: [['x-ab-group', group]], counts: [] } });
+    expect(res).to.deep.equal({ ok: { set: [['x-ab-group', group]], counts: [], logs: [] } });
     const refused = f.request(request({ id: 2, headers: [] }));
     expect(refused).to.deep.equal({
-      ok: { set: [], counts: [], reply: { status: 400, body: 'who are you?', headers: [] } },
+      ok: { set: [], counts: [], logs: [], reply: { status: 400, body: 'who are you?', headers: [] } },
     });
   });
 
@@ -106,7 +108,7 @@ describe('FilterSandbox', () => {
     expect(f.request(request({ path: '/throw' }))).to.deep.equal({ failed: 'error', message: 'boom' });
     expect(f.request(request({ path: '/loop' }))).to.deep.equal({ failed: 'timeout', message: 'ran past 20ms' });
     expect(f.request(request({ path: '/async' }))).to.deep.include({ failed: 'error' });
-    expect(f.request(request({ path: '/fine' }))).to.deep.equal({ ok: { set: [], counts: [] } });
+    expect(f.request(request({ path: '/fine' }))).to.deep.equal({ ok: { set: [], counts: [], logs: [] } });
   });
 
   it('gives the filter nothing of the host: no process, require, eval or timers', () => {
@@ -139,7 +141,7 @@ describe('FilterSandbox', () => {
       null,
     );
     const out = escaping.request(request());
-    expect(out).to.deep.equal({ ok: { set: [['x-escaped', 'no']], counts: [] } });
+    expect(out).to.deep.equal({ ok: { set: [['x-escaped', 'no']], counts: [], logs: [] } });
     // The slots the host reads and writes cannot become accessors; the entry points cannot be replaced.
     expect(() =>
       FilterSandbox.compile(
@@ -164,7 +166,7 @@ export default { onRequest() {} };`,
       export default { onRequest(req: FilterRequest) { req.setHeader('x-a', '1'); } };`,
       null,
     );
-    expect(forged.request(request())).to.deep.equal({ ok: { set: [['x-a', '1']], counts: [] } });
+    expect(forged.request(request())).to.deep.equal({ ok: { set: [['x-a', '1']], counts: [], logs: [] } });
     // A thrown Proxy is described inside the sandbox, within the budget.
     const proxy = FilterSandbox.compile(
       'proxy',

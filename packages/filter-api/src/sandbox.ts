@@ -33,6 +33,8 @@ export interface HookResult {
   set: [string, string | null][];
   /** Counters to increment. */
   counts: string[];
+  /** Log lines the hook wrote. */
+  logs: string[];
   /** The request hook answered: this instead of the upstream's response. */
   reply?: { status: number; body: string; headers: string[] };
 }
@@ -91,13 +93,14 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 /** A hook's output checked field by field: anything of the wrong shape is a failure, never passed on. */
 function checkResult(ok: unknown): HookResult | undefined {
   if (typeof ok !== 'object' || ok === null) return undefined;
-  const { set, counts, reply } = ok as Record<string, unknown>;
+  const { set, counts, logs, reply } = ok as Record<string, unknown>;
   if (!Array.isArray(set) || !Array.isArray(counts) || !counts.every(isString)) return undefined;
+  if (!Array.isArray(logs) || !logs.every(isString)) return undefined;
   for (const pair of set) {
     if (!Array.isArray(pair) || pair.length !== 2 || !isString(pair[0]) || !(pair[1] === null || isString(pair[1])))
       return undefined;
   }
-  const result: HookResult = { set: set as HookResult['set'], counts: counts as string[] };
+  const result: HookResult = { set: set as HookResult['set'], counts: counts as string[], logs: logs as string[] };
   if (reply !== undefined) {
     if (typeof reply !== 'object' || reply === null) return undefined;
     const { status, body, headers } = reply as Record<string, unknown>;

@@ -33,8 +33,10 @@ export interface FilterContext {
   readonly config: unknown;
   /** A small key-value state of this request, from the request hook to the response hook. */
   readonly state: Map<string, unknown>;
-  /** Counts an event: the sidecar's counter `http.<prefix>.typescript_filter.<filter>.<name>`. */
+  /** Counts an event: the sidecar's counter `http.<prefix>.typescript_filter.<filter>.count.<name>`. */
   count(name: string): void;
+  /** A line in the sidecar's log (info, with the filter's name); at most 16 lines of 1 KiB per call. */
+  log(message: string): void;
   /** HMAC-SHA-256 of `data` with `key` (both UTF-8), as lower-case hex. */
   hmacSha256Hex(key: string, data: string): string;
   /** SHA-256 of `data` (UTF-8), as lower-case hex. */

@@ -62,6 +62,7 @@ export class HttpContext {
     this.filters = FilterChain.compile(hcm.httpFilters, filters, {
       stats: deps.stats,
       statPrefix: hcm.statPrefix,
+      logger: deps.logger,
     });
     this.bufferLimitBytes = listener.bufferLimitBytes ?? REQUEST_BUFFER_LIMIT;
     this.hcmUpgrades = new Set(hcm.upgrades.map((u) => u.toLowerCase()));

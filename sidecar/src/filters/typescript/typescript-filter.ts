@@ -40,6 +40,7 @@ class PreparedTypeScript implements PreparedFilter {
   readonly #stats: Stats;
   readonly #base: string;
   readonly #counters = new Set<string>();
+  readonly #log: ((message: string) => void) | undefined;
   #nextId = 0;
 
   constructor(config: TypeScriptFilterConfig, env: FilterEnv) {
@@ -48,11 +49,19 @@ class PreparedTypeScript implements PreparedFilter {
       takeCompiledFilter(config) ?? FilterSandbox.compile(config.name, config.source, config.config, config.timeoutMs);
     this.#stats = env.stats;
     this.#base = `http.${env.statPrefix}.typescript_filter.${config.name}.`;
+    const logger = env.logger?.child({ filter: config.name });
+    this.#log = logger === undefined ? undefined : (message) => logger.info(message);
   }
 
   /** The proxy's own counters of the filter: errors, timeouts, replies. */
   own(name: 'errors' | 'timeouts' | 'replies'): void {
     this.#stats.inc(this.#base + name);
+  }
+
+  /** A hook's results that are not about the request: its counters and its log lines. */
+  report(result: HookResult): void {
+    for (const c of result.counts) this.count(c);
+    if (this.#log !== undefined) for (const line of result.logs) this.#log(line);
   }
 
   /** What the filter counts (`context.count`), under `count.`, at most MAX_COUNTERS names. */
@@ -118,7 +127,7 @@ class TypeScriptFilter implements HttpFilter {
       return 'stop';
     }
     const result = outcome.ok;
-    for (const c of result.counts) prepared.count(c);
+    prepared.report(result);
     applySets(result.set, (name, value) => stream.setRequestHeader(name, value));
     const reply = result.reply;
     if (reply === undefined) return 'continue';
@@ -144,7 +153,7 @@ class TypeScriptFilter implements HttpFilter {
       prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
       return undefined;
     }
-    for (const c of outcome.ok.counts) prepared.count(c);
+    prepared.report(outcome.ok);
     applySets(outcome.ok.set, (name, value) => {
       if (value === undefined) headerRemove(head.headers, name);
       else headerSet(head.headers, name, value);

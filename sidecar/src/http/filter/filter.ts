@@ -1,5 +1,6 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
 import type { Transform } from 'node:stream';
+import type { Logger } from 'pino';
 import type { HttpFilterTypedConfig, RateLimitSpec } from '../../config/model.ts';
 import type { Stats } from '../../stats.ts';
 import type { LocalReply } from '../reply.ts';
@@ -98,6 +99,8 @@ export interface HttpFilter {
 /** What a filter type may use from the connection manager it runs in. */
 export interface FilterEnv {
   stats: Stats;
+  /** The sidecar's log (filters that log: TypeScript filters' `context.log`). */
+  logger?: Logger;
   /** The connection manager's stat prefix (its stats are `http.<prefix>.<filter>.…`, as Envoy's). */
   statPrefix: string;
 }
