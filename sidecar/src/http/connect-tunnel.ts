@@ -9,6 +9,7 @@ import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from
 import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
 import type { ResponseScope } from './response-headers.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
+import { filterTunnel } from './tunnel-filters.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
 import { TunnelObservation } from './tunnel-observation.ts';
 import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
@@ -84,13 +85,49 @@ function openTunnel(
   );
   const target = resolveRoute(ctx, view, 'connect');
   seen?.routed(target.scope, 'reply' in target ? undefined : target.cluster.name);
-  const host = 'reply' in target ? target : pickTunnelHost(target);
+  const refuse = (reply: LocalReply, scope: ResponseScope): void => {
+    seen?.responded(reply.status, reply);
+    down.refuse(reply, scope);
+  };
+  if ('reply' in target) {
+    refuse(target.reply, target.scope);
+    return;
+  }
+  const peer = normalizePeerAddress(down.socket.remoteAddress);
+  // The HTTP filters see the CONNECT request as any other: a rate limit or an authentication filter holds it too.
+  const run = filterTunnel(ctx, view, peer, target, {
+    proceed: (afterHold) => {
+      if (down.stream.destroyed) return;
+      if (!afterHold) {
+        connectUpstream(ctx, view, down, head, target, seen);
+        return;
+      }
+      const again = resolveRoute(ctx, view, 'connect');
+      if ('reply' in again) refuse(again.reply, again.scope);
+      else connectUpstream(ctx, view, down, head, again, seen);
+    },
+    refuse: (reply) => refuse(reply, target.scope),
+  });
+  if (run === undefined) connectUpstream(ctx, view, down, head, target, seen);
+  else down.stream.once('close', () => run.destroy());
+}
+
+/** Connects the routed tunnel upstream and splices it with the client once connected. */
+function connectUpstream(
+  ctx: HttpContext,
+  view: RequestView,
+  down: TunnelDownstream,
+  head: Buffer | undefined,
+  target: RoutedRequest,
+  seen: TunnelObservation | undefined,
+): void {
+  const host = pickTunnelHost(target);
   if ('reply' in host) {
     seen?.responded(host.reply.status, host.reply);
     down.refuse(host.reply, host.scope);
     return;
   }
-  const { action, cluster, scope } = target as RoutedRequest;
+  const { action, cluster, scope } = target;
   const names = clusterStatNames(cluster.name);
   ctx.stats.inc(names.rqTotal);
   hostAttemptStarted(host);

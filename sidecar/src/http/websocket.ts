@@ -10,10 +10,11 @@ import type { HttpContext } from './http-context.ts';
 import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendRawLocalReply, UNREWRITABLE } from './local-reply.ts';
 import { rawHead } from './raw-response.ts';
-import { type H1Head, viewFromH1 } from './request-view.ts';
+import { type H1Head, type RequestView, viewFromH1 } from './request-view.ts';
 import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
 import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { filterTunnel } from './tunnel-filters.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
 import { TunnelObservation } from './tunnel-observation.ts';
 import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
@@ -36,13 +37,50 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
   const seen = TunnelObservation.begin(ctx, view, peer, socket, false, socket);
   const target = resolveRoute(ctx, view, 'websocket');
   seen?.routed(target.scope, 'reply' in target ? undefined : target.cluster.name);
-  const host = 'reply' in target ? target : pickTunnelHost(target);
+  if ('reply' in target) {
+    seen?.responded(target.reply.status, target.reply);
+    sendRawLocalReply(ctx, socket, target.reply, target.scope);
+    return;
+  }
+  const refuse = (reply: LocalReply, scope: ResponseScope): void => {
+    seen?.responded(reply.status, reply);
+    sendRawLocalReply(ctx, socket, reply, scope);
+  };
+  // The HTTP filters see the upgrade request as any other: a rate limit or an authentication filter holds it too.
+  const run = filterTunnel(ctx, view, peer, target, {
+    proceed: (afterHold) => {
+      if (socket.destroyed) return;
+      if (!afterHold) {
+        openUpgrade(ctx, view, socket, head, peer, target, seen);
+        return;
+      }
+      const again = resolveRoute(ctx, view, 'websocket');
+      if ('reply' in again) refuse(again.reply, again.scope);
+      else openUpgrade(ctx, view, socket, head, peer, again, seen);
+    },
+    refuse: (reply) => refuse(reply, target.scope),
+  });
+  if (run === undefined) openUpgrade(ctx, view, socket, head, peer, target, seen);
+  else socket.once('close', () => run.destroy());
+}
+
+/** Sends the routed upgrade upstream: picks a host, rewrites the path, relays the answer. */
+function openUpgrade(
+  ctx: HttpContext,
+  view: RequestView,
+  socket: Socket,
+  head: Buffer,
+  peer: string,
+  target: RoutedRequest,
+  seen: TunnelObservation | undefined,
+): void {
+  const host = pickTunnelHost(target);
   if ('reply' in host) {
     seen?.responded(host.reply.status, host.reply);
     sendRawLocalReply(ctx, socket, host.reply, host.scope);
     return;
   }
-  const { route, action, cluster, scope } = target as RoutedRequest;
+  const { route, action, cluster, scope } = target;
   const path = upstreamPath(route, view);
   if (path === undefined) {
     cluster.releaseRequest();
