@@ -3,14 +3,15 @@ import { once } from 'node:events';
 import net, { type Server } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { ConfigRelay } from './config/config-relay.ts';
 import type { ListenerConfig } from './config/model.ts';
-import { TestConfigSource, tcpListener } from './listeners/fixtures.ts';
+import { tcpListener } from './listeners/fixtures.ts';
 import { Sidecar, type SidecarConfigSource } from './sidecar.ts';
 import { closeServer, exchange, listen, trackedServer } from './tcp/test-helpers.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from './upstream/fixtures.ts';
 
 /** A config source whose readiness the test decides. */
-class FakeXds extends TestConfigSource implements SidecarConfigSource {
+class FakeXds extends ConfigRelay implements SidecarConfigSource {
   started = false;
   stopped = false;
   private markReady: () => void = () => {};

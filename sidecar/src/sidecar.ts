@@ -6,8 +6,9 @@ import { LogWriters } from './access-log/log-writers.ts';
 import { AdminServer, type ServerState } from './admin/admin-server.ts';
 import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
+import { ConfigRelay } from './config/config-relay.ts';
 import type { ConfigSource } from './config/config-source.ts';
-import { EMPTY_CONFIG, type SidecarConfig } from './config/model.ts';
+import type { SidecarConfig } from './config/model.ts';
 import { ResponseCaches } from './filters/cache/response-store.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
@@ -240,28 +241,6 @@ export class Sidecar {
       'sidecar ready',
     );
     for (const wake of this.readyWaiters.splice(0)) wake();
-  }
-}
-
-/** Re-announces configs after the cluster manager has applied them, so listeners never see unknown clusters. */
-class ConfigRelay implements ConfigSource {
-  private config: SidecarConfig = EMPTY_CONFIG;
-  private readonly listeners = new Set<(config: SidecarConfig) => void>();
-
-  current(): SidecarConfig {
-    return this.config;
-  }
-
-  onChange(listener: (config: SidecarConfig) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  set(config: SidecarConfig): void {
-    this.config = config;
-    for (const l of [...this.listeners]) l(config);
   }
 }
 

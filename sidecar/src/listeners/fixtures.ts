@@ -1,8 +1,6 @@
-// Test fixtures: ListenerConfig builders (TCP proxy and HTTP connection manager listeners), a hand-set ConfigSource.
-
-import type { ConfigSource } from '../config/config-source.ts';
+// Test fixtures: ListenerConfig builders (TCP proxy and HTTP connection manager listeners).
 import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
-import { EMPTY_CONFIG, type ListenerConfig, type SidecarConfig } from '../config/model.ts';
+import type { ListenerConfig } from '../config/model.ts';
 
 /** A TCP proxy listener on 127.0.0.1 forwarding to `clusters` ('name' or 'name*weight'). */
 export function tcpListener(
@@ -65,34 +63,4 @@ export function httpListener(name: string, port: number, routeConfigName: string
     },
     version,
   };
-}
-
-/** A ConfigSource whose config tests set by hand. */
-export class TestConfigSource implements ConfigSource {
-  private config: SidecarConfig;
-  private readonly listeners = new Set<(config: SidecarConfig) => void>();
-
-  constructor(config: SidecarConfig = EMPTY_CONFIG) {
-    this.config = config;
-  }
-
-  current(): SidecarConfig {
-    return this.config;
-  }
-
-  onChange(listener: (config: SidecarConfig) => void): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  set(config: SidecarConfig): void {
-    this.config = config;
-    for (const l of [...this.listeners]) l(config);
-  }
-
-  subscribers(): number {
-    return this.listeners.size;
-  }
 }

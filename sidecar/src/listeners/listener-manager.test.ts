@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net, { type Server } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { ConfigRelay } from '../config/config-relay.ts';
 import type { ListenerConfig, SidecarConfig } from '../config/model.ts';
 import { Stats } from '../stats.ts';
 import { createTcpHandler } from '../tcp/tcp-proxy.ts';
@@ -10,7 +11,7 @@ import { closeServer, exchange, listen, openClient, trackedServer } from '../tcp
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from './connection-handler.ts';
-import { httpListener, TestConfigSource, tcpListener } from './fixtures.ts';
+import { httpListener, tcpListener } from './fixtures.ts';
 import { ListenerManager } from './listener-manager.ts';
 
 /** A stand-in 'http' handler: answers every connection with a fixed line and closes. */
@@ -34,7 +35,7 @@ describe('ListenerManager', () => {
   const upstreams: Server[] = [];
   const ports: Record<string, number> = {};
   let manager: ListenerManager | undefined;
-  let source: TestConfigSource;
+  let source: ConfigRelay;
   let clusters: ClusterManager;
 
   /** Two echo-ish upstreams, 'a' and 'b', that prefix their echo with their name. */
@@ -62,7 +63,7 @@ describe('ListenerManager', () => {
   }
 
   function startManager(initial: SidecarConfig, grace = 60_000): Promise<void> {
-    source = new TestConfigSource(initial);
+    source = new ConfigRelay(initial);
     clusters = new ClusterManager();
     clusters.update(initial);
     source.onChange((c) => clusters.update(c));
@@ -160,7 +161,7 @@ describe('ListenerManager', () => {
   it('retries a failed bind on its own until the port is free, and tells its owner', async () => {
     const squatter = net.createServer();
     const port = await listen(squatter);
-    source = new TestConfigSource(config([tcpListener('late', port, ['a'])]));
+    source = new ConfigRelay(config([tcpListener('late', port, ['a'])]));
     clusters = new ClusterManager();
     clusters.update(source.current());
     let settled: () => void = () => {};
@@ -189,7 +190,7 @@ describe('ListenerManager', () => {
     const failing: ConnectionHandlerFactory = () => {
       throw new Error('bad filter config');
     };
-    source = new TestConfigSource(config([tcpListener('t', 0, ['a'])]));
+    source = new ConfigRelay(config([tcpListener('t', 0, ['a'])]));
     clusters = new ClusterManager();
     clusters.update(source.current());
     let fail = false;

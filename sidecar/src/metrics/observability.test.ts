@@ -8,14 +8,15 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { parsePrometheus, sampleValue } from '../admin/prometheus-check.ts';
+import { ConfigRelay } from '../config/config-relay.ts';
 import type { AccessLogConfig, ListenerConfig, RouteConfig } from '../config/model.ts';
 import { route, routeConfig, vhost } from '../http/test-config.ts';
-import { httpListener, TestConfigSource, tcpListener } from '../listeners/fixtures.ts';
+import { httpListener, tcpListener } from '../listeners/fixtures.ts';
 import { Sidecar, type SidecarConfigSource } from '../sidecar.ts';
 import { closeServer, echoServer, exchange, listen } from '../tcp/test-helpers.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
 
-class ReadySource extends TestConfigSource implements SidecarConfigSource {
+class ReadySource extends ConfigRelay implements SidecarConfigSource {
   start(): void {}
   async stop(): Promise<void> {}
   async ready(): Promise<void> {}
