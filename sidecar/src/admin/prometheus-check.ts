@@ -1,6 +1,6 @@
 // Test helper: validates Prometheus text exposition line by line (TYPE once per family, contiguous samples, syntax,
 // histogram buckets cumulative and ending in le="+Inf" = _count), and reads sample values back.
-import { expect } from 'chai';
+import assert from 'node:assert/strict';
 
 const METRIC = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\["\\n])*)"/g;
@@ -43,30 +43,30 @@ export function parsePrometheus(text: string): Map<string, ParsedFamily> {
   const families = new Map<string, ParsedFamily>();
   let current: string | undefined;
   const seen = new Set<string>();
-  expect(text.endsWith('\n'), 'ends with a newline').to.equal(true);
+  assert.ok(text.endsWith('\n'), 'ends with a newline');
   for (const line of text.slice(0, -1).split('\n')) {
     if (line.startsWith('# TYPE ')) {
       const [name, kind, ...more] = line.slice(7).split(' ');
-      expect(more, line).to.deep.equal([]);
-      expect(name, line).to.match(METRIC);
-      expect(kind, line).to.be.oneOf(['counter', 'gauge', 'untyped', 'histogram', 'summary']);
-      expect(families.has(name as string), `duplicate TYPE for ${name}`).to.equal(false);
+      assert.deepEqual(more, [], line);
+      assert.match(name as string, METRIC, line);
+      assert.ok(['counter', 'gauge', 'untyped', 'histogram', 'summary'].includes(kind as string), line);
+      assert.ok(!families.has(name as string), `duplicate TYPE for ${name}`);
       families.set(name as string, { kind: kind as string, samples: [], parsed: [] });
       current = name;
       continue;
     }
-    expect(line.startsWith('#'), `unexpected comment ${line}`).to.equal(false);
+    assert.ok(!line.startsWith('#'), `unexpected comment ${line}`);
     const m = SAMPLE.exec(line);
-    expect(m, `not a sample line: ${JSON.stringify(line)}`).to.not.equal(null);
+    assert.notEqual(m, null, `not a sample line: ${JSON.stringify(line)}`);
     const name = m![1] as string;
     const family = familyOf(name, current, current === undefined ? undefined : families.get(current)?.kind);
-    expect(family, `sample ${name} outside its family block (${current})`).to.equal(current);
+    assert.equal(family, current, `sample ${name} outside its family block (${current})`);
     const series = `${name}{${m![3] ?? ''}}`;
-    expect(seen.has(series), `duplicate series ${series}`).to.equal(false);
+    assert.ok(!seen.has(series), `duplicate series ${series}`);
     seen.add(series);
     const raw = m![4] as string;
     const value = raw === '+Inf' ? Number.POSITIVE_INFINITY : raw === '-Inf' ? Number.NEGATIVE_INFINITY : Number(raw);
-    expect(raw === 'NaN' || !Number.isNaN(value), `bad value in ${line}`).to.equal(true);
+    assert.ok(raw === 'NaN' || !Number.isNaN(value), `bad value in ${line}`);
     const f = families.get(family)!;
     f.samples.push(line);
     f.parsed.push({ name, labels: parseLabels(m![3] ?? ''), value });
@@ -87,24 +87,24 @@ function checkHistogram(family: string, f: ParsedFamily): void {
       bySeries.set(key, entry);
     }
     if (s.name === `${family}_bucket`) {
-      expect(le, `${family}_bucket without le`).to.be.a('string');
+      assert.equal(typeof le, 'string', `${family}_bucket without le`);
       entry.buckets.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), s.value]);
     } else if (s.name === `${family}_sum`) entry.sum = s.value;
     else entry.count = s.value;
   }
   for (const [key, e] of bySeries) {
     const where = `${family}${key}`;
-    expect(e.buckets.length, `${where}: buckets`).to.be.greaterThan(0);
+    assert.ok(e.buckets.length > 0, `${where}: buckets`);
     for (let i = 1; i < e.buckets.length; i++) {
       const [prevLe, prev] = e.buckets[i - 1] as [number, number];
       const [le, count] = e.buckets[i] as [number, number];
-      expect(le, `${where}: le ascending`).to.be.greaterThan(prevLe);
-      expect(count, `${where}: cumulative`).to.be.at.least(prev);
+      assert.ok(le > prevLe, `${where}: le ascending`);
+      assert.ok(count >= prev, `${where}: cumulative`);
     }
     const last = e.buckets[e.buckets.length - 1] as [number, number];
-    expect(last[0], `${where}: last bucket is +Inf`).to.equal(Number.POSITIVE_INFINITY);
-    expect(e.count, `${where}: _count`).to.equal(last[1]);
-    expect(e.sum, `${where}: _sum`).to.be.a('number');
+    assert.equal(last[0], Number.POSITIVE_INFINITY, `${where}: last bucket is +Inf`);
+    assert.equal(e.count, last[1], `${where}: _count`);
+    assert.equal(typeof e.sum, 'number', `${where}: _sum`);
   }
 }
 

@@ -1,5 +1,5 @@
 // Test helpers for the spec validators: validate one TrafficPolicy or Route rule, get its errors without the prefix.
-import { expect } from 'chai';
+import assert from 'node:assert/strict';
 import { validateResource } from '../validate.ts';
 
 /** The errors of TrafficPolicy orders with this spec (service: orders added), minus `document 1 (TrafficPolicy orders): `. */
@@ -17,7 +17,7 @@ export function ruleErrors(rule: Record<string, unknown>): string[] {
 
 function strip(errors: string[], kind: string): string[] {
   const prefix = `document 1 (${kind} orders): `;
-  for (const e of errors) expect(e.startsWith(prefix), e).to.equal(true);
+  for (const e of errors) assert.ok(e.startsWith(prefix), e);
   return errors.map((e) => e.slice(prefix.length));
 }
 
@@ -27,6 +27,6 @@ export function expectErrors<T>(
   table: readonly (readonly [T, readonly string[]])[],
 ): void {
   for (const [input, expected] of table) {
-    expect(errorsOf(input), JSON.stringify(input)).to.deep.equal(expected);
+    assert.deepEqual(errorsOf(input), expected, JSON.stringify(input));
   }
 }
