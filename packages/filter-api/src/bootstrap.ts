@@ -81,9 +81,10 @@ function headerOf(list, name) {
   for (let i = 0; i < list.length; i += 2) if (list[i] === n) return list[i + 1];
   return undefined;
 }
-function context(out, state) {
+function context(out, state, routeConfig) {
   return Object.freeze({
     config,
+    routeConfig,
     state,
     count(name) { out.counts.push(String(name)); },
     log(message) { if (out.logs.length < 16) out.logs.push(String(message).slice(0, 1024)); },
@@ -150,7 +151,7 @@ fixed('__call', function (kind) {
     streams.set(input.id, state);
   }
   const headers = input.headers;
-  const ctx = context(out, state);
+  const ctx = context(out, state, input.routeConfig === null ? undefined : input.routeConfig);
   let result;
   if (kind === 'request') {
     const request = Object.freeze({

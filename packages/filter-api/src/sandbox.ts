@@ -18,6 +18,8 @@ export interface RequestInput {
   headers: string[];
   /** The body as text, when it was read whole before routing; null otherwise. */
   body: string | null;
+  /** The route's override of the filter's config; null when none. */
+  routeConfig?: unknown;
 }
 
 /** What the proxy tells a response hook. */
@@ -25,6 +27,7 @@ export interface ResponseInput {
   id: number;
   status: number;
   headers: string[];
+  routeConfig?: unknown;
 }
 
 /** What a hook did. */

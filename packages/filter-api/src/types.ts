@@ -31,6 +31,8 @@ export interface FilterResponse {
 export interface FilterContext {
   /** The filter's `config` from its resource (JSON). */
   readonly config: unknown;
+  /** The route's override of it (a per-route `config`), when the request's route has one. */
+  readonly routeConfig: unknown;
   /** A small key-value state of this request, from the request hook to the response hook. */
   readonly state: Map<string, unknown>;
   /** Counts an event: the sidecar's counter `http.<prefix>.typescript_filter.<filter>.count.<name>`. */

@@ -23,6 +23,8 @@ export const EXTENSION_TYPES = {
   typedStruct: 'xds.type.v3.TypedStruct',
   /** A filter written in TypeScript (inside a TypedStruct): { name, source, config, timeout_ms }. */
   typescriptFilter: 'trellis.filters.v1.TypeScriptFilter',
+  /** A route's override of a TypeScript filter (inside a TypedStruct): { disabled, config }. */
+  typescriptFilterPerRoute: 'trellis.filters.v1.TypeScriptFilterPerRoute',
   simpleHttpCache: 'envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig',
 } as const;
 

@@ -20,6 +20,7 @@ import {
   type HttpFilterTypedConfig,
   LOCAL_RATELIMIT_TYPE,
   type PerFilterConfigs,
+  TYPESCRIPT_FILTER_PER_ROUTE_TYPE,
   TYPESCRIPT_FILTER_TYPE,
 } from './model.ts';
 
@@ -66,6 +67,10 @@ const PER_ROUTE_DECODERS: Readonly<Record<string, Decoder>> = {
     config: compressorPerRouteConfig(o, path),
   }),
   [CORS_POLICY_TYPE]: (o, path) => ({ typeName: CORS_POLICY_TYPE, config: corsPolicy(o, path) }),
+  [TYPESCRIPT_FILTER_PER_ROUTE_TYPE]: (o) => ({
+    typeName: TYPESCRIPT_FILTER_PER_ROUTE_TYPE,
+    config: { disabled: o['disabled'] === true, config: o['config'] ?? null },
+  }),
   // A route's CacheConfig (`disabled: true` turns the cache off there).
   [CACHE_TYPE]: DECODERS[CACHE_TYPE] as Decoder,
 };
@@ -130,13 +135,13 @@ export function perFilterConfigs(v: unknown, path: string): PerFilterConfigs | u
       any = optObj(any['config'], at(epath, 'config'));
       if (any === undefined) continue;
     }
-    const type = anyTypeName(any);
+    const { type, fields, path: cpath } = unwrap(any, epath);
     const decode = PER_ROUTE_DECODERS[type];
     if (decode === undefined) {
       if (optional) continue;
       fail(epath, `unsupported per-route config for HTTP filter ${name}: ${type || '(no type)'}`);
     }
-    out[name] = decode(any, epath);
+    out[name] = decode(fields, cpath);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

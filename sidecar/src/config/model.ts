@@ -348,6 +348,13 @@ export interface DecompressorConfig {
   response: { enabled: boolean; ignoreNoTransform: boolean };
 }
 
+/** A route's word on a TypeScript filter (`trellis.filters.v1.TypeScriptFilterPerRoute`): off, or its own config. */
+export interface TypeScriptFilterPerRouteConfig {
+  disabled: boolean;
+  /** Handed to the filter as `context.routeConfig`. */
+  config: unknown;
+}
+
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
@@ -358,7 +365,8 @@ export type HttpFilterTypedConfig =
   | { typeName: typeof CORS_POLICY_TYPE; config: CorsPolicyConfig }
   | { typeName: typeof CACHE_TYPE; config: CacheFilterConfig }
   | { typeName: typeof TYPESCRIPT_FILTER_TYPE; config: TypeScriptFilterConfig }
-  | { typeName: typeof DECOMPRESSOR_TYPE; config: DecompressorConfig };
+  | { typeName: typeof DECOMPRESSOR_TYPE; config: DecompressorConfig }
+  | { typeName: typeof TYPESCRIPT_FILTER_PER_ROUTE_TYPE; config: TypeScriptFilterPerRouteConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
@@ -368,6 +376,7 @@ export const CORS_TYPE = EXTENSION_TYPES.cors;
 export const CORS_POLICY_TYPE = EXTENSION_TYPES.corsPolicy;
 export const CACHE_TYPE = EXTENSION_TYPES.cache;
 export const TYPESCRIPT_FILTER_TYPE = EXTENSION_TYPES.typescriptFilter;
+export const TYPESCRIPT_FILTER_PER_ROUTE_TYPE = EXTENSION_TYPES.typescriptFilterPerRoute;
 export const DECOMPRESSOR_TYPE = EXTENSION_TYPES.decompressor;
 
 /** One filter of a connection manager's chain before the router (which is implied last). */

@@ -3,8 +3,8 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { type HttpFilterConfig, TYPESCRIPT_FILTER_TYPE } from '../../config/model.ts';
-import { send } from '../../http/test-harness.ts';
+import { type HttpFilterConfig, TYPESCRIPT_FILTER_PER_ROUTE_TYPE, TYPESCRIPT_FILTER_TYPE } from '../../config/model.ts';
+import { route, send } from '../../http/test-harness.ts';
 import { filterBench } from '../test-filter-proxy.ts';
 
 const example = (file: string): string =>
@@ -72,5 +72,31 @@ describe('TypeScript filters (trellis.filters.v1.TypeScriptFilter)', () => {
     expect((await send(p.port, '/fine')).status).to.equal(200);
     expect(p.stats.counter('http.in.typescript_filter.wild.errors')).to.equal(1);
     expect(p.stats.counter('http.in.typescript_filter.wild.timeouts')).to.equal(1);
+  });
+
+  it("a route's override gives the filter its own config, or turns it off there", async () => {
+    const source = `export default { onRequest(req: FilterRequest, ctx: FilterContext) {
+      const tier = (ctx.routeConfig as { tier?: string } | undefined)?.tier ?? (ctx.config as { tier: string }).tier;
+      req.setHeader('x-tier', tier);
+    } };`;
+    const perRoute = (config: { disabled: boolean; config: unknown }) => ({
+      'ts-tiers': { typeName: TYPESCRIPT_FILTER_PER_ROUTE_TYPE, config },
+    });
+    const p = await bench.proxy(
+      [tsFilter('tiers', source, { tier: 'basic' })],
+      [
+        {
+          ...route({ prefix: '/gold', cluster: 'app' }),
+          perFilterConfig: perRoute({ disabled: false, config: { tier: 'gold' } }),
+        },
+        { ...route({ prefix: '/off', cluster: 'app' }), perFilterConfig: perRoute({ disabled: true, config: null }) },
+        route({ prefix: '/', cluster: 'app' }),
+      ],
+    );
+    const tier = async (path: string) =>
+      (JSON.parse((await send(p.port, path)).body) as { headers: Record<string, string> }).headers['x-tier'];
+    expect(await tier('/gold')).to.equal('gold');
+    expect(await tier('/off')).to.equal(undefined);
+    expect(await tier('/other')).to.equal('basic');
   });
 });

@@ -4,7 +4,13 @@
 // http.<prefix>.typescript_filter.<name>.{errors,timeouts,replies,<what the filter counts>}.
 import { FilterSandbox, type HookResult } from '@trellis/filter-api';
 import { takeCompiledFilter } from '../../config/decode-typescript-filter.ts';
-import { type HttpFilterTypedConfig, TYPESCRIPT_FILTER_TYPE, type TypeScriptFilterConfig } from '../../config/model.ts';
+import {
+  type HttpFilterTypedConfig,
+  TYPESCRIPT_FILTER_PER_ROUTE_TYPE,
+  TYPESCRIPT_FILTER_TYPE,
+  type TypeScriptFilterConfig,
+  type TypeScriptFilterPerRouteConfig,
+} from '../../config/model.ts';
 import type {
   FilterEnv,
   FilterStream,
@@ -83,7 +89,7 @@ class PreparedTypeScript implements PreparedFilter {
   }
 
   create(): HttpFilter | undefined {
-    return new TypeScriptFilter(this);
+    return new TypeScriptFilter(this, null);
   }
 }
 
@@ -97,11 +103,13 @@ function applySets(sets: HookResult['set'], apply: (name: string, value: string 
 
 class TypeScriptFilter implements HttpFilter {
   readonly #prepared: PreparedTypeScript;
+  readonly #routeConfig: unknown;
   readonly #id: number;
   #called = false;
 
-  constructor(prepared: PreparedTypeScript) {
+  constructor(prepared: PreparedTypeScript, routeConfig: unknown) {
     this.#prepared = prepared;
+    this.#routeConfig = routeConfig;
     this.#id = prepared.nextId();
   }
 
@@ -120,6 +128,7 @@ class TypeScriptFilter implements HttpFilter {
       clientAddress: stream.clientAddress,
       headers: [...stream.requestHeaders()],
       body: body === undefined ? null : body.toString('utf8'),
+      routeConfig: this.#routeConfig,
     });
     if ('failed' in outcome) {
       prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
@@ -147,7 +156,12 @@ class TypeScriptFilter implements HttpFilter {
     const sandbox = prepared.sandbox;
     if (!sandbox.hooks.response || head.local === true) return undefined;
     this.#called = true;
-    const outcome = sandbox.response({ id: this.#id, status: head.status, headers: [...head.headers] });
+    const outcome = sandbox.response({
+      id: this.#id,
+      status: head.status,
+      headers: [...head.headers],
+      routeConfig: this.#routeConfig,
+    });
     if ('failed' in outcome) {
       // The head is on its way: it goes as it was, the failure counted.
       prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
@@ -166,11 +180,18 @@ class TypeScriptFilter implements HttpFilter {
   }
 }
 
+/** A route's override: the connection manager's filter (its sandbox) with the route's config, or off. */
+function routeOverride(base: PreparedTypeScript, override: TypeScriptFilterPerRouteConfig): PreparedFilter {
+  if (override.disabled) return { create: () => undefined };
+  return { create: () => new TypeScriptFilter(base, override.config) };
+}
+
 /** The TypeScript filter type (registered by filters/setup.ts). */
 export const typescriptFilter: HttpFilterFactory = {
-  prepare(config: HttpFilterTypedConfig, env: FilterEnv): PreparedFilter {
-    if (config.typeName !== TYPESCRIPT_FILTER_TYPE)
-      throw new Error(`the TypeScript filter got a ${config.typeName} config`);
-    return new PreparedTypeScript(config.config, env);
+  prepare(config: HttpFilterTypedConfig, env: FilterEnv, base?: PreparedFilter): PreparedFilter {
+    if (config.typeName === TYPESCRIPT_FILTER_TYPE) return new PreparedTypeScript(config.config, env);
+    if (config.typeName === TYPESCRIPT_FILTER_PER_ROUTE_TYPE && base instanceof PreparedTypeScript)
+      return routeOverride(base, config.config);
+    throw new Error(`the TypeScript filter got a ${config.typeName} config`);
   },
 };
