@@ -11,32 +11,13 @@ import {
   retryBackoffMs,
 } from './retry-policy.ts';
 
-/** Active requests and retries the HTTP router has on a cluster (what a retry budget is a share of). */
-interface ClusterLoad {
-  requests: number;
-  retries: number;
-  readonly overflowStat: string;
-}
-
-const loads = new WeakMap<Cluster, ClusterLoad>();
-
-function loadOf(cluster: Cluster): ClusterLoad {
-  let load = loads.get(cluster);
-  if (load === undefined) {
-    load = { requests: 0, retries: 0, overflowStat: `cluster.${cluster.name}.upstream_rq_retry_overflow` };
-    loads.set(cluster, load);
-  }
-  return load;
-}
-
-/** A routed request on `cluster` began (counted for retry budgets); pair with clusterRequestEnded. */
+/** A routed request on `cluster` began (counted for retry budgets, on the cluster); pair with clusterRequestEnded. */
 export function clusterRequestStarted(cluster: Cluster): void {
-  loadOf(cluster).requests++;
+  cluster.stats.routedRequests++;
 }
 
 export function clusterRequestEnded(cluster: Cluster): void {
-  const load = loadOf(cluster);
-  if (load.requests > 0) load.requests--;
+  if (cluster.stats.routedRequests > 0) cluster.stats.routedRequests--;
 }
 
 /**
@@ -94,8 +75,8 @@ export class RetryState {
   release(): void {
     if (this.slot === 1) this.cluster.releaseRetry?.();
     else if (this.slot === 2) {
-      const load = loadOf(this.cluster);
-      if (load.retries > 0) load.retries--;
+      const stats = this.cluster.stats;
+      if (stats.budgetRetries > 0) stats.budgetRetries--;
     }
     this.slot = 0;
   }
@@ -105,14 +86,14 @@ export class RetryState {
     this.release();
     const budget = this.cluster.config.circuitBreakers.retryBudget;
     if (budget !== undefined) {
-      const load = loadOf(this.cluster);
-      const limit = Math.max(budget.minRetryConcurrency, (budget.budgetPercent / 100) * load.requests);
-      if (load.retries >= limit) {
+      const stats = this.cluster.stats;
+      const limit = Math.max(budget.minRetryConcurrency, (budget.budgetPercent / 100) * stats.routedRequests);
+      if (stats.budgetRetries >= limit) {
         this.overflowed = true;
-        this.stats.inc(load.overflowStat);
+        this.stats.inc(`cluster.${this.cluster.name}.upstream_rq_retry_overflow`);
         return false;
       }
-      load.retries++;
+      stats.budgetRetries++;
       this.slot = 2;
       return true;
     }

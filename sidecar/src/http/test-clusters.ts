@@ -25,7 +25,14 @@ export class TestHost implements Host {
 export class TestCluster implements Cluster {
   readonly name: string;
   readonly config: ClusterConfig;
-  readonly stats: ClusterStats = { upstreamRequests: 0, upstreamConnections: 0, overflow: 0, noHealthyHost: 0 };
+  readonly stats: ClusterStats = {
+    upstreamRequests: 0,
+    upstreamConnections: 0,
+    overflow: 0,
+    noHealthyHost: 0,
+    routedRequests: 0,
+    budgetRetries: 0,
+  };
   hostList: TestHost[];
   activeRequests = 0;
   private next = 0;

@@ -10,6 +10,10 @@ export interface ClusterStats {
   /** Requests refused because a circuit breaker was open. */
   overflow: number;
   noHealthyHost: number;
+  /** Requests the HTTP router has in flight on the cluster: what a retry budget is a share of. */
+  routedRequests: number;
+  /** Retries holding a retry-budget slot now. */
+  budgetRetries: number;
 }
 
 export interface Cluster {

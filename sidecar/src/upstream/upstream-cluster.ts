@@ -32,7 +32,14 @@ export interface UpstreamClusterOptions {
 export class UpstreamCluster implements Cluster {
   readonly name: string;
   config: ClusterConfig;
-  readonly stats: ClusterStats = { upstreamRequests: 0, upstreamConnections: 0, overflow: 0, noHealthyHost: 0 };
+  readonly stats: ClusterStats = {
+    upstreamRequests: 0,
+    upstreamConnections: 0,
+    overflow: 0,
+    noHealthyHost: 0,
+    routedRequests: 0,
+    budgetRetries: 0,
+  };
   readonly breaker: CircuitBreaker;
   /** Active health checks and outlier detection, as configured; they set the hosts' health flags. */
   readonly health: ClusterHealth;
