@@ -13,6 +13,7 @@ import { ResponseCaches } from './filters/cache/response-store.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
 import { httpHandlerFactory } from './http/http-handler.ts';
+import { UpstreamPools } from './http/upstream-pools.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
 import type { ConnectionLimits } from './listeners/connection-gate.ts';
 import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
@@ -82,6 +83,8 @@ export class Sidecar {
   readonly logLevels: LogLevels;
   /** Access log files and streams, shared by listeners writing the same path. */
   readonly accessLogWriters: LogWriters;
+  /** Upstream connection pools shared by every HTTP listener: a listener change keeps warm connections. */
+  private readonly pools: UpstreamPools;
   /** The HTTP response caches of the built-in cache filter (admin /cache/purge). */
   readonly caches = new ResponseCaches();
   private readonly options: SidecarOptions;
@@ -105,6 +108,7 @@ export class Sidecar {
       logger: this.logger.child({ component: 'upstream' }),
       localZone: options.localZone ?? '',
     });
+    this.pools = new UpstreamPools(this.clusters, this.stats);
     const deps: HandlerDeps = {
       clusters: this.clusters,
       routeConfig: (name) => this.relay.current().routes.get(name),
@@ -113,6 +117,7 @@ export class Sidecar {
       // Tracing (from options) comes first: it sets traceparent before the access log reads it.
       observers: [...(options.observers ?? []), new HttpMetrics(this.stats), new HttpAccessLogs(this.accessLogWriters)],
       accessLogWriters: this.accessLogWriters,
+      pools: this.pools,
     };
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory>();
@@ -203,6 +208,7 @@ export class Sidecar {
     clearTimeout(timer);
     this.unsubscribe?.();
     await Promise.race([this.listeners.close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await this.pools.close(1000);
     const onStop = this.options.onStop?.().catch((err: unknown) => this.logger.warn({ err }, 'stop hook failed'));
     if (onStop !== undefined) await Promise.race([onStop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     await this.options.source.stop();

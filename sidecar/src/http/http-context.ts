@@ -30,6 +30,8 @@ export class HttpContext {
   readonly stats: Stats;
   readonly names: HttpStatNames;
   readonly pools: UpstreamPools;
+  /** The pools are this connection manager's own (closed when it drains), not the sidecar's shared ones. */
+  readonly ownsPools: boolean;
   /** Watches every request on this listener (undefined: nothing observes it, the cheap path). */
   readonly observer: ExchangeObserver | undefined;
   /** The HTTP filters before the router (undefined: the router alone, the fast path). */
@@ -57,7 +59,8 @@ export class HttpContext {
     this.deps = deps;
     this.stats = deps.stats;
     this.names = new HttpStatNames(hcm.statPrefix);
-    this.pools = new UpstreamPools(deps.clusters, deps.stats);
+    this.pools = deps.pools ?? new UpstreamPools(deps.clusters, deps.stats);
+    this.ownsPools = deps.pools === undefined;
     this.observer = deps.observers === undefined ? undefined : observerFor(deps.observers, listener, hcm);
     this.filters = FilterChain.compile(hcm.httpFilters, filters, {
       stats: deps.stats,

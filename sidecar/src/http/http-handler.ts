@@ -122,7 +122,8 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
     this.unregisterGauges();
-    await ctx.pools.close(Math.max(0, graceMs));
+    // Shared pools outlive this connection manager (the next one keeps their warm connections).
+    if (ctx.ownsPools) await ctx.pools.close(Math.max(0, graceMs));
   }
 
   private readonly sessionSockets = new WeakSet<Socket>();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { LogWriters } from '../access-log/log-writers.ts';
 import type { ListenerConfig, RouteConfig } from '../config/model.ts';
 import type { ExchangeObserverFactory } from '../http/exchange-observer.ts';
+import type { UpstreamPools } from '../http/upstream-pools.ts';
 import type { Stats } from '../stats.ts';
 import type { ClusterLookup } from '../upstream/cluster.ts';
 
@@ -28,6 +29,11 @@ export interface HandlerDeps {
   observers?: readonly ExchangeObserverFactory[];
   /** Access log outputs by path (TCP proxy `access_log`); absent = TCP access logs are not written. */
   accessLogWriters?: LogWriters;
+  /**
+   * Upstream connection pools every HTTP listener shares, owned by the sidecar: warm connections survive a listener
+   * change. Absent: each HTTP connection manager has pools of its own, closed when it drains.
+   */
+  pools?: UpstreamPools;
 }
 
 export type ConnectionHandlerFactory = (listener: ListenerConfig, deps: HandlerDeps) => ConnectionHandler;
