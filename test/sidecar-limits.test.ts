@@ -297,6 +297,9 @@ async function h2Settings(port: number): Promise<http2.Settings> {
     return await new Promise<http2.Settings>((resolve, reject) => {
       session.once('remoteSettings', resolve);
       session.once('error', reject);
+      // A connection taken by a listener that is being replaced may close before SETTINGS: the caller tries again.
+      session.once('close', () => reject(new Error('closed before SETTINGS')));
+      session.setTimeout(2000, () => reject(new Error('no SETTINGS within 2 s')));
     });
   } finally {
     session.destroy();
