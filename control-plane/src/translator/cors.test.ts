@@ -1,27 +1,15 @@
 // CORS in translation: a rule's policy becomes its routes' CorsPolicy for proxies (never proxyless clients), beside a
 // fault in the same typed_per_filter_config, and sidecars' outbound connection managers carry the CORS filter first.
-import { anyOf, EXTENSION_TYPES, TYPE_URLS, typeUrl } from '@trellis/xds-protos';
+import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import type { RouteResource } from '../resources/types.ts';
 import { CORS_FILTER_NAME } from './cors.ts';
 import { FAULT_FILTER_NAME } from './fault.ts';
-import { mesh, route, service, sidecarParams } from './fixtures.ts';
-import type { MeshState, TranslatedResources } from './mesh-state.ts';
+import { encodedAll, httpFilterNames, ordersAndWeb, outboundHcm, route, routesOf, sidecarParams } from './fixtures.ts';
 import { translate } from './translate.ts';
 
 type Obj = Record<string, unknown>;
 
 const PARAMS = sidecarParams('web');
-
-function state(rules: RouteResource[]): MeshState {
-  return mesh({
-    services: [
-      service('orders', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
-      service('web', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
-    ],
-    routes: rules,
-  });
-}
 
 const withCors = route('orders', {
   hosts: ['orders'],
@@ -42,26 +30,9 @@ const withCors = route('orders', {
   ],
 });
 
-function encoded(res: TranslatedResources): TranslatedResources {
-  for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const)
-    for (const r of res[type]) anyOf(TYPE_URLS[type], r);
-  return res;
-}
-
-function routesOf(res: TranslatedResources): Obj[] {
-  return res.route.flatMap((rc) => ((rc['virtual_hosts'] as Obj[]) ?? []).flatMap((vh) => vh['routes'] as Obj[]));
-}
-
-function outboundFilters(res: TranslatedResources): string[] {
-  const l = res.listener.find((x) => x['name'] === 'outbound') as Obj;
-  const chains = l['filter_chains'] as { filters: Obj[] }[];
-  const hcm = chains[0]?.filters.at(-1)?.['typed_config'] as Obj;
-  return (hcm['http_filters'] as Obj[]).map((f) => String(f['name']));
-}
-
 describe('CORS translation', () => {
   it("a rule's policy becomes its route's CorsPolicy next to its fault; the outbound HCM runs CORS first", () => {
-    const res = encoded(translate(state([withCors]), 'sidecar', PARAMS));
+    const res = encodedAll(translate(ordersAndWeb([withCors]), 'sidecar', PARAMS));
     const api = routesOf(res).find((r) => (r['match'] as Obj)['prefix'] === '/api') as Obj;
     const perFilter = api['typed_per_filter_config'] as Obj;
     expect(Object.keys(perFilter)).to.have.members([FAULT_FILTER_NAME, CORS_FILTER_NAME]);
@@ -77,14 +48,18 @@ describe('CORS translation', () => {
       max_age: '600',
       allow_credentials: { value: true },
     });
-    expect(outboundFilters(res)).to.deep.equal([CORS_FILTER_NAME, FAULT_FILTER_NAME, 'envoy.filters.http.router']);
+    expect(httpFilterNames(outboundHcm(res))).to.deep.equal([
+      CORS_FILTER_NAME,
+      FAULT_FILTER_NAME,
+      'envoy.filters.http.router',
+    ]);
   });
 
   it('proxyless clients get no CORS policy; without a policy the outbound HCM has no CORS filter', () => {
-    const proxyless = encoded(translate(state([withCors]), 'proxyless'));
+    const proxyless = encodedAll(translate(ordersAndWeb([withCors]), 'proxyless'));
     for (const r of routesOf(proxyless))
       expect(Object.keys((r['typed_per_filter_config'] as Obj | undefined) ?? {})).to.not.include(CORS_FILTER_NAME);
-    expect(outboundFilters(encoded(translate(state([]), 'sidecar', PARAMS)))).to.deep.equal([
+    expect(httpFilterNames(outboundHcm(encodedAll(translate(ordersAndWeb([]), 'sidecar', PARAMS))))).to.deep.equal([
       'envoy.filters.http.router',
     ]);
   });

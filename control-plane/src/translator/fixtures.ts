@@ -14,7 +14,7 @@ import {
 import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { buildCluster } from './clusters.ts';
 import type { ClusterKey } from './mesh-index.ts';
-import type { MeshState } from './mesh-state.ts';
+import type { MeshState, TranslatedResources } from './mesh-state.ts';
 
 export function service(name: string, spec: ServiceSpec): ServiceResource {
   return { apiVersion: API_VERSION, kind: 'Service', metadata: { name }, spec };
@@ -129,4 +129,38 @@ export function sidecarParams(service: string): SidecarParams {
     outboundPort: 15001,
     tcpUpstreams: [],
   };
+}
+
+type Obj = Record<string, unknown>;
+
+/** Services orders and web (HTTP on 8080) with `rules` as their routes. */
+export function ordersAndWeb(rules: RouteResource[]): MeshState {
+  return mesh({
+    services: [service('orders', { ports: [HTTP_PORT] }), service('web', { ports: [HTTP_PORT] })],
+    routes: rules,
+  });
+}
+
+/** Checks every translated resource encodes as its xDS type (anyOf names the field that does not), then returns them. */
+export function encodedAll(res: TranslatedResources): TranslatedResources {
+  for (const type of ['cluster', 'endpoint', 'listener', 'route'] as const)
+    for (const r of res[type]) anyOf(TYPE_URLS[type], r);
+  return res;
+}
+
+/** Every route of every virtual host of every route configuration. */
+export function routesOf(res: TranslatedResources): Obj[] {
+  return res.route.flatMap((rc) => ((rc['virtual_hosts'] as Obj[]) ?? []).flatMap((vh) => vh['routes'] as Obj[]));
+}
+
+/** The HttpConnectionManager of a sidecar's outbound listener. */
+export function outboundHcm(res: TranslatedResources): Obj {
+  const l = res.listener.find((x) => x['name'] === 'outbound') as Obj;
+  const chains = l['filter_chains'] as { filters: Obj[] }[];
+  return chains[0]?.filters.at(-1)?.['typed_config'] as Obj;
+}
+
+/** The names of a connection manager's HTTP filters, in order. */
+export function httpFilterNames(hcm: Obj): string[] {
+  return (hcm['http_filters'] as Obj[]).map((f) => String(f['name']));
 }

@@ -1,6 +1,6 @@
 // Test fixtures: a ClusterLookup over real ports — hosts, a round-robin cluster with a request breaker, host removal.
 import type { ClusterConfig } from '../config/model.ts';
-import type { Cluster, ClusterLookup, ClusterStats } from '../upstream/cluster.ts';
+import { type Cluster, type ClusterLookup, type ClusterStats, newClusterStats } from '../upstream/cluster.ts';
 import { type Host, newHostStats } from '../upstream/host.ts';
 import type { PickContext } from '../upstream/load-balancer.ts';
 
@@ -25,14 +25,7 @@ export class TestHost implements Host {
 export class TestCluster implements Cluster {
   readonly name: string;
   readonly config: ClusterConfig;
-  readonly stats: ClusterStats = {
-    upstreamRequests: 0,
-    upstreamConnections: 0,
-    overflow: 0,
-    noHealthyHost: 0,
-    routedRequests: 0,
-    budgetRetries: 0,
-  };
+  readonly stats: ClusterStats = newClusterStats();
   hostList: TestHost[];
   activeRequests = 0;
   private next = 0;

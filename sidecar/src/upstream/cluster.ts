@@ -16,6 +16,18 @@ export interface ClusterStats {
   budgetRetries: number;
 }
 
+/** A cluster's counters, all at zero. */
+export function newClusterStats(): ClusterStats {
+  return {
+    upstreamRequests: 0,
+    upstreamConnections: 0,
+    overflow: 0,
+    noHealthyHost: 0,
+    routedRequests: 0,
+    budgetRetries: 0,
+  };
+}
+
 export interface Cluster {
   readonly name: string;
   readonly config: ClusterConfig;

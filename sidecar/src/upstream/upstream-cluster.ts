@@ -6,7 +6,7 @@ import { ClusterHealth, type ClusterHealthOptions, type HostHealthState } from '
 import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Stats } from '../stats.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
-import type { Cluster, ClusterStats } from './cluster.ts';
+import { type Cluster, type ClusterStats, newClusterStats } from './cluster.ts';
 import type { Host } from './host.ts';
 import type { LbRegistry } from './lb-registry.ts';
 import type { LoadBalancer, PickContext } from './load-balancer.ts';
@@ -32,14 +32,7 @@ export interface UpstreamClusterOptions {
 export class UpstreamCluster implements Cluster {
   readonly name: string;
   config: ClusterConfig;
-  readonly stats: ClusterStats = {
-    upstreamRequests: 0,
-    upstreamConnections: 0,
-    overflow: 0,
-    noHealthyHost: 0,
-    routedRequests: 0,
-    budgetRetries: 0,
-  };
+  readonly stats: ClusterStats = newClusterStats();
   readonly breaker: CircuitBreaker;
   /** Active health checks and outlier detection, as configured; they set the hosts' health flags. */
   readonly health: ClusterHealth;
