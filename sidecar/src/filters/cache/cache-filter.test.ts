@@ -3,6 +3,7 @@
 // concurrent misses, invalidation by unsafe methods, stale-if-error, and purge.
 
 import type http from 'node:http';
+import net from 'node:net';
 import { expect } from 'chai';
 import { CACHE_TYPE, type CacheFilterConfig, type HttpFilterConfig } from '../../config/model.ts';
 import { route, send, until } from '../../http/test-harness.ts';
@@ -226,6 +227,36 @@ describe('cache filter (envoy.filters.http.cache)', () => {
     expect(caches.purge((key) => key.includes(`${host}/a/`))).to.equal(1);
     expect((await send(p.port, '/a/1')).headers['cache-status']).to.equal('trellis; fwd=miss');
     expect((await send(p.port, '/b/1')).headers['cache-status']).to.equal('trellis; hit');
+  });
+
+  it('clients that leave while waiting on a fill, or while filling, leave nothing held and the key fills again', async () => {
+    const p = await bench.proxy(chain());
+    const active = () => p.stats.gaugeValue('http.in.downstream_rq_active');
+    const open = (): net.Socket => {
+      const socket = net.connect(p.port, '127.0.0.1', () =>
+        socket.write(`GET /slow HTTP/1.1\r\nhost: 127.0.0.1:${p.port}\r\n\r\n`),
+      );
+      socket.on('error', () => {});
+      return socket;
+    };
+    const filler = open();
+    await until(() => slow.length === 1);
+    const waiters = [open(), open(), open()];
+    await until(() => active() === 4);
+    for (const w of waiters) w.destroy();
+    await until(() => active() === 1);
+    filler.destroy();
+    await until(() => active() === 0);
+    (slow.shift() as () => void)();
+    // The fill ended with its client: the next miss fills at once and a later one waits on it (not on a dead fill).
+    const next = send(p.port, '/slow');
+    await until(() => slow.length === 1);
+    const later = send(p.port, '/slow');
+    await until(() => active() === 2);
+    (slow.shift() as () => void)();
+    expect([(await next).body, (await later).body]).to.deep.equal(['slow 2', 'slow 2']);
+    expect(hits('/slow')).to.equal(2);
+    expect(p.stats.counter('http.in.cache.coalesced')).to.equal(1);
   });
 
   it('a route override can turn the cache off', async () => {
