@@ -296,11 +296,13 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
     let running = true;
     const statuses = new Map<number, number>();
     const seen = new Set<string>();
+    const failures: string[] = [];
     const load = Promise.all(
       Array.from({ length: 4 }, async () => {
         while (running) {
           const r = await get('/live');
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          if (r.status !== 200) failures.push(`${r.status} ${JSON.stringify(r.headers)} ${r.body}`);
           seen.add(String(r.headers['x-filter'] ?? 'none'));
         }
       }),
@@ -316,6 +318,7 @@ describe('sidecar HTTP filters and route actions (end to end): fault, redirect, 
       running = false;
       await load;
     }
+    expect(failures, failures.join('\n')).to.deep.equal([]);
     expect([...statuses.keys()]).to.deep.equal([200]);
     expect([...seen].sort()).to.include.members(['v1', 'v2', 'none']);
     // The shipped HMAC example, from its file, as a policy: unsigned requests are answered 401 by web's sidecar.

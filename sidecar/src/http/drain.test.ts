@@ -13,6 +13,7 @@ import {
   startHttpUpstream,
   startProxy,
   TestClusters,
+  until,
   vhost,
 } from './test-harness.ts';
 
@@ -108,6 +109,49 @@ describe('http handler: drain and host removal', () => {
       expect(responses.map((r) => r.status)).to.deep.equal([200, 200]);
       expect(responses[1]?.headers.connection).to.equal('close');
       await drained;
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  // A connection the old listener config accepted just before a swap, whose codec is not known yet (no bytes, or the
+  // first bytes of what could be the h2c preface): its request is answered, with Connection: close, not reset.
+  for (const [what, early] of [
+    ['no bytes yet', ''],
+    ['a first byte that could begin the h2c preface', 'P'],
+  ] as const) {
+    it(`answers the first request of a connection accepted just before the drain (${what})`, async () => {
+      const proxy = await startProxy(routes(), clusters);
+      try {
+        const client = await connect(proxy.port);
+        const done = collect(client);
+        if (early !== '') client.write(early);
+        await until(() => proxy.handler.activeConnections() === 1);
+        const drained = proxy.handler.drain(5000);
+        const rest =
+          early === ''
+            ? 'GET /late HTTP/1.1\r\nHost: a\r\n\r\n'
+            : 'UT /late HTTP/1.1\r\nHost: a\r\ncontent-length: 0\r\n\r\n';
+        client.write(rest);
+        const responses = parseRawResponses(await done);
+        expect(responses.map((r) => r.status)).to.deep.equal([200]);
+        expect(responses[0]?.headers.connection).to.equal('close');
+        await drained;
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  it('closes a connection that never shows its codec after the idle allowance, not at the end of the grace', async () => {
+    const proxy = await startProxy(routes(), clusters);
+    try {
+      const client = await connect(proxy.port);
+      const done = collect(client);
+      await until(() => proxy.handler.activeConnections() === 1);
+      // A 10-minute grace: only the one-second idle allowance can end the drain within the test's timeout.
+      await proxy.handler.drain(600_000);
+      expect(await done).to.equal('');
     } finally {
       await proxy.close();
     }

@@ -104,12 +104,18 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     const ctx = this.ctx;
     ctx.draining = true;
     for (const session of this.sessions) if (!session.closed) session.close();
+    let undecided = false;
     for (const socket of this.sockets) {
       if (this.sessionSockets.has(socket) || ctx.isTunnel(socket) || HttpContext.inflight(socket) !== 0) continue;
       const conn = this.h1Connections.get(socket);
-      if (conn === undefined || graceMs <= DRAIN_IDLE_MS) socket.end();
-      else conn.drainIdle(DRAIN_IDLE_MS);
+      if (graceMs <= DRAIN_IDLE_MS) socket.end();
+      else if (conn !== undefined) conn.drainIdle(DRAIN_IDLE_MS);
+      // Accepted just before the drain, its codec not known yet: its first request is on its way (a pool that just
+      // connected), and is answered with Connection: close (HTTP/1.1) or GOAWAY (h2c) rather than reset.
+      else undecided = true;
     }
+    // One that has still not shown its codec after the idle allowance is as good as idle.
+    const idleCut = undecided ? setTimeout(() => this.endUndecided(), DRAIN_IDLE_MS) : undefined;
     if (this.sockets.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -119,11 +125,19 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
       clearTimeout(timer);
       this.idleWaiter = undefined;
     }
+    clearTimeout(idleCut);
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
     this.unregisterGauges();
     // Shared pools outlive this connection manager (the next one keeps their warm connections).
     if (ctx.ownsPools) await ctx.pools.close(Math.max(0, graceMs));
+  }
+
+  /** Ends the connections that have not shown their codec yet (still being sniffed). */
+  private endUndecided(): void {
+    for (const socket of this.sockets)
+      if (!this.sessionSockets.has(socket) && !this.h1Connections.has(socket) && !this.ctx.isTunnel(socket))
+        socket.end();
   }
 
   private readonly sessionSockets = new WeakSet<Socket>();
