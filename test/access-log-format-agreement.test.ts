@@ -5,7 +5,7 @@ import {
   ACCESS_LOG_OPERATORS,
   accessLogFormatErrors,
 } from '../control-plane/src/resources/validate/access-log-format.ts';
-import { compileParts } from '../sidecar/src/access-log/format.ts';
+import { compileParts } from '../sidecar/src/config/access-log-format.ts';
 
 const FORMATS = [
   'plain text',

@@ -3,8 +3,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { CONNECTION_LIMIT_DEFAULTS } from './listeners/connection-gate.ts';
-import { Sidecar } from './sidecar.ts';
-import { startTracing } from './tracing/otlp-tracing.ts';
+import { startTracing } from './observers/tracing/otlp-tracing.ts';
 import {
   batchDelayFromEnv,
   endpointFromEnv,
@@ -16,7 +15,8 @@ import {
   samplingPercent,
   TracingConfigError,
   tracingSettings,
-} from './tracing/tracing-config.ts';
+} from './observers/tracing/tracing-config.ts';
+import { Sidecar } from './sidecar.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -1,30 +1,34 @@
 // The sidecar assembled: config source (xDS) → cluster manager + listener manager, admin server, start/stop.
 
 import type { Logger } from 'pino';
-import { HttpAccessLogs } from './access-log/http-access-log.ts';
-import { LogWriters } from './access-log/log-writers.ts';
 import { AdminServer, type ServerState } from './admin/admin-server.ts';
 import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
+import { Stats } from './common/stats.ts';
 import { ConfigRelay } from './config/config-relay.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import type { SidecarConfig } from './config/model.ts';
 import { ResponseCaches } from './filters/cache/response-store.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/exchange-observer.ts';
+import type { HttpDeps } from './http/http-deps.ts';
 import { httpHandlerFactory } from './http/http-handler.ts';
-import { UpstreamPools } from './http/upstream-pools.ts';
+import { UpstreamPools } from './http/pool/upstream-pools.ts';
 import type { ListenerStatus } from './listeners/active-listener.ts';
+import { ConnectionBytes } from './listeners/connection-bytes.ts';
 import type { ConnectionLimits } from './listeners/connection-gate.ts';
-import type { ConnectionHandlerFactory, HandlerDeps } from './listeners/connection-handler.ts';
-import { type HandlerFactories, ListenerManager } from './listeners/listener-manager.ts';
-import { ConnectionBytes } from './metrics/connection-bytes.ts';
-import { HttpMetrics } from './metrics/http-metrics.ts';
-import { Stats } from './stats.ts';
-import { createTcpHandler } from './tcp/tcp-proxy.ts';
+import type { ConnectionHandlerFactory } from './listeners/connection-handler.ts';
+import { type HandlerFactories, ListenerManager, type ListenerManagerOptions } from './listeners/listener-manager.ts';
+import { HttpAccessLogs } from './observers/access-log/http-access-log.ts';
+import { LogWriters } from './observers/access-log/log-writers.ts';
+import { HttpMetrics } from './observers/metrics/http-metrics.ts';
+import { createTcpHandler, type TcpDeps } from './tcp/tcp-proxy.ts';
 import { ClusterManager } from './upstream/cluster-manager.ts';
 
 /** What the sidecar needs from its config source: XdsClient in production, a hand-set source in tests. */
+/** What the sidecar gives every listener's handler factory: the HTTP connection manager's and the TCP proxy's needs. */
+export type HandlerDeps = HttpDeps & TcpDeps;
+
 export interface SidecarConfigSource extends ConfigSource {
   start(): void;
   stop(): Promise<void>;
@@ -40,7 +44,7 @@ export interface SidecarOptions {
   admin: { address: string; port: number };
   stats?: Stats;
   /** Handler factories by filter type; defaults to HTTP connection manager + TCP proxy. */
-  factories?: HandlerFactories;
+  factories?: HandlerFactories<HandlerDeps>;
   /** How long connections of changed/removed listeners may keep going (default 600 s, as Envoy). */
   listenerDrainMs?: number;
   /** Downstream connection limits of every listener (default CONNECTION_LIMIT_DEFAULTS). */
@@ -62,8 +66,8 @@ export interface SidecarOptions {
 /** The built-in connection handlers by network filter type; HTTP response caches join `caches`. */
 export function defaultHandlerFactories(
   caches: ResponseCaches = new ResponseCaches(),
-): Map<string, ConnectionHandlerFactory> {
-  return new Map<string, ConnectionHandlerFactory>([
+): Map<string, ConnectionHandlerFactory<HandlerDeps>> {
+  return new Map<string, ConnectionHandlerFactory<HandlerDeps>>([
     ['http', httpHandlerFactory(setupHttpFilters(undefined, caches))],
     ['tcp', createTcpHandler],
   ]);
@@ -77,7 +81,7 @@ export function defaultHandlerFactories(
 export class Sidecar {
   readonly stats: Stats;
   readonly clusters: ClusterManager;
-  readonly listeners: ListenerManager;
+  readonly listeners: ListenerManager<HandlerDeps>;
   readonly admin: AdminServer;
   /** Runtime log levels of the sidecar's logger and its children (admin /logging). */
   readonly logLevels: LogLevels;
@@ -120,10 +124,10 @@ export class Sidecar {
       pools: this.pools,
     };
     const bytes = new ConnectionBytes(this.stats);
-    const factories = new Map<string, ConnectionHandlerFactory>();
+    const factories = new Map<string, ConnectionHandlerFactory<HandlerDeps>>();
     for (const [type, factory] of options.factories ?? defaultHandlerFactories(this.caches))
       factories.set(type, bytes.wrap(factory));
-    const listenerOptions: ConstructorParameters<typeof ListenerManager>[0] = {
+    const listenerOptions: ListenerManagerOptions<HandlerDeps> = {
       source: this.relay,
       factories,
       deps,

@@ -1,8 +1,8 @@
 // Admin server over real HTTP: readiness, health, config dump, clusters (text/JSON), stats, Prometheus, drain, 404.
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { Stats } from '../common/stats.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
-import { Stats } from '../stats.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
 import { AdminServer, type ServerState } from './admin-server.ts';

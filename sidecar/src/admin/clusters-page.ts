@@ -1,7 +1,7 @@
 // The /clusters admin page: Envoy-style `cluster::host::stat::value` text, or JSON with ?format=json.
 import { circuitBreakersOf } from '../upstream/circuit-breaker.ts';
 import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host.ts';
+import type { Host } from '../upstream/host/host.ts';
 
 /** Why a host takes no traffic (Envoy's flag names); hosts without healthFlags() only know their EDS health. */
 function flagsOf(host: Host): readonly string[] {

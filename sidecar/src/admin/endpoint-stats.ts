@@ -1,6 +1,6 @@
 // Per-endpoint and always-present cluster stats computed at scrape time from the clusters' hosts (the hot path only
 // bumps numbers on the Host): requests by status class, active requests and connections, health and ejection.
-import type { StatTag } from '../stats.ts';
+import type { StatTag } from '../common/stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 
 export interface ComputedStats {

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { Stats } from '../stats.ts';
+import { Stats } from '../common/stats.ts';
 import { AdminServer } from './admin-server.ts';
 import { LogLevels, parseLevel } from './log-levels.ts';
 

@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of the sidecar's stats, with Envoy's metric names and tag labels.
-import type { HistogramSnapshot } from '../histogram.ts';
-import type { StatsSnapshot } from '../stats.ts';
+import type { HistogramSnapshot } from '../common/histogram.ts';
+import type { StatsSnapshot } from '../common/stats.ts';
 
 /** Names that contain dots themselves (cluster names, stat prefixes), so they can be cut out of dotted stat names. */
 export interface StatScopes {

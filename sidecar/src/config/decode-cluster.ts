@@ -1,8 +1,8 @@
 // Decodes a Cluster (CDS) into the model: discovery, LB policy, timeouts, breakers, outlier detection, health checks.
 
-import { healthChecks } from '../health/decode-health-check.ts';
-import { outlierDetection } from '../outlier/decode-outlier-detection.ts';
 import { localities } from './decode-endpoint.ts';
+import { healthChecks } from './decode-health-check.ts';
+import { outlierDetection } from './decode-outlier-detection.ts';
 import {
   anyTypeName,
   at,

@@ -1,7 +1,7 @@
 // Header mutation values as Envoy substitution formats: `%%`, the operators the sidecar renders, and what it refuses.
 import { hostname } from 'node:os';
 import { expect } from 'chai';
-import { renderHeaderValue } from '../http/header-value-format.ts';
+import { renderHeaderValue } from '../http/message/header-value-format.ts';
 import { headerValue } from './decode-header-value.ts';
 import { decodeRouteConfiguration } from './decode-route.ts';
 import { routeConfiguration, wire } from './envoy-fixtures.ts';

@@ -1,5 +1,5 @@
 // Decodes the observability parts of a listener's filters: HCM `tracing` and `access_log` (HCM and TcpProxy).
-import { compileFormat, FormatError } from '../access-log/format.ts';
+import { compileFormat, FormatError } from './access-log-format.ts';
 import { anyTypeName, at, enumName, fail, type Obj, objList, optObj, str, structToJson } from './decode-values.ts';
 import type { AccessLogConfig, TracingConfig } from './model.ts';
 

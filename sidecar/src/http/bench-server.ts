@@ -1,7 +1,7 @@
 // A standalone HTTP handler in front of one upstream, for benchmarks: node sidecar/src/http/bench-server.ts <port> <upstreamPort>
 import net from 'node:net';
 import { pino } from 'pino';
-import { Stats } from '../stats.ts';
+import { Stats } from '../common/stats.ts';
 import { createHttpHandler } from './http-handler.ts';
 import { hcmConfig, listenerConfig, route, routeConfig, TestClusters, vhost } from './test-harness.ts';
 

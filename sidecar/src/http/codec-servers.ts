@@ -3,11 +3,11 @@
 import http2, { type Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig } from '../config/model.ts';
-import type { H1ServerOptions } from './h1-server-connection.ts';
+import type { H1ServerOptions } from './codec/h1-server-connection.ts';
 import type { HttpContext } from './http-context.ts';
 import { ResponseFlag } from './local-reply.ts';
-import { writeRawResponse } from './raw-response.ts';
-import { RESPONSE_FLAGS_HEADER } from './response-headers.ts';
+import { writeRawResponse } from './message/raw-response.ts';
+import { RESPONSE_FLAGS_HEADER } from './routing/response-headers.ts';
 
 const DEFAULT_MAX_HEADERS_KB = 60;
 /** The pseudo-header fields of an HTTP/2 request, which node counts against maxHeaderListPairs. */

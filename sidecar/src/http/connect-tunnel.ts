@@ -2,17 +2,17 @@
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { normalizePeerAddress } from './forwarded-headers.ts';
+import { clusterStatNames } from './codec/http-stats.ts';
 import type { HttpContext } from './http-context.ts';
-import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
-import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './request-view.ts';
-import type { ResponseScope } from './response-headers.ts';
+import { normalizePeerAddress } from './message/forwarded-headers.ts';
+import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from './message/request-view.ts';
+import { hostAttemptFinished, hostAttemptStarted } from './pool/upstream-attempt.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
+import type { ResponseScope } from './routing/response-headers.ts';
 import { filterTunnel } from './tunnel-filters.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
 import { TunnelObservation } from './tunnel-observation.ts';
-import { hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 const ESTABLISHED = 'HTTP/1.1 200 Connection Established\r\n\r\n';

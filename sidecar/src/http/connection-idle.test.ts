@@ -5,6 +5,7 @@ import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { HTTP_LIMIT_DEFAULTS } from '../config/decode-http-limits.ts';
 import type { HttpLimits } from '../config/model.ts';
+import { poolGet, testPool } from './pool/test-pool.ts';
 import {
   listen,
   route,
@@ -15,7 +16,6 @@ import {
   TestClusters,
   vhost,
 } from './test-harness.ts';
-import { poolGet, testPool } from './test-pool.ts';
 
 /** Connects to the port; resolves with everything read once the server closes the connection. */
 function connectAndCollect(port: number, write: string): { socket: Socket; closed: Promise<string> } {

@@ -4,13 +4,12 @@ import type { Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { HashPolicy, RateLimitSpec } from '../config/model.ts';
-import type { OutlierResult } from '../outlier/outlier-detector.ts';
 import type { Cluster } from '../upstream/cluster.ts';
-import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/hash-key.ts';
-import type { Host } from '../upstream/host.ts';
-import { recordLatency } from '../upstream/latency.ts';
-import type { PickContext } from '../upstream/load-balancer.ts';
-import { createAttempt, type UpstreamRequest } from './create-attempt.ts';
+import type { Host } from '../upstream/host/host.ts';
+import { recordLatency } from '../upstream/host/latency.ts';
+import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/lb/hash-key.ts';
+import type { PickContext } from '../upstream/lb/load-balancer.ts';
+import type { OutlierResult } from '../upstream/outlier/outlier-detector.ts';
 import {
   type DownstreamRequest,
   type DownstreamResponse,
@@ -20,29 +19,30 @@ import {
   resetDownstream,
   sendHead,
   writeChunk,
-} from './downstream.ts';
+} from './codec/downstream.ts';
+import type { Admittable } from './codec/h2-session-guard.ts';
+import { type ClusterStatNames, clusterStatNames } from './codec/http-stats.ts';
+import { idleSweeper } from './codec/idle-sweeper.ts';
 import type { ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
 import { type BodyPipeSink, ResponseBodyPipe } from './filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from './filter/chain.ts';
 import type { BodyTransform, ResponseHead } from './filter/filter.ts';
-import { trustedClientAddress } from './forwarded-headers.ts';
-import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './grpc.ts';
-import type { Admittable } from './h2-session-guard.ts';
-import { ViewHashRequest } from './hash-policy.ts';
-import { type HeaderList, headerGet, headerHas } from './header-list.ts';
 import type { ConnectionBound, HttpContext } from './http-context.ts';
-import { type ClusterStatNames, clusterStatNames } from './http-stats.ts';
-import { idleSweeper } from './idle-sweeper.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, UNREWRITABLE } from './local-reply.ts';
+import { trustedClientAddress } from './message/forwarded-headers.ts';
+import { GrpcStatus, grpcStatusForHttp, grpcStatusOf, isGrpcContentType, parseGrpcTimeout } from './message/grpc.ts';
+import { type HeaderList, headerGet, headerHas } from './message/header-list.ts';
+import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './message/replayable-body.ts';
+import type { RequestView } from './message/request-view.ts';
 import { mirrorRequest } from './mirror.ts';
-import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from './replayable-body.ts';
-import type { RequestView } from './request-view.ts';
-import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
-import { type AttemptFailure, type RetryClass, retryClassOf } from './retry-policy.ts';
+import { createAttempt, type UpstreamRequest } from './pool/create-attempt.ts';
+import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './pool/upstream-attempt.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
 import { overloadReply, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
-import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
-import type { AttemptError, AttemptSink, OverloadCause, UpstreamAttempt } from './upstream-attempt.ts';
+import { ViewHashRequest } from './routing/hash-policy.ts';
+import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './routing/response-headers.ts';
+import { type AttemptFailure, type RetryClass, retryClassOf } from './routing/retry-policy.ts';
+import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './routing/router.ts';
 
 const kExchange = Symbol('exchange');
 const kIdle = Symbol('idle');

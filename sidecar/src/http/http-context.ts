@@ -1,16 +1,16 @@
 // What every exchange on one HTTP listener shares: config, deps, stat names, upstream pools and the drain state.
 import type { Socket } from 'node:net';
+import type { Stats } from '../common/stats.ts';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
-import type { HandlerDeps } from '../listeners/connection-handler.ts';
-import type { Stats } from '../stats.ts';
+import { HttpStatNames } from './codec/http-stats.ts';
 import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
 import { FilterChain } from './filter/chain.ts';
 import type { HttpFilterRegistry } from './filter/registry.ts';
-import { HttpStatNames } from './http-stats.ts';
-import { REQUEST_BUFFER_LIMIT } from './replayable-body.ts';
-import type { CompiledRoute } from './route-table.ts';
-import { RouteTable } from './route-table.ts';
-import { UpstreamPools } from './upstream-pools.ts';
+import type { HttpDeps } from './http-deps.ts';
+import { REQUEST_BUFFER_LIMIT } from './message/replayable-body.ts';
+import { UpstreamPools } from './pool/upstream-pools.ts';
+import type { CompiledRoute } from './routing/route-table.ts';
+import { RouteTable } from './routing/route-table.ts';
 
 const kInflight = Symbol('inflight');
 
@@ -26,7 +26,7 @@ interface TrackedSocket extends Socket {
 export class HttpContext {
   readonly listener: ListenerConfig;
   readonly hcm: HttpConnectionManagerConfig;
-  readonly deps: HandlerDeps;
+  readonly deps: HttpDeps;
   readonly stats: Stats;
   readonly names: HttpStatNames;
   readonly pools: UpstreamPools;
@@ -51,7 +51,7 @@ export class HttpContext {
   constructor(
     listener: ListenerConfig,
     hcm: HttpConnectionManagerConfig,
-    deps: HandlerDeps,
+    deps: HttpDeps,
     filters?: HttpFilterRegistry,
   ) {
     this.listener = listener;

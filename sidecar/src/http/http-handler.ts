@@ -3,23 +3,24 @@
 import type { Http2Server, Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
-import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
+import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
+import { sniffCodec } from './codec/codec-sniff.ts';
+import type { DownstreamRequest, DownstreamResponse } from './codec/downstream.ts';
+import { h2StreamGone, sendWhole } from './codec/downstream.ts';
+import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './codec/h1-server-connection.ts';
+import type { H1ServerRequest } from './codec/h1-server-request.ts';
+import type { H1ServerResponse } from './codec/h1-server-response.ts';
+import { H2SessionGuard } from './codec/h2-session-guard.ts';
 import { createH2Server, h1ServerOptions, rejectMalformed } from './codec-servers.ts';
-import { sniffCodec } from './codec-sniff.ts';
 import { tunnelH1, tunnelH2 } from './connect-tunnel.ts';
-import type { DownstreamRequest, DownstreamResponse } from './downstream.ts';
-import { h2StreamGone, sendWhole } from './downstream.ts';
 import { Exchange } from './exchange.ts';
 import type { HttpFilterRegistry } from './filter/registry.ts';
-import { normalizePeerAddress } from './forwarded-headers.ts';
-import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './h1-server-connection.ts';
-import type { H1ServerRequest } from './h1-server-request.ts';
-import type { H1ServerResponse } from './h1-server-response.ts';
-import { H2SessionGuard } from './h2-session-guard.ts';
 import { HttpContext } from './http-context.ts';
+import type { HttpDeps } from './http-deps.ts';
 import { ResponseFlag } from './local-reply.ts';
-import { viewFromH1, viewFromH2 } from './request-view.ts';
-import { RESPONSE_FLAGS_HEADER } from './response-headers.ts';
+import { normalizePeerAddress } from './message/forwarded-headers.ts';
+import { viewFromH1, viewFromH2 } from './message/request-view.ts';
+import { RESPONSE_FLAGS_HEADER } from './routing/response-headers.ts';
 import { proxyUpgrade } from './websocket.ts';
 
 /** How long a connection may take to show its codec when the head deadline is off. */
@@ -28,15 +29,15 @@ const SNIFF_TIMEOUT_MS = 60_000;
 const DRAIN_IDLE_MS = 1000;
 
 /** The handler factory for HTTP connection managers, building their HTTP filters from `filters` (filters/setup.ts). */
-export function httpHandlerFactory(filters?: HttpFilterRegistry): ConnectionHandlerFactory {
-  return (listener: ListenerConfig, deps: HandlerDeps) => {
+export function httpHandlerFactory(filters?: HttpFilterRegistry): ConnectionHandlerFactory<HttpDeps> {
+  return (listener: ListenerConfig, deps: HttpDeps) => {
     if (listener.filter.type !== 'http') throw new Error(`listener ${listener.name}: not an HTTP connection manager`);
     return new HttpConnectionManager(listener, listener.filter.http, deps, filters);
   };
 }
 
 /** HTTP connection managers with no HTTP filter types (the router alone). */
-export const createHttpHandler: ConnectionHandlerFactory = httpHandlerFactory();
+export const createHttpHandler: ConnectionHandlerFactory<HttpDeps> = httpHandlerFactory();
 
 export class HttpConnectionManager implements ConnectionHandler, H1ServerHandlers {
   readonly ctx: HttpContext;
@@ -54,7 +55,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   constructor(
     listener: ListenerConfig,
     hcm: HttpConnectionManagerConfig,
-    deps: HandlerDeps,
+    deps: HttpDeps,
     filters?: HttpFilterRegistry,
   ) {
     const ctx = new HttpContext(listener, hcm, deps, filters);

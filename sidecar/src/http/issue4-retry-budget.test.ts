@@ -1,10 +1,10 @@
 // Retry budgets (Envoy semantics) and buffered request bodies for retries, without sockets.
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { Stats } from '../stats.ts';
-import { BufferBudget, bufferBody } from './replayable-body.ts';
-import { compileRetryPolicy } from './retry-policy.ts';
+import { Stats } from '../common/stats.ts';
+import { BufferBudget, bufferBody } from './message/replayable-body.ts';
 import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
+import { compileRetryPolicy } from './routing/retry-policy.ts';
 import { TestCluster, TestHost } from './test-clusters.ts';
 
 describe('retry budget and replayable bodies', () => {

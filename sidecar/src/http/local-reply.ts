@@ -1,20 +1,20 @@
 // Responses the proxy generates itself (no route, no host, overload, timeouts, direct responses), in HTTP or gRPC form.
 import type { Socket } from 'node:net';
-import { type DownstreamResponse, resetDownstream, sendWhole } from './downstream.ts';
-import { grpcStatusForHttp } from './grpc.ts';
-import type { HeaderList } from './header-list.ts';
+import { type DownstreamResponse, resetDownstream, sendWhole } from './codec/downstream.ts';
 import type { HttpContext } from './http-context.ts';
-import { writeRawResponse } from './raw-response.ts';
-import type { LocalReply } from './reply.ts';
-import { ResponseFlag } from './reply.ts';
+import { grpcStatusForHttp } from './message/grpc.ts';
+import type { HeaderList } from './message/header-list.ts';
+import { writeRawResponse } from './message/raw-response.ts';
+import type { LocalReply } from './message/reply.ts';
+import { ResponseFlag } from './message/reply.ts';
 import {
   finalizeResponseHeaders,
   OVERLOADED_HEADER,
   RESPONSE_FLAGS_HEADER,
   type ResponseScope,
-} from './response-headers.ts';
+} from './routing/response-headers.ts';
 
-export { type LocalReply, ResponseFlag } from './reply.ts';
+export { type LocalReply, ResponseFlag } from './message/reply.ts';
 
 /** A path a route's regex rewrite gave up on (its searches would read far past the path: a hostile path). */
 export const UNREWRITABLE: LocalReply = {

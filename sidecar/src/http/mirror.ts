@@ -4,14 +4,14 @@
 // breaker bounds the copies in flight, and each copy is cancelled after the route timeout (or 15 s).
 import type { MirrorPolicy } from '../config/model.ts';
 import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host.ts';
-import { createAttempt, type UpstreamRequest } from './create-attempt.ts';
-import type { HeaderList } from './header-list.ts';
+import type { Host } from '../upstream/host/host.ts';
+import { clusterStatNames } from './codec/http-stats.ts';
 import type { HttpContext } from './http-context.ts';
-import { clusterStatNames } from './http-stats.ts';
-import { randomBelow } from './random.ts';
-import { replayBody, requestBufferBudget } from './replayable-body.ts';
-import type { AttemptError, AttemptSink, UpstreamAttempt } from './upstream-attempt.ts';
+import type { HeaderList } from './message/header-list.ts';
+import { randomBelow } from './message/random.ts';
+import { replayBody, requestBufferBudget } from './message/replayable-body.ts';
+import { createAttempt, type UpstreamRequest } from './pool/create-attempt.ts';
+import type { AttemptError, AttemptSink, UpstreamAttempt } from './pool/upstream-attempt.ts';
 
 const DEFAULT_SHADOW_TIMEOUT_MS = 15_000;
 

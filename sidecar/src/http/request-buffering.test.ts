@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { BufferBudget, bufferBody, requestBufferBudget } from './replayable-body.ts';
+import { BufferBudget, bufferBody, requestBufferBudget } from './message/replayable-body.ts';
 import {
   echoHandler,
   type ProxyUnderTest,

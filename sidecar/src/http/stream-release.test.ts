@@ -7,8 +7,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { expect } from 'chai';
-import { idleSweeper } from './idle-sweeper.ts';
-import { requestBufferBudget } from './replayable-body.ts';
+import { idleSweeper } from './codec/idle-sweeper.ts';
+import { requestBufferBudget } from './message/replayable-body.ts';
 import {
   type ProxyUnderTest,
   route,

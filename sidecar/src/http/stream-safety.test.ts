@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { expect } from 'chai';
-import { STREAMS_PER_TURN } from './h2-session-guard.ts';
+import { STREAMS_PER_TURN } from './codec/h2-session-guard.ts';
 import {
   listen,
   type ProxyUnderTest,

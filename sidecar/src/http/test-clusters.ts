@@ -1,8 +1,8 @@
 // Test fixtures: a ClusterLookup over real ports — hosts, a round-robin cluster with a request breaker, host removal.
 import type { ClusterConfig } from '../config/model.ts';
 import { type Cluster, type ClusterLookup, type ClusterStats, newClusterStats } from '../upstream/cluster.ts';
-import { type Host, newHostStats } from '../upstream/host.ts';
-import type { PickContext } from '../upstream/load-balancer.ts';
+import { type Host, newHostStats } from '../upstream/host/host.ts';
+import type { PickContext } from '../upstream/lb/load-balancer.ts';
 
 export class TestHost implements Host {
   readonly key: string;

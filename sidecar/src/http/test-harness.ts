@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net, { type Server } from 'node:net';
 import { pino } from 'pino';
+import { Stats } from '../common/stats.ts';
 import type { HttpConnectionManagerConfig, ListenerConfig, RouteConfig } from '../config/model.ts';
-import type { HandlerDeps } from '../listeners/connection-handler.ts';
-import { Stats } from '../stats.ts';
 import type { ExchangeObserverFactory } from './exchange-observer.ts';
 import type { HttpFilterRegistry } from './filter/registry.ts';
+import type { HttpDeps } from './http-deps.ts';
 import { type HttpConnectionManager, httpHandlerFactory } from './http-handler.ts';
 import type { TestClusters } from './test-clusters.ts';
 import { hcmConfig, listenerConfig } from './test-config.ts';
@@ -37,7 +37,7 @@ export async function startProxy(
 ): Promise<ProxyUnderTest> {
   let current = routes;
   const stats = new Stats();
-  const deps: HandlerDeps = {
+  const deps: HttpDeps = {
     clusters,
     routeConfig: (name) => (name === current.name ? current : undefined),
     stats,

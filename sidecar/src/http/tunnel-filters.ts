@@ -3,10 +3,10 @@
 // handed the request on (routed afresh after a hold), and their stream state ends when the tunnel does.
 import type { RateLimitSpec } from '../config/model.ts';
 import { FilterRun } from './filter/chain.ts';
-import { trustedClientAddress } from './forwarded-headers.ts';
 import type { HttpContext } from './http-context.ts';
 import type { LocalReply } from './local-reply.ts';
-import type { RequestView } from './request-view.ts';
+import { trustedClientAddress } from './message/forwarded-headers.ts';
+import type { RequestView } from './message/request-view.ts';
 import type { RoutedRequest } from './route-request.ts';
 
 const NO_RATE_LIMITS: readonly RateLimitSpec[] = [];

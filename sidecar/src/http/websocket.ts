@@ -2,22 +2,22 @@
 
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host.ts';
-import { normalizePeerAddress } from './forwarded-headers.ts';
-import type { H1Call, H1Connection } from './h1-connection.ts';
-import { type HeaderList, headerGet } from './header-list.ts';
+import type { Host } from '../upstream/host/host.ts';
+import { clusterStatNames } from './codec/http-stats.ts';
 import type { HttpContext } from './http-context.ts';
-import { clusterStatNames } from './http-stats.ts';
 import { type LocalReply, ResponseFlag, sendRawLocalReply, UNREWRITABLE } from './local-reply.ts';
-import { rawHead } from './raw-response.ts';
-import { type H1Head, type RequestView, viewFromH1 } from './request-view.ts';
-import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './response-headers.ts';
+import { normalizePeerAddress } from './message/forwarded-headers.ts';
+import { type HeaderList, headerGet } from './message/header-list.ts';
+import { rawHead } from './message/raw-response.ts';
+import { type H1Head, type RequestView, viewFromH1 } from './message/request-view.ts';
+import type { H1Call, H1Connection } from './pool/h1-connection.ts';
+import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './pool/upstream-attempt.ts';
 import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
-import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './router.ts';
+import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './routing/response-headers.ts';
+import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './routing/router.ts';
 import { filterTunnel } from './tunnel-filters.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
 import { TunnelObservation } from './tunnel-observation.ts';
-import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './upstream-attempt.ts';
 
 /** Handles the h1 server's 'upgrade' event for an accepted (WebSocket) upgrade. */
 export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head: Buffer): void {

@@ -1,8 +1,8 @@
 // One bound listening socket: its current connection handler, the older handlers still draining, and its status.
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { TokenBucket } from '../common/token-bucket.ts';
 import type { ListenerConfig } from '../config/model.ts';
-import { TokenBucket } from '../token-bucket.ts';
 import { CONNECTION_LIMIT_DEFAULTS, ConnectionGate, type ConnectionLimits } from './connection-gate.ts';
 import type { ConnectionHandler } from './connection-handler.ts';
 

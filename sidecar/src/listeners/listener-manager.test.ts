@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import net, { type Server } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { Stats } from '../common/stats.ts';
 import { ConfigRelay } from '../config/config-relay.ts';
 import type { ListenerConfig, SidecarConfig } from '../config/model.ts';
-import { Stats } from '../stats.ts';
-import { createTcpHandler } from '../tcp/tcp-proxy.ts';
+import { createTcpHandler, type TcpDeps } from '../tcp/tcp-proxy.ts';
 import { closeServer, exchange, listen, openClient, trackedServer } from '../tcp/test-helpers.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
@@ -15,7 +15,7 @@ import { httpListener, tcpListener } from './fixtures.ts';
 import { ListenerManager } from './listener-manager.ts';
 
 /** A stand-in 'http' handler: answers every connection with a fixed line and closes. */
-const fakeHttp: ConnectionHandlerFactory = (listener) => {
+const fakeHttp: ConnectionHandlerFactory<unknown> = (listener) => {
   const open = new Set<net.Socket>();
   const handler: ConnectionHandler = {
     handle(socket) {
@@ -34,7 +34,7 @@ const fakeHttp: ConnectionHandlerFactory = (listener) => {
 describe('ListenerManager', () => {
   const upstreams: Server[] = [];
   const ports: Record<string, number> = {};
-  let manager: ListenerManager | undefined;
+  let manager: ListenerManager<TcpDeps> | undefined;
   let source: ConfigRelay;
   let clusters: ClusterManager;
 
@@ -73,7 +73,7 @@ describe('ListenerManager', () => {
         ['tcp', createTcpHandler],
         ['http', fakeHttp],
       ]),
-      deps: { clusters, routeConfig: () => undefined, stats: new Stats(), logger: pino({ level: 'silent' }) },
+      deps: { clusters, stats: new Stats(), logger: pino({ level: 'silent' }) },
       logger: pino({ level: 'silent' }),
       drainGraceMs: grace,
     });
@@ -168,7 +168,7 @@ describe('ListenerManager', () => {
     manager = new ListenerManager({
       source,
       factories: new Map([['tcp', createTcpHandler]]),
-      deps: { clusters, routeConfig: () => undefined, stats: new Stats(), logger: pino({ level: 'silent' }) },
+      deps: { clusters, stats: new Stats(), logger: pino({ level: 'silent' }) },
       logger: pino({ level: 'silent' }),
       bindRetryMs: 10,
       onBindSettled: () => settled(),
@@ -187,7 +187,7 @@ describe('ListenerManager', () => {
   });
 
   it('reports a listener whose handler cannot be built, and keeps serving the previous handler on a bad change', async () => {
-    const failing: ConnectionHandlerFactory = () => {
+    const failing: ConnectionHandlerFactory<TcpDeps> = () => {
       throw new Error('bad filter config');
     };
     source = new ConfigRelay(config([tcpListener('t', 0, ['a'])]));
@@ -197,7 +197,7 @@ describe('ListenerManager', () => {
     manager = new ListenerManager({
       source,
       factories: new Map([['tcp', (l, d) => (fail ? failing(l, d) : createTcpHandler(l, d))]]),
-      deps: { clusters, routeConfig: () => undefined, stats: new Stats(), logger: pino({ level: 'silent' }) },
+      deps: { clusters, stats: new Stats(), logger: pino({ level: 'silent' }) },
       logger: pino({ level: 'silent' }),
     });
     await manager.start();

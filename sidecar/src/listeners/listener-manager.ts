@@ -4,18 +4,19 @@ import type { ConfigSource } from '../config/config-source.ts';
 import type { ListenerConfig, SidecarConfig } from '../config/model.ts';
 import { ActiveListener, type ListenerStatus } from './active-listener.ts';
 import type { ConnectionLimits } from './connection-gate.ts';
-import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from './connection-handler.ts';
+import type { ConnectionHandler, ConnectionHandlerFactory } from './connection-handler.ts';
 
 /** Connection handler factories keyed by the listener's network filter type ('http', 'tcp'). */
-export type HandlerFactories = ReadonlyMap<string, ConnectionHandlerFactory>;
+export type HandlerFactories<D> = ReadonlyMap<string, ConnectionHandlerFactory<D>>;
 
 /** How long connections of a changed or removed listener may keep going (Envoy's default drain time). */
 export const DEFAULT_DRAIN_GRACE_MS = 600_000;
 
-export interface ListenerManagerOptions {
+export interface ListenerManagerOptions<D> {
   source: ConfigSource;
-  factories: HandlerFactories;
-  deps: HandlerDeps;
+  factories: HandlerFactories<D>;
+  /** What every handler factory is given. */
+  deps: D;
   logger: Logger;
   /** Drain time for handlers replaced or removed by a config change. */
   drainGraceMs?: number;
@@ -36,8 +37,8 @@ function unchanged(a: ListenerConfig, b: ListenerConfig): boolean {
   return a === b || (a.name === b.name && a.version !== '' && a.version === b.version);
 }
 
-export class ListenerManager {
-  private readonly options: ListenerManagerOptions;
+export class ListenerManager<D> {
+  private readonly options: ListenerManagerOptions<D>;
   private readonly logger: Logger;
   private readonly drainGraceMs: number;
   private readonly active = new Map<string, ActiveListener>();
@@ -48,7 +49,7 @@ export class ListenerManager {
   private lastApply: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(options: ListenerManagerOptions) {
+  constructor(options: ListenerManagerOptions<D>) {
     this.options = options;
     this.logger = options.logger;
     this.drainGraceMs = options.drainGraceMs ?? DEFAULT_DRAIN_GRACE_MS;

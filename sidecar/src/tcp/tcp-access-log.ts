@@ -1,10 +1,11 @@
 // Access log lines of the TCP proxy: one per connection when it closes (or is refused), from the listener's
 // `access_log` sinks compiled once per handler.
-import { type AccessLogSink, compileSinks, sampleSinks, writeLine } from '../access-log/access-log-sink.ts';
-import type { LogSource } from '../access-log/log-source.ts';
-import type { LogWriters } from '../access-log/log-writers.ts';
+
+import type { DownstreamAddresses } from '../common/connection-id.ts';
+import type { LogSource } from '../config/access-log-source.ts';
 import type { AccessLogConfig } from '../config/model.ts';
-import type { DownstreamAddresses } from '../downstream-connection.ts';
+import { type AccessLogSink, compileSinks, sampleSinks, writeLine } from '../observers/access-log/access-log-sink.ts';
+import type { LogWriters } from '../observers/access-log/log-writers.ts';
 
 /** What one TCP connection leaves behind. */
 export interface TcpConnectionRecord {

@@ -2,13 +2,13 @@
 import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { Stats } from '../common/stats.ts';
 import type { OutlierDetectionConfig } from '../config/model.ts';
 import { tcpListener } from '../listeners/fixtures.ts';
-import type { OutlierResult } from '../outlier/outlier-detector.ts';
-import { Stats } from '../stats.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
-import type { UpstreamHost } from '../upstream/upstream-host.ts';
+import type { UpstreamHost } from '../upstream/host/upstream-host.ts';
+import type { OutlierResult } from '../upstream/outlier/outlier-detector.ts';
 import { createTcpHandler, type TcpProxyHandler } from './tcp-proxy.ts';
 import { closeServer, echoServer, exchange, listen, trackedServer } from './test-helpers.ts';
 
@@ -32,7 +32,6 @@ describe('TCP proxy outlier detection', () => {
     );
     const h = createTcpHandler(tcpListener('db', 0, [CLUSTER], { idleTimeoutMs: 0 }), {
       clusters,
-      routeConfig: () => undefined,
       stats,
       logger: pino({ level: 'silent' }),
     }) as TcpProxyHandler;

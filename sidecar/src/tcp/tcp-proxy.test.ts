@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import net, { type Server, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { Stats } from '../common/stats.ts';
 import type { ConnectionHandler } from '../listeners/connection-handler.ts';
 import { tcpListener } from '../listeners/fixtures.ts';
-import { Stats } from '../stats.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
 import { createTcpHandler, type TcpProxyHandler } from './tcp-proxy.ts';
@@ -40,7 +40,6 @@ describe('TCP proxy', () => {
     const listener = tcpListener('db', 0, ['db|5432'], { idleTimeoutMs: options.idleTimeoutMs ?? 0 });
     const h = createTcpHandler(listener, {
       clusters,
-      routeConfig: () => undefined,
       stats,
       logger: pino({ level: 'silent' }),
     });

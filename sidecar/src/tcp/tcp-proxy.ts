@@ -1,11 +1,24 @@
 // The L4 TCP proxy network filter: each accepted connection goes to a weighted cluster's host, bytes both ways.
 import net, { type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { type DownstreamAddresses, downstreamAddresses, newConnectionId } from '../common/connection-id.ts';
+import type { Stats } from '../common/stats.ts';
 import type { TcpProxyConfig } from '../config/model.ts';
-import { type DownstreamAddresses, downstreamAddresses, newConnectionId } from '../downstream-connection.ts';
-import type { ConnectionHandler, ConnectionHandlerFactory, HandlerDeps } from '../listeners/connection-handler.ts';
-import { pickWeightedCluster } from '../upstream/weighted-cluster.ts';
+import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
+import type { LogWriters } from '../observers/access-log/log-writers.ts';
+import type { ClusterLookup } from '../upstream/cluster.ts';
+import { pickWeightedCluster } from '../upstream/lb/weighted-cluster.ts';
 import { TcpAccessLog } from './tcp-access-log.ts';
 import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
+
+/** What the TCP proxy needs from the rest of the sidecar. */
+export interface TcpDeps {
+  clusters: ClusterLookup;
+  stats: Stats;
+  logger: Logger;
+  /** Access log outputs by path (the proxy's `access_log`); absent = TCP access logs are not written. */
+  accessLogWriters?: LogWriters;
+}
 
 interface ClusterStatNames {
   upstreamTotal: string;
@@ -17,7 +30,7 @@ interface ClusterStatNames {
 
 export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private readonly config: TcpProxyConfig;
-  private readonly deps: HandlerDeps;
+  private readonly deps: TcpDeps;
   private readonly sessions = new Set<TcpSession>();
   private readonly prefix: string;
   private readonly cxTotal: string;
@@ -36,7 +49,7 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   /** Opens upstream sockets; replaceable for tests. */
   connect: (options: net.NetConnectOpts) => Socket = net.connect;
 
-  constructor(config: TcpProxyConfig, deps: HandlerDeps) {
+  constructor(config: TcpProxyConfig, deps: TcpDeps) {
     this.config = config;
     this.deps = deps;
     this.prefix = `tcp.${config.statPrefix}.`;
@@ -181,7 +194,7 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
 }
 
 /** ConnectionHandlerFactory for listeners whose filter is `{ type: 'tcp' }`. */
-export const createTcpHandler: ConnectionHandlerFactory = (listener, deps) => {
+export const createTcpHandler: ConnectionHandlerFactory<TcpDeps> = (listener, deps) => {
   if (listener.filter.type !== 'tcp') {
     throw new Error(`listener ${listener.name}: the TCP proxy needs a 'tcp' filter, got '${listener.filter.type}'`);
   }

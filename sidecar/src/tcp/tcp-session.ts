@@ -2,10 +2,10 @@
 // outlier detection how the connect went.
 import type net from 'node:net';
 import type { Socket } from 'node:net';
-import { newConnectionId } from '../downstream-connection.ts';
-import type { Stats } from '../stats.ts';
+import { newConnectionId } from '../common/connection-id.ts';
+import type { Stats } from '../common/stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host.ts';
+import type { Host } from '../upstream/host/host.ts';
 
 /** Stat names and the sink a session reports to (precomputed per handler / per cluster, not per connection). */
 export interface SessionStats {

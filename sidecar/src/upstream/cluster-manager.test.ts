@@ -1,11 +1,11 @@
 // ClusterManager: clusters from CDS + EDS, hosts kept across endpoint changes, removals announced, breakers, stats.
 import { expect } from 'chai';
-import { Stats } from '../stats.ts';
+import { Stats } from '../common/stats.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import { edsCluster, endpoint, loadAssignment, sidecarConfig } from './fixtures.ts';
-import type { Host } from './host.ts';
-import { LbRegistry } from './lb-registry.ts';
-import { setup as setupRoundRobin } from './round-robin.ts';
+import type { Host } from './host/host.ts';
+import { LbRegistry } from './lb/lb-registry.ts';
+import { setup as setupRoundRobin } from './lb/round-robin.ts';
 
 describe('ClusterManager', () => {
   it('builds EDS clusters from their load assignment and static clusters from their endpoints', () => {

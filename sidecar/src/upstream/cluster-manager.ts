@@ -1,10 +1,10 @@
 // Builds and updates the upstream clusters from each SidecarConfig (CDS + EDS); the ClusterLookup the data path uses.
 import type { Logger } from 'pino';
+import { Stats } from '../common/stats.ts';
 import type { ClusterConfig, LocalityEndpoints, SidecarConfig } from '../config/model.ts';
-import { Stats } from '../stats.ts';
 import type { ClusterLookup } from './cluster.ts';
-import type { Host } from './host.ts';
-import { type LbRegistry, setup as setupLbPolicies } from './lb-registry.ts';
+import type { Host } from './host/host.ts';
+import { type LbRegistry, setup as setupLbPolicies } from './lb/lb-registry.ts';
 import { UpstreamCluster } from './upstream-cluster.ts';
 
 export interface ClusterManagerOptions {

@@ -1,8 +1,8 @@
 // The read side of the cluster manager used by the HTTP router and the TCP proxy.
 import type { ClusterConfig } from '../config/model.ts';
-import type { OutlierResult } from '../outlier/outlier-detector.ts';
-import type { Host } from './host.ts';
-import type { PickContext } from './load-balancer.ts';
+import type { Host } from './host/host.ts';
+import type { PickContext } from './lb/load-balancer.ts';
+import type { OutlierResult } from './outlier/outlier-detector.ts';
 
 export interface ClusterStats {
   upstreamRequests: number;

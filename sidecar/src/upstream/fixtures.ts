@@ -7,7 +7,7 @@ import type {
   SidecarConfig,
 } from '../config/model.ts';
 import { DEFAULT_CIRCUIT_BREAKERS } from './circuit-breaker.ts';
-import { type HostPlacement, UpstreamHost } from './upstream-host.ts';
+import { type HostPlacement, UpstreamHost } from './host/upstream-host.ts';
 
 /** An EDS cluster reading the load assignment of the same name. */
 export function edsCluster(name: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {

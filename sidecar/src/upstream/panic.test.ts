@@ -2,13 +2,13 @@
 import { expect } from 'chai';
 import type { LbPolicyName } from '../config/model.ts';
 import { tally, testHosts } from './fixtures.ts';
-import type { Host } from './host.ts';
-import { setup } from './lb-registry.ts';
-import type { LoadBalancer } from './load-balancer.ts';
-import { LocalityAwareBalancer } from './locality.ts';
-import { Rng } from './rng.ts';
-import { RoundRobinBalancer } from './round-robin.ts';
-import { xxh64 } from './xxhash64.ts';
+import type { Host } from './host/host.ts';
+import { setup } from './lb/lb-registry.ts';
+import type { LoadBalancer } from './lb/load-balancer.ts';
+import { LocalityAwareBalancer } from './lb/locality.ts';
+import { Rng } from './lb/rng.ts';
+import { RoundRobinBalancer } from './lb/round-robin.ts';
+import { xxh64 } from './lb/xxhash64.ts';
 
 /** Keys of the hosts `lb` picks over 600 draws (a different request hash each time, for the hash policies). */
 function picked(lb: LoadBalancer, avoid?: ReadonlySet<Host>): string[] {

@@ -3,13 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { clustersJson, clustersText } from '../admin/clusters-page.ts';
+import { Stats } from '../common/stats.ts';
 import type { ClusterConfig, HealthCheckConfig, OutlierDetectionConfig } from '../config/model.ts';
-import { fastCheck } from '../health/test-helpers.ts';
-import { Stats } from '../stats.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import { edsCluster, loadAssignment, sidecarConfig, tally } from './fixtures.ts';
+import { fastCheck } from './health/test-helpers.ts';
+import type { UpstreamHost } from './host/upstream-host.ts';
 import type { UpstreamCluster } from './upstream-cluster.ts';
-import type { UpstreamHost } from './upstream-host.ts';
 
 /** An HTTP server answering GET /healthz with 200, or 503 while `failing`. */
 interface HealthServer {

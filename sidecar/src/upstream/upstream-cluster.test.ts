@@ -1,17 +1,17 @@
 // UpstreamCluster: priority failover with Envoy's 1.4 overprovisioning, health changes refreshing balancers, zones.
 import { expect } from 'chai';
+import { Stats } from '../common/stats.ts';
 import type { LocalityEndpoints } from '../config/model.ts';
-import { failed, PASSED } from '../health/health-check-state.ts';
-import { fastCheck } from '../health/test-helpers.ts';
-import { Stats } from '../stats.ts';
 import { ClusterManager } from './cluster-manager.ts';
 import { edsCluster, endpoint, sidecarConfig, tally } from './fixtures.ts';
-import type { Host } from './host.ts';
-import { setup } from './lb-registry.ts';
-import { Rng } from './rng.ts';
+import { failed, PASSED } from './health/health-check-state.ts';
+import { fastCheck } from './health/test-helpers.ts';
+import type { Host } from './host/host.ts';
+import type { UpstreamHost } from './host/upstream-host.ts';
+import { setup } from './lb/lb-registry.ts';
+import { Rng } from './lb/rng.ts';
+import { xxh64 } from './lb/xxhash64.ts';
 import { UpstreamCluster } from './upstream-cluster.ts';
-import type { UpstreamHost } from './upstream-host.ts';
-import { xxh64 } from './xxhash64.ts';
 
 /** `count` healthy endpoints 10.<priority>.<zone index>.i:80 in one locality. */
 function locality(zone: string, priority: number, count: number): LocalityEndpoints {

@@ -1,19 +1,19 @@
 // One upstream cluster: its hosts (kept across endpoint updates), their health (EDS, active health checks, outlier
 // detection), priority levels with the panic threshold, load balancer, circuit breaker.
 import type { Logger } from 'pino';
+import type { Stats } from '../common/stats.ts';
 import type { ClusterConfig, LocalityEndpoints } from '../config/model.ts';
-import { ClusterHealth, type ClusterHealthOptions, type HostHealthState } from '../health/cluster-health.ts';
-import type { OutlierResult } from '../outlier/outlier-detector.ts';
-import type { Stats } from '../stats.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type Cluster, type ClusterStats, newClusterStats } from './cluster.ts';
-import type { Host } from './host.ts';
-import type { LbRegistry } from './lb-registry.ts';
-import type { LoadBalancer, PickContext } from './load-balancer.ts';
-import { LocalityAwareBalancer } from './locality.ts';
-import { PrioritySet } from './priority-set.ts';
-import { type Rng, sharedRng } from './rng.ts';
-import { hostKey, UpstreamHost } from './upstream-host.ts';
+import { ClusterHealth, type ClusterHealthOptions, type HostHealthState } from './health/cluster-health.ts';
+import type { Host } from './host/host.ts';
+import { hostKey, UpstreamHost } from './host/upstream-host.ts';
+import type { LbRegistry } from './lb/lb-registry.ts';
+import type { LoadBalancer, PickContext } from './lb/load-balancer.ts';
+import { LocalityAwareBalancer } from './lb/locality.ts';
+import { PrioritySet } from './lb/priority-set.ts';
+import { type Rng, sharedRng } from './lb/rng.ts';
+import type { OutlierResult } from './outlier/outlier-detector.ts';
 
 /** Test hooks for the cluster's health checker and outlier detector (probers, clocks, first health). */
 export type ClusterHealthHooks = Pick<ClusterHealthOptions, 'createProber' | 'now' | 'random' | 'initialHealth'>;

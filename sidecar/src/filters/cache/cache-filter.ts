@@ -4,6 +4,7 @@
 // and every response says what happened in Cache-Status (RFC 9211). Stats: http.<prefix>.cache.*.
 import { Transform, type TransformCallback } from 'node:stream';
 import CachePolicy from 'http-cache-semantics';
+import type { Stats } from '../../common/stats.ts';
 import { CACHE_TYPE, type CacheFilterConfig, type HttpFilterTypedConfig } from '../../config/model.ts';
 import type {
   BodyTransform,
@@ -15,9 +16,8 @@ import type {
   ResponseBody,
   ResponseHead,
 } from '../../http/filter/filter.ts';
-import { headerGet, headerSet } from '../../http/header-list.ts';
-import { compileStringMatcher, type StringPredicate } from '../../http/string-matcher.ts';
-import type { Stats } from '../../stats.ts';
+import { headerGet, headerSet } from '../../http/message/header-list.ts';
+import { compileStringMatcher, type StringPredicate } from '../../http/message/string-matcher.ts';
 import {
   type CachedResponse,
   ENTRY_OVERHEAD,

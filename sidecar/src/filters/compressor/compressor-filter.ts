@@ -4,6 +4,7 @@
 // (http.<prefix>.compressor.<library name>.<library>.*).
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import type { Stats } from '../../common/stats.ts';
 import {
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
@@ -21,8 +22,7 @@ import type {
   PreparedFilter,
   ResponseHead,
 } from '../../http/filter/filter.ts';
-import { headerGet, headerRemove, headerSet } from '../../http/header-list.ts';
-import type { Stats } from '../../stats.ts';
+import { headerGet, headerRemove, headerSet } from '../../http/message/header-list.ts';
 import { type Choice, chooseCoding, type Offer } from './accept-encoding.ts';
 
 const { constants: Z } = zlib;

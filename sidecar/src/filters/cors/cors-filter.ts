@@ -1,5 +1,7 @@
 // envoy.filters.http.cors: answers CORS preflights from allowed origins itself, and adds Access-Control-Allow-* to
 // responses for allowed origins, by the route's (or virtual host's) policy; stats http.<prefix>.cors.origin_{valid,invalid}.
+
+import type { Stats } from '../../common/stats.ts';
 import {
   CORS_POLICY_TYPE,
   CORS_TYPE,
@@ -16,11 +18,10 @@ import type {
   PreparedFilter,
   ResponseHead,
 } from '../../http/filter/filter.ts';
-import { headerSet } from '../../http/header-list.ts';
-import { randomBelow } from '../../http/random.ts';
-import type { LocalReply } from '../../http/reply.ts';
-import { compileStringMatcher, type StringPredicate } from '../../http/string-matcher.ts';
-import type { Stats } from '../../stats.ts';
+import { headerSet } from '../../http/message/header-list.ts';
+import { randomBelow } from '../../http/message/random.ts';
+import type { LocalReply } from '../../http/message/reply.ts';
+import { compileStringMatcher, type StringPredicate } from '../../http/message/string-matcher.ts';
 
 /** A connection manager's own config: no policy, so nothing to do until a route brings one. */
 const NO_POLICY: PreparedFilter = { create: () => undefined };

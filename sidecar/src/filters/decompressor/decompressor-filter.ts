@@ -4,6 +4,7 @@
 // buffer limit is refused. Stats: http.<prefix>.decompressor.<library name>.<library>.{request,response}.*.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
+import type { Stats } from '../../common/stats.ts';
 import {
   type ContentCoding,
   DECOMPRESSOR_TYPE,
@@ -19,9 +20,8 @@ import type {
   PreparedFilter,
   ResponseHead,
 } from '../../http/filter/filter.ts';
-import { headerGet, headerRemove, headerSet } from '../../http/header-list.ts';
-import type { LocalReply } from '../../http/reply.ts';
-import type { Stats } from '../../stats.ts';
+import { headerGet, headerRemove, headerSet } from '../../http/message/header-list.ts';
+import type { LocalReply } from '../../http/message/reply.ts';
 
 const LIBRARY_STAT: Readonly<Record<ContentCoding, string>> = { gzip: 'gzip', br: 'brotli', zstd: 'zstd' };
 /** Output a small input may always reach before the ratio applies (headers of a compressed stream are tiny). */

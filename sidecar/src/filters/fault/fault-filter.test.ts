@@ -9,7 +9,7 @@ import {
   type PerFilterConfigs,
   type Route,
 } from '../../config/model.ts';
-import { seedRandom } from '../../http/random.ts';
+import { seedRandom } from '../../http/message/random.ts';
 import { route, send } from '../../http/test-harness.ts';
 import { filterBench } from '../test-filter-proxy.ts';
 

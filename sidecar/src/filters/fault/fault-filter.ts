@@ -1,14 +1,14 @@
 // envoy.filters.http.fault: delays and aborts a share of requests, by its config (per route too) or by the request's
 // x-envoy-fault-* headers, with Envoy's stats (http.<prefix>.fault.*) and max_active_faults bound.
 
+import type { Stats } from '../../common/stats.ts';
 import { MAX_DELAY_MS } from '../../config/decode-fault.ts';
 import { FAULT_TYPE, type FaultConfig, type Fraction, type HttpFilterTypedConfig } from '../../config/model.ts';
 import type { FilterEnv, FilterStatus, FilterStream, HttpFilter, PreparedFilter } from '../../http/filter/filter.ts';
-import { httpStatusForGrpc } from '../../http/grpc.ts';
-import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
-import { randomBelow } from '../../http/random.ts';
-import type { LocalReply } from '../../http/reply.ts';
-import type { Stats } from '../../stats.ts';
+import { httpStatusForGrpc } from '../../http/message/grpc.ts';
+import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/message/header-match.ts';
+import { randomBelow } from '../../http/message/random.ts';
+import type { LocalReply } from '../../http/message/reply.ts';
 
 const ABORT_HTTP_HEADER = 'x-envoy-fault-abort-request';
 const ABORT_GRPC_HEADER = 'x-envoy-fault-abort-grpc-request';

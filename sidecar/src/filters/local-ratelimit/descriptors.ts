@@ -2,10 +2,10 @@
 // for them (a bucket per configured descriptor, or per distinct value where the configured value is empty).
 
 import { createHash } from 'node:crypto';
+import { TokenBucket } from '../../common/token-bucket.ts';
 import type { DescriptorEntry, LocalRateLimitConfig, RateLimitAction, RateLimitSpec } from '../../config/model.ts';
 import type { FilterStream } from '../../http/filter/filter.ts';
-import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/header-match.ts';
-import { TokenBucket } from '../../token-bucket.ts';
+import { type CompiledHeaderMatch, compileHeaderMatches, headersMatch } from '../../http/message/header-match.ts';
 
 /** Per-value buckets one wildcard descriptor keeps at most; the least recently used go first (they refill anyway). */
 export const MAX_DYNAMIC_BUCKETS = 10_000;

@@ -2,6 +2,9 @@
 // shared by its requests, plus buckets per descriptor its routes' `rate_limits` make (per client address or header
 // value where the configured value is empty, bounded); a spent bucket answers 429 (or the configured status) with
 // retry-after and x-ratelimit-* headers, with Envoy's stats (<stat_prefix>.http_local_rate_limit.*).
+
+import type { Stats } from '../../common/stats.ts';
+import { TokenBucket } from '../../common/token-bucket.ts';
 import {
   type Fraction,
   type HttpFilterTypedConfig,
@@ -10,11 +13,9 @@ import {
 } from '../../config/model.ts';
 import { Answer } from '../../http/filter/answer.ts';
 import type { FilterEnv, FilterStream, HttpFilter, PreparedFilter, ResponseHead } from '../../http/filter/filter.ts';
-import { GrpcStatus } from '../../http/grpc.ts';
-import { randomBelow } from '../../http/random.ts';
-import type { LocalReply } from '../../http/reply.ts';
-import type { Stats } from '../../stats.ts';
-import { TokenBucket } from '../../token-bucket.ts';
+import { GrpcStatus } from '../../http/message/grpc.ts';
+import { randomBelow } from '../../http/message/random.ts';
+import type { LocalReply } from '../../http/message/reply.ts';
 import { DescriptorBuckets, requestDescriptors } from './descriptors.ts';
 
 /** Envoy's response flag for a request refused by a rate limit. */

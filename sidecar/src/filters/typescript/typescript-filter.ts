@@ -3,6 +3,7 @@
 // headers. A hook that throws or runs past its budget fails that request with a 500, counted, never the proxy. Stats:
 // http.<prefix>.typescript_filter.<name>.{errors,timeouts,replies,<what the filter counts>}.
 import { FilterSandbox, type HookResult } from '@trellis/filter-api';
+import type { Stats } from '../../common/stats.ts';
 import { takeCompiledFilter } from '../../config/decode-typescript-filter.ts';
 import {
   type HttpFilterTypedConfig,
@@ -19,9 +20,8 @@ import type {
   PreparedFilter,
   ResponseHead,
 } from '../../http/filter/filter.ts';
-import { headerRemove, headerSet } from '../../http/header-list.ts';
-import type { LocalReply } from '../../http/reply.ts';
-import type { Stats } from '../../stats.ts';
+import { headerRemove, headerSet } from '../../http/message/header-list.ts';
+import type { LocalReply } from '../../http/message/reply.ts';
 
 /** Distinct counter names one filter may create (a filter must not flood the stats). */
 const MAX_COUNTERS = 64;

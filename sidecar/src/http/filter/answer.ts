@@ -1,5 +1,5 @@
 // The per-stream state of a filter that answers a request itself in its request-headers phase (a refusal, a preflight).
-import type { LocalReply } from '../reply.ts';
+import type { LocalReply } from '../message/reply.ts';
 import type { FilterStream, HttpFilter } from './filter.ts';
 
 export class Answer implements HttpFilter {

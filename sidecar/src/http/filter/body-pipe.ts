@@ -2,8 +2,8 @@
 // arrives whole with its end goes through their `whole` fast path; otherwise it streams, with backpressure both
 // ways: a full client pauses the transforms, full transforms pause the upstream.
 import type { Transform } from 'node:stream';
-import { type DownstreamResponse, endWithTrailers, writeChunk } from '../downstream.ts';
-import type { HeaderList } from '../header-list.ts';
+import { type DownstreamResponse, endWithTrailers, writeChunk } from '../codec/downstream.ts';
+import type { HeaderList } from '../message/header-list.ts';
 import type { BodyTransform } from './filter.ts';
 
 /** What the pipe tells the stream that owns it. */

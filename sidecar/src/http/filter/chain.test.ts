@@ -1,10 +1,10 @@
 // One request's pass through a filter chain: continue, hold and resume, a continue from inside the phase, a reply,
 // a throwing filter, and onDestroy exactly once per filter the stream created.
 import { expect } from 'chai';
+import { Stats } from '../../common/stats.ts';
 import { FAULT_TYPE, type HttpFilterConfig } from '../../config/model.ts';
-import { Stats } from '../../stats.ts';
-import type { LocalReply } from '../reply.ts';
-import { RequestView } from '../request-view.ts';
+import type { LocalReply } from '../message/reply.ts';
+import { RequestView } from '../message/request-view.ts';
 import { FilterChain, FilterRun, type FilterSink } from './chain.ts';
 import type { FilterStatus, FilterStream, HttpFilter } from './filter.ts';
 import { HttpFilterRegistry } from './registry.ts';

@@ -1,8 +1,8 @@
 // A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
 import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs, RateLimitSpec } from '../../config/model.ts';
-import { headerRemove, headerSet } from '../header-list.ts';
-import type { LocalReply } from '../reply.ts';
-import type { RequestView } from '../request-view.ts';
+import { headerRemove, headerSet } from '../message/header-list.ts';
+import type { LocalReply } from '../message/reply.ts';
+import type { RequestView } from '../message/request-view.ts';
 import type {
   BodyTransform,
   FilterEnv,

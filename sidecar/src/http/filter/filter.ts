@@ -1,9 +1,9 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
 import type { Transform } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Stats } from '../../common/stats.ts';
 import type { HttpFilterTypedConfig, RateLimitSpec } from '../../config/model.ts';
-import type { Stats } from '../../stats.ts';
-import type { LocalReply } from '../reply.ts';
+import type { LocalReply } from '../message/reply.ts';
 
 /**
  * A response body rewriter a filter installs from its response-headers phase (a compressor, a cache fill): the
