@@ -4,13 +4,13 @@
 // a route weight, an endpoint join and nothing (a registry event that changes no resource), as the control plane
 // publishes every watched group after every apply or registry change.
 import { parseArgs } from 'node:util';
+import { parseNodeGroup } from '@trellis/node-contract';
 import { Snapshot } from '../control-plane/src/cache/snapshot.ts';
 import type { Endpoint } from '../control-plane/src/registry/endpoint.ts';
 import type { RouteResource } from '../control-plane/src/resources/types.ts';
 import { endpoint, mesh, policy, route, service } from '../control-plane/src/translator/fixtures.ts';
 import type { MeshState } from '../control-plane/src/translator/mesh-state.ts';
 import { translateWithWarnings } from '../control-plane/src/translator/translate.ts';
-import { parseNodeGroup } from '../control-plane/src/xds/node.ts';
 
 const { values } = parseArgs({
   options: {

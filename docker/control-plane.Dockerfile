@@ -7,12 +7,16 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages/xds-protos/package.json packages/xds-protos/
 COPY packages/re2/package.json packages/re2/
+COPY packages/filter-api/package.json packages/filter-api/
+COPY packages/node-contract/package.json packages/node-contract/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY packages/xds-protos/src packages/xds-protos/src
 COPY packages/re2/src packages/re2/src
+COPY packages/filter-api/src packages/filter-api/src
+COPY packages/node-contract/src packages/node-contract/src
 COPY proto proto
 COPY control-plane/bin control-plane/bin
 COPY control-plane/src control-plane/src

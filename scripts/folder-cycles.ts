@@ -4,7 +4,15 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-const DEFAULT_ROOTS = ['sidecar/src', 'demo/src', 'packages/filter-api/src', 'packages/re2/src'];
+const DEFAULT_ROOTS = [
+  'sidecar/src',
+  'control-plane/src',
+  'demo/src',
+  'packages/filter-api/src',
+  'packages/node-contract/src',
+  'packages/re2/src',
+  'packages/xds-protos/src',
+];
 const OWN = '(own files)';
 
 /** Source files under `dir`, tests excluded (a test may reach anywhere it needs to). */

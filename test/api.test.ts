@@ -13,8 +13,8 @@ import type { ApiCallInfo, ApiObserver } from '../control-plane/src/api/api-obse
 import { AdminClient } from '../control-plane/src/api/client.ts';
 import type { ResourceMessage, WatchEventMessage } from '../control-plane/src/api/messages.ts';
 import { type ApiServer, startApiServer } from '../control-plane/src/api/server.ts';
-import { fromStruct, toStruct } from '../control-plane/src/api/struct.ts';
 import { MAX_WATCH_BACKLOG } from '../control-plane/src/api/watch.ts';
+import { fromStruct, toStruct } from '../control-plane/src/common/struct.ts';
 import { parseDocuments } from '../control-plane/src/resources/parse.ts';
 import type { ServiceResource } from '../control-plane/src/resources/types.ts';
 import { FileStore } from '../control-plane/src/store/file-store.ts';

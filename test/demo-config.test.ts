@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parseDocuments } from '../control-plane/src/resources/parse.ts';
-import { validateResource } from '../control-plane/src/resources/validate.ts';
+import { validateResource } from '../control-plane/src/resources/validate/validate.ts';
 
 const DIR = fileURLToPath(new URL('../demo/config/', import.meta.url));
 

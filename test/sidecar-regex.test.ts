@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { freePort } from '../bench/lib/ports.ts';
 import { Snapshot } from '../control-plane/src/cache/snapshot.ts';
 import { SnapshotCache } from '../control-plane/src/cache/snapshot-cache.ts';
-import type { TranslatedResources } from '../control-plane/src/translator/mesh-state.ts';
+import type { TranslatedResources } from '../control-plane/src/cache/translated-resources.ts';
 import { XdsServer } from '../control-plane/src/xds/server.ts';
 import { edsCluster, hcm, loadAssignment, socketListener } from '../sidecar/src/config/envoy-fixtures.ts';
 import { eventually } from './helpers/eventually.ts';

@@ -1,23 +1,24 @@
 // Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API and
 // the control plane's own telemetry (metrics port, tracing).
+
+import { clientKindOf, nodeGroupOf, parseNodeGroup } from '@trellis/node-contract';
 import type { Logger } from 'pino';
 import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
+import { LogLimiter } from './common/log-limiter.ts';
 import { Debouncer } from './publish/debouncer.ts';
 import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
 import type { Store } from './store/store.ts';
 import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
-import { LogLimiter } from './telemetry/log-limiter.ts';
 import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
 import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import { translateWithWarnings } from './translator/translate.ts';
 import type { AdmissionOptions } from './xds/admission.ts';
 import type { InFlightOptions } from './xds/in-flight.ts';
-import { clientKindOf, nodeGroupOf, parseNodeGroup } from './xds/node.ts';
 import type { ProxyTracker } from './xds/proxy-status.ts';
 import { XdsServer } from './xds/server.ts';
 

@@ -1,5 +1,5 @@
 // Reads the sidecars' admin endpoints: inbound request counters from /stats/prometheus, ejected hosts from /clusters.
-import { type PromSample, parsePrometheusText } from '@trellis/control-plane/telemetry/prometheus-text.ts';
+import { type PromSample, parsePrometheusText } from '@trellis/control-plane/common/prometheus-text.ts';
 
 /** The samples of a /stats/prometheus page (the control plane's parser); undefined when the page does not parse. */
 export function promSamples(text: string): PromSample[] | undefined {

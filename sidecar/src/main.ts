@@ -1,5 +1,6 @@
 // The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
 import { hostname } from 'node:os';
+import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { CONNECTION_LIMIT_DEFAULTS } from './listeners/connection-gate.ts';
@@ -325,19 +326,17 @@ function weight(value: string): number {
 /** The xDS node this sidecar announces: identity, locality and the TRELLIS_* metadata (docs/xds.md). */
 export function nodeOf(flags: SidecarFlags, host = hostname(), pid = process.pid): NodeOptions {
   const metadata: NodeOptions['metadata'] = {
-    TRELLIS_PROXY: 'sidecar',
-    TRELLIS_SERVICE: flags.service,
-    TRELLIS_ADDRESS: flags.advertiseAddress,
-    TRELLIS_PORT: String(flags.inboundPort),
-    TRELLIS_INBOUND_ADDRESS: flags.inboundAddress,
-    TRELLIS_OUTBOUND_PORT: String(flags.outboundPort),
-    TRELLIS_LABELS: flags.labels,
+    [NODE_META.proxy]: 'sidecar',
+    [NODE_META.service]: flags.service,
+    [NODE_META.address]: flags.advertiseAddress,
+    [NODE_META.port]: String(flags.inboundPort),
+    [NODE_META.inboundAddress]: flags.inboundAddress,
+    [NODE_META.outboundPort]: String(flags.outboundPort),
+    [NODE_META.labels]: flags.labels,
   };
-  if (flags.appPort !== undefined) metadata['TRELLIS_APP_PORT'] = String(flags.appPort);
-  if (flags.tcpUpstream.length > 0) {
-    metadata['TRELLIS_TCP_UPSTREAMS'] = flags.tcpUpstream.map((u) => `${u.service}:${u.port}=${u.localPort}`).join(',');
-  }
-  if (flags.weight !== undefined) metadata['TRELLIS_WEIGHT'] = String(flags.weight);
+  if (flags.appPort !== undefined) metadata[NODE_META.appPort] = String(flags.appPort);
+  if (flags.tcpUpstream.length > 0) metadata[NODE_META.tcpUpstreams] = formatTcpUpstreams(flags.tcpUpstream);
+  if (flags.weight !== undefined) metadata[NODE_META.weight] = String(flags.weight);
   return {
     id: flags.nodeId ?? `${flags.service}-${host}-${pid}`,
     cluster: flags.service,
@@ -376,9 +375,9 @@ export async function main(argv: string[]): Promise<void> {
     ...(tracing === undefined ? {} : { observers: [tracing.factory], onStop: () => tracing.shutdown() }),
     // The control plane reads sidecar metrics (trellisctl top) from the admin address announced here.
     onAdminBound: (address, port) => {
-      node.metadata['TRELLIS_ADMIN_ADDRESS'] =
+      node.metadata[NODE_META.adminAddress] =
         address === '0.0.0.0' || address === '::' ? flags.advertiseAddress : address;
-      node.metadata['TRELLIS_ADMIN_PORT'] = String(port);
+      node.metadata[NODE_META.adminPort] = String(port);
     },
   });
   let stopping = false;

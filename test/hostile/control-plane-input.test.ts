@@ -4,7 +4,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { AdminClient } from '../../control-plane/src/api/client.ts';
 import type { ResourceMessage } from '../../control-plane/src/api/messages.ts';
-import { toStruct } from '../../control-plane/src/api/struct.ts';
+import { toStruct } from '../../control-plane/src/common/struct.ts';
 import { DeltaClient } from '../helpers/ads-client.ts';
 import { inBatches, underAttack } from './attack.ts';
 import { get, type HostileMesh, startHostileMesh, until } from './hostile-mesh.ts';

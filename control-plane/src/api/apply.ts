@@ -1,10 +1,10 @@
 // Apply: validate every document and the cross references against (stored state + batch), then commit all or nothing.
 import { status } from '@grpc/grpc-js';
-import { validateBatch } from '../resources/batch.ts';
 import { sameContent } from '../resources/canonical.ts';
 import { diffResources } from '../resources/diff.ts';
 import { newReferenceErrors } from '../resources/references.ts';
 import { keyOf, type Resource } from '../resources/types.ts';
+import { validateBatch } from '../resources/validate/batch.ts';
 import type { Store } from '../store/store.ts';
 import { ApiError, errorList, retryOnConflict } from './errors.ts';
 import {

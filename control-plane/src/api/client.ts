@@ -1,6 +1,6 @@
 // A promise-based client for the operator API (used by trellisctl and tests).
 import * as grpc from '@grpc/grpc-js';
-import { MAX_CLI_REPLY_BYTES } from '../limits.ts';
+import { MAX_CLI_REPLY_BYTES } from '../common/limits.ts';
 import { loadAdminProto } from './admin-proto.ts';
 import type {
   ApplyRequestMessage,

@@ -1,14 +1,14 @@
 // ConfigDump: the xDS resources the control plane holds for one connected proxy, with versions and ACK/NACK state.
 import { status } from '@grpc/grpc-js';
+import type { NodeInfo } from '@trellis/node-contract';
 import { decodeAny, TYPE_URLS, type XdsTypeKey } from '@trellis/xds-protos';
 import type { Snapshot } from '../cache/snapshot.ts';
-import type { NodeInfo } from '../xds/node.ts';
+import { toStruct } from '../common/struct.ts';
+import { structToJson } from '../common/struct-json.ts';
 import type { ProxyStatus, ProxyTracker, TypeStatus } from '../xds/proxy-status.ts';
-import { structToJson } from '../xds/struct-json.ts';
 import { ApiError } from './errors.ts';
 import type { ConfigDumpResponseMessage, DumpedResourceMessage, TypeDumpMessage } from './messages.ts';
 import { proxyToMessage, typeToMessage } from './proxy-status.ts';
-import { toStruct } from './struct.ts';
 
 /** The snapshot a node reads (its group's), if one is published. */
 export interface SnapshotSource {

@@ -1,6 +1,6 @@
 // List: one page of resources in kind-then-name order, bounded by a count (page_size) and by encoded bytes.
 import { status } from '@grpc/grpc-js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from '../limits.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_BYTES, MAX_PAGE_SIZE } from '../common/limits.ts';
 import { resourceEncodedSize } from '../resources/encoded-size.ts';
 import { KINDS, type Resource, type ResourceKey } from '../resources/types.ts';
 import type { Store } from '../store/store.ts';

@@ -2,13 +2,13 @@
 // in parallel, with a short timeout, and returns the samples per proxy.
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { parsePrometheusText } from '../telemetry/prometheus-text.ts';
-import { clientKindOf } from '../xds/node.ts';
+import { clientKindOf, NODE_META } from '@trellis/node-contract';
+import { parsePrometheusText } from '../common/prometheus-text.ts';
 import type { ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
 import type { MeshStatsRequestMessage, MeshStatsResponseMessage, ProxyStatsMessage } from './messages.ts';
 
-export const ADMIN_ADDRESS_KEY = 'TRELLIS_ADMIN_ADDRESS';
-export const ADMIN_PORT_KEY = 'TRELLIS_ADMIN_PORT';
+const ADMIN_ADDRESS_KEY = NODE_META.adminAddress;
+const ADMIN_PORT_KEY = NODE_META.adminPort;
 export const DEFAULT_FETCH_TIMEOUT_MS = 1000;
 export const MAX_FETCH_TIMEOUT_MS = 10_000;
 const WILDCARDS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -101,7 +101,7 @@ async function scrape(
   keep: (name: string) => boolean,
   timeoutMs: number,
 ): Promise<ProxyStatsMessage> {
-  const service = p.node.metadata['TRELLIS_SERVICE'];
+  const service = p.node.metadata[NODE_META.service];
   const target = adminTarget(p, local);
   const out: ProxyStatsMessage = {
     node_id: p.node.id,

@@ -1,6 +1,7 @@
 // The operator API's wire messages (as @grpc/proto-loader objects) and conversions to and from Resources.
+
+import { fromStruct, type StructMessage, toStruct } from '../common/struct.ts';
 import type { Resource } from '../resources/types.ts';
-import { fromStruct, type StructMessage, toStruct } from './struct.ts';
 
 export interface MetadataMessage {
   name: string;

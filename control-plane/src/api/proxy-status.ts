@@ -1,5 +1,5 @@
 // ProxyStatus: the xDS server's view of connected proxies, as API messages.
-import { clientKindOf, NODE_META } from '../xds/node.ts';
+import { clientKindOf, NODE_META } from '@trellis/node-contract';
 import type { ProxyStatus, TypeStatus } from '../xds/proxy-status.ts';
 import type { ProxyMessage, TypeStatusMessage } from './messages.ts';
 

@@ -2,7 +2,7 @@
 // stats) plus server reflection; every call reported to an optional observer (metrics, spans).
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { MAX_API_REQUEST_BYTES } from '../limits.ts';
+import { MAX_API_REQUEST_BYTES } from '../common/limits.ts';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';

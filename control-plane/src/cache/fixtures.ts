@@ -1,5 +1,5 @@
 // Test fixtures: small hand-written Envoy v3 objects (one listener → route → EDS cluster → endpoints mesh).
-import type { TranslatedResources } from '../translator/mesh-state.ts';
+import type { TranslatedResources } from './translated-resources.ts';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';

@@ -1,6 +1,7 @@
 // SnapshotCache: publishing only consistent snapshots, per-group notification, first-watch hook.
+
+import type { NodeInfo } from '@trellis/node-contract';
 import { expect } from 'chai';
-import type { NodeInfo } from '../xds/node.ts';
 import { apiListener, mesh } from './fixtures.ts';
 import { Snapshot } from './snapshot.ts';
 import { SnapshotCache } from './snapshot-cache.ts';

@@ -1,5 +1,5 @@
 // Per-group snapshot cache: publishes consistent snapshots and notifies the xDS streams watching each group.
-import type { NodeInfo } from '../xds/node.ts';
+import type { NodeInfo } from '@trellis/node-contract';
 import type { Snapshot } from './snapshot.ts';
 
 export interface SnapshotCacheOptions {

@@ -1,9 +1,9 @@
 // An immutable, versioned set of xDS resources for one node group, with a consistency check.
 import { TYPE_URLS, XDS_TYPES, type XdsTypeKey } from '@trellis/xds-protos';
-import type { TranslatedResources } from '../translator/mesh-state.ts';
 import { consistencyErrors } from './consistency.ts';
 import { EncodingCache } from './encoding-cache.ts';
 import { versionOfResources } from './hash.ts';
+import type { TranslatedResources } from './translated-resources.ts';
 
 /** The encodings every snapshot shares (bounded): equal content across groups and rounds encodes once. */
 export const sharedEncodings = new EncodingCache();

@@ -1,11 +1,11 @@
 // `trellisctl apply -f FILE|-`: parse and validate locally (file positions in messages), then Apply on the server.
 import { readFile } from 'node:fs/promises';
 import { type ApplyResultMessage, resourceToMessage } from '../api/messages.ts';
-import { formatBytes, MAX_API_REQUEST_BYTES } from '../limits.ts';
-import { validateBatch } from '../resources/batch.ts';
+import { formatBytes, MAX_API_REQUEST_BYTES } from '../common/limits.ts';
 import { resourceEncodedSize } from '../resources/encoded-size.ts';
 import { parseDocuments } from '../resources/parse.ts';
 import type { Resource } from '../resources/types.ts';
+import { validateBatch } from '../resources/validate/batch.ts';
 import type { CommandContext } from './context.ts';
 import { CliError, readAll } from './io.ts';
 

@@ -1,7 +1,7 @@
 // `trellisctl config-dump PROXY [-o yaml|json]`: what the control plane holds for one proxy, per xDS type.
 import { stringify } from 'yaml';
 import type { ConfigDumpResponseMessage, ProxyMessage } from '../api/messages.ts';
-import { fromStruct } from '../api/struct.ts';
+import { fromStruct } from '../common/struct.ts';
 import type { CommandContext } from './context.ts';
 import { CliError } from './io.ts';
 import { syncState } from './proxy-status.ts';

@@ -1,8 +1,8 @@
 // `trellisctl proxy-status`: per proxy and xDS type, whether the last config sent was ACKed, is pending, or NACKed.
 import type { ProxyMessage, TypeStatusMessage } from '../api/messages.ts';
 import type { CommandContext } from './context.ts';
+import { renderTable } from './format/table.ts';
 import { CliError } from './io.ts';
-import { renderTable } from './table.ts';
 
 const TYPE_COLUMNS = [
   ['CDS', 'type.googleapis.com/envoy.config.cluster.v3.Cluster'],

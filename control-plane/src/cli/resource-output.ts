@@ -2,7 +2,7 @@
 import { stringify } from 'yaml';
 import { canonicalResource } from '../resources/canonical.ts';
 import type { Kind, Resource } from '../resources/types.ts';
-import { formatAge, renderTable } from './table.ts';
+import { formatAge, renderTable } from './format/table.ts';
 
 export type OutputFormat = 'table' | 'yaml' | 'json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'yaml', 'json'];

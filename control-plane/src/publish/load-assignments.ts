@@ -3,9 +3,10 @@
 import { TYPE_URLS, XDS_TYPES } from '@trellis/xds-protos';
 import { sealed } from '../cache/encoding-cache.ts';
 import { Snapshot, sharedEncodings } from '../cache/snapshot.ts';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import { buildLoadAssignments } from '../translator/endpoints.ts';
 import { indexMesh } from '../translator/mesh-index.ts';
-import type { MeshState, TranslatedResources } from '../translator/mesh-state.ts';
+import type { MeshState } from '../translator/mesh-state.ts';
 
 /**
  * Every cluster's assignment for the mesh. Assignments depend on the operator resources and the endpoints only

@@ -1,7 +1,8 @@
 // EndpointRegistry: static and announced endpoints, grace period on withdraw, no flap on reconnect, tracker wiring.
+
+import { NODE_META, type NodeInfo } from '@trellis/node-contract';
 import { expect } from 'chai';
 import { API_VERSION, type ServiceResource, type StaticEndpoint } from '../resources/types.ts';
-import { NODE_META, type NodeInfo } from '../xds/node.ts';
 import type { ProxyEvent, ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
 import type { Endpoint } from './endpoint.ts';
 import { EndpointRegistry } from './endpoint-registry.ts';

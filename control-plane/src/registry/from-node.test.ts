@@ -1,6 +1,7 @@
 // endpointFromNode: which node metadata registers an endpoint, and the errors for unusable announcements.
+
+import { NODE_META, type NodeInfo } from '@trellis/node-contract';
 import { expect } from 'chai';
-import { NODE_META, type NodeInfo } from '../xds/node.ts';
 import { endpointFromNode, peerIpOf } from './from-node.ts';
 
 function node(metadata: Record<string, unknown>, zone = ''): NodeInfo {

@@ -1,8 +1,8 @@
 // Reads the endpoint a proxy announces through its ADS node metadata (TRELLIS_SERVICE, _ADDRESS, _PORT, ...).
 import { isIP } from 'node:net';
-import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../limits.ts';
+import { NODE_META, type NodeInfo } from '@trellis/node-contract';
+import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../common/limits.ts';
 import { labelProblems } from '../resources/validate/labels.ts';
-import { NODE_META, type NodeInfo } from '../xds/node.ts';
 import type { Endpoint } from './endpoint.ts';
 
 /** The IP of a gRPC peer string ('1.2.3.4:5678', '[::1]:5678', 'ipv4:1.2.3.4:5678', '::ffff:1.2.3.4'), if any. */

@@ -2,11 +2,11 @@
 import { status } from '@grpc/grpc-js';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { NodeInfo } from '@trellis/node-contract';
 import { expect } from 'chai';
-import type { NodeInfo } from '../xds/node.ts';
+import { parsePrometheusText } from '../common/prometheus-text.ts';
 import { ProxyRecord } from '../xds/proxy-tracker.ts';
 import { ControlPlaneTelemetry } from './control-plane-telemetry.ts';
-import { parsePrometheusText } from './prometheus-text.ts';
 import { startTracing } from './tracing.ts';
 
 const LDS = 'type.googleapis.com/envoy.config.listener.v3.Listener';

@@ -1,7 +1,7 @@
 // The xDS server's metrics and spans: pushes, ACKs, NACKs, push latency and convergence; one span per push, from
 // the write until the client's ACK or NACK, linked to the API calls whose changes it carries.
 import { type Span, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { clientKindOf } from '../xds/node.ts';
+import { clientKindOf } from '@trellis/node-contract';
 import type { ProxyRecord } from '../xds/proxy-tracker.ts';
 import type { XdsObserver, XdsPush } from '../xds/xds-observer.ts';
 import type { ConvergenceTracker } from './convergence.ts';

@@ -1,7 +1,8 @@
 // circuit_breakers (limits, retry budget) and upstream HTTP protocol options (HTTP/2, idle timeout) per client.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { expect } from 'chai';
 import type { ConnectionPool, ServicePort } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { encodedCluster, GRPC_PORT, HTTP_PORT, TCP_PORT } from './fixtures.ts';
 import { HTTP_PROTOCOL_OPTIONS, HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './protocol-options.ts';
 

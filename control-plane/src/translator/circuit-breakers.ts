@@ -1,6 +1,7 @@
 // Cluster.circuit_breakers: the connection pool's limits and retry budget as DEFAULT-priority thresholds.
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { ConnectionPool } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { compact, u32 } from './proto-values.ts';
 
 function optU32(value: number | undefined): { value: number } | undefined {

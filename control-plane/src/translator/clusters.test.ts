@@ -1,8 +1,9 @@
 // Clusters: LB policy per client kind, outlier detection, circuit breakers, timeouts, metadata, HTTP/2 options.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { LbAlgorithm, ServicePort, TrafficPolicySpec } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { buildCluster } from './clusters.ts';
 import { lbPolicyFor } from './lb-config.ts';
 import type { ClusterKey } from './mesh-index.ts';

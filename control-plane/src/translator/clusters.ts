@@ -1,9 +1,10 @@
 // Clusters: one EDS cluster per service port and per subset, carrying the service's TrafficPolicy for each client kind.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { duration } from '@trellis/xds-protos';
 import { sealed } from '../cache/encoding-cache.ts';
 import { parseDuration } from '../resources/duration.ts';
 import type { ConnectionPool, TrafficPolicySpec } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { circuitBreakers } from './circuit-breakers.ts';
 import { healthChecks } from './health-checks.ts';
 import { loadBalancing } from './lb-config.ts';

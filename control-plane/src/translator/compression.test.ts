@@ -2,7 +2,7 @@
 // ties) and cache filter on the inbound connection manager of that service's sidecars only (valid Envoy protos).
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import * as StructCodec from '../api/struct.ts';
+import * as StructCodec from '../common/struct.ts';
 import type { Compression, TrafficPolicySpec } from '../resources/types.ts';
 import { mesh, policy, service, sidecarParams } from './fixtures.ts';
 import { translate } from './translate.ts';

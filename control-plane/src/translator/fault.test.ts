@@ -1,9 +1,9 @@
 // Fault injection in translation: a rule's fault becomes its routes' HTTPFault, and client-side connection managers
 // (sidecar outbound, proxyless api_listeners) carry the fault filter only while some rule injects faults.
 import { expect } from 'chai';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import { FAULT_FILTER_NAME, FAULT_TYPE_URL } from './fault.ts';
 import { encodedAll, httpFilterNames, ordersAndWeb, outboundHcm, route, routesOf, sidecarParams } from './fixtures.ts';
-import type { TranslatedResources } from './mesh-state.ts';
 import { translate } from './translate.ts';
 
 type Obj = Record<string, unknown>;

@@ -1,5 +1,8 @@
 // Test fixtures for the translator: builders for operator resources, endpoints and a small mesh.
+
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import type { Endpoint } from '../registry/endpoint.ts';
 import {
   API_VERSION,
@@ -11,10 +14,9 @@ import {
   type TrafficPolicyResource,
   type TrafficPolicySpec,
 } from '../resources/types.ts';
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { buildCluster } from './clusters.ts';
 import type { ClusterKey } from './mesh-index.ts';
-import type { MeshState, TranslatedResources } from './mesh-state.ts';
+import type { MeshState } from './mesh-state.ts';
 
 export function service(name: string, spec: ServiceSpec): ServiceResource {
   return { apiVersion: API_VERSION, kind: 'Service', metadata: { name }, spec };

@@ -11,9 +11,9 @@ import type {
   XdsDecodeContext,
   XdsDecodeResult,
 } from '@grpc/grpc-js-xds/build/src/xds-resource-type/xds-resource-type.js';
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import type { ClientKind } from '../xds/node.ts';
 import { endpoint, mesh, policy, route, service, shopMesh } from './fixtures.ts';
 import type { MeshState } from './mesh-state.ts';
 import { translate } from './translate.ts';

@@ -1,8 +1,9 @@
 // hash_policy from stickySession (generated cookie; gRPC channel id) and consistentHash, on every route to a service.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { LoadBalancer } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { mesh, policy, route, service } from './fixtures.ts';
 import { hashPolicyFor, stickyHashPolicy } from './hash-policy.ts';
 import { translate } from './translate.ts';

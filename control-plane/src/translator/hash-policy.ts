@@ -1,8 +1,9 @@
 // RouteAction.hash_policy from a service's loadBalancer: consistentHash keys or a sticky-session cookie, per client.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { duration } from '@trellis/xds-protos';
 import { parseDuration } from '../resources/duration.ts';
 import type { ConsistentHash, LoadBalancer, StickySession } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 
 /** gRPC's stand-in for a client identity: every call on one channel hashes alike. */
 const GRPC_CHANNEL_ID = { filter_state: { key: 'io.grpc.channel_id' } };

@@ -1,7 +1,8 @@
 // health_checks: defaults, probe per port protocol, expected status ranges, and none for proxyless clients.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { expect } from 'chai';
 import type { HealthCheck, ServicePort } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { encodedCluster, GRPC_PORT, HTTP_PORT, HTTP2_PORT, TCP_PORT } from './fixtures.ts';
 import { HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './protocol-options.ts';
 

@@ -1,9 +1,10 @@
 // Cluster.health_checks: a TrafficPolicy's active probe, fitted to each port's protocol (proxies only).
+
+import type { ClientKind } from '@trellis/node-contract';
 import { duration } from '@trellis/xds-protos';
 import { parseDuration } from '../resources/duration.ts';
 import type { HealthCheck } from '../resources/types.ts';
 import { statusRange } from '../resources/validate/health-check.ts';
-import type { ClientKind } from '../xds/node.ts';
 import type { ClusterKey } from './mesh-index.ts';
 import { compact, durationOf, u32 } from './proto-values.ts';
 import { HTTP_PROTOCOL_OPTIONS_ENCODABLE, speaksHttp2 } from './protocol-options.ts';

@@ -1,8 +1,9 @@
 // Load-balancer fields of a Cluster: algorithm knobs, ring sizes, common_lb_config, and what proxyless gets.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { LoadBalancer } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { encodedCluster } from './fixtures.ts';
 
 const lbFields = (loadBalancer: LoadBalancer, client: ClientKind) => {

@@ -1,7 +1,8 @@
 // The Cluster fields that choose and tune the load balancer (lb_policy, its *_lb_config, common_lb_config), per client.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { effectiveAlgorithm, isHashAlgorithm, ringSizeOf } from '../resources/load-balancer.ts';
 import type { LbAlgorithm, LoadBalancer } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { compact, u32 } from './proto-values.ts';
 
 /** Envoy's Cluster.LbPolicy values Trellis emits. */

@@ -1,6 +1,7 @@
 // Route matches: one Envoy RouteMatch per operator match entry (path, headers, cookies, query parameters, methods).
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { HttpMatch, HttpRule, StringMatch } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { byString } from './names.ts';
 
 /** Escapes text for use inside an RE2 regular expression. */

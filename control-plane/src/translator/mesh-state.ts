@@ -11,12 +11,3 @@ export interface MeshState {
   /** Endpoints by service name (static entries and proxy-announced ones). */
   endpoints: ReadonlyMap<string, readonly Endpoint[]>;
 }
-
-/** Envoy v3 resources as plain objects (snake_case fields, '@type' on nested Any), grouped by xDS type. */
-export interface TranslatedResources {
-  cluster: Record<string, unknown>[];
-  endpoint: Record<string, unknown>[];
-  listener: Record<string, unknown>[];
-  route: Record<string, unknown>[];
-  secret: Record<string, unknown>[];
-}

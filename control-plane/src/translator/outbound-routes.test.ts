@@ -1,7 +1,8 @@
 // The sidecar's outbound RouteConfiguration: a virtual host per service port, unique domains, CONNECT first.
+
+import type { SidecarParams } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import type { SidecarParams } from '../xds/node.ts';
 import { mesh, route, service, shopMesh } from './fixtures.ts';
 import { indexMesh } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';

@@ -1,7 +1,8 @@
 // outlier_detection: enforcing 100 for the detectors configured, 0 for the rest; proxyless gets the statistical ones.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { expect } from 'chai';
 import type { OutlierDetection } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { encodedCluster } from './fixtures.ts';
 
 const od = (outlierDetection: OutlierDetection, client: ClientKind) =>

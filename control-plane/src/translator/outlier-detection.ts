@@ -1,6 +1,7 @@
 // Cluster.outlier_detection: only the detectors an operator configured enforce (enforcing_* 100, the others 0).
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { OutlierDetection } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { compact, durationOf, u32 } from './proto-values.ts';
 
 const ON = 100;

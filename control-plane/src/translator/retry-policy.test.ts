@@ -1,8 +1,9 @@
 // retry_policy: conditions, retriable status codes, back-off, per client; route idle_timeout rides along.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { HttpRule, RetryPolicy } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { mesh, route, service } from './fixtures.ts';
 import { retryPolicy } from './retry-policy.ts';
 import { translate } from './translate.ts';

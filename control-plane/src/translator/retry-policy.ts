@@ -1,6 +1,7 @@
 // RouteAction.retry_policy from a rule's retries: conditions, attempts, per-try timeout, statuses and back-off.
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { RetryPolicy } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { durationOf, u32 } from './proto-values.ts';
 
 /** Envoy's HTTP retry_on conditions. */

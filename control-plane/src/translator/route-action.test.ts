@@ -1,6 +1,7 @@
 // Route action pieces: retry condition names, and hash policies per client kind (also on catch-all routes).
+
+import type { ClientKind } from '@trellis/node-contract';
 import { expect } from 'chai';
-import type { ClientKind } from '../xds/node.ts';
 import { mesh, policy, route, service } from './fixtures.ts';
 import { hashPolicy } from './hash-policy.ts';
 import { retryOnName } from './retry-policy.ts';

@@ -1,6 +1,7 @@
 // Route actions: destinations to cluster / weighted_clusters, rewrites, timeouts, retries and hash policies.
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { HttpRule, RouteDestination } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { hashesRequests, hashPolicyFor } from './hash-policy.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import { clusterName } from './names.ts';

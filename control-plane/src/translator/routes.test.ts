@@ -1,8 +1,9 @@
 // Route configurations: domains, rule order, destinations and weights, rewrites, timeouts, retries, header ops.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { HttpRule, RouteResource } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { mesh, policy, route, service } from './fixtures.ts';
 import { translateWithWarnings } from './translate.ts';
 

@@ -1,6 +1,7 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
+
+import type { ClientKind } from '@trellis/node-contract';
 import type { HeaderOps, HttpRule, RouteResource, ServiceResource } from '../resources/types.ts';
-import type { ClientKind } from '../xds/node.ts';
 import { CORS_FILTER_NAME, corsPolicyConfig } from './cors.ts';
 import { faultFields } from './fault.ts';
 import { hashPolicyFor } from './hash-policy.ts';

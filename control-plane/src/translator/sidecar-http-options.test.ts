@@ -1,9 +1,10 @@
 // A sidecar's header and path policy in xDS: safe defaults on the inbound listener (Server overwritten, X-Powered-By
 // removed, X-Real-IP set, paths normalized) and the outbound one, the Service's `sidecar` options over them.
+
+import type { SidecarParams } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { SidecarOptions } from '../resources/types.ts';
-import type { SidecarParams } from '../xds/node.ts';
 import { mesh, service } from './fixtures.ts';
 import { translateWithWarnings } from './translate.ts';
 

@@ -1,9 +1,10 @@
 // A Service's sidecar limits in xDS: HCM fields and a connection_limit filter on both of its sidecar's listeners, none
 // by default, never on other services' sidecars or proxyless api_listeners; the listeners encode and decode intact.
+
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { Protocol, SidecarOptions } from '../resources/types.ts';
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { mesh, service } from './fixtures.ts';
 import { CONNECTION_LIMIT_FILTER, CONNECTION_LIMIT_TYPE_URL, CONNECTION_RATE_LIMIT_FILTER } from './sidecar-limits.ts';
 import { translateWithWarnings } from './translate.ts';

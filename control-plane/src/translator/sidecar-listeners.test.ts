@@ -1,10 +1,11 @@
 // Sidecar socket resources: outbound/inbound/TCP listeners, the inbound cluster, bind clashes; all encode.
+
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import type { Protocol } from '../resources/types.ts';
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { mesh, service, shopMesh } from './fixtures.ts';
-import type { TranslatedResources } from './mesh-state.ts';
 import { HTTP_PROTOCOL_OPTIONS_ENCODABLE } from './protocol-options.ts';
 import { translateWithWarnings } from './translate.ts';
 

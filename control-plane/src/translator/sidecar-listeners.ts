@@ -1,7 +1,8 @@
 // A Trellis sidecar's socket listeners (outbound HTTP proxy, inbound to the app, per-upstream TCP) and inbound cluster.
+
+import type { SidecarParams, TcpUpstream } from '@trellis/node-contract';
 import { duration } from '@trellis/xds-protos';
 import type { ServicePort, SidecarOptions, TrafficPolicySpec } from '../resources/types.ts';
-import type { SidecarParams, TcpUpstream } from '../xds/node.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
 import { compressionHttpFilters } from './compression.ts';
 import { corsHttpFilter } from './cors.ts';

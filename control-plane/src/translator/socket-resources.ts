@@ -1,5 +1,5 @@
 // Extension point: the socket (address-bound) listeners each kind of client gets, with the resources only they use.
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
 import { memoizedResources } from './memo.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';

@@ -1,8 +1,9 @@
 // Telemetry translation: mesh-wide vs service override, stdout/stderr/file loggers, sampling, TCP listeners, encoding.
+
+import type { SidecarParams } from '@trellis/node-contract';
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import { API_VERSION, type TelemetryResource, type TelemetrySpec } from '../resources/types.ts';
-import type { SidecarParams } from '../xds/node.ts';
 import { service, shopMesh } from './fixtures.ts';
 import type { MeshState } from './mesh-state.ts';
 import { effectiveTelemetry, fractionalPercent } from './telemetry.ts';

@@ -1,10 +1,11 @@
 // Translation caching: over random sequences of service, policy, route and endpoint changes, the cached translation
 // (identity-stable endpoint lists, as the registry hands out) deep-equals one from scratch (caches off).
+
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Endpoint } from '../registry/endpoint.ts';
 import type { RouteResource, ServiceResource, TrafficPolicyResource } from '../resources/types.ts';
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
 import { endpoint, policy, route, service } from './fixtures.ts';
 import { translationCaching } from './memo.ts';
 import type { MeshState } from './mesh-state.ts';

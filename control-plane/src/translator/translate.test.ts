@@ -1,9 +1,10 @@
 // The whole translation: every resource fits the Envoy v3 schema, names follow the scheme, output is deterministic.
+
+import type { ClientKind } from '@trellis/node-contract';
 import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import type { ClientKind } from '../xds/node.ts';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import { endpoint, mesh, route, service, shopMesh } from './fixtures.ts';
-import type { TranslatedResources } from './mesh-state.ts';
 import { translate, translateWithWarnings } from './translate.ts';
 
 const CLIENTS: readonly ClientKind[] = ['proxyless', 'sidecar', 'envoy'];

@@ -1,11 +1,12 @@
 // The translator: operator resources plus endpoints in, Envoy v3 resources for one kind of client out. Pure.
-import type { ClientKind, SidecarParams } from '../xds/node.ts';
+import type { ClientKind, SidecarParams } from '@trellis/node-contract';
+import type { TranslatedResources } from '../cache/translated-resources.ts';
 import { buildClusters } from './clusters.ts';
 import { buildLoadAssignments } from './endpoints.ts';
 import { buildListeners } from './listeners.ts';
 import { memoizedResources } from './memo.ts';
 import { indexMesh } from './mesh-index.ts';
-import type { MeshState, TranslatedResources } from './mesh-state.ts';
+import type { MeshState } from './mesh-state.ts';
 import { byString } from './names.ts';
 import { buildRouteConfigurations } from './routes.ts';
 import { SOCKET_RESOURCES } from './socket-resources.ts';

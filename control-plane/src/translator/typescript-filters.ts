@@ -1,7 +1,7 @@
 // A TrafficPolicy's filters written in TypeScript as HTTP filters of the service's inbound connection manager: each a
 // trellis.filters.v1.TypeScriptFilter carried in an xds.type.v3.TypedStruct (only Trellis sidecars run them).
 import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
-import { toStruct } from '../api/struct.ts';
+import { toStruct } from '../common/struct.ts';
 import { parseDuration } from '../resources/duration.ts';
 import type { TypeScriptFilterSpec } from '../resources/types.ts';
 

@@ -4,7 +4,7 @@ import { typeUrlOf, type XdsTypeKey } from '@trellis/xds-protos';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../cache/snapshot.ts';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
-import type { LogLimiter } from '../telemetry/log-limiter.ts';
+import type { LogLimiter } from '../common/log-limiter.ts';
 import type { Admission } from './admission.ts';
 import { clip } from './client-text.ts';
 import { decodeNode } from './decode-node.ts';

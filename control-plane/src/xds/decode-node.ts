@@ -1,6 +1,6 @@
 // Builds a NodeInfo from a decoded envoy.config.core.v3.Node (protobufjs toObject shape, snake_case).
-import type { NodeInfo } from './node.ts';
-import { structToJson } from './struct-json.ts';
+import type { NodeInfo } from '@trellis/node-contract';
+import { structToJson } from '../common/struct-json.ts';
 
 type Obj = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 // measureNode / oversizedNode: a request's node and node.metadata sizes read from the wire, without decoding.
 import { lookupType } from '@trellis/xds-protos';
 import { expect } from 'chai';
-import { MAX_NODE_BYTES, MAX_NODE_METADATA_BYTES } from '../limits.ts';
+import { MAX_NODE_BYTES, MAX_NODE_METADATA_BYTES } from '../common/limits.ts';
 import { MESSAGE_TYPES } from './messages.ts';
 import { measureNode, oversizedNode } from './node-size.ts';
 

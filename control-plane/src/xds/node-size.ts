@@ -2,7 +2,7 @@
 // becoming objects: the node and node.metadata bounds.
 import { lookupType } from '@trellis/xds-protos';
 import protobuf from 'protobufjs';
-import { formatBytes, MAX_NODE_BYTES, MAX_NODE_METADATA_BYTES } from '../limits.ts';
+import { formatBytes, MAX_NODE_BYTES, MAX_NODE_METADATA_BYTES } from '../common/limits.ts';
 
 const LENGTH_DELIMITED = 2;
 const METADATA_FIELD = lookupType('envoy.config.core.v3.Node').fields['metadata']!.id;

@@ -1,5 +1,5 @@
 // What the control plane knows about each connected proxy: identity, stream kind, and per-type ACK/NACK state.
-import type { NodeInfo } from './node.ts';
+import type { NodeInfo } from '@trellis/node-contract';
 
 export interface NackRecord {
   /** The version the client rejected (the one we sent with that nonce). */

@@ -1,6 +1,7 @@
 // The xDS server's connection table: one record per ADS stream with its node and per-type ACK/NACK state.
+
+import type { NodeInfo } from '@trellis/node-contract';
 import type { Logger } from 'pino';
-import type { NodeInfo } from './node.ts';
 import type { NackRecord, ProxyEvent, ProxyStatus, ProxyTracker, TypeStatus } from './proxy-status.ts';
 
 export interface ProxyRecordInit {

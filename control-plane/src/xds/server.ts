@@ -7,8 +7,8 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SnapshotCache } from '../cache/snapshot-cache.ts';
-import { MAX_XDS_REQUEST_BYTES } from '../limits.ts';
-import { LogLimiter, type LogLimiterOptions } from '../telemetry/log-limiter.ts';
+import { MAX_XDS_REQUEST_BYTES } from '../common/limits.ts';
+import { LogLimiter, type LogLimiterOptions } from '../common/log-limiter.ts';
 import { Admission, type AdmissionGate, type AdmissionOptions } from './admission.ts';
 import { adsServiceDefinition } from './ads-service.ts';
 import type { SessionDeps } from './ads-session.ts';

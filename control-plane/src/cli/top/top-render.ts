@@ -1,5 +1,5 @@
 // Renders top's table (one row per service, then its upstream split) and the ANSI sequence that redraws in place.
-import { renderTable } from '../table.ts';
+import { renderTable } from '../format/table.ts';
 import { type ServiceStats, serviceStats } from './mesh-rates.ts';
 import type { MeshSnapshot } from './mesh-snapshot.ts';
 

@@ -1,8 +1,8 @@
 // Label bounds as Kubernetes sets them, on metadata.labels, static endpoint labels and subset selectors.
 import { expect } from 'chai';
-import { validateResource } from '../validate.ts';
 import { labelKeyProblem, labelValueProblem } from './labels.ts';
 import { expectErrors, policyErrors } from './testing.ts';
+import { validateResource } from './validate.ts';
 
 const a = (n: number) => 'a'.repeat(n);
 

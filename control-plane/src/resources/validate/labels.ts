@@ -1,5 +1,5 @@
 // Label keys and values, bounded as Kubernetes bounds them: `[prefix/]name` keys and short values of [A-Za-z0-9_.-].
-import { MAX_LABEL_NAME_CHARS, MAX_LABEL_PREFIX_CHARS, MAX_LABEL_VALUE_CHARS } from '../../limits.ts';
+import { MAX_LABEL_NAME_CHARS, MAX_LABEL_PREFIX_CHARS, MAX_LABEL_VALUE_CHARS } from '../../common/limits.ts';
 import { describe, type Issues, isRecord } from './issues.ts';
 import { keyPath } from './key-path.ts';
 

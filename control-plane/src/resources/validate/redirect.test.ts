@@ -1,7 +1,7 @@
 // Route rules answered by the proxy: redirect and directResponse instead of route, each field checked.
 import { expect } from 'chai';
-import { validateResource } from '../validate.ts';
 import { expectErrors } from './testing.ts';
+import { validateResource } from './validate.ts';
 
 /** The errors of Route orders holding this one rule as given (no destination added). */
 function errorsOf(rule: Record<string, unknown>): string[] {

@@ -1,8 +1,8 @@
 // The bound on one resource's encoded size: the one error, naming the size, the limit and where the bytes are.
 import { expect } from 'chai';
-import { MAX_RESOURCE_BYTES } from '../../limits.ts';
+import { MAX_RESOURCE_BYTES } from '../../common/limits.ts';
 import { resourceEncodedSize } from '../encoded-size.ts';
-import { validateResource } from '../validate.ts';
+import { validateResource } from './validate.ts';
 
 const service = (extra: Record<string, unknown> = {}, labels: Record<string, string> = {}) => ({
   apiVersion: 'trellis.dev/v1',

@@ -1,5 +1,5 @@
 // The bound on one resource's encoded size: refused with the size, the limit and the part that takes the most room.
-import { formatBytes, MAX_RESOURCE_BYTES } from '../../limits.ts';
+import { formatBytes, MAX_RESOURCE_BYTES } from '../../common/limits.ts';
 import { memberSize, nestedSize, resourceEncodedSize, TooDeepError } from '../encoded-size.ts';
 import { field, type Issues, isRecord } from './issues.ts';
 import { keyPath } from './key-path.ts';

@@ -1,6 +1,6 @@
 // Validates a Service spec: ports (unique names and numbers, known protocols), static endpoints, sidecar options.
 import { isIP } from 'node:net';
-import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../../limits.ts';
+import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../../common/limits.ts';
 import type { Protocol } from '../types.ts';
 import { field, type Issues } from './issues.ts';
 import { validateLabels } from './labels.ts';

@@ -1,7 +1,7 @@
 // Service `sidecar` options: the Server header, concealed response headers and path normalization, checked at apply.
 import { expect } from 'chai';
-import { validateResource } from '../validate.ts';
 import { expectErrors } from './testing.ts';
+import { validateResource } from './validate.ts';
 
 function sidecarErrors(sidecar: unknown): string[] {
   const spec = { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }], sidecar };

@@ -1,8 +1,8 @@
 // Telemetry validation: selector, sampling percents, access log path and command operators, each with its field path.
 import { expect } from 'chai';
-import { validateResource } from '../validate.ts';
 import { ACCESS_LOG_OPERATORS, accessLogFormatErrors } from './access-log-format.ts';
 import { expectErrors } from './testing.ts';
+import { validateResource } from './validate.ts';
 
 function telemetryErrors(spec: Record<string, unknown>): string[] {
   const doc = { apiVersion: 'trellis.dev/v1', kind: 'Telemetry', metadata: { name: 'mesh-default' }, spec };

@@ -1,6 +1,6 @@
 // Test helpers for the spec validators: validate one TrafficPolicy or Route rule, get its errors without the prefix.
 import assert from 'node:assert/strict';
-import { validateResource } from '../validate.ts';
+import { validateResource } from './validate.ts';
 
 /** The errors of TrafficPolicy orders with this spec (service: orders added), minus `document 1 (TrafficPolicy orders): `. */
 export function policyErrors(spec: Record<string, unknown>): string[] {

@@ -40,6 +40,9 @@ export const NODE_META = {
   inboundAddress: 'TRELLIS_INBOUND_ADDRESS',
   outboundPort: 'TRELLIS_OUTBOUND_PORT',
   tcpUpstreams: 'TRELLIS_TCP_UPSTREAMS',
+  /** Where the proxy's admin server answers (the control plane reads its metrics there: trellisctl top). */
+  adminAddress: 'TRELLIS_ADMIN_ADDRESS',
+  adminPort: 'TRELLIS_ADMIN_PORT',
 } as const;
 
 /** The kinds of xDS client the translator tailors resources for. */
@@ -80,6 +83,11 @@ export interface SidecarParams {
 function portOf(value: unknown): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** The TRELLIS_TCP_UPSTREAMS value for `upstreams` ('svc:port=localPort,…'; parseTcpUpstreams reads it back). */
+export function formatTcpUpstreams(upstreams: readonly TcpUpstream[]): string {
+  return upstreams.map((u) => `${u.service}:${u.port}=${u.localPort}`).join(',');
 }
 
 /** Parses 'svc:port=localPort,…'; malformed entries are left out (the rest still apply). */

@@ -1,12 +1,12 @@
 // Validates one operator document (envelope + per-kind spec) into a typed Resource, with field-path error messages.
-import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from './types.ts';
-import { Issues, isRecord } from './validate/issues.ts';
-import { validateLabels } from './validate/labels.ts';
-import { checkResourceSize } from './validate/resource-size.ts';
-import { ROUTE_FIELDS, validateRouteSpec } from './validate/route.ts';
-import { SERVICE_FIELDS, validateServiceSpec } from './validate/service.ts';
-import { TELEMETRY_FIELDS, validateTelemetrySpec } from './validate/telemetry.ts';
-import { TRAFFIC_POLICY_FIELDS, validateTrafficPolicySpec } from './validate/traffic-policy.ts';
+import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from '../types.ts';
+import { Issues, isRecord } from './issues.ts';
+import { validateLabels } from './labels.ts';
+import { checkResourceSize } from './resource-size.ts';
+import { ROUTE_FIELDS, validateRouteSpec } from './route.ts';
+import { SERVICE_FIELDS, validateServiceSpec } from './service.ts';
+import { TELEMETRY_FIELDS, validateTelemetrySpec } from './telemetry.ts';
+import { TRAFFIC_POLICY_FIELDS, validateTrafficPolicySpec } from './traffic-policy.ts';
 
 export interface ValidationResult {
   /** The validated resource (metadata reduced to name and labels); absent when there are errors. */

@@ -1,7 +1,7 @@
 // Rate-limits repeated log lines: the first few of a kind are logged, then at most one summary line per interval
 // with the count suppressed, so a client repeating a mistake (or many clients) cannot flood the log.
 import type { Logger } from 'pino';
-import { WARNING_BURST, WARNING_INTERVAL_MS } from '../limits.ts';
+import { WARNING_BURST, WARNING_INTERVAL_MS } from './limits.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 type Fields = Record<string, unknown>;

@@ -1,5 +1,5 @@
 // google.protobuf.Struct ⇄ plain JSON, in the object shape @grpc/proto-loader uses (oneof `kind` + camelCase fields).
-import { setOwn } from '../xds/struct-json.ts';
+import { setOwn } from './struct-json.ts';
 
 export interface ValueMessage {
   nullValue?: 'NULL_VALUE' | 0;

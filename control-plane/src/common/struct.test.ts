@@ -1,6 +1,6 @@
 // Struct ⇄ JSON conversions round-trip through the real protobuf encoding.
 import { expect } from 'chai';
-import { loadAdminProto } from './admin-proto.ts';
+import { loadAdminProto } from '../api/admin-proto.ts';
 import { fromStruct, type StructMessage, toStruct } from './struct.ts';
 
 describe('Struct conversions', () => {

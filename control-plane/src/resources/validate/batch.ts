@@ -1,5 +1,5 @@
 // Validates a batch of documents applied together: each document, then duplicates of one kind/name in the batch.
-import { keyOf, type Resource } from './types.ts';
+import { keyOf, type Resource } from '../types.ts';
 import { validateResource } from './validate.ts';
 
 export interface BatchDocument {
