@@ -1,8 +1,9 @@
 // Test fixtures: small hand-written Envoy v3 objects (one listener → route → EDS cluster → endpoints mesh).
+import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import type { TranslatedResources } from './translated-resources.ts';
 
-const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const HCM = typeUrl(EXTENSION_TYPES.httpConnectionManager);
+const ROUTER = typeUrl(EXTENSION_TYPES.router);
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
 type Obj = Record<string, unknown>;

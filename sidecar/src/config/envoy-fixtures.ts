@@ -1,11 +1,10 @@
 // Test fixtures: Envoy v3 objects as the control plane emits them, round-tripped through the protos like xDS does.
-import { anyOf, decodeAny, TYPE_URLS, type XdsTypeKey } from '@trellis/xds-protos';
+import { anyOf, decodeAny, EXTENSION_TYPES, TYPE_URLS, typeUrl, type XdsTypeKey } from '@trellis/xds-protos';
 
 type Obj = Record<string, unknown>;
 
-export const HCM =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
-export const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+export const HCM = typeUrl(EXTENSION_TYPES.httpConnectionManager);
+export const ROUTER = typeUrl(EXTENSION_TYPES.router);
 export const TCP_PROXY = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 
 /** Encodes an object as the xDS type (schema-checked) and decodes it back: exactly what the client sees. */

@@ -2,6 +2,7 @@
 import type { Host } from '../host/host.ts';
 import type { LbRegistry } from './lb-registry.ts';
 import type { LoadBalancer, PickContext } from './load-balancer.ts';
+import { SmoothWrr } from './smooth-wrr.ts';
 
 /**
  * Each pick scans the healthy hosts for the lowest activeConnections / weight, then runs one smooth weighted round
@@ -12,16 +13,14 @@ import type { LoadBalancer, PickContext } from './load-balancer.ts';
  */
 export class LeastConnectionsBalancer implements LoadBalancer {
   private hosts: readonly Host[] = [];
-  private scores: number[] = [];
+  private readonly wrr = new SmoothWrr();
   /** Every host is eligible, healthy or not (the level is in panic). */
   private panic = false;
 
   update(hosts: readonly Host[], panic = false): void {
     this.panic = panic;
-    const previous = new Map<Host, number>();
-    for (let i = 0; i < this.hosts.length; i++) previous.set(this.hosts[i] as Host, this.scores[i] ?? 0);
+    this.wrr.rebase(this.hosts, hosts, false);
     this.hosts = hosts.slice();
-    this.scores = this.hosts.map((h) => previous.get(h) ?? 0);
   }
 
   pick(ctx: PickContext): Host | undefined {
@@ -35,7 +34,6 @@ export class LeastConnectionsBalancer implements LoadBalancer {
 
   private choose(avoid: ReadonlySet<Host> | undefined): Host | undefined {
     const hosts = this.hosts;
-    const scores = this.scores;
     const n = hosts.length;
     let min = Number.POSITIVE_INFINITY;
     for (let i = 0; i < n; i++) {
@@ -45,24 +43,15 @@ export class LeastConnectionsBalancer implements LoadBalancer {
       if (ratio < min) min = ratio;
     }
     if (min === Number.POSITIVE_INFINITY) return undefined;
-    let total = 0;
-    let best = -1;
-    let bestScore = 0;
+    const wrr = this.wrr;
+    wrr.begin();
     for (let i = 0; i < n; i++) {
       const host = hosts[i] as Host;
       if ((!host.healthy && !this.panic) || avoid?.has(host)) continue;
       const weight = Math.max(host.weight, 1);
-      if (host.stats.activeConnections / weight !== min) continue;
-      const score = (scores[i] as number) + weight;
-      scores[i] = score;
-      total += weight;
-      if (best < 0 || score > bestScore) {
-        best = i;
-        bestScore = score;
-      }
+      if (host.stats.activeConnections / weight === min) wrr.offer(i, weight);
     }
-    scores[best] = bestScore - total;
-    return hosts[best];
+    return hosts[wrr.end()];
   }
 }
 

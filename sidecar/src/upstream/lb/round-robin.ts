@@ -3,6 +3,7 @@
 import type { Host } from '../host/host.ts';
 import type { LbRegistry } from './lb-registry.ts';
 import type { LoadBalancer, PickContext } from './load-balancer.ts';
+import { SmoothWrr } from './smooth-wrr.ts';
 
 /**
  * Each pick adds every eligible host's weight to its running score, takes the highest score and subtracts the
@@ -14,7 +15,7 @@ import type { LoadBalancer, PickContext } from './load-balancer.ts';
  */
 export class RoundRobinBalancer implements LoadBalancer {
   private hosts: readonly Host[] = [];
-  private scores: number[] = [];
+  private readonly wrr = new SmoothWrr();
   private offset = 0;
   /** Every host is eligible, healthy or not (the level is in panic). */
   private panic = false;
@@ -26,15 +27,13 @@ export class RoundRobinBalancer implements LoadBalancer {
 
   update(hosts: readonly Host[], panic = false): void {
     this.panic = panic;
-    const previous = new Map<Host, number>();
-    for (let i = 0; i < this.hosts.length; i++) previous.set(this.hosts[i] as Host, this.scores[i] ?? 0);
     const sizeChanged = hosts.length !== this.hosts.length;
     const kept = new Set(hosts);
     const removed = this.hosts.some((h) => !kept.has(h));
-    this.hosts = hosts.slice();
     // A removed host takes its share of the running scores with it: the others' scores no longer balance out and
     // one of them would be picked several times in a row (weights 8,1,1, drop the 8: b b b c …). Start over then.
-    this.scores = this.hosts.map((h) => (removed ? 0 : (previous.get(h) ?? 0)));
+    this.wrr.rebase(this.hosts, hosts, removed);
+    this.hosts = hosts.slice();
     if (sizeChanged || this.offset >= hosts.length) this.offset = Math.floor(this.random() * hosts.length) || 0;
   }
 
@@ -50,27 +49,17 @@ export class RoundRobinBalancer implements LoadBalancer {
   /** One smooth-WRR step over the eligible hosts not in `avoid`; no state changes when none is eligible. */
   private choose(avoid: ReadonlySet<Host> | undefined): Host | undefined {
     const hosts = this.hosts;
-    const scores = this.scores;
+    const wrr = this.wrr;
     const n = hosts.length;
-    let total = 0;
-    let best = -1;
-    let bestScore = 0;
+    wrr.begin();
     for (let k = 0; k < n; k++) {
       const i = (this.offset + k) % n;
       const host = hosts[i] as Host;
       if ((!host.healthy && !this.panic) || avoid?.has(host)) continue;
-      const weight = Math.max(host.weight, 1);
-      const score = (scores[i] as number) + weight;
-      scores[i] = score;
-      total += weight;
-      if (best < 0 || score > bestScore) {
-        best = i;
-        bestScore = score;
-      }
+      wrr.offer(i, Math.max(host.weight, 1));
     }
-    if (best < 0) return undefined;
-    scores[best] = bestScore - total;
-    return hosts[best];
+    const best = wrr.end();
+    return best < 0 ? undefined : hosts[best];
   }
 }
 
