@@ -10,6 +10,7 @@ import { recordLatency } from '../upstream/host/latency.ts';
 import { missingStickyCookie, requestHashKey, stickySetCookie } from '../upstream/lb/hash-key.ts';
 import type { PickContext } from '../upstream/lb/load-balancer.ts';
 import type { OutlierResult } from '../upstream/outlier/outlier-detector.ts';
+import { FAILURE_REPLIES, grpcOutlierStatus, isRetriable, OUTLIER_FAILURES } from './attempt-outcome.ts';
 import {
   type DownstreamRequest,
   type DownstreamResponse,
@@ -50,38 +51,6 @@ const kRequestTimer = Symbol('requestTimer');
 const NONE: readonly string[] = [];
 const NO_RATE_LIMITS: readonly RateLimitSpec[] = [];
 const NO_SCOPE: ResponseScope = { table: undefined, vhost: undefined, route: undefined };
-
-/** What the client gets when no attempt produced a response. */
-const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {
-  'connect-failure': { status: 503, body: 'upstream connect error', flags: ResponseFlag.UpstreamConnectionFailure },
-  reset: { status: 503, body: 'upstream reset before response', flags: ResponseFlag.UpstreamReset },
-  'refused-stream': { status: 503, body: 'upstream refused the stream', flags: ResponseFlag.UpstreamReset },
-  protocol: { status: 502, body: 'upstream protocol error', flags: ResponseFlag.UpstreamProtocolError },
-  overflow: { status: 503, body: 'upstream overloaded', flags: ResponseFlag.UpstreamOverflow, overloaded: true },
-  timeout: { status: 504, body: 'upstream request timeout', flags: ResponseFlag.UpstreamRequestTimeout },
-};
-
-function isRetriable(error: AttemptError): error is AttemptFailure {
-  return error !== 'protocol' && error !== 'overflow';
-}
-
-/** What outlier detection hears about a failed attempt (nothing for protocol errors and breaker overflow). */
-const OUTLIER_FAILURES: Readonly<Record<AttemptError, OutlierResult | undefined>> = {
-  'connect-failure': { localOrigin: 'connect-failure' },
-  timeout: { localOrigin: 'timeout' },
-  reset: { localOrigin: 'reset' },
-  'refused-stream': { localOrigin: 'reset' },
-  protocol: undefined,
-  overflow: undefined,
-};
-
-/** A gRPC status as the HTTP status outlier detection counts: OK 200, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, else 500. */
-function grpcOutlierStatus(grpcStatus: number | undefined): number {
-  if (grpcStatus === GrpcStatus.OK) return 200;
-  if (grpcStatus === GrpcStatus.UNAVAILABLE) return 503;
-  if (grpcStatus === GrpcStatus.DEADLINE_EXCEEDED) return 504;
-  return 500;
-}
 
 interface Carrier {
   [kExchange]?: Exchange | undefined;
