@@ -7,8 +7,6 @@ import { parsePrometheusText } from '../common/prometheus-text.ts';
 import type { ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
 import type { MeshStatsRequestMessage, MeshStatsResponseMessage, ProxyStatsMessage } from './messages.ts';
 
-const ADMIN_ADDRESS_KEY = NODE_META.adminAddress;
-const ADMIN_PORT_KEY = NODE_META.adminPort;
 export const DEFAULT_FETCH_TIMEOUT_MS = 1000;
 export const MAX_FETCH_TIMEOUT_MS = 10_000;
 const WILDCARDS: ReadonlySet<string> = new Set(['', '0.0.0.0', '::', '[::]']);
@@ -60,10 +58,11 @@ export function adminTarget(
   local: ReadonlySet<string> = localAddresses(),
 ): { address: string } | { error: string } {
   const meta = p.node.metadata;
-  const port = Number(meta[ADMIN_PORT_KEY]);
-  const announced = typeof meta[ADMIN_ADDRESS_KEY] === 'string' ? (meta[ADMIN_ADDRESS_KEY] as string) : undefined;
+  const port = Number(meta[NODE_META.adminPort]);
+  const announced =
+    typeof meta[NODE_META.adminAddress] === 'string' ? (meta[NODE_META.adminAddress] as string) : undefined;
   if (announced === undefined || !Number.isInteger(port) || port < 1 || port > 65535)
-    return { error: `no admin address announced (node metadata ${ADMIN_ADDRESS_KEY}/${ADMIN_PORT_KEY})` };
+    return { error: `no admin address announced (node metadata ${NODE_META.adminAddress}/${NODE_META.adminPort})` };
   const peer = peerHost(p.peer);
   if (peer === undefined) return { error: `cannot tell where the proxy connects from (peer ${p.peer})` };
   let host: string;
