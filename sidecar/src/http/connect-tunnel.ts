@@ -2,6 +2,7 @@
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { H2Encoder } from './codec/downstream.ts';
 import { clusterStatNames } from './codec/http-stats.ts';
 import type { HttpContext } from './http-context.ts';
 import { type LocalReply, ResponseFlag, sendLocalReply, sendRawLocalReply } from './local-reply.ts';
@@ -58,7 +59,7 @@ export function tunnelH2(ctx: HttpContext, req: Http2ServerRequest, res: Http2Se
       ctx.names.response(ctx.stats, 200);
       stream.respond({ ':status': 200 });
     },
-    refuse: (reply, scope) => sendLocalReply(ctx, res, true, reply, scope, false),
+    refuse: (reply, scope) => sendLocalReply(ctx, new H2Encoder(req, res), reply, scope, false),
   };
   stream.on('error', () => stream.destroy());
   openTunnel(ctx, viewFromH2(req), down, undefined);

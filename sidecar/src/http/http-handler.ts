@@ -5,8 +5,7 @@ import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
 import { sniffCodec } from './codec/codec-sniff.ts';
-import type { DownstreamRequest, DownstreamResponse } from './codec/downstream.ts';
-import { h2StreamGone, sendWhole } from './codec/downstream.ts';
+import { type DownstreamEncoder, H1Encoder, H2Encoder } from './codec/downstream.ts';
 import { H1ServerConnection, type H1ServerHandlers, type H1ServerOptions } from './codec/h1-server-connection.ts';
 import type { H1ServerRequest } from './codec/h1-server-request.ts';
 import type { H1ServerResponse } from './codec/h1-server-response.ts';
@@ -64,7 +63,7 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     this.sniffMs = hcm.limits.requestHeadersTimeoutMs > 0 ? hcm.limits.requestHeadersTimeoutMs : SNIFF_TIMEOUT_MS;
     this.h1 = h1ServerOptions(hcm);
     this.h2 = createH2Server(hcm);
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onExchange(req, res, true));
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
     this.h2.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => tunnelH2(ctx, req, res));
     this.h2.on('session', (session: ServerHttp2Session) => this.onSession(session));
     this.h2.on('sessionError', () => undefined);
@@ -178,7 +177,10 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
   }
 
   onRequest(req: H1ServerRequest, res: H1ServerResponse): void {
-    this.onExchange(req, res, false);
+    this.ctx.stats.inc(this.ctx.names.rqTotal);
+    const view = viewFromH1(req);
+    if (view !== undefined) new Exchange(this.ctx, new H1Encoder(req, res), view, peerOf(req.socket)).run();
+    else this.badRequest(new H1Encoder(req, res));
   }
 
   onTunnel(req: H1ServerRequest, socket: Socket, head: Buffer): void {
@@ -190,27 +192,32 @@ export class HttpConnectionManager implements ConnectionHandler, H1ServerHandler
     rejectMalformed(this.ctx, socket, status, reason);
   }
 
-  private onExchange(req: DownstreamRequest, res: DownstreamResponse, isH2: boolean): void {
-    const ctx = this.ctx;
-    ctx.stats.inc(ctx.names.rqTotal);
+  private onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    this.ctx.stats.inc(this.ctx.names.rqTotal);
+    const enc = new H2Encoder(req, res);
     // node:http2 emits a stream a tick after its HEADERS: one the client reset in the same read is already gone.
-    if (isH2 && h2StreamGone(res as Http2ServerResponse)) return;
-    const view = isH2 ? viewFromH2(req as Http2ServerRequest) : viewFromH1(req as H1ServerRequest);
+    if (enc.gone()) return;
+    const view = viewFromH2(req);
     if (view === undefined) {
-      ctx.names.response(ctx.stats, 400);
-      sendWhole(res, isH2, 400, [RESPONSE_FLAGS_HEADER, ResponseFlag.DownstreamProtocolError], 'bad request', true);
+      this.badRequest(enc);
       return;
     }
-    const peer = normalizePeerAddress(req.socket.remoteAddress);
-    const exchange = new Exchange(ctx, req, res, view, isH2, peer);
-    if (!isH2) {
-      exchange.run();
-      return;
-    }
-    const guard = this.guards.get((req as Http2ServerRequest).stream.session as ServerHttp2Session);
+    const exchange = new Exchange(this.ctx, enc, view, peerOf(req.socket));
+    const guard = this.guards.get(req.stream.session as ServerHttp2Session);
     if (guard !== undefined) guard.admit(exchange);
     else exchange.run();
   }
+
+  /** A request head that cannot be proxied (e.g. an invalid authority): 400 DPE, and the connection closes. */
+  private badRequest(enc: DownstreamEncoder): void {
+    const ctx = this.ctx;
+    ctx.names.response(ctx.stats, 400);
+    enc.whole(400, [RESPONSE_FLAGS_HEADER, ResponseFlag.DownstreamProtocolError], 'bad request', true);
+  }
+}
+
+function peerOf(socket: Socket): string {
+  return normalizePeerAddress(socket.remoteAddress);
 }
 
 function destroySocket(this: Socket): void {

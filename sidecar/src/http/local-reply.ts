@@ -1,6 +1,6 @@
 // Responses the proxy generates itself (no route, no host, overload, timeouts, direct responses), in HTTP or gRPC form.
 import type { Socket } from 'node:net';
-import { type DownstreamResponse, resetDownstream, sendWhole } from './codec/downstream.ts';
+import type { DownstreamEncoder } from './codec/downstream.ts';
 import type { HttpContext } from './http-context.ts';
 import { grpcStatusForHttp } from './message/grpc.ts';
 import type { HeaderList } from './message/header-list.ts';
@@ -89,11 +89,10 @@ function prepare(
   return r;
 }
 
-/** Answers on a ServerResponse (HTTP/1.1 or HTTP/2); if a head already went out, the stream is reset instead. */
+/** Answers through the stream's encoder (HTTP/1.1 or HTTP/2); if a head already went out, the stream is reset instead. */
 export function sendLocalReply(
   ctx: HttpContext,
-  res: DownstreamResponse,
-  isH2: boolean,
+  enc: DownstreamEncoder,
   reply: LocalReply,
   scope: ResponseScope,
   grpc: boolean,
@@ -101,8 +100,7 @@ export function sendLocalReply(
 ): void {
   const r = prepare(ctx, reply, scope, grpc, encode);
   // A head that cannot go out (a filter made it invalid) must not leave the stream unanswered: it is reset.
-  if (res.headersSent || sendWhole(res, isH2, r.status, r.headers, r.body, ctx.draining) === 'invalid')
-    resetDownstream(res, isH2, false);
+  if (enc.headersSent || enc.whole(r.status, r.headers, r.body, ctx.draining) === 'invalid') enc.reset(false);
 }
 
 /** Answers on a raw HTTP/1.1 socket (upgrades, CONNECT, malformed requests) and closes it. */

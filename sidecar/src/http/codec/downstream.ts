@@ -1,7 +1,8 @@
-// The downstream side of an exchange: writing heads, trailers and resets the same way over HTTP/1.1 and HTTP/2.
+// The downstream side of a stream: an encoder per codec (HTTP/1.1, HTTP/2) writing heads, bodies, trailers and resets.
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type OutgoingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { type HeaderList, headerListToObject, headerRemove } from '../message/header-list.ts';
+import { type HeaderList, headerHas, headerListToObject, headerRemove } from '../message/header-list.ts';
 import type { H1ServerRequest } from './h1-server-request.ts';
 import type { H1ServerResponse } from './h1-server-response.ts';
 import { locallyReset } from './h2-session-guard.ts';
@@ -13,16 +14,7 @@ const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/**
- * The request body as a stream; undefined when the request carries none (the HTTP/2 stream ended with the head, or
- * the HTTP/1.1 head announced no body).
- */
-export function requestBody(req: DownstreamRequest, isH2: boolean): Readable | undefined {
-  if (isH2) return (req as Http2ServerRequest).stream.endAfterHeaders ? undefined : (req as Http2ServerRequest);
-  return (req as H1ServerRequest).body;
-}
-
-/** What sendHead did: the head went out, it could not be encoded (nothing was written), or the stream is gone. */
+/** What head() did: the head went out, it could not be encoded (nothing was written), or the stream is gone. */
 export type HeadResult = 'sent' | 'invalid' | 'gone';
 
 /**
@@ -113,105 +105,259 @@ export function h2StreamGone(res: Http2ServerResponse): boolean {
   return stream === undefined || stream.destroyed || stream.closed;
 }
 
-/**
- * Sends the response head. endStream finishes the response with the head: over HTTP/2 as one HEADERS frame with
- * END_STREAM (what gRPC clients need for trailers-only answers). closeConnection asks HTTP/1.1 to close afterwards.
- * Never throws for what a peer sent: a head that cannot be encoded is 'invalid' and nothing was written.
- */
-export function sendHead(
-  res: DownstreamResponse,
-  isH2: boolean,
-  status: number,
-  headers: HeaderList,
-  endStream: boolean,
-  closeConnection: boolean,
-): HeadResult {
-  if (isH2) {
-    const h2res = res as Http2ServerResponse;
-    if (h2StreamGone(h2res)) return 'gone';
-    if (h2res.stream.headersSent) return 'invalid';
-    const head = h2ResponseHead(status, headers);
-    if (head === undefined) return 'invalid';
-    // Straight to the stream (the compat response keeps no header state to poison); waitForTrailers lets the compat
-    // layer send trailers added later (endWithTrailers).
-    h2res.stream.respond(head, { endStream, waitForTrailers: !endStream });
-    return 'sent';
-  }
-  const h1res = res as H1ServerResponse;
-  if (h1res.finished) return 'gone';
-  if (h1res.headersSent) return 'invalid';
-  try {
-    h1res.writeHead(status, headers, endStream, closeConnection);
-  } catch {
-    return 'invalid';
-  }
-  return 'sent';
+/** What a stream hears from its client's side: the stream or connection went away, or the client's buffer drained. */
+export interface DownstreamEvents {
+  downstreamClosed(): void;
+  resumeUpstream(): void;
 }
 
-/** Writes a complete small response (local replies); what sendHead did ('sent' when it went out whole). */
-export function sendWhole(
-  res: DownstreamResponse,
-  isH2: boolean,
+/** Per-connection bookkeeping of in-flight requests (HTTP/1.1 connections tell theirs when they close). */
+export interface ConnectionTracker {
+  requestStarted(socket: Socket, request: DownstreamEvents): void;
+  requestFinished(socket: Socket, request: DownstreamEvents): void;
+}
+
+/**
+ * One request's response, written the same way whatever the codec: the stream never asks which protocol it speaks.
+ * Never throws for what a peer sent: a head that cannot be encoded is 'invalid' and nothing was written.
+ */
+export interface DownstreamEncoder {
+  /** Streams flow both ways at once and end with trailers (HTTP/2): what gRPC needs. */
+  readonly fullDuplex: boolean;
+  /** The client's connection (HTTP/2: the session's socket). */
+  readonly socket: Socket;
+  /** A head went out (or the response was taken over). */
+  readonly headersSent: boolean;
+  /** The request body as a stream; undefined when the request carries none. */
+  requestBody(): Readable | undefined;
+  /** The client's stream can take no more frames (HTTP/2: reset, closed, session gone). */
+  gone(): boolean;
+  /** Tells `events` when the client goes away, until detach(). */
+  attach(events: DownstreamEvents, tracker: ConnectionTracker): void;
+  detach(events: DownstreamEvents, tracker: ConnectionTracker): void;
+  /**
+   * Sends the response head. endStream finishes the response with the head: over HTTP/2 as one HEADERS frame with
+   * END_STREAM (what gRPC clients need for trailers-only answers). closeConnection asks HTTP/1.1 to close afterwards.
+   */
+  head(status: number, headers: HeaderList, endStream: boolean, closeConnection: boolean): HeadResult;
+  /** Writes a complete small response (local replies); what head() did ('sent' when it went out whole). */
+  whole(status: number, headers: HeaderList, body: string | Buffer, closeConnection: boolean): HeadResult;
+  /** A head whose body streams (no content-length: chunked, SSE) goes out now, not with its first chunk. */
+  showHead(headers: HeaderList): void;
+  /** Writes a body chunk; false when the caller should wait for resumeUpstream(). */
+  write(chunk: Buffer): boolean;
+  /** After write() returned false: events.resumeUpstream() when the client's buffer drains. */
+  waitDrain(): void;
+  /** Ends the response, with a last body chunk and trailers (dropped by HTTP/1.1 when the body is not chunked). */
+  end(trailers: HeaderList | undefined, last?: Buffer): void;
+  /** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */
+  reset(cancelled: boolean): void;
+}
+
+/** A whole small response through an encoder's head() and a last body write. */
+function writeWhole(
+  enc: DownstreamEncoder,
   status: number,
   headers: HeaderList,
   body: string | Buffer,
   closeConnection: boolean,
+  endWith: (body: string | Buffer) => void,
 ): HeadResult {
-  if (body.length === 0) return sendHead(res, isH2, status, headers, true, closeConnection);
+  if (body.length === 0) return enc.head(status, headers, true, closeConnection);
   headerRemove(headers, 'content-length');
   headers.push('content-length', String(Buffer.byteLength(body)));
-  const sent = sendHead(res, isH2, status, headers, false, closeConnection);
-  if (sent !== 'sent') return sent;
-  if (isH2) (res as Http2ServerResponse).end(body);
-  else (res as H1ServerResponse).end(typeof body === 'string' ? Buffer.from(body) : body);
-  return 'sent';
+  const sent = enc.head(status, headers, false, closeConnection);
+  if (sent === 'sent') endWith(body);
+  return sent;
 }
 
-/** Writes a body chunk; false when the caller should wait for 'drain'. */
-export function writeChunk(res: DownstreamResponse, chunk: Buffer): boolean {
-  if (isH2Response(res) && h2StreamGone(res)) return true;
-  return (res as H1ServerResponse).write(chunk);
-}
+/** Our HTTP/1.1 server's response. */
+export class H1Encoder implements DownstreamEncoder {
+  readonly fullDuplex = false;
+  readonly socket: Socket;
+  private readonly req: H1ServerRequest;
+  private readonly res: H1ServerResponse;
+  private events: DownstreamEvents | undefined;
+  private drainHooked = false;
 
-/** Ends the response, with a last body chunk and trailers (dropped by HTTP/1.1 when the body is not chunked). */
-export function endWithTrailers(res: DownstreamResponse, trailers: HeaderList | undefined, last?: Buffer): void {
-  if (!isH2Response(res)) {
-    res.end(last, trailers);
-    return;
+  constructor(req: H1ServerRequest, res: H1ServerResponse) {
+    this.req = req;
+    this.res = res;
+    this.socket = req.socket;
   }
-  if (h2StreamGone(res)) return;
-  if (trailers !== undefined && trailers.length > 0) {
-    const obj: Record<string, string | string[]> = {};
-    // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.
-    for (let i = 0; i < trailers.length; i += 2) {
-      if (!TOKEN.test(trailers[i] as string) || INVALID_VALUE.test(trailers[i + 1] as string)) {
-        trailers.splice(i, 2);
-        i -= 2;
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  requestBody(): Readable | undefined {
+    return this.req.body;
+  }
+
+  gone(): boolean {
+    return this.res.finished;
+  }
+
+  attach(events: DownstreamEvents, tracker: ConnectionTracker): void {
+    this.events = events;
+    tracker.requestStarted(this.socket, events);
+  }
+
+  detach(events: DownstreamEvents, tracker: ConnectionTracker): void {
+    this.events = undefined;
+    tracker.requestFinished(this.socket, events);
+  }
+
+  head(status: number, headers: HeaderList, endStream: boolean, closeConnection: boolean): HeadResult {
+    const res = this.res;
+    if (res.finished) return 'gone';
+    if (res.headersSent) return 'invalid';
+    try {
+      res.writeHead(status, headers, endStream, closeConnection);
+    } catch {
+      return 'invalid';
+    }
+    return 'sent';
+  }
+
+  whole(status: number, headers: HeaderList, body: string | Buffer, closeConnection: boolean): HeadResult {
+    return writeWhole(this, status, headers, body, closeConnection, (b) =>
+      this.res.end(typeof b === 'string' ? Buffer.from(b) : b),
+    );
+  }
+
+  showHead(headers: HeaderList): void {
+    if (!headerHas(headers, 'content-length')) this.res.flushHeaders();
+  }
+
+  write(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  waitDrain(): void {
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.res.on('drain', () => this.events?.resumeUpstream());
+  }
+
+  end(trailers: HeaderList | undefined, last?: Buffer): void {
+    this.res.end(last, trailers);
+  }
+
+  reset(): void {
+    this.res.destroy();
+  }
+}
+
+const kEncoder = Symbol('encoder');
+
+interface EncoderCarrier {
+  [kEncoder]?: H2Encoder | undefined;
+}
+
+/** A node:http2 compat response (its stream written directly where the compat layer would keep state). */
+export class H2Encoder implements DownstreamEncoder {
+  readonly fullDuplex = true;
+  readonly socket: Socket;
+  private readonly req: Http2ServerRequest;
+  private readonly res: Http2ServerResponse;
+  events: DownstreamEvents | undefined;
+  private drainHooked = false;
+
+  constructor(req: Http2ServerRequest, res: Http2ServerResponse) {
+    this.req = req;
+    this.res = res;
+    this.socket = req.socket as Socket;
+  }
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  requestBody(): Readable | undefined {
+    return this.req.stream.endAfterHeaders ? undefined : this.req;
+  }
+
+  gone(): boolean {
+    return h2StreamGone(this.res);
+  }
+
+  attach(events: DownstreamEvents): void {
+    this.events = events;
+    (this.res as EncoderCarrier)[kEncoder] = this;
+    this.res.on('close', onH2Close);
+  }
+
+  detach(): void {
+    this.events = undefined;
+  }
+
+  head(status: number, headers: HeaderList, endStream: boolean): HeadResult {
+    const res = this.res;
+    if (h2StreamGone(res)) return 'gone';
+    if (res.stream.headersSent) return 'invalid';
+    const head = h2ResponseHead(status, headers);
+    if (head === undefined) return 'invalid';
+    // Straight to the stream (the compat response keeps no header state to poison); waitForTrailers lets the compat
+    // layer send trailers added later (end()).
+    res.stream.respond(head, { endStream, waitForTrailers: !endStream });
+    return 'sent';
+  }
+
+  whole(status: number, headers: HeaderList, body: string | Buffer, closeConnection: boolean): HeadResult {
+    return writeWhole(this, status, headers, body, closeConnection, (b) => this.res.end(b));
+  }
+
+  showHead(): void {
+    // HTTP/2 sends a head at once.
+  }
+
+  write(chunk: Buffer): boolean {
+    if (h2StreamGone(this.res)) return true;
+    return this.res.write(chunk);
+  }
+
+  waitDrain(): void {
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.res.on('drain', () => this.events?.resumeUpstream());
+  }
+
+  end(trailers: HeaderList | undefined, last?: Buffer): void {
+    const res = this.res;
+    if (h2StreamGone(res)) return;
+    if (trailers !== undefined && trailers.length > 0) {
+      const obj: Record<string, string | string[]> = {};
+      // HTTP/2 sends trailers later, from an event handler where a throw cannot be caught: drop invalid ones here.
+      for (let i = 0; i < trailers.length; i += 2) {
+        if (!TOKEN.test(trailers[i] as string) || INVALID_VALUE.test(trailers[i + 1] as string)) {
+          trailers.splice(i, 2);
+          i -= 2;
+        }
+      }
+      headerListToObject(trailers, obj);
+      try {
+        res.addTrailers(obj);
+      } catch {
+        // Trailers that cannot be written (invalid characters) are dropped; the body is complete without them.
       }
     }
-    headerListToObject(trailers, obj);
-    try {
-      res.addTrailers(obj);
-    } catch {
-      // Trailers that cannot be written (invalid characters) are dropped; the body is complete without them.
-    }
+    if (last === undefined) res.end();
+    else res.end(last);
   }
-  if (last === undefined) res.end();
-  else res.end(last);
-}
 
-function isH2Response(res: DownstreamResponse): res is Http2ServerResponse {
-  return (res as Http2ServerResponse).stream !== undefined;
-}
-
-/** Aborts a response that cannot be completed: RST_STREAM over HTTP/2, closing the connection over HTTP/1.1. */
-export function resetDownstream(res: DownstreamResponse, isH2: boolean, cancelled: boolean): void {
-  if (isH2) {
-    const stream = (res as Http2ServerResponse).stream as Http2ServerResponse['stream'] | undefined;
+  reset(cancelled: boolean): void {
+    const stream = this.res.stream as Http2ServerResponse['stream'] | undefined;
     if (stream === undefined || stream.destroyed) return;
     locallyReset.add(stream);
     stream.close(cancelled ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
-    return;
   }
-  (res as H1ServerResponse).destroy();
+}
+
+function onH2Close(this: Http2ServerResponse): void {
+  const enc = (this as EncoderCarrier)[kEncoder];
+  (this as EncoderCarrier)[kEncoder] = undefined;
+  const events = enc?.events;
+  if (enc !== undefined) enc.events = undefined;
+  events?.downstreamClosed();
 }

@@ -2,7 +2,7 @@
 // arrives whole with its end goes through their `whole` fast path; otherwise it streams, with backpressure both
 // ways: a full client pauses the transforms, full transforms pause the upstream.
 import type { Transform } from 'node:stream';
-import { type DownstreamResponse, endWithTrailers, writeChunk } from '../codec/downstream.ts';
+import type { DownstreamEncoder } from '../codec/downstream.ts';
 import type { HeaderList } from '../message/header-list.ts';
 import type { BodyTransform } from './filter.ts';
 
@@ -22,7 +22,7 @@ export interface BodyPipeSink {
 
 export class ResponseBodyPipe {
   readonly #transforms: readonly BodyTransform[];
-  readonly #res: DownstreamResponse;
+  readonly #enc: DownstreamEncoder;
   readonly #sink: BodyPipeSink;
   /** The streams, once the body streams (the first chunk came before the end). */
   #first: Transform | undefined;
@@ -32,9 +32,9 @@ export class ResponseBodyPipe {
   #waiting = false;
   #closed = false;
 
-  constructor(transforms: readonly BodyTransform[], res: DownstreamResponse, sink: BodyPipeSink) {
+  constructor(transforms: readonly BodyTransform[], enc: DownstreamEncoder, sink: BodyPipeSink) {
     this.#transforms = transforms;
-    this.#res = res;
+    this.#enc = enc;
     this.#sink = sink;
   }
 
@@ -60,7 +60,7 @@ export class ResponseBodyPipe {
       if (from === this.#transforms.length) {
         this.#closed = true;
         this.#sink.pipeWritten(body.length);
-        endWithTrailers(this.#res, trailers, body.length > 0 ? body : undefined);
+        this.#enc.end(trailers, body.length > 0 ? body : undefined);
         this.#sink.pipeEnded();
         return;
       }
@@ -109,7 +109,7 @@ export class ResponseBodyPipe {
   #output(chunk: Buffer): void {
     if (this.#closed) return;
     this.#sink.pipeWritten(chunk.length);
-    if (writeChunk(this.#res, chunk) || this.#waiting) return;
+    if (this.#enc.write(chunk) || this.#waiting) return;
     this.#waiting = true;
     this.#last?.pause();
     this.#sink.pipeBlocked();
@@ -118,7 +118,7 @@ export class ResponseBodyPipe {
   #ended(): void {
     if (this.#closed) return;
     this.#closed = true;
-    endWithTrailers(this.#res, this.#trailers);
+    this.#enc.end(this.#trailers);
     this.#sink.pipeEnded();
   }
 
