@@ -4,9 +4,9 @@ import http2, { type Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManagerConfig } from '../config/model.ts';
 import type { H1ServerOptions } from './codec/h1-server-connection.ts';
-import type { HttpContext } from './http-context.ts';
-import { ResponseFlag } from './local-reply.ts';
+import type { HttpContext } from './context/http-context.ts';
 import { writeRawResponse } from './message/raw-response.ts';
+import { ResponseFlag } from './message/reply.ts';
 import { RESPONSE_FLAGS_HEADER } from './routing/response-headers.ts';
 
 const DEFAULT_MAX_HEADERS_KB = 60;

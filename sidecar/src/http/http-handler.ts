@@ -11,16 +11,16 @@ import type { H1ServerRequest } from './codec/h1-server-request.ts';
 import type { H1ServerResponse } from './codec/h1-server-response.ts';
 import { H2SessionGuard } from './codec/h2-session-guard.ts';
 import { createH2Server, h1ServerOptions, rejectMalformed } from './codec-servers.ts';
-import { tunnelH1, tunnelH2 } from './connect-tunnel.ts';
-import { Exchange } from './exchange.ts';
+import { HttpContext } from './context/http-context.ts';
+import type { HttpDeps } from './context/http-deps.ts';
 import type { HttpFilterRegistry } from './filter/registry.ts';
-import { HttpContext } from './http-context.ts';
-import type { HttpDeps } from './http-deps.ts';
-import { ResponseFlag } from './local-reply.ts';
 import { normalizePeerAddress } from './message/forwarded-headers.ts';
+import { ResponseFlag } from './message/reply.ts';
 import { viewFromH1, viewFromH2 } from './message/request-view.ts';
 import { RESPONSE_FLAGS_HEADER } from './routing/response-headers.ts';
-import { proxyUpgrade } from './websocket.ts';
+import { Exchange } from './stream/exchange.ts';
+import { tunnelH1, tunnelH2 } from './tunnels/connect-tunnel.ts';
+import { proxyUpgrade } from './tunnels/websocket.ts';
 
 /** How long a connection may take to show its codec when the head deadline is off. */
 const SNIFF_TIMEOUT_MS = 60_000;

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { Stats } from '../common/stats.ts';
 import { BufferBudget, bufferBody } from './message/replayable-body.ts';
-import { clusterRequestEnded, clusterRequestStarted, RetryState } from './retry-state.ts';
+import { clusterRequestEnded, clusterRequestStarted, RetryState } from './router/retry-state.ts';
 import { compileRetryPolicy } from './routing/retry-policy.ts';
 import { TestCluster, TestHost } from './test-clusters.ts';
 

@@ -34,3 +34,10 @@ export interface LocalReply {
    */
   stored?: boolean;
 }
+
+/** A path a route's regex rewrite gave up on (its searches would read far past the path: a hostile path). */
+export const UNREWRITABLE: LocalReply = {
+  status: 400,
+  body: 'path cannot be rewritten',
+  flags: ResponseFlag.DownstreamProtocolError,
+};

@@ -11,7 +11,7 @@ import type {
   ExchangeSummary,
   ObservedRequest,
   RequestObserver,
-} from '../../http/exchange-observer.ts';
+} from '../../http/context/exchange-observer.ts';
 import type { HeaderList } from '../../http/message/header-list.ts';
 import type { CompiledRoute } from '../../http/routing/route-table.ts';
 import type { Host } from '../../upstream/host/host.ts';

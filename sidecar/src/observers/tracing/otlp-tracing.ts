@@ -4,7 +4,7 @@ import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import type { ExchangeObserverFactory } from '../../http/exchange-observer.ts';
+import type { ExchangeObserverFactory } from '../../http/context/exchange-observer.ts';
 import type { SpanScope } from './proxy-span.ts';
 import type { TracingSettings } from './tracing-config.ts';
 import { TracingObserverFactory } from './tracing-observer.ts';

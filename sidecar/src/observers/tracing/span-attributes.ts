@@ -16,7 +16,7 @@ import {
   ATTR_PEER_SERVICE,
   ATTR_RPC_GRPC_STATUS_CODE,
 } from '@opentelemetry/semantic-conventions/incubating';
-import type { AttemptOutcome, ExchangeSummary, ObservedRequest } from '../../http/exchange-observer.ts';
+import type { AttemptOutcome, ExchangeSummary, ObservedRequest } from '../../http/context/exchange-observer.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import type { ProxySpan } from './proxy-span.ts';
 

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import type { ExchangeObserver, ObservedRequest } from '../../http/exchange-observer.ts';
+import type { ExchangeObserver, ObservedRequest } from '../../http/context/exchange-observer.ts';
 import { RequestView } from '../../http/message/request-view.ts';
 import { hcmConfig, listenerConfig } from '../../http/test-config.ts';
 import { startTracing } from './otlp-tracing.ts';

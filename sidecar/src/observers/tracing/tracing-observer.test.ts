@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { expect } from 'chai';
 import type { HttpConnectionManagerConfig, TracingConfig } from '../../config/model.ts';
-import type { ExchangeSummary, ObservedRequest, RequestObserver } from '../../http/exchange-observer.ts';
+import type { ExchangeSummary, ObservedRequest, RequestObserver } from '../../http/context/exchange-observer.ts';
 import { headerGet } from '../../http/message/header-list.ts';
 import { RequestView } from '../../http/message/request-view.ts';
 import type { CompiledRoute } from '../../http/routing/route-table.ts';

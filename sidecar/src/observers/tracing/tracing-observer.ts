@@ -5,7 +5,7 @@ import type {
   ExchangeObserverFactory,
   ObservedRequest,
   RequestObserver,
-} from '../../http/exchange-observer.ts';
+} from '../../http/context/exchange-observer.ts';
 import type { HeaderList } from '../../http/message/header-list.ts';
 import { newSpanId, newTraceId } from './ids.ts';
 import { extractContext, injectContext } from './propagation.ts';

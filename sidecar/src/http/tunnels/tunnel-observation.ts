@@ -2,13 +2,18 @@
 // head until the downstream side closes, routed like any other, with its one upstream attempt and the bytes spliced.
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Host } from '../upstream/host/host.ts';
-import type { AttemptOutcome, ExchangeSummary, ObservedRequest, RequestObserver } from './exchange-observer.ts';
-import type { HttpContext } from './http-context.ts';
-import type { HeaderList } from './message/header-list.ts';
-import type { LocalReply } from './message/reply.ts';
-import type { RequestView } from './message/request-view.ts';
-import type { ResponseScope } from './routing/response-headers.ts';
+import type { Host } from '../../upstream/host/host.ts';
+import type {
+  AttemptOutcome,
+  ExchangeSummary,
+  ObservedRequest,
+  RequestObserver,
+} from '../context/exchange-observer.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import type { HeaderList } from '../message/header-list.ts';
+import type { LocalReply } from '../message/reply.ts';
+import type { RequestView } from '../message/request-view.ts';
+import type { ResponseScope } from '../routing/response-headers.ts';
 
 export class TunnelObservation implements ObservedRequest, ExchangeSummary {
   readonly view: RequestView;

@@ -1,10 +1,10 @@
 // Attempt outcomes: each upstream error's reply to the client, whether it may be retried, and what outlier detection
 // hears; gRPC statuses as the HTTP statuses outlier detection counts.
 import { expect } from 'chai';
+import { GrpcStatus } from '../message/grpc.ts';
+import { ResponseFlag } from '../message/reply.ts';
+import type { AttemptError } from '../pool/upstream-attempt.ts';
 import { FAILURE_REPLIES, grpcOutlierStatus, isRetriable, OUTLIER_FAILURES } from './attempt-outcome.ts';
-import { ResponseFlag } from './local-reply.ts';
-import { GrpcStatus } from './message/grpc.ts';
-import type { AttemptError } from './pool/upstream-attempt.ts';
 
 describe('attempt outcomes', () => {
   const table: [AttemptError, number, string, boolean, string | undefined][] = [

@@ -1,7 +1,7 @@
 // One request's retry bookkeeping: which outcomes retry, retries left, hosts to avoid, backoff, max_retries or budget.
-import type { Stats } from '../common/stats.ts';
-import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host/host.ts';
+import type { Stats } from '../../common/stats.ts';
+import type { Cluster } from '../../upstream/cluster.ts';
+import type { Host } from '../../upstream/host/host.ts';
 import {
   type AttemptFailure,
   type CompiledRetryPolicy,
@@ -9,7 +9,7 @@ import {
   retriableFailureFor,
   retriableResponseFor,
   retryBackoffMs,
-} from './routing/retry-policy.ts';
+} from '../routing/retry-policy.ts';
 
 /** A routed request on `cluster` began (counted for retry budgets, on the cluster); pair with clusterRequestEnded. */
 export function clusterRequestStarted(cluster: Cluster): void {

@@ -1,11 +1,11 @@
 // What watches a request through the router (tracing, access logs, metrics): small hooks the exchange calls.
 import type { Socket } from 'node:net';
-import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
-import type { Host } from '../upstream/host/host.ts';
-import type { HeaderList } from './message/header-list.ts';
-import type { RequestView } from './message/request-view.ts';
-import type { AttemptError, OverloadCause } from './pool/upstream-attempt.ts';
-import type { CompiledRoute } from './routing/route-table.ts';
+import type { HttpConnectionManagerConfig, ListenerConfig } from '../../config/model.ts';
+import type { Host } from '../../upstream/host/host.ts';
+import type { HeaderList } from '../message/header-list.ts';
+import type { RequestView } from '../message/request-view.ts';
+import type { AttemptError, OverloadCause } from '../pool/upstream-attempt.ts';
+import type { CompiledRoute } from '../routing/route-table.ts';
 
 /** The request as it arrived, before routing (view.headers is the list the app / upstream will get). */
 export interface ObservedRequest {

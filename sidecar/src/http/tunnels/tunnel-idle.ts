@@ -2,8 +2,8 @@
 // idle_timeout (else the connection manager's stream_idle_timeout) closes both sides, as Envoy does for upgrades.
 import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { type IdleTracked, idleSweeper } from './codec/idle-sweeper.ts';
-import type { HttpContext } from './http-context.ts';
+import { type IdleTracked, idleSweeper } from '../codec/idle-sweeper.ts';
+import type { HttpContext } from '../context/http-context.ts';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 

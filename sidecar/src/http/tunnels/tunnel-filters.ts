@@ -1,13 +1,13 @@
 // The HTTP filters' request phase for tunnels (WebSocket upgrades, CONNECT): a rate limit, an authentication filter
 // or a fault holds a tunnel's opening request as it holds any other; the tunnel is opened only when every filter
 // handed the request on (routed afresh after a hold), and their stream state ends when the tunnel does.
-import type { RateLimitSpec } from '../config/model.ts';
-import { FilterRun } from './filter/chain.ts';
-import type { HttpContext } from './http-context.ts';
-import type { LocalReply } from './local-reply.ts';
-import { trustedClientAddress } from './message/forwarded-headers.ts';
-import type { RequestView } from './message/request-view.ts';
-import type { RoutedRequest } from './route-request.ts';
+import type { RateLimitSpec } from '../../config/model.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import { FilterRun } from '../filter/chain.ts';
+import { trustedClientAddress } from '../message/forwarded-headers.ts';
+import type { LocalReply } from '../message/reply.ts';
+import type { RequestView } from '../message/request-view.ts';
+import type { RoutedRequest } from '../router/route-request.ts';
 
 const NO_RATE_LIMITS: readonly RateLimitSpec[] = [];
 

@@ -1,20 +1,21 @@
 // HTTP/1.1 Upgrade (WebSocket) proxying: forward the upgrade request, relay a 101 and splice both sockets, or relay the refusal.
 
 import type { Socket } from 'node:net';
-import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host/host.ts';
-import { clusterStatNames } from './codec/http-stats.ts';
-import type { HttpContext } from './http-context.ts';
-import { type LocalReply, ResponseFlag, sendRawLocalReply, UNREWRITABLE } from './local-reply.ts';
-import { normalizePeerAddress } from './message/forwarded-headers.ts';
-import { type HeaderList, headerGet } from './message/header-list.ts';
-import { rawHead } from './message/raw-response.ts';
-import { type H1Head, type RequestView, viewFromH1 } from './message/request-view.ts';
-import type { H1Call, H1Connection } from './pool/h1-connection.ts';
-import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from './pool/upstream-attempt.ts';
-import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from './route-request.ts';
-import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from './routing/response-headers.ts';
-import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from './routing/router.ts';
+import type { Cluster } from '../../upstream/cluster.ts';
+import type { Host } from '../../upstream/host/host.ts';
+import { clusterStatNames } from '../codec/http-stats.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import { normalizePeerAddress } from '../message/forwarded-headers.ts';
+import { type HeaderList, headerGet } from '../message/header-list.ts';
+import { rawHead } from '../message/raw-response.ts';
+import { type LocalReply, ResponseFlag, UNREWRITABLE } from '../message/reply.ts';
+import { type H1Head, type RequestView, viewFromH1 } from '../message/request-view.ts';
+import type { H1Call, H1Connection } from '../pool/h1-connection.ts';
+import { type AttemptError, hostAttemptFinished, hostAttemptStarted } from '../pool/upstream-attempt.ts';
+import { pickTunnelHost, type RoutedRequest, resolveRoute, streamIdleMs } from '../router/route-request.ts';
+import { finalizeResponseHeaders, type ResponseScope, sanitizeUpstreamHeaders } from '../routing/response-headers.ts';
+import { prepareUpstreamHeaders, upstreamAuthority, upstreamPath } from '../routing/router.ts';
+import { sendRawLocalReply } from '../stream/local-reply.ts';
 import { filterTunnel } from './tunnel-filters.ts';
 import { watchTunnelIdle } from './tunnel-idle.ts';
 import { TunnelObservation } from './tunnel-observation.ts';

@@ -1,27 +1,17 @@
 // Responses the proxy generates itself (no route, no host, overload, timeouts, direct responses), in HTTP or gRPC form.
 import type { Socket } from 'node:net';
-import type { DownstreamEncoder } from './codec/downstream.ts';
-import type { HttpContext } from './http-context.ts';
-import { grpcStatusForHttp } from './message/grpc.ts';
-import type { HeaderList } from './message/header-list.ts';
-import { writeRawResponse } from './message/raw-response.ts';
-import type { LocalReply } from './message/reply.ts';
-import { ResponseFlag } from './message/reply.ts';
+import type { DownstreamEncoder } from '../codec/downstream.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import { grpcStatusForHttp } from '../message/grpc.ts';
+import type { HeaderList } from '../message/header-list.ts';
+import { writeRawResponse } from '../message/raw-response.ts';
+import type { LocalReply } from '../message/reply.ts';
 import {
   finalizeResponseHeaders,
   OVERLOADED_HEADER,
   RESPONSE_FLAGS_HEADER,
   type ResponseScope,
-} from './routing/response-headers.ts';
-
-export { type LocalReply, ResponseFlag } from './message/reply.ts';
-
-/** A path a route's regex rewrite gave up on (its searches would read far past the path: a hostile path). */
-export const UNREWRITABLE: LocalReply = {
-  status: 400,
-  body: 'path cannot be rewritten',
-  flags: ResponseFlag.DownstreamProtocolError,
-};
+} from '../routing/response-headers.ts';
 
 /** The status, headers (before route response mutations) and body to send for a local reply. */
 function renderLocalReply(

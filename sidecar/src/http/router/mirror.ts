@@ -2,16 +2,16 @@
 // forget. The copy's response is read and dropped and its failures only counted: it never delays or changes the
 // primary response. A request whose body is streamed (not held whole) is not copied; the shadow cluster's request
 // breaker bounds the copies in flight, and each copy is cancelled after the route timeout (or 15 s).
-import type { MirrorPolicy } from '../config/model.ts';
-import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host/host.ts';
-import { clusterStatNames } from './codec/http-stats.ts';
-import type { HttpContext } from './http-context.ts';
-import type { HeaderList } from './message/header-list.ts';
-import { randomBelow } from './message/random.ts';
-import { replayBody, requestBufferBudget } from './message/replayable-body.ts';
-import { createAttempt, type UpstreamRequest } from './pool/create-attempt.ts';
-import type { AttemptError, AttemptSink, UpstreamAttempt } from './pool/upstream-attempt.ts';
+import type { MirrorPolicy } from '../../config/model.ts';
+import type { Cluster } from '../../upstream/cluster.ts';
+import type { Host } from '../../upstream/host/host.ts';
+import { clusterStatNames } from '../codec/http-stats.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import type { HeaderList } from '../message/header-list.ts';
+import { randomBelow } from '../message/random.ts';
+import { replayBody, requestBufferBudget } from '../message/replayable-body.ts';
+import { createAttempt, type UpstreamRequest } from '../pool/create-attempt.ts';
+import type { AttemptError, AttemptSink, UpstreamAttempt } from '../pool/upstream-attempt.ts';
 
 const DEFAULT_SHADOW_TIMEOUT_MS = 15_000;
 

@@ -1,10 +1,10 @@
 // What one failed or finished upstream attempt means: the client's reply when no attempt answered, whether a retry
 // may follow, and what outlier detection hears (the TCP proxy reports the same local-origin results).
-import type { OutlierResult } from '../upstream/outlier/outlier-detector.ts';
-import { type LocalReply, ResponseFlag } from './local-reply.ts';
-import { GrpcStatus } from './message/grpc.ts';
-import type { AttemptError } from './pool/upstream-attempt.ts';
-import type { AttemptFailure } from './routing/retry-policy.ts';
+import type { OutlierResult } from '../../upstream/outlier/outlier-detector.ts';
+import { GrpcStatus } from '../message/grpc.ts';
+import { type LocalReply, ResponseFlag } from '../message/reply.ts';
+import type { AttemptError } from '../pool/upstream-attempt.ts';
+import type { AttemptFailure } from '../routing/retry-policy.ts';
 
 /** What the client gets when no attempt produced a response. */
 export const FAILURE_REPLIES: Readonly<Record<AttemptError, LocalReply>> = {

@@ -2,7 +2,6 @@
 // the primary answer never waits for it, and a copy that hangs gives its request slot back at the route timeout.
 import type http from 'node:http';
 import { expect } from 'chai';
-import { shadowAuthority } from './mirror.ts';
 import {
   type ProxyUnderTest,
   route,
@@ -12,7 +11,8 @@ import {
   startProxy,
   TestClusters,
   vhost,
-} from './test-harness.ts';
+} from '../test-harness.ts';
+import { shadowAuthority } from './mirror.ts';
 
 interface Copy {
   method: string;

@@ -1,17 +1,17 @@
 // Resolves a request to its route and cluster (holding the cluster's request slot), or to the local reply to send.
-import type { RedirectAction, RouteAction } from '../config/model.ts';
-import type { Cluster } from '../upstream/cluster.ts';
-import type { Host } from '../upstream/host/host.ts';
-import type { HttpContext } from './http-context.ts';
-import { type LocalReply, ResponseFlag } from './local-reply.ts';
-import { isGrpcContentType } from './message/grpc.ts';
-import { headerGet } from './message/header-list.ts';
-import { normalizeRequestPath, PATH_OK, PATH_REDIRECT, type PathVerdict } from './message/path-normalization.ts';
-import type { RequestView } from './message/request-view.ts';
-import type { OverloadCause } from './pool/upstream-attempt.ts';
-import type { ResponseScope } from './routing/response-headers.ts';
-import type { CompiledRoute } from './routing/route-table.ts';
-import { pickRouteCluster } from './routing/router.ts';
+import type { RedirectAction, RouteAction } from '../../config/model.ts';
+import type { Cluster } from '../../upstream/cluster.ts';
+import type { Host } from '../../upstream/host/host.ts';
+import type { HttpContext } from '../context/http-context.ts';
+import { isGrpcContentType } from '../message/grpc.ts';
+import { headerGet } from '../message/header-list.ts';
+import { normalizeRequestPath, PATH_OK, PATH_REDIRECT, type PathVerdict } from '../message/path-normalization.ts';
+import { type LocalReply, ResponseFlag } from '../message/reply.ts';
+import type { RequestView } from '../message/request-view.ts';
+import type { OverloadCause } from '../pool/upstream-attempt.ts';
+import type { ResponseScope } from '../routing/response-headers.ts';
+import type { CompiledRoute } from '../routing/route-table.ts';
+import { pickRouteCluster } from '../routing/router.ts';
 
 /**
  * The stream idle limit of a routed request or tunnel (ms, 0 = none): the route's idle_timeout when it has one — 0

@@ -1,10 +1,10 @@
 // What an HTTP connection manager needs from the rest of the sidecar; routes are looked up at request time.
 import type { Logger } from 'pino';
-import type { Stats } from '../common/stats.ts';
-import type { RouteConfig } from '../config/model.ts';
-import type { ClusterLookup } from '../upstream/cluster.ts';
+import type { Stats } from '../../common/stats.ts';
+import type { RouteConfig } from '../../config/model.ts';
+import type { ClusterLookup } from '../../upstream/cluster.ts';
+import type { UpstreamPools } from '../pool/upstream-pools.ts';
 import type { ExchangeObserverFactory } from './exchange-observer.ts';
-import type { UpstreamPools } from './pool/upstream-pools.ts';
 
 export interface HttpDeps {
   clusters: ClusterLookup;

@@ -1,16 +1,16 @@
 // What every exchange on one HTTP listener shares: config, deps, stat names, upstream pools and the drain state.
 import type { Socket } from 'node:net';
-import type { Stats } from '../common/stats.ts';
-import type { HttpConnectionManagerConfig, ListenerConfig } from '../config/model.ts';
-import { HttpStatNames } from './codec/http-stats.ts';
+import type { Stats } from '../../common/stats.ts';
+import type { HttpConnectionManagerConfig, ListenerConfig } from '../../config/model.ts';
+import { HttpStatNames } from '../codec/http-stats.ts';
+import { FilterChain } from '../filter/chain.ts';
+import type { HttpFilterRegistry } from '../filter/registry.ts';
+import { REQUEST_BUFFER_LIMIT } from '../message/replayable-body.ts';
+import { UpstreamPools } from '../pool/upstream-pools.ts';
+import type { CompiledRoute } from '../routing/route-table.ts';
+import { RouteTable } from '../routing/route-table.ts';
 import { type ExchangeObserver, observerFor } from './exchange-observer.ts';
-import { FilterChain } from './filter/chain.ts';
-import type { HttpFilterRegistry } from './filter/registry.ts';
 import type { HttpDeps } from './http-deps.ts';
-import { REQUEST_BUFFER_LIMIT } from './message/replayable-body.ts';
-import { UpstreamPools } from './pool/upstream-pools.ts';
-import type { CompiledRoute } from './routing/route-table.ts';
-import { RouteTable } from './routing/route-table.ts';
 
 const kInflight = Symbol('inflight');
 

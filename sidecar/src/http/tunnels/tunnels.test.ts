@@ -6,7 +6,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type Socket } from 'node:net';
 import { expect } from 'chai';
-import type { ExchangeObserverFactory, ExchangeSummary } from './exchange-observer.ts';
+import type { ExchangeObserverFactory, ExchangeSummary } from '../context/exchange-observer.ts';
 import {
   listen,
   type ProxyUnderTest,
@@ -16,7 +16,7 @@ import {
   startProxy,
   TestClusters,
   vhost,
-} from './test-harness.ts';
+} from '../test-harness.ts';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 

@@ -1,7 +1,6 @@
 // The exchange's observer hooks on real sockets: attemptEnd once per attempt, end once, and what the client really got.
 import type { ServerResponse } from 'node:http';
 import { expect } from 'chai';
-import type { AttemptOutcome, ExchangeObserverFactory, ExchangeSummary, RequestObserver } from './exchange-observer.ts';
 import {
   type ProxyUnderTest,
   route,
@@ -11,7 +10,8 @@ import {
   startProxy,
   TestClusters,
   vhost,
-} from './test-harness.ts';
+} from '../test-harness.ts';
+import type { AttemptOutcome, ExchangeObserverFactory, ExchangeSummary, RequestObserver } from './exchange-observer.ts';
 
 type Upstream = Awaited<ReturnType<typeof startHttpUpstream>>;
 
