@@ -132,10 +132,16 @@ fixed('__guard', function (fn) {
 fixed('__setup', function (configJson) {
   config = parse(configJson);
   const filter = __module.default;
-  if (filter === null || typeof filter !== 'object') throw new TypeError('the module must export default an object with onRequest and/or onResponse');
-  const hooks = { request: typeof filter.onRequest === 'function', response: typeof filter.onResponse === 'function' };
-  if (!hooks.request && !hooks.response) throw new TypeError('the default export has neither onRequest nor onResponse');
-  for (const key of ['onRequest', 'onResponse'])
+  if (filter === null || typeof filter !== 'object') throw new TypeError('the module must export default an object with filter hooks (onRequest, onResponse, onResponseTrailers, onLog)');
+  const hooks = {
+    request: typeof filter.onRequest === 'function',
+    response: typeof filter.onResponse === 'function',
+    trailers: typeof filter.onResponseTrailers === 'function',
+    log: typeof filter.onLog === 'function',
+  };
+  if (!hooks.request && !hooks.response && !hooks.trailers && !hooks.log)
+    throw new TypeError('the default export has no hook (onRequest, onResponse, onResponseTrailers or onLog)');
+  for (const key of ['onRequest', 'onResponse', 'onResponseTrailers', 'onLog'])
     if (filter[key] !== undefined && typeof filter[key] !== 'function') throw new TypeError(key + ' must be a function');
   filterObject = filter;
   return stringify({ hooks });
@@ -160,11 +166,16 @@ fixed('__call', function (kind) {
       header: (name) => headerOf(headers, name), setHeader: setter(out, headers),
     });
     result = filterObject.onRequest(request, ctx);
-  } else {
+  } else if (kind === 'response') {
     const response = Object.freeze({
       status: input.status, header: (name) => headerOf(headers, name), setHeader: setter(out, headers),
     });
     result = filterObject.onResponse(response, ctx);
+  } else if (kind === 'trailers') {
+    const trailers = Object.freeze({ header: (name) => headerOf(headers, name), setHeader: setter(out, headers) });
+    result = filterObject.onResponseTrailers(trailers, ctx);
+  } else {
+    result = filterObject.onLog(Object.freeze(input.log), ctx);
   }
   if (result !== null && typeof result === 'object' && typeof result.then === 'function')
     throw new TypeError('filter hooks must return at once (no promises)');

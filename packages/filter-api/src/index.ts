@@ -5,8 +5,19 @@ export {
   FilterSandbox,
   type HookOutcome,
   type HookResult,
+  type LogEntryInput,
+  type LogInput,
   type RequestInput,
   type ResponseInput,
+  type TrailersInput,
   toScript,
 } from './sandbox.ts';
-export type { FilterContext, FilterReply, FilterRequest, FilterResponse, TrellisFilter } from './types.ts';
+export type {
+  FilterContext,
+  FilterLogEntry,
+  FilterReply,
+  FilterRequest,
+  FilterResponse,
+  FilterTrailers,
+  TrellisFilter,
+} from './types.ts';

@@ -43,7 +43,7 @@ export default {
 describe('FilterSandbox', () => {
   it('runs a TypeScript filter: request headers set, a reply, state to the response hook, counters', () => {
     const f = FilterSandbox.compile('ab', AB, { header: 'x-user', percent: 50 });
-    expect(f.hooks).to.deep.equal({ request: true, response: true });
+    expect(f.hooks).to.deep.equal({ request: true, response: true, trailers: false, log: false });
     const out = f.request(request());
     if (!('ok' in out)) throw new Error(out.message);
     expect(out.ok.set.length).to.equal(1);
@@ -87,7 +87,7 @@ describe('FilterSandbox', () => {
       'imports are not available',
     );
     expect(() => FilterSandbox.compile('empty', 'export default {};', null)).to.throw(
-      'neither onRequest nor onResponse',
+      'the default export has no hook (onRequest, onResponse, onResponseTrailers or onLog)',
     );
     expect(() =>
       FilterSandbox.compile('loop', 'while (true) {}\nexport default { onRequest() {} };', null, 20),
@@ -178,5 +178,51 @@ export default { onRequest() {} };`,
     const failed = proxy.request(request());
     expect(performance.now() - started).to.be.below(500);
     expect(failed).to.have.property('failed');
+  });
+
+  it('the trailers hook sets and removes trailers; the log hook reads the entry and counts; both share the state', () => {
+    const f = FilterSandbox.compile(
+      'phases',
+      `export default {
+        onRequest(req: FilterRequest, ctx: FilterContext) { ctx.state.set('user', req.header('x-user')); },
+        onResponseTrailers(t: FilterTrailers, ctx: FilterContext) {
+          t.setHeader('grpc-message', undefined);
+          t.setHeader('x-user', String(ctx.state.get('user')) + ':' + t.header('grpc-status'));
+        },
+        onLog(entry: FilterLogEntry, ctx: FilterContext) {
+          ctx.count(entry.route + '.' + entry.status + '.' + entry.flags + '.' + String(entry.upstreamAddress));
+          ctx.log('took ' + entry.durationMs + 'ms for ' + ctx.state.get('user'));
+        },
+      };`,
+      null,
+    );
+    expect(f.hooks).to.deep.equal({ request: true, response: false, trailers: true, log: true });
+    expect(f.request(request())).to.deep.include({ ok: { set: [], counts: [], logs: [] } });
+    expect(f.trailers({ id: 1, headers: ['grpc-status', '0', 'grpc-message', 'fine'] })).to.deep.equal({
+      ok: {
+        set: [
+          ['grpc-message', null],
+          ['x-user', 'ada:0'],
+        ],
+        counts: [],
+        logs: [],
+      },
+    });
+    const log = {
+      status: 503,
+      grpcStatus: null,
+      flags: 'UF',
+      route: 'r1',
+      cluster: 'c',
+      attempts: 2,
+      upstreamAddress: null,
+      bytesReceived: 0,
+      bytesSent: 19,
+      reset: false,
+      durationMs: 1.5,
+    };
+    expect(f.log({ id: 1, headers: [], log })).to.deep.equal({
+      ok: { set: [], counts: ['r1.503.UF.null'], logs: ['took 1.5ms for ada'] },
+    });
   });
 });

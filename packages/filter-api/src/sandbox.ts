@@ -30,6 +30,36 @@ export interface ResponseInput {
   routeConfig?: unknown;
 }
 
+/** What the proxy tells a response-trailers hook (`headers`: the trailers). */
+export interface TrailersInput {
+  id: number;
+  headers: string[];
+  routeConfig?: unknown;
+}
+
+/** How a stream ended, as the log hook sees it (FilterLogEntry). */
+export interface LogEntryInput {
+  status: number;
+  grpcStatus: number | null;
+  flags: string;
+  route: string;
+  cluster: string;
+  attempts: number;
+  upstreamAddress: string | null;
+  bytesReceived: number;
+  bytesSent: number;
+  reset: boolean;
+  durationMs: number;
+}
+
+/** What the proxy tells a log hook. */
+export interface LogInput {
+  id: number;
+  headers: string[];
+  log: LogEntryInput;
+  routeConfig?: unknown;
+}
+
 /** What a hook did. */
 export interface HookResult {
   /** Headers set ([name, value]) or removed ([name, null]), in order. */
@@ -49,6 +79,8 @@ export const DEFAULT_TIMEOUT_MS = 50;
 
 const CALL_REQUEST = new vm.Script('__guard(() => __call("request"))');
 const CALL_RESPONSE = new vm.Script('__guard(() => __call("response"))');
+const CALL_TRAILERS = new vm.Script('__guard(() => __call("trailers"))');
+const CALL_LOG = new vm.Script('__guard(() => __call("log"))');
 const END = new vm.Script('__guard(() => __end())');
 const SETUP = new vm.Script('__guard(() => __setup(__in))');
 
@@ -118,7 +150,12 @@ function checkResult(ok: unknown): HookResult | undefined {
 export class FilterSandbox {
   readonly name: string;
   readonly timeoutMs: number;
-  readonly hooks: { readonly request: boolean; readonly response: boolean };
+  readonly hooks: {
+    readonly request: boolean;
+    readonly response: boolean;
+    readonly trailers: boolean;
+    readonly log: boolean;
+  };
   readonly #context: Record<string, unknown>;
 
   private constructor(
@@ -175,10 +212,12 @@ export class FilterSandbox {
     }
     if (out === undefined) throw new Error(`filter ${name}: setting it up gave no result`);
     if (typeof out['error'] === 'string') throw new Error(`filter ${name}: ${out['error']}`);
-    const hooks = out['hooks'] as { request?: unknown; response?: unknown } | undefined;
+    const hooks = out['hooks'] as Record<string, unknown> | undefined;
     return new FilterSandbox(name, timeoutMs, context, {
-      request: hooks?.request === true,
-      response: hooks?.response === true,
+      request: hooks?.['request'] === true,
+      response: hooks?.['response'] === true,
+      trailers: hooks?.['trailers'] === true,
+      log: hooks?.['log'] === true,
     });
   }
 
@@ -190,12 +229,22 @@ export class FilterSandbox {
     return this.#call(CALL_RESPONSE, input);
   }
 
+  /** The upstream response's trailers (the hook may set or remove them). */
+  trailers(input: TrailersInput): HookOutcome {
+    return this.#call(CALL_TRAILERS, input);
+  }
+
+  /** The stream is over: the log hook may count and log (header changes and replies are ignored). */
+  log(input: LogInput): HookOutcome {
+    return this.#call(CALL_LOG, input);
+  }
+
   /** The stream ended: its state goes. */
   end(id: number): void {
     this.#run(END, { id });
   }
 
-  #call(script: vm.Script, input: RequestInput | ResponseInput): HookOutcome {
+  #call(script: vm.Script, input: RequestInput | ResponseInput | TrailersInput | LogInput): HookOutcome {
     const out = this.#run(script, input);
     if ('failed' in out) return out;
     if (typeof out.value['error'] === 'string') return { failed: 'error', message: out.value['error'] };

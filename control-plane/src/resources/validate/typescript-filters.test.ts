@@ -25,7 +25,7 @@ describe('validate filters (TypeScript)', () => {
         [
           'spec.filters[0].name: expected a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters), got "Bad_Name"',
           'spec.filters[1].source: filter syntax: Expression expected (line 3)',
-          'spec.filters[2].source: filter empty: the default export has neither onRequest nor onResponse',
+          'spec.filters[2].source: filter empty: the default export has no hook (onRequest, onResponse, onResponseTrailers or onLog)',
           'spec.filters[3].timeout: expected a duration from 1ms to 1000ms such as "50ms", got "5s"',
           'spec.filters[4].name: duplicate filter name slow',
           'spec.filters[4].config: expected a mapping (JSON object), got a list',

@@ -99,4 +99,31 @@ describe('TypeScript filters (trellis.filters.v1.TypeScriptFilter)', () => {
     expect(await tier('/off')).to.equal(undefined);
     expect(await tier('/other')).to.equal('basic');
   });
+
+  it('the log hook sees how each request ended, with the state its request hook left; a throwing one is counted', async () => {
+    const source = `export default {
+      onRequest(req: FilterRequest, ctx: FilterContext) { ctx.state.set('tag', req.header('x-tag') ?? 'none'); },
+      onLog(entry: FilterLogEntry, ctx: FilterContext) {
+        if (ctx.state.get('tag') === 'boom') throw new Error('cannot log');
+        ctx.count(\`\${ctx.state.get('tag')}_\${entry.status}_\${entry.flags || 'ok'}_\${entry.attempts}\`);
+        if (entry.upstreamAddress !== null && entry.durationMs >= 0 && entry.bytesSent > 0) ctx.count('measured');
+      },
+    };`;
+    const p = await bench.proxy(
+      [tsFilter('logs', source, null)],
+      [route({ prefix: '/none', cluster: 'nowhere' }), route({ prefix: '/', cluster: 'app' })],
+    );
+    expect((await send(p.port, '/', { headers: { 'x-tag': 'web' } })).status).to.equal(200);
+    expect((await send(p.port, '/none', { headers: { 'x-tag': 'web' } })).status).to.equal(503);
+    expect((await send(p.port, '/')).status).to.equal(200);
+    // The log hook runs after the response went out: its failure is counted, the request is unaffected.
+    expect((await send(p.port, '/', { headers: { 'x-tag': 'boom' } })).status).to.equal(200);
+    const count = (name: string) => p.stats.counter(`http.in.typescript_filter.logs.count.${name}`);
+    expect(count('web_200_ok_1')).to.equal(1);
+    // Counter names are lower-cased (NC → nc).
+    expect(count('web_503_nc_0')).to.equal(1);
+    expect(count('none_200_ok_1')).to.equal(1);
+    expect(count('measured')).to.equal(2);
+    expect(p.stats.counter('http.in.typescript_filter.logs.errors')).to.equal(1);
+  });
 });

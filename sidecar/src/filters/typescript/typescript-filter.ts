@@ -19,6 +19,7 @@ import type {
   HttpFilterFactory,
   PreparedFilter,
   ResponseHead,
+  StreamLog,
 } from '../../http/filter/filter.ts';
 import { headerRemove, headerSet } from '../../http/message/header-list.ts';
 import type { LocalReply } from '../../http/message/reply.ts';
@@ -173,6 +174,54 @@ class TypeScriptFilter implements HttpFilter {
       else headerSet(head.headers, name, value);
     });
     return undefined;
+  }
+
+  onResponseTrailers(trailers: string[]): void {
+    const prepared = this.#prepared;
+    const sandbox = prepared.sandbox;
+    if (!sandbox.hooks.trailers) return;
+    this.#called = true;
+    const outcome = sandbox.trailers({ id: this.#id, headers: [...trailers], routeConfig: this.#routeConfig });
+    if ('failed' in outcome) {
+      // The body went out: the trailers go as they were, the failure counted.
+      prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      return;
+    }
+    prepared.report(outcome.ok);
+    applySets(outcome.ok.set, (name, value) => {
+      if (value === undefined) headerRemove(trailers, name);
+      else if (TOKEN.test(name) && !RESERVED.has(name) && VALUE.test(value)) headerSet(trailers, name, value);
+    });
+  }
+
+  onLog(log: StreamLog): void {
+    const prepared = this.#prepared;
+    const sandbox = prepared.sandbox;
+    if (!sandbox.hooks.log) return;
+    this.#called = true;
+    const outcome = sandbox.log({
+      id: this.#id,
+      headers: [],
+      log: {
+        status: log.status,
+        grpcStatus: log.grpcStatus ?? null,
+        flags: log.flags,
+        route: log.routeName,
+        cluster: log.cluster,
+        attempts: log.attempts,
+        upstreamAddress: log.upstreamAddress ?? null,
+        bytesReceived: log.bytesReceived,
+        bytesSent: log.bytesSent,
+        reset: log.reset,
+        durationMs: Math.round(log.durationMs * 1000) / 1000,
+      },
+      routeConfig: this.#routeConfig,
+    });
+    if ('failed' in outcome) {
+      prepared.own(outcome.failed === 'timeout' ? 'timeouts' : 'errors');
+      return;
+    }
+    prepared.report(outcome.ok);
   }
 
   onDestroy(): void {

@@ -12,6 +12,7 @@ import type {
   HttpFilterFactory,
   PreparedFilter,
   ResponseHead,
+  StreamLog,
 } from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';
 
@@ -269,6 +270,31 @@ export class FilterRun implements FilterStream {
         if (body !== undefined && !('replaceWith' in body)) body.destroy();
       } catch {
         // As for upstream heads: the reply goes out as it was.
+      }
+    }
+  }
+
+  /** The upstream response's trailers: filters that asked to see them, last one first. */
+  responseTrailers(trailers: string[]): void {
+    for (let i = this.#live.length - 1; i >= 0; i--) {
+      const filter = this.#live[i] as HttpFilter;
+      if (filter.onResponseTrailers === undefined) continue;
+      try {
+        filter.onResponseTrailers(trailers);
+      } catch {
+        // A filter that throws here leaves the trailers as they were; the response completes.
+      }
+    }
+  }
+
+  /** The log phase: every live filter that asked hears how the stream ended, first one first. */
+  log(log: StreamLog): void {
+    for (const filter of this.#live) {
+      if (filter.onLog === undefined) continue;
+      try {
+        filter.onLog(log);
+      } catch {
+        // The stream is over: a filter failing to log costs nothing but its own line.
       }
     }
   }

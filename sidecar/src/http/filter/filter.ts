@@ -82,6 +82,33 @@ export interface FilterStream {
   addFlag(flag: string): void;
 }
 
+/**
+ * What the log phase sees of a finished stream (Envoy's stream info, as access logs read it): how it ended, where it
+ * went, how long it took. Read-only, and only during onLog.
+ */
+export interface StreamLog {
+  /** The status sent downstream (0 when the client went away before any response). */
+  readonly status: number;
+  /** grpc-status from the response head or trailers, for gRPC calls that saw one. */
+  readonly grpcStatus?: number | undefined;
+  /** Envoy response flags ('UF', 'UO', 'NR', 'DI', …), '' when none. */
+  readonly flags: string;
+  /** The route's name and the cluster the router picked ('' when none). */
+  readonly routeName: string;
+  readonly cluster: string;
+  /** Upstream attempts made (0 for local replies); attempts - 1 retries. */
+  readonly attempts: number;
+  /** The last attempt's upstream `address:port`, when there was one. */
+  readonly upstreamAddress: string | undefined;
+  /** Request body bytes read from the client, response body bytes sent to it. */
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  /** The downstream stream was reset (an upstream failure after the head, a timeout, the client went away). */
+  readonly reset: boolean;
+  /** Milliseconds from the request head to the stream's end. */
+  readonly durationMs: number;
+}
+
 /** One filter's state for one stream; created per stream only by the filters configured for it. */
 export interface HttpFilter {
   /** Request headers, before the router picks an upstream: 'stop' holds the stream until continue or reply. */
@@ -92,6 +119,14 @@ export interface HttpFilter {
    * follows (a transform is ignored when `endStream`: the head is the whole response).
    */
   onResponseHeaders?(head: ResponseHead, endStream: boolean): ResponseBody | undefined;
+  /**
+   * The upstream response's trailers (filters in reverse order, after the body went through their transforms): flat
+   * `[name, value, …]`, lower-case names; the filter may change, add or remove entries in place (gRPC's grpc-status
+   * and grpc-message live here).
+   */
+  onResponseTrailers?(trailers: string[]): void;
+  /** The log phase: the stream is over (however it ended); what it did, once, before onDestroy. */
+  onLog?(log: StreamLog): void;
   /** The stream ended however it ended (finished, reset, timed out): drop timers and give back what is held. */
   onDestroy(): void;
 }

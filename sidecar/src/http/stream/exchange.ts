@@ -129,6 +129,14 @@ export class Exchange
     return this.router?.cluster.name ?? '';
   }
 
+  get upstreamAddress(): string | undefined {
+    return this.upstreamHost?.key;
+  }
+
+  get durationMs(): number {
+    return this.endMs - this.startMs;
+  }
+
   /** The client reset (or left) before the exchange ran. */
   gone(): boolean {
     return this.enc.gone();
@@ -139,10 +147,8 @@ export class Exchange
     ctx.activeRequests++;
     enc.attach(this, ctx);
     const observer = ctx.observer;
-    if (observer !== undefined) {
-      this.startMs = performance.now();
-      this.obs = observer.begin(this);
-    }
+    if (observer !== undefined || ctx.filters !== undefined) this.startMs = performance.now();
+    if (observer !== undefined) this.obs = observer.begin(this);
     const body = enc.requestBody();
     if (body === undefined) {
       this.route(undefined);
@@ -363,6 +369,7 @@ export class Exchange
   }
 
   encodeTrailers(trailers: HeaderList | undefined, last: Buffer | undefined): void {
+    if (trailers !== undefined) this.filterRun?.responseTrailers(trailers);
     const pipe = this.bodyPipe;
     if (pipe !== undefined) {
       // The response is complete when the transforms have written their last bytes (pipeEnded).
@@ -559,7 +566,6 @@ export class Exchange
       this.bodyPipe.destroy();
       this.bodyPipe = undefined;
     }
-    this.filterRun?.destroy();
     this.ctx.activeRequests--;
     if (this.requestTimer !== undefined) {
       clearTimeout(this.requestTimer);
@@ -575,10 +581,13 @@ export class Exchange
     this.releaseBody();
     this.enc.detach(this, this.ctx);
     const obs = this.obs;
-    if (obs !== undefined) {
-      this.endMs = performance.now();
-      obs.end(this);
+    const run = this.filterRun;
+    if (obs !== undefined || run !== undefined) this.endMs = performance.now();
+    if (run !== undefined) {
+      run.log(this);
+      run.destroy();
     }
+    obs?.end(this);
   }
 }
 
