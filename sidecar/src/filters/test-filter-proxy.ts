@@ -1,7 +1,7 @@
 // Test helper for HTTP filters: an app that counts the requests reaching it, and proxies on real sockets whose
 // connection manager runs given filters (the built-in registry) before the router.
 import type http from 'node:http';
-import type { HttpConnectionManagerConfig, HttpFilterConfig, Route } from '../config/model.ts';
+import type { HttpConnectionManagerConfig, HttpFilterConfig, ListenerConfig, Route } from '../config/model.ts';
 import {
   echoHandler,
   type ProxyUnderTest,
@@ -25,6 +25,7 @@ export interface FilterBench {
     filters: HttpFilterConfig[],
     routes?: Route[],
     hcm?: Partial<HttpConnectionManagerConfig>,
+    listener?: Partial<ListenerConfig>,
   ): Promise<ProxyUnderTest>;
 }
 
@@ -57,7 +58,7 @@ export function filterBench(appHandler?: http.RequestListener, caches?: Response
     get clusters() {
       return clusters;
     },
-    async proxy(filters, routes = [route({ prefix: '/', cluster: 'app' })], hcm = {}) {
+    async proxy(filters, routes = [route({ prefix: '/', cluster: 'app' })], hcm = {}, listener = {}) {
       clusters = new TestClusters();
       clusters.add('app', [app?.port ?? 0]);
       const p = await startProxy(
@@ -65,7 +66,7 @@ export function filterBench(appHandler?: http.RequestListener, caches?: Response
         clusters,
         { statPrefix: 'in', httpFilters: filters, ...hcm },
         undefined,
-        {},
+        listener,
         setup(undefined, caches),
       );
       proxies.push(p);

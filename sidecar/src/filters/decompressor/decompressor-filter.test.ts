@@ -108,6 +108,44 @@ describe('decompressor filter (envoy.filters.http.decompressor)', () => {
     expect(bomb.status).to.equal(413);
   });
 
+  it('decodes a streaming request body (past the buffer limit) on its way; refuses a streamed bomb (413) or garbage (400)', async () => {
+    // A 16 KiB buffer limit: these bodies are not read whole before routing, they stream through the request body phase.
+    const p = await bench.proxy(decompressor(), undefined, {}, { bufferLimitBytes: 16 * 1024 });
+    const compressed = zlib.gzipSync(TEXT);
+    expect(compressed.length).to.be.above(16 * 1024);
+    const res = await send(p.port, '/echo-body', {
+      method: 'POST',
+      headers: { 'content-encoding': 'gzip', 'content-type': 'text/plain' },
+      body: compressed,
+    });
+    expect(res.status).to.equal(200);
+    expect(res.body).to.equal(TEXT);
+    expect(res.headers['x-seen-encoding']).to.equal('undefined');
+    expect(p.stats.counter('http.in.decompressor.gz.gzip.request.decompressed')).to.equal(1);
+    expect(p.stats.counter('http.in.decompressor.gz.gzip.request.total_uncompressed_bytes')).to.equal(TEXT.length);
+    expect(BOMB.length).to.be.above(16 * 1024);
+    const bomb = await send(p.port, '/echo-body', {
+      method: 'POST',
+      headers: { 'content-encoding': 'gzip' },
+      body: BOMB,
+    });
+    expect(bomb.status).to.equal(413);
+    const garbage = Buffer.concat([compressed.subarray(0, 20), Buffer.alloc(64 * 1024, 0x5a)]);
+    const bad = await send(p.port, '/echo-body', {
+      method: 'POST',
+      headers: { 'content-encoding': 'gzip' },
+      body: garbage,
+    });
+    expect(bad.status).to.equal(400);
+    // The proxy serves on.
+    const after = await send(p.port, '/echo-body', {
+      method: 'POST',
+      headers: { 'content-encoding': 'gzip' },
+      body: zlib.gzipSync('still here'),
+    });
+    expect(after.body).to.equal('still here');
+  });
+
   it('a response that inflates past max_inflate_ratio is cut off, not inflated; the proxy serves on', async () => {
     const p = await bench.proxy(decompressor());
     const bomb = await raw(p.port, '/bomb');

@@ -1,5 +1,5 @@
 // envoy.filters.http.decompressor: undoes the library's content-coding (gzip, brotli or zstd, node:zlib) of request
-// bodies read whole before routing and of response bodies (streamed, or at once when they arrive whole), advertising
+// bodies (at once when read whole before routing, else streamed through the request body phase) and of response bodies (streamed, or at once when they arrive whole), advertising
 // the coding upstream in Accept-Encoding; a body that inflates past max_inflate_ratio (a decompression bomb) or the
 // buffer limit is refused. Stats: http.<prefix>.decompressor.<library name>.<library>.{request,response}.*.
 import { Transform, type TransformCallback } from 'node:stream';
@@ -11,14 +11,15 @@ import {
   type DecompressorConfig,
   type HttpFilterTypedConfig,
 } from '../../config/model.ts';
-import type {
-  BodyTransform,
-  FilterEnv,
-  FilterStream,
-  HttpFilter,
-  HttpFilterFactory,
-  PreparedFilter,
-  ResponseHead,
+import {
+  type BodyTransform,
+  type FilterEnv,
+  type FilterStream,
+  type HttpFilter,
+  type HttpFilterFactory,
+  type PreparedFilter,
+  RequestBodyError,
+  type ResponseHead,
 } from '../../http/filter/filter.ts';
 import { headerGet, headerRemove, headerSet } from '../../http/message/header-list.ts';
 import type { LocalReply } from '../../http/message/reply.ts';
@@ -116,7 +117,8 @@ class GuardedInflate extends Transform {
     inflate.on('data', (chunk: Buffer) => {
       this.#out += chunk.length;
       if (this.#out > this.#in * this.#ratio + RATIO_SLACK) {
-        this.destroy(new Error('decompressed body outgrew its max_inflate_ratio'));
+        // A request body answers 413 (as a whole one does); a response is cut off.
+        this.destroy(new RequestBodyError('decompressed body outgrew its max_inflate_ratio', 413));
         return;
       }
       if (!this.push(chunk)) inflate.pause();
@@ -151,13 +153,15 @@ class GuardedInflate extends Transform {
   }
 }
 
-/** One response's decompression: at once when the body arrives whole and small, else streamed and guarded. */
+/** One body's decompression: at once when a response arrives whole and small, else streamed and guarded. */
 class Decompression implements BodyTransform {
   readonly #prepared: PreparedDecompressor;
+  readonly #direction: Direction;
   #streams: Transform[] = [];
 
-  constructor(prepared: PreparedDecompressor) {
+  constructor(prepared: PreparedDecompressor, direction: Direction) {
     this.#prepared = prepared;
+    this.#direction = direction;
   }
 
   whole(body: Buffer): Buffer | undefined {
@@ -177,9 +181,10 @@ class Decompression implements BodyTransform {
 
   stream(): Transform {
     const prepared = this.#prepared;
+    const direction = this.#direction;
     const stream = new GuardedInflate(prepared.inflateStream(), prepared.config.maxInflateRatio, (input, output) => {
-      prepared.count('response', 'total_compressed_bytes', input);
-      prepared.count('response', 'total_uncompressed_bytes', output);
+      prepared.count(direction, 'total_compressed_bytes', input);
+      prepared.count(direction, 'total_uncompressed_bytes', output);
     });
     this.#streams = [stream];
     return stream;
@@ -215,8 +220,11 @@ class DecompressorFilter implements HttpFilter {
     if (!request.ignoreNoTransform && noTransform(stream.header('cache-control'))) return 'continue';
     const body = stream.requestBody();
     if (body === undefined) {
-      // A body that streams (larger than the buffer limit, or a gRPC call) goes on as it came.
-      prepared.count('request', 'not_decompressed');
+      // A body that streams (larger than the buffer limit, or a gRPC call) is inflated on its way, guarded the same.
+      if (stream.transformRequestBody(new Decompression(prepared, 'request'))) {
+        stream.setRequestHeader('content-encoding', withoutOutermost(encoding as string));
+        prepared.count('request', 'decompressed');
+      } else prepared.count('request', 'not_decompressed');
       return 'continue';
     }
     const limit = Math.min(stream.bufferLimitBytes, body.length * prepared.config.maxInflateRatio + RATIO_SLACK);
@@ -252,7 +260,7 @@ class DecompressorFilter implements HttpFilter {
     else headerSet(head.headers, 'content-encoding', rest);
     headerRemove(head.headers, 'content-length');
     prepared.count('response', 'decompressed');
-    this.#decompression = new Decompression(prepared);
+    this.#decompression = new Decompression(prepared, 'response');
     return this.#decompression;
   }
 

@@ -57,6 +57,7 @@ function run(steps: Step[]) {
       clientAddress: '127.0.0.1',
       body: () => undefined,
       replaceBody: () => false,
+      bodyStreams: false,
       bufferLimitBytes: 1024,
     },
     sink,

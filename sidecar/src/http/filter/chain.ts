@@ -38,6 +38,8 @@ export interface FilterRoute {
   readonly body: () => readonly Buffer[] | undefined;
   /** Replaces the body read whole (false when it streams). */
   readonly replaceBody: (body: Buffer) => boolean;
+  /** A body streams to the upstream (not read whole, not absent): request body transforms apply to it. */
+  readonly bodyStreams: boolean;
   readonly bufferLimitBytes: number;
 }
 
@@ -131,6 +133,9 @@ export class FilterRun implements FilterStream {
   #running = false;
   #resumedEarly = false;
   #state: Map<string, unknown> | undefined;
+  readonly #bodyStreams: boolean;
+  /** Request body transforms the filters installed, in the order the body goes through them. */
+  #requestTransforms: BodyTransform[] | undefined;
   /**
    * How many of the live filters see a local reply's head: those before the one that answered (its own reply skips
    * it, as in Envoy); all of them for the router's replies.
@@ -146,6 +151,7 @@ export class FilterRun implements FilterStream {
     this.rateLimits = route.rateLimits;
     this.#body = route.body;
     this.#replaceBody = route.replaceBody;
+    this.#bodyStreams = route.bodyStreams;
     this.bufferLimitBytes = route.bufferLimitBytes;
     this.#route = route.perFilterConfig;
     this.#vhost = route.vhostPerFilterConfig;
@@ -174,6 +180,19 @@ export class FilterRun implements FilterStream {
 
   replaceRequestBody(body: Buffer): boolean {
     return !this.#ended && this.#replaceBody(body);
+  }
+
+  transformRequestBody(transform: BodyTransform): boolean {
+    if (this.#ended || !this.#bodyStreams) return false;
+    if (this.#requestTransforms === undefined) this.#requestTransforms = [transform];
+    else this.#requestTransforms.push(transform);
+    headerRemove(this.#view.headers, 'content-length');
+    return true;
+  }
+
+  /** What the streaming request body goes through (undefined: nothing). */
+  get requestTransforms(): readonly BodyTransform[] | undefined {
+    return this.#requestTransforms;
   }
 
   get query(): string {
@@ -302,6 +321,11 @@ export class FilterRun implements FilterStream {
   /** The stream ended: every filter it created hears of it once. */
   destroy(): void {
     this.#ended = true;
+    const transforms = this.#requestTransforms;
+    if (transforms !== undefined) {
+      this.#requestTransforms = undefined;
+      for (const t of transforms) t.destroy();
+    }
     for (const filter of this.#live) filter.onDestroy();
     this.#live.length = 0;
   }

@@ -20,6 +20,19 @@ export interface BodyTransform {
   destroy(): void;
 }
 
+/**
+ * A request body transform's failure that answers the client with its own 4xx (e.g. 413 for a decompression bomb);
+ * any other error a request transform fails with answers 400.
+ */
+export class RequestBodyError extends Error {
+  readonly status: number;
+
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /** An upstream response head on its way downstream: filters may change the status and the headers. */
 export interface ResponseHead {
   status: number;
@@ -72,6 +85,14 @@ export interface FilterStream {
   requestBody(): Buffer | undefined;
   /** Replaces a request body that was read whole (false when it streams: nothing changed). */
   replaceRequestBody(body: Buffer): boolean;
+  /**
+   * The request body phase for a body that streams (larger than the buffer limit, or a gRPC call): it goes upstream
+   * through `transform.stream()` (filters in order, with backpressure), and its content-length is dropped (the length
+   * changes; HTTP/1.1 upstreams get it chunked). A transform that fails answers the client 400 (or a
+   * RequestBodyError's status) and resets the upstream request. False when there is no streaming body (none, or one
+   * read whole: use requestBody() and replaceRequestBody()). In the request-headers phase.
+   */
+  transformRequestBody(transform: BodyTransform): boolean;
   /** The connection manager's request buffer limit: what a filter may hold of a body at most. */
   readonly bufferLimitBytes: number;
   /** After 'stop': hands the stream on to the next filter (at most once per stop; ignored once the stream ended). */

@@ -13,7 +13,7 @@ import type { ExchangeSummary, ObservedRequest, RequestObserver } from '../conte
 import type { HttpContext } from '../context/http-context.ts';
 import { type BodyPipeSink, ResponseBodyPipe } from '../filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from '../filter/chain.ts';
-import type { BodyTransform, ResponseHead } from '../filter/filter.ts';
+import { type BodyTransform, RequestBodyError, type ResponseHead } from '../filter/filter.ts';
 import { trustedClientAddress } from '../message/forwarded-headers.ts';
 import { GrpcStatus, grpcStatusForHttp, isGrpcContentType } from '../message/grpc.ts';
 import { type HeaderList, headerGet } from '../message/header-list.ts';
@@ -231,6 +231,7 @@ export class Exchange
             this.bodyChunks = [replacement];
             return true;
           },
+          bodyStreams: body !== undefined,
           bufferLimitBytes: ctx.bufferLimitBytes,
         },
         this,
@@ -288,9 +289,37 @@ export class Exchange
       if (idleMs > 0) idleSweeper.track(this);
     }
     if (body !== undefined && !this.bodyWatched && (idleMs > 0 || this.obs !== undefined)) this.watchBody();
+    const transforms = this.filterRun?.requestTransforms;
+    if (body !== undefined && transforms !== undefined) body = this.transformRequest(body, transforms);
     const router = new RouterRequest(this, routed, this.obs);
     this.router = router;
     router.forward(routed, body, this.bodyChunks, this.body, this.readFirst);
+  }
+
+  /**
+   * The filters' request body transforms over a streaming body, piped with backpressure; a transform that fails
+   * answers 400 (or its RequestBodyError status) and resets the upstream request. FilterRun.destroy releases them.
+   */
+  private transformRequest(body: Readable, transforms: readonly BodyTransform[]): Readable {
+    let out = body;
+    for (const t of transforms) {
+      const next = t.stream();
+      next.once('error', (err: Error) => this.requestBodyFailed(err));
+      out.pipe(next);
+      out = next;
+    }
+    return out;
+  }
+
+  private requestBodyFailed(err: Error): void {
+    if (this.done) return;
+    this.router?.abort(undefined);
+    if (this.responseStarted) {
+      this.resetDownstream(ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    const status = err instanceof RequestBodyError ? err.status : 400;
+    this.reply({ status, body: 'invalid request body', flags: ResponseFlag.DownstreamProtocolError });
   }
 
   // ---- the response, from the router (RouterStream) -------------------------------------------------------------

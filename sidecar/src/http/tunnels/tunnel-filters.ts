@@ -48,6 +48,7 @@ export function filterTunnel(
       // A tunnel has no body to read before it opens.
       body: () => undefined,
       replaceBody: () => false,
+      bodyStreams: false,
       bufferLimitBytes: ctx.bufferLimitBytes,
     },
     {
