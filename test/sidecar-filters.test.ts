@@ -1,6 +1,6 @@
 // End to end through a real mesh, resources applied with trellisctl: fault injection at the calling sidecar (aborts
 // answer without reaching the app, delays hold the request), redirects, direct responses, mirroring, and a service's
-// rate limit, response cache and compression at its own inbound sidecar.
+// rate limit, response cache, compression and TypeScript filters (with per-path overrides) at its own inbound sidecar.
 
 import { readFileSync } from 'node:fs';
 import zlib from 'node:zlib';
@@ -338,5 +338,30 @@ ${indented}`),
     expect(await stat('http.inbound.typescript_filter.hmac.count.unsigned', 'webV1')).to.be.at.least(1);
     await mesh.apply(policy(''));
     await eventually(async () => expect((await get('/signed')).status).to.equal(200), 200);
+  });
+
+  it("a TypeScript filter's overrides through trellisctl: off on one path, another config on another", async () => {
+    await mesh.apply(
+      policy(`filters:
+    - name: tier
+      config: { v: basic }
+      overrides:
+        - match: { pathPrefix: /gold }
+          config: { v: gold }
+        - match: { pathExact: /plain }
+          disabled: true
+      source: |
+        export default {
+          onResponse(res: FilterResponse, ctx: FilterContext) {
+            res.setHeader('x-tier', ((ctx.routeConfig ?? ctx.config) as { v: string }).v);
+          },
+        };`),
+    );
+    await eventually(async () => expect((await get('/gold/1')).headers['x-tier']).to.equal('gold'), 200);
+    expect((await get('/plain')).headers['x-tier']).to.equal(undefined);
+    expect((await get('/plain/not-exact')).headers['x-tier']).to.equal('basic');
+    expect((await get('/other')).headers['x-tier']).to.equal('basic');
+    await mesh.apply(policy(''));
+    await eventually(async () => expect((await get('/gold/1')).headers['x-tier']).to.equal(undefined), 200);
   });
 });

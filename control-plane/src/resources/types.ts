@@ -359,6 +359,17 @@ export interface TypeScriptFilterSpec {
   config?: Record<string, unknown>;
   /** The budget of one hook call; default 50ms, at most 1s. */
   timeout?: string;
+  /**
+   * Exceptions by request on the service's inbound side, tried in order: the first whose match a request meets turns
+   * the filter off for it (`disabled: true`) or hands it `config` as `context.routeConfig`.
+   */
+  overrides?: TypeScriptFilterOverride[];
+}
+
+export interface TypeScriptFilterOverride {
+  match: HttpMatch;
+  disabled?: boolean;
+  config?: Record<string, unknown>;
 }
 
 export interface TrafficPolicySpec {

@@ -19,7 +19,7 @@ import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
 import { connectionLimitFilters, hcmLimitFields, listenerLimitFields } from './sidecar-limits.ts';
 import { type EffectiveTelemetry, hcmTelemetryFields, tcpTelemetryFields } from './telemetry.ts';
-import { typescriptHttpFilters } from './typescript-filters.ts';
+import { typescriptHttpFilters, typescriptOverrideRoutes } from './typescript-filters.ts';
 
 export const TCP_PROXY_TYPE_URL = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const OUTBOUND_LISTENER = 'outbound';
@@ -155,17 +155,16 @@ export function inboundListener(
       ...(responseCache === undefined ? [] : [cacheHttpFilter(responseCache)]),
       ...(compression === undefined ? [] : compressionHttpFilters(compression)),
     ];
-    const route = {
-      name: DEFAULT_ROUTE_NAME,
-      match: { prefix: '/' },
-      route: { cluster, timeout: duration(0), ...rateLimitRouteFields(policy?.rateLimit) },
-    };
+    const action = { cluster, timeout: duration(0), ...rateLimitRouteFields(policy?.rateLimit) };
+    const route = { name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: action };
+    // A filter's exceptions (off, or another config, for some requests) are routes before the catch-all.
+    const routes = custom === undefined ? [route] : [...typescriptOverrideRoutes(custom, action), route];
     const hcm = {
       ...sidecarHcm(INBOUND_LISTENER, ['websocket'], telemetry, service, inboundHcmFields(options), filters),
       ...hcmLimitFields(options),
       route_config: {
         name,
-        virtual_hosts: [{ name, domains: ['*'], routes: [route] }],
+        virtual_hosts: [{ name, domains: ['*'], routes }],
         ...inboundRouteConfigFields(options),
       },
     };

@@ -134,7 +134,7 @@ function validateRedirect(value: unknown, path: string, issues: Issues): void {
   if (r['stripQuery'] !== undefined) issues.boolean(r['stripQuery'], field(path, 'stripQuery'));
 }
 
-function validateMatch(value: unknown, path: string, issues: Issues): void {
+export function validateMatch(value: unknown, path: string, issues: Issues): void {
   const m = issues.object(value, path, MATCH_FIELDS);
   if (!m) return;
   issues.atMostOne(m, path, ['pathPrefix', 'pathExact', 'pathRegex']);

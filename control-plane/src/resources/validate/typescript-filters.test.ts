@@ -33,4 +33,43 @@ describe('validate filters (TypeScript)', () => {
       ],
     ]);
   });
+
+  it('overrides: a match and exactly one of disabled: true or config, each error at its field', () => {
+    const over = (overrides: unknown) => [{ name: 'stamp', source: OK, overrides }];
+    expectErrors(f, [
+      [
+        over([
+          { match: { pathPrefix: '/health' }, disabled: true },
+          { match: { pathExact: '/gold', headers: { 'x-tier': { exact: 'gold' } } }, config: { v: 'gold' } },
+        ]),
+        [],
+      ],
+      [
+        over([
+          { disabled: true },
+          { match: { pathPrefix: 'health' }, disabled: true },
+          { match: { pathPrefix: '/a' } },
+          { match: { pathPrefix: '/b' }, disabled: true, config: {} },
+          { match: { pathPrefix: '/c' }, disabled: false },
+          { match: { pathPrefix: '/d' }, config: [1] },
+          { match: { queryParams: { debug: { present: false } } }, disabled: true },
+          { match: { pathPrefix: '/e' }, disabled: true, extra: 1 },
+        ]),
+        [
+          'spec.filters[0].overrides[0].match: required, expected a request match ({pathPrefix|pathExact|pathRegex, headers, …})',
+          'spec.filters[0].overrides[1].match.pathPrefix: expected a path starting with "/", got "health"',
+          'spec.filters[0].overrides[2]: needs exactly one of `disabled: true` (the filter is off there) or `config` (its config there)',
+          'spec.filters[0].overrides[3]: needs exactly one of `disabled: true` (the filter is off there) or `config` (its config there)',
+          'spec.filters[0].overrides[4].disabled: only `disabled: true` means something (leave it out otherwise)',
+          'spec.filters[0].overrides[5].config: expected a mapping (JSON object), got a list',
+          'spec.filters[0].overrides[6].match.queryParams.debug: an absent query parameter cannot be matched (Envoy has no such matcher)',
+          'spec.filters[0].overrides[7].extra: unknown field, expected one of match|disabled|config',
+        ],
+      ],
+      [
+        over(Array.from({ length: 33 }, (_, i) => ({ match: { pathExact: `/p${i}` }, disabled: true }))),
+        ['spec.filters[0].overrides: has 33 entries, at most 32'],
+      ],
+    ]);
+  });
 });
