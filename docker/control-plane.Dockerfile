@@ -9,6 +9,7 @@ COPY packages/xds-protos/package.json packages/xds-protos/
 COPY packages/re2/package.json packages/re2/
 COPY packages/filter-api/package.json packages/filter-api/
 COPY packages/node-contract/package.json packages/node-contract/
+COPY packages/identity/package.json packages/identity/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
@@ -17,6 +18,7 @@ COPY packages/xds-protos/src packages/xds-protos/src
 COPY packages/re2/src packages/re2/src
 COPY packages/filter-api/src packages/filter-api/src
 COPY packages/node-contract/src packages/node-contract/src
+COPY packages/identity/src packages/identity/src
 COPY proto proto
 COPY control-plane/bin control-plane/bin
 COPY control-plane/src control-plane/src

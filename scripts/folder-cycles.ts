@@ -9,6 +9,7 @@ const DEFAULT_ROOTS = [
   'control-plane/src',
   'demo/src',
   'packages/filter-api/src',
+  'packages/identity/src',
   'packages/node-contract/src',
   'packages/re2/src',
   'packages/xds-protos/src',
