@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { parse, parseAllDocuments } from 'yaml';
 import { type ApiServer, startApiServer } from '../control-plane/src/api/server.ts';
 import { runCli } from '../control-plane/src/cli/main.ts';
+import { JoinTokens } from '../control-plane/src/identity/join-tokens.ts';
 import { FileStore } from '../control-plane/src/store/file-store.ts';
 import type { ProxyStatus, ProxyTracker, TypeStatus } from '../control-plane/src/xds/proxy-status.ts';
 import { ORDERS_YAML } from './fixtures/resources.ts';
@@ -84,6 +85,8 @@ describe('trellisctl (in-process)', () => {
     return p;
   }
 
+  const tokens = JoinTokens.open(undefined);
+
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'trellis-cli-'));
     store = new FileStore(path.join(dir, 'data'));
@@ -94,6 +97,7 @@ describe('trellisctl (in-process)', () => {
       logger: pino({ level: 'silent' }),
       host: '127.0.0.1',
       port: 0,
+      identity: { trustDomain: 'cluster.local', tokens },
     });
     api = `127.0.0.1:${server.port}`;
   });
@@ -227,6 +231,21 @@ describe('trellisctl (in-process)', () => {
     );
     const json = JSON.parse((await ctl(['proxy-status', '-o', 'json'])).stdout);
     expect(json.proxies.map((p: { node_id: string }) => p.node_id)).to.deep.equal(['orders-1', 'grpc-client']);
+  });
+
+  it('token create: the token alone for scripts, its identity and expiry with -o yaml, bad input named', async () => {
+    const plain = await ctl(['token', 'create', '--service', 'web', '--ttl', '1h']);
+    expect(plain.code, plain.stderr).to.equal(0);
+    const token = plain.stdout.trim();
+    expect(token).to.match(/^trellis-join\.v1\.[\w-]+\.[\w-]+$/);
+    expect(tokens.verify(token)).to.deep.include({ namespace: 'default', serviceAccount: 'web' });
+    const detailed = await ctl(['token', 'create', '--service', 'web', '--namespace', 'shop', '-o', 'yaml']);
+    const doc = parse(detailed.stdout) as { spiffe_id: string; expires_at: string };
+    expect(doc.spiffe_id).to.equal('spiffe://cluster.local/ns/shop/sa/web');
+    expect(Date.parse(doc.expires_at) - Date.now()).to.be.within(23.9 * 3600_000, 24 * 3600_000);
+    const bad = await ctl(['token', 'create', '--service', 'web', '--namespace', 'a/b']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include('namespace: expected letters, digits, ".", "-" or "_" (not "." or ".."), got "a/b"');
   });
 
   it('says when no proxy is connected', async () => {

@@ -1,12 +1,17 @@
 // Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API and
 // the control plane's own telemetry (metrics port, tracing).
 
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { certificateServiceDefinition } from '@trellis/identity';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from '@trellis/node-contract';
 import type { Logger } from 'pino';
 import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { LogLimiter } from './common/log-limiter.ts';
+import { certificateService } from './identity/certificate-service.ts';
+import { JoinTokens } from './identity/join-tokens.ts';
+import { MeshCa } from './identity/mesh-ca.ts';
 import { Debouncer } from './publish/debouncer.ts';
 import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
@@ -50,7 +55,13 @@ export interface ControlPlaneOptions {
   admission?: Partial<AdmissionOptions>;
   /** Unanswered response bytes past which new streams wait (default: see xds/in-flight.ts). */
   inFlight?: Partial<InFlightOptions>;
+  /** Where the mesh CA's root and the join-token key live (`<dataDir>/ca/`); without it, both live in memory. */
+  dataDir?: string;
+  /** The mesh CA: trust domain (default cluster.local), a plug-in CA directory, workload certificate lifetime. */
+  identity?: { trustDomain?: string; pluginDir?: string; workloadTtlMs?: number };
 }
+
+export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
 export class ControlPlane {
@@ -127,7 +138,26 @@ export class ControlPlane {
       onLastUnwatch: (group) => self?.forget(group),
     });
     const telemetry = new ControlPlaneTelemetry(opts.tracing);
+    const ca = await MeshCa.open({
+      trustDomain: opts.identity?.trustDomain ?? DEFAULT_TRUST_DOMAIN,
+      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+      ...(opts.identity?.pluginDir === undefined ? {} : { pluginDir: opts.identity.pluginDir }),
+      ...(opts.identity?.workloadTtlMs === undefined ? {} : { defaultTtlMs: opts.identity.workloadTtlMs }),
+    });
+    const tokens = JoinTokens.open(opts.dataDir);
+    const signing = certificateService({
+      ca,
+      tokens,
+      logger: logger.child({ component: 'ca' }),
+      onResult: (result, how) => telemetry.metrics.certificateRequest(result, how),
+    });
     const xds = new XdsServer({
+      services: [
+        {
+          definition: certificateServiceDefinition,
+          implementation: signing as unknown as UntypedServiceImplementation,
+        },
+      ],
       cache,
       logger: logger.child({ component: 'xds' }),
       observer: telemetry.xds,
@@ -150,6 +180,7 @@ export class ControlPlane {
         logger: logger.child({ component: 'api' }),
         host: opts.apiHost,
         port: opts.apiPort,
+        identity: { trustDomain: ca.trustDomain, tokens },
       });
       if (opts.metricsPort !== undefined) {
         metrics = await startMetricsServer({

@@ -1,8 +1,10 @@
 // The trellis-control-plane process: flags and env vars, JSON logs, metrics port, tracing, graceful SIGTERM.
 import path from 'node:path';
+import { isTrustDomain } from '@trellis/identity';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { ControlPlane, DEFAULT_DEBOUNCE } from './control-plane.ts';
+import { ControlPlane, DEFAULT_DEBOUNCE, DEFAULT_TRUST_DOMAIN } from './control-plane.ts';
+import { MAX_WORKLOAD_TTL_MS, MIN_WORKLOAD_TTL_MS } from './identity/mesh-ca.ts';
 import { parseDuration } from './resources/duration.ts';
 import { FileStore } from './store/file-store.ts';
 import { startTracing, type Tracing } from './telemetry/tracing.ts';
@@ -135,6 +137,24 @@ export async function main(argv: string[]): Promise<void> {
       ),
     )
     .option(
+      '--trust-domain <domain>',
+      'SPIFFE trust domain of the mesh CA (env TRELLIS_TRUST_DOMAIN)',
+      env['TRELLIS_TRUST_DOMAIN'] ?? DEFAULT_TRUST_DOMAIN,
+    )
+    .option(
+      '--ca-dir <dir>',
+      'a plug-in CA instead of the generated root: ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem (env TRELLIS_CA_DIR)',
+      env['TRELLIS_CA_DIR'],
+    )
+    .addOption(
+      durationOption(
+        '--workload-cert-ttl',
+        'TRELLIS_WORKLOAD_CERT_TTL',
+        'lifetime of workload certificates (1m to 90d)',
+        '24h',
+      ),
+    )
+    .option(
       '--log-level <level>',
       `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`,
       env['TRELLIS_LOG_LEVEL'] ?? 'info',
@@ -156,8 +176,17 @@ export async function main(argv: string[]): Promise<void> {
     admissionRate: number;
     admissionBurst: number;
     inflightBudgetMib: number;
+    trustDomain: string;
+    caDir?: string;
+    workloadCertTtl: number;
     logLevel: string;
   }>();
+  if (!isTrustDomain(o.trustDomain))
+    program.error(
+      `error: option '--trust-domain' expected lower-case letters, digits, ".", "-" or "_", got '${o.trustDomain}'`,
+    );
+  if (o.workloadCertTtl < MIN_WORKLOAD_TTL_MS || o.workloadCertTtl > MAX_WORKLOAD_TTL_MS)
+    program.error("error: option '--workload-cert-ttl' expected a duration from 1m to 90d");
   if (!LEVELS.includes(o.logLevel))
     program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
   if (o.debounceMax < o.debounceQuiet)
@@ -187,6 +216,12 @@ export async function main(argv: string[]): Promise<void> {
     metricsHost: o.metricsHost,
     metricsPort: o.metricsPort,
     tracing,
+    dataDir,
+    identity: {
+      trustDomain: o.trustDomain,
+      workloadTtlMs: o.workloadCertTtl,
+      ...(o.caDir === undefined ? {} : { pluginDir: path.resolve(o.caDir) }),
+    },
   });
   logger.info({ dataDir }, 'ready');
   let stopping = false;

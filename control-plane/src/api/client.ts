@@ -6,6 +6,8 @@ import type {
   ApplyRequestMessage,
   ApplyResponseMessage,
   ConfigDumpResponseMessage,
+  CreateJoinTokenRequestMessage,
+  CreateJoinTokenResponseMessage,
   DeleteResponseMessage,
   ListRequestMessage,
   ListResponseMessage,
@@ -96,6 +98,10 @@ export class AdminClient {
 
   meshStats(req: Partial<MeshStatsRequestMessage> = {}): Promise<MeshStatsResponseMessage> {
     return this.#unary('MeshStats', req);
+  }
+
+  createJoinToken(req: Partial<CreateJoinTokenRequestMessage>): Promise<CreateJoinTokenResponseMessage> {
+    return this.#unary('CreateJoinToken', req);
   }
 
   /** A stream of WatchEvents (no deadline); cancel() it when done. */

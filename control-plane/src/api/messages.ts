@@ -121,6 +121,19 @@ export interface ConfigDumpResponseMessage {
   types: TypeDumpMessage[];
 }
 
+export interface CreateJoinTokenRequestMessage {
+  service: string;
+  namespace: string;
+  service_account: string;
+  ttl_seconds: number;
+}
+
+export interface CreateJoinTokenResponseMessage {
+  token: string;
+  spiffe_id: string;
+  expires_at: string;
+}
+
 export interface MeshStatsRequestMessage {
   metric_prefixes: string[];
   timeout_ms: number;

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MAX_API_REQUEST_BYTES } from '../common/limits.ts';
+import type { JoinTokens } from '../identity/join-tokens.ts';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';
@@ -11,10 +12,12 @@ import { applyResources } from './apply.ts';
 import { configDump, type SnapshotSource } from './config-dump.ts';
 import { deleteResource } from './delete.ts';
 import { ApiError, requireKind, requireName } from './errors.ts';
+import { createJoinToken } from './join-token.ts';
 import { listPage } from './list.ts';
 import { meshStats } from './mesh-stats.ts';
 import type {
   ApplyRequestMessage,
+  CreateJoinTokenRequestMessage,
   DeleteRequestMessage,
   KindNameMessage,
   ListRequestMessage,
@@ -39,6 +42,8 @@ export interface ApiServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** The mesh CA's trust domain and join-token issuer (CreateJoinToken); without it CreateJoinToken is UNAVAILABLE. */
+  identity?: { trustDomain: string; tokens: JoinTokens };
 }
 
 export interface ApiServer {
@@ -174,6 +179,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     ConfigDump: unary('ConfigDump', logger, observer, (req: { node_id: string }) => {
       if (!opts.snapshots) throw new ApiError(grpc.status.UNAVAILABLE, 'this server has no snapshot cache');
       return configDump(proxies, opts.snapshots, req.node_id);
+    }),
+    CreateJoinToken: unary('CreateJoinToken', logger, observer, (req: CreateJoinTokenRequestMessage) => {
+      const identity = opts.identity;
+      if (!identity) throw new ApiError(grpc.status.UNAVAILABLE, 'this server has no mesh CA');
+      return createJoinToken(identity.trustDomain, identity.tokens, req, logger);
     }),
     MeshStats: unary(
       'MeshStats',

@@ -1,4 +1,4 @@
-// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status, config-dump, top).
+// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status, config-dump, top, token).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../resources/duration.ts';
 import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
@@ -9,6 +9,7 @@ import { describeFailure } from './errors.ts';
 import { deleteCommand, getCommand } from './get.ts';
 import type { CliIo } from './io.ts';
 import { proxyStatusCommand } from './proxy-status.ts';
+import { tokenCreateCommand } from './token.ts';
 import { topCommand } from './top.ts';
 
 export const DEFAULT_API = '127.0.0.1:18001';
@@ -96,6 +97,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('-o, --output <format>', 'table|json (json implies --once)', 'table')
     .action((opts: { interval: number; once: boolean; output: string }) =>
       topCommand(context(), { intervalMs: opts.interval, once: opts.once, output: opts.output }),
+    );
+
+  program
+    .command('token')
+    .description('join tokens: what a sidecar presents (--join-token) for its first workload certificate')
+    .command('create')
+    .description("a join token for a service's sidecars (the token alone on stdout, or its details with -o)")
+    .requiredOption('--service <name>', 'the service the sidecars front')
+    .option('--namespace <ns>', 'namespace of the identity', 'default')
+    .option('--service-account <sa>', "service account of the identity (default: the service's name)", '')
+    .addOption(
+      new Option('--ttl <duration>', 'how long the token admits').argParser(duration).default(86_400_000, '24h'),
+    )
+    .option('-o, --output <format>', 'token|yaml|json', 'token')
+    .action((opts: { service: string; namespace: string; serviceAccount: string; ttl: number; output: string }) =>
+      tokenCreateCommand(context(), {
+        service: opts.service,
+        namespace: opts.namespace,
+        serviceAccount: opts.serviceAccount,
+        ttlMs: opts.ttl,
+        output: opts.output,
+      }),
     );
 
   try {

@@ -4,7 +4,7 @@ import { createPrivateKey, type KeyObject, X509Certificate as NodeX509, randomBy
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { spiffeId, type WorkloadIdentity } from '@trellis/identity';
+import { parseSpiffeId, spiffeId, type WorkloadIdentity } from '@trellis/identity';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -232,6 +232,24 @@ export class MeshCa {
     if (!anchored) throw new Error('plug-in CA: ca-cert.pem (with cert-chain.pem) does not chain to root-cert.pem');
   }
 
+  /**
+   * The identity of a workload certificate this CA issued and that is valid now (a renewal's proof); otherwise why
+   * not, as a message for the caller.
+   */
+  verifyIssued(cert: NodeX509): WorkloadIdentity | string {
+    const signer = new NodeX509(this.#signer.cert.toString('pem'));
+    if (!cert.checkIssued(signer) || !cert.verify(signer.publicKey)) return 'not issued by this mesh CA';
+    const now = this.#now();
+    if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) <= now)
+      return `not valid now (until ${cert.validTo})`;
+    if (cert.ca) return 'a CA certificate is not a workload identity';
+    const identity = certificateIdentity(cert);
+    if (identity === undefined) return 'no workload SPIFFE id (URI SAN)';
+    if (identity.trustDomain !== this.trustDomain)
+      return `trust domain ${identity.trustDomain} is not ${this.trustDomain}`;
+    return identity;
+  }
+
   /** When the CA's own certificate expires: no workload certificate outlives it. */
   get notAfter(): Date {
     return this.#signer.cert.notAfter;
@@ -281,4 +299,13 @@ export class MeshCa {
     const above = this.#signerIsRoot ? chainAbove : [caCert.toString('pem'), ...chainAbove];
     return { chain: [leaf.toString('pem'), ...above], spiffeId: uri, notAfter };
   }
+}
+
+/** The identity in a workload certificate's SPIFFE URI SAN, when it has exactly one. */
+export function certificateIdentity(cert: NodeX509): WorkloadIdentity | undefined {
+  const uris = (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter((s) => s.startsWith('URI:'))
+    .map((s) => s.slice(4));
+  return uris.length === 1 ? parseSpiffeId(uris[0] as string) : undefined;
 }

@@ -26,6 +26,7 @@ export class ControlPlaneMetrics {
   readonly convergence: Histogram<string>;
   readonly endpointConvergence: Histogram<string>;
   readonly apiRequests: Counter<'method' | 'code'>;
+  readonly certificates: Counter<'result' | 'credential'>;
   #countProxies: () => Iterable<string> = () => [];
   #xdsLoad: () => XdsLoad = () => ({ inFlightBytes: 0, admissionWaiting: 0, pushWaiting: 0 });
 
@@ -111,6 +112,17 @@ export class ControlPlaneMetrics {
       labelNames: ['method', 'code'],
       registers,
     });
+    this.certificates = new Counter({
+      name: 'trellis_cp_certificate_requests_total',
+      help: 'Workload certificate requests to the mesh CA, by result (issued, refused) and credential (token, renewal, none)',
+      labelNames: ['result', 'credential'],
+      registers,
+    });
+  }
+
+  /** One answered certificate signing request. */
+  certificateRequest(result: 'issued' | 'refused', credential: 'token' | 'renewal' | 'none'): void {
+    this.certificates.inc({ result, credential });
   }
 
   /** Where the connected-proxies gauge reads the client kind of every connected proxy at scrape time. */

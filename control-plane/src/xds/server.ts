@@ -3,6 +3,7 @@ import {
   type handleBidiStreamingCall,
   Server,
   ServerCredentials,
+  type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -31,6 +32,8 @@ export interface XdsServerOptions {
   admission?: Partial<AdmissionOptions>;
   /** Bound on unanswered response bytes before new streams wait; defaults in in-flight.ts. */
   inFlight?: Partial<InFlightOptions>;
+  /** More services on the same port (the mesh CA's certificate signing service). */
+  services?: readonly { definition: ServiceDefinition; implementation: UntypedServiceImplementation }[];
 }
 
 /**
@@ -79,6 +82,7 @@ export class XdsServer implements ProxyTracker {
   readonly #responses = new SharedResponses();
   #expiry: NodeJS.Timeout | undefined;
   readonly #inFlight: InFlightBudget;
+  readonly #services: NonNullable<XdsServerOptions['services']>;
   #server: Server | undefined;
   #streams = 0;
 
@@ -89,6 +93,7 @@ export class XdsServer implements ProxyTracker {
     this.#observer = opts.observer;
     this.#warnings = new LogLimiter(opts.warnings);
     this.#inFlight = new InFlightBudget(opts.inFlight);
+    this.#services = opts.services ?? [];
     this.#admission = new Admission(opts.admission, undefined, this.#inFlight);
     this.#pushes = new Admission(
       { ratePerSecond: 0 },
@@ -109,6 +114,7 @@ export class XdsServer implements ProxyTracker {
     };
     const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
     server.addService(adsServiceDefinition, impl as UntypedServiceImplementation);
+    for (const s of this.#services) server.addService(s.definition, s.implementation);
     this.#server = server;
     // Old rounds' shared responses go once idle (a quarter of the idle time late at most).
     this.#expiry = setInterval(() => this.#responses.expire(), SHARED_RESPONSE_IDLE_MS / 4);
