@@ -58,7 +58,7 @@ export interface ControlPlaneOptions {
   /** Where the mesh CA's root and the join-token key live (`<dataDir>/ca/`); without it, both live in memory. */
   dataDir?: string;
   /** The mesh CA: trust domain (default cluster.local), a plug-in CA directory, workload certificate lifetime. */
-  identity?: { trustDomain?: string; pluginDir?: string; workloadTtlMs?: number };
+  identity?: { trustDomain?: string; pluginDir?: string; workloadTtlMs?: number; minWorkloadTtlMs?: number };
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
@@ -143,6 +143,7 @@ export class ControlPlane {
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
       ...(opts.identity?.pluginDir === undefined ? {} : { pluginDir: opts.identity.pluginDir }),
       ...(opts.identity?.workloadTtlMs === undefined ? {} : { defaultTtlMs: opts.identity.workloadTtlMs }),
+      ...(opts.identity?.minWorkloadTtlMs === undefined ? {} : { minTtlMs: opts.identity.minWorkloadTtlMs }),
     });
     const tokens = JoinTokens.open(opts.dataDir);
     const signing = certificateService({

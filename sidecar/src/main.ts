@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { Stats } from './common/stats.ts';
 import { CONNECTION_LIMIT_DEFAULTS } from './listeners/connection-gate.ts';
 import { startTracing } from './observers/tracing/otlp-tracing.ts';
 import {
@@ -18,6 +19,8 @@ import {
   tracingSettings,
 } from './observers/tracing/tracing-config.ts';
 import { Sidecar } from './sidecar.ts';
+import { certificateInfo } from './tls/certificate-info.ts';
+import { WorkloadIdentity } from './tls/workload-identity.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -36,12 +39,13 @@ function nonZeroPort(value: string): number {
   return n;
 }
 
-/** '5s', '500ms', '2m' or a bare number of milliseconds. */
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** '5s', '500ms', '2m', '24h', '1d' or a bare number of milliseconds. */
 function ms(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
-  if (m === null) throw new InvalidArgumentError('expected a duration such as 5s or 500ms');
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (m === null) throw new InvalidArgumentError('expected a duration such as 5s, 500ms or 24h');
+  return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1));
 }
 
 /** 'host:port[,host:port…]' */
@@ -108,6 +112,8 @@ export interface SidecarFlags {
   tracingProtocol: OtlpProtocol;
   tracingSampling: number;
   tracingBatchDelay: number;
+  joinToken?: string;
+  workloadCertTtl?: number;
 }
 
 /** A tracing parser as a flag parser (commander reports InvalidArgumentError with the flag's name). */
@@ -263,6 +269,22 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         ),
     )
     .addOption(
+      opt(
+        '--join-token <token>',
+        'a join token (trellisctl token create --service S): the sidecar gets a workload certificate from the mesh CA and rotates it at half-life',
+        'TRELLIS_JOIN_TOKEN',
+      ).default(env['TRELLIS_JOIN_TOKEN']),
+    )
+    .addOption(
+      opt(
+        '--workload-cert-ttl <duration>',
+        "lifetime to ask for the workload certificate (default: the CA's)",
+        'TRELLIS_WORKLOAD_CERT_TTL',
+      )
+        .argParser(ms)
+        .default(fromEnv('TRELLIS_WORKLOAD_CERT_TTL', ms)),
+    )
+    .addOption(
       opt('--log-level <level>', 'log level', 'TRELLIS_LOG_LEVEL')
         .choices(LEVELS)
         .default(e('TRELLIS_LOG_LEVEL', 'info')),
@@ -362,7 +384,22 @@ export async function main(argv: string[]): Promise<void> {
     logger.info({ endpoint, protocol, samplingPercent, serviceName }, 'tracing on');
   }
   const xds = new XdsClient({ servers: flags.xds, node, protocol: flags.xdsProtocol, logger });
+  const stats = new Stats();
+  const identity =
+    flags.joinToken === undefined
+      ? undefined
+      : new WorkloadIdentity({
+          addresses: flags.xds,
+          token: flags.joinToken,
+          service: flags.service,
+          ...(flags.workloadCertTtl === undefined ? {} : { ttlSeconds: Math.ceil(flags.workloadCertTtl / 1000) }),
+          stats,
+          logger: logger.child({ component: 'identity' }),
+        });
+  void identity?.start();
   const sidecar = new Sidecar({
+    stats,
+    ...(identity === undefined ? {} : { certificates: () => certificateInfo(identity.current) }),
     source: xds,
     logger,
     admin: { address: flags.adminAddress, port: flags.adminPort },
@@ -372,7 +409,11 @@ export async function main(argv: string[]): Promise<void> {
     },
     ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
-    ...(tracing === undefined ? {} : { observers: [tracing.factory], onStop: () => tracing.shutdown() }),
+    ...(tracing === undefined ? {} : { observers: [tracing.factory] }),
+    onStop: async () => {
+      identity?.stop();
+      await tracing?.shutdown();
+    },
     // The control plane reads sidecar metrics (trellisctl top) from the admin address announced here.
     onAdminBound: (address, port) => {
       node.metadata[NODE_META.adminAddress] =

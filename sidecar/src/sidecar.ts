@@ -23,6 +23,7 @@ import { HttpAccessLogs } from './observers/access-log/http-access-log.ts';
 import { LogWriters } from './observers/access-log/log-writers.ts';
 import { HttpMetrics } from './observers/metrics/http-metrics.ts';
 import { createTcpHandler, type TcpDeps } from './tcp/tcp-proxy.ts';
+import type { CertificateInfo } from './tls/certificate-info.ts';
 import { ClusterManager } from './upstream/cluster-manager.ts';
 
 /** What the sidecar needs from its config source: XdsClient in production, a hand-set source in tests. */
@@ -59,6 +60,8 @@ export interface SidecarOptions {
   observers?: readonly ExchangeObserverFactory[];
   /** Called once the admin port is bound, before the config source starts (main.ts announces it in node metadata). */
   onAdminBound?: (address: string, port: number) => void;
+  /** The workload certificates held (the admin's /certs), from main.ts's workload identity. */
+  certificates?: () => readonly CertificateInfo[];
   /** Runs on stop once the listeners are closed, bounded to 5 s (main.ts flushes queued trace spans). */
   onStop?: () => Promise<void>;
 }
@@ -148,6 +151,7 @@ export class Sidecar {
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
       purgeCaches: (match) => this.caches.purge(match),
+      ...(options.certificates === undefined ? {} : { certificates: options.certificates }),
     });
   }
 

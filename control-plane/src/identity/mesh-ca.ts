@@ -3,13 +3,14 @@
 import { createPrivateKey, type KeyObject, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import * as x509 from '@peculiar/x509';
 import { parseSpiffeId, spiffeId, type WorkloadIdentity } from '@trellis/identity';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-/** A WebCrypto signature algorithm (node:crypto's webcrypto types). */
-type SignatureAlgorithm = webcrypto.AlgorithmIdentifier | webcrypto.EcdsaParams | webcrypto.RsaHashedImportParams;
+import {
+  type KeyPair,
+  type Pkcs10CertificateRequest,
+  type SignatureAlgorithm,
+  type X509Certificate,
+  x509,
+} from '@trellis/identity/x509';
 
 /** The root a first start generates: ECDSA P-256, ten years. */
 const ROOT_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -44,6 +45,8 @@ export interface MeshCaOptions {
   defaultTtlMs?: number;
   /** The longest lifetime a workload may get (default 90 days). */
   maxTtlMs?: number;
+  /** The shortest (default 1 minute; tests of rotation go lower). */
+  minTtlMs?: number;
   now?: () => number;
 }
 
@@ -56,7 +59,7 @@ export interface IssuedCertificate {
 
 /** What a CA signs with: its certificate, key and the signature algorithm that key takes. */
 interface Signer {
-  cert: x509.X509Certificate;
+  cert: X509Certificate;
   key: CryptoKey;
   algorithm: SignatureAlgorithm;
   /** The chain above the signer (intermediates to the root), PEM. */
@@ -109,10 +112,7 @@ function checkKeyMode(file: string): void {
 }
 
 async function generateRoot(trustDomain: string, now: number): Promise<{ cert: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ROOT_ALGORITHM, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ROOT_ALGORITHM, true, ['sign', 'verify'])) as unknown as KeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(16).toString('hex'),
     name: `O=${trustDomain}, CN=Trellis mesh root CA`,
@@ -137,6 +137,7 @@ export class MeshCa {
   readonly #signer: Signer;
   readonly #defaultTtlMs: number;
   readonly #maxTtlMs: number;
+  readonly #minTtlMs: number;
   readonly #now: () => number;
   readonly #signerIsRoot: boolean;
 
@@ -148,6 +149,7 @@ export class MeshCa {
     this.#signerIsRoot = trustBundle.some((p) => new NodeX509(p).fingerprint256 === own);
     this.#defaultTtlMs = opts.defaultTtlMs ?? DEFAULT_WORKLOAD_TTL_MS;
     this.#maxTtlMs = opts.maxTtlMs ?? MAX_WORKLOAD_TTL_MS;
+    this.#minTtlMs = opts.minTtlMs ?? MIN_WORKLOAD_TTL_MS;
     this.#now = opts.now ?? Date.now;
   }
 
@@ -264,7 +266,7 @@ export class MeshCa {
     if (identity.trustDomain !== this.trustDomain)
       throw new Error(`identity is in trust domain ${identity.trustDomain}, the CA's is ${this.trustDomain}`);
     const uri = spiffeId(identity);
-    let csr: x509.Pkcs10CertificateRequest;
+    let csr: Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(csrPem);
     } catch {
@@ -273,7 +275,7 @@ export class MeshCa {
     if (!(await csr.verify())) throw new Error('csr: its signature does not verify with its own key');
     const now = this.#now();
     const asked = ttlSeconds > 0 ? ttlSeconds * 1000 : this.#defaultTtlMs;
-    const ttl = Math.max(MIN_WORKLOAD_TTL_MS, Math.min(asked, this.#maxTtlMs));
+    const ttl = Math.max(this.#minTtlMs, Math.min(asked, this.#maxTtlMs));
     const notAfter = new Date(Math.min(now + ttl, this.#signer.cert.notAfter.getTime()));
     const { cert: caCert, key, algorithm, chainAbove } = this.#signer;
     const leaf = await x509.X509CertificateGenerator.create({

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type HistogramSnapshot, quantile } from '../common/histogram.ts';
 import type { Stats, StatsSnapshot, StatTag } from '../common/stats.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
+import type { CertificateInfo } from '../tls/certificate-info.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { clustersJson, clustersText } from './clusters-page.ts';
 import { endpointStats } from './endpoint-stats.ts';
@@ -33,6 +34,8 @@ export interface AdminDeps {
   logger: Logger;
   /** Runtime log levels for /logging (absent: the page answers 404). */
   logLevels?: LogLevels;
+  /** The workload certificates this sidecar holds (GET /certs; absent: none). Never a key. */
+  certificates?: () => readonly CertificateInfo[];
   /** Drops the HTTP cache entries whose key passes `match` (POST /cache/purge); the number dropped. */
   purgeCaches?: (match: (key: string) => boolean) => number;
 }
@@ -194,6 +197,11 @@ export class AdminServer {
         if (url.searchParams.get('format') === 'json') sendJson(res, 200, clustersJson(d.clusters()));
         else send(res, 200, clustersText(d.clusters()));
       },
+    });
+    pages.set('/certs', {
+      methods: ['GET'],
+      help: 'the workload certificate in use (JSON: SPIFFE id, serial, validity); never a key',
+      serve: (_req, _url, res) => sendJson(res, 200, { certificates: d.certificates?.() ?? [] }),
     });
     pages.set('/stats', {
       methods: ['GET'],

@@ -1,0 +1,64 @@
+// Asks the mesh CA (IstioCertificateService on the control plane's xDS port) for a certificate: with a join token, or
+// renewing with the certificate held (its DER and the new CSR signed by its key); tries each xDS address in turn.
+import { sign } from 'node:crypto';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type CertificateResponse, CertificateServiceClient } from '@trellis/identity';
+
+/** How the request proves who asks. */
+export type CertificateCredential = { token: string } | { heldCertDer: Buffer; heldKeyPem: string };
+
+const DEADLINE_MS = 10_000;
+
+interface CreateCertificate {
+  CreateCertificate(
+    req: { csr: string; validityDuration: number },
+    md: Metadata,
+    options: { deadline: number },
+    cb: (err: ServiceError | null, res?: CertificateResponse) => void,
+  ): void;
+}
+
+function metadataFor(csrPem: string, credential: CertificateCredential): Metadata {
+  const md = new Metadata();
+  if ('token' in credential) md.set('authorization', `Bearer ${credential.token}`);
+  else {
+    md.set('x-trellis-renew-cert', credential.heldCertDer.toString('base64'));
+    md.set('x-trellis-renew-signature', sign('sha256', Buffer.from(csrPem), credential.heldKeyPem).toString('base64'));
+  }
+  return md;
+}
+
+function once(address: string, csrPem: string, ttlSeconds: number, md: Metadata): Promise<string[]> {
+  const client = new CertificateServiceClient(address, credentials.createInsecure());
+  return new Promise<string[]>((resolve, reject) => {
+    (client as unknown as CreateCertificate).CreateCertificate(
+      { csr: csrPem, validityDuration: ttlSeconds },
+      md,
+      { deadline: Date.now() + DEADLINE_MS },
+      (err, res) => {
+        client.close();
+        if (err) reject(new Error(`${address}: ${err.details || err.message}`));
+        else if (res === undefined || res.certChain.length === 0) reject(new Error(`${address}: an empty chain`));
+        else resolve(res.certChain);
+      },
+    );
+  });
+}
+
+/** The chain (leaf first) from the first address that answers; the errors of all when none does. */
+export async function requestCertificate(
+  addresses: readonly string[],
+  csrPem: string,
+  ttlSeconds: number,
+  credential: CertificateCredential,
+): Promise<string[]> {
+  const errors: string[] = [];
+  for (const address of addresses) {
+    try {
+      return await once(address, csrPem, ttlSeconds, metadataFor(csrPem, credential));
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  throw new Error(errors.join('; '));
+}
