@@ -21,6 +21,7 @@ import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
 import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
 import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
+import type { MeshIdentity } from './translator/mesh-tls.ts';
 import { translateWithWarnings } from './translator/translate.ts';
 import type { AdmissionOptions } from './xds/admission.ts';
 import type { InFlightOptions } from './xds/in-flight.ts';
@@ -58,7 +59,17 @@ export interface ControlPlaneOptions {
   /** Where the mesh CA's root and the join-token key live (`<dataDir>/ca/`); without it, both live in memory. */
   dataDir?: string;
   /** The mesh CA: trust domain (default cluster.local), a plug-in CA directory, workload certificate lifetime. */
-  identity?: { trustDomain?: string; pluginDir?: string; workloadTtlMs?: number; minWorkloadTtlMs?: number };
+  identity?: {
+    trustDomain?: string;
+    pluginDir?: string;
+    workloadTtlMs?: number;
+    minWorkloadTtlMs?: number;
+    /**
+     * Mesh mTLS for sidecars holding a workload certificate: permissive (default: their inbound takes mTLS and
+     * plaintext), strict (mTLS only), off (no TLS anywhere).
+     */
+    mtls?: 'off' | 'permissive' | 'strict';
+  };
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
@@ -79,6 +90,7 @@ export class ControlPlane {
   private readonly cleanups: (() => void)[];
   private readonly closeApi: () => Promise<void>;
   private readonly metricsServer: MetricsServer | undefined;
+  private readonly identity: MeshIdentity | undefined;
   private version = 0;
   private readonly debouncer: Debouncer<ChangeKind>;
   /** Groups that have a snapshot in the cache. */
@@ -94,6 +106,7 @@ export class ControlPlane {
       xdsPort: number;
       telemetry: ControlPlaneTelemetry;
       metrics: MetricsServer | undefined;
+      identity: MeshIdentity | undefined;
     },
     api: { port: number; close(): Promise<void> },
     cleanups: (() => void)[],
@@ -106,6 +119,7 @@ export class ControlPlane {
     this.xdsPort = parts.xdsPort;
     this.telemetry = parts.telemetry;
     this.metricsServer = parts.metrics;
+    this.identity = parts.identity;
     this.metricsPort = parts.metrics?.port;
     this.apiPort = api.port;
     this.closeApi = api.close;
@@ -195,7 +209,10 @@ export class ControlPlane {
       await Promise.all([xds.close(0), api?.close()]);
       throw err;
     }
-    self = new ControlPlane(opts, { cache, registry, xds, xdsPort, telemetry, metrics }, api, cleanups);
+    const mtls = opts.identity?.mtls ?? 'permissive';
+    const identity: MeshIdentity | undefined =
+      mtls === 'off' ? undefined : { trustDomain: ca.trustDomain, trustBundle: ca.trustBundle.join('\n'), mode: mtls };
+    self = new ControlPlane(opts, { cache, registry, xds, xdsPort, telemetry, metrics, identity }, api, cleanups);
     const cp = self;
     cleanups.push(registry.attach(xds));
     cleanups.push(
@@ -289,6 +306,7 @@ export class ControlPlane {
       policies: store.list('TrafficPolicy') as TrafficPolicyResource[],
       telemetry: store.list('Telemetry') as TelemetryResource[],
       endpoints: this.registry.endpoints(),
+      ...(this.identity === undefined ? {} : { identity: this.identity }),
     };
   }
 

@@ -147,6 +147,14 @@ export async function main(argv: string[]): Promise<void> {
       env['TRELLIS_CA_DIR'],
     )
     .addOption(
+      new Option(
+        '--mtls <mode>',
+        'mesh mTLS between sidecars holding workload certificates: permissive (also plaintext inbound), strict, off (env TRELLIS_MTLS)',
+      )
+        .choices(['permissive', 'strict', 'off'])
+        .default(env['TRELLIS_MTLS'] ?? 'permissive'),
+    )
+    .addOption(
       durationOption(
         '--workload-cert-ttl',
         'TRELLIS_WORKLOAD_CERT_TTL',
@@ -179,6 +187,7 @@ export async function main(argv: string[]): Promise<void> {
     trustDomain: string;
     caDir?: string;
     workloadCertTtl: number;
+    mtls: 'permissive' | 'strict' | 'off';
     logLevel: string;
   }>();
   if (!isTrustDomain(o.trustDomain))
@@ -220,6 +229,7 @@ export async function main(argv: string[]): Promise<void> {
     identity: {
       trustDomain: o.trustDomain,
       workloadTtlMs: o.workloadCertTtl,
+      mtls: o.mtls,
       ...(o.caDir === undefined ? {} : { pluginDir: path.resolve(o.caDir) }),
     },
   });

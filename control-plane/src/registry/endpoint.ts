@@ -9,4 +9,6 @@ export interface Endpoint {
   zone: string;
   /** 'static' for Service spec entries; the proxy's node id for announced ones. */
   source: string;
+  /** The endpoint's proxy holds a mesh certificate and accepts mTLS (announced with TRELLIS_MTLS). */
+  tls?: boolean;
 }

@@ -78,5 +78,15 @@ export function endpointFromNode(node: NodeInfo, peerIp?: string): Endpoint | un
   const labels = labelsOf(meta[NODE_META.labels]);
   if ('error' in labels) return labels;
 
-  return { service, address, port, labels: labels.labels, weight, zone: node.locality?.zone ?? '', source: node.id };
+  const endpoint: Endpoint = {
+    service,
+    address,
+    port,
+    labels: labels.labels,
+    weight,
+    zone: node.locality?.zone ?? '',
+    source: node.id,
+  };
+  if (meta[NODE_META.mtls] === 'true') endpoint.tls = true;
+  return endpoint;
 }

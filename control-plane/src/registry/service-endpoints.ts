@@ -26,7 +26,7 @@ export function contentOf(ep: Endpoint): string {
   const labels = Object.keys(ep.labels)
     .sort()
     .map((k) => [k, ep.labels[k]]);
-  return JSON.stringify([ep.address, ep.port, ep.weight, ep.zone, ep.source, labels]);
+  return JSON.stringify([ep.address, ep.port, ep.weight, ep.zone, ep.source, labels, ep.tls === true]);
 }
 
 /** a wins over b: static before live before lingering; among equals the smaller node id, then the earlier claim. */

@@ -6,7 +6,7 @@ import { translationCaching } from './memo.ts';
 import type { ClusterKey, MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString } from './names.ts';
-import { u32 } from './proto-values.ts';
+import { struct, u32 } from './proto-values.ts';
 
 /** Whether an endpoint carries every label of the subset (a port cluster, with no subset, takes them all). */
 export function matchesSubset(ep: Endpoint, labels: Readonly<Record<string, string>> | undefined): boolean {
@@ -33,12 +33,21 @@ export function clusterEndpoints(key: ClusterKey, all: readonly Endpoint[]): End
   return [...seen.entries()].sort(([a], [b]) => byString(a, b)).map(([, ep]) => ep);
 }
 
+/** Endpoint metadata a cluster's transport_socket_matches reads (Envoy's envoy.transport_socket_match). */
+export const TLS_MODE_MATCH = { filter: 'envoy.transport_socket_match', key: 'tlsMode', value: 'mesh' } as const;
+
 function lbEndpoint(ep: Endpoint): Record<string, unknown> {
-  return {
+  const lb: Record<string, unknown> = {
     endpoint: { address: { socket_address: { address: ep.address, port_value: ep.port } } },
     load_balancing_weight: u32(weightOf(ep)),
     health_status: 'HEALTHY',
   };
+  // An endpoint whose proxy holds a mesh certificate: callers with one connect to it over mTLS.
+  if (ep.tls === true)
+    lb['metadata'] = {
+      filter_metadata: { [TLS_MODE_MATCH.filter]: struct({ [TLS_MODE_MATCH.key]: TLS_MODE_MATCH.value }) },
+    };
+  return lb;
 }
 
 /** The ClusterLoadAssignment of one cluster: one locality per zone, each weighted by the sum of its endpoints. */

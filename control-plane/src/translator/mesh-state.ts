@@ -1,6 +1,7 @@
 // The translator's input: every operator resource plus the endpoints known for each service.
 import type { Endpoint } from '../registry/endpoint.ts';
 import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from '../resources/types.ts';
+import type { MeshIdentity } from './mesh-tls.ts';
 
 export interface MeshState {
   services: readonly ServiceResource[];
@@ -10,4 +11,6 @@ export interface MeshState {
   telemetry?: readonly TelemetryResource[];
   /** Endpoints by service name (static entries and proxy-announced ones). */
   endpoints: ReadonlyMap<string, readonly Endpoint[]>;
+  /** Mesh mTLS for sidecars holding a workload certificate (absent: no TLS anywhere). */
+  identity?: MeshIdentity;
 }

@@ -9,6 +9,7 @@ import { corsHttpFilter } from './cors.ts';
 import { faultHttpFilter } from './fault.ts';
 import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
+import { inboundWithMeshTls, type MeshIdentity } from './mesh-tls.ts';
 import { clusterName, DEFAULT_ROUTE_NAME } from './names.ts';
 import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
@@ -224,6 +225,7 @@ export function sidecarSocketResources(
   index: MeshIndex,
   params: SidecarParams,
   warn: Warn,
+  identity?: MeshIdentity,
 ): { listeners: Record<string, unknown>[]; clusters: Record<string, unknown>[] } {
   const listeners: Record<string, unknown>[] = [];
   const clusters: Record<string, unknown>[] = [];
@@ -247,14 +249,19 @@ export function sidecarSocketResources(
   if (port && service !== undefined && appPort !== undefined) {
     const clusterTaken = index.clusterNames.has(inboundClusterName(appPort));
     if (clusterTaken) warn(`sidecar cluster ${inboundClusterName(appPort)} clashes with a service cluster; left out`);
-    else if (
-      add(
-        inboundListener(service, port, { ...params, appPort }, telemetry, options, index.policyOf(service)),
-        params.inboundAddress,
-        params.inboundPort,
-      )
-    ) {
-      clusters.push(inboundCluster(service, port, appPort));
+    else {
+      const inbound = inboundListener(
+        service,
+        port,
+        { ...params, appPort },
+        telemetry,
+        options,
+        index.policyOf(service),
+      );
+      // A sidecar holding a workload certificate terminates mesh mTLS on its inbound port.
+      const listener = identity === undefined ? inbound : inboundWithMeshTls(inbound, port.protocol, identity);
+      if (add(listener, params.inboundAddress, params.inboundPort))
+        clusters.push(inboundCluster(service, port, appPort));
     }
   }
   for (const up of params.tcpUpstreams) add(tcpUpstreamListener(up, telemetry), LOOPBACK, up.localPort);

@@ -31,7 +31,8 @@ export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder
   proxyless: NONE,
   sidecar: (index, state, sidecar, warn) => {
     if (!sidecar) return { listeners: [], clusters: [], routes: [] };
-    const { listeners, clusters } = sidecarSocketResources(index, sidecar, warn);
+    const identity = sidecar.mtls === true ? state.identity : undefined;
+    const { listeners, clusters } = sidecarSocketResources(index, sidecar, warn, identity);
     const routes = memoizedResources(
       'outbound-route',
       state,

@@ -5,8 +5,9 @@ import { buildClusters } from './clusters.ts';
 import { buildLoadAssignments } from './endpoints.ts';
 import { buildListeners } from './listeners.ts';
 import { memoizedResources } from './memo.ts';
-import { indexMesh } from './mesh-index.ts';
+import { type ClusterKey, indexMesh } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
+import { type MeshIdentity, withMeshTls } from './mesh-tls.ts';
 import { byString } from './names.ts';
 import { buildRouteConfigurations } from './routes.ts';
 import { SOCKET_RESOURCES } from './socket-resources.ts';
@@ -32,11 +33,11 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
   };
   const index = indexMesh(state);
   const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn);
+  const identity = client === 'sidecar' && sidecar?.mtls === true ? state.identity : undefined;
+  let clusters = memoizedResources(`clusters:${client}`, state, (w) => buildClusters(index, client, w), warn);
+  if (identity !== undefined) clusters = clusters.map((c, i) => meshTlsCluster(c, index.clusters[i], identity));
   const resources: TranslatedResources = {
-    cluster: [
-      ...memoizedResources(`clusters:${client}`, state, (w) => buildClusters(index, client, w), warn),
-      ...socket.clusters,
-    ].sort(byName),
+    cluster: [...clusters, ...socket.clusters].sort(byName),
     endpoint: buildLoadAssignments(index, state),
     listener: buildListeners(index, socket.listeners, state.routes),
     route: [
@@ -46,6 +47,16 @@ export function translateWithWarnings(state: MeshState, client: ClientKind, side
     secret: [],
   };
   return { resources, warnings: [...warnings] };
+}
+
+/** A service cluster of a sidecar that holds a certificate: mTLS to the endpoints whose proxies hold one too. */
+function meshTlsCluster(
+  cluster: Record<string, unknown>,
+  key: ClusterKey | undefined,
+  identity: MeshIdentity,
+): Record<string, unknown> {
+  if (key === undefined || key.name !== cluster['name']) return cluster;
+  return withMeshTls(cluster, key.service, key.port.protocol, identity);
 }
 
 /** Envoy v3 resources for one client kind (and, for a sidecar, its listener parameters). */

@@ -43,6 +43,11 @@ export const NODE_META = {
   /** Where the proxy's admin server answers (the control plane reads its metrics there: trellisctl top). */
   adminAddress: 'TRELLIS_ADMIN_ADDRESS',
   adminPort: 'TRELLIS_ADMIN_PORT',
+  /**
+   * 'true' when the proxy holds a workload certificate from the mesh CA: its inbound listener terminates mesh mTLS
+   * and its endpoint is marked for TLS (callers with a certificate connect to it over mTLS).
+   */
+  mtls: 'TRELLIS_MTLS',
 } as const;
 
 /** The kinds of xDS client the translator tailors resources for. */
@@ -78,6 +83,8 @@ export interface SidecarParams {
   inboundPort: number;
   outboundPort: number;
   tcpUpstreams: TcpUpstream[];
+  /** The sidecar holds a mesh workload certificate (TRELLIS_MTLS): it gets mTLS listeners and clusters. */
+  mtls?: boolean;
 }
 
 function portOf(value: unknown): number | undefined {
@@ -120,6 +127,7 @@ export function sidecarParamsOf(node: NodeInfo): SidecarParams {
   };
   if (typeof service === 'string' && service !== '') params.service = service;
   if (appPort !== undefined) params.appPort = appPort;
+  if (meta[NODE_META.mtls] === 'true') params.mtls = true;
   return params;
 }
 
@@ -134,6 +142,8 @@ function canonicalParams(p: SidecarParams): string {
     inboundPort: p.inboundPort,
     outboundPort: p.outboundPort,
     tcpUpstreams: p.tcpUpstreams.map((u) => ({ service: u.service, port: u.port, localPort: u.localPort })),
+    // Only when set: the groups of sidecars without a certificate keep their keys.
+    mtls: p.mtls === true ? true : undefined,
   });
 }
 
@@ -179,5 +189,6 @@ export function parseNodeGroup(group: string): { client: ClientKind; sidecar?: S
   if (typeof o['service'] === 'string') sidecar.service = o['service'];
   const appPort = portOf(o['appPort']);
   if (appPort !== undefined) sidecar.appPort = appPort;
+  if (o['mtls'] === true) sidecar.mtls = true;
   return { client: 'sidecar', sidecar };
 }

@@ -26,6 +26,10 @@ export const EXTENSION_TYPES = {
   /** A route's override of a TypeScript filter (inside a TypedStruct): { disabled, config }. */
   typescriptFilterPerRoute: 'trellis.filters.v1.TypeScriptFilterPerRoute',
   simpleHttpCache: 'envoy.extensions.http.cache.simple_http_cache.v3.SimpleHttpCacheConfig',
+  upstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  downstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+  rawBuffer: 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
+  tlsInspector: 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
 } as const;
 
 /** The type URL of a message type name. */

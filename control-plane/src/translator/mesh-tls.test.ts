@@ -1,0 +1,115 @@
+// Mesh mTLS translation: a sidecar holding a workload certificate gets clusters with mTLS to tlsMode=mesh endpoints
+// (verifying the service's SPIFFE id) and plaintext to the rest, and an inbound listener terminating mTLS (PERMISSIVE:
+// a TLS and a plaintext chain; STRICT: TLS only); a sidecar without one gets neither. All valid Envoy protos.
+import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
+import { expect } from 'chai';
+import { fromStruct } from '../common/struct.ts';
+import type { Endpoint } from '../registry/endpoint.ts';
+import { mesh, service, sidecarParams } from './fixtures.ts';
+import type { MeshIdentity } from './mesh-tls.ts';
+import { translate } from './translate.ts';
+
+type Obj = Record<string, unknown>;
+
+const BUNDLE = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+
+function endpoint(address: string, tls: boolean): Endpoint {
+  return {
+    service: 'web',
+    address,
+    port: 15006,
+    labels: {},
+    weight: 1,
+    zone: '',
+    source: address,
+    ...(tls ? { tls } : {}),
+  };
+}
+
+function translated(mode: MeshIdentity['mode'], mtls: boolean) {
+  const state = {
+    ...mesh({
+      services: [
+        service('web', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
+        service('db', { ports: [{ name: 'tcp', port: 5432, protocol: 'TCP' }] }),
+      ],
+      endpoints: [endpoint('10.0.0.1', true), endpoint('10.0.0.2', false)],
+    }),
+    identity: { trustDomain: 'mesh.test', trustBundle: BUNDLE, mode },
+  };
+  const res = translate(state, 'sidecar', { ...sidecarParams('web'), ...(mtls ? { mtls: true } : {}) });
+  for (const l of res.listener) anyOf(TYPE_URLS.listener, l);
+  for (const c of res.cluster) anyOf(TYPE_URLS.cluster, c);
+  for (const e of res.endpoint) anyOf(TYPE_URLS.endpoint, e);
+  return res;
+}
+
+const named = (list: Obj[], name: string): Obj => list.find((r) => r['name'] === name) as Obj;
+
+describe('mesh mTLS translation', () => {
+  it('marks endpoints whose proxy holds a certificate with tlsMode=mesh', () => {
+    const cla = named(
+      translated('permissive', true).endpoint.map((e) => ({ ...e, name: e['cluster_name'] })),
+      'web|8080',
+    );
+    const eps = ((cla['endpoints'] as Obj[])[0]?.['lb_endpoints'] ?? []) as Obj[];
+    const modes = eps.map((ep) => {
+      const md = (ep['metadata'] as { filter_metadata: Record<string, unknown> } | undefined)?.filter_metadata;
+      return md === undefined ? undefined : fromStruct(md['envoy.transport_socket_match'] as never);
+    });
+    expect(modes).to.deep.equal([{ tlsMode: 'mesh' }, undefined]);
+  });
+
+  it("a sidecar with a certificate: mTLS to mesh endpoints verifying the service's SPIFFE id, plaintext otherwise", () => {
+    const web = named(translated('permissive', true).cluster, 'web|8080');
+    const matches = web['transport_socket_matches'] as Obj[];
+    expect(matches.map((m) => m['name'])).to.deep.equal(['mesh-mtls', 'plaintext']);
+    const tls = ((matches[0] as Obj)['transport_socket'] as Obj)['typed_config'] as Obj;
+    const common = tls['common_tls_context'] as Obj;
+    expect(common['alpn_protocols']).to.deep.equal(['http/1.1']);
+    expect(common['tls_certificate_sds_secret_configs']).to.deep.equal([{ name: 'default' }]);
+    expect((common['validation_context'] as Obj)['match_typed_subject_alt_names']).to.deep.equal([
+      { san_type: 'URI', matcher: { exact: 'spiffe://mesh.test/ns/default/sa/web' } },
+    ]);
+    expect(tls).to.not.have.property('sni');
+    const db = named(translated('permissive', true).cluster, 'db|5432');
+    const dbTls = (((db['transport_socket_matches'] as Obj[])[0] as Obj)['transport_socket'] as Obj)[
+      'typed_config'
+    ] as Obj;
+    expect((dbTls['common_tls_context'] as Obj)['alpn_protocols']).to.equal(undefined);
+  });
+
+  it('PERMISSIVE inbound: a TLS chain requiring a mesh client certificate and a plaintext chain, by tls_inspector', () => {
+    const inbound = named(translated('permissive', true).listener, 'inbound');
+    expect((inbound['listener_filters'] as Obj[]).map((f) => f['name'])).to.deep.equal([
+      'envoy.filters.listener.tls_inspector',
+    ]);
+    const chains = inbound['filter_chains'] as Obj[];
+    expect(chains.map((c) => c['filter_chain_match'])).to.deep.equal([
+      { transport_protocol: 'tls' },
+      { transport_protocol: 'raw_buffer' },
+    ]);
+    expect(chains[0]?.['filters']).to.deep.equal(chains[1]?.['filters']);
+    const down = ((chains[0] as Obj)['transport_socket'] as Obj)['typed_config'] as Obj;
+    expect(down['require_client_certificate']).to.deep.equal({ value: true });
+    const validation = (down['common_tls_context'] as Obj)['validation_context'] as Obj;
+    expect(validation['match_typed_subject_alt_names']).to.deep.equal([
+      { san_type: 'URI', matcher: { prefix: 'spiffe://mesh.test/' } },
+    ]);
+    expect(Buffer.from(String((validation['trusted_ca'] as Obj)['inline_bytes']), 'base64').toString()).to.equal(
+      BUNDLE,
+    );
+  });
+
+  it('STRICT inbound: one TLS chain; a sidecar without a certificate gets no TLS at all', () => {
+    const strict = named(translated('strict', true).listener, 'inbound');
+    expect(strict['listener_filters']).to.equal(undefined);
+    expect((strict['filter_chains'] as Obj[]).map((c) => Object.keys(c).sort())).to.deep.equal([
+      ['filters', 'transport_socket'],
+    ]);
+    const plain = translated('strict', false);
+    expect(named(plain.listener, 'inbound')['filter_chains']).to.have.length(1);
+    expect((named(plain.listener, 'inbound')['filter_chains'] as Obj[])[0]).to.not.have.property('transport_socket');
+    expect(named(plain.cluster, 'web|8080')).to.not.have.property('transport_socket_matches');
+  });
+});

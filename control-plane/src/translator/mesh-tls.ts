@@ -1,0 +1,134 @@
+// Mesh mTLS as Envoy transport sockets, for sidecars that hold a workload certificate: clusters take TLS to endpoints
+// marked tlsMode=mesh (their proxy holds one too) and plaintext to the rest (auto mTLS); the inbound listener
+// terminates mTLS, and in PERMISSIVE mode also takes plaintext on the same port (told apart by tls_inspector).
+
+import { spiffeId } from '@trellis/identity';
+import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
+import { TLS_MODE_MATCH } from './endpoints.ts';
+import { struct } from './proto-values.ts';
+
+/** What mTLS needs from the control plane: the trust domain, the roots to trust (PEM), the mesh-wide mode. */
+export interface MeshIdentity {
+  trustDomain: string;
+  /** PEM roots every workload trusts (rotation: the old and the new root together). */
+  trustBundle: string;
+  /** PERMISSIVE: inbound takes mTLS and plaintext; STRICT: mTLS only. */
+  mode: 'permissive' | 'strict';
+}
+
+/** The workload certificate's secret name: each proxy provides it itself (keys never leave the proxy). */
+export const WORKLOAD_SECRET = 'default';
+
+/** The identity a service's sidecars hold (namespace `default`, service account = the service, as join tokens give). */
+export function serviceSpiffeId(trustDomain: string, service: string): string {
+  return spiffeId({ trustDomain, namespace: 'default', serviceAccount: service });
+}
+
+function commonTlsContext(
+  identity: MeshIdentity,
+  alpn: readonly string[],
+  san: { exact: string } | { prefix: string },
+): Record<string, unknown> {
+  return {
+    tls_params: { tls_minimum_protocol_version: 'TLSv1_3' },
+    ...(alpn.length > 0 ? { alpn_protocols: [...alpn] } : {}),
+    tls_certificate_sds_secret_configs: [{ name: WORKLOAD_SECRET }],
+    validation_context: {
+      trusted_ca: { inline_bytes: Buffer.from(identity.trustBundle).toString('base64') },
+      match_typed_subject_alt_names: [{ san_type: 'URI', matcher: san }],
+    },
+  };
+}
+
+/** ALPN by the cluster's protocol: h2 for HTTP2/GRPC ports, http/1.1 for HTTP, none for TCP. */
+function alpnOf(protocol: string | undefined): string[] {
+  if (protocol === 'HTTP2' || protocol === 'GRPC') return ['h2'];
+  if (protocol === 'HTTP') return ['http/1.1'];
+  return [];
+}
+
+const tlsClusters = new Map<string, WeakMap<Record<string, unknown>, Record<string, unknown>>>();
+
+/**
+ * A service cluster with transport_socket_matches: mTLS (verifying the service's SPIFFE id) to endpoints whose
+ * metadata says tlsMode=mesh, plaintext to the others. Memoized per cluster object and identity.
+ */
+export function withMeshTls(
+  cluster: Record<string, unknown>,
+  service: string,
+  protocol: string | undefined,
+  identity: MeshIdentity,
+): Record<string, unknown> {
+  const key = `${identity.trustDomain}\n${identity.trustBundle}`;
+  let byCluster = tlsClusters.get(key);
+  if (byCluster === undefined) {
+    if (tlsClusters.size > 4) tlsClusters.clear();
+    byCluster = new WeakMap();
+    tlsClusters.set(key, byCluster);
+  }
+  const done = byCluster.get(cluster);
+  if (done !== undefined) return done;
+  const upstream = {
+    '@type': typeUrl(EXTENSION_TYPES.upstreamTlsContext),
+    common_tls_context: commonTlsContext(identity, alpnOf(protocol), {
+      exact: serviceSpiffeId(identity.trustDomain, service),
+    }),
+  };
+  const tls = {
+    ...cluster,
+    transport_socket_matches: [
+      {
+        name: 'mesh-mtls',
+        match: struct({ [TLS_MODE_MATCH.key]: TLS_MODE_MATCH.value }),
+        transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: upstream },
+      },
+      {
+        name: 'plaintext',
+        match: struct({}),
+        transport_socket: {
+          name: 'envoy.transport_sockets.raw_buffer',
+          typed_config: { '@type': typeUrl(EXTENSION_TYPES.rawBuffer) },
+        },
+      },
+    ],
+  };
+  byCluster.set(cluster, tls);
+  return tls;
+}
+
+/**
+ * An inbound listener terminating mesh mTLS (any workload of the trust domain as client): STRICT, one TLS chain;
+ * PERMISSIVE, a TLS chain and a plaintext chain with the same filters, chosen by tls_inspector.
+ */
+export function inboundWithMeshTls(
+  listener: Record<string, unknown>,
+  protocol: string,
+  identity: MeshIdentity,
+): Record<string, unknown> {
+  const [chain] = listener['filter_chains'] as Record<string, unknown>[];
+  const downstream = {
+    '@type': typeUrl(EXTENSION_TYPES.downstreamTlsContext),
+    common_tls_context: commonTlsContext(identity, protocol === 'TCP' ? [] : ['h2', 'http/1.1'], {
+      prefix: `spiffe://${identity.trustDomain}/`,
+    }),
+    require_client_certificate: { value: true },
+  };
+  const tlsChain = {
+    ...chain,
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: downstream },
+  };
+  if (identity.mode === 'strict') return { ...listener, filter_chains: [tlsChain] };
+  return {
+    ...listener,
+    listener_filters: [
+      {
+        name: 'envoy.filters.listener.tls_inspector',
+        typed_config: { '@type': typeUrl(EXTENSION_TYPES.tlsInspector) },
+      },
+    ],
+    filter_chains: [
+      { ...tlsChain, filter_chain_match: { transport_protocol: 'tls' } },
+      { ...chain, filter_chain_match: { transport_protocol: 'raw_buffer' } },
+    ],
+  };
+}
