@@ -396,10 +396,14 @@ export async function main(argv: string[]): Promise<void> {
           stats,
           logger: logger.child({ component: 'identity' }),
         });
-  void identity?.start();
+  if (identity !== undefined) {
+    // Peers reach this sidecar over mesh mTLS once it holds its certificate: it announces that (TRELLIS_MTLS) and
+    // starts serving only then.
+    node.metadata[NODE_META.mtls] = 'true';
+  }
   const sidecar = new Sidecar({
     stats,
-    ...(identity === undefined ? {} : { certificates: () => certificateInfo(identity.current) }),
+    ...(identity === undefined ? {} : { identity, certificates: () => certificateInfo(identity.current) }),
     source: xds,
     logger,
     admin: { address: flags.adminAddress, port: flags.adminPort },
@@ -439,6 +443,10 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (identity !== undefined) {
+    logger.info('waiting for the workload certificate');
+    await identity.start();
+  }
   const { adminPort } = await sidecar.start();
   logger.info({ nodeId: node.id, adminPort, xds: flags.xds, protocol: flags.xdsProtocol }, 'sidecar started');
 }

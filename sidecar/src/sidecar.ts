@@ -24,6 +24,13 @@ import { LogWriters } from './observers/access-log/log-writers.ts';
 import { HttpMetrics } from './observers/metrics/http-metrics.ts';
 import { createTcpHandler, type TcpDeps } from './tcp/tcp-proxy.ts';
 import type { CertificateInfo } from './tls/certificate-info.ts';
+import { type CertificateSource, MeshTls } from './tls/mesh-tls.ts';
+import { tlsTerminating } from './tls/tls-listener.ts';
+import { Dialer } from './upstream/dialer.ts';
+
+/** A sidecar without a workload identity: no certificate, so no TLS is terminated or originated. */
+const NO_IDENTITY: CertificateSource = { current: undefined };
+
 import { ClusterManager } from './upstream/cluster-manager.ts';
 
 /** What the sidecar needs from its config source: XdsClient in production, a hand-set source in tests. */
@@ -62,6 +69,8 @@ export interface SidecarOptions {
   onAdminBound?: (address: string, port: number) => void;
   /** The workload certificates held (the admin's /certs), from main.ts's workload identity. */
   certificates?: () => readonly CertificateInfo[];
+  /** The workload identity (main.ts, with --join-token): its certificate terminates and originates mesh mTLS. */
+  identity?: CertificateSource;
   /** Runs on stop once the listeners are closed, bounded to 5 s (main.ts flushes queued trace spans). */
   onStop?: () => Promise<void>;
 }
@@ -115,8 +124,12 @@ export class Sidecar {
       logger: this.logger.child({ component: 'upstream' }),
       localZone: options.localZone ?? '',
     });
-    this.pools = new UpstreamPools(this.clusters, this.stats);
+    // Mesh mTLS: the workload certificate (when the sidecar has an identity) for upstream and inbound TLS.
+    const meshTls = new MeshTls(options.identity ?? NO_IDENTITY);
+    const dialer = new Dialer((config) => meshTls.client(config));
+    this.pools = new UpstreamPools(this.clusters, this.stats, dialer);
     const deps: HandlerDeps = {
+      dialer,
       clusters: this.clusters,
       routeConfig: (name) => this.relay.current().routes.get(name),
       stats: this.stats,
@@ -129,7 +142,7 @@ export class Sidecar {
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory<HandlerDeps>>();
     for (const [type, factory] of options.factories ?? defaultHandlerFactories(this.caches))
-      factories.set(type, bytes.wrap(factory));
+      factories.set(type, tlsTerminating(bytes.wrap(factory), meshTls, this.stats));
     const listenerOptions: ListenerManagerOptions<HandlerDeps> = {
       source: this.relay,
       factories,

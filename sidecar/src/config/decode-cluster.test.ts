@@ -375,9 +375,22 @@ describe('decodeCluster', () => {
     ],
     ['STRICT_DNS', { name: 'c', type: 'STRICT_DNS' }, /type: unsupported discovery type STRICT_DNS/],
     [
-      'an upstream TLS socket',
+      'a transport socket of unknown kind',
       edsCluster('c', { transport_socket: { name: 'tls' } }),
-      /transport_socket: not supported/,
+      /transport_socket: unsupported transport socket tls/,
+    ],
+    [
+      'an upstream TLS context with a certificate other than the workload one',
+      edsCluster('c', {
+        transport_socket: {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+            common_tls_context: { tls_certificate_sds_secret_configs: [{ name: 'other' }] },
+          },
+        },
+      }),
+      /transport_socket\.typed_config\.common_tls_context\.tls_certificate_sds_secret_configs: expected the one workload certificate secret "default"/,
     ],
     [
       'a ring above 8M',

@@ -3,6 +3,7 @@
 import { localities } from './decode-endpoint.ts';
 import { healthChecks } from './decode-health-check.ts';
 import { outlierDetection } from './decode-outlier-detection.ts';
+import { clusterTransport } from './decode-tls.ts';
 import {
   anyTypeName,
   at,
@@ -177,7 +178,7 @@ function panicThreshold(o: Obj): number | undefined {
 }
 
 /** Cluster fields the sidecar cannot honour (ignoring them would change where or how traffic goes). */
-const UNSUPPORTED_FIELDS = ['cluster_type', 'transport_socket', 'transport_socket_matches', 'lb_subset_config'];
+const UNSUPPORTED_FIELDS = ['cluster_type', 'lb_subset_config'];
 
 /** A Cluster object (throws DecodeError). */
 export function cluster(o: Obj, version: string): ClusterConfig {
@@ -206,6 +207,8 @@ export function cluster(o: Obj, version: string): ClusterConfig {
   };
   const idleTimeoutMs = upstreamIdleTimeoutMs(o);
   if (idleTimeoutMs !== undefined) config.idleTimeoutMs = idleTimeoutMs;
+  const transport = clusterTransport(o);
+  if (transport.some((m) => m.tls !== undefined)) config.transportSockets = transport;
   if (type === 'EDS') {
     const eds = optObj(o['eds_cluster_config'], 'eds_cluster_config') ?? {};
     const source = optObj(eds['eds_config'], 'eds_cluster_config.eds_config');

@@ -13,6 +13,7 @@ import {
   port,
   reqObj,
   str,
+  structToJson,
   wrappedNum,
 } from './decode-values.ts';
 import type { ClusterLoadAssignmentConfig, EndpointConfig, LocalityEndpoints } from './model.ts';
@@ -25,6 +26,9 @@ const HEALTH: Readonly<Record<string, EndpointConfig['health']>> = {
   TIMEOUT: 'unhealthy',
   DRAINING: 'draining',
 };
+
+/** The lb_endpoint metadata filter a cluster's transport_socket_matches read. */
+const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
 
 function lbEndpoint(o: Obj, path: string): EndpointConfig {
   if (o['endpoint_name'] !== undefined) fail(at(path, 'endpoint_name'), 'named endpoints are not supported');
@@ -42,7 +46,23 @@ function lbEndpoint(o: Obj, path: string): EndpointConfig {
   if (!Number.isInteger(weight) || weight < 1) fail(at(path, 'load_balancing_weight'), 'expected a positive integer');
   const healthName = enumName(o['health_status'], 'UNKNOWN');
   const health = HEALTH[healthName] ?? fail(at(path, 'health_status'), `unknown health status ${healthName}`);
-  return { address: ip, port: port(sa['port_value'], at(sapath, 'port_value')), weight, health };
+  const endpointConfig: EndpointConfig = {
+    address: ip,
+    port: port(sa['port_value'], at(sapath, 'port_value')),
+    weight,
+    health,
+  };
+  const filterMetadata = optObj(
+    optObj(o['metadata'], at(path, 'metadata'))?.['filter_metadata'],
+    at(at(path, 'metadata'), 'filter_metadata'),
+  );
+  const match = filterMetadata?.[TRANSPORT_SOCKET_MATCH];
+  if (match !== undefined) {
+    const values: Record<string, string> = {};
+    for (const [k, v] of Object.entries(structToJson(match))) if (typeof v === 'string') values[k] = v;
+    endpointConfig.transportMatch = values;
+  }
+  return endpointConfig;
 }
 
 /** The `endpoints` list of a ClusterLoadAssignment (throws DecodeError naming the field path). */

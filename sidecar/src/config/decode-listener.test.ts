@@ -235,7 +235,7 @@ describe('decodeListener', () => {
     [
       'two filter chains',
       { ...socketListener('o', hcm('r')), filter_chains: [{ filters: [] }, { filters: [] }] },
-      /filter_chains: only one filter chain/,
+      /filter_chains: two chains must match transport_protocol tls and raw_buffer/,
     ],
     [
       'TLS on the filter chain',
@@ -253,7 +253,7 @@ describe('decodeListener', () => {
           },
         ],
       },
-      /filter_chains\[0\]\.transport_socket: TLS is not supported/,
+      /filter_chains\[0\]\.transport_socket\.typed_config\.common_tls_context: is required/,
     ],
     [
       'an HTTP/3 codec',

@@ -4,6 +4,7 @@ import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manager.ts';
 import { tokenBucketOf } from './decode-local-ratelimit.ts';
 import { accessLogs } from './decode-observability.ts';
+import { downstreamSocket } from './decode-tls.ts';
 import {
   anyTypeName,
   at,
@@ -21,7 +22,7 @@ import {
   wrappedBool,
   wrappedNum,
 } from './decode-values.ts';
-import type { ListenerConfig, NetworkFilter, TcpProxyConfig, WeightedCluster } from './model.ts';
+import type { ListenerConfig, ListenerTls, NetworkFilter, TcpProxyConfig, WeightedCluster } from './model.ts';
 
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
@@ -128,22 +129,62 @@ function networkFilter(
   return fail(fpath, 'needs a network filter');
 }
 
-/** The one filter chain the sidecar serves: filter_chains[0] (alone, matching everything) or default_filter_chain. */
-function filterChain(o: Obj): { chain: Obj; path: string } {
+/** A chain's filter_chain_match: nothing, or only transport_protocol (what tls_inspector tells). */
+function transportProtocol(chain: Obj, path: string): string | undefined {
+  const match = optObj(chain['filter_chain_match'], at(path, 'filter_chain_match'));
+  if (match === undefined) return undefined;
+  const { transport_protocol: protocol, ...rest } = match;
+  if (Object.values(rest).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0) && v !== ''))
+    fail(at(path, 'filter_chain_match'), 'only transport_protocol (tls, raw_buffer) is matched');
+  const p = str(protocol);
+  if (p !== '' && p !== 'tls' && p !== 'raw_buffer')
+    fail(at(at(path, 'filter_chain_match'), 'transport_protocol'), `expected tls or raw_buffer, got ${p}`);
+  return p === '' ? undefined : p;
+}
+
+/**
+ * The filter chain the sidecar serves and the TLS it terminates: one chain (plaintext, or TLS only: strict), or a
+ * `tls` chain and a `raw_buffer` chain with the same filters (permissive: told apart by the first byte).
+ */
+function filterChain(o: Obj, inspector: boolean): { chain: Obj; path: string; tls?: ListenerTls } {
   const chains = objList(o['filter_chains'], 'filter_chains');
   const fallback = optObj(o['default_filter_chain'], 'default_filter_chain');
+  if (chains.length === 2 && !fallback) {
+    const protocols = chains.map((c, i) => transportProtocol(c, at('filter_chains', i)));
+    const t = protocols.indexOf('tls');
+    const r = protocols.indexOf('raw_buffer');
+    if (t < 0 || r < 0) fail('filter_chains', 'two chains must match transport_protocol tls and raw_buffer');
+    if (!inspector) fail('listener_filters', 'matching transport_protocol needs envoy.filters.listener.tls_inspector');
+    const tlsChain = chains[t] as Obj;
+    const rawChain = chains[r] as Obj;
+    const tpath = at('filter_chains', t);
+    if (JSON.stringify(tlsChain['filters']) !== JSON.stringify(rawChain['filters']))
+      fail('filter_chains', 'the tls and raw_buffer chains must carry the same filters');
+    const context = downstreamSocket(
+      optObj(tlsChain['transport_socket'], at(tpath, 'transport_socket')),
+      at(tpath, 'transport_socket'),
+    );
+    if (context === undefined) fail(at(tpath, 'transport_socket'), 'the tls chain needs a DownstreamTlsContext');
+    if (
+      downstreamSocket(optObj(rawChain['transport_socket'], 'x'), at(at('filter_chains', r), 'transport_socket')) !==
+      undefined
+    )
+      fail(at(at('filter_chains', r), 'transport_socket'), 'the raw_buffer chain cannot terminate TLS');
+    return { chain: tlsChain, path: tpath, tls: { mode: 'permissive', context } };
+  }
   if (chains.length > 1 || (chains.length === 1 && fallback)) {
-    fail('filter_chains', 'only one filter chain per listener is supported');
+    fail('filter_chains', 'one filter chain, or a tls and a raw_buffer chain, per listener');
   }
   const [first] = chains;
   const chain = first ?? fallback ?? fail('filter_chains', 'needs a filter chain');
   const path = first ? 'filter_chains[0]' : 'default_filter_chain';
-  const match = optObj(chain['filter_chain_match'], at(path, 'filter_chain_match'));
-  if (match && Object.keys(match).length > 0)
-    fail(at(path, 'filter_chain_match'), 'filter chain matching is not supported');
-  if (chain['transport_socket'] !== undefined)
-    fail(at(path, 'transport_socket'), 'TLS is not supported by the sidecar yet');
-  return { chain, path };
+  if (transportProtocol(chain, path) !== undefined)
+    fail(at(path, 'filter_chain_match'), 'a listener with one chain cannot match on transport_protocol');
+  const context = downstreamSocket(
+    optObj(chain['transport_socket'], at(path, 'transport_socket')),
+    at(path, 'transport_socket'),
+  );
+  return context === undefined ? { chain, path } : { chain, path, tls: { mode: 'strict', context } };
 }
 
 function socketAddress(o: Obj): { address: string; port: number } {
@@ -168,11 +209,16 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
   const { address, port } = socketAddress(o);
   if (!wrappedBool(o['bind_to_port'], 'bind_to_port', true))
     fail('bind_to_port', 'listeners that do not bind are not supported');
+  let inspector = false;
   for (const [i, lf] of objList(o['listener_filters'], 'listener_filters').entries()) {
     const config = optObj(lf['typed_config'], at(at('listener_filters', i), 'typed_config'));
+    if (config !== undefined && anyTypeName(config) === EXTENSION_TYPES.tlsInspector) {
+      inspector = true;
+      continue;
+    }
     fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
   }
-  const { chain, path } = filterChain(o);
+  const { chain, path, tls } = filterChain(o, inspector);
   const { filter, maxConnections, connectionRateLimit } = networkFilter(chain, path, version);
   const config: ListenerConfig = {
     name: str(o['name']),
@@ -182,6 +228,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     filter,
     version,
   };
+  if (tls !== undefined) config.tls = tls;
   if (maxConnections !== undefined) config.maxConnections = maxConnections;
   if (connectionRateLimit !== undefined) config.connectionRateLimit = connectionRateLimit;
   if (o['per_connection_buffer_limit_bytes'] !== undefined) {

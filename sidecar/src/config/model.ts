@@ -519,6 +519,42 @@ export interface TcpProxyConfig {
 
 export type NetworkFilter = { type: 'http'; http: HttpConnectionManagerConfig } | { type: 'tcp'; tcp: TcpProxyConfig };
 
+/** A URI SAN matcher (SPIFFE ids): exact or prefix. */
+export type SanMatcher = { exact: string } | { prefix: string };
+
+/** What both sides of mesh TLS share: ALPN, the minimum version, the roots to trust, the peer SANs accepted. */
+export interface TlsContextConfig {
+  alpn: string[];
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** PEM roots (the mesh trust bundle). */
+  trustedCa: string;
+  /** The peer certificate must carry a URI SAN matching one of these (none: any certificate from the roots). */
+  sans: SanMatcher[];
+}
+
+/** An UpstreamTlsContext: the sidecar's workload certificate as client certificate. */
+export interface UpstreamTlsConfig extends TlsContextConfig {
+  sni?: string;
+}
+
+/** A DownstreamTlsContext: the sidecar's workload certificate as server certificate. */
+export interface DownstreamTlsConfig extends TlsContextConfig {
+  requireClientCertificate: boolean;
+}
+
+/** One of a cluster's transport_socket_matches: endpoints whose metadata has every `match` entry get `tls`. */
+export interface TransportSocketMatch {
+  match: Record<string, string>;
+  /** Absent: plaintext. */
+  tls?: UpstreamTlsConfig;
+}
+
+/** A listener's TLS: strict (TLS only) or permissive (TLS and plaintext told apart by the first byte). */
+export interface ListenerTls {
+  mode: 'strict' | 'permissive';
+  context: DownstreamTlsConfig;
+}
+
 export interface ListenerConfig {
   name: string;
   address: string;
@@ -538,6 +574,8 @@ export interface ListenerConfig {
    * routing and keeps for retries (absent: 1 MiB, Envoy's default).
    */
   bufferLimitBytes?: number;
+  /** TLS the listener terminates (absent: plaintext). */
+  tls?: ListenerTls;
   /** Version of the xDS resource this came from. */
   version: string;
 }
@@ -684,6 +722,8 @@ export interface ClusterConfig {
   lbConfig: Record<string, unknown>;
   connectTimeoutMs: number;
   protocol: 'http1' | 'http2';
+  /** TLS to endpoints, by their transport-socket-match metadata (empty: plaintext to all). */
+  transportSockets?: TransportSocketMatch[];
   /** HttpProtocolOptions common idle_timeout of pooled upstream connections (0 = never; absent: the pools' 4 s). */
   idleTimeoutMs?: number;
   circuitBreakers: CircuitBreakers;
@@ -705,6 +745,8 @@ export interface EndpointConfig {
   port: number;
   weight: number;
   health: 'healthy' | 'unhealthy' | 'draining' | 'unknown';
+  /** lb_endpoint metadata `envoy.transport_socket_match` (which of the cluster's transport sockets applies). */
+  transportMatch?: Record<string, string>;
 }
 
 export interface LocalityEndpoints {

@@ -6,6 +6,7 @@ import { Stats } from '../common/stats.ts';
 import type { OutlierDetectionConfig } from '../config/model.ts';
 import { tcpListener } from '../listeners/fixtures.ts';
 import { ClusterManager } from '../upstream/cluster-manager.ts';
+import type { Dialed } from '../upstream/dialer.ts';
 import { edsCluster, loadAssignment, sidecarConfig } from '../upstream/fixtures.ts';
 import type { UpstreamHost } from '../upstream/host/upstream-host.ts';
 import type { OutlierResult } from '../upstream/outlier/outlier-detector.ts';
@@ -112,12 +113,14 @@ describe('TCP proxy outlier detection', () => {
     });
     const seen = recordResults();
     const host = clusters.get(CLUSTER)!.hosts()[0] as UpstreamHost;
-    const hang = (): Socket => new net.Socket(); // never connects: the 50 ms connect timeout fires
-    handler!.connect = hang;
+    // Never connects: the 50 ms connect timeout fires.
+    const hang = (): Dialed => ({ socket: new net.Socket(), ready: 'connect', tls: undefined });
+    const real = handler!.dial.bind(handler);
+    handler!.dial = hang;
     await exchange(port, (s) => s.write('x'));
-    handler!.connect = net.connect;
+    handler!.dial = real;
     await exchange(port, (s) => s.end('x'));
-    handler!.connect = hang;
+    handler!.dial = hang;
     await exchange(port, (s) => s.write('x'));
     expect(host.healthy).to.equal(true);
     await exchange(port, (s) => s.write('x'));

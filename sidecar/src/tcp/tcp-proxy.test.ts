@@ -182,7 +182,7 @@ describe('TCP proxy', () => {
   it('gives up after connectTimeoutMs: closes the downstream and counts the timeout as a connect failure', async () => {
     const port = await start(echoServer(), { connectTimeoutMs: 20 });
     // An upstream socket that never connects (no SYN answered).
-    (handler as TcpProxyHandler).connect = () => new net.Socket();
+    (handler as TcpProxyHandler).dial = () => ({ socket: new net.Socket(), ready: 'connect', tls: undefined });
     const result = await exchange(port, (s) => s.write('hello?'));
     expect(result.received.length).to.equal(0);
     await handler!.drain(10_000);

@@ -1,12 +1,14 @@
 // The L4 TCP proxy network filter: each accepted connection goes to a weighted cluster's host, bytes both ways.
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { type DownstreamAddresses, downstreamAddresses, newConnectionId } from '../common/connection-id.ts';
 import type { Stats } from '../common/stats.ts';
 import type { TcpProxyConfig } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
 import type { LogWriters } from '../observers/access-log/log-writers.ts';
-import type { ClusterLookup } from '../upstream/cluster.ts';
+import type { Cluster, ClusterLookup } from '../upstream/cluster.ts';
+import { type Dialed, type Dialer, PLAINTEXT } from '../upstream/dialer.ts';
+import type { Host } from '../upstream/host/host.ts';
 import { pickWeightedCluster } from '../upstream/lb/weighted-cluster.ts';
 import { TcpAccessLog } from './tcp-access-log.ts';
 import { type SessionOwner, type SessionStats, TcpSession } from './tcp-session.ts';
@@ -18,6 +20,8 @@ export interface TcpDeps {
   logger: Logger;
   /** Access log outputs by path (the proxy's `access_log`); absent = TCP access logs are not written. */
   accessLogWriters?: LogWriters;
+  /** How upstream connections open (mesh mTLS where a cluster says so); absent = plaintext. */
+  dialer?: Dialer;
 }
 
 interface ClusterStatNames {
@@ -46,8 +50,10 @@ export class TcpProxyHandler implements ConnectionHandler, SessionOwner {
   private drainTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters: (() => void)[] = [];
 
-  /** Opens upstream sockets; replaceable for tests. */
-  connect: (options: net.NetConnectOpts) => Socket = net.connect;
+  /** Opens upstream connections (the sidecar's dialer: mesh mTLS where the cluster says so). */
+  dial(cluster: Cluster, host: Host): Dialed {
+    return (this.deps.dialer ?? PLAINTEXT).dial(cluster, host, { allowHalfOpen: true });
+  }
 
   constructor(config: TcpProxyConfig, deps: TcpDeps) {
     this.config = config;

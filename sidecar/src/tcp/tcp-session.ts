@@ -1,10 +1,10 @@
 // One proxied TCP connection: connect upstream with a timeout, pipe both ways with half-close, count bytes, and tell
 // outlier detection how the connect went.
-import type net from 'node:net';
 import type { Socket } from 'node:net';
 import { newConnectionId } from '../common/connection-id.ts';
 import type { Stats } from '../common/stats.ts';
 import type { Cluster } from '../upstream/cluster.ts';
+import type { Dialed } from '../upstream/dialer.ts';
 import type { Host } from '../upstream/host/host.ts';
 
 /** Stat names and the sink a session reports to (precomputed per handler / per cluster, not per connection). */
@@ -26,7 +26,8 @@ export interface SessionOwner {
   /** Called once when both sockets are closed. */
   sessionClosed(session: TcpSession): void;
   /** Opens the upstream socket (net.connect; tests substitute one that never connects). */
-  connect(options: net.NetConnectOpts): Socket;
+  /** Opens the upstream connection (plaintext or mesh mTLS, by the cluster's transport socket for the host). */
+  dial(cluster: Cluster, host: Host): Dialed;
 }
 
 /**
@@ -77,11 +78,12 @@ export class TcpSession {
     downstream.on('close', this.onDownstreamClose);
     if (target.idleTimeoutMs > 0) downstream.setTimeout(target.idleTimeoutMs, this.onIdle);
 
-    this.upstream = owner.connect({ host: this.host.address, port: this.host.port, allowHalfOpen: true });
+    const dialed = owner.dial(this.cluster, this.host);
+    this.upstream = dialed.socket;
     this.upstream.setNoDelay(true);
     this.upstream.on('error', this.onUpstreamError);
     this.upstream.on('close', this.onUpstreamClose);
-    this.upstream.once('connect', this.onConnect);
+    this.upstream.once(dialed.ready, this.onConnect);
     if (target.connectTimeoutMs > 0) this.connectTimer = setTimeout(this.onConnectTimeout, target.connectTimeoutMs);
   }
 

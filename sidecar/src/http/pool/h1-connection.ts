@@ -1,6 +1,7 @@
 // One keep-alive HTTP/1.1 connection to an upstream host: writes a request (streaming its body), parses the response.
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { Dialed } from '../../upstream/dialer.ts';
 import { H1ResponseParser, type ResponseParserSink } from '../codec/h1-response-parser.ts';
 import { connectionSweeper, type IdleTracked } from '../codec/idle-sweeper.ts';
 import type { HeaderList } from '../message/header-list.ts';
@@ -60,14 +61,15 @@ export class H1Connection implements ResponseParserSink, IdleTracked {
   idleSlot = -1;
   private readonly idleTimeoutMs: number;
 
-  constructor(owner: H1ConnectionOwner, host: string, port: number, connectTimeoutMs: number, idleTimeoutMs: number) {
+  constructor(owner: H1ConnectionOwner, dial: () => Dialed, connectTimeoutMs: number, idleTimeoutMs: number) {
     this.owner = owner;
     this.parser = new H1ResponseParser(this, owner.maxHeadBytes);
     this.idleTimeoutMs = idleTimeoutMs;
-    const socket = net.connect({ host, port, noDelay: true });
+    const { socket, ready } = dial();
     this.socket = socket;
     socket.setTimeout(connectTimeoutMs);
-    socket.on('connect', () => {
+    // Usable once connected (over TLS: once the handshake verified the upstream's identity).
+    socket.once(ready, () => {
       this.isConnected = true;
       // From now on the keep-alive idle timeout applies, through the shared sweeper (a socket timeout would re-arm a
       // timer on every read and write).

@@ -1,10 +1,11 @@
 // The keep-alive HTTP/1.1 connections to one upstream host: reuse most-recent-first, a connection cap, a wait queue.
 import type { Socket } from 'node:net';
+import type { Dialed } from '../../upstream/dialer.ts';
 import { type H1Call, H1Connection, type H1ConnectionOwner } from './h1-connection.ts';
 
 export interface H1PoolOptions {
-  address: string;
-  port: number;
+  /** Opens a connection to the host (plaintext or mesh mTLS). */
+  dial(): Dialed;
   connectTimeoutMs: number;
   /** Idle keep-alive connections close after this. */
   idleTimeoutMs: number;
@@ -136,8 +137,8 @@ export class H1Pool implements H1ConnectionOwner {
   /** A new connection when both the host cap and the cluster's connection breaker allow it. */
   private open(): H1Connection | undefined {
     if (this.all.size >= this.opts.maxConnections || !this.opts.acquireConnection()) return undefined;
-    const { address, port, connectTimeoutMs, idleTimeoutMs } = this.opts;
-    const conn = new H1Connection(this, address, port, connectTimeoutMs, idleTimeoutMs);
+    const { connectTimeoutMs, idleTimeoutMs } = this.opts;
+    const conn = new H1Connection(this, () => this.opts.dial(), connectTimeoutMs, idleTimeoutMs);
     this.all.add(conn);
     return conn;
   }

@@ -1,9 +1,11 @@
 // One multiplexed HTTP/2 (h2c) session to an upstream host, reopened after GOAWAY, close or error.
+
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import type { Stats } from '../../common/stats.ts';
 import { countUpstreamBytes } from '../../listeners/connection-bytes.ts';
 import type { Cluster } from '../../upstream/cluster.ts';
+import { type Dialer, PLAINTEXT } from '../../upstream/dialer.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
 
@@ -26,10 +28,13 @@ export class H2Connection {
   private readonly host: Host;
   private readonly stats: Stats;
 
-  constructor(cluster: Cluster, host: Host, stats: Stats) {
+  private readonly dialer: Dialer;
+
+  constructor(cluster: Cluster, host: Host, stats: Stats, dialer: Dialer = PLAINTEXT) {
     this.cluster = cluster;
     this.host = host;
     this.stats = stats;
+    this.dialer = dialer;
   }
 
   /** Opens a stream, connecting first when there is no usable session (node queues the stream until connected). */
@@ -71,14 +76,11 @@ export class H2Connection {
   private connect(): ClientHttp2Session {
     const { address, port } = this.host;
     const timeoutMs = this.cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS;
-    const authority = net.isIPv6(address) ? `http://[${address}]:${port}` : `http://${address}:${port}`;
-    let socket: net.Socket | undefined;
-    const session = http2.connect(authority, {
-      createConnection: () => {
-        socket = net.connect({ host: address, port, noDelay: true });
-        return socket;
-      },
-    });
+    const dialed = this.dialer.dial(this.cluster, this.host, { alpn: ['h2'] });
+    const scheme = dialed.tls === undefined ? 'http' : 'https';
+    const authority = net.isIPv6(address) ? `${scheme}://[${address}]:${port}` : `${scheme}://${address}:${port}`;
+    const socket: net.Socket | undefined = dialed.socket;
+    const session = http2.connect(authority, { createConnection: () => dialed.socket });
     this.session = session;
     this.live.add(session);
     const names = clusterStatNames(this.cluster.name);

@@ -1,11 +1,16 @@
 // Test fixtures for the HTTP/1.1 upstream pool: a pool to one 127.0.0.1 port, and a GET call through it.
+import type { Cluster } from '../../upstream/cluster.ts';
+import { PLAINTEXT } from '../../upstream/dialer.ts';
+import type { Host } from '../../upstream/host/host.ts';
 import { H1Pool, type H1PoolOptions } from './h1-pool.ts';
+
+/** A cluster with no transport sockets: plaintext to every host. */
+const TEST_CLUSTER = { config: {} } as Cluster;
 
 /** An H1Pool to 127.0.0.1:port with no breakers; `options` override the defaults. */
 export function testPool(port: number, options: Partial<H1PoolOptions> = {}): H1Pool {
   return new H1Pool({
-    address: '127.0.0.1',
-    port,
+    dial: () => PLAINTEXT.dial(TEST_CLUSTER, { address: '127.0.0.1', port } as Host),
     connectTimeoutMs: 1000,
     idleTimeoutMs: 10_000,
     maxConnections: 4,

@@ -3,6 +3,7 @@
 import type { Stats } from '../../common/stats.ts';
 import { countUpstreamBytes } from '../../listeners/connection-bytes.ts';
 import type { Cluster, ClusterLookup } from '../../upstream/cluster.ts';
+import { type Dialer, PLAINTEXT } from '../../upstream/dialer.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
 import { H1Pool } from './h1-pool.ts';
@@ -30,8 +31,12 @@ export class UpstreamPools {
   /** Pools retired (host removed) but possibly still finishing requests. */
   private readonly retiring = new Set<Promise<void>>();
 
-  constructor(clusters: ClusterLookup, stats: Stats) {
+  private readonly dialer: Dialer;
+
+  /** `dialer`: how connections open (mesh mTLS where a cluster says so; default plaintext). */
+  constructor(clusters: ClusterLookup, stats: Stats, dialer: Dialer = PLAINTEXT) {
     this.stats = stats;
+    this.dialer = dialer;
     this.unsubscribe = clusters.onHostsRemoved((cluster, hosts) => this.retire(cluster, hosts));
   }
 
@@ -51,7 +56,7 @@ export class UpstreamPools {
     const pools = this.poolsOf(cluster.name);
     let conn = pools.h2.get(host.key);
     if (conn === undefined) {
-      conn = new H2Connection(cluster, host, this.stats);
+      conn = new H2Connection(cluster, host, this.stats, this.dialer);
       pools.h2.set(host.key, conn);
     }
     return conn;
@@ -123,8 +128,7 @@ export class UpstreamPools {
     const { maxConnections: max, maxPendingRequests: pending } = cluster.config.circuitBreakers;
     const names = clusterStatNames(cluster.name);
     return new H1Pool({
-      address: host.address,
-      port: host.port,
+      dial: () => this.dialer.dial(cluster, host),
       connectTimeoutMs: cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
       idleTimeoutMs: cluster.config.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
       maxConnections: max > 0 && Number.isFinite(max) ? max : DEFAULT_MAX_CONNECTIONS,

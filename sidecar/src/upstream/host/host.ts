@@ -34,6 +34,8 @@ export interface Host {
   readonly stats: HostStats;
   /** Response time estimate, once a response was observed (recordLatency in latency.ts). */
   latency?: HostLatency | undefined;
+  /** The endpoint's transport-socket-match metadata (cluster manager hosts). */
+  readonly transportMatch?: Readonly<Record<string, string>> | undefined;
   /** Envoy's reasons the host is unhealthy ('failed_active_hc', 'failed_outlier_check', …); empty when healthy. */
   healthFlags?(): readonly string[];
 }

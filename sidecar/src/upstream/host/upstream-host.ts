@@ -41,6 +41,9 @@ export class UpstreamHost implements Host {
   private draining: boolean;
   private flags = 0;
 
+  /** The endpoint's transport-socket-match metadata (which of the cluster's transport sockets it takes). */
+  transportMatch: Readonly<Record<string, string>> | undefined;
+
   constructor(endpoint: EndpointConfig, placement: HostPlacement) {
     this.address = endpoint.address;
     this.port = endpoint.port;
@@ -50,6 +53,7 @@ export class UpstreamHost implements Host {
     this.priority = placement.priority;
     this.eds = isHealthyStatus(endpoint.health);
     this.draining = endpoint.health === 'draining';
+    this.transportMatch = endpoint.transportMatch;
   }
 
   /** Takes traffic: EDS says healthy (or unknown) and no health flag is set. */
@@ -108,6 +112,8 @@ export class UpstreamHost implements Host {
     this.zone = placement.zone;
     this.priority = placement.priority;
     this.draining = draining;
+    // Which transport socket new connections use (connections open keep theirs).
+    this.transportMatch = endpoint.transportMatch;
     this.setHealth(eds, this.flags);
     return changed;
   }

@@ -1,0 +1,89 @@
+// Mesh TLS for the data path: secure contexts from the workload certificate (rebuilt when it rotates) and a config's
+// trust bundle, TLS client options that verify the peer's SPIFFE id, and the server side's peer check.
+import type { X509Certificate } from 'node:crypto';
+import tls from 'node:tls';
+import type { DownstreamTlsConfig, SanMatcher, TlsContextConfig, UpstreamTlsConfig } from '../config/model.ts';
+import type { WorkloadCertificate } from './workload-identity.ts';
+
+/** Where the workload certificate comes from (the sidecar's WorkloadIdentity). */
+export interface CertificateSource {
+  readonly current: WorkloadCertificate | undefined;
+}
+
+/** The URI SANs of a certificate (node's `subjectaltname` text, `URI:a, DNS:b`). */
+export function uriSans(subjectAltName: string | undefined): string[] {
+  if (subjectAltName === undefined) return [];
+  const out: string[] = [];
+  for (const part of subjectAltName.split(', ')) if (part.startsWith('URI:')) out.push(part.slice(4));
+  return out;
+}
+
+/** Whether one of the URIs satisfies one of the matchers (no matchers: any). */
+export function sanMatches(uris: readonly string[], matchers: readonly SanMatcher[]): boolean {
+  if (matchers.length === 0) return true;
+  return uris.some((u) => matchers.some((m) => ('exact' in m ? u === m.exact : u.startsWith(m.prefix))));
+}
+
+export class MeshTls {
+  readonly #source: CertificateSource;
+  /** Secure contexts by trust bundle and minimum version, for the certificate they were made with. */
+  #contexts = new Map<string, tls.SecureContext>();
+  #madeFor: WorkloadCertificate | undefined;
+
+  constructor(source: CertificateSource) {
+    this.#source = source;
+  }
+
+  /** The context for `config`'s roots with the current certificate; undefined while the sidecar holds none. */
+  #context(config: TlsContextConfig): tls.SecureContext | undefined {
+    const cert = this.#source.current;
+    if (cert === undefined) return undefined;
+    if (cert !== this.#madeFor) {
+      // A rotation: new connections take the new certificate; open ones keep theirs.
+      this.#contexts = new Map();
+      this.#madeFor = cert;
+    }
+    const key = `${config.minVersion}\n${config.trustedCa}`;
+    let context = this.#contexts.get(key);
+    if (context === undefined) {
+      context = tls.createSecureContext({
+        key: cert.keyPem,
+        cert: cert.chainPem.join('\n'),
+        ca: config.trustedCa,
+        minVersion: config.minVersion,
+      });
+      this.#contexts.set(key, context);
+    }
+    return context;
+  }
+
+  /** Options for tls.connect to an upstream of `config`; undefined while the sidecar holds no certificate. */
+  client(config: UpstreamTlsConfig): tls.ConnectionOptions | undefined {
+    const secureContext = this.#context(config);
+    if (secureContext === undefined) return undefined;
+    return {
+      secureContext,
+      ALPNProtocols: config.alpn,
+      ...(config.sni === undefined ? {} : { servername: config.sni }),
+      rejectUnauthorized: true,
+      // The peer is a workload: its SPIFFE id, not a host name, is what it must prove.
+      checkServerIdentity: (_host, cert) =>
+        sanMatches(uriSans(cert.subjectaltname), config.sans)
+          ? undefined
+          : new Error(
+              `upstream certificate ${uriSans(cert.subjectaltname).join(',') || '(no URI SAN)'} is not the expected identity`,
+            ),
+    };
+  }
+
+  /** The server context for a listener's TLS; undefined while the sidecar holds no certificate. */
+  server(config: DownstreamTlsConfig): tls.SecureContext | undefined {
+    return this.#context(config);
+  }
+}
+
+/** Whether a TLS client's certificate carries an accepted identity. */
+export function peerAccepted(peer: X509Certificate | undefined, config: DownstreamTlsConfig): boolean {
+  if (peer === undefined) return !config.requireClientCertificate;
+  return sanMatches(uriSans(peer.subjectAltName), config.sans);
+}
