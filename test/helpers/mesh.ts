@@ -24,7 +24,8 @@ export interface Mesh {
   tcpLocalPort: number;
   apply(yaml: string): Promise<void>;
   ctl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  restartControlPlane(): Promise<void>;
+  /** Restarts the control plane on the same data dir and port (with more flags, later ones winning). */
+  restartControlPlane(extraArgs?: string[]): Promise<void>;
   stopControlPlane(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -61,11 +62,18 @@ spec:
   subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
 `;
 
+export interface MeshOptions {
+  /** Every sidecar gets a join token (trellisctl token create) and talks mesh mTLS. */
+  mtls?: boolean;
+  /** More control-plane flags (e.g. --mtls strict). */
+  cpArgs?: string[];
+}
+
 /** Starts the control plane (on a fixed xDS port, so it can be restarted), the apps and their sidecars. */
-export async function startMesh(): Promise<Mesh> {
+export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-mesh-'));
   const xdsPort = await freePort();
-  const cpArgs = ['--xds-port', String(xdsPort), '--endpoint-grace', '30s'];
+  let cpArgs = ['--xds-port', String(xdsPort), '--endpoint-grace', '30s', ...(opts.cpArgs ?? [])];
   // startControlPlaneProcess passes --xds-port 0 first; the later flag wins.
   let cp = await startControlPlaneProcess(dataDir, cpArgs);
   const ctl = (args: string[], input = '') => run(BIN.trellisctl, ['--api', cp.api, ...args], input);
@@ -82,12 +90,36 @@ export async function startMesh(): Promise<Mesh> {
   ]);
   const xds = `127.0.0.1:${xdsPort}`;
   const tcpLocalPort = await freePort();
+  /** With mTLS, a sidecar's join token, as an operator gets it. */
+  const identity = async (service: string): Promise<string[]> => {
+    if (opts.mtls !== true) return [];
+    const r = await ctl(['token', 'create', '--service', service]);
+    if (r.code !== 0) throw new Error(`trellisctl token create failed: ${r.stderr}`);
+    return ['--join-token', r.stdout.trim()];
+  };
   const sidecars = {
-    client: await startSidecar({ service: 'client', xds, tcpUpstreams: [`tcp-echo:7000=${tcpLocalPort}`] }),
-    webV1: await startSidecar({ service: 'web', xds, appPort: webV1.port, labels: { version: 'v1' } }),
-    webV2: await startSidecar({ service: 'web', xds, appPort: webV2.port, labels: { version: 'v2' } }),
-    tcp: await startSidecar({ service: 'tcp-echo', xds, appPort: tcp.port }),
-    grpc: await startSidecar({ service: 'echo', xds, appPort: grpc.port }),
+    client: await startSidecar({
+      service: 'client',
+      xds,
+      tcpUpstreams: [`tcp-echo:7000=${tcpLocalPort}`],
+      extraArgs: await identity('client'),
+    }),
+    webV1: await startSidecar({
+      service: 'web',
+      xds,
+      appPort: webV1.port,
+      labels: { version: 'v1' },
+      extraArgs: await identity('web'),
+    }),
+    webV2: await startSidecar({
+      service: 'web',
+      xds,
+      appPort: webV2.port,
+      labels: { version: 'v2' },
+      extraArgs: await identity('web'),
+    }),
+    tcp: await startSidecar({ service: 'tcp-echo', xds, appPort: tcp.port, extraArgs: await identity('tcp-echo') }),
+    grpc: await startSidecar({ service: 'echo', xds, appPort: grpc.port, extraArgs: await identity('echo') }),
   };
   const mesh: Mesh = {
     get cp() {
@@ -103,8 +135,9 @@ export async function startMesh(): Promise<Mesh> {
     async stopControlPlane() {
       await cp.daemon.stop();
     },
-    async restartControlPlane() {
+    async restartControlPlane(extraArgs?: string[]) {
       await cp.daemon.stop();
+      if (extraArgs !== undefined) cpArgs = [...cpArgs, ...extraArgs];
       cp = await startControlPlaneProcess(dataDir, cpArgs);
     },
     async stop() {

@@ -76,9 +76,25 @@ export class MeshTls {
     };
   }
 
-  /** The server context for a listener's TLS; undefined while the sidecar holds no certificate. */
-  server(config: DownstreamTlsConfig): tls.SecureContext | undefined {
-    return this.#context(config);
+  /**
+   * tls.Server options for a listener's TLS (the certificate, the roots, the client certificate rule), and the
+   * certificate they hold (a new one after a rotation); undefined while the sidecar holds no certificate.
+   */
+  server(config: DownstreamTlsConfig): { options: tls.TlsOptions; cert: WorkloadCertificate } | undefined {
+    const cert = this.#source.current;
+    if (cert === undefined) return undefined;
+    return {
+      cert,
+      options: {
+        key: cert.keyPem,
+        cert: cert.chainPem.join('\n'),
+        ca: config.trustedCa,
+        minVersion: config.minVersion,
+        requestCert: true,
+        rejectUnauthorized: config.requireClientCertificate,
+        ...(config.alpn.length > 0 ? { ALPNProtocols: config.alpn } : {}),
+      },
+    };
   }
 }
 

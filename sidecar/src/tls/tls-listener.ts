@@ -7,6 +7,7 @@ import type { Stats } from '../common/stats.ts';
 import type { ListenerConfig, ListenerTls } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
 import { type MeshTls, peerAccepted } from './mesh-tls.ts';
+import type { WorkloadCertificate } from './workload-identity.ts';
 
 /** A TLS record's first byte: a handshake (ClientHello). */
 const TLS_HANDSHAKE = 0x16;
@@ -35,6 +36,8 @@ class TlsTerminator implements ConnectionHandler {
   /** Connections still deciding or shaking hands (the inner handler counts the rest). */
   readonly #pending = new Set<Socket>();
   #draining = false;
+  /** The tls.Server of the current workload certificate (replaced after a rotation; old connections keep theirs). */
+  #tlsServer: { cert: WorkloadCertificate; server: tls.Server } | undefined;
   readonly #resumePlaintext: boolean;
 
   constructor(inner: ConnectionHandler, listener: ListenerConfig, config: ListenerTls, mesh: MeshTls, stats: Stats) {
@@ -78,32 +81,28 @@ class TlsTerminator implements ConnectionHandler {
     });
   }
 
+  /**
+   * Hands the connection to a (never listening) tls.Server made for the current certificate: it does the handshake,
+   * refuses clients without a valid certificate from the trust bundle, and emits only verified connections.
+   */
   #terminate(socket: Socket): void {
-    const context = this.#tls.context;
-    const secureContext = this.#mesh.server(context);
-    if (secureContext === undefined) {
+    const server = this.#server();
+    if (server === undefined) {
       // No workload certificate (yet): nothing to terminate TLS with.
       this.#stats.inc(`${this.#prefix}ssl.no_certificate`);
       socket.destroy();
       return;
     }
-    const secure = new tls.TLSSocket(socket, {
-      isServer: true,
-      secureContext,
-      requestCert: true,
-      rejectUnauthorized: context.requireClientCertificate,
-      ALPNProtocols: context.alpn.length > 0 ? context.alpn : undefined,
-    } as tls.TLSSocketOptions);
-    this.#pending.add(secure as unknown as Socket);
-    const timer = setTimeout(() => secure.destroy(), HANDSHAKE_MS);
-    timer.unref();
-    const done = (): void => {
-      clearTimeout(timer);
-      this.#pending.delete(secure as unknown as Socket);
-    };
-    secure.once('secure', () => {
-      done();
-      if (!peerAccepted(secure.getPeerX509Certificate(), context)) {
+    server.emit('connection', socket);
+  }
+
+  #server(): tls.Server | undefined {
+    const made = this.#mesh.server(this.#tls.context);
+    if (made === undefined) return undefined;
+    if (this.#tlsServer !== undefined && this.#tlsServer.cert === made.cert) return this.#tlsServer.server;
+    const server = tls.createServer({ ...made.options, handshakeTimeout: HANDSHAKE_MS });
+    server.on('secureConnection', (secure: tls.TLSSocket) => {
+      if (this.#draining || !peerAccepted(secure.getPeerX509Certificate(), this.#tls.context)) {
         this.#stats.inc(`${this.#prefix}ssl.fail_verify_san`);
         secure.destroy();
         return;
@@ -111,18 +110,17 @@ class TlsTerminator implements ConnectionHandler {
       this.#stats.inc(`${this.#prefix}ssl.handshake`);
       this.#inner.handle(secure as unknown as Socket);
     });
-    secure.on('error', () => {
-      done();
+    server.on('tlsClientError', (_err, secure) => {
       this.#stats.inc(`${this.#prefix}ssl.connection_error`);
       secure.destroy();
     });
-    secure.once('close', done);
-    // No socket.resume() here: the TLS socket reads the raw handle itself (and takes over what a peek left buffered);
-    // a flowing raw socket would steal its bytes.
+    this.#tlsServer = { cert: made.cert, server };
+    return server;
   }
 
   drain(graceMs: number): Promise<void> {
     this.#draining = true;
+    // Connections still deciding plaintext or TLS are not served any more.
     for (const s of this.#pending) s.destroy();
     this.#pending.clear();
     return this.#inner.drain(graceMs);
