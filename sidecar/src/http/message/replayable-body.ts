@@ -108,3 +108,22 @@ export function bufferBody(
 }
 
 function noop(): void {}
+
+/** What an owner of a body read keeps: the read in progress (its cancel) and the budget bytes its chunks hold. */
+export interface BodyHold {
+  cancelBuffering: (() => void) | undefined;
+  heldBytes: number;
+}
+
+/** Stops a read in progress and gives back what the body holds of the process-wide budget. */
+export function releaseBodyHold(hold: BodyHold): void {
+  const cancel = hold.cancelBuffering;
+  if (cancel !== undefined) {
+    hold.cancelBuffering = undefined;
+    cancel();
+  }
+  if (hold.heldBytes > 0) {
+    requestBufferBudget.give(hold.heldBytes);
+    hold.heldBytes = 0;
+  }
+}

@@ -13,7 +13,7 @@ import type { RequestObserver } from '../context/exchange-observer.ts';
 import type { HttpContext } from '../context/http-context.ts';
 import { grpcStatusOf, parseGrpcTimeout } from '../message/grpc.ts';
 import { type HeaderList, headerGet } from '../message/header-list.ts';
-import { type BufferedBody, bufferBody, replayBody, requestBufferBudget } from '../message/replayable-body.ts';
+import { type BufferedBody, bufferBody, releaseBodyHold, replayBody } from '../message/replayable-body.ts';
 import { type LocalReply, ResponseFlag, UNREWRITABLE } from '../message/reply.ts';
 import type { RequestView } from '../message/request-view.ts';
 import { createAttempt, type UpstreamRequest } from '../pool/create-attempt.ts';
@@ -94,9 +94,9 @@ export class RouterRequest implements AttemptSink {
   /** The body held whole (every attempt sends a fresh stream of it). */
   private chunks: readonly Buffer[] | undefined;
   /** Bytes of requestBufferBudget a body buffered here for retries holds. */
-  private heldBytes = 0;
+  heldBytes = 0;
   /** Stops buffering a retriable gRPC call's body (the request ended first). */
-  private cancelBuffering: (() => void) | undefined;
+  cancelBuffering: (() => void) | undefined;
   private timeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private tryTimer: NodeJS.Timeout | undefined;
@@ -369,15 +369,7 @@ export class RouterRequest implements AttemptSink {
   }
 
   private releaseBody(): void {
-    const cancel = this.cancelBuffering;
-    if (cancel !== undefined) {
-      this.cancelBuffering = undefined;
-      cancel();
-    }
-    if (this.heldBytes > 0) {
-      requestBufferBudget.give(this.heldBytes);
-      this.heldBytes = 0;
-    }
+    releaseBodyHold(this);
   }
 
   // ---- timers ---------------------------------------------------------------------------------------------------

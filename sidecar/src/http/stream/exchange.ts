@@ -17,7 +17,7 @@ import { type BodyTransform, RequestBodyError, type ResponseHead } from '../filt
 import { trustedClientAddress } from '../message/forwarded-headers.ts';
 import { GrpcStatus, grpcStatusForHttp, isGrpcContentType } from '../message/grpc.ts';
 import { type HeaderList, headerGet } from '../message/header-list.ts';
-import { type BufferedBody, bufferBody, requestBufferBudget } from '../message/replayable-body.ts';
+import { type BufferedBody, bufferBody, releaseBodyHold, requestBufferBudget } from '../message/replayable-body.ts';
 import { type LocalReply, ResponseFlag } from '../message/reply.ts';
 import type { RequestView } from '../message/request-view.ts';
 import type { OverloadCause } from '../pool/upstream-attempt.ts';
@@ -58,11 +58,11 @@ export class Exchange
   /** A body held whole (the router replays it for every attempt). */
   private bodyChunks: readonly Buffer[] | undefined;
   /** Bytes of requestBufferBudget that bodyChunks hold, given back when the exchange ends. */
-  private heldBytes = 0;
+  heldBytes = 0;
   /** The body was read (up to the bound) before routing. */
   private readFirst = false;
   /** Stops a body read in progress (the request ended first). */
-  private cancelBuffering: (() => void) | undefined;
+  cancelBuffering: (() => void) | undefined;
   /** HCM request_timeout, running until the request body has arrived. */
   private requestTimer: NodeJS.Timeout | undefined;
   /** Stream idle limit (route idle_timeout, else the HCM's stream_idle_timeout), watched by idleSweeper; 0 = none. */
@@ -576,15 +576,7 @@ export class Exchange
 
   /** Gives back what the body holds of the process-wide buffer budget (or stops reading it). */
   private releaseBody(): void {
-    const cancel = this.cancelBuffering;
-    if (cancel !== undefined) {
-      this.cancelBuffering = undefined;
-      cancel();
-    }
-    if (this.heldBytes > 0) {
-      requestBufferBudget.give(this.heldBytes);
-      this.heldBytes = 0;
-    }
+    releaseBodyHold(this);
   }
 
   private finish(): void {
