@@ -1,7 +1,7 @@
 // Mesh mTLS end to end, real processes and real TLS: every sidecar holds a workload certificate (join tokens from
 // trellisctl), HTTP/1.1, gRPC, WebSocket and TCP go sidecar to sidecar over mTLS; a client without a mesh
 // certificate, or with one from another CA, cannot complete a handshake; PERMISSIVE takes plaintext on the same port;
-// STRICT, applied by restarting the control plane under a load, refuses it with no failed mesh request.
+// a STRICT PeerAuthentication, applied under a load, refuses it with no failed mesh request.
 import { createPrivateKey, webcrypto, type X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -151,7 +151,7 @@ describe('mesh mTLS between sidecars (end to end)', function () {
     expect(Date.parse(ok.peer.validTo) - Date.now()).to.be.within(0, 24 * 3600_000);
   });
 
-  it('PERMISSIVE takes plaintext on the inbound port; STRICT, applied live under load, refuses it with no failed request', async () => {
+  it('PERMISSIVE takes plaintext on the inbound port; a STRICT PeerAuthentication, applied live under load, refuses it with no failed request', async () => {
     const direct = () => viaProxy(mesh.sidecars.webV1.inboundPort, 'http://web:8080/direct', { fresh: true });
     expect((await direct()).status).to.equal(200);
     expect(await stat('webV1', 'listener.inbound.plaintext_connections')).to.be.at.least(1);
@@ -168,7 +168,13 @@ describe('mesh mTLS between sidecars (end to end)', function () {
       }),
     );
     try {
-      await mesh.restartControlPlane(['--mtls', 'strict']);
+      await mesh.apply(`apiVersion: trellis.dev/v1
+kind: PeerAuthentication
+metadata: { name: web-strict }
+spec:
+  selector: { service: web }
+  mtls: { mode: STRICT }
+`);
       await eventually(async () => {
         const r = await direct().catch((err: Error) => ({ status: 0, body: err.message }));
         expect(r.status).to.equal(0);

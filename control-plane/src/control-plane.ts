@@ -15,7 +15,13 @@ import { MeshCa } from './identity/mesh-ca.ts';
 import { Debouncer } from './publish/debouncer.ts';
 import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
-import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from './resources/types.ts';
+import type {
+  PeerAuthenticationResource,
+  RouteResource,
+  ServiceResource,
+  TelemetryResource,
+  TrafficPolicyResource,
+} from './resources/types.ts';
 import type { Store } from './store/store.ts';
 import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
 import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
@@ -305,6 +311,7 @@ export class ControlPlane {
       routes: store.list('Route') as RouteResource[],
       policies: store.list('TrafficPolicy') as TrafficPolicyResource[],
       telemetry: store.list('Telemetry') as TelemetryResource[],
+      peerAuthentications: store.list('PeerAuthentication') as PeerAuthenticationResource[],
       endpoints: this.registry.endpoints(),
       ...(this.identity === undefined ? {} : { identity: this.identity }),
     };

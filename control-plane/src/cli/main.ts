@@ -52,7 +52,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     );
   program
     .command('get')
-    .description(`show resources; KIND is Service, Route, TrafficPolicy or Telemetry (or ${KIND_ALIASES_HELP})`)
+    .description(
+      `show resources; KIND is Service, Route, TrafficPolicy, Telemetry or PeerAuthentication (or ${KIND_ALIASES_HELP})`,
+    )
     .argument('<kind>', 'resource kind')
     .argument('[name]', 'resource name (all of the kind when omitted)')
     .option('-o, --output <format>', 'table|yaml|json', 'table')

@@ -29,6 +29,8 @@ function rowOf(r: Resource): string[] {
         : '-';
       return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', tracing, log, ...common];
     }
+    case 'PeerAuthentication':
+      return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', r.spec.mtls.mode, ...common];
   }
 }
 
@@ -37,6 +39,7 @@ const HEADERS: Record<Kind, string[]> = {
   Route: ['NAME', 'HOSTS', 'RULES', 'SERVICES', 'GENERATION', 'AGE'],
   TrafficPolicy: ['NAME', 'SERVICE', 'SUBSETS', 'LB', 'GENERATION', 'AGE'],
   Telemetry: ['NAME', 'SELECTOR', 'TRACE SAMPLING', 'ACCESS LOG', 'GENERATION', 'AGE'],
+  PeerAuthentication: ['NAME', 'SELECTOR', 'MTLS MODE', 'GENERATION', 'AGE'],
 };
 
 /** Renders resources of one kind; `single` prints a lone object (not a list) for yaml/json. */

@@ -13,11 +13,14 @@ const ALIASES: Record<string, Kind> = {
   telemetry: 'Telemetry',
   telemetries: 'Telemetry',
   tel: 'Telemetry',
+  peerauthentication: 'PeerAuthentication',
+  peerauthentications: 'PeerAuthentication',
+  pa: 'PeerAuthentication',
 };
 
 /** The accepted spellings, for help and error texts. */
 export const KIND_ALIASES_HELP =
-  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel';
+  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa';
 
 /** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
 export function parseKind(text: string): Kind | undefined {

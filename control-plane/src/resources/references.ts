@@ -1,6 +1,7 @@
 // Cross-reference checks over a whole state: routes and traffic policies must point at services, ports and subsets that
-// exist; at most one Telemetry per scope (mesh-wide, or one service).
+// exist; at most one Telemetry and one PeerAuthentication per scope (mesh-wide, or one service).
 import type {
+  PeerAuthenticationResource,
   Resource,
   ResourceKey,
   RouteDestination,
@@ -24,13 +25,15 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
   const routes: RouteResource[] = [];
   const policies: TrafficPolicyResource[] = [];
   const telemetry: TelemetryResource[] = [];
+  const peerAuth: PeerAuthenticationResource[] = [];
   for (const r of all) {
     if (r.kind === 'Service') services.set(r.metadata.name, r);
     else if (r.kind === 'Route') routes.push(r);
     else if (r.kind === 'TrafficPolicy') policies.push(r);
-    else telemetry.push(r);
+    else if (r.kind === 'Telemetry') telemetry.push(r);
+    else peerAuth.push(r);
   }
-  const errors: string[] = telemetryScopeErrors(telemetry);
+  const errors: string[] = [...scopeErrors('Telemetry', telemetry), ...scopeErrors('PeerAuthentication', peerAuth)];
   const policyOf = new Map<string, TrafficPolicyResource>();
   for (const tp of [...policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const at = `TrafficPolicy ${tp.metadata.name}: spec.service`;
@@ -80,17 +83,21 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
  * A Telemetry applies mesh-wide (no selector) or to one service; two for the same scope would be ambiguous. A selector
  * may name a service that does not exist (yet): it then applies to nothing.
  */
-function telemetryScopeErrors(telemetry: readonly TelemetryResource[]): string[] {
+/** At most one resource of a kind per scope: the mesh (no selector) or one service. */
+function scopeErrors(
+  kind: 'Telemetry' | 'PeerAuthentication',
+  resources: readonly (TelemetryResource | PeerAuthenticationResource)[],
+): string[] {
   const errors: string[] = [];
   const byScope = new Map<string, string>();
-  for (const t of [...telemetry].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
+  for (const t of [...resources].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const service = t.spec.selector?.service;
     const scope = service === undefined ? 'the mesh' : `service "${service}"`;
     const other = byScope.get(scope);
     if (other === undefined) byScope.set(scope, t.metadata.name);
     else
       errors.push(
-        `Telemetry ${t.metadata.name}: ${service === undefined ? 'spec.selector' : 'spec.selector.service'}: ${scope} already has Telemetry ${other} (at most one per scope)`,
+        `${kind} ${t.metadata.name}: ${service === undefined ? 'spec.selector' : 'spec.selector.service'}: ${scope} already has ${kind} ${other} (at most one per scope)`,
       );
   }
   return errors;

@@ -1,7 +1,8 @@
-// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy and Telemetry, as stored and validated.
+// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry and PeerAuthentication,
+// as stored and validated.
 
 export const API_VERSION = 'trellis.dev/v1';
-export const KINDS = ['Service', 'Route', 'TrafficPolicy', 'Telemetry'] as const;
+export const KINDS = ['Service', 'Route', 'TrafficPolicy', 'Telemetry', 'PeerAuthentication'] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface Metadata {
@@ -410,11 +411,21 @@ export interface TelemetrySpec {
   accessLog?: TelemetryAccessLog;
 }
 
+/** How a service's sidecars take inbound connections: mTLS only, mTLS and plaintext, or plaintext only. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+/** Istio's PeerAuthentication: the mTLS mode of one service's sidecars (selector) or of the whole mesh (none). */
+export interface PeerAuthenticationSpec {
+  selector?: { service: string };
+  mtls: { mode: MtlsMode };
+}
+
 export interface SpecOf {
   Service: ServiceSpec;
   Route: RouteSpec;
   TrafficPolicy: TrafficPolicySpec;
   Telemetry: TelemetrySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
 }
 
 export interface ResourceOf<K extends Kind> {
@@ -428,7 +439,13 @@ export type ServiceResource = ResourceOf<'Service'>;
 export type RouteResource = ResourceOf<'Route'>;
 export type TrafficPolicyResource = ResourceOf<'TrafficPolicy'>;
 export type TelemetryResource = ResourceOf<'Telemetry'>;
-export type Resource = ServiceResource | RouteResource | TrafficPolicyResource | TelemetryResource;
+export type PeerAuthenticationResource = ResourceOf<'PeerAuthentication'>;
+export type Resource =
+  | ServiceResource
+  | RouteResource
+  | TrafficPolicyResource
+  | TelemetryResource
+  | PeerAuthenticationResource;
 
 /** Identity of a stored resource. */
 export interface ResourceKey {

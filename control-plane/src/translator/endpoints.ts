@@ -36,14 +36,14 @@ export function clusterEndpoints(key: ClusterKey, all: readonly Endpoint[]): End
 /** Endpoint metadata a cluster's transport_socket_matches reads (Envoy's envoy.transport_socket_match). */
 export const TLS_MODE_MATCH = { filter: 'envoy.transport_socket_match', key: 'tlsMode', value: 'mesh' } as const;
 
-function lbEndpoint(ep: Endpoint): Record<string, unknown> {
+function lbEndpoint(ep: Endpoint, markTls: boolean): Record<string, unknown> {
   const lb: Record<string, unknown> = {
     endpoint: { address: { socket_address: { address: ep.address, port_value: ep.port } } },
     load_balancing_weight: u32(weightOf(ep)),
     health_status: 'HEALTHY',
   };
   // An endpoint whose proxy holds a mesh certificate: callers with one connect to it over mTLS.
-  if (ep.tls === true)
+  if (markTls && ep.tls === true)
     lb['metadata'] = {
       filter_metadata: { [TLS_MODE_MATCH.filter]: struct({ [TLS_MODE_MATCH.key]: TLS_MODE_MATCH.value }) },
     };
@@ -51,7 +51,11 @@ function lbEndpoint(ep: Endpoint): Record<string, unknown> {
 }
 
 /** The ClusterLoadAssignment of one cluster: one locality per zone, each weighted by the sum of its endpoints. */
-export function buildLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record<string, unknown> {
+export function buildLoadAssignment(
+  key: ClusterKey,
+  all: readonly Endpoint[],
+  markTls = true,
+): Record<string, unknown> {
   const byZone = new Map<string, Endpoint[]>();
   for (const ep of clusterEndpoints(key, all)) {
     const list = byZone.get(ep.zone) ?? [];
@@ -62,7 +66,7 @@ export function buildLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): 
     .sort(([a], [b]) => byString(a, b))
     .map(([zone, eps]) => ({
       locality: { region: '', zone, sub_zone: '' },
-      lb_endpoints: eps.map(lbEndpoint),
+      lb_endpoints: eps.map((ep) => lbEndpoint(ep, markTls)),
       // gRPC silently drops a locality without a weight.
       load_balancing_weight: u32(
         Math.max(
@@ -84,18 +88,18 @@ const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 const assignments = new WeakMap<readonly Endpoint[], Map<string, Record<string, unknown>>>();
 
 /** buildLoadAssignment through the per-list cache. */
-function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record<string, unknown> {
-  if (!translationCaching.enabled) return buildLoadAssignment(key, all);
+function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[], markTls: boolean): Record<string, unknown> {
+  if (!translationCaching.enabled) return buildLoadAssignment(key, all, markTls);
   let byCluster = assignments.get(all);
   // Bounded while a list lives on: clusters renamed by policy changes would otherwise pile up.
   if (!byCluster || byCluster.size >= 4096) {
     byCluster = new Map();
     assignments.set(all, byCluster);
   }
-  const id = key.subset ? `${key.name}\n${JSON.stringify(key.subset.labels)}` : key.name;
+  const id = `${key.subset ? `${key.name}\n${JSON.stringify(key.subset.labels)}` : key.name}${markTls ? '' : '\nplain'}`;
   let assignment = byCluster.get(id);
   if (!assignment) {
-    assignment = sealed(buildLoadAssignment(key, all));
+    assignment = sealed(buildLoadAssignment(key, all, markTls));
     byCluster.set(id, assignment);
   }
   return assignment;
@@ -103,5 +107,12 @@ function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[]): Record
 
 /** An assignment for every cluster (empty clusters get one with no endpoints), sorted by cluster name. */
 export function buildLoadAssignments(index: MeshIndex, state: MeshState): Record<string, unknown>[] {
-  return index.clusters.map((key) => cachedLoadAssignment(key, state.endpoints.get(key.service) ?? NO_ENDPOINTS));
+  // Endpoints are marked for mTLS only where their service takes it (mTLS on, not DISABLE).
+  return index.clusters.map((key) =>
+    cachedLoadAssignment(
+      key,
+      state.endpoints.get(key.service) ?? NO_ENDPOINTS,
+      index.mtlsModeOf(key.service) !== undefined,
+    ),
+  );
 }

@@ -1,5 +1,5 @@
 // Lookups the translator's builders share, computed once per translation: services, policies, and every cluster.
-import type { ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
+import type { MtlsMode, ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
 import { meshUsesCors } from './cors.ts';
 import { meshUsesFaults } from './fault.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -29,6 +29,30 @@ export interface MeshIndex {
   faults: boolean;
   /** Some Route rule sets a CORS policy: sidecars' outbound connection managers carry the CORS filter. */
   cors: boolean;
+  /**
+   * How a service's sidecars (those holding a workload certificate) take inbound connections: the service's
+   * PeerAuthentication, else the mesh-wide one, else the control plane's --mtls; undefined: plaintext only (DISABLE,
+   * or mTLS off).
+   */
+  mtlsModeOf(service: string): 'strict' | 'permissive' | undefined;
+}
+
+/** The mTLS mode of a service from its PeerAuthentication, the mesh-wide one, and the default. */
+function mtlsModes(state: MeshState): (service: string) => 'strict' | 'permissive' | undefined {
+  const identity = state.identity;
+  if (identity === undefined) return () => undefined;
+  let mesh: MtlsMode | undefined;
+  const byService = new Map<string, MtlsMode>();
+  for (const pa of [...(state.peerAuthentications ?? [])].sort((a, b) => byString(a.metadata.name, b.metadata.name))) {
+    const service = pa.spec.selector?.service;
+    if (service === undefined) mesh ??= pa.spec.mtls.mode;
+    else if (!byService.has(service)) byService.set(service, pa.spec.mtls.mode);
+  }
+  return (service) => {
+    const mode = byService.get(service) ?? mesh;
+    if (mode === undefined) return identity.mode;
+    return mode === 'DISABLE' ? undefined : mode === 'STRICT' ? 'strict' : 'permissive';
+  };
 }
 
 export function indexMesh(state: MeshState): MeshIndex {
@@ -60,5 +84,6 @@ export function indexMesh(state: MeshState): MeshIndex {
     telemetryOf: (service) => effectiveTelemetry(state.telemetry ?? [], service),
     faults: meshUsesFaults(state.routes),
     cors: meshUsesCors(state.routes),
+    mtlsModeOf: mtlsModes(state),
   };
 }

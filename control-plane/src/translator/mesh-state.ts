@@ -1,6 +1,12 @@
 // The translator's input: every operator resource plus the endpoints known for each service.
 import type { Endpoint } from '../registry/endpoint.ts';
-import type { RouteResource, ServiceResource, TelemetryResource, TrafficPolicyResource } from '../resources/types.ts';
+import type {
+  PeerAuthenticationResource,
+  RouteResource,
+  ServiceResource,
+  TelemetryResource,
+  TrafficPolicyResource,
+} from '../resources/types.ts';
 import type { MeshIdentity } from './mesh-tls.ts';
 
 export interface MeshState {
@@ -13,4 +19,6 @@ export interface MeshState {
   endpoints: ReadonlyMap<string, readonly Endpoint[]>;
   /** Mesh mTLS for sidecars holding a workload certificate (absent: no TLS anywhere). */
   identity?: MeshIdentity;
+  /** PeerAuthentication resources: the mTLS mode per service or mesh-wide (absent = none). */
+  peerAuthentications?: readonly PeerAuthenticationResource[];
 }

@@ -5,6 +5,7 @@ import { anyOf, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import { fromStruct } from '../common/struct.ts';
 import type { Endpoint } from '../registry/endpoint.ts';
+import type { PeerAuthenticationResource } from '../resources/types.ts';
 import { mesh, service, sidecarParams } from './fixtures.ts';
 import type { MeshIdentity } from './mesh-tls.ts';
 import { translate } from './translate.ts';
@@ -26,8 +27,9 @@ function endpoint(address: string, tls: boolean): Endpoint {
   };
 }
 
-function translated(mode: MeshIdentity['mode'], mtls: boolean) {
+function translated(mode: MeshIdentity['mode'], mtls: boolean, peerAuthentications: PeerAuthenticationResource[] = []) {
   const state = {
+    peerAuthentications,
     ...mesh({
       services: [
         service('web', { ports: [{ name: 'http', port: 8080, protocol: 'HTTP' }] }),
@@ -111,5 +113,29 @@ describe('mesh mTLS translation', () => {
     expect(named(plain.listener, 'inbound')['filter_chains']).to.have.length(1);
     expect((named(plain.listener, 'inbound')['filter_chains'] as Obj[])[0]).to.not.have.property('transport_socket');
     expect(named(plain.cluster, 'web|8080')).to.not.have.property('transport_socket_matches');
+  });
+
+  it("a PeerAuthentication sets a service's mode over the mesh-wide one and the default; DISABLE drops TLS", () => {
+    const pa = (name: string, service: string | undefined, mode: 'STRICT' | 'PERMISSIVE' | 'DISABLE') =>
+      ({
+        apiVersion: 'trellis.dev/v1',
+        kind: 'PeerAuthentication',
+        metadata: { name },
+        spec: { ...(service === undefined ? {} : { selector: { service } }), mtls: { mode } },
+      }) as PeerAuthenticationResource;
+    const chainsOf = (res: ReturnType<typeof translated>) =>
+      (named(res.listener, 'inbound')['filter_chains'] as Obj[]).map((c) => c['transport_socket'] !== undefined);
+    // Mesh-wide STRICT over the default permissive.
+    expect(chainsOf(translated('permissive', true, [pa('mesh', undefined, 'STRICT')]))).to.deep.equal([true]);
+    // The service's own PERMISSIVE over the mesh-wide STRICT.
+    expect(
+      chainsOf(translated('permissive', true, [pa('mesh', undefined, 'STRICT'), pa('web', 'web', 'PERMISSIVE')])),
+    ).to.deep.equal([true, false]);
+    // DISABLE: a plaintext inbound, and web's endpoints are not marked for mTLS (callers must not try it).
+    const disabled = translated('strict', true, [pa('web', 'web', 'DISABLE')]);
+    expect(chainsOf(disabled)).to.deep.equal([false]);
+    const cla = disabled.endpoint.find((e) => e['cluster_name'] === 'web|8080') as Obj;
+    const eps = ((cla['endpoints'] as Obj[])[0]?.['lb_endpoints'] ?? []) as Obj[];
+    expect(eps.map((ep) => ep['metadata'])).to.deep.equal([undefined, undefined]);
   });
 });

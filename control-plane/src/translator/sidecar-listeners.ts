@@ -258,8 +258,13 @@ export function sidecarSocketResources(
         options,
         index.policyOf(service),
       );
-      // A sidecar holding a workload certificate terminates mesh mTLS on its inbound port.
-      const listener = identity === undefined ? inbound : inboundWithMeshTls(inbound, port.protocol, identity);
+      // A sidecar holding a workload certificate terminates mesh mTLS on its inbound port (unless its service's
+      // PeerAuthentication says DISABLE).
+      const mode = identity === undefined ? undefined : index.mtlsModeOf(service);
+      const listener =
+        identity === undefined || mode === undefined
+          ? inbound
+          : inboundWithMeshTls(inbound, port.protocol, { ...identity, mode });
       if (add(listener, params.inboundAddress, params.inboundPort))
         clusters.push(inboundCluster(service, port, appPort));
     }

@@ -102,7 +102,9 @@ class TlsTerminator implements ConnectionHandler {
     if (this.#tlsServer !== undefined && this.#tlsServer.cert === made.cert) return this.#tlsServer.server;
     const server = tls.createServer({ ...made.options, handshakeTimeout: HANDSHAKE_MS });
     server.on('secureConnection', (secure: tls.TLSSocket) => {
-      if (this.#draining || !peerAccepted(secure.getPeerX509Certificate(), this.#tls.context)) {
+      // Handed on even while draining: the connection manager answers it and closes (a fresh connection of a
+      // caller's pool must not be cut before its first request).
+      if (!peerAccepted(secure.getPeerX509Certificate(), this.#tls.context)) {
         this.#stats.inc(`${this.#prefix}ssl.fail_verify_san`);
         secure.destroy();
         return;
@@ -119,10 +121,8 @@ class TlsTerminator implements ConnectionHandler {
   }
 
   drain(graceMs: number): Promise<void> {
+    // Connections still deciding plaintext or TLS go on to the draining handler, which answers and closes them.
     this.#draining = true;
-    // Connections still deciding plaintext or TLS are not served any more.
-    for (const s of this.#pending) s.destroy();
-    this.#pending.clear();
     return this.#inner.drain(graceMs);
   }
 

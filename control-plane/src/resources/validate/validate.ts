@@ -2,6 +2,7 @@
 import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from '../types.ts';
 import { Issues, isRecord } from './issues.ts';
 import { validateLabels } from './labels.ts';
+import { PEER_AUTHENTICATION_FIELDS, validatePeerAuthenticationSpec } from './peer-authentication.ts';
 import { checkResourceSize } from './resource-size.ts';
 import { ROUTE_FIELDS, validateRouteSpec } from './route.ts';
 import { SERVICE_FIELDS, validateServiceSpec } from './service.ts';
@@ -28,6 +29,7 @@ const SPECS: Record<Kind, SpecRules> = {
   Route: { fields: ROUTE_FIELDS, validate: validateRouteSpec },
   TrafficPolicy: { fields: TRAFFIC_POLICY_FIELDS, validate: validateTrafficPolicySpec },
   Telemetry: { fields: TELEMETRY_FIELDS, validate: validateTelemetrySpec },
+  PeerAuthentication: { fields: PEER_AUTHENTICATION_FIELDS, validate: validatePeerAuthenticationSpec },
 };
 
 function isKind(value: unknown): value is Kind {
