@@ -116,6 +116,14 @@ describe('mesh mTLS between sidecars (end to end)', function () {
 
   it("a TLS client without a mesh certificate, or with another CA's, cannot complete a handshake; a mesh one can", async () => {
     const port = mesh.sidecars.webV1.inboundPort;
+    // Clients that reset before their first byte, or mid-handshake, cost the sidecar nothing.
+    for (const bytes of [Buffer.alloc(0), Buffer.from([0x16, 0x03, 0x01, 0x00])]) {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      if (bytes.length > 0) s.write(bytes);
+      s.resetAndDestroy();
+    }
+    expect((await mesh.sidecars.webV1.admin('/ready')).status).to.equal(200);
     const none = await handshake(port, undefined);
     expect(none.ok).to.equal(false);
     // A self-signed certificate from outside the mesh, with a SPIFFE id that looks right.

@@ -59,6 +59,8 @@ class TlsTerminator implements ConnectionHandler {
       return;
     }
     this.#pending.add(socket);
+    // A client that resets before its first byte must cost nothing more than its socket (and never throw).
+    socket.on('error', destroyOnError);
     socket.setTimeout(FIRST_BYTE_MS, () => socket.destroy());
     const onClose = (): void => {
       this.#pending.delete(socket);
@@ -69,6 +71,7 @@ class TlsTerminator implements ConnectionHandler {
       socket.unshift(first);
       socket.setTimeout(0);
       socket.off('close', onClose);
+      socket.off('error', destroyOnError);
       this.#pending.delete(socket);
       if (first[0] === TLS_HANDSHAKE) this.#terminate(socket);
       else {
@@ -129,4 +132,8 @@ class TlsTerminator implements ConnectionHandler {
   activeConnections(): number {
     return this.#inner.activeConnections() + this.#pending.size;
   }
+}
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
 }
