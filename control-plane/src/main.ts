@@ -162,6 +162,14 @@ export async function main(argv: string[]): Promise<void> {
         '24h',
       ),
     )
+    .addOption(
+      durationOption(
+        '--min-workload-cert-ttl',
+        'TRELLIS_MIN_WORKLOAD_CERT_TTL',
+        'the shortest workload certificate lifetime a sidecar may ask for (lower than 1m only to test rotation)',
+        '1m',
+      ),
+    )
     .option(
       '--log-level <level>',
       `log level: ${LEVELS.join('|')} (env TRELLIS_LOG_LEVEL)`,
@@ -187,6 +195,7 @@ export async function main(argv: string[]): Promise<void> {
     trustDomain: string;
     caDir?: string;
     workloadCertTtl: number;
+    minWorkloadCertTtl: number;
     mtls: 'permissive' | 'strict' | 'off';
     logLevel: string;
   }>();
@@ -194,8 +203,10 @@ export async function main(argv: string[]): Promise<void> {
     program.error(
       `error: option '--trust-domain' expected lower-case letters, digits, ".", "-" or "_", got '${o.trustDomain}'`,
     );
-  if (o.workloadCertTtl < MIN_WORKLOAD_TTL_MS || o.workloadCertTtl > MAX_WORKLOAD_TTL_MS)
-    program.error("error: option '--workload-cert-ttl' expected a duration from 1m to 90d");
+  if (o.minWorkloadCertTtl < 1000 || o.minWorkloadCertTtl > MIN_WORKLOAD_TTL_MS)
+    program.error("error: option '--min-workload-cert-ttl' expected a duration from 1s to 1m");
+  if (o.workloadCertTtl < o.minWorkloadCertTtl || o.workloadCertTtl > MAX_WORKLOAD_TTL_MS)
+    program.error("error: option '--workload-cert-ttl' expected a duration from --min-workload-cert-ttl (1m) to 90d");
   if (!LEVELS.includes(o.logLevel))
     program.error(`error: option '--log-level' expected one of ${LEVELS.join('|')}, got '${o.logLevel}'`);
   if (o.debounceMax < o.debounceQuiet)
@@ -229,6 +240,7 @@ export async function main(argv: string[]): Promise<void> {
     identity: {
       trustDomain: o.trustDomain,
       workloadTtlMs: o.workloadCertTtl,
+      minWorkloadTtlMs: o.minWorkloadCertTtl,
       mtls: o.mtls,
       ...(o.caDir === undefined ? {} : { pluginDir: path.resolve(o.caDir) }),
     },

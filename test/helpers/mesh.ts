@@ -67,6 +67,8 @@ export interface MeshOptions {
   mtls?: boolean;
   /** More control-plane flags (e.g. --mtls strict). */
   cpArgs?: string[];
+  /** More flags for every sidecar (e.g. --workload-cert-ttl 3s). */
+  sidecarArgs?: string[];
 }
 
 /** Starts the control plane (on a fixed xDS port, so it can be restarted), the apps and their sidecars. */
@@ -92,10 +94,10 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
   const tcpLocalPort = await freePort();
   /** With mTLS, a sidecar's join token, as an operator gets it. */
   const identity = async (service: string): Promise<string[]> => {
-    if (opts.mtls !== true) return [];
+    if (opts.mtls !== true) return opts.sidecarArgs ?? [];
     const r = await ctl(['token', 'create', '--service', service]);
     if (r.code !== 0) throw new Error(`trellisctl token create failed: ${r.stderr}`);
-    return ['--join-token', r.stdout.trim()];
+    return ['--join-token', r.stdout.trim(), ...(opts.sidecarArgs ?? [])];
   };
   const sidecars = {
     client: await startSidecar({
