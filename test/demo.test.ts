@@ -21,6 +21,7 @@ interface Figures {
   p50Ms: number | null;
   p99Ms: number | null;
   sidecarInbound: number;
+  sidecarInboundMtlsHandshakes: number;
 }
 
 interface Summary {
@@ -29,6 +30,7 @@ interface Summary {
   services: Record<'web' | 'orders' | 'payments' | 'inventory', Figures>;
   split: Record<string, number>;
   ejections: { total: number; active: unknown[] };
+  plaintextConnections: number;
   timeline: Omit<Tick, 'event'>[];
   traces: {
     spans: number;
@@ -186,6 +188,8 @@ describe('npm run demo', function () {
       expect(f.p50Ms, name).to.be.a('number').and.greaterThan(0);
       expect(f.p99Ms as number, name).to.be.at.least(f.p50Ms as number);
       expect(f.sidecarInbound, `${name} as its sidecars counted it`).to.be.at.least(f.requests);
+      // The demo runs STRICT mesh mTLS: every service's sidecars terminated TLS, none took plaintext.
+      expect(f.sidecarInboundMtlsHandshakes, `${name} mTLS handshakes`).to.be.greaterThan(0);
     }
     expect(summary.services.web.rps).to.be.within(25, 32);
     expect((summary.split['v1'] ?? 0) + (summary.split['v2'] ?? 0)).to.equal(summary.services.orders.requests);
@@ -197,6 +201,7 @@ describe('npm run demo', function () {
     expect(before.share, `v2 share at 90/10 over ${before.answers} answers`).to.be.within(0.03, 0.2);
     expect(after.share, `v2 share at 50/50 over ${after.answers} answers`).to.be.within(0.38, 0.62);
     expect(summary.ejections.total).to.equal(0);
+    expect(summary.plaintextConnections).to.equal(0);
     // Tracing: the mesh's Telemetry samples 20% of new requests; the sidecars export to the demo's own OTLP receiver.
     const traces = summary.traces;
     expect(traces, 'traces received by the demo').to.not.equal(null);

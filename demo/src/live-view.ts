@@ -59,6 +59,13 @@ function traceLine(t: TraceStats | undefined): string {
   return `traces: ${t.spans} spans in ${t.traces} traces   widest recent: ${widest}`;
 }
 
+/** `mTLS: inbound handshakes web 12 · orders 30 · … · plaintext 0 (identities spiffe://cluster.local/ns/default/sa/<service>)`. */
+function mtlsLine(tls: MeshStats['tls'], red: (t: string) => string): string {
+  const counts = SERVICES.map((s) => `${s} ${tls.handshakes[s]}`).join(' · ');
+  const plain = tls.plaintext === 0 ? 'plaintext 0' : red(`plaintext ${tls.plaintext}`);
+  return `mTLS: inbound handshakes ${counts} · ${plain}   (identities spiffe://cluster.local/ns/default/sa/<service>)`;
+}
+
 export function renderView(v: ViewState): string {
   const bold = (t: string): string => (v.color ? `\x1b[1m${t}\x1b[0m` : t);
   const red = (t: string): string => (v.color ? `\x1b[31m${t}\x1b[0m` : t);
@@ -93,6 +100,7 @@ export function renderView(v: ViewState): string {
     `ejections so far: ${v.mesh.ejections}   ejected now: ${
       v.mesh.ejected.length === 0 ? 'none' : red(v.mesh.ejected.map((e) => `${e.instance} (${e.cluster})`).join(', '))
     }`,
+    mtlsLine(v.mesh.tls, red),
     traceLine(v.traces),
     '',
     ...v.hints,

@@ -1,4 +1,4 @@
-// The mesh as its sidecars report it: inbound requests per service (and their rate), ejections, ejected hosts.
+// The mesh as its sidecars report it: inbound requests per service (and their rate), ejections, ejected hosts, mTLS.
 import type { Mesh } from './mesh.ts';
 import { admin, ejectedHosts, promSamples, sum } from './scrape.ts';
 import { SERVICES, type ServiceName } from './topology.ts';
@@ -14,6 +14,8 @@ export interface MeshStats {
   ejections: number;
   /** Hosts ejected right now, by the instance behind them. */
   ejected: { instance: string; cluster: string }[];
+  /** Inbound mTLS handshakes per service, and inbound connections that came in plaintext (all services). */
+  tls: { handshakes: Record<ServiceName, number>; plaintext: number };
 }
 
 const zero = (): Record<ServiceName, number> =>
@@ -23,7 +25,14 @@ const zero = (): Record<ServiceName, number> =>
 export class MeshStatsReader {
   readonly #mesh: Mesh;
   #previous: { at: number; inbound: Record<ServiceName, number> } | undefined;
-  #last: MeshStats = { inbound: zero(), inboundRate: zero(), inbound5xx: zero(), ejections: 0, ejected: [] };
+  #last: MeshStats = {
+    inbound: zero(),
+    inboundRate: zero(),
+    inbound5xx: zero(),
+    ejections: 0,
+    ejected: [],
+    tls: { handshakes: zero(), plaintext: 0 },
+  };
 
   constructor(mesh: Mesh) {
     this.#mesh = mesh;
@@ -38,6 +47,8 @@ export class MeshStatsReader {
     const inbound = zero();
     const inbound5xx = zero();
     let ejections = 0;
+    const handshakes = zero();
+    let plaintext = 0;
     const byPort = new Map(this.#mesh.instances.map((i) => [`127.0.0.1:${i.ports.inbound}`, i.instance.name]));
     const ejected = new Map<string, string>();
     const admins = [
@@ -61,6 +72,8 @@ export class MeshStatsReader {
               ...inboundHttp,
               envoy_response_code_class: '5',
             });
+            handshakes[service] += sum(series, 'envoy_listener_inbound_ssl_handshake');
+            plaintext += sum(series, 'envoy_listener_inbound_plaintext_connections');
           }
           ejections += sum(series, 'envoy_cluster_outlier_detection_ejections_enforced_total');
         }
@@ -83,6 +96,7 @@ export class MeshStatsReader {
       inbound5xx,
       ejections,
       ejected: [...ejected].map(([instance, cluster]) => ({ instance, cluster })),
+      tls: { handshakes, plaintext },
     };
     return this.#last;
   }

@@ -149,9 +149,18 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   }
   await Promise.all([...apps.values()].map((a) => a.waitForLog(APP_LISTENING)));
 
+  // Every sidecar joins with a token for its service: it gets a workload certificate and talks mTLS (STRICT, from
+  // the mesh-wide PeerAuthentication in mesh.yaml).
+  const tokens = new Map<string, string>();
+  for (const service of new Set([...planned.map((p) => p.instance.service), 'loadgen']))
+    tokens.set(service, (await trellisctl(api, ['token', 'create', '--service', service])).trim());
+  step(`identity: a join token per service (trellisctl token create); every sidecar talks mTLS, STRICT`);
+  const joinToken = (service: string): string[] => ['--join-token', tokens.get(service) as string];
+
   step(`sidecars: one trellis-sidecar per app, plus one for the load generator`);
   const sidecars = planned.map((p) => {
     const args = sidecarArgs(xds, `${p.instance.name}-sidecar`, p.instance.service, p.sidecar, opts.tracingEndpoint);
+    args.push(...joinToken(p.instance.service));
     args.push('--app-port', String(p.appPort));
     args.push(
       '--labels',
@@ -163,11 +172,10 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       args.push('--tcp-upstream', `${service}:${SERVICE_PORTS[service as keyof typeof SERVICE_PORTS]}=${local}`);
     return group.start(`${p.instance.name}-sidecar`, BINS.sidecar, args);
   });
-  const loadgenSidecar = group.start(
-    'loadgen-sidecar',
-    BINS.sidecar,
-    sidecarArgs(xds, 'loadgen-sidecar', 'loadgen', loadgenPorts, opts.tracingEndpoint),
-  );
+  const loadgenSidecar = group.start('loadgen-sidecar', BINS.sidecar, [
+    ...sidecarArgs(xds, 'loadgen-sidecar', 'loadgen', loadgenPorts, opts.tracingEndpoint),
+    ...joinToken('loadgen'),
+  ]);
   await Promise.all([...sidecars, loadgenSidecar].map((s) => s.waitForLog(SIDECAR_READY)));
 
   const instances: RunningInstance[] = planned.map((p, n) => ({

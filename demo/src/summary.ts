@@ -10,7 +10,12 @@ export interface Summary {
   durationSeconds: number;
   rpsTarget: number;
   /** Per service, as its caller saw it (web: the load generator), plus what its sidecars counted inbound. */
-  services: Record<ServiceName, ServiceFigures & { sidecarInbound: number; sidecarInbound5xx: number }>;
+  services: Record<
+    ServiceName,
+    ServiceFigures & { sidecarInbound: number; sidecarInbound5xx: number; sidecarInboundMtlsHandshakes: number }
+  >;
+  /** Inbound connections any sidecar took in plaintext (0 under the demo's STRICT mTLS). */
+  plaintextConnections: number;
   /** Answers from orders per version over the whole run. */
   split: Record<string, number>;
   /** Requests the load generator did not send because too many were in flight. */
@@ -45,6 +50,7 @@ export function buildSummary(input: {
       p99Ms: round(f.p99Ms, 2) as number,
       sidecarInbound: input.mesh.inbound[name],
       sidecarInbound5xx: input.mesh.inbound5xx[name],
+      sidecarInboundMtlsHandshakes: input.mesh.tls.handshakes[name],
     };
   }
   return {
@@ -55,6 +61,7 @@ export function buildSummary(input: {
     split: { v1: 0, v2: 0, ...input.versions },
     shed: input.shed,
     ejections: { total: input.mesh.ejections, active: input.mesh.ejected },
+    plaintextConnections: input.mesh.tls.plaintext,
     timeline: input.timeline,
     traces: input.traces ?? null,
   };
