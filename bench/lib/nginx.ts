@@ -11,7 +11,8 @@ export interface NginxInstance {
   stop(): Promise<void>;
 }
 
-function common(dir: string): string {
+/** The main-context lines every benchmark nginx shares (one worker, foreground, its own pid and error log). */
+export function nginxCommon(dir: string): string {
   // As root, nginx's workers would run as nobody and could not read this process's files (0700 temp directories) or
   // write their cache: they run as root too. Otherwise they run as the current user anyway.
   const user = process.getuid?.() === 0 ? 'user root;\n' : '';
@@ -24,7 +25,8 @@ events { worker_connections 4096; }
 `;
 }
 
-function start(dir: string, conf: string, port: number, cpus: string): Promise<NginxInstance> {
+/** Runs nginx with `conf` in `dir` pinned to `cpus`; resolves once `port` accepts connections. */
+export function startNginx(dir: string, conf: string, port: number, cpus: string): Promise<NginxInstance> {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'nginx.conf');
   writeFileSync(file, conf);
@@ -60,7 +62,7 @@ export const UPSTREAM_TEXT = 'Trellis benchmark text, compressible like a page o
 export function startNginxUpstream(dir: string, port: number, cpus: string): Promise<NginxInstance> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'text.txt'), UPSTREAM_TEXT);
-  const conf = `${common(dir)}
+  const conf = `${nginxCommon(dir)}
 http {
   access_log off;
   keepalive_requests 1000000;
@@ -76,7 +78,7 @@ http {
   }
 }
 `;
-  return start(dir, conf, port, cpus);
+  return startNginx(dir, conf, port, cpus);
 }
 
 /** What a benchmark proxy does besides proxying: gzip (level 6, as the Trellis policy), or a response cache. */
@@ -100,7 +102,7 @@ export function startNginxProxy(
   feature: NginxFeature = 'plain',
 ): Promise<NginxInstance> {
   const extra = FEATURES[feature](dir);
-  const conf = `${common(dir)}
+  const conf = `${nginxCommon(dir)}
 http {
   access_log off;
   keepalive_requests 1000000;
@@ -119,5 +121,5 @@ http {
   }
 }
 `;
-  return start(dir, conf, port, cpus);
+  return startNginx(dir, conf, port, cpus);
 }
