@@ -2,14 +2,19 @@
 // at half-life proved by the certificate held (each a new key, the same SPIFFE id), and a bad token retried, never
 // issued.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { AdminClient } from '../control-plane/src/api/client.ts';
 import { ControlPlane } from '../control-plane/src/control-plane.ts';
+import { MeshCa, PLUGIN_FILES, ROOT_CERT_FILE, ROOT_KEY_FILE } from '../control-plane/src/identity/mesh-ca.ts';
 import { MemoryStore } from '../control-plane/src/store/memory-store.ts';
 import { Stats } from '../sidecar/src/common/stats.ts';
 import { type WorkloadCertificate, WorkloadIdentity } from '../sidecar/src/tls/workload-identity.ts';
-import { startSidecar } from './helpers/sidecar.ts';
+import { startDaemon } from './helpers/processes.ts';
+import { SIDECAR_BIN, startSidecar } from './helpers/sidecar.ts';
 
 describe('sidecar workload identity (real control plane CA)', function () {
   this.timeout(30_000);
@@ -110,6 +115,87 @@ describe('sidecar workload identity (real control plane CA)', function () {
       expect(certs[0]?.['seconds_until_expiration']).to.be.within(3500, 3600);
     } finally {
       await sidecar.stop();
+    }
+  });
+
+  it('a sidecar whose first certificate request is refused stays up and retries (it does not exit)', async () => {
+    const daemon = startDaemon(SIDECAR_BIN, [
+      '--xds',
+      `127.0.0.1:${cp.xdsPort}`,
+      '--service',
+      'web',
+      '--admin-port',
+      '0',
+      '--join-token',
+      'trellis-join.v1.e30.AAAA',
+    ]);
+    try {
+      let failures = 0;
+      await daemon.waitForLog((l) => l['msg'] === 'workload certificate request failed' && ++failures === 2, 20_000);
+      expect(daemon.child.exitCode).to.equal(null);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('after the CA was re-keyed, a refused renewal falls back to the join token', async () => {
+    // Two control planes share a data dir (so the token key), but the second signs with another CA (a plug-in).
+    const dir = mkdtempSync(path.join(tmpdir(), 'trellis-rekey-'));
+    const plugin = path.join(dir, 'plugin');
+    const other = path.join(dir, 'other');
+    await MeshCa.open({ trustDomain: 'mesh.test', dataDir: other });
+    mkdirSync(plugin);
+    copyFileSync(path.join(other, ROOT_CERT_FILE), path.join(plugin, PLUGIN_FILES.cert));
+    copyFileSync(path.join(other, ROOT_CERT_FILE), path.join(plugin, PLUGIN_FILES.root));
+    copyFileSync(path.join(other, ROOT_KEY_FILE), path.join(plugin, PLUGIN_FILES.key));
+    const start = (pluginDir?: string) =>
+      ControlPlane.start({
+        store: new MemoryStore(),
+        logger: pino({ level: 'silent' }),
+        xdsHost: '127.0.0.1',
+        xdsPort: 0,
+        apiHost: '127.0.0.1',
+        apiPort: 0,
+        endpointGraceMs: 0,
+        dataDir: dir,
+        identity: {
+          trustDomain: 'mesh.test',
+          workloadTtlMs: 2000,
+          minWorkloadTtlMs: 1000,
+          ...(pluginDir ? { pluginDir } : {}),
+        },
+      });
+    const first = await start();
+    const second = await start(plugin);
+    const firstAdmin = new AdminClient(`127.0.0.1:${first.apiPort}`, { timeoutMs: 5000 });
+    try {
+      const { token } = await firstAdmin.createJoinToken({ service: 'web', ttl_seconds: 600 });
+      const stats = new Stats();
+      const identity = new WorkloadIdentity({
+        addresses: [`127.0.0.1:${first.xdsPort}`, `127.0.0.1:${second.xdsPort}`],
+        token,
+        service: 'web',
+        stats,
+        logger: pino({ level: 'silent' }),
+      });
+      agents.push(identity);
+      await identity.start();
+      await first.stop(0);
+      // The renewal reaches only the second control plane, which does not know the held certificate's issuer.
+      const newRoot = new X509Certificate(readFileSync(path.join(plugin, PLUGIN_FILES.root)));
+      const rekeyed = await new Promise<WorkloadCertificate>((resolve) =>
+        identity.onChange((c) => {
+          if (new X509Certificate(c.chainPem[0] as string).verify(newRoot.publicKey)) resolve(c);
+        }),
+      );
+      identity.stop();
+      expect(rekeyed.spiffeId).to.equal('spiffe://mesh.test/ns/default/sa/web');
+      expect(stats.counter('tls.workload_cert.failures')).to.be.at.least(1);
+    } finally {
+      firstAdmin.close();
+      await first.stop(0);
+      await second.stop(0);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -36,14 +36,20 @@ export function clusterEndpoints(key: ClusterKey, all: readonly Endpoint[]): End
 /** Endpoint metadata a cluster's transport_socket_matches reads (Envoy's envoy.transport_socket_match). */
 export const TLS_MODE_MATCH = { filter: 'envoy.transport_socket_match', key: 'tlsMode', value: 'mesh' } as const;
 
-function lbEndpoint(ep: Endpoint, markTls: boolean): Record<string, unknown> {
+/**
+ * Which endpoints of a service take mesh mTLS: those whose proxy announced a certificate (PERMISSIVE), every one
+ * (STRICT: a caller never sends such a service plaintext, whatever an endpoint announced), or none (off, DISABLE).
+ */
+export type TlsMarking = 'announced' | 'all' | 'none';
+
+function lbEndpoint(ep: Endpoint, marking: TlsMarking): Record<string, unknown> {
   const lb: Record<string, unknown> = {
     endpoint: { address: { socket_address: { address: ep.address, port_value: ep.port } } },
     load_balancing_weight: u32(weightOf(ep)),
     health_status: 'HEALTHY',
   };
   // An endpoint whose proxy holds a mesh certificate: callers with one connect to it over mTLS.
-  if (markTls && ep.tls === true)
+  if (marking === 'all' || (marking === 'announced' && ep.tls === true))
     lb['metadata'] = {
       filter_metadata: { [TLS_MODE_MATCH.filter]: struct({ [TLS_MODE_MATCH.key]: TLS_MODE_MATCH.value }) },
     };
@@ -54,7 +60,7 @@ function lbEndpoint(ep: Endpoint, markTls: boolean): Record<string, unknown> {
 export function buildLoadAssignment(
   key: ClusterKey,
   all: readonly Endpoint[],
-  markTls = true,
+  marking: TlsMarking = 'announced',
 ): Record<string, unknown> {
   const byZone = new Map<string, Endpoint[]>();
   for (const ep of clusterEndpoints(key, all)) {
@@ -66,7 +72,7 @@ export function buildLoadAssignment(
     .sort(([a], [b]) => byString(a, b))
     .map(([zone, eps]) => ({
       locality: { region: '', zone, sub_zone: '' },
-      lb_endpoints: eps.map((ep) => lbEndpoint(ep, markTls)),
+      lb_endpoints: eps.map((ep) => lbEndpoint(ep, marking)),
       // gRPC silently drops a locality without a weight.
       load_balancing_weight: u32(
         Math.max(
@@ -88,31 +94,34 @@ const NO_ENDPOINTS: readonly Endpoint[] = Object.freeze([]);
 const assignments = new WeakMap<readonly Endpoint[], Map<string, Record<string, unknown>>>();
 
 /** buildLoadAssignment through the per-list cache. */
-function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[], markTls: boolean): Record<string, unknown> {
-  if (!translationCaching.enabled) return buildLoadAssignment(key, all, markTls);
+function cachedLoadAssignment(key: ClusterKey, all: readonly Endpoint[], marking: TlsMarking): Record<string, unknown> {
+  if (!translationCaching.enabled) return buildLoadAssignment(key, all, marking);
   let byCluster = assignments.get(all);
   // Bounded while a list lives on: clusters renamed by policy changes would otherwise pile up.
   if (!byCluster || byCluster.size >= 4096) {
     byCluster = new Map();
     assignments.set(all, byCluster);
   }
-  const id = `${key.subset ? `${key.name}\n${JSON.stringify(key.subset.labels)}` : key.name}${markTls ? '' : '\nplain'}`;
+  const id = `${key.subset ? `${key.name}\n${JSON.stringify(key.subset.labels)}` : key.name}\n${marking}`;
   let assignment = byCluster.get(id);
   if (!assignment) {
-    assignment = sealed(buildLoadAssignment(key, all, markTls));
+    assignment = sealed(buildLoadAssignment(key, all, marking));
     byCluster.set(id, assignment);
   }
   return assignment;
 }
 
+function tlsMarking(mode: 'strict' | 'permissive' | undefined): TlsMarking {
+  return mode === 'strict' ? 'all' : mode === 'permissive' ? 'announced' : 'none';
+}
+
 /** An assignment for every cluster (empty clusters get one with no endpoints), sorted by cluster name. */
 export function buildLoadAssignments(index: MeshIndex, state: MeshState): Record<string, unknown>[] {
-  // Endpoints are marked for mTLS only where their service takes it (mTLS on, not DISABLE).
   return index.clusters.map((key) =>
     cachedLoadAssignment(
       key,
       state.endpoints.get(key.service) ?? NO_ENDPOINTS,
-      index.mtlsModeOf(key.service) !== undefined,
+      tlsMarking(index.mtlsModeOf(key.service)),
     ),
   );
 }

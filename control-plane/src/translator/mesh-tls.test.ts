@@ -113,6 +113,11 @@ describe('mesh mTLS translation', () => {
     expect(named(plain.listener, 'inbound')['filter_chains']).to.have.length(1);
     expect((named(plain.listener, 'inbound')['filter_chains'] as Obj[])[0]).to.not.have.property('transport_socket');
     expect(named(plain.cluster, 'web|8080')).to.not.have.property('transport_socket_matches');
+    // STRICT: every endpoint of the service is marked, also one whose proxy announced no certificate (a caller with
+    // a certificate never sends plaintext to a STRICT service).
+    const strictCla = translated('strict', true).endpoint.find((e) => e['cluster_name'] === 'web|8080') as Obj;
+    const strictEps = ((strictCla['endpoints'] as Obj[])[0]?.['lb_endpoints'] ?? []) as Obj[];
+    expect(strictEps.map((ep) => ep['metadata'] !== undefined)).to.deep.equal([true, true]);
   });
 
   it("a PeerAuthentication sets a service's mode over the mesh-wide one and the default; DISABLE drops TLS", () => {

@@ -1,7 +1,7 @@
 // Asks the mesh CA (IstioCertificateService on the control plane's xDS port) for a certificate: with a join token, or
 // renewing with the certificate held (its DER and the new CSR signed by its key); tries each xDS address in turn.
 import { sign } from 'node:crypto';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { type CertificateResponse, CertificateServiceClient } from '@trellis/identity';
 
 /** How the request proves who asks. */
@@ -37,7 +37,12 @@ function once(address: string, csrPem: string, ttlSeconds: number, md: Metadata)
       { deadline: Date.now() + DEADLINE_MS },
       (err, res) => {
         client.close();
-        if (err) reject(new Error(`${address}: ${err.details || err.message}`));
+        if (err)
+          reject(
+            Object.assign(new Error(`${address}: ${err.details || err.message}`), {
+              unauthenticated: err.code === status.UNAUTHENTICATED,
+            }),
+          );
         else if (res === undefined || res.certChain.length === 0) reject(new Error(`${address}: an empty chain`));
         else resolve(res.certChain);
       },
@@ -53,12 +58,14 @@ export async function requestCertificate(
   credential: CertificateCredential,
 ): Promise<string[]> {
   const errors: string[] = [];
+  let unauthenticated = false;
   for (const address of addresses) {
     try {
       return await once(address, csrPem, ttlSeconds, metadataFor(csrPem, credential));
     } catch (err) {
       errors.push((err as Error).message);
+      if ((err as { unauthenticated?: boolean }).unauthenticated === true) unauthenticated = true;
     }
   }
-  throw new Error(errors.join('; '));
+  throw Object.assign(new Error(errors.join('; ')), { unauthenticated });
 }

@@ -98,8 +98,16 @@ export class MeshTls {
   }
 }
 
-/** Whether a TLS client's certificate carries an accepted identity. */
-export function peerAccepted(peer: X509Certificate | undefined, config: DownstreamTlsConfig): boolean {
+/**
+ * Whether a TLS client is accepted: no certificate only when none is required; a certificate only when it verified
+ * against the trust bundle (`authorized`: tls.Server lets an unverified one through when client certificates are
+ * optional) and carries an accepted identity.
+ */
+export function peerAccepted(
+  peer: X509Certificate | undefined,
+  authorized: boolean,
+  config: DownstreamTlsConfig,
+): boolean {
   if (peer === undefined) return !config.requireClientCertificate;
-  return sanMatches(uriSans(peer.subjectAltName), config.sans);
+  return authorized && sanMatches(uriSans(peer.subjectAltName), config.sans);
 }

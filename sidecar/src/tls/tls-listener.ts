@@ -61,7 +61,8 @@ class TlsTerminator implements ConnectionHandler {
     this.#pending.add(socket);
     // A client that resets before its first byte must cost nothing more than its socket (and never throw).
     socket.on('error', destroyOnError);
-    socket.setTimeout(FIRST_BYTE_MS, () => socket.destroy());
+    socket.setTimeout(FIRST_BYTE_MS);
+    socket.once('timeout', destroyOnTimeout);
     const onClose = (): void => {
       this.#pending.delete(socket);
     };
@@ -70,6 +71,7 @@ class TlsTerminator implements ConnectionHandler {
       socket.pause();
       socket.unshift(first);
       socket.setTimeout(0);
+      socket.off('timeout', destroyOnTimeout);
       socket.off('close', onClose);
       socket.off('error', destroyOnError);
       this.#pending.delete(socket);
@@ -107,7 +109,7 @@ class TlsTerminator implements ConnectionHandler {
     server.on('secureConnection', (secure: tls.TLSSocket) => {
       // Handed on even while draining: the connection manager answers it and closes (a fresh connection of a
       // caller's pool must not be cut before its first request).
-      if (!peerAccepted(secure.getPeerX509Certificate(), this.#tls.context)) {
+      if (!peerAccepted(secure.getPeerX509Certificate(), secure.authorized, this.#tls.context)) {
         this.#stats.inc(`${this.#prefix}ssl.fail_verify_san`);
         secure.destroy();
         return;
@@ -135,5 +137,9 @@ class TlsTerminator implements ConnectionHandler {
 }
 
 function destroyOnError(this: Socket): void {
+  this.destroy();
+}
+
+function destroyOnTimeout(this: Socket): void {
   this.destroy();
 }

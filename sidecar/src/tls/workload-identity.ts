@@ -43,6 +43,8 @@ export class WorkloadIdentity {
   #timer: NodeJS.Timeout | undefined;
   #retryMs = RETRY_MIN_MS;
   #stopped = false;
+  /** The last renewal was refused as unauthenticated: the next request uses the join token. */
+  #renewalRefused = false;
   #first: { resolve: (c: WorkloadCertificate) => void; promise: Promise<WorkloadCertificate> };
   readonly #unregister: () => void;
 
@@ -83,10 +85,13 @@ export class WorkloadIdentity {
     this.#unregister();
   }
 
-  /** The credential for the next request: the certificate held while it is valid, else the join token. */
+  /**
+   * The credential for the next request: the certificate held while it is valid, else the join token (also after a
+   * renewal was refused: the CA may have a new root that no longer knows the held certificate).
+   */
   #credential(): CertificateCredential {
     const held = this.#current;
-    if (held !== undefined && held.notAfter > this.#now()) {
+    if (held !== undefined && held.notAfter > this.#now() && !this.#renewalRefused) {
       return { heldCertDer: new X509Certificate(held.chainPem[0] as string).raw, heldKeyPem: held.keyPem };
     }
     return { token: this.#opts.token };
@@ -115,6 +120,7 @@ export class WorkloadIdentity {
       };
       this.#current = cert;
       this.#retryMs = RETRY_MIN_MS;
+      this.#renewalRefused = false;
       stats.inc('tls.workload_cert.issued');
       if (renewal) stats.inc('tls.workload_cert.rotations');
       logger.info(
@@ -128,6 +134,7 @@ export class WorkloadIdentity {
     } catch (err) {
       if (this.#stopped) return;
       stats.inc('tls.workload_cert.failures');
+      if (renewal && (err as { unauthenticated?: boolean }).unauthenticated === true) this.#renewalRefused = true;
       logger.warn({ err: (err as Error).message, retryInMs: this.#retryMs }, 'workload certificate request failed');
       this.#arm(this.#now() + this.#retryMs);
       this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
@@ -145,6 +152,8 @@ export class WorkloadIdentity {
       },
       Math.min(delay, MAX_TIMER_MS),
     );
-    this.#timer.unref();
+    // Until the first certificate this timer is all the process waits on (nothing else is open yet): it must keep
+    // it alive, or a sidecar whose first request failed would exit instead of retrying.
+    if (this.#current !== undefined) this.#timer.unref();
   }
 }
