@@ -195,6 +195,28 @@ spec:
     expect(served).to.be.at.least(1);
     expect((await get('/after')).status).to.equal(200);
   });
+
+  it('active health checks reach STRICT hosts over mTLS (as traffic does): the hosts stay healthy', async () => {
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  service: web
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+  healthCheck: { http: { path: /healthz }, interval: 200ms, timeout: 1s, healthyThreshold: 1, unhealthyThreshold: 1 }
+`);
+    const successes = async (): Promise<number> => {
+      const text = await (await mesh.sidecars.client.admin('/stats')).text();
+      return [...text.matchAll(/^cluster\.web\|8080[^:]*\.health_check\.success: (\d+)$/gm)].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    };
+    await eventually(async () => expect(await successes()).to.be.at.least(4), 200);
+    const clusters = await (await mesh.sidecars.client.admin('/clusters')).text();
+    expect(clusters).to.not.match(/web\|8080::[^\n]*failed_active_hc/);
+    for (let i = 0; i < 4; i++) expect((await get(`/hc${i}`)).status).to.equal(200);
+  });
 });
 
 describe('mesh mTLS: certificates rotating under load (end to end)', function () {

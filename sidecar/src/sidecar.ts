@@ -119,14 +119,15 @@ export class Sidecar {
     this.stats = options.stats ?? new Stats();
     this.logLevels = new LogLevels(options.logger);
     this.accessLogWriters = new LogWriters((path, err) => this.logger.error({ err, path }, 'access log write failed'));
+    // Mesh mTLS: the workload certificate (when the sidecar has an identity) for upstream and inbound TLS.
+    const meshTls = new MeshTls(options.identity ?? NO_IDENTITY);
+    const dialer = new Dialer((config) => meshTls.client(config));
     this.clusters = new ClusterManager({
       stats: this.stats,
       logger: this.logger.child({ component: 'upstream' }),
       localZone: options.localZone ?? '',
+      dialer,
     });
-    // Mesh mTLS: the workload certificate (when the sidecar has an identity) for upstream and inbound TLS.
-    const meshTls = new MeshTls(options.identity ?? NO_IDENTITY);
-    const dialer = new Dialer((config) => meshTls.client(config));
     this.pools = new UpstreamPools(this.clusters, this.stats, dialer);
     const deps: HandlerDeps = {
       dialer,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Stats } from '../common/stats.ts';
 import type { ClusterConfig, LocalityEndpoints, SidecarConfig } from '../config/model.ts';
 import type { ClusterLookup } from './cluster.ts';
+import type { Dialer } from './dialer.ts';
 import type { Host } from './host/host.ts';
 import { type LbRegistry, setup as setupLbPolicies } from './lb/lb-registry.ts';
 import { UpstreamCluster } from './upstream-cluster.ts';
@@ -14,6 +15,8 @@ export interface ClusterManagerOptions {
   lbRegistry?: LbRegistry;
   /** The sidecar's locality zone (--zone): zone-aware routing keeps traffic there while it has capacity. */
   localZone?: string;
+  /** How connections to hosts open (health checks use it; the pools get it from the sidecar too). */
+  dialer?: Dialer;
 }
 
 type HostsRemovedListener = (cluster: string, hosts: readonly Host[]) => void;
@@ -29,8 +32,10 @@ export class ClusterManager implements ClusterLookup {
   private readonly logger: Logger | undefined;
   private readonly registry: LbRegistry;
   private localZone: string;
+  private readonly dialer: Dialer | undefined;
 
   constructor(options: ClusterManagerOptions = {}) {
+    this.dialer = options.dialer;
     this.stats = options.stats ?? new Stats();
     this.logger = options.logger;
     this.registry = options.lbRegistry ?? setupLbPolicies();
@@ -58,6 +63,7 @@ export class ClusterManager implements ClusterLookup {
           stats: this.stats,
           logger: this.logger,
           localZone: this.localZone,
+          dialer: this.dialer,
         });
         this.clusters.set(name, cluster);
       } else if (cluster.config !== clusterConfig) {

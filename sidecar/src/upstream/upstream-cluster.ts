@@ -5,7 +5,9 @@ import type { Stats } from '../common/stats.ts';
 import type { ClusterConfig, LocalityEndpoints } from '../config/model.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { type Cluster, type ClusterStats, newClusterStats } from './cluster.ts';
+import type { Dialer } from './dialer.ts';
 import { ClusterHealth, type ClusterHealthOptions, type HostHealthState } from './health/cluster-health.ts';
+import type { ProbeConnection } from './health/prober.ts';
 import type { Host } from './host/host.ts';
 import { hostKey, UpstreamHost } from './host/upstream-host.ts';
 import type { LbRegistry } from './lb/lb-registry.ts';
@@ -27,6 +29,8 @@ export interface UpstreamClusterOptions {
   /** Priority draws (and zone-aware spill-over); the shared generator by default. */
   rng?: Rng | undefined;
   health?: ClusterHealthHooks | undefined;
+  /** How connections to hosts open (mesh mTLS where a transport socket says so): health checks use it too. */
+  dialer?: Dialer | undefined;
 }
 
 export class UpstreamCluster implements Cluster {
@@ -63,6 +67,11 @@ export class UpstreamCluster implements Cluster {
       logger: options.logger,
       // Until the cluster carries traffic, health checks run at no_traffic_interval (Envoy).
       hadTraffic: () => this.stats.upstreamRequests > 0 || this.stats.upstreamConnections > 0,
+      // Checks reach a host the way traffic does (Envoy: the cluster's transport socket), so a host that takes mTLS
+      // only is checked over mTLS.
+      ...(options.dialer === undefined
+        ? {}
+        : { connect: (host: Host) => probeConnection(options.dialer as Dialer, this, host) }),
     });
     this.health.onChange((host, state) => this.applyHealth(host, state));
     const p = `cluster.${config.name}.`;
@@ -275,4 +284,10 @@ export class UpstreamCluster implements Cluster {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A dialed connection as a health check takes it. */
+function probeConnection(dialer: Dialer, cluster: Cluster, host: Host): ProbeConnection {
+  const dialed = dialer.dial(cluster, host);
+  return { socket: dialed.socket, ready: dialed.ready, tls: dialed.tls !== undefined };
 }

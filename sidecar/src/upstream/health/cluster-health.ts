@@ -27,6 +27,8 @@ export interface ClusterHealthOptions {
   hadTraffic?: () => boolean;
   initialHealth?: HealthCheckerOptions['initialHealth'];
   createProber?: ProberFactory;
+  /** See HealthCheckerOptions.connect: checks go through the cluster's transport socket. */
+  connect?: HealthCheckerOptions['connect'];
 }
 
 export class ClusterHealth {
@@ -124,6 +126,7 @@ export class ClusterHealth {
       ...(o.hadTraffic === undefined ? {} : { hadTraffic: o.hadTraffic }),
       ...(o.initialHealth === undefined ? {} : { initialHealth: o.initialHealth }),
       ...(o.createProber === undefined ? {} : { createProber: o.createProber }),
+      ...(o.connect === undefined ? {} : { connect: o.connect }),
     });
     checker.onChange((host) => this.emit(host));
     // Envoy: a passing active check un-ejects an outlier (successful_active_health_check_uneject_host).

@@ -38,7 +38,7 @@ export class GrpcProber implements Prober {
     for (const m of probe.initialMetadata) headers[m.name] = m.value;
     this.headers = headers;
     this.body = grpcFrame(encodeHealthCheckRequest(probe.serviceName));
-    this.channel = new H2Channel(target, ctx.reuseConnection);
+    this.channel = new H2Channel(target, ctx.reuseConnection, ctx.connect);
   }
 
   async check(signal: AbortSignal): Promise<ProbeResult> {

@@ -2,7 +2,7 @@
 // the response status, headers, trailers and the first bytes of the body.
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { errorText } from './health-check-state.ts';
-import type { ProbeTarget } from './prober.ts';
+import type { ProbeConnection, ProbeTarget } from './prober.ts';
 
 export interface H2Response {
   status: number;
@@ -13,14 +13,18 @@ export interface H2Response {
 }
 
 export class H2Channel {
-  private readonly origin: string;
+  private readonly host: string;
+  private readonly port: number;
   private readonly reuse: boolean;
+  private readonly open: (() => ProbeConnection) | undefined;
   private session: ClientHttp2Session | undefined;
 
-  constructor(target: ProbeTarget, reuse: boolean) {
-    const host = target.address.includes(':') ? `[${target.address}]` : target.address;
-    this.origin = `http://${host}:${target.port}`;
+  /** `open`: the cluster's way to the host (mesh mTLS where it takes it); absent: h2c. */
+  constructor(target: ProbeTarget, reuse: boolean, open?: () => ProbeConnection) {
+    this.host = target.address.includes(':') ? `[${target.address}]` : target.address;
+    this.port = target.port;
     this.reuse = reuse;
+    this.open = open;
   }
 
   /** One request; resolves with the response or `{ error }` (connect failure, reset, abort). Never rejects. */
@@ -94,7 +98,10 @@ export class H2Channel {
   private connect(): ClientHttp2Session {
     const current = this.session;
     if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = http2.connect(this.origin);
+    const dialed = this.open?.();
+    const origin = `${dialed?.tls === true ? 'https' : 'http'}://${this.host}:${this.port}`;
+    const session =
+      dialed === undefined ? http2.connect(origin) : http2.connect(origin, { createConnection: () => dialed.socket });
     session.on('error', () => {}); // reported through the request in flight
     session.on('close', () => {
       if (this.session === session) this.session = undefined;

@@ -7,7 +7,7 @@ import type { Host } from '../host/host.ts';
 import { createProber } from './create-prober.ts';
 import type { HealthTransition, ProbeResult } from './health-check-state.ts';
 import { HostCheckSession, type SessionOwner } from './host-check-session.ts';
-import type { ProberFactory } from './prober.ts';
+import type { ProbeConnection, ProberFactory } from './prober.ts';
 
 /** A host's active health flipped. */
 export type HealthListener = (host: Host, healthy: boolean) => void;
@@ -27,6 +27,8 @@ export interface HealthCheckerOptions {
   initialHealth?: 'healthy' | 'unhealthy';
   /** Replaces the HTTP / TCP / gRPC probers (tests). */
   createProber?: ProberFactory;
+  /** Opens a connection to a host the way its cluster does (mesh mTLS where it takes it); absent: plaintext. */
+  connect?: (host: Host) => ProbeConnection;
 }
 
 export class HealthChecker implements SessionOwner {
@@ -34,6 +36,7 @@ export class HealthChecker implements SessionOwner {
   config: HealthCheckConfig;
   readonly createProber: ProberFactory;
   readonly random: () => number;
+  readonly connectTo: ((host: Host) => ProbeConnection) | undefined;
   private readonly sessions = new Map<Host, HostCheckSession>();
   private readonly changeListeners = new Set<HealthListener>();
   private readonly checkListeners = new Set<CheckListener>();
@@ -49,6 +52,7 @@ export class HealthChecker implements SessionOwner {
     this.config = config;
     this.options = options;
     this.createProber = options.createProber ?? createProber;
+    this.connectTo = options.connect;
     this.random = options.random ?? Math.random;
     const p = `cluster.${clusterName}.health_check.`;
     this.names = {

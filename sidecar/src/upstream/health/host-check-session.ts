@@ -11,7 +11,7 @@ import {
   nextIntervalMs,
   type ProbeResult,
 } from './health-check-state.ts';
-import type { Prober, ProberFactory } from './prober.ts';
+import type { ProbeConnection, Prober, ProberFactory } from './prober.ts';
 
 /** What a session needs from its checker. */
 export interface SessionOwner {
@@ -19,6 +19,8 @@ export interface SessionOwner {
   readonly clusterName: string;
   readonly createProber: ProberFactory;
   readonly random: () => number;
+  /** Opens a connection to a host the way its cluster does (mesh mTLS where the host takes it); absent: plaintext. */
+  readonly connectTo: ((host: Host) => ProbeConnection) | undefined;
   hadTraffic(): boolean;
   checkStarted(session: HostCheckSession): void;
   checkDone(session: HostCheckSession, result: ProbeResult, transition: HealthTransition): void;
@@ -47,9 +49,12 @@ export class HostCheckSession {
   /** Starts checking: the first check after a random part of initial_jitter (at once without it). */
   start(): void {
     const config = this.owner.config;
-    this.prober = this.owner.createProber({ address: this.host.address, port: this.host.port }, config.probe, {
+    const connectTo = this.owner.connectTo;
+    const host = this.host;
+    this.prober = this.owner.createProber({ address: host.address, port: host.port }, config.probe, {
       clusterName: this.owner.clusterName,
       reuseConnection: config.reuseConnection,
+      ...(connectTo === undefined ? {} : { connect: () => connectTo(host) }),
     });
     const delay = config.initialJitterMs > 0 ? Math.floor(this.owner.random() * config.initialJitterMs) : 0;
     this.schedule(delay);

@@ -2,10 +2,11 @@
 // (node:http, keep-alive when connections are reused) or h2c; healthy when the status is expected and the body
 // carries the `receive` blocks.
 import http, { type OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { HttpHealthProbe } from '../../config/model.ts';
 import { H2Channel } from './h2-channel.ts';
 import { errorText, failed, inRanges, PASSED, type ProbeResult, payloadMatches } from './health-check-state.ts';
-import { defaultAuthority, type ProbeContext, type Prober, type ProbeTarget } from './prober.ts';
+import { defaultAuthority, type ProbeConnection, type ProbeContext, type Prober, type ProbeTarget } from './prober.ts';
 
 export const HEALTH_CHECK_USER_AGENT = 'Trellis/HC';
 
@@ -26,6 +27,20 @@ export function judgeResponse(probe: HttpHealthProbe, status: number, body: Uint
   return failed('active', `status ${status}`);
 }
 
+/** An agent whose connections open through the cluster's transport socket (mesh mTLS where the host takes it). */
+class ConnectingAgent extends http.Agent {
+  readonly #connect: () => ProbeConnection;
+
+  constructor(connect: () => ProbeConnection, options: http.AgentOptions) {
+    super(options);
+    this.#connect = connect;
+  }
+
+  override createConnection(): Duplex {
+    return this.#connect().socket;
+  }
+}
+
 export class Http1Prober implements Prober {
   private readonly target: ProbeTarget;
   private readonly probe: HttpHealthProbe;
@@ -36,7 +51,10 @@ export class Http1Prober implements Prober {
     this.target = target;
     this.probe = probe;
     this.headers = { host: probe.host ?? defaultAuthority(ctx.clusterName, target), ...requestHeaders(probe) };
-    this.agent = new http.Agent({ keepAlive: ctx.reuseConnection, maxSockets: 1 });
+    this.agent =
+      ctx.connect === undefined
+        ? new http.Agent({ keepAlive: ctx.reuseConnection, maxSockets: 1 })
+        : new ConnectingAgent(ctx.connect, { keepAlive: ctx.reuseConnection, maxSockets: 1 });
   }
 
   check(signal: AbortSignal): Promise<ProbeResult> {
@@ -104,7 +122,7 @@ export class H2HttpProber implements Prober {
       ':authority': probe.host ?? defaultAuthority(ctx.clusterName, target),
       ...requestHeaders(probe),
     };
-    this.channel = new H2Channel(target, ctx.reuseConnection);
+    this.channel = new H2Channel(target, ctx.reuseConnection, ctx.connect);
   }
 
   async check(signal: AbortSignal): Promise<ProbeResult> {

@@ -1,4 +1,5 @@
 // The Prober interface every active health check kind implements, and the default Host / :authority of a check.
+import net, { type Socket } from 'node:net';
 import type { HealthProbe } from '../../config/model.ts';
 import type { ProbeResult } from './health-check-state.ts';
 
@@ -8,11 +9,28 @@ export interface ProbeTarget {
   port: number;
 }
 
+/** A connection opened the way the cluster opens its own (plaintext, or mesh mTLS): usable once `ready` fires. */
+export interface ProbeConnection {
+  socket: Socket;
+  ready: 'connect' | 'secureConnect';
+  tls: boolean;
+}
+
 export interface ProbeContext {
   /** Default Host / :authority (Envoy uses the cluster name). */
   clusterName: string;
   /** Keep the connection between checks (reuse_connection). */
   reuseConnection: boolean;
+  /**
+   * Opens a connection to the host through the cluster's transport socket (as Envoy's health checks do), so a check
+   * reaches a host that takes mTLS only; absent: plaintext.
+   */
+  connect?: () => ProbeConnection;
+}
+
+/** A plaintext connection to the target (the default). */
+export function plainConnection(target: ProbeTarget): ProbeConnection {
+  return { socket: net.connect({ host: target.address, port: target.port }), ready: 'connect', tls: false };
 }
 
 /** Checks one host, again and again; may keep a connection between checks. */

@@ -1,22 +1,24 @@
 // TCP health checks (Envoy TcpHealthCheck): connect; with no `receive` blocks a connect is a pass (and the socket is
 // closed); otherwise send the payload and pass once the reply holds every block in order. A close or error before
 // that is a network failure; a reply that never matches runs into the timeout.
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TcpHealthProbe } from '../../config/model.ts';
 import { errorText, failed, PASSED, type ProbeResult, payloadMatches } from './health-check-state.ts';
-import type { ProbeContext, Prober, ProbeTarget } from './prober.ts';
+import { type ProbeConnection, type ProbeContext, type Prober, type ProbeTarget, plainConnection } from './prober.ts';
 
 export class TcpProber implements Prober {
-  private readonly target: ProbeTarget;
   private readonly probe: TcpHealthProbe;
   private readonly reuse: boolean;
+  private readonly connect: () => ProbeConnection;
   /** The kept connection between checks (only with receive blocks and reuse_connection). */
   private socket: Socket | undefined;
+  /** The event that says the connection is usable ('secureConnect' over mTLS). */
+  private ready: ProbeConnection['ready'] = 'connect';
 
   constructor(target: ProbeTarget, probe: TcpHealthProbe, ctx: ProbeContext) {
-    this.target = target;
     this.probe = probe;
     this.reuse = ctx.reuseConnection && probe.receive.length > 0;
+    this.connect = ctx.connect ?? (() => plainConnection(target));
   }
 
   check(signal: AbortSignal): Promise<ProbeResult> {
@@ -25,12 +27,13 @@ export class TcpProber implements Prober {
       const kept = this.socket;
       const reused = kept !== undefined && !kept.destroyed && kept.readyState === 'open';
       const socket = reused ? kept : this.open();
+      const ready = this.ready;
       let received: Buffer = Buffer.alloc(0);
       let done = false;
       const finish = (r: ProbeResult, keep: boolean): void => {
         if (done) return;
         done = true;
-        socket.off('connect', onConnect);
+        socket.off(ready, onConnect);
         socket.off('data', onData);
         socket.off('close', onClose);
         socket.off('error', onError);
@@ -58,7 +61,7 @@ export class TcpProber implements Prober {
       socket.on('close', onClose);
       socket.on('error', onError);
       if (reused) onConnect();
-      else socket.once('connect', onConnect);
+      else socket.once(ready, onConnect);
     });
   }
 
@@ -67,7 +70,8 @@ export class TcpProber implements Prober {
   }
 
   private open(): Socket {
-    const socket = net.connect({ host: this.target.address, port: this.target.port });
+    const { socket, ready } = this.connect();
+    this.ready = ready;
     socket.on('error', () => {}); // reported through the check in flight
     socket.unref();
     if (this.reuse) this.socket = socket;
