@@ -113,6 +113,7 @@ export interface SidecarFlags {
   tracingSampling: number;
   tracingBatchDelay: number;
   joinToken?: string;
+  adminToken?: string;
   workloadCertTtl?: number;
 }
 
@@ -277,6 +278,13 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .addOption(
       opt(
+        '--admin-token <token>',
+        'what the admin POSTs (/drain, /logging, /cache/purge) need as a bearer token when --admin-address is not loopback',
+        'TRELLIS_ADMIN_TOKEN',
+      ).default(env['TRELLIS_ADMIN_TOKEN']),
+    )
+    .addOption(
+      opt(
         '--workload-cert-ttl <duration>',
         "lifetime to ask for the workload certificate (default: the CA's)",
         'TRELLIS_WORKLOAD_CERT_TTL',
@@ -406,7 +414,11 @@ export async function main(argv: string[]): Promise<void> {
     ...(identity === undefined ? {} : { identity, certificates: () => certificateInfo(identity.current) }),
     source: xds,
     logger,
-    admin: { address: flags.adminAddress, port: flags.adminPort },
+    admin: {
+      address: flags.adminAddress,
+      port: flags.adminPort,
+      ...(flags.adminToken === undefined ? {} : { token: flags.adminToken }),
+    },
     connectionLimits: {
       maxConnections: flags.maxConnections,
       maxConnectionsPerClientIp: flags.maxConnectionsPerClientIp,

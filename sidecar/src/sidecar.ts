@@ -49,7 +49,8 @@ export interface SidecarConfigSource extends ConfigSource {
 export interface SidecarOptions {
   source: SidecarConfigSource;
   logger: Logger;
-  admin: { address: string; port: number };
+  /** Where the admin listens; `token`: what its POSTs need when that is beyond loopback. */
+  admin: { address: string; port: number; token?: string };
   stats?: Stats;
   /** Handler factories by filter type; defaults to HTTP connection manager + TCP proxy. */
   factories?: HandlerFactories<HandlerDeps>;
@@ -166,6 +167,7 @@ export class Sidecar {
       logLevels: this.logLevels,
       purgeCaches: (match) => this.caches.purge(match),
       ...(options.certificates === undefined ? {} : { certificates: options.certificates }),
+      ...(options.admin.token === undefined ? {} : { adminToken: options.admin.token }),
     });
   }
 

@@ -187,4 +187,41 @@ describe('AdminServer', () => {
     expect((await get('/nope')).status).to.equal(404);
     expect((await get('/stats/nope')).status).to.equal(404);
   });
+
+  it('beyond loopback, POSTs need the admin token (403 without one configured, 401 with a wrong one); GETs stay open', async () => {
+    const make = (adminToken?: string) =>
+      new AdminServer({
+        stats: new Stats(),
+        clusters: () => [],
+        listeners: () => [],
+        configDump: () => ({}),
+        state: () => 'LIVE',
+        statScopes: () => ({ clusters: [], tcp: [], http: [] }),
+        drain: () => undefined,
+        logger: pino({ level: 'silent' }),
+        ...(adminToken === undefined ? {} : { adminToken }),
+      });
+    const open = make();
+    const guarded = make('s3cret');
+    try {
+      // Bound to every address (0.0.0.0), reached here through loopback.
+      const openPort = (await open.listen(0, '0.0.0.0')).port;
+      const guardedPort = (await guarded.listen(0, '0.0.0.0')).port;
+      const post = (port: number, auth?: string) =>
+        fetch(`http://127.0.0.1:${port}/drain`, {
+          method: 'POST',
+          ...(auth === undefined ? {} : { headers: { authorization: auth } }),
+        });
+      const refused = await post(openPort);
+      expect(refused.status).to.equal(403);
+      expect(await refused.text()).to.match(/POSTs need --admin-token/);
+      expect((await post(guardedPort)).status).to.equal(401);
+      expect((await post(guardedPort, 'Bearer wrong')).status).to.equal(401);
+      expect((await post(guardedPort, 'Bearer s3cret')).status).to.equal(200);
+      expect((await fetch(`http://127.0.0.1:${openPort}/stats`)).status).to.equal(200);
+    } finally {
+      await open.close();
+      await guarded.close();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 // The admin HTTP server (127.0.0.1:15000 by default): readiness, health, config dump, clusters, stats, drain.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +35,11 @@ export interface AdminDeps {
   logger: Logger;
   /** Runtime log levels for /logging (absent: the page answers 404). */
   logLevels?: LogLevels;
+  /**
+   * The credential POSTs (drain, log levels, cache purge) need when the admin listens beyond loopback
+   * (`Authorization: Bearer <token>`); without one, those POSTs are refused there. On loopback they need none.
+   */
+  adminToken?: string;
   /** The workload certificates this sidecar holds (GET /certs; absent: none). Never a key. */
   certificates?: () => readonly CertificateInfo[];
   /** Drops the HTTP cache entries whose key passes `match` (POST /cache/purge); the number dropped. */
@@ -77,6 +83,9 @@ export class AdminServer {
   private readonly pages: ReadonlyMap<string, Page>;
   private readonly startedAt = Date.now();
 
+  /** Bound to a loopback address only (no credential needed for POSTs). */
+  private loopbackOnly = true;
+
   constructor(deps: AdminDeps) {
     this.deps = deps;
     this.pages = this.buildPages();
@@ -85,6 +94,7 @@ export class AdminServer {
 
   /** Binds (port 0 = any) and resolves the bound address; a bind error rejects. */
   async listen(port: number, host = '127.0.0.1'): Promise<AddressInfo> {
+    this.loopbackOnly = isLoopback(host);
     this.server.listen(port, host);
     await once(this.server, 'listening');
     return this.server.address() as AddressInfo;
@@ -133,6 +143,21 @@ export class AdminServer {
     return { counters, gauges, histograms: snap.histograms, tags };
   }
 
+  /** Beyond loopback, a POST needs the admin token: why not, or undefined when it carries the right one. */
+  private credentialProblem(req: IncomingMessage): { status: number; message: string } | undefined {
+    const token = this.deps.adminToken;
+    if (token === undefined)
+      return {
+        status: 403,
+        message: 'the admin listens beyond loopback: POSTs need --admin-token (TRELLIS_ADMIN_TOKEN) set on the sidecar',
+      };
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const a = createHash('sha256').update(given).digest();
+    const b = createHash('sha256').update(token).digest();
+    if (!timingSafeEqual(a, b)) return { status: 401, message: 'authorization: expected "Bearer <admin token>"' };
+    return undefined;
+  }
+
   private readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const page = this.pages.get(url.pathname);
@@ -145,6 +170,13 @@ export class AdminServer {
       res.setHeader('allow', page.methods.join(', '));
       send(res, 405, `method not allowed: use ${page.methods.join(' or ')} ${url.pathname}\n`);
       return;
+    }
+    if (method === 'POST' && !this.loopbackOnly) {
+      const refused = this.credentialProblem(req);
+      if (refused !== undefined) {
+        send(res, refused.status, `${refused.message}\n`);
+        return;
+      }
     }
     try {
       page.serve(req, url, res);
@@ -339,4 +371,9 @@ function histogramJson(h: HistogramSnapshot): unknown {
     sum: h.sum,
     buckets: h.bounds.map((le, i) => ({ le, count: h.cumulative[i] })),
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';
 }
