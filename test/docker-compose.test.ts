@@ -5,9 +5,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Metadata } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { parse, parseAllDocuments } from 'yaml';
 import { ensureCommands } from '../bench/lib/apt.ts';
+import { ApiAuth } from '../control-plane/src/api/api-auth.ts';
 import { buildProgram, type SidecarFlags } from '../sidecar/src/main.ts';
 import { BIN, REPO_ROOT, run } from './helpers/processes.ts';
 
@@ -147,10 +149,18 @@ describe('docker-compose.yml', function () {
       '0.0.0.0',
     );
     expect(cp.ports?.some((p) => p.endsWith(`:${apiPort}/tcp`) || p.endsWith(`:${apiPort}`))).to.equal(true);
+    // An API beyond loopback needs tokens: the file mounted there loads, and mesh-config's token is one of them.
+    const tokensAt = (cp.command ?? [])[(cp.command ?? []).indexOf('--api-tokens') + 1] ?? '';
+    const tokensMount = (cp.volumes ?? []).find((v) => v.endsWith(`:${tokensAt}:ro`)) ?? '';
+    const tokensFile = tokensMount.slice(0, tokensMount.indexOf(':'));
+    const auth = ApiAuth.load(path.isAbsolute(tokensFile) ? tokensFile : path.join(REPO_ROOT, tokensFile));
 
     const config = compose.services['mesh-config'] as ComposeService;
     expect(config.entrypoint).to.deep.equal(['node', 'control-plane/bin/trellisctl.js']);
     expect(config.command).to.deep.equal(['--api', `control-plane:${apiPort}`, 'apply', '-f', '/config/mesh.yaml']);
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${config.environment?.['TRELLIS_TOKEN'] ?? ''}`);
+    expect(auth.check(md, 'Apply'), "mesh-config's token may apply").to.equal(undefined);
     const mount = (config.volumes ?? []).find((v) => v.includes(':/config'));
     expect(mount, 'demo/config mounted at /config').to.match(/\/demo\/config:\/config:ro$/);
     const ctlHelp = await run(BIN.trellisctl, ['apply', '--help']);

@@ -5,6 +5,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { certificateServiceDefinition } from '@trellis/identity';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from '@trellis/node-contract';
 import type { Logger } from 'pino';
+import type { ApiAuth } from './api/api-auth.ts';
 import { startApiServer } from './api/server.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
@@ -62,6 +63,8 @@ export interface ControlPlaneOptions {
   admission?: Partial<AdmissionOptions>;
   /** Unanswered response bytes past which new streams wait (default: see xds/in-flight.ts). */
   inFlight?: Partial<InFlightOptions>;
+  /** Credentials the operator API needs (`--api-tokens`); absent: none. */
+  apiAuth?: ApiAuth;
   /** Where the mesh CA's root and the join-token key live (`<dataDir>/ca/`); without it, both live in memory. */
   dataDir?: string;
   /** The mesh CA: trust domain (default cluster.local), a plug-in CA directory, workload certificate lifetime. */
@@ -202,6 +205,7 @@ export class ControlPlane {
         host: opts.apiHost,
         port: opts.apiPort,
         identity: { trustDomain: ca.trustDomain, tokens },
+        ...(opts.apiAuth === undefined ? {} : { auth: opts.apiAuth }),
       });
       if (opts.metricsPort !== undefined) {
         metrics = await startMetricsServer({

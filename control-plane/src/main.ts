@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isTrustDomain } from '@trellis/identity';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
+import { ApiAuth } from './api/api-auth.ts';
 import { ControlPlane, DEFAULT_DEBOUNCE, DEFAULT_TRUST_DOMAIN } from './control-plane.ts';
 import { MAX_WORKLOAD_TTL_MS, MIN_WORKLOAD_TTL_MS } from './identity/mesh-ca.ts';
 import { parseDuration } from './resources/duration.ts';
@@ -137,6 +138,11 @@ export async function main(argv: string[]): Promise<void> {
       ),
     )
     .option(
+      '--api-tokens <file>',
+      'operator API tokens (YAML/JSON list of { name, role: admin|read-only, sha256 }); every call then needs one; required when --api-host is not loopback (env TRELLIS_API_TOKENS)',
+      env['TRELLIS_API_TOKENS'],
+    )
+    .option(
       '--trust-domain <domain>',
       'SPIFFE trust domain of the mesh CA (env TRELLIS_TRUST_DOMAIN)',
       env['TRELLIS_TRUST_DOMAIN'] ?? DEFAULT_TRUST_DOMAIN,
@@ -192,6 +198,7 @@ export async function main(argv: string[]): Promise<void> {
     admissionRate: number;
     admissionBurst: number;
     inflightBudgetMib: number;
+    apiTokens?: string;
     trustDomain: string;
     caDir?: string;
     workloadCertTtl: number;
@@ -199,6 +206,18 @@ export async function main(argv: string[]): Promise<void> {
     mtls: 'permissive' | 'strict' | 'off';
     logLevel: string;
   }>();
+  let apiAuth: ApiAuth | undefined;
+  if (o.apiTokens !== undefined) {
+    try {
+      apiAuth = ApiAuth.load(path.resolve(o.apiTokens));
+    } catch (err) {
+      program.error(`error: option '--api-tokens': ${(err as Error).message}`);
+    }
+  } else if (!isLoopbackHost(o.apiHost)) {
+    program.error(
+      `error: option '--api-host' ${o.apiHost} is reachable beyond this machine: give the API credentials with --api-tokens`,
+    );
+  }
   if (!isTrustDomain(o.trustDomain))
     program.error(
       `error: option '--trust-domain' expected lower-case letters, digits, ".", "-" or "_", got '${o.trustDomain}'`,
@@ -237,6 +256,7 @@ export async function main(argv: string[]): Promise<void> {
     metricsPort: o.metricsPort,
     tracing,
     dataDir,
+    ...(apiAuth === undefined ? {} : { apiAuth }),
     identity: {
       trustDomain: o.trustDomain,
       workloadTtlMs: o.workloadCertTtl,
@@ -266,4 +286,9 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** 127.0.0.0/8, ::1 and localhost: an API there is reachable from this machine only. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

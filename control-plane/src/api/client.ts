@@ -30,6 +30,8 @@ export interface AdminClientOptions {
   timeoutMs?: number;
   /** Largest reply accepted; default MAX_CLI_REPLY_BYTES (64 MiB: config dumps of large meshes pass gRPC's 4 MiB). */
   maxReplyBytes?: number;
+  /** A bearer token for an API that needs credentials (`--api-tokens` on the control plane). */
+  token?: string;
 }
 
 /** A page request: page_size 0 lets the server choose. */
@@ -40,6 +42,7 @@ export class AdminClient {
   readonly address: string;
   readonly #client: grpc.Client;
   readonly #timeoutMs: number;
+  readonly #token: string | undefined;
 
   constructor(address: string, opts: AdminClientOptions = {}) {
     const { Client } = loadAdminProto();
@@ -48,12 +51,20 @@ export class AdminClient {
       'grpc.max_receive_message_length': opts.maxReplyBytes ?? MAX_CLI_REPLY_BYTES,
     });
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#token = opts.token;
+  }
+
+  /** The call metadata: the bearer token when one was given. */
+  #metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.#token !== undefined) md.set('authorization', `Bearer ${this.#token}`);
+    return md;
   }
 
   #unary<Res>(method: string, req: unknown): Promise<Res> {
     const fn = (this.#client as unknown as Record<string, UnaryMethod>)[method]!.bind(this.#client);
     return new Promise((resolve, reject) => {
-      fn(req, new grpc.Metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) =>
+      fn(req, this.#metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) =>
         err ? reject(err) : resolve(res as Res),
       );
     });
@@ -107,9 +118,12 @@ export class AdminClient {
   /** A stream of WatchEvents (no deadline); cancel() it when done. */
   watch(kind = ''): grpc.ClientReadableStream<WatchEventMessage> {
     const fn = (
-      this.#client as unknown as Record<string, (req: unknown) => grpc.ClientReadableStream<WatchEventMessage>>
+      this.#client as unknown as Record<
+        string,
+        (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<WatchEventMessage>
+      >
     )['Watch']!.bind(this.#client);
-    return fn({ kind });
+    return fn({ kind }, this.#metadata());
   }
 
   close(): void {

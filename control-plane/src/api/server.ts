@@ -7,6 +7,7 @@ import type { JoinTokens } from '../identity/join-tokens.ts';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';
+import type { ApiAuth } from './api-auth.ts';
 import type { ApiCallInfo, ApiObserver } from './api-observer.ts';
 import { applyResources } from './apply.ts';
 import { configDump, type SnapshotSource } from './config-dump.ts';
@@ -42,6 +43,8 @@ export interface ApiServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** Credentials every call needs (`--api-tokens`); absent: none (an API on loopback only). */
+  auth?: ApiAuth;
   /** The mesh CA's trust domain and join-token issuer (CreateJoinToken); without it CreateJoinToken is UNAVAILABLE. */
   identity?: { trustDomain: string; tokens: JoinTokens };
 }
@@ -104,6 +107,23 @@ function unary<Req, Res>(
         }
       },
     );
+  };
+}
+
+type AnyHandler = (call: grpc.ServerUnaryCall<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => void;
+
+/** A handler that first checks the call's credentials: a refusal ends the call (unary or streaming) with its code. */
+function guarded(method: string, handler: AnyHandler, auth: ApiAuth, logger: Logger): AnyHandler {
+  return (call, callback) => {
+    const refused = auth.check(call.metadata, method);
+    if (refused === undefined) {
+      handler(call, callback);
+      return;
+    }
+    logger.info({ method, code: grpc.status[refused.code], peer: call.getPeer() }, 'request refused: credentials');
+    const status = { code: refused.code, details: refused.message };
+    if (callback !== undefined) callback(status);
+    else call.emit('error', status);
   };
 }
 
@@ -196,7 +216,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       }),
     ),
   };
-  server.addService(proto.service, implementation as unknown as grpc.UntypedServiceImplementation);
+  const handlers = implementation as unknown as Record<string, AnyHandler>;
+  const auth = opts.auth;
+  if (auth !== undefined)
+    for (const [method, handler] of Object.entries(handlers)) handlers[method] = guarded(method, handler, auth, logger);
+  server.addService(proto.service, handlers as unknown as grpc.UntypedServiceImplementation);
   createReflectionService(proto.packageDefinition).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {

@@ -10,13 +10,18 @@ export interface CommandContext {
   client(): AdminClient;
 }
 
-export function createContext(io: CliIo, address: string, timeoutMs: number): CommandContext & { close(): void } {
+export function createContext(
+  io: CliIo,
+  address: string,
+  timeoutMs: number,
+  token?: string,
+): CommandContext & { close(): void } {
   let client: AdminClient | undefined;
   return {
     io,
     address,
     client() {
-      client ??= new AdminClient(address, { timeoutMs });
+      client ??= new AdminClient(address, { timeoutMs, ...(token === undefined || token === '' ? {} : { token }) });
       return client;
     },
     close() {

@@ -27,6 +27,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('trellisctl')
     .description('Operate a Trellis mesh through the control plane API')
     .option('--api <addr>', 'control plane API address (env TRELLIS_API)', env['TRELLIS_API'] || DEFAULT_API)
+    .option('--token <token>', 'API token, when the control plane needs one (env TRELLIS_TOKEN)', env['TRELLIS_TOKEN'])
     .addOption(
       new Option('--timeout <duration>', 'deadline for each API call').argParser(duration).default(10_000, '10s'),
     )
@@ -37,8 +38,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     })
     .showHelpAfterError('(run with --help for usage)');
   const context = (): CommandContext => {
-    const { api, timeout } = program.opts<{ api: string; timeout: number }>();
-    ctx ??= createContext(io, api, timeout);
+    const { api, timeout, token } = program.opts<{ api: string; timeout: number; token?: string }>();
+    ctx ??= createContext(io, api, timeout, token);
     return ctx;
   };
 
