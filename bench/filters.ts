@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     for (const [name, policy] of Object.entries(policies)) cp.apply(serviceYaml(name, policy));
     const sidecar = async (service: string) => {
       const s = await startSidecar({
-        xds: cp.xds,
+        xds: cp.xdsInsecure,
         service,
         cpus: PROXY_CPU,
         children,

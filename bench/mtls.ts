@@ -182,7 +182,8 @@ spec:
     ];
     const sidecar = (service: string, extra: string[], appPort?: number) =>
       startSidecar({
-        xds: cp.xds,
+        // With a join token, the xDS TLS port; without, the plaintext one.
+        xds: extra.length > 0 ? cp.xds : cp.xdsInsecure,
         service,
         cpus: PROXY_CPU,
         children,

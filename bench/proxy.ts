@@ -91,7 +91,15 @@ spec:
       nodeArgs: string[] = [],
       root = ROOT,
     ): Promise<{ port: number; child: ChildProcess }> => {
-      const s = await startBenchSidecar({ xds: cp.xds, service, cpus: PROXY_CPU, children, extra, nodeArgs, root });
+      const s = await startBenchSidecar({
+        xds: cp.xdsInsecure,
+        service,
+        cpus: PROXY_CPU,
+        children,
+        extra,
+        nodeArgs,
+        root,
+      });
       return { port: s.outboundPort, child: s.child };
     };
     const sidecar = await startSidecar('bench-client', [], PROFILE_ARGS);

@@ -97,7 +97,7 @@ describe('trellisctl (in-process)', () => {
       logger: pino({ level: 'silent' }),
       host: '127.0.0.1',
       port: 0,
-      identity: { trustDomain: 'cluster.local', tokens },
+      identity: { trust: { trustDomain: 'cluster.local', caSha256: 'a'.repeat(64) }, tokens },
     });
     api = `127.0.0.1:${server.port}`;
   });

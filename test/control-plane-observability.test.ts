@@ -109,7 +109,7 @@ describe('control-plane observability: Telemetry, metrics, config-dump, top, tra
     expect(applied.code, applied.stderr).to.equal(0);
     const [webV1, webV2] = await Promise.all([startHttpApp('web-v1'), startHttpApp('web-v2')]);
     apps = [webV1, webV2];
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     sidecars = {
       client: await startSidecar({ service: 'client', xds }),
       webV1: await startSidecar({ service: 'web', xds, appPort: webV1.port, labels: { version: 'v1' } }),

@@ -104,7 +104,8 @@ describe('docker-compose.yml', function () {
       expect(flags.advertiseAddress, `${sidecarName} --advertise-address`).to.equal(ip);
       expect(nodeIds.has(flags.nodeId ?? ''), `node id ${flags.nodeId} used twice`).to.equal(false);
       nodeIds.add(flags.nodeId ?? '');
-      expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18000']);
+      // No join tokens in compose yet: the control plane's plaintext xDS port (--xds-insecure-port 18010).
+      expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18010']);
       expect(env['OTEL_EXPORTER_OTLP_ENDPOINT'], sidecarName).to.equal('http://jaeger:4318');
       expect(env['OTEL_SERVICE_NAME'], sidecarName).to.equal(flags.service);
       expect(sidecar.depends_on?.['control-plane']?.condition).to.equal('service_healthy');

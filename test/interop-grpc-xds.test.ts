@@ -110,7 +110,7 @@ describe('interop: @grpc/grpc-js-xds against the Trellis control plane', functio
     backends = await Promise.all(['v1-a', 'v1-b', 'v2-a'].map(startEchoBackend));
     const started = await startControlPlaneProcess(dataDir);
     cp = started.daemon;
-    xdsPort = started.xdsPort;
+    xdsPort = started.xdsInsecurePort;
     api = started.api;
     await apply(`${serviceYaml(backends)}---\n${POLICY}---\n${routeYaml(80, 20)}`);
     const bootstrap = {

@@ -67,7 +67,7 @@ describe('load-aware balancing and consistent hashing through the sidecar', func
     dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-lb-balancing-'));
     cp = await startControlPlaneProcess(dataDir, []);
     await apply(docs.join('---\n'));
-    client = await startSidecar({ service: 'lb-balancing-client', xds: `127.0.0.1:${cp.xdsPort}` });
+    client = await startSidecar({ service: 'lb-balancing-client', xds: `127.0.0.1:${cp.xdsInsecurePort}` });
     await eventually(async () => {
       for (const svc of pools.keys()) expect((await get(svc)).status, svc).to.equal(200);
     }, 200);

@@ -110,7 +110,7 @@ describe('load balancing and resilience through the sidecar', function () {
     ].join('\n');
     const r = await run(BIN.trellisctl, ['--api', cp.api, 'apply', '-f', '-'], yaml);
     expect(r.code, r.stderr).to.equal(0);
-    client = await startSidecar({ service: 'lb-client', xds: `127.0.0.1:${cp.xdsPort}` });
+    client = await startSidecar({ service: 'lb-client', xds: `127.0.0.1:${cp.xdsInsecurePort}` });
     await eventually(async () => {
       for (const svc of ['shop', 'weighted', 'sticky', 'budget', 'breaker'])
         expect((await get(svc)).status, svc).to.equal(200);

@@ -5,10 +5,12 @@
 import { createPrivateKey, webcrypto, type X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { requestCertificate } from '../sidecar/src/tls/certificate-client.ts';
+import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
 import { newWorkloadKey } from '../sidecar/src/tls/workload-key.ts';
 import { eventually } from './helpers/eventually.ts';
 import { echoClient } from './helpers/grpc-echo.ts';
@@ -152,7 +154,9 @@ describe('mesh mTLS between sidecars (end to end)', function () {
     // identity with a certificate within the CA's default lifetime (24 h).
     const token = (await mesh.ctl(['token', 'create', '--service', 'tester'])).stdout.trim();
     const key = await newWorkloadKey('tester');
-    const chain = await requestCertificate([`127.0.0.1:${mesh.xdsPort}`], key.csrPem, 0, { token });
+    const ca = [`127.0.0.1:${mesh.xdsPort}`];
+    const trust = await discoverControlPlaneTrust(ca, joinTokenHints(token) as JoinTokenHints);
+    const chain = await requestCertificate(ca, bootstrapCredentials(trust), key.csrPem, 0, { token });
     const ok = await handshake(port, { key: key.keyPem, cert: chain.join('\n') });
     if (!ok.ok) throw new Error(ok.error);
     expect(ok.peer.subjectAltName).to.equal('URI:spiffe://cluster.local/ns/default/sa/web');

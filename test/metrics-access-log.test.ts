@@ -75,7 +75,7 @@ describe('sidecar metrics, access logs and runtime log level (real processes)', 
     const applied = await run(BIN.trellisctl, ['--api', cp.api, 'apply', '-f', '-'], SERVICES);
     expect(applied.code, applied.stderr).to.equal(0);
     app = await startHttpApp('web');
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     [web, client] = await Promise.all([
       startSidecar({ service: 'web', xds, appPort: app.port }),
       startSidecar({ service: 'client', xds }),

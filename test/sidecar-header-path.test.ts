@@ -90,7 +90,7 @@ describe('sidecar header and path hygiene (end to end)', function () {
     dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-hygiene-'));
     cp = await startControlPlaneProcess(dataDir);
     await apply(MESH);
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     const shop = await brandedApp('shop');
     const vault = await brandedApp('vault');
     apps.push(shop, vault);

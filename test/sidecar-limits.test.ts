@@ -338,7 +338,7 @@ describe('sidecar limits from a Service (end to end)', function () {
     cp = await startControlPlaneProcess(dataDir);
     await apply(SERVICE);
     app = await startHttpApp('limited');
-    sidecar = await startSidecar({ service: 'limited', xds: `127.0.0.1:${cp.xdsPort}`, appPort: app.port });
+    sidecar = await startSidecar({ service: 'limited', xds: `127.0.0.1:${cp.xdsInsecurePort}`, appPort: app.port });
   });
 
   after(async () => {

@@ -109,7 +109,7 @@ describe('tracing: spans from real sidecars reach an OTLP receiver', function ()
     cp = await startControlPlaneProcess(dir);
     const applied = await run(BIN.trellisctl, ['--api', cp.api, 'apply', '-f', '-'], SERVICES);
     expect(applied.code, applied.stderr).to.equal(0);
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     appC = await startHttpApp('c');
     appB = await startAppB(() => b.outboundPort);
     const [sa, sb, sc] = await Promise.all([
@@ -251,7 +251,7 @@ describe('tracing: spans from real sidecars reach an OTLP receiver', function ()
 
   it('exports over OTLP/gRPC too', async () => {
     const grpcReceiver = await startOtlpGrpcReceiver();
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     const g = await startSidecar({
       service: 'a',
       xds,
@@ -277,7 +277,7 @@ describe('tracing: spans from real sidecars reach an OTLP receiver', function ()
 
   it('flushes queued spans on SIGTERM', async () => {
     const http2 = await startOtlpHttpReceiver();
-    const xds = `127.0.0.1:${cp.xdsPort}`;
+    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
     // A batch delay far beyond the test: only the shutdown flush can deliver the span.
     const s = await startSidecar({
       service: 'a',

@@ -5,6 +5,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { controlPlaneSpiffeId, type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { AdminClient } from '../control-plane/src/api/client.ts';
@@ -12,6 +14,7 @@ import { ControlPlane } from '../control-plane/src/control-plane.ts';
 import { MeshCa, PLUGIN_FILES, ROOT_CERT_FILE, ROOT_KEY_FILE } from '../control-plane/src/identity/mesh-ca.ts';
 import { MemoryStore } from '../control-plane/src/store/memory-store.ts';
 import { Stats } from '../sidecar/src/common/stats.ts';
+import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
 import { type WorkloadCertificate, WorkloadIdentity } from '../sidecar/src/tls/workload-identity.ts';
 import { startDaemon } from './helpers/processes.ts';
 import { SIDECAR_BIN, startSidecar } from './helpers/sidecar.ts';
@@ -20,6 +23,8 @@ describe('sidecar workload identity (real control plane CA)', function () {
   this.timeout(30_000);
   let cp: ControlPlane;
   let admin: AdminClient;
+  /** TLS to the control plane, trusting the root a join token pins. */
+  let credentials: ChannelCredentials;
   const agents: WorkloadIdentity[] = [];
 
   before(async () => {
@@ -35,6 +40,9 @@ describe('sidecar workload identity (real control plane CA)', function () {
       identity: { trustDomain: 'mesh.test', workloadTtlMs: 2000, minWorkloadTtlMs: 1000 },
     });
     admin = new AdminClient(`127.0.0.1:${cp.apiPort}`, { timeoutMs: 5000 });
+    const { token } = await admin.createJoinToken({ service: 'probe' });
+    const trust = await discoverControlPlaneTrust([`127.0.0.1:${cp.xdsPort}`], joinTokenHints(token) as JoinTokenHints);
+    credentials = bootstrapCredentials(trust);
   });
   after(async () => {
     for (const a of agents) a.stop();
@@ -45,6 +53,7 @@ describe('sidecar workload identity (real control plane CA)', function () {
   function agent(token: string, stats = new Stats()): WorkloadIdentity {
     const a = new WorkloadIdentity({
       addresses: [`127.0.0.1:${cp.xdsPort}`],
+      credentials,
       token,
       service: 'web',
       stats,
@@ -119,6 +128,9 @@ describe('sidecar workload identity (real control plane CA)', function () {
   });
 
   it('a sidecar whose first certificate request is refused stays up and retries (it does not exit)', async () => {
+    // A token of the right form, pinning the right CA, with a forged signature.
+    const { token } = await admin.createJoinToken({ service: 'web' });
+    const forged = token.replace(/\.[^.]+$/, '.AAAA');
     const daemon = startDaemon(SIDECAR_BIN, [
       '--xds',
       `127.0.0.1:${cp.xdsPort}`,
@@ -127,7 +139,7 @@ describe('sidecar workload identity (real control plane CA)', function () {
       '--admin-port',
       '0',
       '--join-token',
-      'trellis-join.v1.e30.AAAA',
+      forged,
     ]);
     try {
       let failures = 0;
@@ -171,8 +183,13 @@ describe('sidecar workload identity (real control plane CA)', function () {
     try {
       const { token } = await firstAdmin.createJoinToken({ service: 'web', ttl_seconds: 600 });
       const stats = new Stats();
+      // The sidecar trusts both roots (an operator re-keying distributes the new root beside the old one).
+      const roots = [path.join(dir, ROOT_CERT_FILE), path.join(plugin, PLUGIN_FILES.root)].map((f) =>
+        readFileSync(f, 'utf8'),
+      );
       const identity = new WorkloadIdentity({
         addresses: [`127.0.0.1:${first.xdsPort}`, `127.0.0.1:${second.xdsPort}`],
+        credentials: bootstrapCredentials({ rootPem: roots.join('\n'), serverId: controlPlaneSpiffeId('mesh.test') }),
         token,
         service: 'web',
         stats,

@@ -119,6 +119,8 @@ describe('sidecar xDS client', () => {
       logger: pino({ level: 'silent' }),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
+      xdsInsecurePort: 0,
+      announcements: { allowPlaintext: true, address: 'any' },
       apiHost: '127.0.0.1',
       apiPort: 0,
       endpointGraceMs: 0,
@@ -139,7 +141,7 @@ describe('sidecar xDS client', () => {
     describe(protocol, () => {
       it('receives its listeners and the routes, clusters and endpoints they use', async () => {
         const { cp } = await controlPlane();
-        const c = client([`127.0.0.1:${cp.xdsPort}`], protocol);
+        const c = client([`127.0.0.1:${cp.xdsInsecurePort}`], protocol);
         await c.ready();
         const config = c.current();
         expect([...config.listeners.keys()]).to.deep.equal(['inbound', 'outbound', 'outbound-tcp|redis|6379']);
@@ -163,7 +165,7 @@ describe('sidecar xDS client', () => {
           );
         const withSelf = await configWhere(c, (cfg) => ordersEndpoints(cfg).length > 0, 'its own endpoint');
         expect(ordersEndpoints(withSelf)).to.deep.equal(['10.0.0.5:15006']);
-        expect(c.status()).to.deep.equal({ connected: true, server: `127.0.0.1:${cp.xdsPort}` });
+        expect(c.status()).to.deep.equal({ connected: true, server: `127.0.0.1:${cp.xdsInsecurePort}` });
 
         const admin = new AdminClient(`127.0.0.1:${cp.apiPort}`);
         cleanups.push(() => admin.close());
@@ -180,7 +182,7 @@ describe('sidecar xDS client', () => {
 
       it('applies a live change, keeping unchanged resources as they were', async () => {
         const { cp, store } = await controlPlane();
-        const c = client([`127.0.0.1:${cp.xdsPort}`], protocol);
+        const c = client([`127.0.0.1:${cp.xdsInsecurePort}`], protocol);
         await c.ready();
         const before = c.current();
         await store.commit({
@@ -202,8 +204,8 @@ describe('sidecar xDS client', () => {
         const first = await controlPlane();
         const second = await controlPlane();
         const tap = new LogTap();
-        const a = `127.0.0.1:${first.cp.xdsPort}`;
-        const b = `127.0.0.1:${second.cp.xdsPort}`;
+        const a = `127.0.0.1:${first.cp.xdsInsecurePort}`;
+        const b = `127.0.0.1:${second.cp.xdsInsecurePort}`;
         const c = client([a, b], protocol, tap);
         await c.ready();
         const served = c.current();

@@ -679,7 +679,7 @@ describe('xDS conformance', () => {
 describe('xDS conformance: per-sidecar socket listeners from the control plane', () => {
   let cp: ControlPlane;
   const clients: { close(): void }[] = [];
-  const address = (): string => `127.0.0.1:${cp.xdsPort}`;
+  const address = (): string => `127.0.0.1:${cp.xdsInsecurePort}`;
   const svc = (name: string, port: number, protocol: 'HTTP' | 'TCP'): ServiceResource => ({
     apiVersion: 'trellis.dev/v1',
     kind: 'Service',
@@ -707,6 +707,8 @@ describe('xDS conformance: per-sidecar socket listeners from the control plane',
       logger: pino({ level: 'silent' }),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
+      xdsInsecurePort: 0,
+      announcements: { allowPlaintext: true, address: 'any' },
       apiHost: '127.0.0.1',
       apiPort: 0,
       endpointGraceMs: 0,

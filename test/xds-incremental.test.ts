@@ -36,7 +36,7 @@ describe('xDS pushes proportional to the change', () => {
   let cp: ControlPlane;
   let clients: { close(): void }[] = [];
   let barriers = 0;
-  const address = (): string => `127.0.0.1:${cp.xdsPort}`;
+  const address = (): string => `127.0.0.1:${cp.xdsInsecurePort}`;
   const delta = (node: NodeSpec): DeltaClient => {
     const c = new DeltaClient(address(), node);
     clients.push(c);
@@ -96,6 +96,8 @@ describe('xDS pushes proportional to the change', () => {
       logger: pino({ level: 'silent' }),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
+      xdsInsecurePort: 0,
+      announcements: { allowPlaintext: true, address: 'any' },
       apiHost: '127.0.0.1',
       apiPort: 0,
       endpointGraceMs: 0,

@@ -205,7 +205,7 @@ describe('xDS server limits', () => {
     let cp: ControlPlane;
     let log: CapturedLog;
     const clients: SotwClient[] = [];
-    const address = (): string => `127.0.0.1:${cp.xdsPort}`;
+    const address = (): string => `127.0.0.1:${cp.xdsInsecurePort}`;
     const orders: ServiceResource = {
       apiVersion: 'trellis.dev/v1',
       kind: 'Service',
@@ -258,6 +258,8 @@ describe('xDS server limits', () => {
         logger: log.logger,
         xdsHost: '127.0.0.1',
         xdsPort: 0,
+        xdsInsecurePort: 0,
+        announcements: { allowPlaintext: true, address: 'any' },
         apiHost: '127.0.0.1',
         apiPort: 0,
         endpointGraceMs: 0,

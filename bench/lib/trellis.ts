@@ -51,7 +51,7 @@ export async function startControlPlane(
   dataDir: string,
   cpus: string,
   children: ChildProcess[],
-): Promise<{ api: string; xds: string; apply(yaml: string): void }> {
+): Promise<{ api: string; xds: string; xdsInsecure: string; apply(yaml: string): void }> {
   const cp = spawnNode(
     [
       path.join(ROOT, 'control-plane/bin/trellis-control-plane.js'),
@@ -61,6 +61,10 @@ export async function startControlPlane(
       '127.0.0.1',
       '--xds-port',
       '0',
+      // Sidecars without join tokens use the plaintext port (and announce their endpoints there).
+      '--xds-insecure-port',
+      '0',
+      '--xds-insecure-announce',
       '--api-port',
       '0',
       '--metrics-port',
@@ -76,6 +80,7 @@ export async function startControlPlane(
   return {
     api,
     xds: `127.0.0.1:${line['xdsPort'] as number}`,
+    xdsInsecure: `127.0.0.1:${line['xdsInsecurePort'] as number}`,
     apply(yaml: string): void {
       execFileSync(
         process.execPath,

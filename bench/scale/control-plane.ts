@@ -31,6 +31,13 @@ export function startControlPlane(
     '127.0.0.1',
     '--xds-port',
     '0',
+    // The simulated proxies hold no certificates: they use the plaintext port and announce their endpoints there.
+    '--xds-insecure-port',
+    '0',
+    '--xds-insecure-announce',
+    // ...from many made-up addresses (a proxy's own address is checked against its peer IP otherwise).
+    '--announced-address',
+    'any',
     '--api-port',
     '0',
     '--metrics-port',
@@ -73,7 +80,7 @@ export function startControlPlane(
         child.off('exit', onExit);
         resolve({
           pid: child.pid!,
-          xds: `127.0.0.1:${line['xdsPort'] as number}`,
+          xds: `127.0.0.1:${line['xdsInsecurePort'] as number}`,
           api: `127.0.0.1:${line['apiPort'] as number}`,
           metricsPort: line['metricsPort'] as number,
           async stop() {

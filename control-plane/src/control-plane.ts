@@ -1,7 +1,7 @@
 // Assembles the control plane: store → registry → translator → snapshot cache → xDS server, plus the operator API and
 // the control plane's own telemetry (metrics port, tracing).
 
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { certificateServiceDefinition } from '@trellis/identity';
 import { clientKindOf, nodeGroupOf, parseNodeGroup } from '@trellis/node-contract';
 import type { Logger } from 'pino';
@@ -13,8 +13,10 @@ import { LogLimiter } from './common/log-limiter.ts';
 import { certificateService } from './identity/certificate-service.ts';
 import { JoinTokens } from './identity/join-tokens.ts';
 import { MeshCa } from './identity/mesh-ca.ts';
+import { ServingCertificate } from './identity/serving-certificate.ts';
 import { Debouncer } from './publish/debouncer.ts';
 import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
+import { type AnnouncementPolicy, DEFAULT_ANNOUNCEMENT_POLICY } from './registry/announcement-policy.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import type {
   PeerAuthenticationResource,
@@ -34,6 +36,7 @@ import type { AdmissionOptions } from './xds/admission.ts';
 import type { InFlightOptions } from './xds/in-flight.ts';
 import type { ProxyTracker } from './xds/proxy-status.ts';
 import { XdsServer } from './xds/server.ts';
+import { serviceBinding } from './xds/stream-peer.ts';
 
 /** Defaults of the publish debounce: Istio's 100 ms quiet period; 1 s max keeps endpoint changes within 1 s. */
 export const DEFAULT_DEBOUNCE = { quietMs: 100, maxMs: 1000 } as const;
@@ -45,7 +48,15 @@ export interface ControlPlaneOptions {
   store: Store;
   logger: Logger;
   xdsHost: string;
+  /** The xDS port: TLS, every ADS stream shows a workload certificate; the mesh CA's signing service is here too. */
   xdsPort: number;
+  /**
+   * A plaintext xDS port as well (`--xds-insecure-port`), for clients without certificates (proxyless gRPC): anyone
+   * reaching it reads the configuration. None by default.
+   */
+  xdsInsecurePort?: number;
+  /** Who may announce endpoints: plaintext proxies (default not), at which addresses (default their own). */
+  announcements?: Partial<AnnouncementPolicy>;
   apiHost: string;
   apiPort: number;
   /** How long an announced endpoint outlives its proxy's stream (a reconnect within it does not flap). */
@@ -85,7 +96,10 @@ export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
 export class ControlPlane {
+  /** The bound xDS TLS port. */
   readonly xdsPort: number;
+  /** The bound plaintext xDS port, when one was asked for. */
+  readonly xdsInsecurePort: number | undefined;
   readonly apiPort: number;
   /** The bound metrics port, when one was asked for. */
   readonly metricsPort: number | undefined;
@@ -113,6 +127,7 @@ export class ControlPlane {
       registry: EndpointRegistry;
       xds: XdsServer;
       xdsPort: number;
+      xdsInsecurePort: number | undefined;
       telemetry: ControlPlaneTelemetry;
       metrics: MetricsServer | undefined;
       identity: MeshIdentity | undefined;
@@ -126,6 +141,7 @@ export class ControlPlane {
     this.xds = parts.xds;
     this.proxies = parts.xds;
     this.xdsPort = parts.xdsPort;
+    this.xdsInsecurePort = parts.xdsInsecurePort;
     this.telemetry = parts.telemetry;
     this.metricsServer = parts.metrics;
     this.identity = parts.identity;
@@ -150,6 +166,7 @@ export class ControlPlane {
     const registryLog = logger.child({ component: 'registry' });
     const registry = new EndpointRegistry({
       graceMs: opts.endpointGraceMs,
+      policy: { ...DEFAULT_ANNOUNCEMENT_POLICY, ...opts.announcements },
       // A proxy announcing an unusable endpoint stays connected (it still gets configuration) without one.
       onInvalid: ({ streamId, nodeId, error }) =>
         registrations.warn(registryLog, { streamId, node: nodeId, error }, 'endpoint registration rejected'),
@@ -168,6 +185,7 @@ export class ControlPlane {
       ...(opts.identity?.workloadTtlMs === undefined ? {} : { defaultTtlMs: opts.identity.workloadTtlMs }),
       ...(opts.identity?.minWorkloadTtlMs === undefined ? {} : { minTtlMs: opts.identity.minWorkloadTtlMs }),
     });
+    const serving = await ServingCertificate.start(ca, logger.child({ component: 'ca' }));
     const tokens = JoinTokens.open(opts.dataDir);
     const signing = certificateService({
       ca,
@@ -184,18 +202,35 @@ export class ControlPlane {
       ],
       cache,
       logger: logger.child({ component: 'xds' }),
+      authorize: serviceBinding(ca.trustDomain),
       observer: telemetry.xds,
       ...(opts.admission ? { admission: opts.admission } : {}),
       ...(opts.inFlight ? { inFlight: opts.inFlight } : {}),
     });
     telemetry.metrics.countProxiesFrom(() => xds.list().map((p) => clientKindOf(p.node)));
     telemetry.metrics.xdsLoadFrom(() => xds.load());
-    const cleanups: (() => void)[] = [() => registrations.close()];
+    const cleanups: (() => void)[] = [() => registrations.close(), () => serving.close()];
     registry.setStatic(store.list('Service') as ServiceResource[]);
-    const xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort);
+    // Client certificates are asked for, not required at the handshake: a first certificate request comes with a
+    // join token only. ADS streams without a verified certificate are refused (xds/stream-peer.ts).
+    const credentials = experimental.createCertificateProviderServerCredentials(
+      serving.provider,
+      serving.provider,
+      false,
+    );
+    let xdsPort: number;
+    let xdsInsecurePort: number | undefined;
     let api: { port: number; close(): Promise<void> } | undefined;
     let metrics: MetricsServer | undefined;
     try {
+      xdsPort = await xds.listen(opts.xdsHost, opts.xdsPort, { kind: 'mtls', credentials });
+      if (opts.xdsInsecurePort !== undefined) {
+        xdsInsecurePort = await xds.listen(opts.xdsHost, opts.xdsInsecurePort, { kind: 'plaintext' });
+        logger.warn(
+          { port: xdsInsecurePort, announcements: opts.announcements?.allowPlaintext === true },
+          'plaintext xDS port open: anyone who reaches it reads the mesh configuration',
+        );
+      }
       api = await startApiServer({
         store,
         proxies: xds,
@@ -204,7 +239,7 @@ export class ControlPlane {
         logger: logger.child({ component: 'api' }),
         host: opts.apiHost,
         port: opts.apiPort,
-        identity: { trustDomain: ca.trustDomain, tokens },
+        identity: { trust: { trustDomain: ca.trustDomain, caSha256: ca.anchorSha256 }, tokens },
         ...(opts.apiAuth === undefined ? {} : { auth: opts.apiAuth }),
       });
       if (opts.metricsPort !== undefined) {
@@ -216,13 +251,19 @@ export class ControlPlane {
         });
       }
     } catch (err) {
+      serving.close();
       await Promise.all([xds.close(0), api?.close()]);
       throw err;
     }
     const mtls = opts.identity?.mtls ?? 'permissive';
     const identity: MeshIdentity | undefined =
       mtls === 'off' ? undefined : { trustDomain: ca.trustDomain, trustBundle: ca.trustBundle.join('\n'), mode: mtls };
-    self = new ControlPlane(opts, { cache, registry, xds, xdsPort, telemetry, metrics, identity }, api, cleanups);
+    self = new ControlPlane(
+      opts,
+      { cache, registry, xds, xdsPort, xdsInsecurePort, telemetry, metrics, identity },
+      api,
+      cleanups,
+    );
     const cp = self;
     cleanups.push(registry.attach(xds));
     cleanups.push(
@@ -238,7 +279,7 @@ export class ControlPlane {
         cp.debouncer.change('registry');
       }),
     );
-    logger.info({ xdsPort, apiPort: api.port, metricsPort: metrics?.port }, 'control plane listening');
+    logger.info({ xdsPort, xdsInsecurePort, apiPort: api.port, metricsPort: metrics?.port }, 'control plane listening');
     return cp;
   }
 

@@ -58,9 +58,31 @@ export async function main(argv: string[]): Promise<void> {
     .option('--xds-host <host>', 'xDS listen address (env TRELLIS_XDS_HOST)', env['TRELLIS_XDS_HOST'] ?? '0.0.0.0')
     .option(
       '--xds-port <port>',
-      'xDS gRPC port, 0 = any (env TRELLIS_XDS_PORT)',
+      'xDS gRPC port over TLS (sidecars show their workload certificate), 0 = any (env TRELLIS_XDS_PORT)',
       port,
       port(env['TRELLIS_XDS_PORT'] ?? '18000'),
+    )
+    .option(
+      '--xds-insecure-port <port>',
+      'also serve xDS in plaintext here, for clients without certificates (proxyless gRPC); anyone reaching it reads ' +
+        'the mesh configuration; off by default (env TRELLIS_XDS_INSECURE_PORT)',
+      port,
+      env['TRELLIS_XDS_INSECURE_PORT'] === undefined ? undefined : port(env['TRELLIS_XDS_INSECURE_PORT']),
+    )
+    .option(
+      '--xds-insecure-announce',
+      'proxies on the plaintext port may announce endpoints: unauthenticated, any of them can take over a service; ' +
+        'development only (env TRELLIS_XDS_INSECURE_ANNOUNCE=true)',
+      env['TRELLIS_XDS_INSECURE_ANNOUNCE'] === 'true',
+    )
+    .addOption(
+      new Option(
+        '--announced-address <rule>',
+        "peer: a proxy announces only its own address (the stream's peer IP); any: proxies reach the control " +
+          'plane through NAT (env TRELLIS_ANNOUNCED_ADDRESS)',
+      )
+        .choices(['peer', 'any'])
+        .default(env['TRELLIS_ANNOUNCED_ADDRESS'] ?? 'peer'),
     )
     .option(
       '--api-host <host>',
@@ -187,6 +209,9 @@ export async function main(argv: string[]): Promise<void> {
     dataDir: string;
     xdsHost: string;
     xdsPort: number;
+    xdsInsecurePort?: number;
+    xdsInsecureAnnounce: boolean;
+    announcedAddress: 'peer' | 'any';
     apiHost: string;
     apiPort: number;
     metricsHost: string;
@@ -245,6 +270,8 @@ export async function main(argv: string[]): Promise<void> {
     logger,
     xdsHost: o.xdsHost,
     xdsPort: o.xdsPort,
+    ...(o.xdsInsecurePort === undefined ? {} : { xdsInsecurePort: o.xdsInsecurePort }),
+    announcements: { allowPlaintext: o.xdsInsecureAnnounce, address: o.announcedAddress },
     apiHost: o.apiHost,
     apiPort: o.apiPort,
     endpointGraceMs: o.endpointGrace,

@@ -97,7 +97,7 @@ function sidecarArgs(
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const { group, ports, step } = opts;
   const [xdsPort, apiPort, metricsPort] = [await ports.next(), await ports.next(), await ports.next()];
-  step(`control plane: xDS on 127.0.0.1:${xdsPort}, API on 127.0.0.1:${apiPort}, store in ${opts.dataDir}`);
+  step(`control plane: xDS (mTLS) on 127.0.0.1:${xdsPort}, API on 127.0.0.1:${apiPort}, store in ${opts.dataDir}`);
   const controlPlane = group.start('control-plane', BINS.controlPlane, [
     '--data-dir',
     opts.dataDir,

@@ -1,5 +1,6 @@
 // The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
 import { hostname } from 'node:os';
+import { type JoinTokenHints, joinTokenHints, MemoryCertificateProvider } from '@trellis/identity';
 import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
@@ -20,6 +21,7 @@ import {
 } from './observers/tracing/tracing-config.ts';
 import { Sidecar } from './sidecar.ts';
 import { certificateInfo } from './tls/certificate-info.ts';
+import { bootstrapCredentials, trustControlPlane, workloadCredentials } from './tls/control-plane-trust.ts';
 import { WorkloadIdentity } from './tls/workload-identity.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
@@ -115,6 +117,13 @@ export interface SidecarFlags {
   joinToken?: string;
   adminToken?: string;
   workloadCertTtl?: number;
+}
+
+/** A join token must pin the control plane's CA: the sidecar trusts the control plane through that pin. */
+function joinToken(value: string): string {
+  const hints = joinTokenHints(value.trim());
+  if ('error' in hints) throw new InvalidArgumentError(hints.error);
+  return value.trim();
 }
 
 /** A tracing parser as a flag parser (commander reports InvalidArgumentError with the flag's name). */
@@ -274,7 +283,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         '--join-token <token>',
         'a join token (trellisctl token create --service S): the sidecar gets a workload certificate from the mesh CA and rotates it at half-life',
         'TRELLIS_JOIN_TOKEN',
-      ).default(env['TRELLIS_JOIN_TOKEN']),
+      )
+        .argParser(joinToken)
+        .default(fromEnv('TRELLIS_JOIN_TOKEN', joinToken, undefined)),
     )
     .addOption(
       opt(
@@ -391,13 +402,27 @@ export async function main(argv: string[]): Promise<void> {
     const { endpoint, protocol, samplingPercent, serviceName } = tracing.settings;
     logger.info({ endpoint, protocol, samplingPercent, serviceName }, 'tracing on');
   }
-  const xds = new XdsClient({ servers: flags.xds, node, protocol: flags.xdsProtocol, logger });
+  // With a join token, every call to the control plane is TLS to the root the token pins: the first certificate
+  // request shows the token, ADS streams the workload certificate (fed to `provider` on every rotation).
+  const trust =
+    flags.joinToken === undefined
+      ? undefined
+      : await trustControlPlane(flags.xds, joinTokenHints(flags.joinToken) as JoinTokenHints, logger);
+  const provider = new MemoryCertificateProvider();
+  const xds = new XdsClient({
+    servers: flags.xds,
+    node,
+    protocol: flags.xdsProtocol,
+    logger,
+    ...(trust === undefined ? {} : { credentials: workloadCredentials(trust, provider) }),
+  });
   const stats = new Stats();
   const identity =
-    flags.joinToken === undefined
+    flags.joinToken === undefined || trust === undefined
       ? undefined
       : new WorkloadIdentity({
           addresses: flags.xds,
+          credentials: bootstrapCredentials(trust),
           token: flags.joinToken,
           service: flags.service,
           ...(flags.workloadCertTtl === undefined ? {} : { ttlSeconds: Math.ceil(flags.workloadCertTtl / 1000) }),
@@ -405,6 +430,7 @@ export async function main(argv: string[]): Promise<void> {
           logger: logger.child({ component: 'identity' }),
         });
   if (identity !== undefined) {
+    identity.onChange((cert) => provider.setIdentity(cert.keyPem, cert.chainPem));
     // Peers reach this sidecar over mesh mTLS once it holds its certificate: it announces that (TRELLIS_MTLS) and
     // starts serving only then.
     node.metadata[NODE_META.mtls] = 'true';

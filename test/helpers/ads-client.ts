@@ -150,6 +150,12 @@ const Client = grpc.makeGenericClientConstructor(
 
 type OpenStream = () => grpc.ClientDuplexStream<Obj, Obj>;
 
+/** How to reach the server: plaintext by default, or TLS credentials (the control plane's mTLS port). */
+export interface ChannelSpec {
+  credentials: grpc.ChannelCredentials;
+  options?: grpc.ChannelOptions;
+}
+
 /** Shared stream plumbing: node on the first request, an inbox of responses, the final status. */
 abstract class AdsStream<Reply extends { type_url: string }> {
   /** Resolves with the stream's final status (never rejects). */
@@ -159,8 +165,12 @@ abstract class AdsStream<Reply extends { type_url: string }> {
   readonly #inbox = new Inbox<Reply>();
   #node: Obj | undefined;
 
-  protected constructor(address: string, method: keyof typeof PATHS, node: NodeSpec | null) {
-    const client = new Client(address, grpc.credentials.createInsecure());
+  protected constructor(address: string, method: keyof typeof PATHS, node: NodeSpec | null, channel?: ChannelSpec) {
+    const client = new Client(
+      address,
+      channel?.credentials ?? grpc.credentials.createInsecure(),
+      channel?.options ?? {},
+    );
     this.#client = client;
     const open = client[method === 'sotw' ? 'StreamAggregatedResources' : 'DeltaAggregatedResources'] as OpenStream;
     this.#call = open.call(client);
@@ -224,8 +234,8 @@ export class SotwClient extends AdsStream<SotwReply> {
   /** resource_names last sent per type, repeated by ack/nack. */
   readonly #names = new Map<string, string[]>();
 
-  constructor(address: string, node: NodeSpec | null) {
-    super(address, 'sotw', node);
+  constructor(address: string, node: NodeSpec | null, channel?: ChannelSpec) {
+    super(address, 'sotw', node, channel);
   }
 
   protected parse(o: Obj): SotwReply {
@@ -281,8 +291,8 @@ export interface DeltaRequestInit {
 }
 
 export class DeltaClient extends AdsStream<DeltaReply> {
-  constructor(address: string, node: NodeSpec | null) {
-    super(address, 'delta', node);
+  constructor(address: string, node: NodeSpec | null, channel?: ChannelSpec) {
+    super(address, 'delta', node, channel);
   }
 
   protected parse(o: Obj): DeltaReply {

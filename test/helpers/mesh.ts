@@ -11,7 +11,10 @@ import { type SidecarProcess, startSidecar } from './sidecar.ts';
 export interface Mesh {
   cp: ControlPlaneProcess;
   dataDir: string;
+  /** The xDS TLS port (sidecars with join tokens: `mtls`). */
   xdsPort: number;
+  /** The plaintext xDS port (sidecars without). */
+  xdsInsecurePort: number;
   apps: { webV1: App; webV2: App; tcp: App; grpc: EchoBackend };
   sidecars: {
     client: SidecarProcess;
@@ -75,7 +78,16 @@ export interface MeshOptions {
 export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-mesh-'));
   const xdsPort = await freePort();
-  let cpArgs = ['--xds-port', String(xdsPort), '--endpoint-grace', '30s', ...(opts.cpArgs ?? [])];
+  const xdsInsecurePort = await freePort();
+  let cpArgs = [
+    '--xds-port',
+    String(xdsPort),
+    '--xds-insecure-port',
+    String(xdsInsecurePort),
+    '--endpoint-grace',
+    '30s',
+    ...(opts.cpArgs ?? []),
+  ];
   // startControlPlaneProcess passes --xds-port 0 first; the later flag wins.
   let cp = await startControlPlaneProcess(dataDir, cpArgs);
   const ctl = (args: string[], input = '') => run(BIN.trellisctl, ['--api', cp.api, ...args], input);
@@ -90,7 +102,8 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
     startTcpEcho('tcp-echo'),
     startEchoBackend('echo-1'),
   ]);
-  const xds = `127.0.0.1:${xdsPort}`;
+  // Sidecars with identities use the TLS port; the others the plaintext one.
+  const xds = `127.0.0.1:${opts.mtls === true ? xdsPort : xdsInsecurePort}`;
   const tcpLocalPort = await freePort();
   /** With mTLS, a sidecar's join token, as an operator gets it. */
   const identity = async (service: string): Promise<string[]> => {
@@ -129,6 +142,7 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
     },
     dataDir,
     xdsPort,
+    xdsInsecurePort,
     apps: { webV1, webV2, tcp, grpc },
     sidecars,
     tcpLocalPort,

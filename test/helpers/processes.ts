@@ -119,7 +119,10 @@ export interface ControlPlaneProcess {
   daemon: Daemon;
   /** host:port of the operator API. */
   api: string;
+  /** The xDS TLS port (sidecars with a join token). */
   xdsPort: number;
+  /** The plaintext xDS port (--xds-insecure-port, announcements allowed): sidecars without a join token. */
+  xdsInsecurePort: number;
   /** The control plane's metrics port (GET /metrics, /healthz). */
   metricsPort: number;
 }
@@ -133,6 +136,10 @@ export function controlPlaneArgs(dataDir: string): string[] {
     '127.0.0.1',
     '--xds-port',
     '0',
+    // Most tests run sidecars without identities: they use the plaintext port, and may announce endpoints there.
+    '--xds-insecure-port',
+    '0',
+    '--xds-insecure-announce',
     '--api-port',
     '0',
     '--metrics-port',
@@ -161,6 +168,7 @@ export async function startControlPlaneProcess(
     daemon,
     api: `127.0.0.1:${line['apiPort'] as number}`,
     xdsPort: line['xdsPort'] as number,
+    xdsInsecurePort: line['xdsInsecurePort'] as number,
     metricsPort: line['metricsPort'] as number,
   };
 }

@@ -179,7 +179,7 @@ export async function startHostileMesh(resources = ''): Promise<HostileMesh> {
     const r = await ctl(['apply', '-f', '-'], yaml);
     if (r.code !== 0) throw new Error(`trellisctl apply failed: ${r.stderr}`);
   };
-  const xds = `127.0.0.1:${cp.xdsPort}`;
+  const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
   const web = await startRecordingApp();
   const client = new ManagedSidecar('client', xds);
   const webSidecar = new ManagedSidecar('web', xds, web.port);

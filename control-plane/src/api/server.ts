@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MAX_API_REQUEST_BYTES } from '../common/limits.ts';
-import type { JoinTokens } from '../identity/join-tokens.ts';
+import type { ControlPlaneTrust, JoinTokens } from '../identity/join-tokens.ts';
 import type { Store } from '../store/store.ts';
 import type { ProxyTracker } from '../xds/proxy-status.ts';
 import { loadAdminProto } from './admin-proto.ts';
@@ -46,7 +46,7 @@ export interface ApiServerOptions {
   /** Credentials every call needs (`--api-tokens`); absent: none (an API on loopback only). */
   auth?: ApiAuth;
   /** The mesh CA's trust domain and join-token issuer (CreateJoinToken); without it CreateJoinToken is UNAVAILABLE. */
-  identity?: { trustDomain: string; tokens: JoinTokens };
+  identity?: { trust: ControlPlaneTrust; tokens: JoinTokens };
 }
 
 export interface ApiServer {
@@ -203,7 +203,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     CreateJoinToken: unary('CreateJoinToken', logger, observer, (req: CreateJoinTokenRequestMessage) => {
       const identity = opts.identity;
       if (!identity) throw new ApiError(grpc.status.UNAVAILABLE, 'this server has no mesh CA');
-      return createJoinToken(identity.trustDomain, identity.tokens, req, logger);
+      return createJoinToken(identity.trust, identity.tokens, req, logger);
     }),
     MeshStats: unary(
       'MeshStats',

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { type CertificateResponse, CertificateServiceClient } from '@trellis/identity';
+import { type CertificateResponse, CertificateServiceClient, CONTROL_PLANE_TLS_NAME } from '@trellis/identity';
 import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -67,7 +67,18 @@ describe('mesh CA certificate service (xDS port, real gRPC)', () => {
       dataDir: dir,
       identity: { trustDomain: 'mesh.test' },
     });
-    ca = new CertificateServiceClient(`127.0.0.1:${cp.xdsPort}`, credentials.createInsecure());
+    // TLS to the xDS port, trusting the mesh root and checking the control plane's SPIFFE id.
+    const root = readFileSync(path.join(dir, ROOT_CERT_FILE));
+    ca = new CertificateServiceClient(
+      `127.0.0.1:${cp.xdsPort}`,
+      credentials.createSsl(root, null, null, {
+        checkServerIdentity: (_host, cert) =>
+          cert.subjectaltname === 'URI:spiffe://mesh.test/ns/trellis-system/sa/control-plane'
+            ? undefined
+            : new Error(`unexpected server identity ${cert.subjectaltname}`),
+      }),
+      { 'grpc.ssl_target_name_override': CONTROL_PLANE_TLS_NAME },
+    );
     admin = new AdminClient(`127.0.0.1:${cp.apiPort}`, { timeoutMs: 5000 });
   }
   async function stop(): Promise<void> {

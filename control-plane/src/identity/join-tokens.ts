@@ -4,11 +4,16 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isPathSegment } from '@trellis/identity';
+import {
+  decodeJoinTokenPayload,
+  isControlPlaneIdentity,
+  isPathSegment,
+  JOIN_TOKEN_PREFIX,
+  type JoinTokenPayload,
+  splitJoinToken,
+} from '@trellis/identity';
 
 export const TOKEN_KEY_FILE = path.join('ca', 'join-token-key');
-const PREFIX = 'trellis-join.v1.';
-const MAX_TOKEN_CHARS = 1024;
 export const DEFAULT_TOKEN_TTL_MS = 24 * 3600_000;
 export const MAX_TOKEN_TTL_MS = 365 * 24 * 3600_000;
 
@@ -17,6 +22,13 @@ export interface JoinClaims {
   namespace: string;
   serviceAccount: string;
   expiresAt: Date;
+}
+
+/** What a token tells the sidecar about the control plane (signed with the rest): see join-token-format.ts. */
+export interface ControlPlaneTrust {
+  trustDomain: string;
+  /** SHA-256 (hex) of the root the control plane's TLS chain ends in. */
+  caSha256: string;
 }
 
 export class JoinTokens {
@@ -54,6 +66,7 @@ export class JoinTokens {
     namespace: string,
     serviceAccount: string,
     ttlMs = DEFAULT_TOKEN_TTL_MS,
+    trust?: ControlPlaneTrust,
   ): { token: string; claims: JoinClaims } {
     if (!isPathSegment(namespace))
       throw new Error(`namespace: expected letters, digits, ".", "-" or "_", got ${JSON.stringify(namespace)}`);
@@ -61,33 +74,37 @@ export class JoinTokens {
       throw new Error(
         `service account: expected letters, digits, ".", "-" or "_", got ${JSON.stringify(serviceAccount)}`,
       );
+    if (isControlPlaneIdentity(namespace, serviceAccount))
+      throw new Error(`${namespace}/${serviceAccount} is the control plane's own identity: no token may grant it`);
     if (!(ttlMs > 0 && ttlMs <= MAX_TOKEN_TTL_MS)) throw new Error('ttl: expected more than 0 and at most 365 days');
     const exp = Math.floor((this.#now() + ttlMs) / 1000);
-    const payload = Buffer.from(JSON.stringify({ ns: namespace, sa: serviceAccount, exp })).toString('base64url');
+    const body: JoinTokenPayload = { ns: namespace, sa: serviceAccount, exp };
+    if (trust !== undefined) {
+      body.td = trust.trustDomain;
+      body.ca = trust.caSha256;
+    }
+    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
     return {
-      token: `${PREFIX}${payload}.${this.#mac(payload)}`,
+      token: `${JOIN_TOKEN_PREFIX}${payload}.${this.#mac(payload)}`,
       claims: { namespace, serviceAccount, expiresAt: new Date(exp * 1000) },
     };
   }
 
   /** The token's claims, or why it is refused (a message safe to show the caller). */
   verify(token: string): JoinClaims | { refused: string } {
-    if (token.length > MAX_TOKEN_CHARS || !token.startsWith(PREFIX)) return { refused: 'not a Trellis join token' };
-    const [payload, mac, extra] = token.slice(PREFIX.length).split('.');
-    if (payload === undefined || mac === undefined || extra !== undefined) return { refused: 'malformed join token' };
+    const parts = splitJoinToken(token);
+    if (parts === undefined) return { refused: 'not a Trellis join token' };
+    const { payload, mac } = parts;
     const want = Buffer.from(this.#mac(payload));
     const got = Buffer.from(mac);
     if (want.length !== got.length || !timingSafeEqual(want, got))
       return { refused: 'join token signature is invalid' };
-    let claims: { ns?: unknown; sa?: unknown; exp?: unknown };
-    try {
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
-    } catch {
-      return { refused: 'malformed join token' };
-    }
-    const { ns, sa, exp } = claims;
+    const claims = decodeJoinTokenPayload(payload);
+    if (claims === undefined) return { refused: 'malformed join token' };
+    const { ns, sa, exp } = claims as { ns?: unknown; sa?: unknown; exp?: unknown };
     if (typeof ns !== 'string' || typeof sa !== 'string' || typeof exp !== 'number')
       return { refused: 'malformed join token' };
+    if (isControlPlaneIdentity(ns, sa)) return { refused: "the control plane's own identity is not for workloads" };
     if (exp * 1000 <= this.#now()) return { refused: `join token expired at ${new Date(exp * 1000).toISOString()}` };
     return { namespace: ns, serviceAccount: sa, expiresAt: new Date(exp * 1000) };
   }

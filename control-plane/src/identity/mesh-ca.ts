@@ -1,6 +1,13 @@
 // The mesh CA: a self-signed root generated on first start and kept in the data dir (key mode 0600), or an
 // intermediate from operator files (a plug-in CA, Istio's cacerts layout); signs workload CSRs with a SPIFFE URI SAN.
-import { createPrivateKey, type KeyObject, X509Certificate as NodeX509, randomBytes, webcrypto } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  type KeyObject,
+  X509Certificate as NodeX509,
+  randomBytes,
+  webcrypto,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSpiffeId, spiffeId, type WorkloadIdentity } from '@trellis/identity';
@@ -140,6 +147,8 @@ export class MeshCa {
   readonly #minTtlMs: number;
   readonly #now: () => number;
   readonly #signerIsRoot: boolean;
+  /** The root the signer chains to (PEM): the end of the control plane's own TLS chain, pinned by join tokens. */
+  #anchor: string;
 
   private constructor(opts: MeshCaOptions, signer: Signer, trustBundle: string[]) {
     this.trustDomain = opts.trustDomain;
@@ -147,6 +156,7 @@ export class MeshCa {
     this.trustBundle = trustBundle;
     const own = new NodeX509(signer.cert.toString('pem')).fingerprint256;
     this.#signerIsRoot = trustBundle.some((p) => new NodeX509(p).fingerprint256 === own);
+    this.#anchor = trustBundle.find((p) => new NodeX509(p).fingerprint256 === own) ?? (trustBundle[0] as string);
     this.#defaultTtlMs = opts.defaultTtlMs ?? DEFAULT_WORKLOAD_TTL_MS;
     this.#maxTtlMs = opts.maxTtlMs ?? MAX_WORKLOAD_TTL_MS;
     this.#minTtlMs = opts.minTtlMs ?? MIN_WORKLOAD_TTL_MS;
@@ -230,8 +240,9 @@ export class MeshCa {
         throw new Error(`plug-in CA: cert-chain.pem is out of order or broken at certificate ${i + 1}`);
     }
     const top = chain[chain.length - 1] as NodeX509;
-    const anchored = this.trustBundle.map((p) => new NodeX509(p)).some((r) => issuedBy(top, r));
-    if (!anchored) throw new Error('plug-in CA: ca-cert.pem (with cert-chain.pem) does not chain to root-cert.pem');
+    const anchor = this.trustBundle.find((p) => issuedBy(top, new NodeX509(p)));
+    if (anchor !== undefined) this.#anchor = anchor;
+    else throw new Error('plug-in CA: ca-cert.pem (with cert-chain.pem) does not chain to root-cert.pem');
   }
 
   /**
@@ -250,6 +261,11 @@ export class MeshCa {
     if (identity.trustDomain !== this.trustDomain)
       return `trust domain ${identity.trustDomain} is not ${this.trustDomain}`;
     return identity;
+  }
+
+  /** SHA-256 (hex) of the DER of the root this CA chains to: what join tokens pin for the control plane's TLS. */
+  get anchorSha256(): string {
+    return createHash('sha256').update(new NodeX509(this.#anchor).raw).digest('hex');
   }
 
   /** When the CA's own certificate expires: no workload certificate outlives it. */
@@ -273,11 +289,44 @@ export class MeshCa {
       throw new Error('csr: not a PEM PKCS#10 certificate request');
     }
     if (!(await csr.verify())) throw new Error('csr: its signature does not verify with its own key');
-    const now = this.#now();
     const asked = ttlSeconds > 0 ? ttlSeconds * 1000 : this.#defaultTtlMs;
     const ttl = Math.max(this.#minTtlMs, Math.min(asked, this.#maxTtlMs));
+    const { leaf, notAfter } = await this.#issue(csr.publicKey, uri, ttl);
+    // A root signer is in every workload's trust bundle already; an intermediate goes with the leaf.
+    const { cert: caCert, chainAbove } = this.#signer;
+    const above = this.#signerIsRoot ? chainAbove : [caCert.toString('pem'), ...chainAbove];
+    return { chain: [leaf, ...above], spiffeId: uri, notAfter };
+  }
+
+  /**
+   * A key made here and a certificate for `identity` (the control plane's own, for its xDS TLS port): the chain goes
+   * up to and includes the anchoring root, so a sidecar holding only the root's hash (its join token's pin) finds it.
+   */
+  async issueWithKey(
+    identity: WorkloadIdentity,
+    ttlMs: number,
+  ): Promise<{ keyPem: string; chain: string[]; notAfter: Date }> {
+    const keys = (await webcrypto.subtle.generateKey(ROOT_ALGORITHM, true, ['sign', 'verify'])) as unknown as KeyPair;
+    const ttl = Math.max(this.#minTtlMs, Math.min(ttlMs, this.#maxTtlMs));
+    const { leaf, notAfter } = await this.#issue(keys.publicKey, spiffeId(identity), ttl);
+    const { cert: caCert, chainAbove } = this.#signer;
+    const above = this.#signerIsRoot ? chainAbove : [caCert.toString('pem'), ...chainAbove];
+    const chain = [leaf, ...above];
+    const anchor = new NodeX509(this.#anchor).fingerprint256;
+    if (!chain.some((p) => new NodeX509(p).fingerprint256 === anchor)) chain.push(this.#anchor);
+    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+    return { keyPem: pemOf(pkcs8, 'PRIVATE KEY'), chain, notAfter };
+  }
+
+  /** A leaf for `publicKey` with `uri` as its one critical URI SAN, living ttlMs (within the CA's own lifetime). */
+  async #issue(
+    publicKey: Pkcs10CertificateRequest['publicKey'] | CryptoKey,
+    uri: string,
+    ttl: number,
+  ): Promise<{ leaf: string; notAfter: Date }> {
+    const now = this.#now();
     const notAfter = new Date(Math.min(now + ttl, this.#signer.cert.notAfter.getTime()));
-    const { cert: caCert, key, algorithm, chainAbove } = this.#signer;
+    const { cert: caCert, key, algorithm } = this.#signer;
     const leaf = await x509.X509CertificateGenerator.create({
       serialNumber: randomBytes(16)
         .toString('hex')
@@ -287,7 +336,7 @@ export class MeshCa {
       notBefore: new Date(now - BACKDATE_MS),
       notAfter,
       signingAlgorithm: algorithm,
-      publicKey: csr.publicKey,
+      publicKey,
       signingKey: key,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
@@ -297,9 +346,7 @@ export class MeshCa {
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],
     });
-    // A root signer is in every workload's trust bundle already; an intermediate goes with the leaf.
-    const above = this.#signerIsRoot ? chainAbove : [caCert.toString('pem'), ...chainAbove];
-    return { chain: [leaf.toString('pem'), ...above], spiffeId: uri, notAfter };
+    return { leaf: leaf.toString('pem'), notAfter };
   }
 }
 

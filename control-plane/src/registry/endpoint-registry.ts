@@ -1,6 +1,7 @@
 // The endpoint registry: static endpoints from Service specs plus those connected proxies announce, with a grace period.
 import type { ServiceResource } from '../resources/types.ts';
-import type { ProxyTracker } from '../xds/proxy-status.ts';
+import type { ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
+import { type AnnouncementPolicy, announcementProblem } from './announcement-policy.ts';
 import type { Endpoint } from './endpoint.ts';
 import { endpointFromNode, peerIpOf } from './from-node.ts';
 import { type Claim, ClaimRank, contentOf, ServiceEndpoints } from './service-endpoints.ts';
@@ -10,6 +11,8 @@ export interface EndpointRegistryOptions {
   graceMs: number;
   /** Called when a connected proxy announces an endpoint that cannot be used (the proxy stays connected). */
   onInvalid?: (info: { streamId: string; nodeId: string; error: string }) => void;
+  /** Who may announce what (see announcement-policy.ts); none = every connected proxy may announce anything valid. */
+  policy?: AnnouncementPolicy;
 }
 
 interface Lingering {
@@ -148,21 +151,23 @@ export class EndpointRegistry {
 
   /** Announces and withdraws endpoints as proxies connect to and disconnect from the tracker's xDS server. */
   attach(tracker: ProxyTracker): () => void {
-    const connected = (streamId: string, node: Parameters<typeof endpointFromNode>[0], peer: string): void => {
-      const ep = endpointFromNode(node, peerIpOf(peer));
+    const connected = (status: ProxyStatus): void => {
+      const { streamId, node } = status;
+      const ep = endpointFromNode(node, peerIpOf(status.peer));
       if (ep === undefined) return;
-      if ('error' in ep) {
-        this.opts.onInvalid?.({ streamId, nodeId: node.id, error: ep.error });
+      const error = 'error' in ep ? ep.error : this.opts.policy && announcementProblem(this.opts.policy, ep, status);
+      if (error !== undefined) {
+        this.opts.onInvalid?.({ streamId, nodeId: node.id, error });
         return;
       }
-      this.announce(streamId, ep);
+      this.announce(streamId, ep as Endpoint);
     };
     const unsubscribe = tracker.onEvent((e) => {
-      if (e.type === 'connected') connected(e.status.streamId, e.status.node, e.status.peer);
+      if (e.type === 'connected') connected(e.status);
       else this.withdraw(e.status.streamId);
     });
     for (const status of tracker.list()) {
-      if (!this.live.has(status.streamId)) connected(status.streamId, status.node, status.peer);
+      if (!this.live.has(status.streamId)) connected(status);
     }
     const detach = (): void => {
       unsubscribe();

@@ -2,7 +2,7 @@
 // marked tlsMode=mesh (their proxy holds one too) and plaintext to the rest (auto mTLS); the inbound listener
 // terminates mTLS, and in PERMISSIVE mode also takes plaintext on the same port (told apart by tls_inspector).
 
-import { spiffeId } from '@trellis/identity';
+import { serviceSpiffeId } from '@trellis/identity';
 import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import { TLS_MODE_MATCH } from './endpoints.ts';
 import { struct } from './proto-values.ts';
@@ -19,10 +19,7 @@ export interface MeshIdentity {
 /** The workload certificate's secret name: each proxy provides it itself (keys never leave the proxy). */
 export const WORKLOAD_SECRET = 'default';
 
-/** The identity a service's sidecars hold (namespace `default`, service account = the service, as join tokens give). */
-export function serviceSpiffeId(trustDomain: string, service: string): string {
-  return spiffeId({ trustDomain, namespace: 'default', serviceAccount: service });
-}
+export { serviceSpiffeId };
 
 function commonTlsContext(
   identity: MeshIdentity,

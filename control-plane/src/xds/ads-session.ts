@@ -12,6 +12,7 @@ import type { Hold, InFlightBudget } from './in-flight.ts';
 import type { MalformedRequest } from './messages.ts';
 import { ProxyRecord, type ProxyTable } from './proxy-tracker.ts';
 import type { PreEncoded, SharedResponses } from './shared-responses.ts';
+import type { NodeAuthorizer, StreamPeer } from './stream-peer.ts';
 import type { Subscription } from './subscription.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
@@ -22,6 +23,10 @@ export interface SessionDeps {
   /** Rate-limits the warnings a client can cause per request or per stream (shared by every stream). */
   warnings: LogLimiter;
   streamId: string;
+  /** Who the stream's client proved to be (its certificate's SPIFFE id), or plaintext. */
+  peer: StreamPeer;
+  /** May the node use the stream (e.g. claim its service); none = any node may. */
+  authorize?: NodeAuthorizer;
   /** Told about pushes, ACKs, NACKs and stream ends (metrics, tracing); optional. */
   observer?: XdsObserver;
   /** Paces first configurations under a connect storm (shared by every stream); none = serve at once. */
@@ -187,12 +192,19 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
       this.fail(status.INVALID_ARGUMENT, 'node.id is required');
       return undefined;
     }
+    const { peer } = this.#deps;
+    const denied = this.#deps.authorize?.(node, peer);
+    if (denied !== undefined) {
+      this.fail(status.PERMISSION_DENIED, denied);
+      return undefined;
+    }
     const group = this.#deps.cache.groupOf(node);
     const record = new ProxyRecord({
       streamId: this.#deps.streamId,
       node,
       protocol: this.#protocol,
       peer: this.#call.getPeer(),
+      ...(peer.transport === 'mtls' ? { identity: peer.spiffeId } : {}),
     });
     this.record = record;
     // One child logger per stream (a child of the first one would keep both alive).
@@ -203,7 +215,7 @@ export class AdsSession<Req extends AdsRequestBase, Res> {
       group,
     });
     this.#deps.table.add(record);
-    this.log.info({ peer: record.peer, cluster: node.cluster }, 'proxy connected');
+    this.log.info({ peer: record.peer, identity: record.identity, cluster: node.cluster }, 'proxy connected');
     if (this.#closed) return undefined;
     const watch = (): void => {
       this.#cancelAdmission = undefined;

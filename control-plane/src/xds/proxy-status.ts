@@ -27,6 +27,8 @@ export interface ProxyStatus {
   protocol: 'sotw' | 'delta';
   connectedAt: string;
   peer: string;
+  /** The SPIFFE id of the proxy's verified client certificate; absent on the plaintext port. */
+  identity?: string;
   types: TypeStatus[];
 }
 

@@ -9,6 +9,8 @@ export interface ProxyRecordInit {
   node: NodeInfo;
   protocol: 'sotw' | 'delta';
   peer: string;
+  /** The SPIFFE id its client certificate proved (the TLS port); absent on the plaintext port. */
+  identity?: string;
 }
 
 /** A type's status as kept: names possibly shared with other records, copied when handed out. */
@@ -24,6 +26,7 @@ export class ProxyRecord {
   readonly node: NodeInfo;
   readonly protocol: 'sotw' | 'delta';
   readonly peer: string;
+  readonly identity: string | undefined;
   readonly connectedAt = new Date().toISOString();
   readonly #types = new Map<string, KeptStatus>();
 
@@ -32,6 +35,7 @@ export class ProxyRecord {
     this.node = init.node;
     this.protocol = init.protocol;
     this.peer = init.peer;
+    this.identity = init.identity;
   }
 
   #type(typeUrl: string): KeptStatus {
@@ -70,6 +74,7 @@ export class ProxyRecord {
       protocol: this.protocol,
       connectedAt: this.connectedAt,
       peer: this.peer,
+      ...(this.identity === undefined ? {} : { identity: this.identity }),
       types: [...this.#types.values()].map(({ ackedAt, ...t }) => ({
         ...t,
         ...(ackedAt === undefined ? {} : { ackedAt: new Date(ackedAt).toISOString() }),

@@ -1,9 +1,11 @@
-// The xDS v3 ADS server: a grpc-js server running SotW and Delta streams over the snapshot cache; tracks proxies.
+// The xDS v3 ADS server: grpc-js servers (the mTLS port, and a plaintext one when asked for) running SotW and Delta
+// streams over the snapshot cache; tracks proxies.
 import {
   type handleBidiStreamingCall,
   Server,
   ServerCredentials,
   type ServiceDefinition,
+  status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -20,6 +22,7 @@ import type { ProxyEvent, ProxyStatus, ProxyTracker } from './proxy-status.ts';
 import { ProxyTable } from './proxy-tracker.ts';
 import { type PreEncoded, SHARED_RESPONSE_IDLE_MS, SharedResponses } from './shared-responses.ts';
 import { SotwStream } from './sotw-stream.ts';
+import { type NodeAuthorizer, type StreamPeer, streamPeerOf } from './stream-peer.ts';
 import type { XdsObserver } from './xds-observer.ts';
 
 export interface XdsServerOptions {
@@ -32,7 +35,9 @@ export interface XdsServerOptions {
   admission?: Partial<AdmissionOptions>;
   /** Bound on unanswered response bytes before new streams wait; defaults in in-flight.ts. */
   inFlight?: Partial<InFlightOptions>;
-  /** More services on the same port (the mesh CA's certificate signing service). */
+  /** May a node use its stream (the service it claims against its certificate); none = any node may. */
+  authorize?: NodeAuthorizer;
+  /** More services on the TLS port (the mesh CA's certificate signing service). */
   services?: readonly { definition: ServiceDefinition; implementation: UntypedServiceImplementation }[];
 }
 
@@ -70,6 +75,12 @@ function firstConfigurationsFirst(admission: Admission, inFlight: InFlightBudget
 
 const ADMISSION_POLL_MS = 50;
 
+/**
+ * A port's transport: mTLS (streams must show a verified workload certificate; the extra services are served there
+ * too) or plaintext (opt-in: anyone reaching it gets configuration; only ADS is served).
+ */
+export type XdsTransport = { kind: 'mtls'; credentials: ServerCredentials } | { kind: 'plaintext' };
+
 export class XdsServer implements ProxyTracker {
   readonly #cache: SnapshotCache;
   readonly #logger: Logger;
@@ -83,7 +94,9 @@ export class XdsServer implements ProxyTracker {
   #expiry: NodeJS.Timeout | undefined;
   readonly #inFlight: InFlightBudget;
   readonly #services: NonNullable<XdsServerOptions['services']>;
-  #server: Server | undefined;
+  readonly #authorize: NodeAuthorizer | undefined;
+  readonly #servers: Server[] = [];
+  #closed = false;
   #streams = 0;
 
   constructor(opts: XdsServerOptions) {
@@ -94,6 +107,7 @@ export class XdsServer implements ProxyTracker {
     this.#warnings = new LogLimiter(opts.warnings);
     this.#inFlight = new InFlightBudget(opts.inFlight);
     this.#services = opts.services ?? [];
+    this.#authorize = opts.authorize;
     this.#admission = new Admission(opts.admission, undefined, this.#inFlight);
     this.#pushes = new Admission(
       { ratePerSecond: 0 },
@@ -102,31 +116,40 @@ export class XdsServer implements ProxyTracker {
     );
   }
 
-  /** Starts serving ADS (plaintext) on host:port; port 0 picks a free port. Resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
-    if (this.#server) return Promise.reject(new Error('xDS server is already listening'));
+  /**
+   * Starts serving ADS on host:port with `transport` (plaintext by default; the control plane's TLS port passes
+   * mTLS); port 0 picks a free port. May be called once per port. Resolves with the bound port.
+   */
+  listen(host: string, port: number, transport: XdsTransport = { kind: 'plaintext' }): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error('xDS server is closed'));
     const server = new Server(SERVER_OPTIONS);
     const sotw: handleBidiStreamingCall<SotwRequest | MalformedRequest, PreEncoded> = (call) => {
-      new SotwStream(call, this.#deps());
+      const deps = this.#deps(call, transport.kind);
+      if (deps !== undefined) new SotwStream(call, deps);
     };
     const delta: handleBidiStreamingCall<DeltaRequest | MalformedRequest, PreEncoded> = (call) => {
-      new DeltaStream(call, this.#deps());
+      const deps = this.#deps(call, transport.kind);
+      if (deps !== undefined) new DeltaStream(call, deps);
     };
     const impl = { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta };
     server.addService(adsServiceDefinition, impl as UntypedServiceImplementation);
-    for (const s of this.#services) server.addService(s.definition, s.implementation);
-    this.#server = server;
+    if (transport.kind === 'mtls') for (const s of this.#services) server.addService(s.definition, s.implementation);
+    this.#servers.push(server);
     // Old rounds' shared responses go once idle (a quarter of the idle time late at most).
-    this.#expiry = setInterval(() => this.#responses.expire(), SHARED_RESPONSE_IDLE_MS / 4);
-    this.#expiry.unref();
+    if (this.#expiry === undefined) {
+      this.#expiry = setInterval(() => this.#responses.expire(), SHARED_RESPONSE_IDLE_MS / 4);
+      this.#expiry.unref();
+    }
+    const credentials = transport.kind === 'mtls' ? transport.credentials : ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      server.bindAsync(address(host, port), ServerCredentials.createInsecure(), (err, bound) => {
+      server.bindAsync(address(host, port), credentials, (err, bound) => {
         if (err) {
-          this.#server = undefined;
+          this.#servers.splice(this.#servers.indexOf(server), 1);
+          server.forceShutdown();
           reject(err);
           return;
         }
-        this.#logger.info({ host, port: bound }, 'xDS server listening');
+        this.#logger.info({ host, port: bound, transport: transport.kind }, 'xDS server listening');
         resolve(bound);
       });
     });
@@ -134,21 +157,23 @@ export class XdsServer implements ProxyTracker {
 
   /** Stops accepting streams, waits up to graceMs for open streams to end, then cancels the rest. */
   close(graceMs = 5000): Promise<void> {
-    const server = this.#server;
-    if (!server) return Promise.resolve();
-    this.#server = undefined;
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    const servers = this.#servers.splice(0);
     clearInterval(this.#expiry);
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#logger.info({ open: this.#table.list().length }, 'xDS grace period over: cancelling open streams');
-        server.forceShutdown();
-        resolve();
-      }, graceMs);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
+    const shutdown = (server: Server): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#logger.info({ open: this.#table.list().length }, 'xDS grace period over: cancelling open streams');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    }).then(() => {
+    return Promise.all(servers.map(shutdown)).then(() => {
       this.#admission.close();
       this.#pushes.close();
       this.#warnings.close();
@@ -172,9 +197,20 @@ export class XdsServer implements ProxyTracker {
     return this.#table.onEvent(listener);
   }
 
-  #deps(): SessionDeps {
+  /** A new stream's dependencies; undefined when its client is refused (the call is ended with UNAUTHENTICATED). */
+  #deps(
+    call: Parameters<typeof streamPeerOf>[0] & { getPeer(): string; emit(event: 'error', e: object): boolean },
+    transport: XdsTransport['kind'],
+  ): SessionDeps | undefined {
+    const peer: StreamPeer | { refused: string } = streamPeerOf(call, transport);
+    if ('refused' in peer) {
+      this.#warnings.warn(this.#logger, { peer: call.getPeer(), reason: peer.refused }, 'ADS stream refused');
+      call.emit('error', { code: status.UNAUTHENTICATED, details: peer.refused });
+      return undefined;
+    }
     this.#streams += 1;
     const deps: SessionDeps = {
+      peer,
       cache: this.#cache,
       table: this.#table,
       logger: this.#logger,
@@ -186,6 +222,7 @@ export class XdsServer implements ProxyTracker {
       inFlight: this.#inFlight,
     };
     if (this.#observer) deps.observer = this.#observer;
+    if (this.#authorize) deps.authorize = this.#authorize;
     return deps;
   }
 }

@@ -6,4 +6,28 @@ export {
   CertificateServiceClient,
   certificateServiceDefinition,
 } from './ca-service.ts';
-export { isPathSegment, isTrustDomain, parseSpiffeId, spiffeId, type WorkloadIdentity } from './spiffe.ts';
+export {
+  CONTROL_PLANE_NAMESPACE,
+  CONTROL_PLANE_SERVICE_ACCOUNT,
+  CONTROL_PLANE_TLS_NAME,
+  controlPlaneSpiffeId,
+  isControlPlaneIdentity,
+} from './control-plane-identity.ts';
+export {
+  decodeJoinTokenPayload,
+  JOIN_TOKEN_PREFIX,
+  type JoinTokenHints,
+  type JoinTokenPayload,
+  joinTokenHints,
+  MAX_JOIN_TOKEN_CHARS,
+  splitJoinToken,
+} from './join-token-format.ts';
+export { MemoryCertificateProvider } from './memory-cert-provider.ts';
+export {
+  isPathSegment,
+  isTrustDomain,
+  parseSpiffeId,
+  serviceSpiffeId,
+  spiffeId,
+  type WorkloadIdentity,
+} from './spiffe.ts';

@@ -37,3 +37,11 @@ export function parseSpiffeId(uri: string): WorkloadIdentity | undefined {
   if (!isTrustDomain(trustDomain) || !isPathSegment(namespace) || !isPathSegment(serviceAccount)) return undefined;
   return { trustDomain, namespace, serviceAccount };
 }
+
+/**
+ * The identity a service's sidecars hold: namespace `default`, service account = the service (what join tokens give).
+ * Peers expect it (mesh mTLS SAN checks) and the control plane lets only it claim the service.
+ */
+export function serviceSpiffeId(trustDomain: string, service: string): string {
+  return spiffeId({ trustDomain, namespace: 'default', serviceAccount: service });
+}

@@ -1,8 +1,9 @@
 // Asks the mesh CA (IstioCertificateService on the control plane's xDS port) for a certificate: with a join token, or
-// renewing with the certificate held (its DER and the new CSR signed by its key); tries each xDS address in turn.
+// renewing with the certificate held (its DER and the new CSR signed by its key); tries each xDS address in turn, over
+// TLS to the control plane (control-plane-trust.ts).
 import { sign } from 'node:crypto';
-import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { type CertificateResponse, CertificateServiceClient } from '@trellis/identity';
+import { type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type CertificateResponse, CertificateServiceClient, CONTROL_PLANE_TLS_NAME } from '@trellis/identity';
 
 /** How the request proves who asks. */
 export type CertificateCredential = { token: string } | { heldCertDer: Buffer; heldKeyPem: string };
@@ -28,8 +29,16 @@ function metadataFor(csrPem: string, credential: CertificateCredential): Metadat
   return md;
 }
 
-function once(address: string, csrPem: string, ttlSeconds: number, md: Metadata): Promise<string[]> {
-  const client = new CertificateServiceClient(address, credentials.createInsecure());
+function once(
+  address: string,
+  channel: ChannelCredentials,
+  csrPem: string,
+  ttlSeconds: number,
+  md: Metadata,
+): Promise<string[]> {
+  const client = new CertificateServiceClient(address, channel, {
+    'grpc.ssl_target_name_override': CONTROL_PLANE_TLS_NAME,
+  });
   return new Promise<string[]>((resolve, reject) => {
     (client as unknown as CreateCertificate).CreateCertificate(
       { csr: csrPem, validityDuration: ttlSeconds },
@@ -53,6 +62,7 @@ function once(address: string, csrPem: string, ttlSeconds: number, md: Metadata)
 /** The chain (leaf first) from the first address that answers; the errors of all when none does. */
 export async function requestCertificate(
   addresses: readonly string[],
+  channel: ChannelCredentials,
   csrPem: string,
   ttlSeconds: number,
   credential: CertificateCredential,
@@ -61,7 +71,7 @@ export async function requestCertificate(
   let unauthenticated = false;
   for (const address of addresses) {
     try {
-      return await once(address, csrPem, ttlSeconds, metadataFor(csrPem, credential));
+      return await once(address, channel, csrPem, ttlSeconds, metadataFor(csrPem, credential));
     } catch (err) {
       errors.push((err as Error).message);
       if ((err as { unauthenticated?: boolean }).unauthenticated === true) unauthenticated = true;

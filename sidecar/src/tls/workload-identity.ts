@@ -1,6 +1,7 @@
 // The sidecar's workload identity: a key made here, a certificate from the mesh CA (first with the join token, then
 // renewed with the certificate held), rotated at half-life; retried with backoff while the CA is unreachable.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Stats } from '../common/stats.ts';
 import { type CertificateCredential, requestCertificate } from './certificate-client.ts';
@@ -19,6 +20,8 @@ export interface WorkloadCertificate {
 export interface WorkloadIdentityOptions {
   /** The control plane's xDS addresses (the CA answers there), tried in order. */
   addresses: readonly string[];
+  /** TLS to the control plane (control-plane-trust.ts: bootstrapCredentials). */
+  credentials: ChannelCredentials;
   /** The join token (`trellisctl token create`) for the first certificate, and again if one ever expired. */
   token: string;
   /** The service (the CSR's common name; the CA grants the token's identity). */
@@ -104,7 +107,13 @@ export class WorkloadIdentity {
     try {
       const key = await newWorkloadKey(this.#opts.service);
       const credential = this.#credential();
-      const chain = await requestCertificate(this.#opts.addresses, key.csrPem, this.#opts.ttlSeconds ?? 0, credential);
+      const chain = await requestCertificate(
+        this.#opts.addresses,
+        this.#opts.credentials,
+        key.csrPem,
+        this.#opts.ttlSeconds ?? 0,
+        credential,
+      );
       if (this.#stopped) return;
       const leaf = new X509Certificate(chain[0] as string);
       if (!leaf.checkPrivateKey(createPrivateKey(key.keyPem)))

@@ -2,6 +2,7 @@
 // the node identity as an Envoy Node (metadata as a google.protobuf.Struct), and the decoded message shapes.
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
+import { CONTROL_PLANE_TLS_NAME } from '@trellis/identity';
 import { type AnyMessage, lookupType } from '@trellis/xds-protos';
 import type protobuf from 'protobufjs';
 
@@ -114,7 +115,11 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
 };
 
-/** A plaintext channel to an xDS server ('host:port'). */
-export function adsChannel(address: string): grpc.Client {
-  return new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+/** A channel to an xDS server ('host:port'): mTLS with the workload certificate, or plaintext without one. */
+export function adsChannel(address: string, credentials?: grpc.ChannelCredentials): grpc.Client {
+  if (credentials === undefined) return new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  return new grpc.Client(address, credentials, {
+    ...CHANNEL_OPTIONS,
+    'grpc.ssl_target_name_override': CONTROL_PLANE_TLS_NAME,
+  });
 }

@@ -1,6 +1,6 @@
 // The sidecar's xDS client: one ADS stream (Delta or SotW) to a control plane, failover across servers with
 // backoff, whole-response validation (ACK or NACK), and immutable SidecarConfig snapshots for the data path.
-import { type Client, status as grpcStatus, type StatusObject } from '@grpc/grpc-js';
+import { type ChannelCredentials, type Client, status as grpcStatus, type StatusObject } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ConfigSource } from '../config/config-source.ts';
 import { EMPTY_CONFIG, type SidecarConfig } from '../config/model.ts';
@@ -19,6 +19,8 @@ export interface XdsClientOptions {
   node: NodeOptions;
   protocol: 'delta' | 'sotw';
   logger: Logger;
+  /** mTLS with the workload certificate (control-plane-trust.ts); default plaintext. */
+  credentials?: ChannelCredentials;
   backoff?: BackoffOptions;
   /**
    * How long a config may stay incomplete (a listener's route configuration or a cluster's endpoints not yet
@@ -122,7 +124,7 @@ export class XdsClient implements ConfigSource {
   #channel(server: string): Client {
     let channel = this.#channels.get(server);
     if (!channel) {
-      channel = adsChannel(server);
+      channel = adsChannel(server, this.#opts.credentials);
       this.#channels.set(server, channel);
     }
     return channel;
