@@ -41,6 +41,8 @@ const proxy = (id: string, service: string | undefined, types: TypeStatus[]): Pr
   protocol: service ? 'sotw' : 'delta',
   connectedAt: '2025-01-01T00:00:00.000Z',
   peer: '127.0.0.1:1',
+  // A sidecar on the mTLS xDS port shows its certificate's identity; the proxyless client is on the plaintext port.
+  ...(service ? { identity: `spiffe://cluster.local/ns/default/sa/${service}` } : {}),
   types,
 });
 
@@ -220,9 +222,9 @@ describe('trellisctl (in-process)', () => {
     expect(res.code).to.equal(0);
     expect(res.stdout).to.equal(
       [
-        'NODE         SERVICE  PROTOCOL  CDS     EDS    LDS     RDS',
-        'orders-1     orders   sotw      SYNCED  STALE  NACK    -',
-        'grpc-client  -        delta     -       -      SYNCED  SYNCED',
+        'NODE         SERVICE  PROTOCOL  IDENTITY                                     CDS     EDS    LDS     RDS',
+        'orders-1     orders   sotw      spiffe://cluster.local/ns/default/sa/orders  SYNCED  STALE  NACK    -',
+        'grpc-client  -        delta     plaintext                                    -       -      SYNCED  SYNCED',
         '',
         'Last NACK per proxy:',
         '  orders-1 (LDS, version 4, 2025-01-01T00:00:05.000Z): listener orders: unknown filter',

@@ -243,6 +243,8 @@ export async function main(argv: string[]): Promise<void> {
       `error: option '--api-host' ${o.apiHost} is reachable beyond this machine: give the API credentials with --api-tokens`,
     );
   }
+  if (o.xdsInsecureAnnounce && o.xdsInsecurePort === undefined)
+    program.error("error: option '--xds-insecure-announce' needs '--xds-insecure-port' (announcements on which port?)");
   if (!isTrustDomain(o.trustDomain))
     program.error(
       `error: option '--trust-domain' expected lower-case letters, digits, ".", "-" or "_", got '${o.trustDomain}'`,

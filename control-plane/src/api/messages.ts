@@ -96,6 +96,8 @@ export interface ProxyMessage {
   stream_id: string;
   client_kind: string;
   user_agent: string;
+  /** The SPIFFE id the proxy's client certificate proved; '' on the plaintext xDS port. */
+  identity: string;
 }
 
 export interface ProxyStatusResponseMessage {

@@ -28,5 +28,6 @@ export function proxyToMessage(p: ProxyStatus): ProxyMessage {
     stream_id: p.streamId,
     client_kind: clientKindOf(p.node),
     user_agent: agent,
+    identity: p.identity ?? '',
   };
 }

@@ -33,9 +33,11 @@ export function formatProxyStatus(proxies: readonly ProxyMessage[]): string {
     p.node_id,
     p.service || '-',
     p.protocol,
+    // Who the proxy proved to be on the mTLS xDS port; "plaintext" on the opt-in insecure port.
+    p.identity === '' ? 'plaintext' : p.identity,
     ...TYPE_COLUMNS.map(([, url]) => syncState(p.types.find((t) => t.type_url === url))),
   ]);
-  let out = renderTable(['NODE', 'SERVICE', 'PROTOCOL', ...TYPE_COLUMNS.map(([short]) => short)], rows);
+  let out = renderTable(['NODE', 'SERVICE', 'PROTOCOL', 'IDENTITY', ...TYPE_COLUMNS.map(([short]) => short)], rows);
   const nacks = proxies.map(lastNack).filter((n) => n !== undefined);
   if (nacks.length > 0) out += `\nLast NACK per proxy:\n${nacks.map((n) => `  ${n}\n`).join('')}`;
   return out;

@@ -222,10 +222,23 @@ export class XdsClient implements ConfigSource {
     this.#connected = false;
     if (this.#state !== 'running') return;
     const server = this.#server();
+    // Refused for its certificate (one that expired while the control plane was away): the connection was made with
+    // it, and every stream on it would be refused alike. A new connection shows the certificate in force now.
+    if (s.code === grpcStatus.UNAUTHENTICATED) {
+      this.#channels.get(server)?.close();
+      this.#channels.delete(server);
+    }
     this.#serverIndex = (this.#serverIndex + 1) % this.#opts.servers.length;
     const delay = this.#backoff.next();
+    // A sidecar without a join token speaks plaintext: against the control plane's TLS port it never connects.
+    const hint =
+      !wasConnected && this.#opts.credentials === undefined && s.code === grpcStatus.UNAVAILABLE
+        ? {
+            hint: "the control plane's xDS port is TLS: start with --join-token, or point --xds at its plaintext port (--xds-insecure-port)",
+          }
+        : {};
     this.#log.warn(
-      { server, code: grpcStatus[s.code], details: s.details, retryInMs: delay, next: this.#server() },
+      { server, code: grpcStatus[s.code], details: s.details, retryInMs: delay, next: this.#server(), ...hint },
       wasConnected ? 'xDS stream ended; reconnecting' : 'xDS server unavailable; trying the next one',
     );
     this.#retryTimer = setTimeout(() => {
