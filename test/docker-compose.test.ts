@@ -88,6 +88,7 @@ describe('docker-compose.yml', function () {
     expect(subnet, 'a /24 subnet for static addresses').to.match(/^\d+\.\d+\.\d+\.0\/24$/);
     const addresses = new Set<string>();
     const nodeIds = new Set<string>();
+    const tokenServices = new Set<string>();
     for (const [name, app] of apps) {
       const sidecars = Object.entries(compose.services).filter(([, s]) => s.network_mode === `service:${name}`);
       expect(sidecars, `sidecars of ${name}`).to.have.length(1);
@@ -104,8 +105,12 @@ describe('docker-compose.yml', function () {
       expect(flags.advertiseAddress, `${sidecarName} --advertise-address`).to.equal(ip);
       expect(nodeIds.has(flags.nodeId ?? ''), `node id ${flags.nodeId} used twice`).to.equal(false);
       nodeIds.add(flags.nodeId ?? '');
-      // No join tokens in compose yet: the control plane's plaintext xDS port (--xds-insecure-port 18010).
-      expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18010']);
+      expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18000']);
+      // Its join token, made by mesh-tokens into the volume it mounts: xDS over mTLS, STRICT mTLS between sidecars.
+      expect(flags.joinTokenFile, `${sidecarName} TRELLIS_JOIN_TOKEN_FILE`).to.equal(`/tokens/${flags.service}`);
+      expect(sidecar.volumes, sidecarName).to.include('mesh-tokens:/tokens:ro');
+      expect(sidecar.depends_on?.['mesh-tokens']?.condition).to.equal('service_completed_successfully');
+      tokenServices.add(flags.service);
       expect(env['OTEL_EXPORTER_OTLP_ENDPOINT'], sidecarName).to.equal('http://jaeger:4318');
       expect(env['OTEL_SERVICE_NAME'], sidecarName).to.equal(flags.service);
       expect(sidecar.depends_on?.['control-plane']?.condition).to.equal('service_healthy');
@@ -137,6 +142,13 @@ describe('docker-compose.yml', function () {
         );
       }
     }
+    // mesh-tokens makes a token for exactly the services the sidecars front, into their volume.
+    const tokens = compose.services['mesh-tokens'] as ComposeService;
+    expect(tokens.volumes).to.include('mesh-tokens:/tokens:rw');
+    const script = (tokens.command ?? []).join(' ');
+    const made = /for s in ([\w -]+); do/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
+    expect(made.sort()).to.deep.equal([...tokenServices].sort());
+    expect(script).to.contain('token create --service');
   });
 
   it('starts the control plane with flags it has, and applies demo/config/mesh.yaml with the real trellisctl', async () => {
@@ -162,6 +174,9 @@ describe('docker-compose.yml', function () {
     const md = new Metadata();
     md.set('authorization', `Bearer ${config.environment?.['TRELLIS_TOKEN'] ?? ''}`);
     expect(auth.check(md, 'Apply'), "mesh-config's token may apply").to.equal(undefined);
+    const tokensMd = new Metadata();
+    tokensMd.set('authorization', `Bearer ${compose.services['mesh-tokens']?.environment?.['TRELLIS_TOKEN'] ?? ''}`);
+    expect(auth.check(tokensMd, 'CreateJoinToken'), "mesh-tokens' token may create join tokens").to.equal(undefined);
     const mount = (config.volumes ?? []).find((v) => v.includes(':/config'));
     expect(mount, 'demo/config mounted at /config').to.match(/\/demo\/config:\/config:ro$/);
     const ctlHelp = await run(BIN.trellisctl, ['apply', '--help']);

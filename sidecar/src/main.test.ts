@@ -1,8 +1,10 @@
 // The sidecar command line: flags and env defaults, node metadata, and the real bin's --help and flag errors.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { buildProgram, nodeOf, type SidecarFlags } from './main.ts';
@@ -252,6 +254,22 @@ describe('trellis-sidecar command line', () => {
     expect(() => flags(['--service', 's', '--xds-protocol', 'rest'])).to.throw(/delta, sotw/);
     expect(() => flags(['--service', 's', '--xds', 'nohost'])).to.throw(/host:port/);
     expect(() => flags(['--service', 's'], { TRELLIS_ADMIN_PORT: 'x' })).to.throw(/env TRELLIS_ADMIN_PORT="x"/);
+    // A join token must pin the control plane's CA (tokens of older control planes do not).
+    const unpinned = `trellis-join.v1.${Buffer.from('{"ns":"default","sa":"s","exp":1}').toString('base64url')}.mac`;
+    expect(() => flags(['--service', 's', '--join-token', unpinned])).to.throw(/does not pin the control plane CA/);
+    expect(() => flags(['--service', 's', '--join-token', 'abc'])).to.throw(/not a Trellis join token/);
+  });
+
+  it('--join-token-file: a missing file or an unusable token stops the process, naming the file', async () => {
+    const missing = await runBin(['--service', 's', '--admin-port', '0', '--join-token-file', '/nonexistent/token']);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/--join-token-file \/nonexistent\/token: ENOENT/);
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'trellis-token-')), 'token');
+    writeFileSync(file, 'not-a-token\n');
+    const bad = await runBin(['--service', 's', '--admin-port', '0', '--join-token-file', file]);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.contain(`--join-token-file ${file}: not a Trellis join token`);
+    rmSync(path.dirname(file), { recursive: true, force: true });
   });
 
   it('announces the TRELLIS_* node metadata and locality the control plane reads', () => {

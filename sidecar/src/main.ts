@@ -1,4 +1,5 @@
 // The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type JoinTokenHints, joinTokenHints, MemoryCertificateProvider } from '@trellis/identity';
 import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
@@ -115,6 +116,7 @@ export interface SidecarFlags {
   tracingSampling: number;
   tracingBatchDelay: number;
   joinToken?: string;
+  joinTokenFile?: string;
   adminToken?: string;
   workloadCertTtl?: number;
 }
@@ -289,6 +291,13 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .addOption(
       opt(
+        '--join-token-file <path>',
+        'read the join token from this file at start (a mounted secret), instead of --join-token',
+        'TRELLIS_JOIN_TOKEN_FILE',
+      ).default(env['TRELLIS_JOIN_TOKEN_FILE']),
+    )
+    .addOption(
+      opt(
         '--admin-token <token>',
         'what the admin POSTs (/drain, /logging, /cache/purge) need as a bearer token when --admin-address is not loopback',
         'TRELLIS_ADMIN_TOKEN',
@@ -393,8 +402,27 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return program.opts<SidecarFlags>();
 }
 
+/** The token of --join-token-file, checked as --join-token is; exits with the reason when it cannot be used. */
+function tokenFromFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`--join-token-file ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return joinToken(text);
+  } catch (err) {
+    throw new Error(`--join-token-file ${file}: ${(err as Error).message}`);
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
+  if (flags.joinTokenFile !== undefined) {
+    if (flags.joinToken !== undefined) throw new Error('give --join-token or --join-token-file, not both');
+    flags.joinToken = tokenFromFile(flags.joinTokenFile);
+  }
   const node = nodeOf(flags);
   const logger = pino({ level: flags.logLevel, base: { proxy: 'trellis-sidecar', service: flags.service } });
   const tracing = startTracing(tracingSettings(flags, process.env));
