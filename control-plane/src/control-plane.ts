@@ -371,7 +371,12 @@ export class ControlPlane {
     if (!parsed) return;
     const started = performance.now();
     try {
-      const { resources, warnings } = translateWithWarnings(this.state(), parsed.client, parsed.sidecar);
+      const { resources, warnings } = translateWithWarnings(
+        this.state(),
+        parsed.client,
+        parsed.sidecar,
+        parsed.proxyless,
+      );
       this.reportWarnings(group, warnings);
       const snapshot = Snapshot.fromObjects(version, resources);
       this.cache.setSnapshot(group, snapshot);

@@ -1,5 +1,4 @@
 // The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type JoinTokenHints, joinTokenHints, MemoryCertificateProvider } from '@trellis/identity';
 import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
@@ -23,6 +22,7 @@ import {
 import { Sidecar } from './sidecar.ts';
 import { certificateInfo } from './tls/certificate-info.ts';
 import { bootstrapCredentials, trustControlPlane, workloadCredentials } from './tls/control-plane-trust.ts';
+import { joinTokenArg, joinTokenFromFile } from './tls/join-token-flag.ts';
 import { WorkloadIdentity } from './tls/workload-identity.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
@@ -119,13 +119,6 @@ export interface SidecarFlags {
   joinTokenFile?: string;
   adminToken?: string;
   workloadCertTtl?: number;
-}
-
-/** A join token must pin the control plane's CA: the sidecar trusts the control plane through that pin. */
-function joinToken(value: string): string {
-  const hints = joinTokenHints(value.trim());
-  if ('error' in hints) throw new InvalidArgumentError(hints.error);
-  return value.trim();
 }
 
 /** A tracing parser as a flag parser (commander reports InvalidArgumentError with the flag's name). */
@@ -286,8 +279,8 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         'a join token (trellisctl token create --service S): the sidecar gets a workload certificate from the mesh CA and rotates it at half-life',
         'TRELLIS_JOIN_TOKEN',
       )
-        .argParser(joinToken)
-        .default(fromEnv('TRELLIS_JOIN_TOKEN', joinToken, undefined)),
+        .argParser(joinTokenArg)
+        .default(fromEnv('TRELLIS_JOIN_TOKEN', joinTokenArg, undefined)),
     )
     .addOption(
       opt(
@@ -402,26 +395,11 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return program.opts<SidecarFlags>();
 }
 
-/** The token of --join-token-file, checked as --join-token is; exits with the reason when it cannot be used. */
-function tokenFromFile(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`--join-token-file ${file}: ${(err as Error).message}`);
-  }
-  try {
-    return joinToken(text);
-  } catch (err) {
-    throw new Error(`--join-token-file ${file}: ${(err as Error).message}`);
-  }
-}
-
 export async function main(argv: string[]): Promise<void> {
   const flags = parseFlags(argv);
   if (flags.joinTokenFile !== undefined) {
     if (flags.joinToken !== undefined) throw new Error('give --join-token or --join-token-file, not both');
-    flags.joinToken = tokenFromFile(flags.joinTokenFile);
+    flags.joinToken = joinTokenFromFile(flags.joinTokenFile);
   }
   const node = nodeOf(flags);
   const logger = pino({ level: flags.logLevel, base: { proxy: 'trellis-sidecar', service: flags.service } });

@@ -1,6 +1,6 @@
 // Reads the endpoint a proxy announces through its ADS node metadata (TRELLIS_SERVICE, _ADDRESS, _PORT, ...).
 import { isIP } from 'node:net';
-import { NODE_META, type NodeInfo } from '@trellis/node-contract';
+import { clientKindOf, NODE_META, type NodeInfo } from '@trellis/node-contract';
 import { MAX_ENDPOINT_WEIGHT, MIN_ENDPOINT_WEIGHT } from '../common/limits.ts';
 import { labelProblems } from '../resources/validate/labels.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -87,6 +87,8 @@ export function endpointFromNode(node: NodeInfo, peerIp?: string): Endpoint | un
     zone: node.locality?.zone ?? '',
     source: node.id,
   };
-  if (meta[NODE_META.mtls] === 'true') endpoint.tls = true;
+  // A sidecar with a certificate takes mTLS and plaintext (PERMISSIVE) on its port; a proxyless gRPC server takes one
+  // or the other (TLS only under STRICT, when every endpoint of the service is marked anyway): never marked here.
+  if (meta[NODE_META.mtls] === 'true' && clientKindOf(node) === 'sidecar') endpoint.tls = true;
   return endpoint;
 }

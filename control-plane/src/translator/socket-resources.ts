@@ -1,9 +1,10 @@
 // Extension point: the socket (address-bound) listeners each kind of client gets, with the resources only they use.
-import type { ClientKind, SidecarParams } from '@trellis/node-contract';
+import type { ClientKind, ProxylessParams, SidecarParams } from '@trellis/node-contract';
 import { memoizedResources } from './memo.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { buildOutboundRouteConfiguration } from './outbound-routes.ts';
+import { proxylessServerListener } from './proxyless-server.ts';
 import type { Warn } from './routes.ts';
 import { sidecarSocketResources } from './sidecar-listeners.ts';
 
@@ -19,16 +20,22 @@ export type SocketResourceBuilder = (
   state: MeshState,
   sidecar: SidecarParams | undefined,
   warn: Warn,
+  proxyless?: ProxylessParams,
 ) => SocketResources;
 
 const NONE: SocketResourceBuilder = () => ({ listeners: [], clusters: [], routes: [] });
 
 /**
- * Per client kind. gRPC proxyless clients never bind sockets; Envoy's socket listeners are not emitted yet.
+ * Per client kind. An xDS-enabled gRPC server gets the Listener of the address it binds (gRFC A36); gRPC clients
+ * bind no sockets; Envoy's socket listeners are not emitted yet.
  * A Trellis sidecar gets outbound / inbound / per-upstream TCP listeners shaped by its node metadata.
  */
 export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder>> = {
-  proxyless: NONE,
+  proxyless: (index, state, _sidecar, _warn, proxyless) => {
+    if (proxyless?.server === undefined) return { listeners: [], clusters: [], routes: [] };
+    const listener = proxylessServerListener(index, proxyless.server, proxyless.mtls, state.identity);
+    return { listeners: [listener], clusters: [], routes: [] };
+  },
   sidecar: (index, state, sidecar, warn) => {
     if (!sidecar) return { listeners: [], clusters: [], routes: [] };
     const identity = sidecar.mtls === true ? state.identity : undefined;

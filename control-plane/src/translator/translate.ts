@@ -1,5 +1,5 @@
 // The translator: operator resources plus endpoints in, Envoy v3 resources for one kind of client out. Pure.
-import type { ClientKind, SidecarParams } from '@trellis/node-contract';
+import type { ClientKind, ProxylessParams, SidecarParams } from '@trellis/node-contract';
 import type { TranslatedResources } from '../cache/translated-resources.ts';
 import { buildClusters } from './clusters.ts';
 import { buildLoadAssignments } from './endpoints.ts';
@@ -9,6 +9,7 @@ import { type ClusterKey, indexMesh } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { type MeshIdentity, withMeshTls } from './mesh-tls.ts';
 import { byString } from './names.ts';
+import { proxylessMtlsCluster } from './proxyless-tls.ts';
 import { buildRouteConfigurations } from './routes.ts';
 import { SOCKET_RESOURCES } from './socket-resources.ts';
 
@@ -26,16 +27,29 @@ function byName(a: Record<string, unknown>, b: Record<string, unknown>): number 
  * Translates and reports problems; output is deterministic (every list sorted by resource name). `sidecar`
  * (a Trellis sidecar's listener parameters) adds its socket listeners and what they use.
  */
-export function translateWithWarnings(state: MeshState, client: ClientKind, sidecar?: SidecarParams): Translation {
+export function translateWithWarnings(
+  state: MeshState,
+  client: ClientKind,
+  sidecar?: SidecarParams,
+  proxyless?: ProxylessParams,
+): Translation {
   const warnings = new Set<string>();
   const warn = (m: string): void => {
     warnings.add(m);
   };
   const index = indexMesh(state);
-  const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn);
+  const socket = SOCKET_RESOURCES[client](index, state, sidecar, warn, proxyless);
   const identity = client === 'sidecar' && sidecar?.mtls === true ? state.identity : undefined;
   let clusters = memoizedResources(`clusters:${client}`, state, (w) => buildClusters(index, client, w), warn);
   if (identity !== undefined) clusters = clusters.map((c, i) => meshTlsCluster(c, index.clusters[i], identity));
+  // A proxyless client with the mesh's certificate provider: mTLS to STRICT services (gRFC A29).
+  const trust = state.identity;
+  if (client === 'proxyless' && proxyless?.mtls === true && trust !== undefined)
+    clusters = clusters.map((c, i) => {
+      const key = index.clusters[i];
+      if (key === undefined || key.name !== c['name'] || index.mtlsModeOf(key.service) !== 'strict') return c;
+      return proxylessMtlsCluster(c, key.service, trust.trustDomain);
+    });
   const resources: TranslatedResources = {
     cluster: [...clusters, ...socket.clusters].sort(byName),
     endpoint: buildLoadAssignments(index, state),
@@ -59,7 +73,12 @@ function meshTlsCluster(
   return withMeshTls(cluster, key.service, key.port.protocol, identity);
 }
 
-/** Envoy v3 resources for one client kind (and, for a sidecar, its listener parameters). */
-export function translate(state: MeshState, client: ClientKind, sidecar?: SidecarParams): TranslatedResources {
-  return translateWithWarnings(state, client, sidecar).resources;
+/** Envoy v3 resources for one client kind (and a sidecar's listener parameters, or a proxyless node's). */
+export function translate(
+  state: MeshState,
+  client: ClientKind,
+  sidecar?: SidecarParams,
+  proxyless?: ProxylessParams,
+): TranslatedResources {
+  return translateWithWarnings(state, client, sidecar, proxyless).resources;
 }

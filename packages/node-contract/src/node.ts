@@ -132,6 +132,41 @@ export function sidecarParamsOf(node: NodeInfo): SidecarParams {
 }
 
 const SIDECAR_GROUP_PREFIX = 'sidecar:';
+const PROXYLESS_GROUP_PREFIX = 'proxyless:';
+
+/**
+ * The certificate provider instance a proxyless gRPC client or server names in its bootstrap
+ * (`certificate_providers.trellis`, gRPC's `file_watcher` plugin over the files trellis-agent keeps) when it
+ * announces TRELLIS_MTLS=true: the control plane's xDS security config (gRFC A29) refers to it by this name.
+ */
+export const PROXYLESS_CERT_PROVIDER = 'trellis';
+
+/** What shapes a proxyless gRPC node's resources beyond the mesh's (and so its snapshot group). */
+export interface ProxylessParams {
+  /** Its bootstrap has the `trellis` certificate provider (TRELLIS_MTLS=true): it takes part in mesh mTLS. */
+  mtls: boolean;
+  /**
+   * An xDS-enabled gRPC server (gRFC A36) announcing TRELLIS_SERVICE and TRELLIS_PORT: the Listener its
+   * `server_listener_resource_name_template` names is made for this address and port.
+   */
+  server?: { service: string; address: string; port: number };
+}
+
+/** A proxyless node's params from its metadata. */
+export function proxylessParamsOf(node: NodeInfo): ProxylessParams {
+  const meta = node.metadata;
+  const params: ProxylessParams = { mtls: meta[NODE_META.mtls] === 'true' };
+  const service = meta[NODE_META.service];
+  const port = portOf(meta[NODE_META.port]);
+  const address = meta[NODE_META.inboundAddress];
+  if (typeof service === 'string' && service !== '' && port !== undefined)
+    params.server = {
+      service,
+      address: typeof address === 'string' && address !== '' ? address : DEFAULT_INBOUND_ADDRESS,
+      port,
+    };
+  return params;
+}
 
 /** Canonical JSON of sidecar params: fixed key order, so equal params give equal group keys. */
 function canonicalParams(p: SidecarParams): string {
@@ -153,7 +188,15 @@ function canonicalParams(p: SidecarParams): string {
  */
 export function nodeGroupOf(node: NodeInfo): string {
   const kind = clientKindOf(node);
-  return kind === 'sidecar' ? SIDECAR_GROUP_PREFIX + canonicalParams(sidecarParamsOf(node)) : kind;
+  if (kind === 'sidecar') return SIDECAR_GROUP_PREFIX + canonicalParams(sidecarParamsOf(node));
+  if (kind === 'proxyless') {
+    const p = proxylessParamsOf(node);
+    // Plain proxyless clients keep sharing the one `proxyless` group.
+    if (!p.mtls && p.server === undefined) return kind;
+    const server = p.server && { service: p.server.service, address: p.server.address, port: p.server.port };
+    return PROXYLESS_GROUP_PREFIX + JSON.stringify({ mtls: p.mtls, server });
+  }
+  return kind;
 }
 
 function isClientKind(group: string): group is ClientKind {
@@ -167,8 +210,11 @@ function isTcpUpstream(v: unknown): v is TcpUpstream {
 }
 
 /** Reads a group key back into the client kind and (for sidecars) its params; undefined for a foreign key. */
-export function parseNodeGroup(group: string): { client: ClientKind; sidecar?: SidecarParams } | undefined {
+export function parseNodeGroup(
+  group: string,
+): { client: ClientKind; sidecar?: SidecarParams; proxyless?: ProxylessParams } | undefined {
   if (isClientKind(group)) return { client: group };
+  if (group.startsWith(PROXYLESS_GROUP_PREFIX)) return parseProxylessGroup(group.slice(PROXYLESS_GROUP_PREFIX.length));
   if (!group.startsWith(SIDECAR_GROUP_PREFIX)) return undefined;
   let raw: unknown;
   try {
@@ -191,4 +237,24 @@ export function parseNodeGroup(group: string): { client: ClientKind; sidecar?: S
   if (appPort !== undefined) sidecar.appPort = appPort;
   if (o['mtls'] === true) sidecar.mtls = true;
   return { client: 'sidecar', sidecar };
+}
+
+function parseProxylessGroup(json: string): { client: 'proxyless'; proxyless: ProxylessParams } | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const o = raw as Record<string, unknown>;
+  const proxyless: ProxylessParams = { mtls: o['mtls'] === true };
+  const server = o['server'] as Record<string, unknown> | undefined;
+  if (server !== undefined) {
+    const port = portOf(server['port']);
+    if (typeof server['service'] !== 'string' || typeof server['address'] !== 'string' || port === undefined)
+      return undefined;
+    proxyless.server = { service: server['service'], address: server['address'], port };
+  }
+  return { client: 'proxyless', proxyless };
 }
