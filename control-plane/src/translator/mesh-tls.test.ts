@@ -91,7 +91,13 @@ describe('mesh mTLS translation', () => {
       { transport_protocol: 'tls' },
       { transport_protocol: 'raw_buffer' },
     ]);
-    expect(chains[0]?.['filters']).to.deep.equal(chains[1]?.['filters']);
+    // The same filters, but the TLS chain tells the app its caller's SPIFFE id (XFCC) and the plaintext one drops any.
+    const hcmOf = (c: Obj | undefined) => ((c?.['filters'] as Obj[])[0] as Obj)['typed_config'] as Obj;
+    const { forward_client_cert_details, set_current_client_cert_details, ...tlsRest } = hcmOf(chains[0]);
+    expect(forward_client_cert_details).to.equal('SANITIZE_SET');
+    expect(set_current_client_cert_details).to.deep.equal({ uri: true });
+    expect(tlsRest).to.deep.equal(hcmOf(chains[1]));
+    expect(hcmOf(chains[1])).to.not.have.property('forward_client_cert_details');
     const down = ((chains[0] as Obj)['transport_socket'] as Obj)['typed_config'] as Obj;
     expect(down['require_client_certificate']).to.deep.equal({ value: true });
     const validation = (down['common_tls_context'] as Obj)['validation_context'] as Obj;

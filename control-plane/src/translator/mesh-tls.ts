@@ -94,6 +94,30 @@ export function withMeshTls(
 }
 
 /**
+ * The TLS chain's connection manager tells the app who called (X-Forwarded-Client-Cert: By, Hash and URI, the
+ * caller's SPIFFE id), replacing whatever the request carried; the plaintext chain keeps Envoy's default (SANITIZE).
+ */
+function withClientCertDetails(chain: Record<string, unknown>): Record<string, unknown> {
+  const filters = chain['filters'] as Record<string, unknown>[] | undefined;
+  if (filters === undefined) return chain;
+  return {
+    ...chain,
+    filters: filters.map((f) => {
+      const config = f['typed_config'] as Record<string, unknown> | undefined;
+      if (config?.['@type'] !== typeUrl(EXTENSION_TYPES.httpConnectionManager)) return f;
+      return {
+        ...f,
+        typed_config: {
+          ...config,
+          forward_client_cert_details: 'SANITIZE_SET',
+          set_current_client_cert_details: { uri: true },
+        },
+      };
+    }),
+  };
+}
+
+/**
  * An inbound listener terminating mesh mTLS (any workload of the trust domain as client): STRICT, one TLS chain;
  * PERMISSIVE, a TLS chain and a plaintext chain with the same filters, chosen by tls_inspector.
  */
@@ -111,7 +135,7 @@ export function inboundWithMeshTls(
     require_client_certificate: { value: true },
   };
   const tlsChain = {
-    ...chain,
+    ...withClientCertDetails(chain as Record<string, unknown>),
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: downstream },
   };
   if (identity.mode === 'strict') return { ...listener, filter_chains: [tlsChain] };

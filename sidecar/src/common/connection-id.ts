@@ -1,6 +1,7 @@
 // What access logs know of a downstream connection: a process-wide id (shared by HTTP and TCP listeners) and its
 // addresses as `ip:port`.
 import type { Socket } from 'node:net';
+import { peerIdentityOf } from './peer-identity.ts';
 
 let nextConnectionId = 1;
 const kConnectionId = Symbol('connectionId');
@@ -24,13 +25,21 @@ export function connectionIdOf(socket: Socket): number {
 export interface DownstreamAddresses {
   remote: string | undefined;
   local: string | undefined;
+  /** Under mesh mTLS: the client's SPIFFE id (%DOWNSTREAM_PEER_URI_SAN%) and ours (%DOWNSTREAM_LOCAL_URI_SAN%). */
+  peerUri?: string | undefined;
+  localUri?: string | undefined;
 }
 
-/** The client's and our side's `ip:port` of an accepted socket (read while it is open: a closed one forgets them). */
+/**
+ * The client's and our side's `ip:port` of an accepted socket, and the SPIFFE ids of a mesh mTLS connection (read
+ * while it is open: a closed one forgets them).
+ */
 export function downstreamAddresses(socket: Socket): DownstreamAddresses {
+  const identity = peerIdentityOf(socket);
   return {
     remote: address(socket.remoteAddress, socket.remotePort),
     local: address(socket.localAddress, socket.localPort),
+    ...(identity === undefined ? {} : { peerUri: identity.peerUri, localUri: identity.localUri }),
   };
 }
 

@@ -45,6 +45,8 @@ const SIMPLE: Readonly<Record<string, Reader>> = {
   DOWNSTREAM_REMOTE_ADDRESS: (s) => s.downstreamRemoteAddress,
   DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (s) => withoutPort(s.downstreamRemoteAddress),
   DOWNSTREAM_LOCAL_ADDRESS: (s) => s.downstreamLocalAddress,
+  DOWNSTREAM_PEER_URI_SAN: (s) => s.downstreamPeerUriSan,
+  DOWNSTREAM_LOCAL_URI_SAN: (s) => s.downstreamLocalUriSan,
   ROUTE_NAME: (s) => (s.routeName === '' ? undefined : s.routeName),
   GRPC_STATUS: (s) => (s.grpcStatus === undefined ? undefined : (GRPC_NAMES[s.grpcStatus] ?? String(s.grpcStatus))),
   GRPC_STATUS_NUMBER: (s) => s.grpcStatus,

@@ -17,6 +17,9 @@ export interface LogSource {
   readonly upstreamCluster: string | undefined;
   readonly downstreamRemoteAddress: string | undefined;
   readonly downstreamLocalAddress: string | undefined;
+  /** Under mesh mTLS: the client certificate's URI SAN (its SPIFFE id), and ours. */
+  readonly downstreamPeerUriSan: string | undefined;
+  readonly downstreamLocalUriSan: string | undefined;
   readonly routeName: string | undefined;
   readonly grpcStatus: number | undefined;
   readonly attempts: number | undefined;

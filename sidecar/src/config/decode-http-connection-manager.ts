@@ -18,7 +18,12 @@ import {
   wrappedBool,
   wrappedNum,
 } from './decode-values.ts';
-import type { EscapedSlashesAction, HttpConnectionManagerConfig, PathNormalization } from './model.ts';
+import type {
+  EscapedSlashesAction,
+  ForwardClientCert,
+  HttpConnectionManagerConfig,
+  PathNormalization,
+} from './model.ts';
 
 export const HCM_TYPE = EXTENSION_TYPES.httpConnectionManager;
 export { ROUTER_TYPE } from './decode-http-filters.ts';
@@ -102,6 +107,29 @@ function pathNormalization(o: Obj, path: string): PathNormalization {
   };
 }
 
+const XFCC_MODES: Readonly<Record<string, ForwardClientCert['mode']>> = {
+  SANITIZE: 'sanitize',
+  FORWARD_ONLY: 'forward-only',
+  APPEND_FORWARD: 'append-forward',
+  SANITIZE_SET: 'sanitize-set',
+  ALWAYS_FORWARD_ONLY: 'always-forward-only',
+};
+
+/** forward_client_cert_details and set_current_client_cert_details (only `uri` is supported among the details). */
+function forwardClientCert(o: Obj, path: string): ForwardClientCert {
+  const name = enumName(o['forward_client_cert_details'], 'SANITIZE');
+  const mode =
+    XFCC_MODES[name] ??
+    fail(at(path, 'forward_client_cert_details'), `expected one of ${Object.keys(XFCC_MODES).join(', ')}`);
+  const details = optObj(o['set_current_client_cert_details'], at(path, 'set_current_client_cert_details'));
+  for (const field of ['subject', 'cert', 'chain', 'dns']) {
+    const v = details?.[field];
+    const set = typeof v === 'object' && v !== null ? (v as Obj)['value'] === true : v === true;
+    if (set) fail(at(at(path, 'set_current_client_cert_details'), field), 'is not supported (uri is)');
+  }
+  return { mode, setUri: details?.['uri'] === true };
+}
+
 /** Where the routes come from: an RDS name (over ADS) or an inline RouteConfiguration. */
 function routeSource(
   o: Obj,
@@ -137,6 +165,7 @@ export function httpConnectionManager(v: unknown, path: string, version: string)
     useRemoteAddress: wrappedBool(o['use_remote_address'], at(path, 'use_remote_address'), false),
     xffNumTrustedHops: num(o['xff_num_trusted_hops'], at(path, 'xff_num_trusted_hops'), 0),
     generateRequestId: wrappedBool(o['generate_request_id'], at(path, 'generate_request_id'), true),
+    forwardClientCert: forwardClientCert(o, path),
     ...serverHeader(o, path),
     requestTimeoutMs: durationMs(o['request_timeout'], at(path, 'request_timeout'), 0),
     streamIdleTimeoutMs: durationMs(

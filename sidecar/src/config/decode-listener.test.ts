@@ -52,6 +52,7 @@ describe('decodeListener', () => {
         useRemoteAddress: true,
         xffNumTrustedHops: 0,
         generateRequestId: true,
+        forwardClientCert: { mode: 'sanitize', setUri: false },
         serverName: 'trellis',
         serverHeaderTransformation: 'overwrite',
         requestTimeoutMs: 0,
@@ -182,6 +183,27 @@ describe('decodeListener', () => {
     const delayed = structuredClone(listener);
     (delayed.filter_chains[0]?.filters[0]?.typed_config as Obj)['delay'] = { seconds: 1 };
     expect(error(delayed)).to.match(/typed_config\.delay: not supported/);
+  });
+
+  it('reads forward_client_cert_details (SANITIZE by default); refuses details it cannot set, naming the field', () => {
+    const l = ok(
+      socketListener(
+        'inbound',
+        hcm('r', { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { uri: true } }),
+      ),
+    );
+    expect(l.filter.type === 'http' && l.filter.http.forwardClientCert).to.deep.equal({
+      mode: 'sanitize-set',
+      setUri: true,
+    });
+    const plain = ok(socketListener('outbound', hcm('r')));
+    expect(plain.filter.type === 'http' && plain.filter.http.forwardClientCert).to.deep.equal({
+      mode: 'sanitize',
+      setUri: false,
+    });
+    expect(
+      error(socketListener('inbound', hcm('r', { set_current_client_cert_details: { subject: { value: true } } }))),
+    ).to.match(/set_current_client_cert_details\.subject: is not supported \(uri is\)/);
   });
 
   it('reads per_connection_buffer_limit_bytes', () => {

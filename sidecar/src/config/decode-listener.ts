@@ -142,6 +142,27 @@ function transportProtocol(chain: Obj, path: string): string | undefined {
   return p === '' ? undefined : p;
 }
 
+/** The HttpConnectionManager typed_config of a chain, when it has one. */
+function rawHcm(chain: Obj): Obj | undefined {
+  const filters = Array.isArray(chain['filters']) ? (chain['filters'] as Obj[]) : [];
+  for (const f of filters) {
+    const config = f?.['typed_config'] as Obj | undefined;
+    if (config !== undefined && anyTypeName(config) === HCM_TYPE) return config;
+  }
+  return undefined;
+}
+
+/** A chain's filters with the client-certificate fields left out (the only way the two permissive chains differ). */
+function withoutClientCertDetails(chain: Obj): unknown {
+  const filters = Array.isArray(chain['filters']) ? (chain['filters'] as Obj[]) : [];
+  return filters.map((f) => {
+    const config = f?.['typed_config'] as Obj | undefined;
+    if (config === undefined || rawHcm({ filters: [f] }) === undefined) return f;
+    const { forward_client_cert_details: _f, set_current_client_cert_details: _s, ...rest } = config;
+    return { ...f, typed_config: rest };
+  });
+}
+
 /**
  * The filter chain the sidecar serves and the TLS it terminates: one chain (plaintext, or TLS only: strict), or a
  * `tls` chain and a `raw_buffer` chain with the same filters (permissive: told apart by the first byte).
@@ -158,8 +179,15 @@ function filterChain(o: Obj, inspector: boolean): { chain: Obj; path: string; tl
     const tlsChain = chains[t] as Obj;
     const rawChain = chains[r] as Obj;
     const tpath = at('filter_chains', t);
-    if (JSON.stringify(tlsChain['filters']) !== JSON.stringify(rawChain['filters']))
+    if (JSON.stringify(withoutClientCertDetails(tlsChain)) !== JSON.stringify(withoutClientCertDetails(rawChain)))
       fail('filter_chains', 'the tls and raw_buffer chains must carry the same filters');
+    // The TLS chain's connection manager serves both: its X-Forwarded-Client-Cert handling treats a plaintext
+    // connection as Envoy's default does (SANITIZE) in every mode but ALWAYS_FORWARD_ONLY.
+    if (enumName(rawHcm(rawChain)?.['forward_client_cert_details'], 'SANITIZE') !== 'SANITIZE')
+      fail(
+        at(at('filter_chains', r), 'filters'),
+        'the raw_buffer chain may not forward client certificate details (it has none)',
+      );
     const context = downstreamSocket(
       optObj(tlsChain['transport_socket'], at(tpath, 'transport_socket')),
       at(tpath, 'transport_socket'),

@@ -443,6 +443,15 @@ export interface HttpLimits {
   initialConnectionWindowSize: number;
 }
 
+/**
+ * `forward_client_cert_details` (Envoy's default SANITIZE: a client's X-Forwarded-Client-Cert never passes) and which
+ * of `set_current_client_cert_details` is set (By and Hash are always in the element, as in Envoy).
+ */
+export interface ForwardClientCert {
+  mode: 'sanitize' | 'forward-only' | 'append-forward' | 'sanitize-set' | 'always-forward-only';
+  setUri: boolean;
+}
+
 export interface HttpConnectionManagerConfig {
   statPrefix: string;
   /** RDS name (routes looked up in the current config at request time), or an inline route config. */
@@ -455,6 +464,8 @@ export interface HttpConnectionManagerConfig {
   xffNumTrustedHops: number;
   /** Generate X-Request-Id when missing (generate_request_id). */
   generateRequestId: boolean;
+  /** X-Forwarded-Client-Cert handling (forward_client_cert_details). */
+  forwardClientCert: ForwardClientCert;
   /** `server_name`: the Server header value (the sidecar's own default when unset: 'trellis'). */
   serverName: string;
   /**

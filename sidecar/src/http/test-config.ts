@@ -127,6 +127,7 @@ export function hcmConfig(overrides: Partial<HttpConnectionManagerConfig> = {}):
     useRemoteAddress: true,
     xffNumTrustedHops: 0,
     generateRequestId: true,
+    forwardClientCert: { mode: 'sanitize', setUri: false },
     serverName: 'trellis',
     serverHeaderTransformation: 'pass-through',
     requestTimeoutMs: 0,

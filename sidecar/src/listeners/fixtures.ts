@@ -48,6 +48,7 @@ export function httpListener(name: string, port: number, routeConfigName: string
         useRemoteAddress: false,
         xffNumTrustedHops: 0,
         generateRequestId: true,
+        forwardClientCert: { mode: 'sanitize', setUri: false },
         serverName: 'trellis',
         serverHeaderTransformation: 'overwrite',
         requestTimeoutMs: 0,

@@ -33,6 +33,8 @@ class TcpLogSource implements LogSource {
   readonly upstreamCluster: string | undefined;
   readonly downstreamRemoteAddress: string | undefined;
   readonly downstreamLocalAddress: string | undefined;
+  readonly downstreamPeerUriSan: string | undefined;
+  readonly downstreamLocalUriSan: string | undefined;
   readonly routeName = undefined;
   readonly grpcStatus = undefined;
   readonly attempts = undefined;
@@ -48,6 +50,8 @@ class TcpLogSource implements LogSource {
     this.upstreamCluster = r.cluster;
     this.downstreamRemoteAddress = r.addresses.remote;
     this.downstreamLocalAddress = r.addresses.local;
+    this.downstreamPeerUriSan = r.addresses.peerUri;
+    this.downstreamLocalUriSan = r.addresses.localUri;
     this.connectionId = r.connectionId;
   }
 

@@ -20,6 +20,8 @@ const PLAIN = [
   'DOWNSTREAM_LOCAL_ADDRESS',
   'DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT',
   'GRPC_STATUS_NUMBER',
+  'DOWNSTREAM_PEER_URI_SAN',
+  'DOWNSTREAM_LOCAL_URI_SAN',
 ] as const;
 
 /** Operators with a required header argument: `%REQ(x-request-id)%`, `%RESP(content-type):32%`. */

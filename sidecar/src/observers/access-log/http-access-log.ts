@@ -104,6 +104,12 @@ class HttpLogRequest implements RequestObserver, LogSource {
   get downstreamLocalAddress(): string | undefined {
     return this.addresses.local;
   }
+  get downstreamPeerUriSan(): string | undefined {
+    return this.addresses.peerUri;
+  }
+  get downstreamLocalUriSan(): string | undefined {
+    return this.addresses.localUri;
+  }
   get routeName(): string {
     return this.s.routeName;
   }

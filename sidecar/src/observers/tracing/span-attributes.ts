@@ -16,6 +16,7 @@ import {
   ATTR_PEER_SERVICE,
   ATTR_RPC_GRPC_STATUS_CODE,
 } from '@opentelemetry/semantic-conventions/incubating';
+import { peerIdentityOf } from '../../common/peer-identity.ts';
 import type { AttemptOutcome, ExchangeSummary, ObservedRequest } from '../../http/context/exchange-observer.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import type { ProxySpan } from './proxy-span.ts';
@@ -26,6 +27,8 @@ export const ATTR_RESPONSE_FLAGS = 'response_flags';
 export const ATTR_OVERLOAD_CAUSE = 'trellis.overload_cause';
 /** 'ingress' (inbound listener) or 'egress' (outbound). */
 export const ATTR_DIRECTION = 'trellis.direction';
+/** The caller's SPIFFE id, verified by mesh mTLS (its client certificate's URI SAN). */
+export const ATTR_PEER_IDENTITY = 'trellis.peer.identity';
 
 /** gRPC codes that make a server span an error (OTel gRPC conventions); a client span fails on any non-OK code. */
 const GRPC_SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
@@ -45,6 +48,8 @@ export function setServerAttributes(span: ProxySpan, request: ObservedRequest): 
   a[ATTR_URL_SCHEME] = request.view.scheme;
   a[ATTR_NETWORK_PROTOCOL_VERSION] = request.isH2 ? '2' : '1.1';
   a[ATTR_CLIENT_ADDRESS] = request.peer;
+  const identity = peerIdentityOf(request.downstream);
+  if (identity !== undefined) a[ATTR_PEER_IDENTITY] = identity.peerUri;
   const authority = request.view.authority;
   const colon = authority.lastIndexOf(':');
   a[ATTR_SERVER_ADDRESS] = colon > 0 && authority.indexOf(']') < colon ? authority.slice(0, colon) : authority;
