@@ -107,49 +107,6 @@ describe('mesh mTLS between sidecars (end to end)', function () {
     expect((JSON.parse(after.stdout) as { proxies: unknown[] }).proxies).to.have.length(5);
   });
 
-  it("the app learns its caller's verified identity (X-Forwarded-Client-Cert); a plaintext caller cannot claim one", async () => {
-    // Through the mesh: the client sidecar's certificate, checked by web's sidecar, reaches the app.
-    const spoofed = { 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/default/sa/admin' };
-    const viaMesh = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/who', { headers: spoofed });
-    const seen = JSON.parse(viaMesh.body) as { headers: Record<string, string> };
-    const xfcc = seen.headers['x-forwarded-client-cert'] ?? '';
-    expect(xfcc).to.match(
-      /^By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/web;Hash=[0-9a-f]{64};URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/client$/,
-    );
-    // The same identity in web's access log (%DOWNSTREAM_PEER_URI_SAN%) as a Telemetry resource asks for it.
-    const logPath = path.join(mesh.dataDir, 'web-access.log');
-    await mesh.apply(`apiVersion: trellis.dev/v1
-kind: Telemetry
-metadata: { name: web-peers }
-spec:
-  selector: { service: web }
-  accessLog: { path: ${logPath}, format: { path: "%REQ(:path)%", peer: "%DOWNSTREAM_PEER_URI_SAN%", us: "%DOWNSTREAM_LOCAL_URI_SAN%" } }
-`);
-    await eventually(async () => {
-      await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/logged');
-      const rows = existsSync(logPath)
-        ? readFileSync(logPath, 'utf8')
-            .split('\n')
-            .filter((l) => l !== '')
-            .map((l) => JSON.parse(l) as Record<string, string>)
-        : [];
-      expect(rows.find((r) => r['path'] === '/logged')).to.deep.include({
-        peer: 'spiffe://cluster.local/ns/default/sa/client',
-        us: 'spiffe://cluster.local/ns/default/sa/web',
-      });
-    }, 100);
-    await mesh.ctl(['delete', 'telemetry', 'web-peers']);
-    // Straight to web's inbound port in plaintext (PERMISSIVE): the claimed identity is dropped.
-    const direct = await viaProxy(mesh.sidecars.webV1.inboundPort, 'http://web:8080/who', {
-      headers: spoofed,
-      fresh: true,
-    });
-    expect(direct.status).to.equal(200);
-    expect((JSON.parse(direct.body) as { headers: Record<string, string> }).headers).to.not.have.property(
-      'x-forwarded-client-cert',
-    );
-  });
-
   it('HTTP/1.1, gRPC (unary and streaming over h2), WebSocket and TCP go over mTLS', async () => {
     for (let i = 0; i < 4; i++) expect((await get(`/x${i}`)).status).to.equal(200);
     const grpcClient = echoClient(`127.0.0.1:${mesh.sidecars.client.outboundPort}`, {
@@ -239,6 +196,49 @@ spec:
     if (!ok.ok) throw new Error(ok.error);
     expect(ok.peer.subjectAltName).to.equal('URI:spiffe://cluster.local/ns/default/sa/web');
     expect(Date.parse(ok.peer.validTo) - Date.now()).to.be.within(0, 24 * 3600_000);
+  });
+
+  it("the app learns its caller's verified identity (X-Forwarded-Client-Cert); a plaintext caller cannot claim one", async () => {
+    // Through the mesh: the client sidecar's certificate, checked by web's sidecar, reaches the app.
+    const spoofed = { 'x-forwarded-client-cert': 'URI=spiffe://cluster.local/ns/default/sa/admin' };
+    const viaMesh = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/who', { headers: spoofed });
+    const seen = JSON.parse(viaMesh.body) as { headers: Record<string, string> };
+    const xfcc = seen.headers['x-forwarded-client-cert'] ?? '';
+    expect(xfcc).to.match(
+      /^By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/web;Hash=[0-9a-f]{64};URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/client$/,
+    );
+    // The same identity in web's access log (%DOWNSTREAM_PEER_URI_SAN%) as a Telemetry resource asks for it.
+    const logPath = path.join(mesh.dataDir, 'web-access.log');
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: Telemetry
+metadata: { name: web-peers }
+spec:
+  selector: { service: web }
+  accessLog: { path: ${logPath}, format: { path: "%REQ(:path)%", peer: "%DOWNSTREAM_PEER_URI_SAN%", us: "%DOWNSTREAM_LOCAL_URI_SAN%" } }
+`);
+    await eventually(async () => {
+      await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/logged');
+      const rows = existsSync(logPath)
+        ? readFileSync(logPath, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as Record<string, string>)
+        : [];
+      expect(rows.find((r) => r['path'] === '/logged')).to.deep.include({
+        peer: 'spiffe://cluster.local/ns/default/sa/client',
+        us: 'spiffe://cluster.local/ns/default/sa/web',
+      });
+    }, 100);
+    await mesh.ctl(['delete', 'telemetry', 'web-peers']);
+    // Straight to web's inbound port in plaintext (PERMISSIVE): the claimed identity is dropped.
+    const direct = await viaProxy(mesh.sidecars.webV1.inboundPort, 'http://web:8080/who', {
+      headers: spoofed,
+      fresh: true,
+    });
+    expect(direct.status).to.equal(200);
+    expect((JSON.parse(direct.body) as { headers: Record<string, string> }).headers).to.not.have.property(
+      'x-forwarded-client-cert',
+    );
   });
 
   it('PERMISSIVE takes plaintext on the inbound port; a STRICT PeerAuthentication, applied live under load, refuses it with no failed request', async () => {
