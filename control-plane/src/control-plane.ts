@@ -18,6 +18,7 @@ import { Debouncer } from './publish/debouncer.ts';
 import { loadAssignmentsOf, sameLoadAssignments, withLoadAssignments } from './publish/load-assignments.ts';
 import { type AnnouncementPolicy, DEFAULT_ANNOUNCEMENT_POLICY } from './registry/announcement-policy.ts';
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
+import { loadEndpoints, saveEndpoints } from './registry/endpoint-store.ts';
 import type {
   PeerAuthenticationResource,
   RouteResource,
@@ -93,6 +94,8 @@ export interface ControlPlaneOptions {
 }
 
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+/** How often announced endpoints are written to the data dir at most while they change. */
+const ENDPOINT_SAVE_MS = 500;
 
 /** A running control plane; `start` opens the store and binds both gRPC ports. */
 export class ControlPlane {
@@ -119,6 +122,8 @@ export class ControlPlane {
   /** Groups that have a snapshot in the cache. */
   private readonly published = new Set<string>();
   private readonly lastWarnings = new Map<string, string>();
+  /** Writes the announced endpoints to the data dir now (stop); none without a data dir. */
+  private saveEndpoints: (() => void) | undefined;
 
   private constructor(
     opts: ControlPlaneOptions,
@@ -211,6 +216,15 @@ export class ControlPlane {
     telemetry.metrics.xdsLoadFrom(() => xds.load());
     const cleanups: (() => void)[] = [() => registrations.close(), () => serving.close()];
     registry.setStatic(store.list('Service') as ServiceResource[]);
+    // What proxies announced before a restart lingers until they announce again (or the grace period ends).
+    if (opts.dataDir !== undefined) {
+      const saved = loadEndpoints(opts.dataDir);
+      if ('error' in saved) logger.warn({ err: saved.error }, 'saved endpoints not restored');
+      else if (saved.endpoints.length > 0) {
+        registry.restore(saved.endpoints);
+        logger.info({ endpoints: saved.endpoints.length }, 'endpoints of the last run restored until they reconnect');
+      }
+    }
     // Client certificates are asked for, not required at the handshake: a first certificate request comes with a
     // join token only. ADS streams without a verified certificate are refused (xds/stream-peer.ts).
     const credentials = experimental.createCertificateProviderServerCredentials(
@@ -279,6 +293,7 @@ export class ControlPlane {
         cp.debouncer.change('registry');
       }),
     );
+    if (opts.dataDir !== undefined) cleanups.push(cp.persistEndpoints(opts.dataDir));
     logger.info({ xdsPort, xdsInsecurePort, apiPort: api.port, metricsPort: metrics?.port }, 'control plane listening');
     return cp;
   }
@@ -337,6 +352,30 @@ export class ControlPlane {
     this.cache.clearSnapshot(group);
     this.published.delete(group);
     this.lastWarnings.delete(group);
+  }
+
+  /**
+   * Keeps the announced endpoints in the data dir (written at most every ENDPOINT_SAVE_MS while they change, and at
+   * stop), so the next start restores them; returns the function that stops it.
+   */
+  private persistEndpoints(dataDir: string): () => void {
+    let timer: NodeJS.Timeout | undefined;
+    const save = (): void => {
+      timer = undefined;
+      try {
+        saveEndpoints(dataDir, this.registry.announced());
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'saving the announced endpoints failed');
+      }
+    };
+    const unsubscribe = this.registry.onChange(() => {
+      timer ??= setTimeout(save, ENDPOINT_SAVE_MS);
+    });
+    this.saveEndpoints = save;
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
   }
 
   /** Publishes pending changes now instead of at the end of the debounce (tests, shutdown). */
@@ -402,6 +441,8 @@ export class ControlPlane {
   async stop(graceMs = 2000): Promise<void> {
     for (const c of this.cleanups.splice(0)) c();
     await Promise.all([this.xds.close(graceMs), this.closeApi(), this.metricsServer?.close()]);
+    // The proxies' streams have ended: their endpoints linger, and the next start picks them up from here.
+    this.saveEndpoints?.();
     this.registry.close();
     await this.opts.store.close();
   }

@@ -21,7 +21,12 @@ import {
 } from './observers/tracing/tracing-config.ts';
 import { Sidecar } from './sidecar.ts';
 import { certificateInfo } from './tls/certificate-info.ts';
-import { bootstrapCredentials, trustControlPlane, workloadCredentials } from './tls/control-plane-trust.ts';
+import {
+  bootstrapCredentials,
+  followTrustBundle,
+  trustControlPlane,
+  workloadCredentials,
+} from './tls/control-plane-trust.ts';
 import { joinTokenArg, joinTokenFromFile } from './tls/join-token-flag.ts';
 import { WorkloadIdentity } from './tls/workload-identity.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
@@ -428,14 +433,16 @@ export async function main(argv: string[]): Promise<void> {
       ? undefined
       : new WorkloadIdentity({
           addresses: flags.xds,
-          credentials: bootstrapCredentials(trust),
+          credentials: bootstrapCredentials(trust, provider),
           token: flags.joinToken,
           service: flags.service,
           ...(flags.workloadCertTtl === undefined ? {} : { ttlSeconds: Math.ceil(flags.workloadCertTtl / 1000) }),
           stats,
           logger: logger.child({ component: 'identity' }),
         });
-  if (identity !== undefined) {
+  if (identity !== undefined && trust !== undefined) {
+    // The control plane is trusted through the pinned root and the bundle it sends (a root rotation moves it).
+    followTrustBundle(trust, provider, xds);
     identity.onChange((cert) => provider.setIdentity(cert.keyPem, cert.chainPem));
     // Peers reach this sidecar over mesh mTLS once it holds its certificate: it announces that (TRELLIS_MTLS) and
     // starts serving only then.

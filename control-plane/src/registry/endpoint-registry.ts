@@ -96,6 +96,39 @@ export class EndpointRegistry {
     if (changed) this.changed();
   }
 
+  /** Every endpoint proxies announce: live ones and those in their grace period (what a restart would lose). */
+  announced(): Endpoint[] {
+    return [...[...this.live.values()].map((c) => c.ep), ...[...this.lingering.values()].map((l) => l.claim.ep)];
+  }
+
+  /**
+   * Endpoints a previous run of the control plane had (endpoint-store.ts), back as if their proxies had just
+   * disconnected: each lingers for graceMs unless its node announces again, so a restart does not empty a service
+   * while its proxies reconnect. Nodes already connected keep what they announce now.
+   */
+  restore(endpoints: readonly Endpoint[]): void {
+    let changed = false;
+    for (const ep of endpoints) {
+      if (ep.source === 'static' || this.liveBySource.has(ep.source) || this.lingering.has(ep.source)) continue;
+      if (this.opts.graceMs <= 0) continue;
+      changed = this.linger(ep) || changed;
+    }
+    if (changed) this.changed();
+  }
+
+  /** Adds ep as a lingering claim of its node, dropped after graceMs; true when what a service publishes changed. */
+  private linger(ep: Endpoint): boolean {
+    const lingeringClaim = this.claim(ClaimRank.Lingering, ep);
+    const timer = setTimeout(() => {
+      if (this.lingering.get(ep.source)?.timer !== timer) return;
+      this.lingering.delete(ep.source);
+      if (this.remove(lingeringClaim)) this.changed();
+    }, this.opts.graceMs);
+    timer.unref();
+    this.lingering.set(ep.source, { claim: lingeringClaim, timer });
+    return this.add(lingeringClaim);
+  }
+
   /** The stream closed: its endpoint stays for graceMs unless the same node id announces again (or still does). */
   withdraw(streamId: string): void {
     const claim = this.live.get(streamId);
@@ -110,15 +143,7 @@ export class EndpointRegistry {
         clearTimeout(prev.timer);
         changed = this.remove(prev.claim) || changed;
       }
-      const lingeringClaim = this.claim(ClaimRank.Lingering, ep);
-      const timer = setTimeout(() => {
-        if (this.lingering.get(ep.source)?.timer !== timer) return;
-        this.lingering.delete(ep.source);
-        if (this.remove(lingeringClaim)) this.changed();
-      }, this.opts.graceMs);
-      timer.unref();
-      this.lingering.set(ep.source, { claim: lingeringClaim, timer });
-      changed = this.add(lingeringClaim) || changed;
+      changed = this.linger(ep) || changed;
     }
     changed = this.remove(claim) || changed;
     if (changed) this.changed();

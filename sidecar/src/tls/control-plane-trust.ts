@@ -10,6 +10,8 @@ import {
   type JoinTokenHints,
   type MemoryCertificateProvider,
 } from '@trellis/identity';
+import type { ConfigSource } from '../config/config-source.ts';
+import type { SidecarConfig } from '../config/model.ts';
 
 export interface ControlPlaneTrust {
   /** The pinned root (PEM). */
@@ -103,22 +105,66 @@ export function checkControlPlaneIdentity(
   };
 }
 
-/** TLS to the control plane without a client certificate (the first certificate request, with a join token). */
-export function bootstrapCredentials(trust: ControlPlaneTrust): ChannelCredentials {
-  return credentials.createSsl(Buffer.from(trust.rootPem), null, null, {
-    checkServerIdentity: checkControlPlaneIdentity(trust.serverId),
-  });
+/**
+ * TLS to the control plane without a client certificate (certificate requests: the first with a join token, renewals
+ * with the held certificate's proof), trusting the pinned root, or what `provider` trusts (see followTrustBundle).
+ */
+export function bootstrapCredentials(
+  trust: ControlPlaneTrust,
+  provider?: MemoryCertificateProvider,
+): ChannelCredentials {
+  const checkServerIdentity = checkControlPlaneIdentity(trust.serverId);
+  if (provider === undefined)
+    return credentials.createSsl(Buffer.from(trust.rootPem), null, null, { checkServerIdentity });
+  return experimental.createCertificateProviderChannelCredentials(provider, null, { checkServerIdentity });
 }
 
 /**
  * mTLS to the control plane with the workload certificate, for ADS: `provider` is fed every rotation, so every new
- * connection shows the newest certificate.
+ * connection shows the newest certificate (and trusts the newest bundle).
  */
 export function workloadCredentials(trust: ControlPlaneTrust, provider: MemoryCertificateProvider): ChannelCredentials {
-  provider.setTrustBundle([trust.rootPem]);
   return experimental.createCertificateProviderChannelCredentials(provider, provider, {
     checkServerIdentity: checkControlPlaneIdentity(trust.serverId),
   });
+}
+
+/** Every PEM certificate of a text, trimmed. */
+function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/** The mesh trust bundle a configuration carries (its listeners' and clusters' validation contexts), deduplicated. */
+export function meshRootsOf(config: SidecarConfig): string[] {
+  const roots = new Set<string>();
+  for (const l of config.listeners.values())
+    if (l.tls !== undefined) for (const p of pemCertificates(l.tls.context.trustedCa)) roots.add(p);
+  for (const c of config.clusters.values())
+    for (const m of c.transportSockets ?? [])
+      if (m.tls !== undefined) for (const p of pemCertificates(m.tls.trustedCa)) roots.add(p);
+  return [...roots];
+}
+
+/**
+ * What the sidecar trusts the control plane with: the root its join token pinned, plus the mesh trust bundle the
+ * control plane sends (over a channel that root authenticated). A root rotation adds the new root to the bundle
+ * before the control plane's own certificate moves to it, so the sidecar follows it across control-plane restarts.
+ */
+export function followTrustBundle(
+  trust: ControlPlaneTrust,
+  provider: MemoryCertificateProvider,
+  source: ConfigSource,
+): () => void {
+  let current = '';
+  const apply = (config: SidecarConfig): void => {
+    const roots = [...new Set([...pemCertificates(trust.rootPem), ...meshRootsOf(config)])];
+    const key = roots.join('\n');
+    if (key === current) return;
+    current = key;
+    provider.setTrustBundle(roots);
+  };
+  apply(source.current());
+  return source.onChange(apply);
 }
 
 const RETRY_MIN_MS = 1000;
