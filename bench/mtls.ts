@@ -2,7 +2,10 @@
 // pair: wrk → proxy A (plaintext, keep-alive) → proxy B (the hop under test) → nginx upstream. Trellis: two sidecars,
 // plaintext, then with workload certificates and a STRICT PeerAuthentication; nginx: the same pair, plaintext, then
 // with proxy_ssl (client certificate) to an ssl_verify_client server, TLS 1.3 both. CPU µs per request counts both
-// proxies of a pair (both pinned to CPU 0; wrk, the upstream and the control plane on CPU 1).
+// proxies of a pair (both pinned to CPU 0; wrk, the upstream and the control plane on CPU 1). Then the new-handshake
+// rate: `openssl s_time -new` opens a fresh TLS 1.3 connection with a client certificate for every request, straight
+// to proxy B's mTLS port (Trellis: a certificate from the mesh CA; nginx: one from the bench CA); connections per
+// second and proxy B's CPU µs per handshake.
 // Usage: npm run bench:mtls -- [--seconds 10] [--rounds 3] [--connections 32]
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +13,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
+import { requestCertificate } from '../sidecar/src/tls/certificate-client.ts';
+import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
+import { newWorkloadKey } from '../sidecar/src/tls/workload-key.ts';
 import { ensureCommands } from './lib/apt.ts';
 import { cpuMicrosOf, settle } from './lib/cpu.ts';
 import { type NginxInstance, nginxCommon, startNginx, startNginxUpstream } from './lib/nginx.ts';
@@ -131,6 +138,39 @@ http {
     PROXY_CPU,
   );
   return [a, b];
+}
+
+interface HandshakeTarget {
+  name: string;
+  port: number;
+  cert: string;
+  key: string;
+  pids(): number[];
+}
+
+/** New TLS 1.3 handshakes (one request each) for `seconds`: connections/s and the server's CPU µs per handshake. */
+async function handshakes(t: HandshakeTarget, seconds: number): Promise<{ perSecond: number; cpuMicros: number }> {
+  const before = cpuMicrosOf(t.pids());
+  const started = performance.now();
+  const out = execFileSync(
+    'taskset',
+    ['-c', LOAD_CPU, 'openssl', 's_time', '-connect', `127.0.0.1:${t.port}`, '-new', '-tls1_3', '-www', '/'].concat([
+      '-cert',
+      t.cert,
+      '-key',
+      t.key,
+      '-time',
+      String(seconds),
+    ]),
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await settle(t.pids());
+  const m = /(\d+) connections in [\d.]+s/.exec(out);
+  if (m === null) throw new Error(`${t.name}: openssl s_time printed no count:\n${out}`);
+  const n = Number(m[1]);
+  if (n === 0) throw new Error(`${t.name}: no connection completed:\n${out}`);
+  return { perSecond: n / elapsed, cpuMicros: (cpuMicrosOf(t.pids()) - before) / n };
 }
 
 async function main(): Promise<void> {
@@ -286,6 +326,57 @@ spec:
     console.log(`\nmTLS cost, trellis: ${ratio('trellis pair, mTLS', 'trellis pair, plaintext')}`);
     console.log(`mTLS cost, nginx:   ${ratio('nginx pair, mTLS', 'nginx pair, plaintext')}`);
     console.log(`trellis / nginx, mTLS: ${ratio('trellis pair, mTLS', 'nginx pair, mTLS')}`);
+
+    // New handshakes straight to proxy B: a mesh certificate for Trellis (as a sidecar gets one), the bench CA's for
+    // nginx.
+    const tokenText = token('bench-client')[1] as string;
+    const xds = [cp.xds];
+    const trust = await discoverControlPlaneTrust(xds, joinTokenHints(tokenText) as JoinTokenHints);
+    const key = await newWorkloadKey('bench-client');
+    const chain = await requestCertificate(xds, bootstrapCredentials(trust), key.csrPem, 0, { token: tokenText });
+    writeFileSync(path.join(dir, 'mesh-client.pem'), chain.join('\n'));
+    writeFileSync(path.join(dir, 'mesh-client.key'), key.keyPem, { mode: 0o600 });
+    const certs = path.join(dir, 'certs');
+    const hsTargets: HandshakeTarget[] = [
+      {
+        name: 'nginx B',
+        port: (nginxTls[1] as NginxInstance).port,
+        cert: path.join(certs, 'client.pem'),
+        key: path.join(certs, 'client.key'),
+        pids: () => (nginxTls[1] as NginxInstance).pids(),
+      },
+      {
+        name: 'trellis B',
+        port: tlsB.inboundPort,
+        cert: path.join(dir, 'mesh-client.pem'),
+        key: path.join(dir, 'mesh-client.key'),
+        pids: () => [pid(tlsB.child)],
+      },
+    ];
+    const hs = new Map(hsTargets.map((t) => [t.name, { rate: [] as number[], cpu: [] as number[] }]));
+    for (const t of hsTargets) await handshakes(t, 2); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? hsTargets : [...hsTargets].reverse();
+      for (const t of order) {
+        const r = await handshakes(t, SECONDS);
+        hs.get(t.name)?.rate.push(r.perSecond);
+        hs.get(t.name)?.cpu.push(r.cpuMicros);
+        console.error(`round ${round + 1}/${ROUNDS} ${t.name}: ${r.perSecond.toFixed(0)} handshakes/s`);
+      }
+    }
+    console.log(
+      `\nNew mTLS handshakes (TLS 1.3, client certificate, one request each; openssl s_time -new on CPU ${LOAD_CPU}), ${SECONDS}s x ${ROUNDS} rounds (medians)`,
+    );
+    console.log(['target'.padEnd(12), 'handshakes/s'.padStart(13), 'cpu µs/handshake (B)'.padStart(21)].join(' '));
+    for (const [name, row] of hs)
+      console.log(
+        [name.padEnd(12), fmt(median(row.rate)).padStart(13), fmt(median(row.cpu), 0).padStart(21)].join(' '),
+      );
+    const hsRate = (n: string) => median(hs.get(n)?.rate ?? []);
+    const hsCpu = (n: string) => median(hs.get(n)?.cpu ?? []);
+    console.log(
+      `trellis / nginx, new handshakes: ${fmt(hsRate('trellis B') / hsRate('nginx B'), 2)}x handshakes/s, ${fmt(hsCpu('trellis B') / hsCpu('nginx B'), 2)}x cpu/handshake`,
+    );
   } finally {
     for (const c of children) c.kill('SIGTERM');
     for (const s of stops) await s().catch(() => undefined);
