@@ -278,6 +278,38 @@ spec:
     expect((await get('/after')).status).to.equal(200);
   });
 
+  it('CONNECT tunnels go over mTLS too: a TCP tunnel reaches a STRICT service', async () => {
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: PeerAuthentication
+metadata: { name: tcp-strict }
+spec:
+  selector: { service: tcp-echo }
+  mtls: { mode: STRICT }
+`);
+    const handshakes = await stat('tcp', 'listener.inbound.ssl.handshake');
+    const tunnel = async (): Promise<string> => {
+      const socket = net.connect(mesh.sidecars.client.outboundPort, '127.0.0.1');
+      try {
+        return await new Promise<string>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.write('CONNECT tcp-echo:7000 HTTP/1.1\r\nHost: tcp-echo:7000\r\n\r\n');
+          let got = '';
+          socket.on('data', (d: Buffer) => {
+            got += d.toString();
+            if (/^HTTP\/1\.1 200/.test(got) && !got.includes('tunnelled')) socket.write('tunnelled\n');
+            if (got.includes('tunnelled\n')) resolve(got.slice(got.indexOf('\r\n\r\n') + 4));
+            if (/^HTTP\/1\.1 [45]/.test(got)) resolve(got);
+          });
+        });
+      } finally {
+        socket.destroy();
+      }
+    };
+    await eventually(async () => expect(await tunnel()).to.equal('tunnelled\n'), 100);
+    expect(await stat('tcp', 'listener.inbound.ssl.handshake')).to.be.above(handshakes);
+    expect(await stat('tcp', 'listener.inbound.plaintext_connections')).to.equal(0);
+  });
+
   it('active health checks reach STRICT hosts over mTLS (as traffic does): the hosts stay healthy', async () => {
     await mesh.apply(`apiVersion: trellis.dev/v1
 kind: TrafficPolicy

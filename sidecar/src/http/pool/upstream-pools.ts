@@ -3,7 +3,7 @@
 import type { Stats } from '../../common/stats.ts';
 import { countUpstreamBytes } from '../../listeners/connection-bytes.ts';
 import type { Cluster, ClusterLookup } from '../../upstream/cluster.ts';
-import { type Dialer, PLAINTEXT } from '../../upstream/dialer.ts';
+import { type Dialed, type Dialer, PLAINTEXT } from '../../upstream/dialer.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
 import { H1Pool } from './h1-pool.ts';
@@ -122,6 +122,14 @@ export class UpstreamPools {
       this.byCluster.set(cluster, pools);
     }
     return pools;
+  }
+
+  /**
+   * A connection of its own for a CONNECT tunnel (half-close allowed), through the same dialer as the pools: mesh mTLS
+   * where the cluster's transport socket says so for this endpoint, so tunnels reach STRICT services too.
+   */
+  dialTunnel(cluster: Cluster, host: Host): Dialed {
+    return this.dialer.dial(cluster, host, { allowHalfOpen: true });
   }
 
   private createPool(cluster: Cluster, host: Host): H1Pool {

@@ -1,6 +1,7 @@
-// CONNECT tunnels (HTTP/1.1 'connect' event and HTTP/2 CONNECT streams): route by authority, dial a host, splice with half-close.
+// CONNECT tunnels (HTTP/1.1 'connect' event and HTTP/2 CONNECT streams): route by authority, dial a host (mesh mTLS where
+// the cluster says so), splice with half-close.
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from 'node:http2';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { H2Encoder } from '../codec/downstream.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
@@ -134,7 +135,8 @@ function connectUpstream(
   ctx.stats.inc(names.rqTotal);
   hostAttemptStarted(host);
   seen?.attemptStarted(host, view.headers);
-  const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
+  const dialed = ctx.pools.dialTunnel(cluster, host);
+  const upstream = dialed.socket;
   let connected = false;
   let released = false;
   const release = (failed: boolean): void => {
@@ -147,7 +149,8 @@ function connectUpstream(
     () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
     cluster.config.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
   );
-  upstream.once('connect', () => {
+  // 'connect' in plaintext; 'secureConnect' over mesh mTLS, once the server's identity checked out.
+  upstream.once(dialed.ready, () => {
     clearTimeout(timer);
     connected = true;
     host.stats.activeConnections++;
