@@ -2,7 +2,8 @@
 // identity (`By=<our SPIFFE id>;Hash=<sha256>;URI=<theirs>`) where it is trusted, and never a client's own XFCC where
 // it is not (a plaintext caller cannot claim an identity). Applied before routing, so routes can match on it.
 
-import type { PeerIdentity } from '../../common/peer-identity.ts';
+import type { Socket } from 'node:net';
+import { type PeerIdentity, peerIdentityOf } from '../../common/peer-identity.ts';
 import type { ForwardClientCert } from '../../config/model.ts';
 import { type HeaderList, headerGet, headerRemove, headerSet } from './header-list.ts';
 
@@ -15,6 +16,15 @@ function element(peer: PeerIdentity, cfg: ForwardClientCert): string {
   parts.push(`Hash=${peer.peerHash}`);
   if (cfg.setUri) parts.push(`URI=${peer.peerUri}`);
   return parts.join(';');
+}
+
+/**
+ * XFCC for a request that came in on `socket`: every request path (streams, WebSocket upgrades, CONNECT) calls this
+ * before routes and filters read the headers. The connection's identity is looked up only when the mode uses it.
+ */
+export function applyConnectionClientCert(headers: HeaderList, socket: Socket, cfg: ForwardClientCert): void {
+  const uses = cfg.mode !== 'sanitize' && cfg.mode !== 'always-forward-only';
+  applyClientCertHeader(headers, uses ? peerIdentityOf(socket) : undefined, cfg);
 }
 
 /** Rewrites XFCC in place for a request that came over a connection with `peer` (undefined: not mTLS). */

@@ -4,7 +4,6 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { peerIdentityOf } from '../../common/peer-identity.ts';
 import type { RateLimitSpec } from '../../config/model.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import type { DownstreamEncoder, DownstreamEvents } from '../codec/downstream.ts';
@@ -15,7 +14,7 @@ import type { HttpContext } from '../context/http-context.ts';
 import { type BodyPipeSink, ResponseBodyPipe } from '../filter/body-pipe.ts';
 import { FilterRun, type FilterSink } from '../filter/chain.ts';
 import { type BodyTransform, RequestBodyError, type ResponseHead } from '../filter/filter.ts';
-import { applyClientCertHeader } from '../message/client-cert-header.ts';
+import { applyConnectionClientCert } from '../message/client-cert-header.ts';
 import { trustedClientAddress } from '../message/forwarded-headers.ts';
 import { GrpcStatus, grpcStatusForHttp, isGrpcContentType } from '../message/grpc.ts';
 import { type HeaderList, headerGet } from '../message/header-list.ts';
@@ -149,9 +148,7 @@ export class Exchange
     ctx.activeRequests++;
     // X-Forwarded-Client-Cert before anything reads the headers (filters, routes): a caller's verified identity, or
     // none (a client's own XFCC is dropped unless the mode trusts it).
-    const xfcc = ctx.hcm.forwardClientCert;
-    const trusted = xfcc.mode !== 'sanitize' && xfcc.mode !== 'always-forward-only';
-    applyClientCertHeader(view.headers, trusted ? peerIdentityOf(this.downstream) : undefined, xfcc);
+    applyConnectionClientCert(view.headers, this.downstream, ctx.hcm.forwardClientCert);
     enc.attach(this, ctx);
     const observer = ctx.observer;
     if (observer !== undefined || ctx.filters !== undefined) this.startMs = performance.now();

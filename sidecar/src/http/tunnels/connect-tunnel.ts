@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { H2Encoder } from '../codec/downstream.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
 import type { HttpContext } from '../context/http-context.ts';
+import { applyConnectionClientCert } from '../message/client-cert-header.ts';
 import { normalizePeerAddress } from '../message/forwarded-headers.ts';
 import { type LocalReply, ResponseFlag } from '../message/reply.ts';
 import { type H1Head, type RequestView, viewFromH1, viewFromH2 } from '../message/request-view.ts';
@@ -86,6 +87,8 @@ function openTunnel(
     down.isH2,
     down.stream,
   );
+  // Filters (and authorization) see the caller's verified identity, never a client's own claim.
+  applyConnectionClientCert(view.headers, down.socket, ctx.hcm.forwardClientCert);
   const target = resolveRoute(ctx, view, 'connect');
   seen?.routed(target.scope, 'reply' in target ? undefined : target.cluster.name);
   const refuse = (reply: LocalReply, scope: ResponseScope): void => {

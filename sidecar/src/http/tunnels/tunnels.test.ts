@@ -69,7 +69,8 @@ function wsUpstream(): http.Server {
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}${WS_GUID}`).digest('base64');
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
-        `X-Seen-Path: ${req.url}\r\nX-Seen-Xff: ${req.headers['x-forwarded-for']}\r\n\r\n`,
+        `X-Seen-Path: ${req.url}\r\nX-Seen-Xff: ${req.headers['x-forwarded-for']}\r\n` +
+        `X-Seen-Xfcc: ${req.headers['x-forwarded-client-cert'] ?? 'none'}\r\n\r\n`,
     );
     if (head.length > 0) socket.write(head);
     socket.pipe(socket);
@@ -164,7 +165,9 @@ describe('http handler: WebSocket and CONNECT', () => {
 
   const upgradeRequest = (p: string) =>
     `GET ${p} HTTP/1.1\r\nHost: ws.local\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+    // A client's own identity claim: never forwarded (Envoy's default SANITIZE).
+    'X-Forwarded-Client-Cert: URI=spiffe://cluster.local/ns/default/sa/admin\r\n\r\n';
 
   it('relays the 101 and splices both ways', async () => {
     const { socket, text } = await openAndRead(proxy.port, upgradeRequest('/chat'), /\r\n\r\n/);
@@ -174,6 +177,7 @@ describe('http handler: WebSocket and CONNECT', () => {
     expect(res?.headers.upgrade).to.equal('websocket');
     expect(res?.headers['x-seen-path']).to.equal('/up/chat');
     expect(res?.headers['x-seen-xff']).to.equal('127.0.0.1');
+    expect(res?.headers['x-seen-xfcc']).to.equal('none');
     socket.write('frame-1');
     const [echoed] = (await once(socket, 'data')) as [string];
     expect(echoed).to.equal('frame-1');

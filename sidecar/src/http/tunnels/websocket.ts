@@ -5,6 +5,7 @@ import type { Cluster } from '../../upstream/cluster.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import { clusterStatNames } from '../codec/http-stats.ts';
 import type { HttpContext } from '../context/http-context.ts';
+import { applyConnectionClientCert } from '../message/client-cert-header.ts';
 import { normalizePeerAddress } from '../message/forwarded-headers.ts';
 import { type HeaderList, headerGet } from '../message/header-list.ts';
 import { rawHead } from '../message/raw-response.ts';
@@ -34,6 +35,8 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     );
     return;
   }
+  // The caller's verified identity, or none: a client's own X-Forwarded-Client-Cert never rides an upgrade upstream.
+  applyConnectionClientCert(view.headers, socket, ctx.hcm.forwardClientCert);
   const peer = normalizePeerAddress(socket.remoteAddress);
   const seen = TunnelObservation.begin(ctx, view, peer, socket, false, socket);
   const target = resolveRoute(ctx, view, 'websocket');
