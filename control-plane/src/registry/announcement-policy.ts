@@ -3,7 +3,7 @@
 import { NODE_META } from '@trellis/node-contract';
 import type { ProxyStatus } from '../xds/proxy-status.ts';
 import type { Endpoint } from './endpoint.ts';
-import { peerIpOf } from './from-node.ts';
+import { grpcPeerIp } from './from-node.ts';
 
 export interface AnnouncementPolicy {
   /** Proxies on the plaintext xDS port may announce endpoints (`--xds-insecure-announce`; unauthenticated). */
@@ -23,8 +23,10 @@ export function announcementProblem(
   if (status.identity === undefined && !policy.allowPlaintext)
     return `${NODE_META.service}: a proxy on the plaintext xDS port may not announce endpoints (connect with a workload certificate: --join-token)`;
   if (policy.address === 'peer') {
-    const peerIp = peerIpOf(status.peer);
-    if (peerIp !== undefined && peerIp !== ep.address)
+    const peerIp = grpcPeerIp(status.peer);
+    if (peerIp === undefined)
+      return `${NODE_META.address}: the proxy's own address is unknown (peer ${JSON.stringify(status.peer)}), so no address can be checked`;
+    if (peerIp !== ep.address)
       return `${NODE_META.address}: ${ep.address} is not this proxy's own address ${peerIp} (a control plane behind NAT allows it with --announced-address any)`;
   }
   return undefined;

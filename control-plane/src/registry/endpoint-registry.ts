@@ -3,7 +3,7 @@ import type { ServiceResource } from '../resources/types.ts';
 import type { ProxyStatus, ProxyTracker } from '../xds/proxy-status.ts';
 import { type AnnouncementPolicy, announcementProblem } from './announcement-policy.ts';
 import type { Endpoint } from './endpoint.ts';
-import { endpointFromNode, peerIpOf } from './from-node.ts';
+import { endpointFromNode, grpcPeerIp } from './from-node.ts';
 import { type Claim, ClaimRank, contentOf, ServiceEndpoints } from './service-endpoints.ts';
 
 export interface EndpointRegistryOptions {
@@ -178,7 +178,7 @@ export class EndpointRegistry {
   attach(tracker: ProxyTracker): () => void {
     const connected = (status: ProxyStatus): void => {
       const { streamId, node } = status;
-      const ep = endpointFromNode(node, peerIpOf(status.peer));
+      const ep = endpointFromNode(node, grpcPeerIp(status.peer));
       if (ep === undefined) return;
       const error = 'error' in ep ? ep.error : this.opts.policy && announcementProblem(this.opts.policy, ep, status);
       if (error !== undefined) {

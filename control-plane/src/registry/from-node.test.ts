@@ -2,7 +2,7 @@
 
 import { NODE_META, type NodeInfo } from '@trellis/node-contract';
 import { expect } from 'chai';
-import { endpointFromNode, peerIpOf } from './from-node.ts';
+import { endpointFromNode, grpcPeerIp, peerIpOf } from './from-node.ts';
 
 function node(metadata: Record<string, unknown>, zone = ''): NodeInfo {
   return {
@@ -122,6 +122,26 @@ describe('peerIpOf', () => {
   for (const [peer, ip] of table) {
     it(`${JSON.stringify(peer)} → ${ip ?? 'undefined'}`, () => {
       expect(peerIpOf(peer)).to.equal(ip);
+    });
+  }
+});
+
+describe('grpcPeerIp (grpc-js getPeer: address:port, IPv6 unbracketed)', () => {
+  const table: [string | undefined, string | undefined][] = [
+    ['127.0.0.1:5000', '127.0.0.1'],
+    // The port is never read as the last group of an IPv6 address (a caller choosing its port would move its IP).
+    ['2001:db8::1:5678', '2001:db8::1'],
+    ['::1:43210', '::1'],
+    ['::ffff:10.0.0.1:443', '10.0.0.1'],
+    ['[fe80::1]:5000', 'fe80::1'],
+    ['ipv4:10.1.2.3:80', '10.1.2.3'],
+    ['10.0.0.9', undefined],
+    ['unix:/tmp/sock', undefined],
+    [undefined, undefined],
+  ];
+  for (const [peer, ip] of table) {
+    it(`${JSON.stringify(peer)} → ${ip ?? 'undefined'}`, () => {
+      expect(grpcPeerIp(peer)).to.equal(ip);
     });
   }
 });

@@ -16,6 +16,19 @@ export function peerIpOf(peer: string | undefined): string | undefined {
   return isIP(p) === 0 ? undefined : p;
 }
 
+/**
+ * The IP of a grpc-js server call's peer (`getPeer()`: `<remoteAddress>:<remotePort>`, IPv6 unbracketed, e.g.
+ * `2001:db8::1:5678`): the port is always stripped, never read as part of an IPv6 address. Undefined when it is not
+ * that form (the caller then fails closed).
+ */
+export function grpcPeerIp(peer: string | undefined): string | undefined {
+  if (peer === undefined) return undefined;
+  if (peer.startsWith('[') || peer.startsWith('ipv4:') || peer.startsWith('ipv6:')) return peerIpOf(peer);
+  const m = /^(.*):(\d{1,5})$/.exec(peer);
+  if (m === null || isIP(m[1] as string) === 0) return undefined;
+  return peerIpOf(m[1]);
+}
+
 function integerIn(value: unknown, min: number, max: number): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   return typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max ? n : undefined;

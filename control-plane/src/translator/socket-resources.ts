@@ -31,9 +31,17 @@ const NONE: SocketResourceBuilder = () => ({ listeners: [], clusters: [], routes
  * A Trellis sidecar gets outbound / inbound / per-upstream TCP listeners shaped by its node metadata.
  */
 export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder>> = {
-  proxyless: (index, state, _sidecar, _warn, proxyless) => {
+  proxyless: (index, state, _sidecar, warn, proxyless) => {
     if (proxyless?.server === undefined) return { listeners: [], clusters: [], routes: [] };
-    const listener = proxylessServerListener(index, proxyless.server, proxyless.mtls, state.identity);
+    const { server } = proxyless;
+    // STRICT without certificates: no Listener, so the server does not serve at all (never plaintext under STRICT).
+    if (state.identity !== undefined && !proxyless.mtls && index.mtlsModeOf(server.service) === 'strict') {
+      warn(
+        `proxyless server of ${server.service} at ${server.address}:${server.port}: the service is STRICT and the server announces no certificates (TRELLIS_MTLS): not served`,
+      );
+      return { listeners: [], clusters: [], routes: [] };
+    }
+    const listener = proxylessServerListener(index, server, proxyless.mtls, state.identity);
     return { listeners: [listener], clusters: [], routes: [] };
   },
   sidecar: (index, state, sidecar, warn) => {

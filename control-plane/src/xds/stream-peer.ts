@@ -34,10 +34,15 @@ export function streamPeerOf(
   return { transport: 'mtls', spiffeId: uris[0] as string };
 }
 
-/** A node on mTLS may claim (TRELLIS_SERVICE) only the service whose identity its certificate holds. */
+/**
+ * A node on mTLS must hold an identity of this mesh's trust domain (a root shared with another mesh must not let its
+ * workloads in), and may claim (TRELLIS_SERVICE) only the service whose identity its certificate holds.
+ */
 export function serviceBinding(trustDomain: string): NodeAuthorizer {
   return (node, peer) => {
     if (peer.transport !== 'mtls') return undefined;
+    if (!peer.spiffeId.startsWith(`spiffe://${trustDomain}/`))
+      return `the client certificate's identity ${peer.spiffeId} is not of trust domain ${trustDomain}`;
     const claimed = node.metadata[NODE_META.service];
     if (typeof claimed !== 'string' || claimed === '') return undefined;
     let expected: string;

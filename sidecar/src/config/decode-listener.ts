@@ -188,6 +188,12 @@ function filterChain(o: Obj, inspector: boolean): { chain: Obj; path: string; tl
         at(at('filter_chains', r), 'filters'),
         'the raw_buffer chain may not forward client certificate details (it has none)',
       );
+    // One connection manager serves both chains: a mode that trusts a client's own XFCC would trust plaintext ones.
+    if (enumName(rawHcm(tlsChain)?.['forward_client_cert_details'], 'SANITIZE') === 'ALWAYS_FORWARD_ONLY')
+      fail(
+        at(tpath, 'filters'),
+        'ALWAYS_FORWARD_ONLY is not supported on a listener that also takes plaintext (it would pass their XFCC)',
+      );
     const context = downstreamSocket(
       optObj(tlsChain['transport_socket'], at(tpath, 'transport_socket')),
       at(tpath, 'transport_socket'),

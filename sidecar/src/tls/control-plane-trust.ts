@@ -146,9 +146,10 @@ export function meshRootsOf(config: SidecarConfig): string[] {
 }
 
 /**
- * What the sidecar trusts the control plane with: the root its join token pinned, plus the mesh trust bundle the
- * control plane sends (over a channel that root authenticated). A root rotation adds the new root to the bundle
- * before the control plane's own certificate moves to it, so the sidecar follows it across control-plane restarts.
+ * What the sidecar trusts the control plane with: the root its join token pinned until the control plane sends the
+ * mesh trust bundle (over a channel that root authenticated), then that bundle. A root rotation adds the new root to
+ * the bundle before the control plane's own certificate moves to it, and drops the old one last: the sidecar follows
+ * it across control-plane restarts, and trusts the old root no more once the mesh does not.
  */
 export function followTrustBundle(
   trust: ControlPlaneTrust,
@@ -157,7 +158,8 @@ export function followTrustBundle(
 ): () => void {
   let current = '';
   const apply = (config: SidecarConfig): void => {
-    const roots = [...new Set([...pemCertificates(trust.rootPem), ...meshRootsOf(config)])];
+    const bundle = meshRootsOf(config);
+    const roots = bundle.length > 0 ? bundle : pemCertificates(trust.rootPem);
     const key = roots.join('\n');
     if (key === current) return;
     current = key;
