@@ -18,6 +18,23 @@ export interface EndpointRegistryOptions {
 interface Lingering {
   claim: Claim;
   timer: NodeJS.Timeout;
+  /** When it is dropped (ms since the epoch). */
+  until: number;
+}
+
+/** An announced endpoint and how long it may outlive its proxy's stream (what the endpoint store keeps). */
+export interface AnnouncedEndpoint {
+  ep: Endpoint;
+  /** Live: now + grace (it would linger that long once its stream ends); lingering: its deadline. */
+  until: number;
+}
+
+/**
+ * Whose announcement an endpoint is: the node id under the identity its stream proved. A node id alone is chosen by
+ * the client, so another identity reusing it must not replace, or keep from lingering, the first one's endpoint.
+ */
+function ownerOf(ep: Endpoint): string {
+  return `${ep.identity ?? ''}\u0000${ep.source}`;
 }
 
 function compare(a: string, b: string): number {
@@ -34,9 +51,9 @@ export class EndpointRegistry {
   private staticClaims: Claim[] = [];
   /** Live announcements by stream id. */
   private readonly live = new Map<string, Claim>();
-  /** Live streams per node id (a node may reconnect before its old stream closes). */
+  /** Live streams per owner (identity and node id; a node may reconnect before its old stream closes). */
   private readonly liveBySource = new Map<string, number>();
-  /** Endpoints of closed streams waiting out the grace period, by node id. */
+  /** Endpoints of closed streams waiting out the grace period, by owner. */
   private readonly lingering = new Map<string, Lingering>();
   private readonly services = new Map<string, ServiceEndpoints>();
   private readonly listeners = new Set<() => void>();
@@ -82,50 +99,57 @@ export class EndpointRegistry {
     const previous = this.live.get(streamId);
     if (previous) {
       changed = this.remove(previous) || changed;
-      this.countSource(previous.ep.source, -1);
+      this.countSource(ownerOf(previous.ep), -1);
     }
     this.live.set(streamId, claim);
-    this.countSource(ep.source, 1);
+    this.countSource(ownerOf(ep), 1);
     changed = this.add(claim) || changed;
-    const old = this.lingering.get(ep.source);
+    const old = this.lingering.get(ownerOf(ep));
     if (old) {
       clearTimeout(old.timer);
-      this.lingering.delete(ep.source);
+      this.lingering.delete(ownerOf(ep));
       changed = this.remove(old.claim) || changed;
     }
     if (changed) this.changed();
   }
 
-  /** Every endpoint proxies announce: live ones and those in their grace period (what a restart would lose). */
-  announced(): Endpoint[] {
-    return [...[...this.live.values()].map((c) => c.ep), ...[...this.lingering.values()].map((l) => l.claim.ep)];
+  /** Every endpoint proxies announce, live or in its grace period, with its deadline (what a restart would lose). */
+  announced(now = Date.now()): AnnouncedEndpoint[] {
+    return [
+      ...[...this.live.values()].map((c) => ({ ep: c.ep, until: now + this.opts.graceMs })),
+      ...[...this.lingering.values()].map((l) => ({ ep: l.claim.ep, until: l.until })),
+    ];
   }
 
   /**
    * Endpoints a previous run of the control plane had (endpoint-store.ts), back as if their proxies had just
-   * disconnected: each lingers for graceMs unless its node announces again, so a restart does not empty a service
-   * while its proxies reconnect. Nodes already connected keep what they announce now.
+   * disconnected: each lingers until its deadline (never longer: restarts cannot keep a dead endpoint alive) unless
+   * its node announces again, so a restart does not empty a service while its proxies reconnect. Nodes already
+   * connected keep what they announce now.
    */
-  restore(endpoints: readonly Endpoint[]): void {
+  restore(entries: readonly AnnouncedEndpoint[], now = Date.now()): void {
     let changed = false;
-    for (const ep of endpoints) {
-      if (ep.source === 'static' || this.liveBySource.has(ep.source) || this.lingering.has(ep.source)) continue;
-      if (this.opts.graceMs <= 0) continue;
-      changed = this.linger(ep) || changed;
+    for (const { ep, until } of entries) {
+      const owner = ownerOf(ep);
+      if (ep.source === 'static' || this.liveBySource.has(owner) || this.lingering.has(owner)) continue;
+      const left = Math.min(until - now, this.opts.graceMs);
+      if (left <= 0) continue;
+      changed = this.linger(ep, left, now) || changed;
     }
     if (changed) this.changed();
   }
 
-  /** Adds ep as a lingering claim of its node, dropped after graceMs; true when what a service publishes changed. */
-  private linger(ep: Endpoint): boolean {
+  /** Adds ep as a lingering claim of its owner, dropped after ms; true when what a service publishes changed. */
+  private linger(ep: Endpoint, ms = this.opts.graceMs, now = Date.now()): boolean {
+    const owner = ownerOf(ep);
     const lingeringClaim = this.claim(ClaimRank.Lingering, ep);
     const timer = setTimeout(() => {
-      if (this.lingering.get(ep.source)?.timer !== timer) return;
-      this.lingering.delete(ep.source);
+      if (this.lingering.get(owner)?.timer !== timer) return;
+      this.lingering.delete(owner);
       if (this.remove(lingeringClaim)) this.changed();
-    }, this.opts.graceMs);
+    }, ms);
     timer.unref();
-    this.lingering.set(ep.source, { claim: lingeringClaim, timer });
+    this.lingering.set(owner, { claim: lingeringClaim, timer, until: now + ms });
     return this.add(lingeringClaim);
   }
 
@@ -135,10 +159,10 @@ export class EndpointRegistry {
     if (!claim) return;
     const { ep } = claim;
     this.live.delete(streamId);
-    this.countSource(ep.source, -1);
+    this.countSource(ownerOf(ep), -1);
     let changed = false;
-    if (!this.liveBySource.has(ep.source) && this.opts.graceMs > 0) {
-      const prev = this.lingering.get(ep.source);
+    if (!this.liveBySource.has(ownerOf(ep)) && this.opts.graceMs > 0) {
+      const prev = this.lingering.get(ownerOf(ep));
       if (prev) {
         clearTimeout(prev.timer);
         changed = this.remove(prev.claim) || changed;
@@ -185,7 +209,9 @@ export class EndpointRegistry {
         this.opts.onInvalid?.({ streamId, nodeId: node.id, error });
         return;
       }
-      this.announce(streamId, ep as Endpoint);
+      const announced = ep as Endpoint;
+      if (status.identity !== undefined) announced.identity = status.identity;
+      this.announce(streamId, announced);
     };
     const unsubscribe = tracker.onEvent((e) => {
       if (e.type === 'connected') connected(e.status);
@@ -234,10 +260,10 @@ export class EndpointRegistry {
     return JSON.stringify((this.services.get(service)?.list() ?? []).map(contentOf));
   }
 
-  private countSource(source: string, delta: 1 | -1): void {
-    const n = (this.liveBySource.get(source) ?? 0) + delta;
-    if (n > 0) this.liveBySource.set(source, n);
-    else this.liveBySource.delete(source);
+  private countSource(owner: string, delta: 1 | -1): void {
+    const n = (this.liveBySource.get(owner) ?? 0) + delta;
+    if (n > 0) this.liveBySource.set(owner, n);
+    else this.liveBySource.delete(owner);
   }
 
   private changed(): void {

@@ -11,4 +11,6 @@ export interface Endpoint {
   source: string;
   /** The endpoint's proxy holds a mesh certificate and accepts mTLS (announced with TRELLIS_MTLS). */
   tls?: boolean;
+  /** The SPIFFE id the announcing proxy's stream proved (not published; it scopes the node id to its owner). */
+  identity?: string;
 }
