@@ -1,6 +1,7 @@
 // The workload certificate as files for gRPC's file_watcher certificate provider (proxyless gRPC, gRFC A29): the
 // chain, the key (mode 0600) and the trust bundle, each replaced atomically (written beside it, then renamed) so a
 // reader never sees half a file; rewritten on every rotation.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -11,9 +12,13 @@ export const CERT_FILES = {
   roots: 'root-cert.pem',
 } as const;
 
+/**
+ * Writes a fresh, unguessable temporary file (created exclusively: a file or symlink planted under that name makes it
+ * fail instead of writing through it), then renames it over `file`.
+ */
 function replace(file: string, text: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
+  const tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+  writeFileSync(tmp, text, { mode, flag: 'wx' });
   renameSync(tmp, file);
 }
 
