@@ -2,15 +2,19 @@
 // trellisctl), HTTP/1.1, gRPC, WebSocket and TCP go sidecar to sidecar over mTLS; a client without a mesh
 // certificate, or with one from another CA, cannot complete a handshake; PERMISSIVE takes plaintext on the same port;
 // a STRICT PeerAuthentication, applied under a load, refuses it with no failed mesh request.
+
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, webcrypto, type X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import WebSocket from 'ws';
+import { ensureCommands } from '../bench/lib/apt.ts';
 import { requestCertificate } from '../sidecar/src/tls/certificate-client.ts';
 import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
 import { newWorkloadKey } from '../sidecar/src/tls/workload-key.ts';
@@ -308,6 +312,90 @@ spec:
     await eventually(async () => expect(await tunnel()).to.equal('tunnelled\n'), 100);
     expect(await stat('tcp', 'listener.inbound.ssl.handshake')).to.be.above(handshakes);
     expect(await stat('tcp', 'listener.inbound.plaintext_connections')).to.equal(0);
+  });
+
+  it('openssl s_client against a STRICT inbound port: no certificate and a foreign one fail, a mesh one is served', async () => {
+    // web is STRICT since the test before (its PeerAuthentication stays).
+    ensureCommands({ openssl: 'openssl' });
+    const port = mesh.sidecars.webV1.inboundPort;
+    const dir = mkdtempSync(path.join(tmpdir(), 'trellis-s-client-'));
+    try {
+      const file = (name: string, text: string): string => {
+        writeFileSync(path.join(dir, name), text, { mode: 0o600 });
+        return path.join(dir, name);
+      };
+      // What a workload holds: a certificate from the mesh CA for its join token.
+      const token = (await mesh.ctl(['token', 'create', '--service', 'tester'])).stdout.trim();
+      const key = await newWorkloadKey('tester');
+      const ca = [`127.0.0.1:${mesh.xdsPort}`];
+      const trust = await discoverControlPlaneTrust(ca, joinTokenHints(token) as JoinTokenHints);
+      const chain = await requestCertificate(ca, bootstrapCredentials(trust), key.csrPem, 0, { token });
+      const mesh1 = ['-cert', file('mesh.pem', chain.join('\n')), '-key', file('mesh.key', key.keyPem)];
+      // Another CA's certificate claiming a mesh identity.
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          path.join(dir, 'other.key'),
+          '-out',
+          path.join(dir, 'other.pem'),
+          '-subj',
+          '/CN=other',
+          '-addext',
+          'subjectAltName=URI:spiffe://cluster.local/ns/default/sa/client',
+        ],
+        { stdio: 'ignore' },
+      );
+      const other = ['-cert', path.join(dir, 'other.pem'), '-key', path.join(dir, 'other.key')];
+      // One TLS 1.3 handshake, then whatever the server says within `ms` (TLS 1.3: a refused client certificate
+      // surfaces as an alert after the handshake; an accepted one gets the server's session tickets).
+      const sClient = (extra: string[], ms: number): string => {
+        const r = spawnSync(
+          'openssl',
+          [
+            's_client',
+            '-connect',
+            `127.0.0.1:${port}`,
+            '-tls1_3',
+            '-CAfile',
+            file('root.pem', trust.rootPem),
+            '-ign_eof',
+            ...extra,
+          ],
+          { input: '', encoding: 'utf8', timeout: ms },
+        );
+        return `${r.stdout}${r.stderr}`;
+      };
+      const none = sClient([], 10_000);
+      expect(none).to.match(/alert certificate required/);
+      expect(none).to.not.contain('New Session Ticket');
+      // Another CA's certificate: the connection is closed without a session ticket (the handshake never completes).
+      expect(sClient(other, 10_000)).to.not.contain('New Session Ticket');
+      const ok = sClient(mesh1, 2000);
+      expect(ok).to.match(/Verify return code: 0 \(ok\)/);
+      expect(ok).to.contain('Post-Handshake New Session Ticket arrived');
+      expect(ok).to.not.match(/alert|errno=/);
+      // The certificate served: web's SPIFFE id, within the CA's default lifetime (24 h).
+      const served = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(ok)?.[0] ?? '';
+      const text = execFileSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-enddate'], {
+        input: served,
+        encoding: 'utf8',
+      });
+      expect(text).to.contain('URI:spiffe://cluster.local/ns/default/sa/web');
+      const notAfter = Date.parse(/notAfter=(.+)/.exec(text)?.[1] ?? '');
+      expect(notAfter - Date.now()).to.be.within(0, 24 * 3600_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('active health checks reach STRICT hosts over mTLS (as traffic does): the hosts stay healthy', async () => {
