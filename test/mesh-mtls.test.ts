@@ -10,14 +10,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import { ensureCommands } from '../bench/lib/apt.ts';
-import { requestCertificate } from '../sidecar/src/tls/certificate-client.ts';
-import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
-import { newWorkloadKey } from '../sidecar/src/tls/workload-key.ts';
 import { eventually } from './helpers/eventually.ts';
 import { echoClient } from './helpers/grpc-echo.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
@@ -191,12 +187,8 @@ describe('mesh mTLS between sidecars (end to end)', function () {
     expect(other.ok).to.equal(false);
     // A certificate from the mesh CA (a join token, as any workload gets one) is accepted, and the server proves web's
     // identity with a certificate within the CA's default lifetime (24 h).
-    const token = (await mesh.ctl(['token', 'create', '--service', 'tester'])).stdout.trim();
-    const key = await newWorkloadKey('tester');
-    const ca = [`127.0.0.1:${mesh.xdsPort}`];
-    const trust = await discoverControlPlaneTrust(ca, joinTokenHints(token) as JoinTokenHints);
-    const chain = await requestCertificate(ca, bootstrapCredentials(trust), key.csrPem, 0, { token });
-    const ok = await handshake(port, { key: key.keyPem, cert: chain.join('\n') });
+    const { keyPem, chain } = await mesh.workloadCertificate('tester');
+    const ok = await handshake(port, { key: keyPem, cert: chain.join('\n') });
     if (!ok.ok) throw new Error(ok.error);
     expect(ok.peer.subjectAltName).to.equal('URI:spiffe://cluster.local/ns/default/sa/web');
     expect(Date.parse(ok.peer.validTo) - Date.now()).to.be.within(0, 24 * 3600_000);
@@ -325,12 +317,8 @@ spec:
         return path.join(dir, name);
       };
       // What a workload holds: a certificate from the mesh CA for its join token.
-      const token = (await mesh.ctl(['token', 'create', '--service', 'tester'])).stdout.trim();
-      const key = await newWorkloadKey('tester');
-      const ca = [`127.0.0.1:${mesh.xdsPort}`];
-      const trust = await discoverControlPlaneTrust(ca, joinTokenHints(token) as JoinTokenHints);
-      const chain = await requestCertificate(ca, bootstrapCredentials(trust), key.csrPem, 0, { token });
-      const mesh1 = ['-cert', file('mesh.pem', chain.join('\n')), '-key', file('mesh.key', key.keyPem)];
+      const { keyPem, chain, rootPem } = await mesh.workloadCertificate('tester');
+      const mesh1 = ['-cert', file('mesh.pem', chain.join('\n')), '-key', file('mesh.key', keyPem)];
       // Another CA's certificate claiming a mesh identity.
       execFileSync(
         'openssl',
@@ -367,7 +355,7 @@ spec:
             `127.0.0.1:${port}`,
             '-tls1_3',
             '-CAfile',
-            file('root.pem', trust.rootPem),
+            file('root.pem', rootPem),
             '-ign_eof',
             ...extra,
           ],

@@ -6,13 +6,9 @@ import { webcrypto } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import { PLUGIN_FILES } from '../control-plane/src/identity/mesh-ca.ts';
-import { requestCertificate } from '../sidecar/src/tls/certificate-client.ts';
-import { bootstrapCredentials, discoverControlPlaneTrust } from '../sidecar/src/tls/control-plane-trust.ts';
-import { newWorkloadKey } from '../sidecar/src/tls/workload-key.ts';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
 import { type Mesh, startMesh } from './helpers/mesh.ts';
@@ -131,11 +127,7 @@ describe('mesh CA root rotation with overlapping trust bundles (end to end, unde
 
   it('R1 → R1+R2 → signing under R2 → R2 alone: zero failed requests; then an R1 certificate is refused', async () => {
     // A certificate of the old root, kept to try at the end (as a workload that missed the rotation would hold).
-    const token = (await mesh.ctl(['token', 'create', '--service', 'client'])).stdout.trim();
-    const ca = [`127.0.0.1:${mesh.xdsPort}`];
-    const trust = await discoverControlPlaneTrust(ca, joinTokenHints(token) as JoinTokenHints);
-    const key = await newWorkloadKey('client');
-    const stale = await requestCertificate(ca, bootstrapCredentials(trust), key.csrPem, 3600, { token });
+    const { keyPem, chain: stale } = await mesh.workloadCertificate('client', 3600);
 
     let running = true;
     const failures: string[] = [];
@@ -165,7 +157,7 @@ describe('mesh CA root rotation with overlapping trust bundles (end to end, unde
       const socket = tls.connect({
         host: '127.0.0.1',
         port: mesh.sidecars.webV1.inboundPort,
-        key: key.keyPem,
+        key: keyPem,
         cert: stale.join('\n'),
         rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],

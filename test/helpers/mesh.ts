@@ -2,7 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
 import { freePort } from '../../bench/lib/ports.ts';
+import { requestCertificate } from '../../sidecar/src/tls/certificate-client.ts';
+import { bootstrapCredentials, discoverControlPlaneTrust } from '../../sidecar/src/tls/control-plane-trust.ts';
+import { newWorkloadKey } from '../../sidecar/src/tls/workload-key.ts';
 import { type App, startHttpApp, startTcpEcho } from './apps.ts';
 import { type EchoBackend, startEchoBackend } from './grpc-echo.ts';
 import { BIN, type ControlPlaneProcess, run, startControlPlaneProcess } from './processes.ts';
@@ -26,6 +30,14 @@ export interface Mesh {
   /** Local port on the client's loopback that tunnels to the tcp-echo service. */
   tcpLocalPort: number;
   apply(yaml: string): Promise<void>;
+  /**
+   * A certificate from the mesh CA for `service`, as a workload gets one (join token, the control plane trusted by the
+   * token's pin); `ttlSeconds` 0: the CA's default. Also the control plane's pinned root.
+   */
+  workloadCertificate(
+    service: string,
+    ttlSeconds?: number,
+  ): Promise<{ keyPem: string; chain: string[]; rootPem: string }>;
   ctl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Restarts the control plane on the same data dir and port (with more flags, later ones winning). */
   restartControlPlane(extraArgs?: string[]): Promise<void>;
@@ -148,6 +160,16 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
     tcpLocalPort,
     apply,
     ctl,
+    async workloadCertificate(service: string, ttlSeconds = 0) {
+      const r = await ctl(['token', 'create', '--service', service]);
+      if (r.code !== 0) throw new Error(`trellisctl token create failed: ${r.stderr}`);
+      const token = r.stdout.trim();
+      const at = [`127.0.0.1:${xdsPort}`];
+      const trust = await discoverControlPlaneTrust(at, joinTokenHints(token) as JoinTokenHints);
+      const key = await newWorkloadKey(service);
+      const chain = await requestCertificate(at, bootstrapCredentials(trust), key.csrPem, ttlSeconds, { token });
+      return { keyPem: key.keyPem, chain, rootPem: trust.rootPem };
+    },
     async stopControlPlane() {
       await cp.daemon.stop();
     },
