@@ -22,7 +22,7 @@ COPY packages/identity/src packages/identity/src
 COPY proto proto
 COPY control-plane/bin control-plane/bin
 COPY control-plane/src control-plane/src
-RUN mkdir /data /tokens && chown node:node /data /tokens
+RUN mkdir /data && chown node:node /data
 USER node
 ENV TRELLIS_DATA_DIR=/data TRELLIS_XDS_HOST=0.0.0.0 TRELLIS_API_HOST=0.0.0.0
 VOLUME /data

@@ -106,9 +106,10 @@ describe('docker-compose.yml', function () {
       expect(nodeIds.has(flags.nodeId ?? ''), `node id ${flags.nodeId} used twice`).to.equal(false);
       nodeIds.add(flags.nodeId ?? '');
       expect(flags.xds, `${sidecarName} xDS`).to.deep.equal(['control-plane:18000']);
-      // Its join token, made by mesh-tokens into the volume it mounts: xDS over mTLS, STRICT mTLS between sidecars.
-      expect(flags.joinTokenFile, `${sidecarName} TRELLIS_JOIN_TOKEN_FILE`).to.equal(`/tokens/${flags.service}`);
-      expect(sidecar.volumes, sidecarName).to.include('mesh-tokens:/tokens:ro');
+      // Its own service's join token, made by mesh-tokens into a volume only that service's sidecars mount: xDS over
+      // mTLS, STRICT mTLS between sidecars.
+      expect(flags.joinTokenFile, `${sidecarName} TRELLIS_JOIN_TOKEN_FILE`).to.equal('/token/join-token');
+      expect(sidecar.volumes, sidecarName).to.deep.equal([`token-${flags.service}:/token:ro`]);
       expect(sidecar.depends_on?.['mesh-tokens']?.condition).to.equal('service_completed_successfully');
       tokenServices.add(flags.service);
       expect(env['OTEL_EXPORTER_OTLP_ENDPOINT'], sidecarName).to.equal('http://jaeger:4318');
@@ -144,11 +145,12 @@ describe('docker-compose.yml', function () {
     }
     // mesh-tokens makes a token for exactly the services the sidecars front, into their volume.
     const tokens = compose.services['mesh-tokens'] as ComposeService;
-    expect(tokens.volumes).to.include('mesh-tokens:/tokens:rw');
     const script = (tokens.command ?? []).join(' ');
     const made = /for s in ([\w -]+); do/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
     expect(made.sort()).to.deep.equal([...tokenServices].sort());
     expect(script).to.contain('token create --service');
+    expect(script).to.contain('"/tokens/$$s/join-token"');
+    for (const service of tokenServices) expect(tokens.volumes).to.include(`token-${service}:/tokens/${service}:rw`);
   });
 
   it('starts the control plane with flags it has, and applies demo/config/mesh.yaml with the real trellisctl', async () => {
