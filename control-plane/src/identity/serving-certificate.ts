@@ -54,7 +54,8 @@ export class ServingCertificate {
     this.provider.setIdentity(issued.keyPem, issued.chain);
     this.#notAfter = issued.notAfter.getTime();
     this.#logger.info({ notAfter: issued.notAfter.toISOString() }, 'xDS serving certificate issued');
-    this.#arm(Math.max(1000, (this.#notAfter - Date.now()) / 2));
+    // At least a minute apart: near the CA's own expiry the half-life shrinks towards nothing.
+    this.#arm(Math.max(60_000, (this.#notAfter - Date.now()) / 2));
   }
 
   #arm(delayMs: number): void {
