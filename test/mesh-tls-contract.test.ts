@@ -1,5 +1,6 @@
 // The mesh mTLS contract between the two sides: what the control plane translates for a sidecar holding a workload
-// certificate, through protobuf and back, is what the sidecar's decoders read (TLS per endpoint, the listener's mode).
+// certificate, through protobuf and back, is what the sidecar's decoders read (TLS per endpoint, the listener's mode,
+// the trust bundle secret).
 import { anyOf, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import type { Endpoint } from '../control-plane/src/registry/endpoint.ts';
@@ -8,6 +9,7 @@ import { translate } from '../control-plane/src/translator/translate.ts';
 import { decodeCluster } from '../sidecar/src/config/decode-cluster.ts';
 import { decodeClusterLoadAssignment } from '../sidecar/src/config/decode-endpoint.ts';
 import { decodeListener } from '../sidecar/src/config/decode-listener.ts';
+import { decodeSecret } from '../sidecar/src/config/decode-secret.ts';
 import type { Decoded } from '../sidecar/src/config/decode-values.ts';
 import { upstreamTls } from '../sidecar/src/upstream/dialer.ts';
 
@@ -53,7 +55,7 @@ describe('mesh mTLS: control plane output as the sidecar reads it', () => {
       requireClientCertificate: true,
       sans: [{ prefix: 'spiffe://mesh.test/' }],
     });
-    expect(listener?.tls?.context.trustedCa).to.equal(BUNDLE);
+    expect(listener?.tls?.context.trust).to.deep.equal({ secret: 'ROOTCA' });
     expect(listener?.filter.type).to.equal('http');
   });
 
@@ -79,7 +81,16 @@ describe('mesh mTLS: control plane output as the sidecar reads it', () => {
     expect(tlsOf('10.0.0.1')).to.deep.include({
       alpn: ['http/1.1'],
       sans: [{ exact: 'spiffe://mesh.test/ns/default/sa/web' }],
+      trust: { secret: 'ROOTCA' },
     });
     expect(tlsOf('10.0.0.2')).to.equal(undefined);
+  });
+
+  it('the trust bundle: the Secret ROOTCA, read over SDS', () => {
+    const [secret] = res.secret;
+    expect(roundTrip(TYPE_URLS.secret, secret as Record<string, unknown>, decodeSecret)).to.deep.equal({
+      name: 'ROOTCA',
+      trustedCa: BUNDLE,
+    });
   });
 });

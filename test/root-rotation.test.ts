@@ -1,7 +1,8 @@
 // Root rotation with overlapping trust bundles, as docs/security.md's runbook does it, under a bounded load: the mesh
 // trusts the old root R1 alone, then R1 and the new root R2, then signs under R2, then trusts R2 alone. Every step is a
 // control-plane restart on plug-in CA files; sidecars follow (their trust in the control plane grows with the bundle
-// it sends them), certificates rotate, and no request fails. A certificate of the old root is refused at the end.
+// it sends them), certificates rotate, and no request fails. A certificate of the old root is refused at the end. The
+// bundle travels over SDS: adding a root changes the Secret ROOTCA only, no cluster or listener.
 import { webcrypto } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -107,6 +108,27 @@ describe('mesh CA root rotation with overlapping trust bundles (end to end, unde
     return Number(/^tls\.workload_cert\.rotations: (\d+)$/m.exec(text)?.[1] ?? 0);
   };
 
+  /** The version of each resource the client sidecar holds (by type and name), and the roots its ROOTCA holds. */
+  const held = async (): Promise<{ versions: Map<string, string>; roots: number }> => {
+    type Resource = { name: string; version: string; resource: { validation_context?: { trusted_ca?: object } } };
+    const { xds: dump } = (await (await mesh.sidecars.client.admin('/config_dump')).json()) as {
+      xds: { types: { typeUrl: string; resources: Resource[] }[] };
+    };
+    const versions = new Map<string, string>();
+    let roots = 0;
+    for (const t of dump.types) {
+      for (const r of t.resources) {
+        versions.set(`${t.typeUrl.slice(t.typeUrl.lastIndexOf('.') + 1)} ${r.name}`, r.version);
+        // The admin dump gives bytes as base64.
+        const bytes = (r.resource.validation_context?.trusted_ca as { inline_bytes?: string } | undefined)
+          ?.inline_bytes;
+        if (r.name === 'ROOTCA' && bytes !== undefined)
+          roots = Buffer.from(bytes, 'base64').toString().split('BEGIN CERTIFICATE').length - 1;
+      }
+    }
+    return { versions, roots };
+  };
+
   /** Restarts the control plane on `dir`, then waits until every sidecar is back and has rotated `n` times since. */
   async function step(dir: string, n: number): Promise<void> {
     const names = Object.keys(mesh.sidecars) as (keyof Mesh['sidecars'])[];
@@ -142,7 +164,16 @@ describe('mesh CA root rotation with overlapping trust bundles (end to end, unde
       }),
     );
     try {
+      const before = await held();
+      expect(before.roots).to.equal(1);
       await step(dirs.both, 1); // trust R1 and R2; still signed under R1
+      // Only the Secret changed, no cluster, listener or route (versions are content hashes: they survive the restart).
+      const after = await held();
+      expect(after.roots).to.equal(2);
+      const changed = [...after.versions]
+        .filter(([k, v]) => before.versions.get(k) !== v && !k.startsWith('ClusterLoadAssignment '))
+        .map(([k]) => k);
+      expect(changed).to.deep.equal(['Secret ROOTCA']);
       await step(dirs.signNew, 2); // signed under R2 (every certificate replaced), both still trusted
       await step(dirs.new, 1); // R2 alone
     } finally {

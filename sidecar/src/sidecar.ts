@@ -121,7 +121,10 @@ export class Sidecar {
     this.logLevels = new LogLevels(options.logger);
     this.accessLogWriters = new LogWriters((path, err) => this.logger.error({ err, path }, 'access log write failed'));
     // Mesh mTLS: the workload certificate (when the sidecar has an identity) for upstream and inbound TLS.
-    const meshTls = new MeshTls(options.identity ?? NO_IDENTITY);
+    const meshTls = new MeshTls(
+      options.identity ?? NO_IDENTITY,
+      (secret) => this.relay.current().secrets.get(secret)?.trustedCa,
+    );
     const dialer = new Dialer((config) => meshTls.client(config));
     this.clusters = new ClusterManager({
       stats: this.stats,

@@ -1,5 +1,5 @@
 // Cross-resource reference checks for a snapshot: listeners → route configurations, EDS clusters → endpoints,
-// routes → clusters. Works on the plain Envoy objects (snake_case, '@type' on nested Any).
+// routes → clusters, transport sockets → the secrets they read over ADS (SDS). Works on the plain Envoy objects (snake_case, '@type' on nested Any).
 
 import type { XdsTypeKey } from '@trellis/xds-protos';
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
@@ -70,6 +70,31 @@ function edsName(cluster: Obj): string | undefined {
   return str(obj(cluster['eds_cluster_config'])?.['service_name']) || str(cluster['name']);
 }
 
+/** The names of the secrets a transport socket's TLS context reads over ADS (sds_config.ads). */
+function adsSecrets(socket: Obj | undefined): string[] {
+  const common = obj(obj(socket?.['typed_config'])?.['common_tls_context']);
+  if (common === undefined) return [];
+  const configs = [
+    ...list(common['tls_certificate_sds_secret_configs']),
+    ...[obj(obj(common['combined_validation_context'])?.['validation_context_sds_secret_config'])],
+    ...[obj(common['validation_context_sds_secret_config'])],
+  ];
+  return configs.flatMap((c) => (c !== undefined && obj(obj(c['sds_config'])?.['ads']) ? [str(c['name'])] : []));
+}
+
+/** Every transport socket of a listener (its filter chains) or a cluster (its socket and socket matches). */
+function transportSockets(resource: Obj): Obj[] {
+  const chains = [...list(resource['filter_chains'])];
+  const fallback = obj(resource['default_filter_chain']);
+  if (fallback) chains.push(fallback);
+  const sockets = [
+    ...chains.map((c) => obj(c['transport_socket'])),
+    obj(resource['transport_socket']),
+    ...list(resource['transport_socket_matches']).map((m) => obj(m['transport_socket'])),
+  ];
+  return sockets.filter((s): s is Obj => s !== undefined);
+}
+
 /** Consistency errors of a set of resources by type; empty when every reference resolves. */
 export function consistencyErrors(byType: (type: XdsTypeKey) => ReadonlyMap<string, XdsResource>): string[] {
   const errors: string[] = [];
@@ -91,6 +116,15 @@ export function consistencyErrors(byType: (type: XdsTypeKey) => ReadonlyMap<stri
       }
       const inline = obj(hcm['route_config']);
       if (inline) checkTargets(`listener "${name}" inline route configuration`, inline);
+    }
+  }
+  const secrets = byType('secret');
+  for (const type of ['listener', 'cluster'] as const) {
+    for (const [name, resource] of byType(type)) {
+      for (const secret of new Set(transportSockets(resource.object).flatMap(adsSecrets))) {
+        if (!secrets.has(secret))
+          errors.push(`${type} "${name}" reads secret "${secret}" over ADS, which is not in the snapshot`);
+      }
     }
   }
   for (const [name, route] of routes) checkTargets(`route configuration "${name}"`, route.object);

@@ -104,5 +104,28 @@ describe('Snapshot', () => {
         'route configuration "split" (virtual host "split") routes to cluster "orders-v2", which is not in the snapshot',
       ]);
     });
+
+    it('reports a secret a transport socket reads over ADS (SDS) that the snapshot lacks', () => {
+      const tls = {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+          common_tls_context: {
+            tls_certificate_sds_secret_configs: [{ name: 'default' }],
+            combined_validation_context: {
+              default_validation_context: {},
+              validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: { ads: {} } },
+            },
+          },
+        },
+      };
+      const cluster = { name: 'web', type: 'STATIC', transport_socket_matches: [{ name: 'm', transport_socket: tls }] };
+      const lacking = Snapshot.fromObjects('1', { cluster: [cluster] });
+      expect(lacking.consistent()).to.deep.equal([
+        'cluster "web" reads secret "ROOTCA" over ADS, which is not in the snapshot',
+      ]);
+      const secret = { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: 'x' } } };
+      expect(Snapshot.fromObjects('1', { cluster: [cluster], secret: [secret] }).consistent()).to.deep.equal([]);
+    });
   });
 });

@@ -43,6 +43,7 @@ function translated(mode: MeshIdentity['mode'], mtls: boolean, peerAuthenticatio
   for (const l of res.listener) anyOf(TYPE_URLS.listener, l);
   for (const c of res.cluster) anyOf(TYPE_URLS.cluster, c);
   for (const e of res.endpoint) anyOf(TYPE_URLS.endpoint, e);
+  for (const x of res.secret) anyOf(TYPE_URLS.secret, x);
   return res;
 }
 
@@ -70,9 +71,14 @@ describe('mesh mTLS translation', () => {
     const common = tls['common_tls_context'] as Obj;
     expect(common['alpn_protocols']).to.deep.equal(['http/1.1']);
     expect(common['tls_certificate_sds_secret_configs']).to.deep.equal([{ name: 'default' }]);
-    expect((common['validation_context'] as Obj)['match_typed_subject_alt_names']).to.deep.equal([
+    const combined = common['combined_validation_context'] as Obj;
+    expect((combined['default_validation_context'] as Obj)['match_typed_subject_alt_names']).to.deep.equal([
       { san_type: 'URI', matcher: { exact: 'spiffe://mesh.test/ns/default/sa/web' } },
     ]);
+    expect(combined['validation_context_sds_secret_config']).to.deep.equal({
+      name: 'ROOTCA',
+      sds_config: { ads: {}, resource_api_version: 'V3' },
+    });
     expect(tls).to.not.have.property('sni');
     const db = named(translated('permissive', true).cluster, 'db|5432');
     const dbTls = (((db['transport_socket_matches'] as Obj[])[0] as Obj)['transport_socket'] as Obj)[
@@ -100,13 +106,20 @@ describe('mesh mTLS translation', () => {
     expect(hcmOf(chains[1])).to.not.have.property('forward_client_cert_details');
     const down = ((chains[0] as Obj)['transport_socket'] as Obj)['typed_config'] as Obj;
     expect(down['require_client_certificate']).to.deep.equal({ value: true });
-    const validation = (down['common_tls_context'] as Obj)['validation_context'] as Obj;
-    expect(validation['match_typed_subject_alt_names']).to.deep.equal([
+    const combined = (down['common_tls_context'] as Obj)['combined_validation_context'] as Obj;
+    expect((combined['default_validation_context'] as Obj)['match_typed_subject_alt_names']).to.deep.equal([
       { san_type: 'URI', matcher: { prefix: 'spiffe://mesh.test/' } },
     ]);
-    expect(Buffer.from(String((validation['trusted_ca'] as Obj)['inline_bytes']), 'base64').toString()).to.equal(
-      BUNDLE,
-    );
+    expect((combined['validation_context_sds_secret_config'] as Obj)['name']).to.equal('ROOTCA');
+  });
+
+  it('the trust bundle travels as the Secret ROOTCA (SDS over ADS), only to sidecars holding a certificate', () => {
+    const [secret, ...more] = translated('permissive', true).secret;
+    expect(more).to.deep.equal([]);
+    expect((secret as Obj)['name']).to.equal('ROOTCA');
+    const trusted = ((secret as Obj)['validation_context'] as Obj)['trusted_ca'] as Obj;
+    expect(Buffer.from(String(trusted['inline_bytes']), 'base64').toString()).to.equal(BUNDLE);
+    expect(translated('permissive', false).secret).to.deep.equal([]);
   });
 
   it('STRICT inbound: one TLS chain; a sidecar without a certificate gets no TLS at all', () => {

@@ -1,6 +1,8 @@
 // Mesh mTLS as Envoy transport sockets, for sidecars that hold a workload certificate: clusters take TLS to endpoints
 // marked tlsMode=mesh (their proxy holds one too) and plaintext to the rest (auto mTLS); the inbound listener
-// terminates mTLS, and in PERMISSIVE mode also takes plaintext on the same port (told apart by tls_inspector).
+// terminates mTLS, and in PERMISSIVE mode also takes plaintext on the same port (told apart by tls_inspector). The
+// trust bundle travels over SDS (the Secret `ROOTCA` on ADS), so a root rotation changes one resource, not every
+// cluster and listener.
 
 import { serviceSpiffeId } from '@trellis/identity';
 import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
@@ -16,13 +18,17 @@ export interface MeshIdentity {
   mode: 'permissive' | 'strict';
 }
 
-/** The workload certificate's secret name: each proxy provides it itself (keys never leave the proxy). */
+/**
+ * The workload certificate's secret name: each proxy provides it itself (keys never leave the proxy), as a secret
+ * with no sds_config (Envoy: a static secret of that name; Istio's istio-agent serves the same name).
+ */
 export const WORKLOAD_SECRET = 'default';
+/** The trust bundle's secret name (as Istio's), served over ADS. */
+export const TRUST_BUNDLE_SECRET = 'ROOTCA';
 
 export { serviceSpiffeId };
 
 function commonTlsContext(
-  identity: MeshIdentity,
   alpn: readonly string[],
   san: { exact: string } | { prefix: string },
 ): Record<string, unknown> {
@@ -30,11 +36,30 @@ function commonTlsContext(
     tls_params: { tls_minimum_protocol_version: 'TLSv1_3' },
     ...(alpn.length > 0 ? { alpn_protocols: [...alpn] } : {}),
     tls_certificate_sds_secret_configs: [{ name: WORKLOAD_SECRET }],
-    validation_context: {
-      trusted_ca: { inline_bytes: Buffer.from(identity.trustBundle).toString('base64') },
-      match_typed_subject_alt_names: [{ san_type: 'URI', matcher: san }],
+    combined_validation_context: {
+      default_validation_context: { match_typed_subject_alt_names: [{ san_type: 'URI', matcher: san }] },
+      validation_context_sds_secret_config: {
+        name: TRUST_BUNDLE_SECRET,
+        sds_config: { ads: {}, resource_api_version: 'V3' },
+      },
     },
   };
+}
+
+const bundleSecrets = new Map<string, Record<string, unknown>>();
+
+/** The Secret `ROOTCA`: the mesh trust bundle as a validation context (one object per bundle). */
+export function trustBundleSecret(identity: MeshIdentity): Record<string, unknown> {
+  let secret = bundleSecrets.get(identity.trustBundle);
+  if (secret === undefined) {
+    if (bundleSecrets.size > 4) bundleSecrets.clear();
+    secret = {
+      name: TRUST_BUNDLE_SECRET,
+      validation_context: { trusted_ca: { inline_bytes: Buffer.from(identity.trustBundle).toString('base64') } },
+    };
+    bundleSecrets.set(identity.trustBundle, secret);
+  }
+  return secret;
 }
 
 /** ALPN by the cluster's protocol: h2 for HTTP2/GRPC ports, http/1.1 for HTTP, none for TCP. */
@@ -56,7 +81,7 @@ export function withMeshTls(
   protocol: string | undefined,
   identity: MeshIdentity,
 ): Record<string, unknown> {
-  const key = `${identity.trustDomain}\n${identity.trustBundle}`;
+  const key = identity.trustDomain;
   let byCluster = tlsClusters.get(key);
   if (byCluster === undefined) {
     if (tlsClusters.size > 4) tlsClusters.clear();
@@ -67,7 +92,7 @@ export function withMeshTls(
   if (done !== undefined) return done;
   const upstream = {
     '@type': typeUrl(EXTENSION_TYPES.upstreamTlsContext),
-    common_tls_context: commonTlsContext(identity, alpnOf(protocol), {
+    common_tls_context: commonTlsContext(alpnOf(protocol), {
       exact: serviceSpiffeId(identity.trustDomain, service),
     }),
   };
@@ -129,7 +154,7 @@ export function inboundWithMeshTls(
   const [chain] = listener['filter_chains'] as Record<string, unknown>[];
   const downstream = {
     '@type': typeUrl(EXTENSION_TYPES.downstreamTlsContext),
-    common_tls_context: commonTlsContext(identity, protocol === 'TCP' ? [] : ['h2', 'http/1.1'], {
+    common_tls_context: commonTlsContext(protocol === 'TCP' ? [] : ['h2', 'http/1.1'], {
       prefix: `spiffe://${identity.trustDomain}/`,
     }),
     require_client_certificate: { value: true },

@@ -7,7 +7,7 @@ import { buildListeners } from './listeners.ts';
 import { memoizedResources } from './memo.ts';
 import { type ClusterKey, indexMesh } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
-import { type MeshIdentity, withMeshTls } from './mesh-tls.ts';
+import { type MeshIdentity, trustBundleSecret, withMeshTls } from './mesh-tls.ts';
 import { byString } from './names.ts';
 import { proxylessMtlsCluster } from './proxyless-tls.ts';
 import { buildRouteConfigurations } from './routes.ts';
@@ -58,7 +58,7 @@ export function translateWithWarnings(
       ...memoizedResources(`routes:${client}`, state, (w) => buildRouteConfigurations(index, state, client, w), warn),
       ...socket.routes,
     ].sort(byName),
-    secret: [],
+    secret: identity === undefined ? [] : [trustBundleSecret(identity)],
   };
   return { resources, warnings: [...warnings] };
 }

@@ -1,11 +1,12 @@
 // Envoy TLS transport sockets as the sidecar runs them: UpstreamTlsContext (clusters, per endpoint by
 // transport_socket_matches), DownstreamTlsContext (listener filter chains); the workload certificate is the secret
-// `default` the sidecar holds itself, the trust bundle inline in the validation context.
+// `default` the sidecar holds itself, the trust bundle a Secret read over ADS (SDS) or inline.
 import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import {
   anyTypeName,
   at,
   fail,
+  isObj,
   type Obj,
   objList,
   optObj,
@@ -20,6 +21,7 @@ import type {
   SanMatcher,
   TlsContextConfig,
   TransportSocketMatch,
+  TrustSource,
   UpstreamTlsConfig,
 } from './model.ts';
 
@@ -46,26 +48,87 @@ function sanMatchers(v: unknown, path: string): SanMatcher[] {
   });
 }
 
+/** PEM roots of a validation context's trusted_ca (inline_bytes or inline_string). */
+export function trustedCaOf(ca: Obj, path: string): string {
+  let pem: string;
+  const bytes = ca['inline_bytes'];
+  // bytes arrive base64 in JSON form, as a Uint8Array inside an expanded Any.
+  if (typeof bytes === 'string') pem = Buffer.from(bytes, 'base64').toString('utf8');
+  else if (bytes instanceof Uint8Array) pem = Buffer.from(bytes).toString('utf8');
+  else if (typeof ca['inline_string'] === 'string') pem = ca['inline_string'];
+  else return fail(path, 'expected inline_bytes or inline_string (PEM roots)');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail(path, 'holds no PEM certificate');
+  return pem;
+}
+
+/** An SdsSecretConfig the sidecar can read: a name, and over ADS (the only secret source it has). */
+function adsSecretName(o: Obj, path: string): string {
+  const name = str(o['name']);
+  if (name === '') fail(at(path, 'name'), 'expected a secret name');
+  const sds = reqObj(o['sds_config'], at(path, 'sds_config'));
+  if (!isObj(sds['ads'])) fail(at(path, 'sds_config'), 'the sidecar reads secrets over ADS only (sds_config.ads)');
+  return name;
+}
+
+/**
+ * Where the roots come from: validation_context (inline trusted_ca), validation_context_sds_secret_config (a Secret
+ * over ADS), or combined_validation_context (SAN matchers here, roots from the Secret), with the SAN matchers.
+ */
+function validation(c: Obj, cpath: string): { trust: TrustSource; sans: SanMatcher[] } {
+  const given = ['validation_context', 'validation_context_sds_secret_config', 'combined_validation_context'].filter(
+    (f) => c[f] !== undefined,
+  );
+  if (given.length !== 1)
+    fail(
+      cpath,
+      'expected one of validation_context, validation_context_sds_secret_config, combined_validation_context',
+    );
+  if (c['validation_context'] !== undefined) {
+    const vpath = at(cpath, 'validation_context');
+    const v = reqObj(c['validation_context'], vpath);
+    const trustedCa = trustedCaOf(reqObj(v['trusted_ca'], at(vpath, 'trusted_ca')), at(vpath, 'trusted_ca'));
+    return {
+      trust: { inline: trustedCa },
+      sans: sanMatchers(v['match_typed_subject_alt_names'], at(vpath, 'match_typed_subject_alt_names')),
+    };
+  }
+  if (c['validation_context_sds_secret_config'] !== undefined) {
+    const spath = at(cpath, 'validation_context_sds_secret_config');
+    return {
+      trust: { secret: adsSecretName(reqObj(c['validation_context_sds_secret_config'], spath), spath) },
+      sans: [],
+    };
+  }
+  const kpath = at(cpath, 'combined_validation_context');
+  const k = reqObj(c['combined_validation_context'], kpath);
+  const dpath = at(kpath, 'default_validation_context');
+  const d = optObj(k['default_validation_context'], dpath) ?? {};
+  for (const field of Object.keys(d)) {
+    if (field !== 'match_typed_subject_alt_names')
+      fail(at(dpath, field), 'not supported by the sidecar (the roots come from the secret; SAN matchers go here)');
+  }
+  const spath = at(kpath, 'validation_context_sds_secret_config');
+  return {
+    trust: { secret: adsSecretName(reqObj(k['validation_context_sds_secret_config'], spath), spath) },
+    sans: sanMatchers(d['match_typed_subject_alt_names'], at(dpath, 'match_typed_subject_alt_names')),
+  };
+}
+
 function commonTlsContext(o: Obj, path: string): TlsContextConfig {
   const c = reqObj(o['common_tls_context'], at(path, 'common_tls_context'));
   const cpath = at(path, 'common_tls_context');
-  for (const field of [
-    'tls_certificates',
-    'tls_certificate_provider_instance',
-    'combined_validation_context',
-    'validation_context_sds_secret_config',
-  ]) {
+  for (const field of ['tls_certificates', 'tls_certificate_provider_instance']) {
     if (c[field] !== undefined)
-      fail(
-        at(cpath, field),
-        'not supported by the sidecar (the workload certificate is `default`, the trust bundle inline)',
-      );
+      fail(at(cpath, field), `not supported by the sidecar (its certificate is the secret "${WORKLOAD_SECRET}")`);
   }
-  const secrets = objList(c['tls_certificate_sds_secret_configs'], at(cpath, 'tls_certificate_sds_secret_configs'));
+  const spath = at(cpath, 'tls_certificate_sds_secret_configs');
+  const secrets = objList(c['tls_certificate_sds_secret_configs'], spath);
   if (secrets.length !== 1 || str(secrets[0]?.['name']) !== WORKLOAD_SECRET)
+    fail(spath, `expected the one workload certificate secret "${WORKLOAD_SECRET}"`);
+  if (secrets[0]?.['sds_config'] !== undefined)
     fail(
-      at(cpath, 'tls_certificate_sds_secret_configs'),
-      `expected the one workload certificate secret "${WORKLOAD_SECRET}"`,
+      at(at(spath, 0), 'sds_config'),
+      "the workload certificate is the sidecar's own (its key never leaves it): give the name only",
     );
   const params = optObj(c['tls_params'], at(cpath, 'tls_params'));
   const versionName = str(params?.['tls_minimum_protocol_version'], 'TLS_AUTO');
@@ -75,23 +138,12 @@ function commonTlsContext(o: Obj, path: string): TlsContextConfig {
       at(at(cpath, 'tls_params'), 'tls_minimum_protocol_version'),
       `expected TLSv1_2 or TLSv1_3, got ${versionName}`,
     );
-  const v = reqObj(c['validation_context'], at(cpath, 'validation_context'));
-  const vpath = at(cpath, 'validation_context');
-  const ca = reqObj(v['trusted_ca'], at(vpath, 'trusted_ca'));
-  let trustedCa: string;
-  const bytes = ca['inline_bytes'];
-  // bytes arrive base64 in JSON form, as a Uint8Array inside an expanded Any.
-  if (typeof bytes === 'string') trustedCa = Buffer.from(bytes, 'base64').toString('utf8');
-  else if (bytes instanceof Uint8Array) trustedCa = Buffer.from(bytes).toString('utf8');
-  else if (typeof ca['inline_string'] === 'string') trustedCa = ca['inline_string'];
-  else return fail(at(vpath, 'trusted_ca'), 'expected inline_bytes or inline_string (PEM roots)');
-  if (!trustedCa.includes('-----BEGIN CERTIFICATE-----')) fail(at(vpath, 'trusted_ca'), 'holds no PEM certificate');
-  return {
-    alpn: strList(c['alpn_protocols'], at(cpath, 'alpn_protocols')),
-    minVersion,
-    trustedCa,
-    sans: sanMatchers(v['match_typed_subject_alt_names'], at(vpath, 'match_typed_subject_alt_names')),
-  };
+  return { alpn: strList(c['alpn_protocols'], at(cpath, 'alpn_protocols')), minVersion, ...validation(c, cpath) };
+}
+
+/** The secrets a TLS context reads over ADS (its trust bundle's). */
+export function secretsOf(config: TlsContextConfig): string[] {
+  return 'secret' in config.trust ? [config.trust.secret] : [];
 }
 
 /** A transport socket: plaintext (undefined) or an UpstreamTlsContext. */

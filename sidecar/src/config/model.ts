@@ -533,12 +533,22 @@ export type NetworkFilter = { type: 'http'; http: HttpConnectionManagerConfig } 
 /** A URI SAN matcher (SPIFFE ids): exact or prefix. */
 export type SanMatcher = { exact: string } | { prefix: string };
 
+/** Where a TLS context's roots come from: inline PEM, or the Secret of that name read over ADS (SDS). */
+export type TrustSource = { inline: string } | { secret: string };
+
+/** A Secret read over SDS: a trust bundle (the sidecar's own certificate never comes from the control plane). */
+export interface SecretConfig {
+  name: string;
+  /** PEM roots. */
+  trustedCa: string;
+}
+
 /** What both sides of mesh TLS share: ALPN, the minimum version, the roots to trust, the peer SANs accepted. */
 export interface TlsContextConfig {
   alpn: string[];
   minVersion: 'TLSv1.2' | 'TLSv1.3';
-  /** PEM roots (the mesh trust bundle). */
-  trustedCa: string;
+  /** The roots (the mesh trust bundle). */
+  trust: TrustSource;
   /** The peer certificate must carry a URI SAN matching one of these (none: any certificate from the roots). */
   sans: SanMatcher[];
 }
@@ -780,6 +790,8 @@ export interface SidecarConfig {
   routes: ReadonlyMap<string, RouteConfig>;
   clusters: ReadonlyMap<string, ClusterConfig>;
   endpoints: ReadonlyMap<string, ClusterLoadAssignmentConfig>;
+  /** Secrets read over SDS (trust bundles), by name. */
+  secrets: ReadonlyMap<string, SecretConfig>;
 }
 
 export const EMPTY_CONFIG: SidecarConfig = {
@@ -787,4 +799,5 @@ export const EMPTY_CONFIG: SidecarConfig = {
   routes: new Map(),
   clusters: new Map(),
   endpoints: new Map(),
+  secrets: new Map(),
 };

@@ -11,7 +11,7 @@ import {
   type MemoryCertificateProvider,
 } from '@trellis/identity';
 import type { ConfigSource } from '../config/config-source.ts';
-import type { SidecarConfig } from '../config/model.ts';
+import type { SidecarConfig, TlsContextConfig } from '../config/model.ts';
 
 export interface ControlPlaneTrust {
   /** The pinned root (PEM). */
@@ -134,14 +134,19 @@ function pemCertificates(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
 
-/** The mesh trust bundle a configuration carries (its listeners' and clusters' validation contexts), deduplicated. */
+/**
+ * The mesh trust bundle a configuration carries (the roots its listeners' and clusters' TLS contexts trust: inline,
+ * or the SDS secret they name), deduplicated.
+ */
 export function meshRootsOf(config: SidecarConfig): string[] {
   const roots = new Set<string>();
-  for (const l of config.listeners.values())
-    if (l.tls !== undefined) for (const p of pemCertificates(l.tls.context.trustedCa)) roots.add(p);
+  const add = (context: TlsContextConfig): void => {
+    const pem = 'inline' in context.trust ? context.trust.inline : config.secrets.get(context.trust.secret)?.trustedCa;
+    for (const p of pemCertificates(pem ?? '')) roots.add(p);
+  };
+  for (const l of config.listeners.values()) if (l.tls !== undefined) add(l.tls.context);
   for (const c of config.clusters.values())
-    for (const m of c.transportSockets ?? [])
-      if (m.tls !== undefined) for (const p of pemCertificates(m.tls.trustedCa)) roots.add(p);
+    for (const m of c.transportSockets ?? []) if (m.tls !== undefined) add(m.tls);
   return [...roots];
 }
 

@@ -24,7 +24,7 @@ async function certWith(uri: string): Promise<X509Certificate> {
 const config = (requireClientCertificate: boolean): DownstreamTlsConfig => ({
   alpn: [],
   minVersion: 'TLSv1.3',
-  trustedCa: '',
+  trust: { inline: '' },
   sans: [{ prefix: 'spiffe://mesh.test/' }],
   requireClientCertificate,
 });

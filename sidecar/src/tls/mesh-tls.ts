@@ -1,5 +1,6 @@
 // Mesh TLS for the data path: secure contexts from the workload certificate (rebuilt when it rotates) and a config's
-// trust bundle, TLS client options that verify the peer's SPIFFE id, and the server side's peer check.
+// trust bundle (inline, or the SDS secret it names, followed when it changes), TLS client options that verify the
+// peer's SPIFFE id, and the server side's peer check.
 import type { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type { DownstreamTlsConfig, SanMatcher, TlsContextConfig, UpstreamTlsConfig } from '../config/model.ts';
@@ -24,32 +25,47 @@ export function sanMatches(uris: readonly string[], matchers: readonly SanMatche
   return uris.some((u) => matchers.some((m) => ('exact' in m ? u === m.exact : u.startsWith(m.prefix))));
 }
 
+/** The PEM roots of a trust bundle secret received over SDS; undefined while it has not arrived. */
+export type TrustBundles = (secret: string) => string | undefined;
+
+/** Secure contexts kept per certificate (distinct bundle × minimum version pairs: a handful in practice). */
+const MAX_CONTEXTS = 16;
+
 export class MeshTls {
   readonly #source: CertificateSource;
+  readonly #bundles: TrustBundles;
   /** Secure contexts by trust bundle and minimum version, for the certificate they were made with. */
   #contexts = new Map<string, tls.SecureContext>();
   #madeFor: WorkloadCertificate | undefined;
 
-  constructor(source: CertificateSource) {
+  constructor(source: CertificateSource, bundles: TrustBundles) {
     this.#source = source;
+    this.#bundles = bundles;
   }
 
-  /** The context for `config`'s roots with the current certificate; undefined while the sidecar holds none. */
+  /** A context's roots now: inline, or its secret's current content (a new bundle takes effect on new connections). */
+  roots(config: TlsContextConfig): string | undefined {
+    return 'inline' in config.trust ? config.trust.inline : this.#bundles(config.trust.secret);
+  }
+
+  /** The context for `config`'s roots with the current certificate; undefined while either is missing. */
   #context(config: TlsContextConfig): tls.SecureContext | undefined {
     const cert = this.#source.current;
-    if (cert === undefined) return undefined;
+    const roots = this.roots(config);
+    if (cert === undefined || roots === undefined) return undefined;
     if (cert !== this.#madeFor) {
       // A rotation: new connections take the new certificate; open ones keep theirs.
       this.#contexts = new Map();
       this.#madeFor = cert;
     }
-    const key = `${config.minVersion}\n${config.trustedCa}`;
+    const key = `${config.minVersion}\n${roots}`;
     let context = this.#contexts.get(key);
     if (context === undefined) {
+      if (this.#contexts.size >= MAX_CONTEXTS) this.#contexts.clear();
       context = tls.createSecureContext({
         key: cert.keyPem,
         cert: cert.chainPem.join('\n'),
-        ca: config.trustedCa,
+        ca: roots,
         minVersion: config.minVersion,
       });
       this.#contexts.set(key, context);
@@ -57,7 +73,7 @@ export class MeshTls {
     return context;
   }
 
-  /** Options for tls.connect to an upstream of `config`; undefined while the sidecar holds no certificate. */
+  /** Options for tls.connect to an upstream of `config`; undefined while the certificate or the roots are missing. */
   client(config: UpstreamTlsConfig): tls.ConnectionOptions | undefined {
     const secureContext = this.#context(config);
     if (secureContext === undefined) return undefined;
@@ -78,17 +94,21 @@ export class MeshTls {
 
   /**
    * tls.Server options for a listener's TLS (the certificate, the roots, the client certificate rule), and the
-   * certificate they hold (a new one after a rotation); undefined while the sidecar holds no certificate.
+   * certificate and roots they hold (new ones after a rotation); undefined while either is missing.
    */
-  server(config: DownstreamTlsConfig): { options: tls.TlsOptions; cert: WorkloadCertificate } | undefined {
+  server(
+    config: DownstreamTlsConfig,
+  ): { options: tls.TlsOptions; cert: WorkloadCertificate; roots: string } | undefined {
     const cert = this.#source.current;
-    if (cert === undefined) return undefined;
+    const roots = this.roots(config);
+    if (cert === undefined || roots === undefined) return undefined;
     return {
       cert,
+      roots,
       options: {
         key: cert.keyPem,
         cert: cert.chainPem.join('\n'),
-        ca: config.trustedCa,
+        ca: roots,
         minVersion: config.minVersion,
         requestCert: true,
         rejectUnauthorized: config.requireClientCertificate,

@@ -33,11 +33,19 @@ class TlsTerminator implements ConnectionHandler {
   readonly #mesh: MeshTls;
   readonly #stats: Stats;
   readonly #prefix: string;
-  /** Connections still deciding or shaking hands (the inner handler counts the rest). */
+  /** Connections still deciding plaintext or TLS (the inner handler counts those it was handed). */
   readonly #pending = new Set<Socket>();
+  /**
+   * Connections shaking hands, by peer address and port: the tls.Server hands on a new TLSSocket over the raw one,
+   * and the peer's address and port (unique among a listener's open connections) tell which raw socket it wraps.
+   */
+  readonly #handshaking = new Map<string, Socket>();
   #draining = false;
-  /** The tls.Server of the current workload certificate (replaced after a rotation; old connections keep theirs). */
-  #tlsServer: { cert: WorkloadCertificate; server: tls.Server } | undefined;
+  /**
+   * The tls.Server of the current workload certificate and trust bundle (replaced after a rotation of either; old
+   * connections keep theirs).
+   */
+  #tlsServer: { cert: WorkloadCertificate; roots: string; server: tls.Server } | undefined;
   readonly #resumePlaintext: boolean;
 
   constructor(inner: ConnectionHandler, listener: ListenerConfig, config: ListenerTls, mesh: MeshTls, stats: Stats) {
@@ -93,10 +101,17 @@ class TlsTerminator implements ConnectionHandler {
   #terminate(socket: Socket): void {
     const server = this.#server();
     if (server === undefined) {
-      // No workload certificate (yet): nothing to terminate TLS with.
+      // No workload certificate or trust bundle (yet): nothing to terminate TLS with.
       this.#stats.inc(`${this.#prefix}ssl.no_certificate`);
       socket.destroy();
       return;
+    }
+    const peer = peerKey(socket);
+    if (peer !== undefined) {
+      this.#handshaking.set(peer, socket);
+      socket.once('close', () => {
+        if (this.#handshaking.get(peer) === socket) this.#handshaking.delete(peer);
+      });
     }
     server.emit('connection', socket);
   }
@@ -104,9 +119,12 @@ class TlsTerminator implements ConnectionHandler {
   #server(): tls.Server | undefined {
     const made = this.#mesh.server(this.#tls.context);
     if (made === undefined) return undefined;
-    if (this.#tlsServer !== undefined && this.#tlsServer.cert === made.cert) return this.#tlsServer.server;
+    const held = this.#tlsServer;
+    if (held !== undefined && held.cert === made.cert && held.roots === made.roots) return held.server;
     const server = tls.createServer({ ...made.options, handshakeTimeout: HANDSHAKE_MS });
     server.on('secureConnection', (secure: tls.TLSSocket) => {
+      const peer = peerKey(secure);
+      if (peer !== undefined) this.#handshaking.delete(peer);
       // Handed on even while draining: the connection manager answers it and closes (a fresh connection of a
       // caller's pool must not be cut before its first request).
       if (!peerAccepted(secure.getPeerX509Certificate(), secure.authorized, this.#tls.context)) {
@@ -121,7 +139,7 @@ class TlsTerminator implements ConnectionHandler {
       this.#stats.inc(`${this.#prefix}ssl.connection_error`);
       secure.destroy();
     });
-    this.#tlsServer = { cert: made.cert, server };
+    this.#tlsServer = { cert: made.cert, roots: made.roots, server };
     return server;
   }
 
@@ -132,8 +150,14 @@ class TlsTerminator implements ConnectionHandler {
   }
 
   activeConnections(): number {
-    return this.#inner.activeConnections() + this.#pending.size;
+    return this.#inner.activeConnections() + this.#pending.size + this.#handshaking.size;
   }
+}
+
+/** `address:port` of the peer; undefined once the socket is gone. */
+function peerKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}:${remotePort}`;
 }
 
 function destroyOnError(this: Socket): void {

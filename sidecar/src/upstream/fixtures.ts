@@ -59,6 +59,7 @@ export function sidecarConfig(parts: {
     routes: new Map(),
     clusters: new Map((parts.clusters ?? []).map((c) => [c.name, c])),
     endpoints: new Map((parts.endpoints ?? []).map((e) => [e.clusterName, e])),
+    secrets: new Map(),
   };
 }
 

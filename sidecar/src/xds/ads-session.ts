@@ -12,18 +12,19 @@ export interface ResponseOutcome {
   result: { error: string } | { changed: boolean };
 }
 
-/** The RDS and EDS names the accepted listeners and clusters reference. */
+/** The RDS, EDS and SDS names the accepted listeners and clusters reference. */
 export interface References {
   routes: ReadonlySet<string>;
   endpoints: ReadonlySet<string>;
+  secrets: ReadonlySet<string>;
 }
 
 export interface AdsSession {
-  /** Sends the stream's first requests (the node on the first one): wildcard CDS and LDS, then RDS/EDS by name. */
+  /** Sends the stream's first requests (the node on the first one): wildcard CDS and LDS, then RDS/EDS/SDS by name. */
   start(refs: References): void;
   /** Applies a response to the store, then ACKs or NACKs it; undefined for a type the client never asked for. */
   onResponse(response: unknown): ResponseOutcome | undefined;
-  /** Subscribes to newly referenced RDS/EDS names and unsubscribes from ones no longer referenced. */
+  /** Subscribes to newly referenced RDS/EDS/SDS names and unsubscribes from ones no longer referenced. */
   subscribe(refs: References): void;
 }
 

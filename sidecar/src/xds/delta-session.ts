@@ -1,4 +1,4 @@
-// Incremental (Delta) ADS from the client side: wildcard LDS/CDS, named RDS/EDS subscribe/unsubscribe,
+// Incremental (Delta) ADS from the client side: wildcard LDS/CDS, named RDS/EDS/SDS subscribe/unsubscribe,
 // initial_resource_versions on every new stream, ACK/NACK by nonce.
 import { TYPE_URLS } from '@trellis/xds-protos';
 import type { DeltaResponse } from './ads-call.ts';
@@ -12,7 +12,7 @@ export class DeltaSession implements AdsSession {
   readonly #write: (request: Obj) => void;
   readonly #store: ResourceStore;
   #node: Obj | undefined;
-  /** RDS/EDS names subscribed on this stream; undefined until the type's first request. */
+  /** RDS/EDS/SDS names subscribed on this stream; undefined until the type's first request. */
   readonly #subscribed = new Map<ResourceType, Set<string>>();
 
   constructor(write: (request: Obj) => void, store: ResourceStore, node: Obj) {
@@ -63,6 +63,7 @@ export class DeltaSession implements AdsSession {
 
   subscribe(refs: References): void {
     for (const [type, wanted] of [
+      ['secret', refs.secrets],
       ['endpoint', refs.endpoints],
       ['route', refs.routes],
     ] as const) {

@@ -114,6 +114,43 @@ describe('ResourceStore', () => {
     expect(store.versions('endpoint')).to.deep.equal({});
   });
 
+  it('follows the trust bundle secret the TLS contexts read over SDS: waits for it, swaps it without touching them', () => {
+    const pem = (n: string) => `-----BEGIN CERTIFICATE-----\nMII${n}\n-----END CERTIFICATE-----\n`;
+    const secret = (n: string) => ({ name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: pem(n) } } });
+    const tls = edsCluster('a|1', {
+      transport_socket: {
+        name: 'envoy.transport_sockets.tls',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+          common_tls_context: {
+            tls_certificate_sds_secret_configs: [{ name: 'default' }],
+            validation_context_sds_secret_config: { name: 'ROOTCA', sds_config: { ads: {} } },
+          },
+        },
+      },
+    });
+    const store = new ResourceStore();
+    store.apply(sotw('cluster', '1', [tls]));
+    store.apply(sotw('listener', '1', []));
+    store.apply(sotw('endpoint', '1', [loadAssignment('a|1')]));
+    expect([...store.references().secrets]).to.deep.equal(['ROOTCA']);
+    expect(store.missing()).to.deep.equal(['secret ROOTCA']);
+    store.apply({ ...sotw('secret', '1', [secret('A')]), subscribed: new Set(['ROOTCA']) });
+    expect(store.missing()).to.deep.equal([]);
+    const first = store.build();
+    expect(first.secrets.get('ROOTCA')?.trustedCa).to.equal(pem('A'));
+    expect(store.apply({ ...sotw('secret', '2', [secret('B')]), subscribed: new Set(['ROOTCA']) })).to.deep.equal({
+      changed: true,
+    });
+    const second = store.build();
+    expect(second.secrets.get('ROOTCA')?.trustedCa).to.equal(pem('B'));
+    expect(second.clusters.get('a|1')).to.equal(first.clusters.get('a|1'));
+    // No cluster reads it any more: forgotten.
+    store.apply(sotw('cluster', '2', []));
+    store.retain('secret', store.references().secrets);
+    expect(store.build().secrets.size).to.equal(0);
+  });
+
   it('rejects a Delta resource whose name differs from its body', () => {
     const store = new ResourceStore();
     const r = store.apply({

@@ -1,29 +1,36 @@
 // The xDS client's accepted resources per type: validates each response as a whole, tracks what listeners and
-// clusters reference, knows when the config is complete, and builds the immutable SidecarConfig from it.
+// clusters reference (route configurations, load assignments, SDS secrets), knows when the config is complete, and
+// builds the immutable SidecarConfig from it.
 import { type AnyMessage, decodeAny, TYPE_URLS } from '@trellis/xds-protos';
 import { decodeCluster } from '../config/decode-cluster.ts';
 import { decodeClusterLoadAssignment } from '../config/decode-endpoint.ts';
 import { decodeListener } from '../config/decode-listener.ts';
 import { decodeRouteConfiguration } from '../config/decode-route.ts';
+import { decodeSecret } from '../config/decode-secret.ts';
+import { secretsOf } from '../config/decode-tls.ts';
 import type { Decoded, Obj } from '../config/decode-values.ts';
 import type {
   ClusterConfig,
   ClusterLoadAssignmentConfig,
   ListenerConfig,
   RouteConfig,
+  SecretConfig,
   SidecarConfig,
 } from '../config/model.ts';
 import { EMPTY_CONFIG } from '../config/model.ts';
 
 /** The xDS types the sidecar subscribes to, in make-before-break order. */
-export type ResourceType = 'cluster' | 'endpoint' | 'listener' | 'route';
-export const RESOURCE_TYPES: readonly ResourceType[] = ['cluster', 'endpoint', 'listener', 'route'];
+export type ResourceType = 'cluster' | 'endpoint' | 'listener' | 'route' | 'secret';
+export const RESOURCE_TYPES: readonly ResourceType[] = ['cluster', 'endpoint', 'listener', 'route', 'secret'];
+/** The types asked for by name, following what listeners and clusters reference. */
+export type NamedType = 'route' | 'endpoint' | 'secret';
 
 interface Model {
   listener: ListenerConfig | null;
   route: RouteConfig;
   cluster: ClusterConfig;
   endpoint: ClusterLoadAssignmentConfig;
+  secret: SecretConfig;
 }
 
 const DECODERS: { [K in ResourceType]: (o: Obj, version: string) => Decoded<Model[K]> } = {
@@ -31,6 +38,7 @@ const DECODERS: { [K in ResourceType]: (o: Obj, version: string) => Decoded<Mode
   route: decodeRouteConfiguration,
   cluster: decodeCluster,
   endpoint: decodeClusterLoadAssignment,
+  secret: decodeSecret,
 };
 
 const KIND: Readonly<Record<ResourceType, string>> = {
@@ -38,6 +46,7 @@ const KIND: Readonly<Record<ResourceType, string>> = {
   route: 'route configuration',
   cluster: 'cluster',
   endpoint: 'cluster load assignment',
+  secret: 'secret',
 };
 
 /** One response's content for a type, whatever the protocol. */
@@ -112,6 +121,7 @@ export class ResourceStore {
     route: emptyState(),
     cluster: emptyState(),
     endpoint: emptyState(),
+    secret: emptyState(),
   };
   #config: SidecarConfig = EMPTY_CONFIG;
   #dirty = false;
@@ -191,23 +201,30 @@ export class ResourceStore {
     return out;
   }
 
-  /** Route configurations the listeners use over RDS, and load assignments the EDS clusters read. */
-  references(): { routes: Set<string>; endpoints: Set<string> } {
+  /**
+   * Route configurations the listeners use over RDS, load assignments the EDS clusters read, and the secrets (trust
+   * bundles) their TLS contexts read over SDS.
+   */
+  references(): { routes: Set<string>; endpoints: Set<string>; secrets: Set<string> } {
     const routes = new Set<string>();
     const endpoints = new Set<string>();
+    const secrets = new Set<string>();
     for (const { decoded } of this.#states.listener.resources.values()) {
       if (decoded?.filter.type === 'http' && decoded.filter.http.routeConfigName !== undefined) {
         routes.add(decoded.filter.http.routeConfigName);
       }
+      if (decoded?.tls !== undefined) for (const n of secretsOf(decoded.tls.context)) secrets.add(n);
     }
     for (const { decoded } of this.#states.cluster.resources.values()) {
       if (decoded.discovery === 'eds') endpoints.add(decoded.edsServiceName || decoded.name);
+      for (const m of decoded.transportSockets ?? [])
+        if (m.tls !== undefined) for (const n of secretsOf(m.tls)) secrets.add(n);
     }
-    return { routes, endpoints };
+    return { routes, endpoints, secrets };
   }
 
   /** Forgets resources (and absences) of a type that are no longer referenced. */
-  retain(type: 'route' | 'endpoint', keep: ReadonlySet<string>): void {
+  retain(type: NamedType, keep: ReadonlySet<string>): void {
     const state = this.#states[type];
     for (const name of [...state.resources.keys()]) {
       if (keep.has(name)) continue;
@@ -217,7 +234,7 @@ export class ResourceStore {
     for (const name of [...state.absent]) if (!keep.has(name)) state.absent.delete(name);
   }
 
-  /** What a complete config still lacks: LDS/CDS not yet received, referenced RDS/EDS names not yet known. */
+  /** What a complete config still lacks: LDS/CDS not yet received, referenced RDS/EDS/SDS names not yet known. */
   missing(): string[] {
     const out: string[] = [];
     const s = this.#states;
@@ -229,6 +246,9 @@ export class ResourceStore {
     }
     for (const name of refs.endpoints) {
       if (!s.endpoint.resources.has(name) && !s.endpoint.absent.has(name)) out.push(`cluster load assignment ${name}`);
+    }
+    for (const name of refs.secrets) {
+      if (!s.secret.resources.has(name) && !s.secret.absent.has(name)) out.push(`secret ${name}`);
     }
     return out;
   }
@@ -247,6 +267,7 @@ export class ResourceStore {
       routes: new Map(pick('route')),
       clusters: new Map(pick('cluster')),
       endpoints: new Map(pick('endpoint')),
+      secrets: new Map(pick('secret')),
     });
     this.#dirty = false;
     return this.#config;

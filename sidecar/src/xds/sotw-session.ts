@@ -6,7 +6,7 @@ import type { ResourceStore, ResourceType } from './resource-store.ts';
 
 type Obj = Record<string, unknown>;
 
-/** LDS and CDS are wildcard (legacy: an empty resource_names list, never a name); RDS and EDS go by name. */
+/** LDS and CDS are wildcard (legacy: an empty resource_names list, never a name); RDS, EDS and SDS go by name. */
 function isWildcard(type: ResourceType): boolean {
   return type === 'listener' || type === 'cluster';
 }
@@ -17,7 +17,7 @@ export class SotwSession implements AdsSession {
   #node: Obj | undefined;
   /** Latest nonce received per type: every request carries it, or the server ignores the request as stale. */
   readonly #nonces = new Map<ResourceType, string>();
-  /** Current RDS/EDS names (sorted); undefined until first requested. */
+  /** Current RDS/EDS/SDS names (sorted); undefined until first requested. */
   readonly #names = new Map<ResourceType, string[]>();
 
   constructor(write: (request: Obj) => void, store: ResourceStore, node: Obj) {
@@ -60,6 +60,7 @@ export class SotwSession implements AdsSession {
 
   subscribe(refs: References): void {
     for (const [type, wanted] of [
+      ['secret', refs.secrets],
       ['endpoint', refs.endpoints],
       ['route', refs.routes],
     ] as const) {

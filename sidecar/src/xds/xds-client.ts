@@ -180,6 +180,7 @@ export class XdsClient implements ConfigSource {
     session.subscribe(refs);
     this.#store.retain('route', refs.routes);
     this.#store.retain('endpoint', refs.endpoints);
+    this.#store.retain('secret', refs.secrets);
     const missing = this.#store.missing();
     if (missing.length === 0) {
       clearTimeout(this.#warmingTimer);
