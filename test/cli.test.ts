@@ -19,6 +19,7 @@ const URL_OF = {
   eds: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   lds: 'type.googleapis.com/envoy.config.listener.v3.Listener',
   rds: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  sds: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
 };
 
 const typeStatus = (typeUrl: string, sent: string, acked: string, nack?: string): TypeStatus => {
@@ -51,6 +52,7 @@ const PROXIES: ProxyStatus[] = [
     typeStatus(URL_OF.cds, '2', '2'),
     typeStatus(URL_OF.eds, '3', '2'),
     typeStatus(URL_OF.lds, '4', '3', 'listener orders: unknown filter'),
+    typeStatus(URL_OF.sds, '1', '1'),
   ]),
   proxy('grpc-client', undefined, [typeStatus(URL_OF.lds, '1', '1'), typeStatus(URL_OF.rds, '1', '1')]),
 ];
@@ -222,9 +224,9 @@ describe('trellisctl (in-process)', () => {
     expect(res.code).to.equal(0);
     expect(res.stdout).to.equal(
       [
-        'NODE         SERVICE  PROTOCOL  IDENTITY                                     CDS     EDS    LDS     RDS',
-        'orders-1     orders   sotw      spiffe://cluster.local/ns/default/sa/orders  SYNCED  STALE  NACK    -',
-        'grpc-client  -        delta     plaintext                                    -       -      SYNCED  SYNCED',
+        'NODE         SERVICE  PROTOCOL  IDENTITY                                     CDS     EDS    LDS     RDS     SDS',
+        'orders-1     orders   sotw      spiffe://cluster.local/ns/default/sa/orders  SYNCED  STALE  NACK    -       SYNCED',
+        'grpc-client  -        delta     plaintext                                    -       -      SYNCED  SYNCED  -',
         '',
         'Last NACK per proxy:',
         '  orders-1 (LDS, version 4, 2025-01-01T00:00:05.000Z): listener orders: unknown filter',

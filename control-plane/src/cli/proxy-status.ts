@@ -9,6 +9,7 @@ const TYPE_COLUMNS = [
   ['EDS', 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment'],
   ['LDS', 'type.googleapis.com/envoy.config.listener.v3.Listener'],
   ['RDS', 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration'],
+  ['SDS', 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'],
 ] as const;
 
 const SHORT = new Map<string, string>(TYPE_COLUMNS.map(([short, url]) => [url, short]));
