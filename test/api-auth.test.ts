@@ -1,7 +1,7 @@
 // Operator API tokens: a tokens file is checked entry by entry; calls need a valid token, and read-only tokens may
 // only read. Through real gRPC with trellisctl in-process, and the control plane bin refusing an API reachable
 // beyond loopback without tokens.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -108,6 +108,71 @@ describe('operator API tokens', () => {
       expect(listed.stdout).to.match(/^web /m);
       expect((await ctl(['--token', 'view-secret', 'token', 'create', '--service', 'web'])).stderr).to.equal(
         'error: token viewer is read-only: it cannot call CreateJoinToken\n',
+      );
+    });
+    it('a config file with contexts (like a kubeconfig): API and token per context, flags and env over it', async () => {
+      const cli = async (args: string[], env: Record<string, string>, stdin = '') => {
+        let stdout = '';
+        let stderr = '';
+        const code = await runCli(args, {
+          stdout: { write: (s: string) => (stdout += s) },
+          stderr: { write: (s: string) => (stderr += s) },
+          stdin: Readable.from([stdin]),
+          env,
+        });
+        return { code, stdout, stderr };
+      };
+      writeFileSync(path.join(dir, 'viewer.token'), 'view-secret\n', { mode: 0o600 });
+      const config = path.join(dir, 'config.yaml');
+      writeFileSync(
+        config,
+        [
+          '# written by hand',
+          'current-context: viewer',
+          'contexts:',
+          `  - { name: viewer, api: "${api}", tokenFile: viewer.token }`,
+          `  - { name: ops, api: "${api}", token: admin-secret }`,
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      const env = { TRELLISCONFIG: config };
+      expect((await cli(['config', 'get-contexts'], env)).stdout).to.equal(
+        [
+          'CURRENT  NAME    API' + ' '.repeat(api.length - 3) + '  TOKEN',
+          `*        viewer  ${api}  file viewer.token`,
+          `         ops     ${api}  inline`,
+          '',
+        ].join('\n'),
+      );
+      // No --api, no --token: both from the current context.
+      const listed = await cli(['get', 'services'], env);
+      expect(listed.code, listed.stderr).to.equal(0);
+      expect((await cli(['apply', '-f', '-'], env, SERVICE)).stderr).to.equal(
+        'error: token viewer is read-only: it cannot call Apply\n',
+      );
+      expect((await cli(['--context', 'ops', 'apply', '-f', '-'], env, SERVICE)).code).to.equal(0);
+      // TRELLIS_TOKEN (and --token) win over the context's token.
+      expect((await cli(['--context', 'ops', 'get', 'services'], { ...env, TRELLIS_TOKEN: 'nope' })).stderr).to.equal(
+        'error: the token is not valid for this API\n',
+      );
+      expect(await cli(['config', 'use-context', 'ops'], env)).to.deep.include({
+        code: 0,
+        stdout: 'Switched to context "ops".\n',
+      });
+      expect((await cli(['config', 'current-context'], env)).stdout).to.equal('ops\n');
+      expect(readFileSync(config, 'utf8')).to.match(/^# written by hand\ncurrent-context: ops\n/);
+      expect((await cli(['--context', 'nope', 'get', 'services'], env)).stderr).to.equal(
+        `error: no context named "nope" in ${config} (contexts: viewer, ops)\n`,
+      );
+      // An inline token in a file others can read: a warning, and it still works.
+      chmodSync(config, 0o644);
+      const warned = await cli(['get', 'services'], env);
+      expect(warned.code).to.equal(0);
+      expect(warned.stderr).to.equal(`warning: ${config} holds a token and is readable by other users (chmod 600)\n`);
+      writeFileSync(config, 'contexts:\n  - { name: a, tokn: x }\n');
+      expect((await cli(['get', 'services'], env)).stderr).to.equal(
+        `error: ${config}: contexts[0].tokn: unknown field (expected name, api, token, tokenFile)\n`,
       );
     });
   });

@@ -3,11 +3,20 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { parseDuration } from '../resources/duration.ts';
 import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
 import { applyCommand } from './apply.ts';
+import {
+  type CliConfig,
+  contextToken,
+  defaultConfigPath,
+  loadCliConfig,
+  selectContext,
+  useContext,
+} from './cli-config.ts';
 import { configDumpCommand } from './config-dump.ts';
 import { type CommandContext, createContext } from './context.ts';
 import { describeFailure } from './errors.ts';
+import { renderTable } from './format/table.ts';
 import { deleteCommand, getCommand } from './get.ts';
-import type { CliIo } from './io.ts';
+import { CliError, type CliIo } from './io.ts';
 import { proxyStatusCommand } from './proxy-status.ts';
 import { tokenCreateCommand } from './token.ts';
 import { topCommand } from './top.ts';
@@ -26,8 +35,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let ctx: (CommandContext & { close(): void }) | undefined;
   const program = new Command('trellisctl')
     .description('Operate a Trellis mesh through the control plane API')
-    .option('--api <addr>', 'control plane API address (env TRELLIS_API)', env['TRELLIS_API'] || DEFAULT_API)
-    .option('--token <token>', 'API token, when the control plane needs one (env TRELLIS_TOKEN)', env['TRELLIS_TOKEN'])
+    .option('--api <addr>', `control plane API address (env TRELLIS_API, then the context's; default ${DEFAULT_API})`)
+    .option('--token <token>', "API token, when the control plane needs one (env TRELLIS_TOKEN, then the context's)")
+    .option('--config <file>', 'config file with contexts (env TRELLISCONFIG; default ~/.config/trellis/config.yaml)')
+    .option('--context <name>', "the config file's context to use (default: its current-context)")
     .addOption(
       new Option('--timeout <duration>', 'deadline for each API call').argParser(duration).default(10_000, '10s'),
     )
@@ -37,9 +48,29 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run with --help for usage)');
+  type GlobalOptions = { api?: string; token?: string; timeout: number; config?: string; context?: string };
+  /** The config file: --config, TRELLISCONFIG, or the default path (which may be absent). */
+  const configFile = (): CliConfig | undefined => {
+    const opts = program.opts<GlobalOptions>();
+    const explicit = opts.config !== undefined || Boolean(env['TRELLISCONFIG']) || opts.context !== undefined;
+    return loadCliConfig(opts.config ?? defaultConfigPath(env), explicit);
+  };
+  let resolvedApi: string | undefined;
   const context = (): CommandContext => {
-    const { api, timeout, token } = program.opts<{ api: string; timeout: number; token?: string }>();
-    ctx ??= createContext(io, api, timeout, token);
+    if (ctx !== undefined) return ctx;
+    const opts = program.opts<GlobalOptions>();
+    const config = opts.api !== undefined && opts.token !== undefined ? undefined : configFile();
+    const chosen = selectContext(config, opts.context);
+    const api = opts.api ?? (env['TRELLIS_API'] || undefined) ?? chosen?.api ?? DEFAULT_API;
+    const warn = (m: string): void => {
+      io.stderr.write(`warning: ${m}\n`);
+    };
+    const token =
+      opts.token ??
+      (env['TRELLIS_TOKEN'] || undefined) ??
+      (config !== undefined && chosen !== undefined ? contextToken(config, chosen, warn) : undefined);
+    resolvedApi = api;
+    ctx = createContext(io, api, opts.timeout, token);
     return ctx;
   };
 
@@ -124,12 +155,52 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }),
     );
 
+  const config = program
+    .command('config')
+    .description('contexts of the config file (like kubectl config): an API address and a token each');
+  config
+    .command('get-contexts')
+    .description("the config file's contexts; * marks the current one")
+    .action(() => {
+      const file = configFile();
+      if (file === undefined || file.contexts.length === 0) {
+        io.stderr.write(`No contexts (${program.opts<GlobalOptions>().config ?? defaultConfigPath(env)}).\n`);
+        return;
+      }
+      const rows = file.contexts.map((c) => [
+        c.name === file.currentContext ? '*' : '',
+        c.name,
+        c.api ?? DEFAULT_API,
+        c.token !== undefined ? 'inline' : c.tokenFile !== undefined ? `file ${c.tokenFile}` : '-',
+      ]);
+      io.stdout.write(renderTable(['CURRENT', 'NAME', 'API', 'TOKEN'], rows));
+    });
+  config
+    .command('use-context')
+    .description('make a context the current one (written to the config file)')
+    .argument('<name>', 'context name')
+    .action((name: string) => {
+      const file = configFile();
+      if (file === undefined)
+        throw new CliError(`no config file at ${program.opts<GlobalOptions>().config ?? defaultConfigPath(env)}`);
+      useContext(file, name);
+      io.stdout.write(`Switched to context "${name}".\n`);
+    });
+  config
+    .command('current-context')
+    .description('the current context')
+    .action(() => {
+      const current = configFile()?.currentContext;
+      if (current === undefined) throw new CliError('no current context is set');
+      io.stdout.write(`${current}\n`);
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    const address = ctx?.address ?? program.opts<{ api: string }>().api;
+    const address = ctx?.address ?? resolvedApi ?? program.opts<GlobalOptions>().api ?? DEFAULT_API;
     for (const line of describeFailure(err, address)) io.stderr.write(`error: ${line}\n`);
     return 1;
   } finally {
