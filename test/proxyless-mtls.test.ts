@@ -1,8 +1,10 @@
 // Proxyless gRPC in the mesh's mTLS (gRFC A29 over A36): an unmodified @grpc/grpc-js-xds client with
 // XdsChannelCredentials calls an unmodified XdsServer with XdsServerCredentials; the control plane sends both the xDS
 // security config, and trellis-agent keeps the certificate files their file_watcher providers read. Identities are
-// checked on both sides; a client without the mesh's certificates is refused by the STRICT server.
-import { mkdtempSync, rmSync } from 'node:fs';
+// checked on both sides; a client without the mesh's certificates is refused by the STRICT server. Their xDS goes
+// through trellis-agent's xDS proxy (a 0600 Unix socket, carried to the control plane over mTLS): the control plane
+// sees each node with its agent's identity, and takes the server's endpoint announcement from it.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,9 +83,10 @@ describe('proxyless gRPC over xDS-provided mTLS (grpc-js-xds client and XdsServe
     return r.stdout.trim();
   };
 
-  /** trellis-agent for `service`: resolves once the certificate files are written. */
-  async function agent(service: string): Promise<string> {
+  /** trellis-agent for `service`: resolves once it is ready (certificate files written, xDS proxy listening). */
+  async function agent(service: string): Promise<{ certs: string; xds: string }> {
     const certs = path.join(dir, service);
+    const socket = path.join(dir, `${service}.sock`);
     const token = await ctl(['token', 'create', '--service', service]);
     const d = startDaemon(AGENT_BIN, [
       '--xds',
@@ -94,10 +97,12 @@ describe('proxyless gRPC over xDS-provided mTLS (grpc-js-xds client and XdsServe
       token,
       '--certs-dir',
       certs,
+      '--xds-proxy',
+      socket,
     ]);
     agents.push(d);
-    await d.waitForLog((l) => l['msg'] === 'certificate files written', 20_000);
-    return certs;
+    await d.waitForLog((l) => l['msg'] === 'agent ready', 20_000);
+    return { certs, xds: `unix://${socket}` };
   }
 
   function who(client: grpc.Client, message: string): Promise<WhoReply> {
@@ -132,7 +137,6 @@ kind: Service
 metadata: { name: echo }
 spec:
   ports: [{ name: grpc, port: 50051, protocol: GRPC }]
-  endpoints: [{ address: 127.0.0.1, port: ${port} }]
 ---
 apiVersion: trellis.dev/v1
 kind: PeerAuthentication
@@ -142,11 +146,12 @@ spec:
   mtls: { mode: STRICT }
 `,
     );
-    const echoCerts = await agent('echo');
-    const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
+    const echo = await agent('echo');
+    // Only the agent's user may open its xDS socket.
+    expect(statSync(echo.xds.slice('unix://'.length)).mode & 0o777).to.equal(0o600);
     server = new grpcJsXds.XdsServer({
       'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': bootstrap(
-        xds,
+        echo.xds,
         {
           id: 'echo-xds-server',
           metadata: {
@@ -156,7 +161,7 @@ spec:
             TRELLIS_MTLS: 'true',
           },
         },
-        echoCerts,
+        echo.certs,
       ),
     } as grpc.ServerOptions);
     server.addService(Echo.service, {
@@ -187,12 +192,12 @@ spec:
   });
 
   it("a client with the mesh's certificates calls the STRICT server over mTLS; each side proves its identity", async () => {
-    const certs = await agent('client');
+    const agentOfClient = await agent('client');
     const client = new Echo('xds:///echo', new grpcJsXds.XdsChannelCredentials(grpc.credentials.createInsecure()), {
       'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': bootstrap(
-        `127.0.0.1:${cp.xdsInsecurePort}`,
-        { id: 'echo-xds-client', metadata: { TRELLIS_MTLS: 'true' } },
-        certs,
+        agentOfClient.xds,
+        { id: 'echo-xds-client', metadata: { TRELLIS_SERVICE: 'client', TRELLIS_MTLS: 'true' } },
+        agentOfClient.certs,
       ),
     });
     clients.push(client);
@@ -200,6 +205,16 @@ spec:
     expect(reply.backend).to.equal('echo-xds-server');
     // The server saw the client's SPIFFE id (its certificate verified against the mesh roots).
     expect(peers.at(-1)).to.equal('URI:spiffe://cluster.local/ns/default/sa/client');
+    // The control plane knows both nodes by their agents' identities (their streams came over mTLS), and routed to
+    // the endpoint the server's node announced (the Service lists none).
+    const status = JSON.parse(await ctl(['proxy-status', '-o', 'json'])) as {
+      proxies: { node_id: string; identity: string }[];
+    };
+    const identities = Object.fromEntries(status.proxies.map((p) => [p.node_id, p.identity]));
+    expect(identities).to.deep.include({
+      'echo-xds-server': 'spiffe://cluster.local/ns/default/sa/echo',
+      'echo-xds-client': 'spiffe://cluster.local/ns/default/sa/client',
+    });
   });
 
   it('a Trellis sidecar with a token reaches the same proxyless server over mTLS (sidecar and proxyless share the mesh)', async () => {

@@ -1,13 +1,15 @@
 // trellis-agent: a workload identity without a proxy, for proxyless gRPC (as istio-agent does): joins with a token,
-// keeps the certificate files gRPC's file_watcher provider reads, rotating them at half-life.
-import { type JoinTokenHints, joinTokenHints } from '@trellis/identity';
+// keeps the certificate files gRPC's file_watcher provider reads, rotating them at half-life, and with --xds-proxy
+// carries the app's ADS streams to the control plane over mTLS.
+import { type JoinTokenHints, joinTokenHints, MemoryCertificateProvider } from '@trellis/identity';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { Stats } from '../common/stats.ts';
-import { bootstrapCredentials, trustControlPlane } from '../tls/control-plane-trust.ts';
+import { bootstrapCredentials, trustControlPlane, workloadCredentials } from '../tls/control-plane-trust.ts';
 import { joinTokenArg, joinTokenFromFile } from '../tls/join-token-flag.ts';
 import { WorkloadIdentity } from '../tls/workload-identity.ts';
 import { CERT_FILES, writeCertFiles } from './cert-files.ts';
+import { startXdsProxy, type XdsProxy } from './xds-proxy.ts';
 
 export interface AgentFlags {
   xds: string[];
@@ -16,6 +18,7 @@ export interface AgentFlags {
   joinTokenFile?: string;
   certsDir: string;
   workloadCertTtl?: number;
+  xdsProxy?: string;
   logLevel: string;
 }
 
@@ -64,6 +67,11 @@ export function buildAgentProgram(env: NodeJS.ProcessEnv = process.env): Command
     .addOption(
       new Option('--workload-cert-ttl <duration>', "lifetime to ask for (default: the CA's)").argParser(duration),
     )
+    .option(
+      '--xds-proxy <socket>',
+      "serve ADS on this Unix socket (0600) for the app's bootstrap (server_uri unix://…), carried to the control plane over mTLS (env TRELLIS_XDS_PROXY)",
+      env['TRELLIS_XDS_PROXY'],
+    )
     .option('--log-level <level>', 'pino log level (env TRELLIS_LOG_LEVEL)', env['TRELLIS_LOG_LEVEL'] ?? 'info');
 }
 
@@ -87,7 +95,11 @@ export async function main(argv: string[]): Promise<void> {
     stats: new Stats(),
     logger,
   });
+  // The xDS proxy's channels to the control plane: the workload certificate (every rotation) and the pinned root.
+  const provider = new MemoryCertificateProvider();
+  provider.setTrustBundle([trust.rootPem]);
   identity.onChange((cert) => {
+    provider.setIdentity(cert.keyPem, cert.chainPem);
     try {
       writeCertFiles(flags.certsDir, { chainPem: cert.chainPem, keyPem: cert.keyPem, rootsPem: trust.rootPem });
       logger.info({ dir: flags.certsDir, spiffeId: cert.spiffeId }, 'certificate files written');
@@ -97,13 +109,25 @@ export async function main(argv: string[]): Promise<void> {
   });
   // The process lives for its rotation timer; SIGTERM ends it.
   const keepAlive = setInterval(() => {}, 1 << 30);
+  let proxy: XdsProxy | undefined;
   const stop = (): void => {
     identity.stop();
     clearInterval(keepAlive);
-    process.exit(0);
+    void (proxy?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   await identity.start();
-  logger.info({ dir: flags.certsDir }, 'agent ready');
+  if (flags.xdsProxy !== undefined) {
+    proxy = await startXdsProxy({
+      socketPath: flags.xdsProxy,
+      upstreams: flags.xds,
+      credentials: workloadCredentials(trust, provider),
+      logger,
+    });
+  }
+  logger.info(
+    { dir: flags.certsDir, ...(flags.xdsProxy === undefined ? {} : { xdsProxy: flags.xdsProxy }) },
+    'agent ready',
+  );
 }
