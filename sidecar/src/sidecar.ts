@@ -9,6 +9,7 @@ import { ConfigRelay } from './config/config-relay.ts';
 import type { ConfigSource } from './config/config-source.ts';
 import type { SidecarConfig } from './config/model.ts';
 import { ResponseCaches } from './filters/cache/response-store.ts';
+import { rbacEnforcing } from './filters/rbac/network-rbac.ts';
 import { setup as setupHttpFilters } from './filters/setup.ts';
 import type { ExchangeObserverFactory } from './http/context/exchange-observer.ts';
 import type { HttpDeps } from './http/context/http-deps.ts';
@@ -147,7 +148,7 @@ export class Sidecar {
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory<HandlerDeps>>();
     for (const [type, factory] of options.factories ?? defaultHandlerFactories(this.caches))
-      factories.set(type, tlsTerminating(bytes.wrap(factory), meshTls, this.stats));
+      factories.set(type, tlsTerminating(rbacEnforcing(bytes.wrap(factory), this.stats), meshTls, this.stats));
     const listenerOptions: ListenerManagerOptions<HandlerDeps> = {
       source: this.relay,
       factories,

@@ -30,6 +30,9 @@ export const EXTENSION_TYPES = {
   downstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   rawBuffer: 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer',
   tlsInspector: 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  rbac: 'envoy.extensions.filters.http.rbac.v3.RBAC',
+  rbacPerRoute: 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute',
+  networkRbac: 'envoy.extensions.filters.network.rbac.v3.RBAC',
 } as const;
 
 /** The type URL of a message type name. */

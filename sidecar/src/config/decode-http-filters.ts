@@ -6,6 +6,7 @@ import { corsPolicy } from './decode-cors.ts';
 import { decompressorConfig } from './decode-decompressor.ts';
 import { faultConfig } from './decode-fault.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
+import { rbacConfig } from './decode-rbac.ts';
 import { typescriptFilterConfig } from './decode-typescript-filter.ts';
 import { anyTypeName, at, fail, type Obj, objList, optObj, str, structToJson } from './decode-values.ts';
 import {
@@ -20,6 +21,7 @@ import {
   type HttpFilterTypedConfig,
   LOCAL_RATELIMIT_TYPE,
   type PerFilterConfigs,
+  RBAC_TYPE,
   TYPESCRIPT_FILTER_PER_ROUTE_TYPE,
   TYPESCRIPT_FILTER_TYPE,
 } from './model.ts';
@@ -33,6 +35,7 @@ type Decoder = (o: Obj, path: string) => HttpFilterTypedConfig;
 /** The filter types the sidecar runs, by typed_config message type: each decodes its own config. */
 const DECODERS: Readonly<Record<string, Decoder>> = {
   [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
+  [RBAC_TYPE]: (o, path) => ({ typeName: RBAC_TYPE, config: rbacConfig(o, path) }),
   [LOCAL_RATELIMIT_TYPE]: (o, path) => ({ typeName: LOCAL_RATELIMIT_TYPE, config: localRateLimitConfig(o, path) }),
   [COMPRESSOR_TYPE]: (o, path) => ({ typeName: COMPRESSOR_TYPE, config: compressorConfig(o, path) }),
   // The filter itself has no config: routes and virtual hosts carry the policies.

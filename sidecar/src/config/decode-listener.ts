@@ -4,6 +4,7 @@ import { EXTENSION_TYPES } from '@trellis/xds-protos';
 import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manager.ts';
 import { tokenBucketOf } from './decode-local-ratelimit.ts';
 import { accessLogs } from './decode-observability.ts';
+import { networkRbacConfig } from './decode-rbac.ts';
 import { downstreamSocket } from './decode-tls.ts';
 import {
   anyTypeName,
@@ -22,11 +23,19 @@ import {
   wrappedBool,
   wrappedNum,
 } from './decode-values.ts';
-import type { ListenerConfig, ListenerTls, NetworkFilter, TcpProxyConfig, WeightedCluster } from './model.ts';
+import type {
+  ListenerConfig,
+  ListenerTls,
+  NetworkFilter,
+  NetworkRbacConfig,
+  TcpProxyConfig,
+  WeightedCluster,
+} from './model.ts';
 
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
 const NETWORK_LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.networkLocalRateLimit;
+const NETWORK_RBAC_TYPE = EXTENSION_TYPES.networkRbac;
 
 /** Envoy closes an idle TCP proxy connection after an hour unless idle_timeout says otherwise (0 = never). */
 const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
@@ -94,12 +103,13 @@ function networkFilter(
   chain: Obj,
   path: string,
   version: string,
-): Pick<ListenerConfig, 'filter' | 'maxConnections' | 'connectionRateLimit'> {
+): Pick<ListenerConfig, 'filter' | 'maxConnections' | 'connectionRateLimit' | 'rbac'> {
   const fpath = at(path, 'filters');
   const filters = objList(chain['filters'], fpath);
   if (filters.length === 0) fail(fpath, 'needs a network filter');
   let maxConnections: number | undefined;
   let rate: ListenerConfig['connectionRateLimit'];
+  const rbac: NetworkRbacConfig[] = [];
   for (const [i, f] of filters.entries()) {
     const cpath = at(at(fpath, i), 'typed_config');
     const config = optObj(f['typed_config'], cpath);
@@ -114,6 +124,10 @@ function networkFilter(
       rate = connectionRateLimit(config, cpath);
       continue;
     }
+    if (type === NETWORK_RBAC_TYPE && i !== filters.length - 1) {
+      rbac.push(networkRbacConfig(config, cpath));
+      continue;
+    }
     if (type !== HCM_TYPE && type !== TCP_PROXY_TYPE) fail(cpath, `unsupported network filter ${type}`);
     if (i !== filters.length - 1) fail(at(fpath, i), `${type} must be the last network filter`);
     const filter: NetworkFilter =
@@ -124,6 +138,7 @@ function networkFilter(
       filter,
       ...(maxConnections === undefined ? {} : { maxConnections }),
       ...(rate === undefined ? {} : { connectionRateLimit: rate }),
+      ...(rbac.length === 0 ? {} : { rbac }),
     };
   }
   return fail(fpath, 'needs a network filter');
@@ -253,7 +268,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
   }
   const { chain, path, tls } = filterChain(o, inspector);
-  const { filter, maxConnections, connectionRateLimit } = networkFilter(chain, path, version);
+  const { filter, maxConnections, connectionRateLimit, rbac } = networkFilter(chain, path, version);
   const config: ListenerConfig = {
     name: str(o['name']),
     address,
@@ -264,6 +279,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
   };
   if (tls !== undefined) config.tls = tls;
   if (maxConnections !== undefined) config.maxConnections = maxConnections;
+  if (rbac !== undefined) config.rbac = rbac;
   if (connectionRateLimit !== undefined) config.connectionRateLimit = connectionRateLimit;
   if (o['per_connection_buffer_limit_bytes'] !== undefined) {
     const limit = wrappedNum(o['per_connection_buffer_limit_bytes'], 'per_connection_buffer_limit_bytes', 0);

@@ -356,8 +356,67 @@ export interface TypeScriptFilterPerRouteConfig {
 }
 
 /** A decoded HTTP filter config; `typeName` is its typed_config's message type (the registry's key). */
+/** An IP range (RBAC's CidrRange): a v4 or v6 address prefix and its length. */
+export interface CidrRange {
+  address: string;
+  prefixLen: number;
+}
+
+/** What a request (or connection) does, for RBAC: Envoy's config.rbac.v3.Permission. */
+export type RbacPermission =
+  | { kind: 'any' }
+  | { kind: 'and' | 'or'; rules: RbacPermission[] }
+  | { kind: 'not'; rule: RbacPermission }
+  | { kind: 'header'; header: HeaderMatch }
+  | { kind: 'path'; path: StringMatcher }
+  | { kind: 'destinationIp'; cidr: CidrRange }
+  | { kind: 'destinationPort'; port: number }
+  | { kind: 'destinationPortRange'; start: number; end: number }
+  | { kind: 'serverName'; name: StringMatcher };
+
+/** Who makes it, for RBAC: Envoy's config.rbac.v3.Principal. */
+export type RbacPrincipal =
+  | { kind: 'any' }
+  | { kind: 'and' | 'or'; ids: RbacPrincipal[] }
+  | { kind: 'not'; id: RbacPrincipal }
+  /** A verified client certificate; with a matcher, its URI SAN (SPIFFE id) must match. */
+  | { kind: 'authenticated'; name?: StringMatcher }
+  /** The connection's peer address, or the trusted client address (X-Forwarded-For by the connection manager). */
+  | { kind: 'directRemoteIp' | 'remoteIp'; cidr: CidrRange }
+  | { kind: 'header'; header: HeaderMatch }
+  | { kind: 'path'; path: StringMatcher };
+
+/** A named policy: it matches when one of its permissions and one of its principals match. */
+export interface RbacPolicy {
+  name: string;
+  permissions: RbacPermission[];
+  principals: RbacPrincipal[];
+}
+
+/** RBAC rules: ALLOW lets only what a policy matches through, DENY stops it, LOG only counts it. */
+export interface RbacRules {
+  action: 'ALLOW' | 'DENY' | 'LOG';
+  /** In name order (Envoy's policies map). */
+  policies: RbacPolicy[];
+}
+
+/** envoy.extensions.filters.http.rbac.v3.RBAC (and the network filter's): enforced rules, shadow rules (stats). */
+export interface RbacConfig {
+  rules?: RbacRules;
+  shadowRules?: RbacRules;
+  rulesStatPrefix: string;
+  shadowRulesStatPrefix: string;
+}
+
+/** envoy.extensions.filters.network.rbac.v3.RBAC: checked once per connection, when it is accepted. */
+export interface NetworkRbacConfig extends RbacConfig {
+  /** Stats: `<stat_prefix>rbac.allowed` … (Envoy's network RBAC namespace). */
+  statPrefix: string;
+}
+
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
+  | { typeName: typeof RBAC_TYPE; config: RbacConfig }
   | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig }
   | { typeName: typeof COMPRESSOR_TYPE; config: CompressorConfig }
   | { typeName: typeof COMPRESSOR_PER_ROUTE_TYPE; config: CompressorPerRouteConfig }
@@ -369,6 +428,7 @@ export type HttpFilterTypedConfig =
   | { typeName: typeof TYPESCRIPT_FILTER_PER_ROUTE_TYPE; config: TypeScriptFilterPerRouteConfig };
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
+export const RBAC_TYPE = EXTENSION_TYPES.rbac;
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
 export const COMPRESSOR_TYPE = EXTENSION_TYPES.compressor;
 export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;
@@ -590,6 +650,8 @@ export interface ListenerConfig {
    * `local_ratelimit.<statPrefix>.rate_limited`).
    */
   connectionRateLimit?: { statPrefix: string; tokenBucket: TokenBucketSpec };
+  /** Network RBAC filters before the terminal one, in order: a connection denied by one is closed at once. */
+  rbac?: NetworkRbacConfig[];
   /**
    * Listener `per_connection_buffer_limit_bytes`: how much of a request body the HTTP connection manager reads before
    * routing and keeps for retries (absent: 1 MiB, Envoy's default).

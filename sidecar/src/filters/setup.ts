@@ -6,6 +6,7 @@ import {
   DECOMPRESSOR_TYPE,
   FAULT_TYPE,
   LOCAL_RATELIMIT_TYPE,
+  RBAC_TYPE,
   TYPESCRIPT_FILTER_TYPE,
 } from '../config/model.ts';
 import { HttpFilterRegistry } from '../http/filter/registry.ts';
@@ -16,6 +17,7 @@ import { corsFilter } from './cors/cors-filter.ts';
 import { decompressorFilter } from './decompressor/decompressor-filter.ts';
 import { faultFilter } from './fault/fault-filter.ts';
 import { localRateLimitFilter } from './local-ratelimit/local-ratelimit-filter.ts';
+import { rbacFilter } from './rbac/rbac-filter.ts';
 import { typescriptFilter } from './typescript/typescript-filter.ts';
 
 /** Registers the built-in filters; the cache filter's stores join `caches` (what the admin purges). */
@@ -23,6 +25,7 @@ export function setup(
   registry: HttpFilterRegistry = new HttpFilterRegistry(),
   caches: ResponseCaches = new ResponseCaches(),
 ): HttpFilterRegistry {
+  registry.register(RBAC_TYPE, rbacFilter);
   registry.register(FAULT_TYPE, faultFilter);
   registry.register(LOCAL_RATELIMIT_TYPE, localRateLimitFilter());
   registry.register(COMPRESSOR_TYPE, compressorFilter);

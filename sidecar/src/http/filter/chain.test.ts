@@ -55,6 +55,13 @@ function run(steps: Step[]) {
       vhostPerFilterConfig: undefined,
       rateLimits: [],
       clientAddress: '127.0.0.1',
+      connection: {
+        remoteAddress: '127.0.0.1',
+        localAddress: '127.0.0.1',
+        localPort: 8080,
+        peerPrincipal: undefined,
+        serverName: undefined,
+      },
       body: () => undefined,
       replaceBody: () => false,
       bodyStreams: false,

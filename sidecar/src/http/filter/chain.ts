@@ -1,4 +1,5 @@
 // A connection manager's HTTP filters compiled once, and their run over one request's headers before the router.
+import type { DownstreamConnection } from '../../common/downstream-connection.ts';
 import type { HttpFilterConfig, HttpFilterTypedConfig, PerFilterConfigs, RateLimitSpec } from '../../config/model.ts';
 import { headerRemove, headerSet } from '../message/header-list.ts';
 import type { LocalReply } from '../message/reply.ts';
@@ -34,6 +35,7 @@ export interface FilterRoute {
   readonly vhostPerFilterConfig: PerFilterConfigs | undefined;
   readonly rateLimits: readonly RateLimitSpec[];
   readonly clientAddress: string;
+  readonly connection: DownstreamConnection;
   /** The body read whole before routing, if it was. */
   readonly body: () => readonly Buffer[] | undefined;
   /** Replaces the body read whole (false when it streams). */
@@ -120,6 +122,7 @@ export class FilterRun implements FilterStream {
   readonly grpc: boolean;
   readonly forwarding: boolean;
   readonly clientAddress: string;
+  readonly connection: DownstreamConnection;
   readonly rateLimits: readonly RateLimitSpec[];
   readonly #body: () => readonly Buffer[] | undefined;
   readonly #replaceBody: (body: Buffer) => boolean;
@@ -148,6 +151,7 @@ export class FilterRun implements FilterStream {
     this.grpc = grpc;
     this.forwarding = route.forwarding;
     this.clientAddress = route.clientAddress;
+    this.connection = route.connection;
     this.rateLimits = route.rateLimits;
     this.#body = route.body;
     this.#replaceBody = route.replaceBody;

@@ -1,6 +1,7 @@
 // The HTTP filter contract: what a filter sees of one request stream, and what it may do in each phase.
 import type { Transform } from 'node:stream';
 import type { Logger } from 'pino';
+import type { DownstreamConnection } from '../../common/downstream-connection.ts';
 import type { Stats } from '../../common/stats.ts';
 import type { HttpFilterTypedConfig, RateLimitSpec } from '../../config/model.ts';
 import type { LocalReply } from '../message/reply.ts';
@@ -63,6 +64,8 @@ export interface FilterStream {
   readonly forwarding: boolean;
   /** The trusted client address (the peer, or from X-Forwarded-For by the connection manager's trusted hops). */
   readonly clientAddress: string;
+  /** The connection the request came on: addresses, SNI, the peer's verified mesh identity. */
+  readonly connection: DownstreamConnection;
   /** The route's `rate_limits` (else its virtual host's): the descriptors for rate limit filters. */
   readonly rateLimits: readonly RateLimitSpec[];
   /** The first value of a request header (lower-case name; ':method', ':path', ':authority' too). */

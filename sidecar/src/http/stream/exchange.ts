@@ -4,6 +4,7 @@
 
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { downstreamConnectionOf } from '../../common/downstream-connection.ts';
 import type { RateLimitSpec } from '../../config/model.ts';
 import type { Host } from '../../upstream/host/host.ts';
 import type { DownstreamEncoder, DownstreamEvents } from '../codec/downstream.ts';
@@ -229,6 +230,7 @@ export class Exchange
           vhostPerFilterConfig: vhost?.perFilterConfig,
           rateLimits: route?.action?.rateLimits ?? vhost?.rateLimits ?? NO_RATE_LIMITS,
           clientAddress: trustedClientAddress(view.headers, this.peer, ctx.hcm),
+          connection: downstreamConnectionOf(this.downstream),
           body: () => this.bodyChunks,
           replaceBody: (replacement) => {
             if (this.bodyChunks === undefined) return false;

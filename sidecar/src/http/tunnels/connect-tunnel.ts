@@ -101,7 +101,7 @@ function openTunnel(
   }
   const peer = normalizePeerAddress(down.socket.remoteAddress);
   // The HTTP filters see the CONNECT request as any other: a rate limit or an authentication filter holds it too.
-  const run = filterTunnel(ctx, view, peer, target, {
+  const run = filterTunnel(ctx, view, peer, down.socket, target, {
     proceed: (afterHold) => {
       if (down.stream.destroyed) return;
       if (!afterHold) {

@@ -1,6 +1,8 @@
 // The HTTP filters' request phase for tunnels (WebSocket upgrades, CONNECT): a rate limit, an authentication filter
 // or a fault holds a tunnel's opening request as it holds any other; the tunnel is opened only when every filter
 // handed the request on (routed afresh after a hold), and their stream state ends when the tunnel does.
+import type { Socket } from 'node:net';
+import { downstreamConnectionOf } from '../../common/downstream-connection.ts';
 import type { RateLimitSpec } from '../../config/model.ts';
 import type { HttpContext } from '../context/http-context.ts';
 import { FilterRun } from '../filter/chain.ts';
@@ -28,6 +30,7 @@ export function filterTunnel(
   ctx: HttpContext,
   view: RequestView,
   peer: string,
+  socket: Socket,
   routed: RoutedRequest,
   sink: TunnelFilterSink,
 ): FilterRun | undefined {
@@ -45,6 +48,7 @@ export function filterTunnel(
       vhostPerFilterConfig: vhost?.perFilterConfig,
       rateLimits: route?.action?.rateLimits ?? vhost?.rateLimits ?? NO_RATE_LIMITS,
       clientAddress: trustedClientAddress(view.headers, peer, ctx.hcm),
+      connection: downstreamConnectionOf(socket),
       // A tunnel has no body to read before it opens.
       body: () => undefined,
       replaceBody: () => false,

@@ -51,7 +51,7 @@ export function proxyUpgrade(ctx: HttpContext, req: H1Head, socket: Socket, head
     sendRawLocalReply(ctx, socket, reply, scope);
   };
   // The HTTP filters see the upgrade request as any other: a rate limit or an authentication filter holds it too.
-  const run = filterTunnel(ctx, view, peer, target, {
+  const run = filterTunnel(ctx, view, peer, socket, target, {
     proceed: (afterHold) => {
       if (socket.destroyed) return;
       if (!afterHold) {
