@@ -20,6 +20,7 @@ import { type AnnouncementPolicy, DEFAULT_ANNOUNCEMENT_POLICY } from './registry
 import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import { loadEndpoints, saveEndpoints } from './registry/endpoint-store.ts';
 import type {
+  AuthorizationPolicyResource,
   PeerAuthenticationResource,
   RouteResource,
   ServiceResource,
@@ -396,6 +397,7 @@ export class ControlPlane {
       policies: store.list('TrafficPolicy') as TrafficPolicyResource[],
       telemetry: store.list('Telemetry') as TelemetryResource[],
       peerAuthentications: store.list('PeerAuthentication') as PeerAuthenticationResource[],
+      authorizationPolicies: store.list('AuthorizationPolicy') as AuthorizationPolicyResource[],
       endpoints: this.registry.endpoints(),
       ...(this.identity === undefined ? {} : { identity: this.identity }),
     };

@@ -31,6 +31,14 @@ function rowOf(r: Resource): string[] {
     }
     case 'PeerAuthentication':
       return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', r.spec.mtls.mode, ...common];
+    case 'AuthorizationPolicy':
+      return [
+        r.metadata.name,
+        r.spec.selector?.service ?? '(mesh)',
+        `${r.spec.action ?? 'ALLOW'}${r.spec.dryRun === true ? ' (dry run)' : ''}`,
+        String(r.spec.rules?.length ?? 0),
+        ...common,
+      ];
   }
 }
 
@@ -40,6 +48,7 @@ const HEADERS: Record<Kind, string[]> = {
   TrafficPolicy: ['NAME', 'SERVICE', 'SUBSETS', 'LB', 'GENERATION', 'AGE'],
   Telemetry: ['NAME', 'SELECTOR', 'TRACE SAMPLING', 'ACCESS LOG', 'GENERATION', 'AGE'],
   PeerAuthentication: ['NAME', 'SELECTOR', 'MTLS MODE', 'GENERATION', 'AGE'],
+  AuthorizationPolicy: ['NAME', 'SELECTOR', 'ACTION', 'RULES', 'GENERATION', 'AGE'],
 };
 
 /** Renders resources of one kind; `single` prints a lone object (not a list) for yaml/json. */

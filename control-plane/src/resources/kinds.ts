@@ -16,11 +16,14 @@ const ALIASES: Record<string, Kind> = {
   peerauthentication: 'PeerAuthentication',
   peerauthentications: 'PeerAuthentication',
   pa: 'PeerAuthentication',
+  authorizationpolicy: 'AuthorizationPolicy',
+  authorizationpolicies: 'AuthorizationPolicy',
+  authz: 'AuthorizationPolicy',
 };
 
 /** The accepted spellings, for help and error texts. */
 export const KIND_ALIASES_HELP =
-  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa';
+  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz';
 
 /** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
 export function parseKind(text: string): Kind | undefined {

@@ -31,7 +31,7 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
     else if (r.kind === 'Route') routes.push(r);
     else if (r.kind === 'TrafficPolicy') policies.push(r);
     else if (r.kind === 'Telemetry') telemetry.push(r);
-    else peerAuth.push(r);
+    else if (r.kind === 'PeerAuthentication') peerAuth.push(r);
   }
   const errors: string[] = [...scopeErrors('Telemetry', telemetry), ...scopeErrors('PeerAuthentication', peerAuth)];
   const policyOf = new Map<string, TrafficPolicyResource>();

@@ -1,8 +1,15 @@
-// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry and PeerAuthentication,
-// as stored and validated.
+// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry, PeerAuthentication
+// and AuthorizationPolicy, as stored and validated.
 
 export const API_VERSION = 'trellis.dev/v1';
-export const KINDS = ['Service', 'Route', 'TrafficPolicy', 'Telemetry', 'PeerAuthentication'] as const;
+export const KINDS = [
+  'Service',
+  'Route',
+  'TrafficPolicy',
+  'Telemetry',
+  'PeerAuthentication',
+  'AuthorizationPolicy',
+] as const;
 export type Kind = (typeof KINDS)[number];
 
 export interface Metadata {
@@ -420,12 +427,72 @@ export interface PeerAuthenticationSpec {
   mtls: { mode: MtlsMode };
 }
 
+/**
+ * Who calls, in an AuthorizationPolicy rule (Istio's Source): every field given must match (values of one field: any).
+ * Principals are SPIFFE ids (`cluster.local/ns/default/sa/web`, with or without `spiffe://`; `*` wildcards at either
+ * end); namespaces are the caller identity's namespace; IP blocks are addresses or CIDRs of the connection's peer
+ * (`ipBlocks`) or of the trusted client address (`remoteIpBlocks`).
+ */
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+}
+
+/** What is asked for (Istio's Operation): hosts, service ports, methods, paths (`*` wildcards at either end). */
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: number[];
+  notPorts?: number[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+/** An extra condition (Istio's Condition): `key` such as `request.headers[x-user]` or `source.ip`. */
+export interface AuthorizationCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+/** A rule matches when one of `from`, one of `to` and every `when` match (an absent part matches anything). */
+export interface AuthorizationRule {
+  from?: { source: AuthorizationSource }[];
+  to?: { operation: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+
+export type AuthorizationAction = 'ALLOW' | 'DENY' | 'AUDIT';
+
+/**
+ * Istio's AuthorizationPolicy for one service's inbound (selector) or every service's (none): DENY policies refuse
+ * what their rules match; once any ALLOW policy applies to a service, only what some ALLOW rule matches gets in;
+ * AUDIT only counts. `dryRun` evaluates without enforcing (stats only).
+ */
+export interface AuthorizationPolicySpec {
+  selector?: { service: string };
+  /** Default ALLOW. */
+  action?: AuthorizationAction;
+  /** No rules: an ALLOW policy allows nothing (deny all); a DENY or AUDIT one matches nothing. */
+  rules?: AuthorizationRule[];
+  dryRun?: boolean;
+}
+
 export interface SpecOf {
   Service: ServiceSpec;
   Route: RouteSpec;
   TrafficPolicy: TrafficPolicySpec;
   Telemetry: TelemetrySpec;
   PeerAuthentication: PeerAuthenticationSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
 }
 
 export interface ResourceOf<K extends Kind> {
@@ -440,12 +507,14 @@ export type RouteResource = ResourceOf<'Route'>;
 export type TrafficPolicyResource = ResourceOf<'TrafficPolicy'>;
 export type TelemetryResource = ResourceOf<'Telemetry'>;
 export type PeerAuthenticationResource = ResourceOf<'PeerAuthentication'>;
+export type AuthorizationPolicyResource = ResourceOf<'AuthorizationPolicy'>;
 export type Resource =
   | ServiceResource
   | RouteResource
   | TrafficPolicyResource
   | TelemetryResource
-  | PeerAuthenticationResource;
+  | PeerAuthenticationResource
+  | AuthorizationPolicyResource;
 
 /** Identity of a stored resource. */
 export interface ResourceKey {

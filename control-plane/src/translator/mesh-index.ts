@@ -1,5 +1,12 @@
 // Lookups the translator's builders share, computed once per translation: services, policies, and every cluster.
-import type { MtlsMode, ServicePort, ServiceResource, Subset, TrafficPolicySpec } from '../resources/types.ts';
+import type {
+  AuthorizationPolicyResource,
+  MtlsMode,
+  ServicePort,
+  ServiceResource,
+  Subset,
+  TrafficPolicySpec,
+} from '../resources/types.ts';
 import { meshUsesCors } from './cors.ts';
 import { meshUsesFaults } from './fault.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -35,6 +42,8 @@ export interface MeshIndex {
    * or mTLS off).
    */
   mtlsModeOf(service: string): 'strict' | 'permissive' | undefined;
+  /** Every AuthorizationPolicy (the translator picks those of a service). */
+  authorizationPolicies: readonly AuthorizationPolicyResource[];
 }
 
 /** The mTLS mode of a service from its PeerAuthentication, the mesh-wide one, and the default. */
@@ -85,5 +94,6 @@ export function indexMesh(state: MeshState): MeshIndex {
     faults: meshUsesFaults(state.routes),
     cors: meshUsesCors(state.routes),
     mtlsModeOf: mtlsModes(state),
+    authorizationPolicies: state.authorizationPolicies ?? [],
   };
 }

@@ -1,6 +1,7 @@
 // The translator's input: every operator resource plus the endpoints known for each service.
 import type { Endpoint } from '../registry/endpoint.ts';
 import type {
+  AuthorizationPolicyResource,
   PeerAuthenticationResource,
   RouteResource,
   ServiceResource,
@@ -21,4 +22,6 @@ export interface MeshState {
   identity?: MeshIdentity;
   /** PeerAuthentication resources: the mTLS mode per service or mesh-wide (absent = none). */
   peerAuthentications?: readonly PeerAuthenticationResource[];
+  /** AuthorizationPolicy resources: RBAC at each service's inbound (absent = none). */
+  authorizationPolicies?: readonly AuthorizationPolicyResource[];
 }

@@ -3,6 +3,7 @@
 import type { SidecarParams, TcpUpstream } from '@trellis/node-contract';
 import { duration } from '@trellis/xds-protos';
 import type { ServicePort, SidecarOptions, TrafficPolicySpec } from '../resources/types.ts';
+import { type InboundAuthorization, inboundAuthorization, NO_AUTHORIZATION, policiesOf } from './authorization.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS } from './clusters.ts';
 import { compressionHttpFilters } from './compression.ts';
 import { corsHttpFilter } from './cors.ts';
@@ -137,9 +138,11 @@ export function inboundListener(
   telemetry?: EffectiveTelemetry,
   options?: SidecarOptions,
   policy?: Pick<TrafficPolicySpec, 'rateLimit' | 'compression' | 'responseCache' | 'filters'>,
+  authz: InboundAuthorization = NO_AUTHORIZATION,
 ): Record<string, unknown> {
   const cluster = inboundClusterName(params.appPort);
-  const limit = connectionLimitFilters(INBOUND_LISTENER, options);
+  // Authorization comes right after the connection limit: a denied caller costs nothing more.
+  const limit = [...connectionLimitFilters(INBOUND_LISTENER, options), ...authz.network];
   let filter: Record<string, unknown>;
   if (port.protocol === 'TCP') {
     filter = networkFilter('envoy.filters.network.tcp_proxy', tcpProxy(INBOUND_LISTENER, cluster, telemetry), limit);
@@ -150,6 +153,8 @@ export function inboundListener(
     // there, and its responses are compressed there for every caller that accepts it (before the cache stores them,
     // so a hit is served compressed).
     const filters = [
+      // Authorization first (DENY, ALLOW, AUDIT): a refused request is counted by nothing after it.
+      ...authz.http,
       ...(rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)]),
       // The service's own filters see every admitted request, before a cache could answer it.
       ...(custom === undefined ? [] : typescriptHttpFilters(custom)),
@@ -257,6 +262,7 @@ export function sidecarSocketResources(
         telemetry,
         options,
         index.policyOf(service),
+        inboundAuthorization(policiesOf(index.authorizationPolicies, service), port.port, port.protocol === 'TCP'),
       );
       // A sidecar holding a workload certificate terminates mesh mTLS on its inbound port (unless its service's
       // PeerAuthentication says DISABLE).

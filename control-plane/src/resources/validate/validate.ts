@@ -1,5 +1,6 @@
 // Validates one operator document (envelope + per-kind spec) into a typed Resource, with field-path error messages.
 import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from '../types.ts';
+import { AUTHORIZATION_POLICY_FIELDS, validateAuthorizationPolicySpec } from './authorization-policy.ts';
 import { Issues, isRecord } from './issues.ts';
 import { validateLabels } from './labels.ts';
 import { PEER_AUTHENTICATION_FIELDS, validatePeerAuthenticationSpec } from './peer-authentication.ts';
@@ -30,6 +31,7 @@ const SPECS: Record<Kind, SpecRules> = {
   TrafficPolicy: { fields: TRAFFIC_POLICY_FIELDS, validate: validateTrafficPolicySpec },
   Telemetry: { fields: TELEMETRY_FIELDS, validate: validateTelemetrySpec },
   PeerAuthentication: { fields: PEER_AUTHENTICATION_FIELDS, validate: validatePeerAuthenticationSpec },
+  AuthorizationPolicy: { fields: AUTHORIZATION_POLICY_FIELDS, validate: validateAuthorizationPolicySpec },
 };
 
 function isKind(value: unknown): value is Kind {

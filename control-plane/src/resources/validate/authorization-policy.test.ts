@@ -1,0 +1,92 @@
+// AuthorizationPolicy validation: Istio's shape, every value checked for what it is matched as, each error naming its
+// field; what needs JWT (request principals, request.auth.*) refused with the reason.
+import { expectErrors } from './testing.ts';
+import { validateResource } from './validate.ts';
+
+function errors(spec: Record<string, unknown>): string[] {
+  const doc = { apiVersion: 'trellis.dev/v1', kind: 'AuthorizationPolicy', metadata: { name: 'web' }, spec };
+  const prefix = 'document 1 (AuthorizationPolicy web): ';
+  return validateResource(doc, 'document 1').errors.map((e) => e.slice(prefix.length));
+}
+
+const JWT = 'request principals and JWT claims need RequestAuthentication (JWT), which Trellis does not support yet';
+
+describe('validate AuthorizationPolicy', () => {
+  it('accepts Istio-shaped policies', () => {
+    expectErrors(errors, [
+      [{}, []],
+      [{ selector: { service: 'web' }, action: 'DENY', dryRun: true, rules: [{}] }, []],
+      [
+        {
+          action: 'ALLOW',
+          rules: [
+            {
+              from: [
+                { source: { principals: ['cluster.local/ns/default/sa/client', 'spiffe://td/ns/x/*'] } },
+                { source: { namespaces: ['prod-*', 'default'], notIpBlocks: ['10.0.0.0/8', '192.0.2.1'] } },
+              ],
+              to: [
+                { operation: { methods: ['GET'], paths: ['/orders/*', '*.json'], ports: [8080], hosts: ['*.shop'] } },
+              ],
+              when: [
+                { key: 'request.headers[x-tenant]', values: ['acme'] },
+                { key: 'source.ip', notValues: ['fd00::/8'] },
+                { key: 'destination.port', values: ['8080'] },
+              ],
+            },
+          ],
+        },
+        [],
+      ],
+    ]);
+  });
+
+  it('refuses bad values by field', () => {
+    expectErrors(errors, [
+      [{ action: 'allow' }, ['spec.action: expected one of ALLOW|DENY|AUDIT, got "allow"']],
+      [{ rules: [{ from: [] }] }, ['spec.rules[0].from: expected a non-empty list of { source: … }, got a list']],
+      [{ rules: [{ from: [{ source: {} }] }] }, ['spec.rules[0].from[0].source: expected at least one field']],
+      [
+        { rules: [{ from: [{ source: { principals: ['a*b'] } }] }] },
+        [
+          'spec.rules[0].from[0].source.principals[0]: expected a SPIFFE id such as cluster.local/ns/default/sa/web (* at one end), got "a*b"',
+        ],
+      ],
+      [
+        { rules: [{ from: [{ source: { ipBlocks: ['10.0.0.0/33'] } }] }] },
+        [
+          'spec.rules[0].from[0].source.ipBlocks[0]: expected an IP address or CIDR such as 10.0.0.0/8, got "10.0.0.0/33"',
+        ],
+      ],
+      [
+        { rules: [{ to: [{ operation: { paths: ['/api/{*}'] } }] }] },
+        [
+          'spec.rules[0].to[0].operation.paths[0]: expected a path (templates such as {*} and {**} are not supported), got "/api/{*}"',
+        ],
+      ],
+      [
+        { rules: [{ to: [{ operation: { ports: [0], methods: ['get'] } }] }] },
+        [
+          'spec.rules[0].to[0].operation.ports[0]: expected an integer from 1 to 65535, got 0',
+          'spec.rules[0].to[0].operation.methods[0]: expected an HTTP method such as GET, got "get"',
+        ],
+      ],
+      [
+        { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] },
+        [`spec.rules[0].from[0].source.requestPrincipals: ${JWT}`],
+      ],
+      [
+        { rules: [{ when: [{ key: 'request.auth.claims[iss]', values: ['x'] }] }] },
+        [`spec.rules[0].when[0].key: ${JWT}`],
+      ],
+      [
+        { rules: [{ when: [{ key: 'source.user', values: ['x'] }] }] },
+        [
+          'spec.rules[0].when[0].key: expected request.headers[<name>] or one of source.ip|remote.ip|source.namespace|source.principal|destination.ip|destination.port|connection.sni, got "source.user"',
+        ],
+      ],
+      [{ rules: [{ when: [{ key: 'source.ip' }] }] }, ['spec.rules[0].when[0]: expected values or notValues']],
+      [{ rules: [{ what: 1 }] }, ['spec.rules[0].what: unknown field, expected one of from|to|when']],
+    ]);
+  });
+});
