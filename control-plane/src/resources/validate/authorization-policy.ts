@@ -109,7 +109,7 @@ function ports(issues: Issues, value: unknown, path: string): void {
   const list = issues.list(value, path, 'ports', true);
   if (list === undefined) return;
   if (list.length > MAX_VALUES) issues.add(path, `at most ${MAX_VALUES} entries, got ${list.length}`);
-  list.forEach((v, i) => issues.integer(v, field(path, i), 1, 65535));
+  for (const [i, v] of list.entries()) issues.integer(v, field(path, i), 1, 65535);
 }
 
 function source(issues: Issues, value: unknown, path: string): void {
@@ -195,7 +195,7 @@ export function validateAuthorizationPolicySpec(spec: Record<string, unknown>, i
       const when = issues.list(r['when'], field(path, 'when'), 'conditions', true);
       if (when !== undefined) {
         if (when.length > MAX_ENTRIES) issues.add(field(path, 'when'), `at most ${MAX_ENTRIES} conditions`);
-        when.forEach((c, j) => condition(issues, c, field(field(path, 'when'), j)));
+        for (const [j, c] of when.entries()) condition(issues, c, field(field(path, 'when'), j));
       }
     }
   });
