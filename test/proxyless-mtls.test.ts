@@ -257,4 +257,43 @@ spec:
     expect(directCode).to.equal(grpc.status.UNAVAILABLE);
     expect(peers.length).to.equal(before);
   });
+
+  it('an AuthorizationPolicy reaches the XdsServer as its RBAC filter (gRFC A41): only the identity it allows calls', async () => {
+    const client = clients[0] as grpc.Client;
+    const token = await ctl(['token', 'create', '--service', 'caller']);
+    const sidecar = await startSidecar({
+      service: 'caller',
+      xds: `127.0.0.1:${cp.xdsPort}`,
+      extraArgs: ['--join-token', token],
+    });
+    const viaSidecar = echoClient(`127.0.0.1:${sidecar.outboundPort}`, { 'grpc.default_authority': 'echo:50051' });
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => grpc.status.OK,
+        (err: grpc.ServiceError) => err.code,
+      );
+    try {
+      await ctl(
+        ['apply', '-f', '-'],
+        `apiVersion: trellis.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: echo-callers }
+spec:
+  selector: { service: echo }
+  rules: [{ from: [{ source: { principals: [cluster.local/ns/default/sa/caller] } }] }]
+`,
+      );
+      const deadline = Date.now() + 20_000;
+      while ((await code(who(client, 'x'))) !== grpc.status.PERMISSION_DENIED) {
+        if (Date.now() > deadline) throw new Error('the XdsServer never enforced the policy');
+      }
+      expect((await viaSidecar.who('allowed')).backend).to.equal('echo-xds-server');
+      expect(peers.at(-1)).to.equal('URI:spiffe://cluster.local/ns/default/sa/caller');
+      await ctl(['delete', 'authz', 'echo-callers']);
+      expect((await whoEventually(client)).backend).to.equal('echo-xds-server');
+    } finally {
+      viaSidecar.close();
+      await sidecar.stop();
+    }
+  });
 });

@@ -305,6 +305,23 @@ export function rbacHttpFilters(policies: readonly AuthorizationPolicyResource[]
   }));
 }
 
+/**
+ * The RBAC filters of a proxyless gRPC server (gRFC A41): enforced DENY and ALLOW rules only. gRPC refuses a LOG
+ * action and a filter without rules (it would NACK the Listener), and runs no shadow rules: AUDIT and dry-run
+ * policies are left out. Not optional: a gRPC server without RBAC support NACKs rather than serving unguarded.
+ */
+export function proxylessRbacFilters(policies: readonly AuthorizationPolicyResource[], port: number): Obj[] {
+  return rbacConfigs(policies, { port, tcp: false }).flatMap(({ action, config }) => {
+    if (action === 'AUDIT' || config['rules'] === undefined) return [];
+    return [
+      {
+        name: `envoy.filters.http.rbac.${action.toLowerCase()}`,
+        typed_config: { '@type': typeUrl(EXTENSION_TYPES.rbac), rules: config['rules'] },
+      },
+    ];
+  });
+}
+
 /** What an inbound listener of `port` carries for the service's policies. */
 export function inboundAuthorization(
   policies: readonly AuthorizationPolicyResource[],

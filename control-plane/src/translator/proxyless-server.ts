@@ -1,6 +1,8 @@
 // The Listener an xDS-enabled gRPC server asks for (gRFC A36): named by its bootstrap's template for the address it
-// binds, one filter chain whose HttpConnectionManager serves every RPC (non_forwarding_action), mTLS under STRICT.
+// binds, one filter chain whose HttpConnectionManager serves every RPC (non_forwarding_action), mTLS under STRICT,
+// and the service's AuthorizationPolicies as RBAC filters (gRFC A41).
 import type { ProxylessParams } from '@trellis/node-contract';
+import { policiesOf, proxylessRbacFilters } from './authorization.ts';
 import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshIdentity } from './mesh-tls.ts';
@@ -23,6 +25,9 @@ export function proxylessServerListener(
   identity: MeshIdentity | undefined,
 ): Record<string, unknown> {
   const name = serverListenerName(server.address, server.port);
+  // Policies name service ports: the one the server binds, else the service's first (as a sidecar fronts one).
+  const ports = index.serviceByName.get(server.service)?.spec.ports ?? [];
+  const servicePort = (ports.find((p) => p.port === server.port) ?? ports[0])?.port ?? server.port;
   const chain: Record<string, unknown> = {
     name: 'inbound',
     filters: [
@@ -41,7 +46,10 @@ export function proxylessServerListener(
               },
             ],
           },
-          http_filters: [ROUTER_FILTER],
+          http_filters: [
+            ...proxylessRbacFilters(policiesOf(index.authorizationPolicies, server.service), servicePort),
+            ROUTER_FILTER,
+          ],
         },
       },
     ],
