@@ -39,6 +39,7 @@ function facts(c: Caller, port: number): RbacFacts {
     localPort: port,
     peerPrincipal: c.principal === undefined ? undefined : `spiffe://cluster.local/${c.principal}`,
     serverName: undefined,
+    metadata: () => undefined,
   };
 }
 

@@ -33,6 +33,7 @@ export const EXTENSION_TYPES = {
   rbac: 'envoy.extensions.filters.http.rbac.v3.RBAC',
   rbacPerRoute: 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute',
   networkRbac: 'envoy.extensions.filters.network.rbac.v3.RBAC',
+  jwtAuthn: 'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
 } as const;
 
 /** The type URL of a message type name. */

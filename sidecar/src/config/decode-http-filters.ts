@@ -5,6 +5,7 @@ import { compressorConfig, compressorPerRouteConfig } from './decode-compressor.
 import { corsPolicy } from './decode-cors.ts';
 import { decompressorConfig } from './decode-decompressor.ts';
 import { faultConfig } from './decode-fault.ts';
+import { jwtAuthnConfig } from './decode-jwt-authn.ts';
 import { localRateLimitConfig } from './decode-local-ratelimit.ts';
 import { rbacConfig } from './decode-rbac.ts';
 import { typescriptFilterConfig } from './decode-typescript-filter.ts';
@@ -19,6 +20,7 @@ import {
   FAULT_TYPE,
   type HttpFilterConfig,
   type HttpFilterTypedConfig,
+  JWT_AUTHN_TYPE,
   LOCAL_RATELIMIT_TYPE,
   type PerFilterConfigs,
   RBAC_TYPE,
@@ -36,6 +38,7 @@ type Decoder = (o: Obj, path: string) => HttpFilterTypedConfig;
 const DECODERS: Readonly<Record<string, Decoder>> = {
   [FAULT_TYPE]: (o, path) => ({ typeName: FAULT_TYPE, config: faultConfig(o, path) }),
   [RBAC_TYPE]: (o, path) => ({ typeName: RBAC_TYPE, config: rbacConfig(o, path) }),
+  [JWT_AUTHN_TYPE]: (o, path) => ({ typeName: JWT_AUTHN_TYPE, config: jwtAuthnConfig(o, path) }),
   [LOCAL_RATELIMIT_TYPE]: (o, path) => ({ typeName: LOCAL_RATELIMIT_TYPE, config: localRateLimitConfig(o, path) }),
   [COMPRESSOR_TYPE]: (o, path) => ({ typeName: COMPRESSOR_TYPE, config: compressorConfig(o, path) }),
   // The filter itself has no config: routes and virtual hosts carry the policies.

@@ -5,6 +5,8 @@ import { headerMatcher, stringMatcher } from './decode-matchers.ts';
 import { at, enumName, fail, type Obj, optObj, reqObj, str, wrappedNum } from './decode-values.ts';
 import type {
   CidrRange,
+  MetadataMatch,
+  MetadataValueMatch,
   NetworkRbacConfig,
   RbacConfig,
   RbacPermission,
@@ -51,6 +53,41 @@ function cidr(v: unknown, path: string): CidrRange {
 function pathMatcher(v: unknown, path: string) {
   const o = reqObj(v, path);
   return stringMatcher(reqObj(o['path'], at(path, 'path')), at(path, 'path'));
+}
+
+function valueMatcher(v: unknown, path: string, depth = 0): MetadataValueMatch {
+  const o = reqObj(v, path);
+  const [field, value] = oneField(o, path, 'value matcher');
+  const fpath = at(path, field);
+  switch (field) {
+    case 'string_match':
+      return { kind: 'string', matcher: stringMatcher(value, fpath) };
+    case 'present_match':
+      return { kind: 'present' };
+    case 'bool_match':
+      return { kind: 'bool', value: value === true };
+    case 'list_match': {
+      if (depth > 2) fail(fpath, 'nested too deep');
+      const l = reqObj(value, fpath);
+      return { kind: 'list', oneOf: valueMatcher(l['one_of'], at(fpath, 'one_of'), depth + 1) };
+    }
+    default:
+      return fail(fpath, 'not supported by the sidecar (string_match, present_match, bool_match, list_match)');
+  }
+}
+
+/** A MetadataMatcher on a filter's request metadata (what jwt_authn verified). */
+function metadataMatcher(v: unknown, path: string): MetadataMatch {
+  const o = reqObj(v, path);
+  const filter = str(o['filter']);
+  if (filter === '') fail(at(path, 'filter'), 'is required');
+  const segments = list(o['path'], at(path, 'path'), (seg, spath) => {
+    const key = str(seg['key']);
+    if (key === '') fail(at(spath, 'key'), 'is required');
+    return key;
+  });
+  if (segments.length === 0) fail(at(path, 'path'), 'needs at least one key');
+  return { filter, path: segments, value: valueMatcher(o['value'], at(path, 'value')), invert: o['invert'] === true };
 }
 
 function list<T>(v: unknown, path: string, each: (o: Obj, path: string) => T): T[] {
@@ -134,6 +171,8 @@ function principal(o: Obj, path: string, budget: Budget, depth: number): RbacPri
       return { kind: 'header', header: headerMatcher(value, fpath) };
     case 'url_path':
       return { kind: 'path', path: pathMatcher(value, fpath) };
+    case 'metadata':
+      return { kind: 'metadata', metadata: metadataMatcher(value, fpath) };
     default:
       return fail(fpath, 'not supported by the sidecar');
   }
@@ -177,7 +216,7 @@ function permissionNeedsHttp(p: RbacPermission): boolean {
 function principalNeedsHttp(p: RbacPrincipal): boolean {
   if (p.kind === 'and' || p.kind === 'or') return p.ids.some(principalNeedsHttp);
   if (p.kind === 'not') return principalNeedsHttp(p.id);
-  return p.kind === 'header' || p.kind === 'path';
+  return p.kind === 'header' || p.kind === 'path' || p.kind === 'metadata';
 }
 
 /** The fields both RBAC filters share; the unified matcher API is refused. */
@@ -219,7 +258,7 @@ export function networkRbacConfig(o: Obj, path: string): NetworkRbacConfig {
       if (p.permissions.some(permissionNeedsHttp) || p.principals.some(principalNeedsHttp))
         fail(
           at(at(at(path, field), 'policies'), p.name),
-          'header and url_path rules need HTTP (the network RBAC filter sees a connection)',
+          'header, url_path and metadata rules need HTTP (the network RBAC filter sees a connection)',
         );
     }
   }

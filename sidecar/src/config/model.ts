@@ -374,6 +374,21 @@ export type RbacPermission =
   | { kind: 'destinationPortRange'; start: number; end: number }
   | { kind: 'serverName'; name: StringMatcher };
 
+/** A value in a filter's per-request metadata (Envoy's ValueMatcher): a string, presence, or any element of a list. */
+export type MetadataValueMatch =
+  | { kind: 'string'; matcher: StringMatcher }
+  | { kind: 'present' }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'list'; oneOf: MetadataValueMatch };
+
+/** A filter's per-request metadata at a path (Envoy's MetadataMatcher), e.g. the JWT payload jwt_authn verified. */
+export interface MetadataMatch {
+  filter: string;
+  path: string[];
+  value: MetadataValueMatch;
+  invert: boolean;
+}
+
 /** Who makes it, for RBAC: Envoy's config.rbac.v3.Principal. */
 export type RbacPrincipal =
   | { kind: 'any' }
@@ -384,7 +399,9 @@ export type RbacPrincipal =
   /** The connection's peer address, or the trusted client address (X-Forwarded-For by the connection manager). */
   | { kind: 'directRemoteIp' | 'remoteIp'; cidr: CidrRange }
   | { kind: 'header'; header: HeaderMatch }
-  | { kind: 'path'; path: StringMatcher };
+  | { kind: 'path'; path: StringMatcher }
+  /** The request's filter metadata: what jwt_authn verified (a request principal, claims). */
+  | { kind: 'metadata'; metadata: MetadataMatch };
 
 /** A named policy: it matches when one of its permissions and one of its principals match. */
 export interface RbacPolicy {
@@ -414,8 +431,45 @@ export interface NetworkRbacConfig extends RbacConfig {
   statPrefix: string;
 }
 
+/** One JWT issuer (envoy jwt_authn JwtProvider): where its tokens are, its keys, what is passed on. */
+export interface JwtProviderConfig {
+  name: string;
+  issuer: string;
+  /** Empty: any audience. */
+  audiences: string[];
+  /** The JWKS: inline JSON, or a file the sidecar reads (and re-reads when it changes). */
+  jwks: { inline: string } | { file: string };
+  /** Lower-case header names and the prefix before the token (`Bearer `). */
+  fromHeaders: { name: string; prefix: string }[];
+  fromParams: string[];
+  fromCookies: string[];
+  /** Keep the token in the request (default: removed before the app sees it). */
+  forward: boolean;
+  /** The metadata key the verified payload goes under (namespace envoy.filters.http.jwt_authn). */
+  payloadInMetadata?: string;
+  /** A header carrying the verified payload (base64url JSON). */
+  forwardPayloadHeader?: string;
+  /** Claims copied into request headers (lower-case names). */
+  claimToHeaders: { header: string; claim: string }[];
+  clockSkewSeconds: number;
+}
+
+/** What a route requires (envoy jwt_authn JwtRequirement). */
+export type JwtRequirement =
+  | { kind: 'provider'; name: string }
+  | { kind: 'any' | 'all'; of: JwtRequirement[] }
+  | { kind: 'allowMissing' }
+  | { kind: 'allowMissingOrFailed' };
+
+/** envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication: providers, and rules (first match) by path. */
+export interface JwtAuthnConfig {
+  providers: JwtProviderConfig[];
+  rules: { match: { kind: 'prefix' | 'exact'; value: string }; requires?: JwtRequirement }[];
+}
+
 export type HttpFilterTypedConfig =
   | { typeName: typeof FAULT_TYPE; config: FaultConfig }
+  | { typeName: typeof JWT_AUTHN_TYPE; config: JwtAuthnConfig }
   | { typeName: typeof RBAC_TYPE; config: RbacConfig }
   | { typeName: typeof LOCAL_RATELIMIT_TYPE; config: LocalRateLimitConfig }
   | { typeName: typeof COMPRESSOR_TYPE; config: CompressorConfig }
@@ -429,6 +483,9 @@ export type HttpFilterTypedConfig =
 
 export const FAULT_TYPE = EXTENSION_TYPES.fault;
 export const RBAC_TYPE = EXTENSION_TYPES.rbac;
+export const JWT_AUTHN_TYPE = EXTENSION_TYPES.jwtAuthn;
+/** The metadata namespace jwt_authn writes verified payloads to (what RBAC metadata rules read). */
+export const JWT_AUTHN_METADATA = 'envoy.filters.http.jwt_authn';
 export const LOCAL_RATELIMIT_TYPE = EXTENSION_TYPES.localRateLimit;
 export const COMPRESSOR_TYPE = EXTENSION_TYPES.compressor;
 export const COMPRESSOR_PER_ROUTE_TYPE = EXTENSION_TYPES.compressorPerRoute;

@@ -5,6 +5,7 @@ import {
   CORS_TYPE,
   DECOMPRESSOR_TYPE,
   FAULT_TYPE,
+  JWT_AUTHN_TYPE,
   LOCAL_RATELIMIT_TYPE,
   RBAC_TYPE,
   TYPESCRIPT_FILTER_TYPE,
@@ -16,6 +17,7 @@ import { compressorFilter } from './compressor/compressor-filter.ts';
 import { corsFilter } from './cors/cors-filter.ts';
 import { decompressorFilter } from './decompressor/decompressor-filter.ts';
 import { faultFilter } from './fault/fault-filter.ts';
+import { jwtAuthnFilter } from './jwt-authn/jwt-authn-filter.ts';
 import { localRateLimitFilter } from './local-ratelimit/local-ratelimit-filter.ts';
 import { rbacFilter } from './rbac/rbac-filter.ts';
 import { typescriptFilter } from './typescript/typescript-filter.ts';
@@ -25,6 +27,7 @@ export function setup(
   registry: HttpFilterRegistry = new HttpFilterRegistry(),
   caches: ResponseCaches = new ResponseCaches(),
 ): HttpFilterRegistry {
+  registry.register(JWT_AUTHN_TYPE, jwtAuthnFilter);
   registry.register(RBAC_TYPE, rbacFilter);
   registry.register(FAULT_TYPE, faultFilter);
   registry.register(LOCAL_RATELIMIT_TYPE, localRateLimitFilter());

@@ -20,6 +20,7 @@ function connectionFacts(socket: Socket): RbacFacts {
     localPort: c.localPort,
     peerPrincipal: c.peerPrincipal,
     serverName: c.serverName,
+    metadata: () => undefined,
   };
 }
 

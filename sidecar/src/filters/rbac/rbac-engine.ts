@@ -2,7 +2,14 @@
 // permissions and one of its principals do; ALLOW lets through what some policy matches, DENY what none does, LOG
 // everything (counting what matched). Shared by the HTTP filter and the network filter.
 import { BlockList, isIPv4 } from 'node:net';
-import type { CidrRange, RbacPermission, RbacPrincipal, RbacRules } from '../../config/model.ts';
+import type {
+  CidrRange,
+  MetadataMatch,
+  MetadataValueMatch,
+  RbacPermission,
+  RbacPrincipal,
+  RbacRules,
+} from '../../config/model.ts';
 import { compileHeaderMatches, headersMatch } from '../../http/message/header-match.ts';
 import { compileStringMatcher } from '../../http/message/string-matcher.ts';
 
@@ -22,6 +29,8 @@ export interface RbacFacts {
   readonly peerPrincipal: string | undefined;
   /** The TLS SNI the client sent, when any. */
   readonly serverName: string | undefined;
+  /** A filter's metadata for this request (e.g. jwt_authn's verified payloads); undefined when it set none. */
+  metadata(filter: string): unknown;
 }
 
 type Predicate = (facts: RbacFacts) => boolean;
@@ -84,6 +93,38 @@ function compilePermission(p: RbacPermission): Predicate {
   }
 }
 
+function compileValue(m: MetadataValueMatch): (value: unknown) => boolean {
+  switch (m.kind) {
+    case 'present':
+      return (v) => v !== undefined && v !== null;
+    case 'bool':
+      return (v) => v === m.value;
+    case 'string': {
+      const test = compileStringMatcher(m.matcher);
+      return (v) => typeof v === 'string' && test(v);
+    }
+    case 'list': {
+      const inner = compileValue(m.oneOf);
+      return (v) => Array.isArray(v) && v.some(inner);
+    }
+  }
+}
+
+function compileMetadata(m: MetadataMatch): Predicate {
+  const test = compileValue(m.value);
+  return (f) => {
+    let value: unknown = f.metadata(m.filter);
+    for (const key of m.path) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        value = undefined;
+        break;
+      }
+      value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    return test(value) !== m.invert;
+  };
+}
+
 function compilePrincipal(p: RbacPrincipal): Predicate {
   switch (p.kind) {
     case 'any':
@@ -119,6 +160,8 @@ function compilePrincipal(p: RbacPrincipal): Predicate {
       const test = compileStringMatcher(p.path);
       return (f) => test(f.path);
     }
+    case 'metadata':
+      return compileMetadata(p.metadata);
   }
 }
 

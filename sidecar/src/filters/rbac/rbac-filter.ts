@@ -59,6 +59,10 @@ class RequestFacts implements RbacFacts {
   get serverName(): string | undefined {
     return this.#stream.connection.serverName;
   }
+
+  metadata(filter: string): unknown {
+    return this.#stream.state.get(filter);
+  }
 }
 
 /** `:method`, `:path` (with its query, as Envoy matches it), `:authority`, `:scheme`. */
