@@ -16,6 +16,8 @@ function policy(name: string, spec: AuthorizationPolicySpec): AuthorizationPolic
 
 interface Caller {
   principal?: string;
+  /** The JWT payload jwt_authn verified. */
+  jwt?: Record<string, unknown>;
   ip?: string;
   method?: string;
   path?: string;
@@ -39,7 +41,8 @@ function facts(c: Caller, port: number): RbacFacts {
     localPort: port,
     peerPrincipal: c.principal === undefined ? undefined : `spiffe://cluster.local/${c.principal}`,
     serverName: undefined,
-    metadata: () => undefined,
+    metadata: (filter) =>
+      filter === 'envoy.filters.http.jwt_authn' && c.jwt !== undefined ? { payload: c.jwt } : undefined,
   };
 }
 
@@ -138,6 +141,39 @@ describe('AuthorizationPolicy → RBAC → the sidecar engine (a matrix of calle
     expect(allowed(set, { host: 'web.shop', path: '/a.json' })).to.equal(true);
     expect(allowed(set, { host: 'web.shopping', path: '/a.json' })).to.equal(false);
     expect(allowed(set, { host: 'web.shop', path: '/a.html' })).to.equal(false);
+  });
+
+  it('request principals and JWT claims: matched in what jwt_authn verified; where none runs, fail closed', () => {
+    const alice = { jwt: { iss: 'https://issuer.test/realm', sub: 'alice', aud: ['web', 'orders'], groups: 'admin' } };
+    const bob = { jwt: { iss: 'https://other.test', sub: 'bob', aud: 'web' } };
+    const anonymous = {};
+    const allow = [
+      policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['https://issuer.test/realm/alice'] } }] }] }),
+    ];
+    expect([alice, bob, anonymous].map((c) => allowed(allow, c))).to.deep.equal([true, false, false]);
+    const anyIssuer = [policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['*/bob'] } }] }] })];
+    expect([alice, bob].map((c) => allowed(anyIssuer, c))).to.deep.equal([false, true]);
+    const anyToken = [policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] })];
+    expect([alice, bob, anonymous].map((c) => allowed(anyToken, c))).to.deep.equal([true, true, false]);
+    // A list claim (aud) and a string one (groups).
+    const claims = [
+      policy('p', {
+        rules: [
+          {
+            when: [
+              { key: 'request.auth.audiences', values: ['orders'] },
+              { key: 'request.auth.claims[groups]', values: ['admin'] },
+            ],
+          },
+        ],
+      }),
+    ];
+    expect([alice, bob].map((c) => allowed(claims, c))).to.deep.equal([true, false]);
+    // TCP has no jwt_authn: an ALLOW by request principal allows nothing, a DENY by one denies everyone.
+    expect(allowed(anyToken, alice, 5432, true)).to.equal(false);
+    const deny = [policy('d', { action: 'DENY', rules: [{ from: [{ source: { requestPrincipals: ['*/bob'] } }] }] })];
+    expect(allowed(deny, { principal: CLIENT }, 5432, true)).to.equal(false);
+    expect(allowed(deny, alice)).to.equal(true);
   });
 
   it('TCP: an ALLOW rule needing HTTP allows nothing; a DENY rule loses its HTTP parts (fail closed)', () => {

@@ -31,6 +31,18 @@ describe('AuthorizationPolicy (end to end, over mesh mTLS)', function () {
     const text = await (await sidecar.admin('/stats')).text();
     return Number(/^(\S+): (\d+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name}: `)) ?? '')?.[2] ?? 0);
   };
+  /** What a TCP connection through a caller's tunnel gets back for `ping` ('' when closed without an answer). */
+  const echo = (port: number): Promise<string> =>
+    new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString();
+      });
+      socket.once('close', () => resolve(got));
+      socket.once('error', () => undefined);
+      socket.end('ping\n');
+    });
   const del = async (name: string): Promise<void> => {
     await mesh.ctl(['delete', 'authz', name]);
   };
@@ -195,6 +207,15 @@ spec:
   });
 
   it('TCP: a connection RBAC denies is closed before the app sees a byte; the allowed caller is echoed', async () => {
+    // Both callers' tunnels work before the policy (a refused connection would also read as nothing).
+    await eventually(
+      async () => {
+        expect(await echo(otherTcpPort)).to.equal('ping\n');
+        expect(await echo(mesh.tcpLocalPort)).to.equal('ping\n');
+      },
+      200,
+      50,
+    );
     await mesh.apply(`apiVersion: trellis.dev/v1
 kind: AuthorizationPolicy
 metadata: { name: tcp-client-only }
@@ -202,17 +223,6 @@ spec:
   selector: { service: tcp-echo }
   rules: [{ from: [{ source: { principals: [cluster.local/ns/default/sa/client] } }] }]
 `);
-    const echo = (port: number): Promise<string> =>
-      new Promise((resolve) => {
-        const socket = net.connect(port, '127.0.0.1');
-        let got = '';
-        socket.on('data', (d: Buffer) => {
-          got += d.toString();
-        });
-        socket.once('close', () => resolve(got));
-        socket.once('error', () => undefined);
-        socket.end('ping\n');
-      });
     await eventually(
       async () => {
         expect(await echo(otherTcpPort)).to.equal('');

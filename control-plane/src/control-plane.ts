@@ -7,6 +7,7 @@ import { clientKindOf, nodeGroupOf, parseNodeGroup } from '@trellis/node-contrac
 import type { Logger } from 'pino';
 import type { ApiAuth } from './api/api-auth.ts';
 import { startApiServer } from './api/server.ts';
+import { JwksFetcher } from './authn/jwks-fetcher.ts';
 import { Snapshot } from './cache/snapshot.ts';
 import { SnapshotCache } from './cache/snapshot-cache.ts';
 import { LogLimiter } from './common/log-limiter.ts';
@@ -22,6 +23,7 @@ import { loadEndpoints, saveEndpoints } from './registry/endpoint-store.ts';
 import type {
   AuthorizationPolicyResource,
   PeerAuthenticationResource,
+  RequestAuthenticationResource,
   RouteResource,
   ServiceResource,
   TelemetryResource,
@@ -33,6 +35,7 @@ import { type MetricsServer, startMetricsServer } from './telemetry/metrics-serv
 import type { Tracing } from './telemetry/tracing.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import type { MeshIdentity } from './translator/mesh-tls.ts';
+import { jwksUris } from './translator/request-authentication.ts';
 import { translateWithWarnings } from './translator/translate.ts';
 import type { AdmissionOptions } from './xds/admission.ts';
 import type { InFlightOptions } from './xds/in-flight.ts';
@@ -80,6 +83,8 @@ export interface ControlPlaneOptions {
   apiAuth?: ApiAuth;
   /** Where the mesh CA's root and the join-token key live (`<dataDir>/ca/`); without it, both live in memory. */
   dataDir?: string;
+  /** How often JWKS fetched for RequestAuthentication jwksUri are fetched again (default 20 min). */
+  jwksRefreshMs?: number;
   /** The mesh CA: trust domain (default cluster.local), a plug-in CA directory, workload certificate lifetime. */
   identity?: {
     trustDomain?: string;
@@ -120,6 +125,8 @@ export class ControlPlane {
   private readonly identity: MeshIdentity | undefined;
   private version = 0;
   private readonly debouncer: Debouncer<ChangeKind>;
+  /** JWKS of RequestAuthentication jwksUri, fetched here and sent inline. */
+  private readonly jwks: JwksFetcher;
   /** Groups that have a snapshot in the cache. */
   private readonly published = new Set<string>();
   private readonly lastWarnings = new Map<string, string>();
@@ -163,6 +170,13 @@ export class ControlPlane {
       (kinds) => this.publishRound(kinds),
     );
     cleanups.push(() => this.debouncer.close());
+    this.jwks = new JwksFetcher({
+      ...(opts.jwksRefreshMs === undefined ? {} : { refreshMs: opts.jwksRefreshMs }),
+      logger: opts.logger.child({ component: 'jwks' }),
+      // New keys change what sidecars verify with: a full round, as an operator change.
+      onChange: () => this.debouncer.change('store'),
+    });
+    cleanups.push(() => this.jwks.close());
   }
 
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -281,10 +295,14 @@ export class ControlPlane {
     );
     const cp = self;
     cleanups.push(registry.attach(xds));
+    const followJwks = (): void =>
+      cp.jwks.sync(jwksUris(store.list('RequestAuthentication') as RequestAuthenticationResource[]));
+    followJwks();
     cleanups.push(
       store.watch(() => {
         telemetry.storeChanged();
         registry.setStatic(store.list('Service') as ServiceResource[]);
+        followJwks();
         cp.debouncer.change('store');
       }),
     );
@@ -398,6 +416,8 @@ export class ControlPlane {
       telemetry: store.list('Telemetry') as TelemetryResource[],
       peerAuthentications: store.list('PeerAuthentication') as PeerAuthenticationResource[],
       authorizationPolicies: store.list('AuthorizationPolicy') as AuthorizationPolicyResource[],
+      requestAuthentications: store.list('RequestAuthentication') as RequestAuthenticationResource[],
+      jwks: this.jwks.snapshot(),
       endpoints: this.registry.endpoints(),
       ...(this.identity === undefined ? {} : { identity: this.identity }),
     };

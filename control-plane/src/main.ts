@@ -129,6 +129,14 @@ export async function main(argv: string[]): Promise<void> {
     )
     .addOption(
       durationOption(
+        '--jwks-refresh',
+        'TRELLIS_JWKS_REFRESH',
+        'fetch the JWKS of RequestAuthentication jwksUri again this often',
+        '20m',
+      ),
+    )
+    .addOption(
+      durationOption(
         '--debounce-max',
         'TRELLIS_DEBOUNCE_MAX',
         'publish a burst of changes at the latest this long after its first change',
@@ -220,6 +228,7 @@ export async function main(argv: string[]): Promise<void> {
     endpointGrace: number;
     debounceQuiet: number;
     debounceMax: number;
+    jwksRefresh: number;
     admissionRate: number;
     admissionBurst: number;
     inflightBudgetMib: number;
@@ -279,6 +288,7 @@ export async function main(argv: string[]): Promise<void> {
     endpointGraceMs: o.endpointGrace,
     debounceQuietMs: o.debounceQuiet,
     debounceMaxMs: o.debounceMax,
+    jwksRefreshMs: o.jwksRefresh,
     admission: { ratePerSecond: o.admissionRate, burst: o.admissionBurst },
     inFlight: { budgetBytes: o.inflightBudgetMib * MiB },
     metricsHost: o.metricsHost,

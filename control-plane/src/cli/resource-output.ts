@@ -31,6 +31,13 @@ function rowOf(r: Resource): string[] {
     }
     case 'PeerAuthentication':
       return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', r.spec.mtls.mode, ...common];
+    case 'RequestAuthentication':
+      return [
+        r.metadata.name,
+        r.spec.selector?.service ?? '(mesh)',
+        r.spec.jwtRules.map((j) => j.issuer).join(','),
+        ...common,
+      ];
     case 'AuthorizationPolicy':
       return [
         r.metadata.name,
@@ -49,6 +56,7 @@ const HEADERS: Record<Kind, string[]> = {
   Telemetry: ['NAME', 'SELECTOR', 'TRACE SAMPLING', 'ACCESS LOG', 'GENERATION', 'AGE'],
   PeerAuthentication: ['NAME', 'SELECTOR', 'MTLS MODE', 'GENERATION', 'AGE'],
   AuthorizationPolicy: ['NAME', 'SELECTOR', 'ACTION', 'RULES', 'GENERATION', 'AGE'],
+  RequestAuthentication: ['NAME', 'SELECTOR', 'ISSUERS', 'GENERATION', 'AGE'],
 };
 
 /** Renders resources of one kind; `single` prints a lone object (not a list) for yaml/json. */

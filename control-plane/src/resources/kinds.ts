@@ -19,11 +19,14 @@ const ALIASES: Record<string, Kind> = {
   authorizationpolicy: 'AuthorizationPolicy',
   authorizationpolicies: 'AuthorizationPolicy',
   authz: 'AuthorizationPolicy',
+  requestauthentication: 'RequestAuthentication',
+  requestauthentications: 'RequestAuthentication',
+  ra: 'RequestAuthentication',
 };
 
 /** The accepted spellings, for help and error texts. */
 export const KIND_ALIASES_HELP =
-  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz';
+  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz, requestauthentication(s)/ra';
 
 /** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
 export function parseKind(text: string): Kind | undefined {

@@ -1,5 +1,5 @@
-// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry, PeerAuthentication
-// and AuthorizationPolicy, as stored and validated.
+// The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry, PeerAuthentication,
+// AuthorizationPolicy and RequestAuthentication, as stored and validated.
 
 export const API_VERSION = 'trellis.dev/v1';
 export const KINDS = [
@@ -9,6 +9,7 @@ export const KINDS = [
   'Telemetry',
   'PeerAuthentication',
   'AuthorizationPolicy',
+  'RequestAuthentication',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -442,6 +443,9 @@ export interface AuthorizationSource {
   notIpBlocks?: string[];
   remoteIpBlocks?: string[];
   notRemoteIpBlocks?: string[];
+  /** `<iss>/<sub>` of the request's verified JWT (RequestAuthentication), `<iss>/*`, `*\/<sub>` or `*`. */
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
 }
 
 /** What is asked for (Istio's Operation): hosts, service ports, methods, paths (`*` wildcards at either end). */
@@ -486,6 +490,37 @@ export interface AuthorizationPolicySpec {
   dryRun?: boolean;
 }
 
+/** One JWT issuer a service accepts tokens of (Istio's JWTRule). */
+export interface JwtRule {
+  issuer: string;
+  /** Accepted `aud` values (none: any). */
+  audiences?: string[];
+  /** The keys: an inline JWKS (JSON), an HTTPS URL the control plane fetches and refreshes, or a file on each sidecar. */
+  jwks?: string;
+  jwksUri?: string;
+  jwksFile?: string;
+  /** Where the token is (default: `Authorization: Bearer …` and the `access_token` query parameter). */
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  /** Keep the token in the request to the app (default: removed). */
+  forwardOriginalToken?: boolean;
+  /** Claims copied into request headers. */
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  /** A header carrying the verified payload (base64url JSON). */
+  outputPayloadToHeader?: string;
+}
+
+/**
+ * Istio's RequestAuthentication: the JWT issuers one service (selector) or every service accepts. A request with an
+ * invalid token gets 401; one without a token passes, with no request principal (an AuthorizationPolicy can require
+ * one).
+ */
+export interface RequestAuthenticationSpec {
+  selector?: { service: string };
+  jwtRules: JwtRule[];
+}
+
 export interface SpecOf {
   Service: ServiceSpec;
   Route: RouteSpec;
@@ -493,6 +528,7 @@ export interface SpecOf {
   Telemetry: TelemetrySpec;
   PeerAuthentication: PeerAuthenticationSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
+  RequestAuthentication: RequestAuthenticationSpec;
 }
 
 export interface ResourceOf<K extends Kind> {
@@ -508,13 +544,15 @@ export type TrafficPolicyResource = ResourceOf<'TrafficPolicy'>;
 export type TelemetryResource = ResourceOf<'Telemetry'>;
 export type PeerAuthenticationResource = ResourceOf<'PeerAuthentication'>;
 export type AuthorizationPolicyResource = ResourceOf<'AuthorizationPolicy'>;
+export type RequestAuthenticationResource = ResourceOf<'RequestAuthentication'>;
 export type Resource =
   | ServiceResource
   | RouteResource
   | TrafficPolicyResource
   | TelemetryResource
   | PeerAuthenticationResource
-  | AuthorizationPolicyResource;
+  | AuthorizationPolicyResource
+  | RequestAuthenticationResource;
 
 /** Identity of a stored resource. */
 export interface ResourceKey {

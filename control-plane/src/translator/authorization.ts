@@ -2,7 +2,9 @@
 // filters, TCP ports envoy.filters.network.rbac filters, in Istio's order (DENY, then ALLOW, then AUDIT as LOG);
 // dry-run policies become shadow rules. Ports are decided here (the listener serves one port), so a rule for other
 // ports never reaches the proxy. On TCP, HTTP-only conditions cannot be evaluated: an ALLOW rule needing one is
-// dropped (it allows nothing), a DENY or AUDIT rule loses them (it matches more: fail closed).
+// dropped (it allows nothing), a DENY or AUDIT rule loses them (it matches more: fail closed). Request principals and
+// JWT claims are read from what jwt_authn verified (its metadata); where there is no jwt_authn (TCP, proxyless gRPC)
+// they are treated the same way.
 import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import type {
   AuthorizationAction,
@@ -26,11 +28,15 @@ export interface InboundAuthorization {
 
 export const NO_AUTHORIZATION: InboundAuthorization = { http: [], network: [] };
 
-/** Where a rule is evaluated: the listener's service port, and whether it carries HTTP. */
+/** Where a rule is evaluated: the listener's service port, whether it carries HTTP, and JWTs (jwt_authn runs). */
 interface Target {
   port: number;
   tcp: boolean;
+  jwt: boolean;
 }
+
+/** Where jwt_authn puts the verified payload (its metadata namespace and key): RequestAuthentication sets it. */
+export const JWT_METADATA = { filter: 'envoy.filters.http.jwt_authn', key: 'payload' } as const;
 
 const ANY = { any: true } as const;
 
@@ -127,6 +133,27 @@ function anyOf(values: readonly string[] | undefined, each: (v: string) => Obj, 
   return values === undefined ? undefined : or(values.map(each));
 }
 
+/** A claim of the verified JWT payload: a string, or a list holding one (`aud`, `groups`); undefined matcher: present. */
+function claimPrincipal(path: readonly string[], matcher: Obj | undefined): Obj {
+  const at = { filter: JWT_METADATA.filter, path: [JWT_METADATA.key, ...path].map((key) => ({ key })) };
+  if (matcher === undefined) return { metadata: { ...at, value: { present_match: true } } };
+  const value = { string_match: matcher };
+  return orPrincipals([
+    { metadata: { ...at, value } },
+    { metadata: { ...at, value: { list_match: { one_of: value } } } },
+  ]);
+}
+
+/** `<iss>/<sub>`, `<iss>/*`, `*\/<sub>` or `*` (validated), split at the last `/`. */
+function requestPrincipal(v: string): Obj {
+  if (v === '*') return claimPrincipal(['iss'], undefined);
+  if (v.startsWith('*/')) return claimPrincipal(['sub'], { exact: v.slice(2) });
+  const slash = v.lastIndexOf('/');
+  const iss = claimPrincipal(['iss'], { exact: v.slice(0, slash) });
+  const sub = v.slice(slash + 1);
+  return andPrincipals([iss, claimPrincipal(['sub'], sub === '*' ? undefined : { exact: sub })]);
+}
+
 function sourcePrincipal(s: AuthorizationSource): Obj {
   const parts: Obj[] = [];
   const add = (values: string[] | undefined, each: (v: string) => Obj, negate: boolean): void => {
@@ -141,6 +168,8 @@ function sourcePrincipal(s: AuthorizationSource): Obj {
   add(s.notIpBlocks, (v) => ({ direct_remote_ip: cidr(v) }), true);
   add(s.remoteIpBlocks, (v) => ({ remote_ip: cidr(v) }), false);
   add(s.notRemoteIpBlocks, (v) => ({ remote_ip: cidr(v) }), true);
+  add(s.requestPrincipals, requestPrincipal, false);
+  add(s.notRequestPrincipals, requestPrincipal, true);
   return andPrincipals(parts);
 }
 
@@ -167,6 +196,12 @@ function operationPermission(o: AuthorizationOperation, target: Target): Obj | u
 }
 
 const HEADER_KEY = /^request\.headers\[(.+)\]$/;
+const CLAIM_KEY = /^request\.auth\.claims((\[[^\][]+\])+)$/;
+
+/** A condition on what jwt_authn verified. */
+function isJwtKey(key: string): boolean {
+  return key.startsWith('request.auth.');
+}
 
 /** A condition: a principal or permission part, 'match' / 'never' when decided here, or 'http' (HTTP-only). */
 type ConditionPart = { principal: Obj } | { permission: Obj } | 'match' | 'never' | 'http';
@@ -188,6 +223,17 @@ function conditionPart(c: AuthorizationCondition, target: Target): ConditionPart
   if (header_ !== undefined) {
     if (target.tcp) return 'http';
     return permission((v) => header(header_.toLowerCase(), wildcard(v)));
+  }
+  if (isJwtKey(c.key)) {
+    if (!target.jwt) return 'http';
+    const claims = CLAIM_KEY.exec(c.key)?.[1];
+    if (claims !== undefined) {
+      const path = claims.slice(1, -1).split('][');
+      return principal((v) => claimPrincipal(path, wildcard(v)));
+    }
+    if (c.key === 'request.auth.principal') return principal(requestPrincipal);
+    const claim = c.key === 'request.auth.audiences' ? 'aud' : 'azp';
+    return principal((v) => claimPrincipal([claim], wildcard(v)));
   }
   switch (c.key) {
     case 'source.ip':
@@ -220,17 +266,35 @@ function hasHttpFields(o: AuthorizationOperation): boolean {
   return HTTP_OPERATION_FIELDS.some((f) => o[f] !== undefined);
 }
 
+/** A source with request principals: it needs jwt_authn. */
+function hasJwtFields(s: AuthorizationSource): boolean {
+  return s.requestPrincipals !== undefined || s.notRequestPrincipals !== undefined;
+}
+
+/** The source without what `target` cannot evaluate (DENY and AUDIT rules: they match more). */
+function evaluable(s: AuthorizationSource, target: Target): AuthorizationSource {
+  if (target.jwt || !hasJwtFields(s)) return s;
+  const { requestPrincipals: _r, notRequestPrincipals: _n, ...rest } = s;
+  return rest;
+}
+
 /** A rule as an RBAC policy on `target`; undefined when it cannot match there. */
 function ruleFor(rule: AuthorizationRule, target: Target, action: AuthorizationAction): Obj | undefined {
-  if (target.tcp && action === 'ALLOW') {
-    // An ALLOW rule that needs HTTP allows nothing on TCP.
+  if (action === 'ALLOW') {
+    // An ALLOW rule that needs what this target cannot evaluate (HTTP on TCP, a JWT without jwt_authn) allows nothing.
     const http =
-      (rule.to ?? []).some((t) => hasHttpFields(t.operation)) || (rule.when ?? []).some((c) => HEADER_KEY.test(c.key));
-    if (http) return undefined;
+      target.tcp &&
+      ((rule.to ?? []).some((t) => hasHttpFields(t.operation)) ||
+        (rule.when ?? []).some((c) => HEADER_KEY.test(c.key)));
+    const jwt =
+      !target.jwt &&
+      ((rule.from ?? []).some((f) => hasJwtFields(f.source)) || (rule.when ?? []).some((c) => isJwtKey(c.key)));
+    if (http || jwt) return undefined;
   }
   const principals: Obj[] = [];
   const permissions: Obj[] = [];
-  if (rule.from !== undefined) principals.push(orPrincipals(rule.from.map((f) => sourcePrincipal(f.source))));
+  if (rule.from !== undefined)
+    principals.push(orPrincipals(rule.from.map((f) => sourcePrincipal(evaluable(f.source, target)))));
   if (rule.to !== undefined) {
     const ops = rule.to.map((t) => operationPermission(t.operation, target)).filter((p): p is Obj => p !== undefined);
     if (ops.length === 0) return undefined;
@@ -297,9 +361,9 @@ function rbacConfigs(
   return out;
 }
 
-/** The RBAC HTTP filter configs (typed, named) for an HTTP port. */
+/** The RBAC HTTP filter configs (typed, named) for an HTTP port of a sidecar (whose jwt_authn runs first). */
 export function rbacHttpFilters(policies: readonly AuthorizationPolicyResource[], port: number): Obj[] {
-  return rbacConfigs(policies, { port, tcp: false }).map(({ action, config }) => ({
+  return rbacConfigs(policies, { port, tcp: false, jwt: true }).map(({ action, config }) => ({
     name: `envoy.filters.http.rbac.${action.toLowerCase()}`,
     typed_config: { '@type': typeUrl(EXTENSION_TYPES.rbac), ...config },
   }));
@@ -311,7 +375,7 @@ export function rbacHttpFilters(policies: readonly AuthorizationPolicyResource[]
  * policies are left out. Not optional: a gRPC server without RBAC support NACKs rather than serving unguarded.
  */
 export function proxylessRbacFilters(policies: readonly AuthorizationPolicyResource[], port: number): Obj[] {
-  return rbacConfigs(policies, { port, tcp: false }).flatMap(({ action, config }) => {
+  return rbacConfigs(policies, { port, tcp: false, jwt: false }).flatMap(({ action, config }) => {
     if (action === 'AUDIT' || config['rules'] === undefined) return [];
     return [
       {
@@ -333,7 +397,7 @@ export function inboundAuthorization(
   return {
     http: [],
     // The network filter has no rules_stat_prefix: its stat_prefix tells the actions apart (inbound_deny.rbac.…).
-    network: rbacConfigs(policies, { port, tcp: true }).map(
+    network: rbacConfigs(policies, { port, tcp: true, jwt: false }).map(
       ({ action, config: { rules_stat_prefix: _, ...config } }) => ({
         name: `envoy.filters.network.rbac.${action.toLowerCase()}`,
         typed_config: {

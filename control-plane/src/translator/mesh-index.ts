@@ -2,6 +2,7 @@
 import type {
   AuthorizationPolicyResource,
   MtlsMode,
+  RequestAuthenticationResource,
   ServicePort,
   ServiceResource,
   Subset,
@@ -44,6 +45,9 @@ export interface MeshIndex {
   mtlsModeOf(service: string): 'strict' | 'permissive' | undefined;
   /** Every AuthorizationPolicy (the translator picks those of a service). */
   authorizationPolicies: readonly AuthorizationPolicyResource[];
+  /** Every RequestAuthentication, and the JWKS fetched for their jwksUri. */
+  requestAuthentications: readonly RequestAuthenticationResource[];
+  jwks: ReadonlyMap<string, string>;
 }
 
 /** The mTLS mode of a service from its PeerAuthentication, the mesh-wide one, and the default. */
@@ -95,5 +99,7 @@ export function indexMesh(state: MeshState): MeshIndex {
     cors: meshUsesCors(state.routes),
     mtlsModeOf: mtlsModes(state),
     authorizationPolicies: state.authorizationPolicies ?? [],
+    requestAuthentications: state.requestAuthentications ?? [],
+    jwks: state.jwks ?? new Map(),
   };
 }

@@ -3,6 +3,7 @@ import type { Endpoint } from '../registry/endpoint.ts';
 import type {
   AuthorizationPolicyResource,
   PeerAuthenticationResource,
+  RequestAuthenticationResource,
   RouteResource,
   ServiceResource,
   TelemetryResource,
@@ -24,4 +25,8 @@ export interface MeshState {
   peerAuthentications?: readonly PeerAuthenticationResource[];
   /** AuthorizationPolicy resources: RBAC at each service's inbound (absent = none). */
   authorizationPolicies?: readonly AuthorizationPolicyResource[];
+  /** RequestAuthentication resources: JWT issuers per service (absent = none). */
+  requestAuthentications?: readonly RequestAuthenticationResource[];
+  /** The JWKS documents fetched for jwksUri (absent or missing: not fetched yet). */
+  jwks?: ReadonlyMap<string, string>;
 }

@@ -16,6 +16,7 @@ import { OUTBOUND_ROUTE_CONFIG } from './outbound-routes.ts';
 import { adsConfigSource, compact, struct } from './proto-values.ts';
 import { upstreamProtocolOptions } from './protocol-options.ts';
 import { rateLimitHttpFilter, rateLimitRouteFields } from './rate-limit.ts';
+import { jwtAuthnHttpFilter, requestAuthenticationsOf } from './request-authentication.ts';
 import { cacheHttpFilter } from './response-cache.ts';
 import type { Warn } from './routes.ts';
 import { inboundHcmFields, inboundRouteConfigFields, outboundHcmFields } from './sidecar-http-options.ts';
@@ -153,7 +154,8 @@ export function inboundListener(
     // there, and its responses are compressed there for every caller that accepts it (before the cache stores them,
     // so a hit is served compressed).
     const filters = [
-      // Authorization first (DENY, ALLOW, AUDIT): a refused request is counted by nothing after it.
+      // Authentication and authorization first (jwt_authn, then RBAC: DENY, ALLOW, AUDIT): a refused request is
+      // counted by nothing after it.
       ...authz.http,
       ...(rateLimit === undefined ? [] : [rateLimitHttpFilter(rateLimit)]),
       // The service's own filters see every admitted request, before a cache could answer it.
@@ -183,6 +185,16 @@ export function inboundListener(
     ...(port.protocol === 'TCP' ? {} : listenerLimitFields(options)),
     ...filter,
   };
+}
+
+/** What a service's inbound checks first: jwt_authn (RequestAuthentication), then RBAC (AuthorizationPolicy). */
+function inboundSecurity(index: MeshIndex, service: string, port: ServicePort): InboundAuthorization {
+  const tcp = port.protocol === 'TCP';
+  const authz = inboundAuthorization(policiesOf(index.authorizationPolicies, service), port.port, tcp);
+  const jwt = tcp
+    ? undefined
+    : jwtAuthnHttpFilter(requestAuthenticationsOf(index.requestAuthentications, service), index.jwks);
+  return jwt === undefined ? authz : { ...authz, http: [jwt, ...authz.http] };
 }
 
 /** The STATIC cluster `inbound|<appPort>` to the app on loopback (HTTP/2 upstream for HTTP2/GRPC ports). */
@@ -262,7 +274,7 @@ export function sidecarSocketResources(
         telemetry,
         options,
         index.policyOf(service),
-        inboundAuthorization(policiesOf(index.authorizationPolicies, service), port.port, port.protocol === 'TCP'),
+        inboundSecurity(index, service, port),
       );
       // A sidecar holding a workload certificate terminates mesh mTLS on its inbound port (unless its service's
       // PeerAuthentication says DISABLE).

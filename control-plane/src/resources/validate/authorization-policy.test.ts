@@ -1,5 +1,5 @@
 // AuthorizationPolicy validation: Istio's shape, every value checked for what it is matched as, each error naming its
-// field; what needs JWT (request principals, request.auth.*) refused with the reason.
+// field.
 import { expectErrors } from './testing.ts';
 import { validateResource } from './validate.ts';
 
@@ -8,8 +8,6 @@ function errors(spec: Record<string, unknown>): string[] {
   const prefix = 'document 1 (AuthorizationPolicy web): ';
   return validateResource(doc, 'document 1').errors.map((e) => e.slice(prefix.length));
 }
-
-const JWT = 'request principals and JWT claims need RequestAuthentication (JWT), which Trellis does not support yet';
 
 describe('validate AuthorizationPolicy', () => {
   it('accepts Istio-shaped policies', () => {
@@ -72,17 +70,16 @@ describe('validate AuthorizationPolicy', () => {
         ],
       ],
       [
-        { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] },
-        [`spec.rules[0].from[0].source.requestPrincipals: ${JWT}`],
+        { rules: [{ from: [{ source: { requestPrincipals: ['a*b'] } }] }] },
+        [
+          'spec.rules[0].from[0].source.requestPrincipals[0]: expected <iss>/<sub> of a JWT, <iss>/*, */<sub> or *, got "a*b"',
+        ],
       ],
-      [
-        { rules: [{ when: [{ key: 'request.auth.claims[iss]', values: ['x'] }] }] },
-        [`spec.rules[0].when[0].key: ${JWT}`],
-      ],
+      [{ rules: [{ when: [{ key: 'request.auth.claims[groups]', values: ['admin'] }] }] }, []],
       [
         { rules: [{ when: [{ key: 'source.user', values: ['x'] }] }] },
         [
-          'spec.rules[0].when[0].key: expected request.headers[<name>] or one of source.ip|remote.ip|source.namespace|source.principal|destination.ip|destination.port|connection.sni, got "source.user"',
+          'spec.rules[0].when[0].key: expected request.headers[<name>], request.auth.claims[<name>] or one of request.auth.principal|request.auth.audiences|request.auth.presenter|source.ip|remote.ip|source.namespace|source.principal|destination.ip|destination.port|connection.sni, got "source.user"',
         ],
       ],
       [{ rules: [{ when: [{ key: 'source.ip' }] }] }, ['spec.rules[0].when[0]: expected values or notValues']],

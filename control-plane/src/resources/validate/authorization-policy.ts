@@ -60,6 +60,13 @@ const CHECKS: Readonly<Record<string, Check>> = {
   },
   port: (v) => (/^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? undefined : 'a port from 1 to 65535'),
   any: (v) => (v === '' ? 'a non-empty string' : undefined),
+  requestPrincipal: (v) => {
+    if (v === '*') return undefined;
+    const stars = v.split('*').length - 1;
+    const ok =
+      !/\s/.test(v) && v.includes('/') && (stars === 0 || (stars === 1 && (v.endsWith('/*') || v.startsWith('*/'))));
+    return ok ? undefined : '<iss>/<sub> of a JWT, <iss>/*, */<sub> or *';
+  },
 };
 
 /** The check for each Source / Operation field. */
@@ -72,6 +79,8 @@ const FIELD_CHECK: Readonly<Record<string, string>> = {
   notIpBlocks: 'cidr',
   remoteIpBlocks: 'cidr',
   notRemoteIpBlocks: 'cidr',
+  requestPrincipals: 'requestPrincipal',
+  notRequestPrincipals: 'requestPrincipal',
   hosts: 'host',
   notHosts: 'host',
   methods: 'method',
@@ -92,7 +101,9 @@ const CONDITION_KEYS: Readonly<Record<string, string>> = {
 };
 
 const HEADER_KEY = /^request\.headers\[([A-Za-z0-9!#$%&'*+.^_`|~-]+)\]$/;
-const NO_JWT = 'request principals and JWT claims need RequestAuthentication (JWT), which Trellis does not support yet';
+/** request.auth.claims[name] (nested: [a][b]), the JWT's verified claims. */
+const CLAIM_KEY = /^request\.auth\.claims(\[[^\][]+\])+$/;
+const AUTH_KEYS = ['request.auth.principal', 'request.auth.audiences', 'request.auth.presenter'];
 
 function strings(issues: Issues, value: unknown, path: string, check: Check, max = MAX_VALUES): void {
   const list = issues.list(value, path, 'strings', true);
@@ -118,8 +129,7 @@ function source(issues: Issues, value: unknown, path: string): void {
   if (Object.keys(s).length === 0) issues.add(path, 'expected at least one field');
   for (const [key, v] of Object.entries(s)) {
     const kpath = field(path, key);
-    if (key === 'requestPrincipals' || key === 'notRequestPrincipals') issues.add(kpath, NO_JWT);
-    else if (FIELD_CHECK[key] !== undefined) strings(issues, v, kpath, CHECKS[FIELD_CHECK[key]] as Check);
+    if (FIELD_CHECK[key] !== undefined) strings(issues, v, kpath, CHECKS[FIELD_CHECK[key]] as Check);
   }
 }
 
@@ -140,15 +150,13 @@ function condition(issues: Issues, value: unknown, path: string): void {
   const key = c['key'];
   if (!issues.string(key, field(path, 'key'))) return;
   let check: Check | undefined;
-  if (HEADER_KEY.test(key)) check = CHECKS['any'];
-  else if (key.startsWith('request.auth.')) {
-    issues.add(field(path, 'key'), NO_JWT);
-    return;
-  } else if (CONDITION_KEYS[key] !== undefined) check = CHECKS[CONDITION_KEYS[key]];
+  if (HEADER_KEY.test(key) || CLAIM_KEY.test(key) || AUTH_KEYS.slice(1).includes(key)) check = CHECKS['any'];
+  else if (key === 'request.auth.principal') check = CHECKS['requestPrincipal'];
+  else if (CONDITION_KEYS[key] !== undefined) check = CHECKS[CONDITION_KEYS[key]];
   if (check === undefined) {
     issues.expected(
       field(path, 'key'),
-      `request.headers[<name>] or one of ${Object.keys(CONDITION_KEYS).join('|')}`,
+      `request.headers[<name>], request.auth.claims[<name>] or one of ${[...AUTH_KEYS, ...Object.keys(CONDITION_KEYS)].join('|')}`,
       key,
     );
     return;

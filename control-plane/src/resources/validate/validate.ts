@@ -4,6 +4,7 @@ import { AUTHORIZATION_POLICY_FIELDS, validateAuthorizationPolicySpec } from './
 import { Issues, isRecord } from './issues.ts';
 import { validateLabels } from './labels.ts';
 import { PEER_AUTHENTICATION_FIELDS, validatePeerAuthenticationSpec } from './peer-authentication.ts';
+import { REQUEST_AUTHENTICATION_FIELDS, validateRequestAuthenticationSpec } from './request-authentication.ts';
 import { checkResourceSize } from './resource-size.ts';
 import { ROUTE_FIELDS, validateRouteSpec } from './route.ts';
 import { SERVICE_FIELDS, validateServiceSpec } from './service.ts';
@@ -32,6 +33,7 @@ const SPECS: Record<Kind, SpecRules> = {
   Telemetry: { fields: TELEMETRY_FIELDS, validate: validateTelemetrySpec },
   PeerAuthentication: { fields: PEER_AUTHENTICATION_FIELDS, validate: validatePeerAuthenticationSpec },
   AuthorizationPolicy: { fields: AUTHORIZATION_POLICY_FIELDS, validate: validateAuthorizationPolicySpec },
+  RequestAuthentication: { fields: REQUEST_AUTHENTICATION_FIELDS, validate: validateRequestAuthenticationSpec },
 };
 
 function isKind(value: unknown): value is Kind {
