@@ -37,12 +37,15 @@ export class ManagedSidecar {
   readonly service: string;
   private readonly xds: string;
   private readonly appPort: number | undefined;
+  /** More flags (a join token: the sidecar holds a workload certificate and speaks mesh mTLS). */
+  private readonly extraArgs: readonly string[];
   private ports: { inbound: number; outbound: number } | undefined;
 
-  constructor(service: string, xds: string, appPort?: number) {
+  constructor(service: string, xds: string, appPort?: number, extraArgs: readonly string[] = []) {
     this.service = service;
     this.xds = xds;
     this.appPort = appPort;
+    this.extraArgs = extraArgs;
   }
 
   async start(): Promise<void> {
@@ -58,6 +61,7 @@ export class ManagedSidecar {
         String(this.ports.outbound),
         '--drain-time',
         '500ms',
+        ...this.extraArgs,
       ],
     };
     this.proc = await startSidecar(this.appPort === undefined ? opts : { ...opts, appPort: this.appPort });
@@ -166,8 +170,11 @@ export async function until(fn: () => Promise<boolean>, what: string, timeoutMs 
   }
 }
 
-/** Starts the control plane, the web app and the two sidecars; resolves once web answers through both hops. */
-export async function startHostileMesh(resources = ''): Promise<HostileMesh> {
+/**
+ * Starts the control plane, the web app and the two sidecars; resolves once web answers through both hops. With
+ * `mtls`, the sidecars join with tokens (workload certificates, xDS over mTLS) and talk mesh mTLS to each other.
+ */
+export async function startHostileMesh(resources = '', opts: { mtls?: boolean } = {}): Promise<HostileMesh> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'trellis-hostile-'));
   const cp = await startControlPlaneProcess(dataDir);
   let cpStderr = '';
@@ -179,10 +186,16 @@ export async function startHostileMesh(resources = ''): Promise<HostileMesh> {
     const r = await ctl(['apply', '-f', '-'], yaml);
     if (r.code !== 0) throw new Error(`trellisctl apply failed: ${r.stderr}`);
   };
-  const xds = `127.0.0.1:${cp.xdsInsecurePort}`;
+  const xds = `127.0.0.1:${opts.mtls === true ? cp.xdsPort : cp.xdsInsecurePort}`;
   const web = await startRecordingApp();
-  const client = new ManagedSidecar('client', xds);
-  const webSidecar = new ManagedSidecar('web', xds, web.port);
+  const identity = async (service: string): Promise<string[]> => {
+    if (opts.mtls !== true) return [];
+    const r = await ctl(['token', 'create', '--service', service]);
+    if (r.code !== 0) throw new Error(`trellisctl token create failed: ${r.stderr}`);
+    return ['--join-token', r.stdout.trim()];
+  };
+  const client = new ManagedSidecar('client', xds, undefined, await identity('client'));
+  const webSidecar = new ManagedSidecar('web', xds, web.port, await identity('web'));
   const extra: ManagedSidecar[] = [];
   try {
     await apply(BASE_RESOURCES + (resources === '' ? '' : `---\n${resources}`));
