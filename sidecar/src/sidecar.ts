@@ -148,7 +148,10 @@ export class Sidecar {
     const bytes = new ConnectionBytes(this.stats);
     const factories = new Map<string, ConnectionHandlerFactory<HandlerDeps>>();
     for (const [type, factory] of options.factories ?? defaultHandlerFactories(this.caches))
-      factories.set(type, tlsTerminating(rbacEnforcing(bytes.wrap(factory), this.stats), meshTls, this.stats));
+      factories.set(
+        type,
+        tlsTerminating(rbacEnforcing(bytes.wrap(factory), this.stats), meshTls, this.stats, this.logger),
+      );
     const listenerOptions: ListenerManagerOptions<HandlerDeps> = {
       source: this.relay,
       factories,

@@ -5,6 +5,7 @@ import { HCM_TYPE, httpConnectionManager } from './decode-http-connection-manage
 import { tokenBucketOf } from './decode-local-ratelimit.ts';
 import { accessLogs } from './decode-observability.ts';
 import { networkRbacConfig } from './decode-rbac.ts';
+import { isServingChain, servingTls } from './decode-serving-tls.ts';
 import { downstreamSocket } from './decode-tls.ts';
 import {
   anyTypeName,
@@ -28,6 +29,7 @@ import type {
   ListenerTls,
   NetworkFilter,
   NetworkRbacConfig,
+  ServingTls,
   TcpProxyConfig,
   WeightedCluster,
 } from './model.ts';
@@ -182,9 +184,22 @@ function withoutClientCertDetails(chain: Obj): unknown {
  * The filter chain the sidecar serves and the TLS it terminates: one chain (plaintext, or TLS only: strict), or a
  * `tls` chain and a `raw_buffer` chain with the same filters (permissive: told apart by the first byte).
  */
-function filterChain(o: Obj, inspector: boolean): { chain: Obj; path: string; tls?: ListenerTls } {
+function filterChain(
+  o: Obj,
+  inspector: boolean,
+): { chain: Obj; path: string; tls?: ListenerTls; serving?: ServingTls } {
   const chains = objList(o['filter_chains'], 'filter_chains');
   const fallback = optObj(o['default_filter_chain'], 'default_filter_chain');
+  if (chains.some(isServingChain)) {
+    // Edge TLS (a gateway): a certificate per set of SNI names, the same filters behind each.
+    if (fallback !== undefined)
+      fail('default_filter_chain', 'not supported on edge TLS listeners (give a chain without server_names)');
+    return {
+      chain: chains[0] as Obj,
+      path: 'filter_chains[0]',
+      serving: servingTls(chains, (c) => c['filters'], inspector),
+    };
+  }
   if (chains.length === 2 && !fallback) {
     const protocols = chains.map((c, i) => transportProtocol(c, at('filter_chains', i)));
     const t = protocols.indexOf('tls');
@@ -267,7 +282,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     }
     fail(at('listener_filters', i), `unsupported listener filter ${config ? anyTypeName(config) : str(lf['name'])}`);
   }
-  const { chain, path, tls } = filterChain(o, inspector);
+  const { chain, path, tls, serving } = filterChain(o, inspector);
   const { filter, maxConnections, connectionRateLimit, rbac } = networkFilter(chain, path, version);
   const config: ListenerConfig = {
     name: str(o['name']),
@@ -278,6 +293,7 @@ export function listener(o: Obj, version: string): ListenerConfig | null {
     version,
   };
   if (tls !== undefined) config.tls = tls;
+  if (serving !== undefined) config.serving = serving;
   if (maxConnections !== undefined) config.maxConnections = maxConnections;
   if (rbac !== undefined) config.rbac = rbac;
   if (connectionRateLimit !== undefined) config.connectionRateLimit = connectionRateLimit;

@@ -693,6 +693,24 @@ export interface ListenerTls {
   context: DownstreamTlsConfig;
 }
 
+/** A certificate an edge listener serves, from files (re-read when they change), for the SNI names it lists. */
+export interface ServingCertificate {
+  /** Lower-case SNI names: exact, or `*.example.com` (any name under it); empty: the default certificate. */
+  serverNames: string[];
+  certFile: string;
+  keyFile: string;
+}
+
+/** Edge TLS termination (a gateway's listener): certificates by SNI, no client certificate, modern TLS only. */
+export interface ServingTls {
+  certificates: ServingCertificate[];
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD). */
+  ciphers: string;
+  alpn: string[];
+}
+
 export interface ListenerConfig {
   name: string;
   address: string;
@@ -714,8 +732,10 @@ export interface ListenerConfig {
    * routing and keeps for retries (absent: 1 MiB, Envoy's default).
    */
   bufferLimitBytes?: number;
-  /** TLS the listener terminates (absent: plaintext). */
+  /** Mesh mTLS the listener terminates (absent: plaintext, or `serving`). */
   tls?: ListenerTls;
+  /** Edge TLS the listener terminates with certificates from files, chosen by SNI. */
+  serving?: ServingTls;
   /** Version of the xDS resource this came from. */
   version: string;
 }

@@ -3,10 +3,12 @@
 // decrypted socket once the handshake verified a client certificate from the mesh.
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import type { Logger } from 'pino';
 import type { Stats } from '../common/stats.ts';
 import type { ListenerConfig, ListenerTls } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
 import { type MeshTls, peerAccepted } from './mesh-tls.ts';
+import { ServingTlsTerminator } from './serving-tls.ts';
 import type { WorkloadCertificate } from './workload-identity.ts';
 
 /** A TLS record's first byte: a handshake (ClientHello). */
@@ -15,14 +17,20 @@ const TLS_HANDSHAKE = 0x16;
 const FIRST_BYTE_MS = 10_000;
 const HANDSHAKE_MS = 10_000;
 
-/** Wraps every factory: listeners with TLS terminate it before their handler sees a socket. */
+/**
+ * Wraps every factory: listeners with TLS terminate it before their handler sees a socket (mesh mTLS with the
+ * workload certificate, or edge TLS with certificates from files).
+ */
 export function tlsTerminating<D>(
   factory: ConnectionHandlerFactory<D>,
   mesh: MeshTls,
   stats: Stats,
+  logger?: Logger,
 ): ConnectionHandlerFactory<D> {
   return (listener, deps) => {
     const inner = factory(listener, deps);
+    if (listener.serving !== undefined)
+      return new ServingTlsTerminator(inner, listener, listener.serving, stats, logger);
     return listener.tls === undefined ? inner : new TlsTerminator(inner, listener, listener.tls, mesh, stats);
   };
 }

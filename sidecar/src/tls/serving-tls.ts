@@ -1,0 +1,176 @@
+// Edge TLS termination in front of a listener's handler (a gateway's HTTPS port): certificates from files chosen by
+// the client's SNI (exact name, then the longest `*.suffix`, then the default), re-read when the files change
+// (checked at most once a second, on a handshake: new connections get the new certificate, open ones keep theirs);
+// TLS 1.2+ with the configured AEAD ciphers; handshakes bounded in time and counted as the listener's connections.
+import { readFileSync, statSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import type { Stats } from '../common/stats.ts';
+import type { ListenerConfig, ServingCertificate, ServingTls } from '../config/model.ts';
+import type { ConnectionHandler } from '../listeners/connection-handler.ts';
+
+const HANDSHAKE_MS = 10_000;
+const RECHECK_MS = 1_000;
+
+/** One certificate's files and the secure context made from them (the last good one if a reload fails). */
+class CertificateFiles {
+  readonly #cert: ServingCertificate;
+  readonly #options: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
+  readonly #onError: (err: Error) => void;
+  #context: tls.SecureContext | undefined;
+  /** The PEM the context was made from (a server's default context is set from these). */
+  #material: { cert: Buffer; key: Buffer } | undefined;
+  #stamp = '';
+  #checked = 0;
+
+  constructor(cert: ServingCertificate, serving: ServingTls, onError: (err: Error) => void) {
+    this.#cert = cert;
+    this.#options = { minVersion: serving.minVersion, maxVersion: serving.maxVersion, ciphers: serving.ciphers };
+    this.#onError = onError;
+  }
+
+  /** The context for a new handshake, re-read when either file's modification time or size changed. */
+  context(): tls.SecureContext | undefined {
+    const now = Date.now();
+    if (this.#context !== undefined && now - this.#checked < RECHECK_MS) return this.#context;
+    this.#checked = now;
+    try {
+      const c = statSync(this.#cert.certFile);
+      const k = statSync(this.#cert.keyFile);
+      const stamp = `${c.mtimeMs}:${c.size}:${k.mtimeMs}:${k.size}`;
+      if (stamp !== this.#stamp) {
+        const material = { cert: readFileSync(this.#cert.certFile), key: readFileSync(this.#cert.keyFile) };
+        this.#context = tls.createSecureContext({ ...material, ...this.#options });
+        this.#material = material;
+        this.#stamp = stamp;
+      }
+    } catch (err) {
+      this.#onError(err as Error);
+    }
+    return this.#context;
+  }
+
+  /** The PEM of the current context (after context() refreshed it). */
+  get material(): { cert: Buffer; key: Buffer } | undefined {
+    return this.#material;
+  }
+}
+
+/** Picks a certificate for an SNI name: exact, then the longest wildcard suffix, then the default (no names). */
+export function pickCertificate<T>(
+  entries: readonly { names: readonly string[]; value: T }[],
+  serverName: string | undefined,
+): T | undefined {
+  const name = serverName?.toLowerCase();
+  if (name !== undefined) {
+    for (const e of entries) if (e.names.includes(name)) return e.value;
+    let best: { length: number; value: T } | undefined;
+    for (const e of entries) {
+      for (const n of e.names) {
+        if (!n.startsWith('*.')) continue;
+        const suffix = n.slice(1);
+        if (name.endsWith(suffix) && name.length > suffix.length && (best === undefined || suffix.length > best.length))
+          best = { length: suffix.length, value: e.value };
+      }
+    }
+    if (best !== undefined) return best.value;
+  }
+  return (entries.find((e) => e.names.length === 0) ?? entries[0])?.value;
+}
+
+export class ServingTlsTerminator implements ConnectionHandler {
+  readonly #inner: ConnectionHandler;
+  readonly #stats: Stats;
+  readonly #prefix: string;
+  readonly #files: { names: readonly string[]; value: CertificateFiles }[];
+  readonly #server: tls.Server;
+  readonly #handshaking = new Map<string, Socket>();
+  #draining = false;
+  #default: tls.SecureContext | undefined;
+  readonly #versions: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
+
+  constructor(inner: ConnectionHandler, listener: ListenerConfig, serving: ServingTls, stats: Stats, logger?: Logger) {
+    this.#inner = inner;
+    this.#stats = stats;
+    this.#prefix = `listener.${listener.name}.`;
+    this.#versions = { minVersion: serving.minVersion, maxVersion: serving.maxVersion, ciphers: serving.ciphers };
+    const onError = (err: Error): void => {
+      stats.inc(`${this.#prefix}ssl.certificate_load_failed`);
+      logger?.warn(
+        { listener: listener.name, err: err.message },
+        'TLS certificate unreadable; keeping the last good one',
+      );
+    };
+    this.#files = serving.certificates.map((c) => ({
+      names: c.serverNames,
+      value: new CertificateFiles(c, serving, onError),
+    }));
+    this.#server = tls.createServer({
+      minVersion: serving.minVersion,
+      maxVersion: serving.maxVersion,
+      ciphers: serving.ciphers,
+      honorCipherOrder: true,
+      handshakeTimeout: HANDSHAKE_MS,
+      ...(serving.alpn.length > 0 ? { ALPNProtocols: serving.alpn } : {}),
+      SNICallback: (name, cb) => cb(null, pickCertificate(this.#files, name)?.context()),
+    });
+    this.#server.on('secureConnection', (secure: tls.TLSSocket) => {
+      const peer = peerKey(secure);
+      if (peer !== undefined) this.#handshaking.delete(peer);
+      this.#stats.inc(`${this.#prefix}ssl.handshake`);
+      this.#inner.handle(secure as unknown as Socket);
+    });
+    this.#server.on('tlsClientError', (_err, secure) => {
+      this.#stats.inc(`${this.#prefix}ssl.connection_error`);
+      secure.destroy();
+    });
+  }
+
+  handle(socket: Socket): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    // Clients without SNI get the default certificate: the server's own context, refreshed as its files change.
+    const files = pickCertificate(this.#files, undefined);
+    const fallback = files?.context();
+    const material = files?.material;
+    if (fallback === undefined || material === undefined) {
+      this.#stats.inc(`${this.#prefix}ssl.no_certificate`);
+      socket.destroy();
+      return;
+    }
+    if (fallback !== this.#default) {
+      this.#default = fallback;
+      this.#server.setSecureContext({ ...material, ...this.#versions });
+    }
+    socket.on('error', destroyOnError);
+    const peer = peerKey(socket);
+    if (peer !== undefined) {
+      this.#handshaking.set(peer, socket);
+      socket.once('close', () => {
+        if (this.#handshaking.get(peer) === socket) this.#handshaking.delete(peer);
+      });
+    }
+    this.#server.emit('connection', socket);
+  }
+
+  drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    return this.#inner.drain(graceMs);
+  }
+
+  activeConnections(): number {
+    return this.#inner.activeConnections() + this.#handshaking.size;
+  }
+}
+
+function peerKey(socket: Socket): string | undefined {
+  const { remoteAddress, remotePort } = socket;
+  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}:${remotePort}`;
+}
+
+function destroyOnError(this: Socket): void {
+  this.destroy();
+}
