@@ -158,7 +158,7 @@ describe('operator API (gRPC)', () => {
       client.apply({ resources: [{ ...toMessage(service('a')), kind: 'Deployment' }], dry_run: false }),
     );
     expect(unknown.details).to.equal(
-      'document 1 (Deployment a): kind: unknown kind Deployment, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication',
+      'document 1 (Deployment a): kind: unknown kind Deployment, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication|Gateway',
     );
     const dup = await failure(
       client.apply({ resources: [toMessage(service('a')), toMessage(service('a', 81))], dry_run: false }),

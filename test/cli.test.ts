@@ -175,7 +175,7 @@ describe('trellisctl (in-process)', () => {
       [
         'an unknown kind',
         ORDERS_YAML.replace('kind: TrafficPolicy', 'kind: DestinationRule'),
-        'error: bad.yaml: document 2 (DestinationRule orders): kind: unknown kind DestinationRule, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication\n',
+        'error: bad.yaml: document 2 (DestinationRule orders): kind: unknown kind DestinationRule, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication|Gateway\n',
       ],
       [
         'a route to a missing service',
@@ -269,7 +269,7 @@ describe('trellisctl (in-process)', () => {
       /^error: cannot reach the Trellis API at 127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
     );
     expect((await ctl(['get', 'pods'])).stderr).to.equal(
-      'error: unknown kind "pods", expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication (or service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz, requestauthentication(s)/ra)\n',
+      'error: unknown kind "pods", expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication|Gateway (or service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz, requestauthentication(s)/ra, gateway(s)/gw)\n',
     );
     expect((await ctl(['apply', '-f', path.join(dir, 'missing.yaml')])).stderr).to.match(
       /^error: cannot read .*missing\.yaml: ENOENT/,

@@ -22,6 +22,7 @@ import { EndpointRegistry } from './registry/endpoint-registry.ts';
 import { loadEndpoints, saveEndpoints } from './registry/endpoint-store.ts';
 import type {
   AuthorizationPolicyResource,
+  GatewayResource,
   PeerAuthenticationResource,
   RequestAuthenticationResource,
   RouteResource,
@@ -418,6 +419,7 @@ export class ControlPlane {
       authorizationPolicies: store.list('AuthorizationPolicy') as AuthorizationPolicyResource[],
       requestAuthentications: store.list('RequestAuthentication') as RequestAuthenticationResource[],
       jwks: this.jwks.snapshot(),
+      gateways: store.list('Gateway') as GatewayResource[],
       endpoints: this.registry.endpoints(),
       ...(this.identity === undefined ? {} : { identity: this.identity }),
     };

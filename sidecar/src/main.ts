@@ -100,6 +100,8 @@ export interface SidecarFlags {
   xds: string[];
   xdsProtocol: 'delta' | 'sotw';
   service: string;
+  /** Serve this Gateway's listeners (an edge gateway) instead of a sidecar's inbound and outbound. */
+  gateway?: string;
   nodeId?: string;
   appPort?: number;
   inboundAddress: string;
@@ -178,6 +180,13 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       opt('--service <name>', 'the service this sidecar fronts (required)', 'TRELLIS_SERVICE')
         .makeOptionMandatory()
         .default(env['TRELLIS_SERVICE']),
+    )
+    .addOption(
+      opt(
+        '--gateway <name>',
+        "run as the edge gateway of this Gateway resource: its listeners (bound on --inbound-address) instead of a sidecar's; --service names the gateway's identity",
+        'TRELLIS_GATEWAY',
+      ).default(env['TRELLIS_GATEWAY']),
     )
     .addOption(
       opt('--node-id <id>', 'xDS node id (default <service>-<hostname>-<pid>)', 'TRELLIS_NODE_ID').default(
@@ -383,6 +392,7 @@ export function nodeOf(flags: SidecarFlags, host = hostname(), pid = process.pid
     [NODE_META.labels]: flags.labels,
   };
   if (flags.appPort !== undefined) metadata[NODE_META.appPort] = String(flags.appPort);
+  if (flags.gateway !== undefined && flags.gateway !== '') metadata[NODE_META.gateway] = flags.gateway;
   if (flags.tcpUpstream.length > 0) metadata[NODE_META.tcpUpstreams] = formatTcpUpstreams(flags.tcpUpstream);
   if (flags.weight !== undefined) metadata[NODE_META.weight] = String(flags.weight);
   return {

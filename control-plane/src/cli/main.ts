@@ -85,7 +85,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   program
     .command('get')
     .description(
-      `show resources; KIND is Service, Route, TrafficPolicy, Telemetry, PeerAuthentication, AuthorizationPolicy or RequestAuthentication (or ${KIND_ALIASES_HELP})`,
+      `show resources; KIND is Service, Route, TrafficPolicy, Telemetry, PeerAuthentication, AuthorizationPolicy, RequestAuthentication or Gateway (or ${KIND_ALIASES_HELP})`,
     )
     .argument('<kind>', 'resource kind')
     .argument('[name]', 'resource name (all of the kind when omitted)')

@@ -31,6 +31,13 @@ function rowOf(r: Resource): string[] {
     }
     case 'PeerAuthentication':
       return [r.metadata.name, r.spec.selector?.service ?? '(mesh)', r.spec.mtls.mode, ...common];
+    case 'Gateway':
+      return [
+        r.metadata.name,
+        r.spec.servers.map((sv) => `${sv.port}/${sv.protocol}`).join(','),
+        [...new Set(r.spec.servers.flatMap((sv) => sv.hosts))].join(','),
+        ...common,
+      ];
     case 'RequestAuthentication':
       return [
         r.metadata.name,
@@ -57,6 +64,7 @@ const HEADERS: Record<Kind, string[]> = {
   PeerAuthentication: ['NAME', 'SELECTOR', 'MTLS MODE', 'GENERATION', 'AGE'],
   AuthorizationPolicy: ['NAME', 'SELECTOR', 'ACTION', 'RULES', 'GENERATION', 'AGE'],
   RequestAuthentication: ['NAME', 'SELECTOR', 'ISSUERS', 'GENERATION', 'AGE'],
+  Gateway: ['NAME', 'PORTS', 'HOSTS', 'GENERATION', 'AGE'],
 };
 
 /** Renders resources of one kind; `single` prints a lone object (not a list) for yaml/json. */

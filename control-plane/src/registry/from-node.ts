@@ -60,6 +60,9 @@ export function endpointFromNode(node: NodeInfo, peerIp?: string): Endpoint | un
   const meta = node.metadata;
   const service = meta[NODE_META.service];
   if (service === undefined || service === null || service === '') return undefined;
+  // An edge gateway takes traffic from outside the mesh: it is no endpoint of a service.
+  const gateway = meta[NODE_META.gateway];
+  if (typeof gateway === 'string' && gateway !== '') return undefined;
   if (typeof service !== 'string') return { error: `${NODE_META.service}: expected a service name` };
 
   const announced = meta[NODE_META.address];

@@ -22,11 +22,14 @@ const ALIASES: Record<string, Kind> = {
   requestauthentication: 'RequestAuthentication',
   requestauthentications: 'RequestAuthentication',
   ra: 'RequestAuthentication',
+  gateway: 'Gateway',
+  gateways: 'Gateway',
+  gw: 'Gateway',
 };
 
 /** The accepted spellings, for help and error texts. */
 export const KIND_ALIASES_HELP =
-  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz, requestauthentication(s)/ra';
+  'service(s)/svc, route(s), trafficpolicy/trafficpolicies/tp, telemetry/telemetries/tel, peerauthentication(s)/pa, authorizationpolicy/authorizationpolicies/authz, requestauthentication(s)/ra, gateway(s)/gw';
 
 /** The Kind for a canonical name or an alias (case-insensitive), or undefined. */
 export function parseKind(text: string): Kind | undefined {

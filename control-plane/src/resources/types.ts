@@ -1,5 +1,5 @@
 // The operator resources (Kubernetes-style documents): Service, Route, TrafficPolicy, Telemetry, PeerAuthentication,
-// AuthorizationPolicy and RequestAuthentication, as stored and validated.
+// AuthorizationPolicy, RequestAuthentication and Gateway, as stored and validated.
 
 export const API_VERSION = 'trellis.dev/v1';
 export const KINDS = [
@@ -10,6 +10,7 @@ export const KINDS = [
   'PeerAuthentication',
   'AuthorizationPolicy',
   'RequestAuthentication',
+  'Gateway',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -212,6 +213,11 @@ export interface CorsPolicy {
 
 export interface RouteSpec {
   hosts: string[];
+  /**
+   * Where the Route applies: `mesh` (the sidecars: the default) and/or the names of Gateways, whose listeners then
+   * serve its hosts (Istio's VirtualService gateways).
+   */
+  gateways?: string[];
   http: HttpRule[];
 }
 
@@ -521,6 +527,41 @@ export interface RequestAuthenticationSpec {
   jwtRules: JwtRule[];
 }
 
+/** A certificate a Gateway server presents, from files on the gateway's machine (re-read when they change). */
+export interface GatewayCertificate {
+  /** The SNI names it is for (exact or `*.example.com`); absent: the default certificate. */
+  hosts?: string[];
+  certFile: string;
+  keyFile: string;
+}
+
+/** One port a Gateway listens on. */
+export interface GatewayServer {
+  port: number;
+  protocol: 'HTTP' | 'HTTPS';
+  /** The Route hosts this server serves (`*`: every Route bound to the Gateway). */
+  hosts: string[];
+  /** HTTPS: the certificates and the lowest TLS version (default TLSv1_2). */
+  tls?: { certificates: GatewayCertificate[]; minVersion?: 'TLSv1_2' | 'TLSv1_3' };
+  /** HTTP: answer every request with a redirect to https:// (301) instead of routing it. */
+  httpsRedirect?: boolean;
+  /** HTTPS: Strict-Transport-Security on every response. */
+  hsts?: { maxAge: string; includeSubDomains?: boolean; preload?: boolean };
+}
+
+/**
+ * An edge gateway (Istio's Gateway): the ports a `trellis-sidecar --gateway <name>` listens on for clients outside
+ * the mesh, TLS terminated with certificates chosen by SNI, Routes bound with `gateways: [<name>]`.
+ */
+export interface GatewaySpec {
+  servers: GatewayServer[];
+  /**
+   * The gateway's local rate limit (TrafficPolicy's shape); default: 100 requests a second per client address, bursts
+   * of 200, answered 429 past it.
+   */
+  rateLimit?: RateLimit;
+}
+
 export interface SpecOf {
   Service: ServiceSpec;
   Route: RouteSpec;
@@ -529,6 +570,7 @@ export interface SpecOf {
   PeerAuthentication: PeerAuthenticationSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
   RequestAuthentication: RequestAuthenticationSpec;
+  Gateway: GatewaySpec;
 }
 
 export interface ResourceOf<K extends Kind> {
@@ -545,6 +587,7 @@ export type TelemetryResource = ResourceOf<'Telemetry'>;
 export type PeerAuthenticationResource = ResourceOf<'PeerAuthentication'>;
 export type AuthorizationPolicyResource = ResourceOf<'AuthorizationPolicy'>;
 export type RequestAuthenticationResource = ResourceOf<'RequestAuthentication'>;
+export type GatewayResource = ResourceOf<'Gateway'>;
 export type Resource =
   | ServiceResource
   | RouteResource
@@ -552,7 +595,8 @@ export type Resource =
   | TelemetryResource
   | PeerAuthenticationResource
   | AuthorizationPolicyResource
-  | RequestAuthenticationResource;
+  | RequestAuthenticationResource
+  | GatewayResource;
 
 /** Identity of a stored resource. */
 export interface ResourceKey {

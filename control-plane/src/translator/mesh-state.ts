@@ -2,6 +2,7 @@
 import type { Endpoint } from '../registry/endpoint.ts';
 import type {
   AuthorizationPolicyResource,
+  GatewayResource,
   PeerAuthenticationResource,
   RequestAuthenticationResource,
   RouteResource,
@@ -29,4 +30,6 @@ export interface MeshState {
   requestAuthentications?: readonly RequestAuthenticationResource[];
   /** The JWKS documents fetched for jwksUri (absent or missing: not fetched yet). */
   jwks?: ReadonlyMap<string, string>;
+  /** Gateway resources: the listeners of edge gateways (absent = none). */
+  gateways?: readonly GatewayResource[];
 }

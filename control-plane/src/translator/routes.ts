@@ -22,8 +22,14 @@ import { ruleAction } from './route-action.ts';
 /** Reports a resource that could not be translated as written (the rest of the translation goes on). */
 export type Warn = (message: string) => void;
 
-/** The hosts (port split off) of a Route that address this service port. */
+/** Whether a Route applies to the mesh's sidecars (no `gateways`, or a list naming `mesh`), not only to gateways. */
+export function appliesToMesh(route: RouteResource): boolean {
+  return route.spec.gateways === undefined || route.spec.gateways.includes('mesh');
+}
+
+/** The hosts (port split off) of a Route that address this service port (none for a gateway-only Route). */
 export function routeHostsFor(route: RouteResource, service: string, port: number): string[] {
+  if (!appliesToMesh(route)) return [];
   const out: string[] = [];
   for (const h of route.spec.hosts) {
     const { host, port: hostPort } = splitHost(h);

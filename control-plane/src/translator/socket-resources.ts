@@ -1,5 +1,6 @@
 // Extension point: the socket (address-bound) listeners each kind of client gets, with the resources only they use.
 import type { ClientKind, ProxylessParams, SidecarParams } from '@trellis/node-contract';
+import { gatewaySocketResources } from './gateway.ts';
 import { memoizedResources } from './memo.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
@@ -28,7 +29,8 @@ const NONE: SocketResourceBuilder = () => ({ listeners: [], clusters: [], routes
 /**
  * Per client kind. An xDS-enabled gRPC server gets the Listener of the address it binds (gRFC A36); gRPC clients
  * bind no sockets; Envoy's socket listeners are not emitted yet.
- * A Trellis sidecar gets outbound / inbound / per-upstream TCP listeners shaped by its node metadata.
+ * A Trellis sidecar gets outbound / inbound / per-upstream TCP listeners shaped by its node metadata; one serving as
+ * an edge gateway (TRELLIS_GATEWAY) gets its Gateway's listeners.
  */
 export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder>> = {
   proxyless: (index, state, _sidecar, warn, proxyless) => {
@@ -46,6 +48,8 @@ export const SOCKET_RESOURCES: Readonly<Record<ClientKind, SocketResourceBuilder
   },
   sidecar: (index, state, sidecar, warn) => {
     if (!sidecar) return { listeners: [], clusters: [], routes: [] };
+    // An edge gateway: the Gateway's listeners instead of a sidecar's inbound and outbound.
+    if (sidecar.gateway !== undefined) return gatewaySocketResources(index, state, sidecar, warn);
     const identity = sidecar.mtls === true ? state.identity : undefined;
     const { listeners, clusters } = sidecarSocketResources(index, sidecar, warn, identity);
     const routes = memoizedResources(

@@ -48,6 +48,8 @@ export const NODE_META = {
    * and its endpoint is marked for TLS (callers with a certificate connect to it over mTLS).
    */
   mtls: 'TRELLIS_MTLS',
+  /** The Gateway resource this proxy serves (an edge gateway: its listeners come from the Gateway, it announces no endpoint). */
+  gateway: 'TRELLIS_GATEWAY',
 } as const;
 
 /** The kinds of xDS client the translator tailors resources for. */
@@ -85,6 +87,8 @@ export interface SidecarParams {
   tcpUpstreams: TcpUpstream[];
   /** The sidecar holds a mesh workload certificate (TRELLIS_MTLS): it gets mTLS listeners and clusters. */
   mtls?: boolean;
+  /** The Gateway it serves (TRELLIS_GATEWAY): its listeners are the Gateway's, not a sidecar's inbound/outbound. */
+  gateway?: string;
 }
 
 function portOf(value: unknown): number | undefined {
@@ -128,6 +132,8 @@ export function sidecarParamsOf(node: NodeInfo): SidecarParams {
   if (typeof service === 'string' && service !== '') params.service = service;
   if (appPort !== undefined) params.appPort = appPort;
   if (meta[NODE_META.mtls] === 'true') params.mtls = true;
+  const gateway = meta[NODE_META.gateway];
+  if (typeof gateway === 'string' && gateway !== '') params.gateway = gateway;
   return params;
 }
 
@@ -179,6 +185,7 @@ function canonicalParams(p: SidecarParams): string {
     tcpUpstreams: p.tcpUpstreams.map((u) => ({ service: u.service, port: u.port, localPort: u.localPort })),
     // Only when set: the groups of sidecars without a certificate keep their keys.
     mtls: p.mtls === true ? true : undefined,
+    gateway: p.gateway,
   });
 }
 
@@ -236,6 +243,7 @@ export function parseNodeGroup(
   const appPort = portOf(o['appPort']);
   if (appPort !== undefined) sidecar.appPort = appPort;
   if (o['mtls'] === true) sidecar.mtls = true;
+  if (typeof o['gateway'] === 'string' && o['gateway'] !== '') sidecar.gateway = o['gateway'];
   return { client: 'sidecar', sidecar };
 }
 

@@ -28,7 +28,7 @@ const STRING_MATCH_FIELDS = ['exact', 'prefix', 'regex', 'present'];
 const HOST = /^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$|^\*$/;
 const METHOD = /^[A-Z]+$/;
 
-export const ROUTE_FIELDS = ['hosts', 'http'];
+export const ROUTE_FIELDS = ['hosts', 'gateways', 'http'];
 
 export function validateRouteSpec(spec: Record<string, unknown>, issues: Issues): void {
   if (issues.required(spec, 'spec', 'hosts', 'a non-empty list of host names')) {
@@ -40,6 +40,10 @@ export function validateRouteSpec(spec: Record<string, unknown>, issues: Issues)
       else if (seen.has(h.toLowerCase())) issues.add(at, `duplicate host "${h}"`);
       else seen.add(h.toLowerCase());
     });
+  }
+  if (spec['gateways'] !== undefined) {
+    const gateways = issues.list(spec['gateways'], 'spec.gateways', 'mesh or Gateway names', true);
+    for (const [i, g] of (gateways ?? []).entries()) issues.dnsLabel(g, field('spec.gateways', i));
   }
   if (issues.required(spec, 'spec', 'http', 'a non-empty list of HTTP rules')) {
     const rules = issues.list(spec['http'], 'spec.http', 'HTTP rules', true);

@@ -88,7 +88,7 @@ describe('validateResource', () => {
 
   it('rejects an unknown kind, listing the known ones', () => {
     expect(errorsOf(service, (d) => (d['kind'] = 'Deployment'))).to.deep.equal([
-      'document 2 (Deployment orders): kind: unknown kind Deployment, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication',
+      'document 2 (Deployment orders): kind: unknown kind Deployment, expected one of Service|Route|TrafficPolicy|Telemetry|PeerAuthentication|AuthorizationPolicy|RequestAuthentication|Gateway',
     ]);
   });
 

@@ -1,6 +1,7 @@
 // Validates one operator document (envelope + per-kind spec) into a typed Resource, with field-path error messages.
 import { API_VERSION, KINDS, type Kind, type Metadata, type Resource } from '../types.ts';
 import { AUTHORIZATION_POLICY_FIELDS, validateAuthorizationPolicySpec } from './authorization-policy.ts';
+import { GATEWAY_FIELDS, validateGatewaySpec } from './gateway.ts';
 import { Issues, isRecord } from './issues.ts';
 import { validateLabels } from './labels.ts';
 import { PEER_AUTHENTICATION_FIELDS, validatePeerAuthenticationSpec } from './peer-authentication.ts';
@@ -34,6 +35,7 @@ const SPECS: Record<Kind, SpecRules> = {
   PeerAuthentication: { fields: PEER_AUTHENTICATION_FIELDS, validate: validatePeerAuthenticationSpec },
   AuthorizationPolicy: { fields: AUTHORIZATION_POLICY_FIELDS, validate: validateAuthorizationPolicySpec },
   RequestAuthentication: { fields: REQUEST_AUTHENTICATION_FIELDS, validate: validateRequestAuthenticationSpec },
+  Gateway: { fields: GATEWAY_FIELDS, validate: validateGatewaySpec },
 };
 
 function isKind(value: unknown): value is Kind {
