@@ -38,6 +38,7 @@ interface Summary {
     services: string[];
     widest: { services: string[]; spans: number } | undefined;
   } | null;
+  gateway: { url: string; caFile: string; probeStatus: number };
 }
 
 /** The demo as a child process (its own process group, so a failing test can still stop all of it). */
@@ -202,6 +203,9 @@ describe('npm run demo', function () {
     expect(after.share, `v2 share at 50/50 over ${after.answers} answers`).to.be.within(0.38, 0.62);
     expect(summary.ejections.total).to.equal(0);
     expect(summary.plaintextConnections).to.equal(0);
+    // The edge gateway answered over HTTPS with a certificate from the demo's CA (trusted by the probe, as curl would).
+    expect(summary.gateway.probeStatus).to.equal(200);
+    expect(summary.gateway.url).to.match(/^https:\/\/localhost:\d+\/checkout$/);
     // Tracing: the mesh's Telemetry samples 20% of new requests; the sidecars export to the demo's own OTLP receiver.
     const traces = summary.traces;
     expect(traces, 'traces received by the demo').to.not.equal(null);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setMeshFault } from './fault-toggle.ts';
+import { startGateway } from './gateway.ts';
 import { listenForKeys } from './keys.ts';
 import type { ViewState } from './live-view.ts';
 import { startLoad } from './load-generator.ts';
@@ -73,6 +74,18 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     starting.catch(() => {}); // a stop during start-up ends it; its error is not news then
     const mesh = await Promise.race([starting, stopped.then(() => undefined)]);
     if (mesh === undefined) return 130;
+    const edge = await startGateway({
+      group,
+      ports,
+      dataDir,
+      api: mesh.api,
+      xds: mesh.xds,
+      tracingArgs:
+        tracingEndpoint === undefined ? [] : ['--tracing-endpoint', tracingEndpoint, '--tracing-batch-delay', '500ms'],
+    });
+    out.step(
+      `edge gateway: curl --cacert ${edge.caFile} ${edge.url}   (answered ${edge.probeStatus}; http://localhost:${edge.httpPort}/ redirects there)`,
+    );
     out.ready({
       api: mesh.api,
       xds: mesh.xds,
@@ -84,10 +97,12 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
           [`${i.instance.name}-sidecar`, i.sidecar.pid],
         ]),
         ['loadgen-sidecar', mesh.loadgen.sidecar.pid],
+        ['edge-gateway', edge.child.pid],
       ]),
       admin: Object.fromEntries([
         ...mesh.instances.map((i) => [`${i.instance.name}-sidecar`, i.ports.admin]),
         ['loadgen-sidecar', mesh.loadgen.adminPort],
+        ['edge-gateway', edge.adminPort],
       ]),
     });
     out.step(`traffic: ${opts.rps} req/s to http://web:8080/checkout through the load generator's sidecar`);
@@ -177,6 +192,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       shed: load.shed,
       timeline: recorder.timeline(),
       traces: collector?.stats(),
+      gateway: { url: edge.url, caFile: edge.caFile, probeStatus: edge.probeStatus },
     });
     out.step('stopping every process the demo started');
     await group.close();

@@ -25,6 +25,8 @@ export interface Summary {
   timeline: { second: number; requests: number; failures: number; versions: Record<string, number> }[];
   /** Spans the demo's OTLP receiver got (null when the sidecars exported to an endpoint of the user's). */
   traces: TraceStats | null;
+  /** The edge gateway: its HTTPS URL, the CA to trust, what it answered the demo's probe at start. */
+  gateway: { url: string; caFile: string; probeStatus: number };
 }
 
 const round = (n: number, digits: number): number | null => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
@@ -39,6 +41,7 @@ export function buildSummary(input: {
   shed: number;
   timeline: Summary['timeline'];
   traces: TraceStats | undefined;
+  gateway: Summary['gateway'];
 }): Summary {
   const services = {} as Summary['services'];
   for (const [name, f] of Object.entries(input.services) as [ServiceName, ServiceFigures][]) {
@@ -64,5 +67,6 @@ export function buildSummary(input: {
     plaintextConnections: input.mesh.tls.plaintext,
     timeline: input.timeline,
     traces: input.traces ?? null,
+    gateway: input.gateway,
   };
 }
