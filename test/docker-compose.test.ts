@@ -64,7 +64,10 @@ describe('docker-compose.yml', function () {
       cwd: REPO_ROOT,
     });
     compose = parse(stdout) as Compose;
-    apps = Object.entries(compose.services).filter(([, s]) => s.build?.dockerfile === 'docker/demo-app.Dockerfile');
+    // The demo's apps (the same image also runs the edge-certs job).
+    apps = Object.entries(compose.services).filter(
+      ([, s]) => s.build?.dockerfile === 'docker/demo-app.Dockerfile' && s.command?.[0]?.startsWith('demo/src/apps/'),
+    );
   });
 
   it('passes docker-compose config and has the demo topology, the control plane and Jaeger', () => {
@@ -143,7 +146,13 @@ describe('docker-compose.yml', function () {
         );
       }
     }
-    // mesh-tokens makes a token for exactly the services the sidecars front, into their volume.
+    // The edge gateway holds a token of its own (its identity).
+    for (const [, svc] of Object.entries(compose.services)) {
+      const gatewayFlag = (svc.command ?? []).find((a) => a.startsWith('--gateway='));
+      if (gatewayFlag === undefined) continue;
+      tokenServices.add(sidecarFlags(svc.command ?? [], svc.environment ?? {}).service);
+    }
+    // mesh-tokens makes a token for exactly the services the sidecars front (and the gateway), into their volume.
     const tokens = compose.services['mesh-tokens'] as ComposeService;
     const script = (tokens.command ?? []).join(' ');
     const made = /for s in ([\w -]+); do/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];
@@ -151,6 +160,44 @@ describe('docker-compose.yml', function () {
     expect(script).to.contain('token create --service');
     expect(script).to.contain('"/tokens/$$s/join-token"');
     for (const service of tokenServices) expect(tokens.volumes).to.include(`token-${service}:/tokens/${service}:rw`);
+  });
+
+  it('runs an edge gateway from its own certificates and token, its Gateway applied from demo/config/edge-gateway.yaml', async () => {
+    const gw = compose.services['edge-gateway'] as ComposeService;
+    expect(gw.build?.dockerfile).to.equal('docker/sidecar.Dockerfile');
+    const flags = sidecarFlags(gw.command ?? [], gw.environment ?? {});
+    expect(flags.gateway).to.equal('edge');
+    expect(flags.joinTokenFile).to.equal('/token/join-token');
+    expect(gw.volumes).to.deep.equal([`token-${flags.service}:/token:ro`, 'edge-certs:/certs:ro']);
+    expect(gw.depends_on?.['edge-certs']?.condition).to.equal('service_completed_successfully');
+    const certs = compose.services['edge-certs'] as ComposeService;
+    expect(certs.build?.dockerfile).to.equal('docker/demo-app.Dockerfile');
+    expect(certs.command).to.deep.equal(['demo/src/edge-certs.ts', '/certs']);
+    // The Gateway validates as the CLI checks it, names the certificate files the volume holds, and its ports are
+    // the ones published.
+    const file = path.join(REPO_ROOT, 'demo/config/edge-gateway.yaml');
+    const dry = await run(BIN.trellisctl, [
+      '--api',
+      '127.0.0.1:1',
+      '--timeout',
+      '1s',
+      'apply',
+      '--dry-run',
+      '-f',
+      file,
+    ]);
+    expect(dry.stderr, 'only the connection fails, not validation').to.contain('cannot reach the Trellis API');
+    const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS()) as {
+      kind: string;
+      spec: { servers?: { port: number; tls?: { certificates: { certFile: string; keyFile: string }[] } }[] };
+    }[];
+    const gateway = docs.find((d) => d.kind === 'Gateway');
+    const ports = (gateway?.spec.servers ?? []).map((sv) => sv.port);
+    for (const port of ports) expect(gw.ports, `port ${port} published`).to.include(`127.0.0.1:${port}:${port}/tcp`);
+    for (const c of (gateway?.spec.servers ?? []).flatMap((sv) => sv.tls?.certificates ?? []))
+      expect([c.certFile, c.keyFile]).to.deep.equal(['/certs/localhost.crt', '/certs/localhost.key']);
+    const config = compose.services['edge-config'] as ComposeService;
+    expect(config.command).to.deep.equal(['--api', 'control-plane:18001', 'apply', '-f', '/config/edge-gateway.yaml']);
   });
 
   it('starts the control plane with flags it has, and applies demo/config/mesh.yaml with the real trellisctl', async () => {

@@ -29,12 +29,19 @@ function pem(der: ArrayBuffer, label: string): string {
   return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64')}\n-----END ${label}-----\n`;
 }
 
-/** A CA and a localhost certificate it signed (ECDSA P-256, one day), written to `dir`. */
-async function certificates(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+/**
+ * A CA and a localhost certificate it signed (ECDSA P-256, `days` days), written to `dir` as ca.pem, localhost.crt
+ * and localhost.key (`keyMode`: 0600 for the local demo; a container volume read by another user needs 0644).
+ */
+export async function makeEdgeCertificates(
+  dir: string,
+  days = 1,
+  keyMode = 0o600,
+): Promise<{ caFile: string; certFile: string; keyFile: string }> {
   mkdirSync(dir, { recursive: true });
   const caKeys = (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as unknown as KeyPair;
   const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + 24 * 3600_000);
+  const notAfter = new Date(Date.now() + days * 24 * 3600_000);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     name: 'CN=Trellis demo edge CA',
     keys: caKeys,
@@ -71,7 +78,7 @@ async function certificates(dir: string): Promise<{ caFile: string; certFile: st
   };
   writeFileSync(files.caFile, ca.toString('pem'));
   writeFileSync(files.certFile, leaf.toString('pem'));
-  writeFileSync(files.keyFile, pem(key, 'PRIVATE KEY'), { mode: 0o600 });
+  writeFileSync(files.keyFile, pem(key, 'PRIVATE KEY'), { mode: keyMode });
   return files;
 }
 
@@ -96,7 +103,7 @@ export async function startGateway(opts: {
   tracingArgs: string[];
 }): Promise<DemoGateway> {
   const dir = path.join(opts.dataDir, 'gateway');
-  const files = await certificates(dir);
+  const files = await makeEdgeCertificates(dir);
   const [httpsPort, httpPort, adminPort, outboundPort] = [
     await opts.ports.next(),
     await opts.ports.next(),
