@@ -232,6 +232,17 @@ describe('edge TLS: certificates by SNI from files (a gateway listener)', functi
         return false;
       }
     };
+    // openssl's view of SNI: the certificate each name gets.
+    const subjectFor = async (name: string): Promise<string> => {
+      const child = run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', name], {
+        timeout: 10_000,
+      });
+      child.child.stdin?.end();
+      const { stdout } = await child;
+      return /subject=.*CN\s*=\s*([^\s,/]+)/.exec(String(stdout))?.[1] ?? '';
+    };
+    expect(await subjectFor('shop.example.com')).to.equal('shop.example.com');
+    expect(await subjectFor('api.example.com')).to.equal('wildcard.example.com');
     expect(await attempt('-tls1')).to.equal(false);
     expect(await attempt('-tls1_1')).to.equal(false);
     expect(await attempt('-tls1_2')).to.equal(true);
