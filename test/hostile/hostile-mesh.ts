@@ -138,7 +138,7 @@ export interface HostileMesh {
   xds: string;
   apply(yaml: string): Promise<void>;
   ctl(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
-  addSidecar(service: string, appPort?: number): Promise<ManagedSidecar>;
+  addSidecar(service: string, appPort?: number, extraArgs?: string[]): Promise<ManagedSidecar>;
   /** Restarts whatever died (so one crash does not fail the tests after it). */
   ensureUp(): Promise<void>;
   stop(): Promise<void>;
@@ -215,8 +215,8 @@ export async function startHostileMesh(resources = '', opts: { mtls?: boolean } 
     xds,
     apply,
     ctl,
-    async addSidecar(service, appPort) {
-      const s = new ManagedSidecar(service, xds, appPort);
+    async addSidecar(service, appPort, extraArgs = []) {
+      const s = new ManagedSidecar(service, xds, appPort, extraArgs);
       await s.start();
       extra.push(s);
       return s;

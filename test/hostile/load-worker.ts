@@ -3,13 +3,15 @@
 // stdin ends or a bound (maxRequests, maxMs) is reached, then exits.
 import http from 'node:http';
 import http2 from 'node:http2';
+import https from 'node:https';
 
 export interface LoadConfig {
   port: number;
   /** Host / :authority of every request (routes to the service under test). */
   authority: string;
   path: string;
-  protocol: 'h1' | 'h2';
+  /** h1s: HTTP/1.1 over TLS (an edge gateway), SNI the authority, any certificate accepted. */
+  protocol: 'h1' | 'h2' | 'h1s';
   concurrency: number;
   /** Pause of each worker between two requests. */
   intervalMs: number;
@@ -37,11 +39,14 @@ type Outcome = { status: number } | { error: string };
 
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
 
-function h1Requester(): (path: string) => Promise<Outcome> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
+function h1Requester(tls = false): (path: string) => Promise<Outcome> {
+  const agent = tls
+    ? new https.Agent({ keepAlive: true, maxSockets: config.concurrency, rejectUnauthorized: false })
+    : new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
+  const request = tls ? https.request : http.request;
   return (path) =>
     new Promise((resolve) => {
-      const req = http.request(
+      const req = request(
         {
           host: '127.0.0.1',
           port: config.port,
@@ -49,6 +54,7 @@ function h1Requester(): (path: string) => Promise<Outcome> {
           headers: { host: config.authority },
           agent,
           timeout: config.timeoutMs,
+          ...(tls ? { servername: config.authority } : {}),
         },
         (res) => {
           res.resume();
@@ -98,7 +104,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const send = config.protocol === 'h2' ? h2Requester() : h1Requester();
+  const send = config.protocol === 'h2' ? h2Requester() : h1Requester(config.protocol === 'h1s');
   // Warm-up: every worker's connection is established (and served) before the attack starts.
   await Promise.all(Array.from({ length: config.concurrency }, (_, i) => send(`${config.path}?warmup=${i}`)));
   process.stdout.write(`${JSON.stringify({ event: 'ready' })}\n`);

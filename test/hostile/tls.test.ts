@@ -1,13 +1,18 @@
-// Hostile TLS clients against a STRICT mesh mTLS inbound, beside a legitimate load that reaches the same inbound over
-// mTLS through the client's sidecar: a handshake flood, handshakes that stall mid-ClientHello (cut off at the
-// handshake deadline), garbage instead of a ClientHello. The sidecar stays up, the load is served, memory stays
-// bounded, and every connection is released.
-import { randomBytes } from 'node:crypto';
+// Hostile TLS clients against a STRICT mesh mTLS inbound (beside a legitimate load that reaches the same inbound over
+// mTLS through the client's sidecar) and against an edge gateway's HTTPS port (beside a legitimate HTTPS load to the
+// same port): a handshake flood, handshakes that stall mid-ClientHello (cut off at the handshake deadline), garbage
+// instead of a ClientHello. The proxy stays up, the load is served, memory stays bounded, every connection released.
+import { randomBytes, webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import tls from 'node:tls';
+import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
+import { freePort } from '../../bench/lib/ports.ts';
 import { inBatches, underAttack } from './attack.ts';
-import { type HostileMesh, startHostileMesh } from './hostile-mesh.ts';
+import { get, type HostileMesh, type ManagedSidecar, startHostileMesh, until } from './hostile-mesh.ts';
 
 const STRICT = `apiVersion: trellis.dev/v1
 kind: PeerAuthentication
@@ -36,6 +41,31 @@ function handshake(port: number): Promise<void> {
     socket.once('close', done);
     socket.setTimeout(5_000, done);
   });
+}
+
+/**
+ * Sends 1 KiB of garbage on a new connection and resolves with how long the proxy took to close it (undefined: it did
+ * not within 5 s). Odd connections send bytes that are not TLS at all; even ones a TLS record header announcing the
+ * 1,019 bytes that follow (so the whole record arrives) holding no valid ClientHello.
+ */
+async function garbageClosedAfterMs(port: number, i: number): Promise<number | undefined> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const garbage = randomBytes(1024);
+  if (i % 2 === 0) garbage.set([0x16, 0x03, 0x01, 0x03, 0xfb]);
+  else if (garbage[0] === 0x16) garbage[0] = 0x17;
+  const sent = Date.now();
+  socket.write(garbage);
+  const closedAfter = await new Promise<number | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 5_000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now() - sent);
+    });
+  });
+  socket.destroy();
+  return closedAfter;
 }
 
 describe('hostile: TLS against a STRICT mTLS inbound', function () {
@@ -119,41 +149,170 @@ describe('hostile: TLS against a STRICT mTLS inbound', function () {
   });
 
   it('300 connections sending garbage instead of a ClientHello: each closed at once, legitimate load served', async () => {
-    let closed = 0;
-    let slowestMs = 0;
+    const closedAfter: (number | undefined)[] = [];
     await underAttack(
       mesh,
       {
         name: 'garbage before ClientHello, 300 connections (STRICT inbound)',
         target: mesh.webSidecar,
         load: { port: mesh.client.outboundPort },
-        detail: () => `${closed} of 300 closed`,
+        detail: () => `${closedAfter.filter((t) => t !== undefined).length} of 300 closed`,
       },
       async () => {
         await inBatches(300, 50, async (i) => {
-          const socket = net.connect(mesh.webSidecar.inboundPort, '127.0.0.1');
-          socket.on('error', () => undefined);
-          await new Promise((resolve) => socket.once('connect', resolve));
-          const garbage = randomBytes(1024);
-          // Half look like a TLS record (0x16) with a nonsense body, half are not TLS at all.
-          if (i % 2 === 0) garbage[0] = 0x16;
-          const sent = Date.now();
-          socket.write(garbage);
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 5_000);
-            socket.once('close', () => {
-              clearTimeout(timer);
-              closed++;
-              slowestMs = Math.max(slowestMs, Date.now() - sent);
-              resolve();
-            });
-          });
-          socket.destroy();
+          closedAfter.push(await garbageClosedAfterMs(mesh.webSidecar.inboundPort, i));
         });
       },
     );
-    expect(closed).to.equal(300);
-    // Closed on the bytes themselves, not at a deadline (the first-byte and handshake deadlines are 10 s).
-    expect(slowestMs).to.be.below(3_000);
+    // Closed by the proxy on the bytes themselves, not at a deadline (the first-byte and handshake deadlines are 10 s).
+    expect(closedAfter.filter((t) => t === undefined || t >= 3_000)).to.deep.equal([]);
   });
 });
+
+describe('hostile: TLS against an edge gateway (HTTPS)', function () {
+  this.timeout(120_000);
+  let mesh: HostileMesh;
+  let gateway: ManagedSidecar;
+  let httpsPort: number;
+  let dir: string;
+  const HOST = 'shop.test';
+
+  before(async () => {
+    mesh = await startHostileMesh('', { mtls: true });
+    dir = mkdtempSync(path.join(tmpdir(), 'trellis-hostile-edge-'));
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as KeyPair;
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      name: `CN=${HOST}`,
+      keys,
+      signingAlgorithm: alg,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3600_000),
+    });
+    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
+    writeFileSync(path.join(dir, 'c.pem'), cert.toString('pem'));
+    writeFileSync(
+      path.join(dir, 'k.pem'),
+      `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`,
+    );
+    httpsPort = await freePort();
+    // The legitimate load (4 workers, one client address) stays far below the per-client limit.
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: Gateway
+metadata: { name: edge }
+spec:
+  rateLimit: { perClient: { requestsPerUnit: 5000, unit: second } }
+  servers:
+    - port: ${httpsPort}
+      protocol: HTTPS
+      hosts: [${HOST}]
+      tls: { certificates: [{ certFile: ${dir}/c.pem, keyFile: ${dir}/k.pem }] }
+---
+apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: edge-web }
+spec:
+  hosts: [${HOST}]
+  gateways: [edge]
+  http: [{ route: [{ service: web }] }]
+`);
+    const token = (await mesh.ctl(['token', 'create', '--service', 'edge'])).stdout.trim();
+    gateway = await mesh.addSidecar('edge', undefined, ['--gateway', 'edge', '--join-token', token]);
+    await until(async () => (await httpsStatus(httpsPort, HOST)) === 200, 'web through the gateway');
+  });
+  beforeEach(async () => mesh?.ensureUp());
+  after(async () => {
+    await mesh?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const load = () => ({ port: httpsPort, protocol: 'h1s' as const, authority: HOST });
+
+  it('a handshake flood (8 at a time for 3 s): the legitimate HTTPS load is served, all released', async () => {
+    let handshakes = 0;
+    await underAttack(
+      mesh,
+      {
+        name: 'TLS handshake flood (edge gateway)',
+        target: gateway,
+        load: load(),
+        detail: () => `${handshakes} handshakes`,
+      },
+      async () => {
+        const until = Date.now() + 3_000;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (Date.now() < until && handshakes < 20_000) {
+              await handshake(httpsPort);
+              handshakes++;
+            }
+          }),
+        );
+      },
+    );
+    expect(handshakes).to.be.greaterThan(50);
+  });
+
+  it('300 connections sending garbage instead of a ClientHello: each closed at once, the load served', async () => {
+    const closedAfter: (number | undefined)[] = [];
+    await underAttack(
+      mesh,
+      { name: 'garbage before ClientHello, 300 connections (edge gateway)', target: gateway, load: load() },
+      async () => {
+        await inBatches(300, 50, async (i) => {
+          closedAfter.push(await garbageClosedAfterMs(httpsPort, i));
+        });
+      },
+    );
+    expect(closedAfter.filter((t) => t === undefined || t >= 3_000)).to.deep.equal([]);
+  });
+
+  it('300 handshakes stalled mid-ClientHello: cut off at the handshake deadline, the load served', async () => {
+    const sockets: { socket: net.Socket; closedAtMs: number | undefined }[] = [];
+    const started = Date.now();
+    await underAttack(
+      mesh,
+      {
+        name: 'TLS slow handshakes, 300 connections (edge gateway)',
+        target: gateway,
+        load: { ...load(), maxMs: HANDSHAKE_MS + 4_000 },
+        quietMs: 15_000,
+      },
+      async () => {
+        await inBatches(300, 50, async () => {
+          const socket = net.connect(httpsPort, '127.0.0.1');
+          const entry = { socket, closedAtMs: undefined as number | undefined };
+          socket.once('close', () => {
+            entry.closedAtMs = Date.now() - started;
+          });
+          socket.on('error', () => undefined);
+          await new Promise((resolve) => socket.once('connect', resolve));
+          socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+          sockets.push(entry);
+        });
+        const deadline = Date.now() + HANDSHAKE_MS + 5_000;
+        while (sockets.some((s) => s.closedAtMs === undefined) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 200));
+        for (const s of sockets) s.socket.destroy();
+      },
+    );
+    expect(sockets.filter((s) => s.closedAtMs !== undefined && s.closedAtMs <= HANDSHAKE_MS + 5_000)).to.have.length(
+      300,
+    );
+  });
+});
+
+/** One HTTPS GET with SNI `host` (any certificate): the status, 0 on failure. */
+function httpsStatus(port: number, host: string): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: host, rejectUnauthorized: false });
+    let text = '';
+    socket.once('secureConnect', () => socket.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    socket.once('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0)));
+    socket.once('error', () => resolve(0));
+    socket.setTimeout(3_000, () => socket.destroy());
+  });
+}

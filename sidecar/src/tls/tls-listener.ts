@@ -145,7 +145,12 @@ class TlsTerminator implements ConnectionHandler {
     });
     server.on('tlsClientError', (_err, secure) => {
       this.#stats.inc(`${this.#prefix}ssl.connection_error`);
+      // Destroying the TLS socket does not always close the connection under it (OpenSSL's "unexpected message"
+      // after a whole garbage record: the client sees nothing until the handshake deadline), nor does destroying the
+      // raw socket: it is reset (RST), at once.
+      const peer = peerKey(secure);
       secure.destroy();
+      if (peer !== undefined) resetSocket(this.#handshaking.get(peer));
     });
     this.#tlsServer = { cert: made.cert, roots: made.roots, server };
     return server;
@@ -174,4 +179,14 @@ function destroyOnError(this: Socket): void {
 
 function destroyOnTimeout(this: Socket): void {
   this.destroy();
+}
+
+/** Closes a connection with a TCP reset (what a broken handshake gets); a plain destroy where a reset is not possible. */
+function resetSocket(socket: Socket | undefined): void {
+  if (socket === undefined || socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
 }
