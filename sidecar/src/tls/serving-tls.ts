@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Stats } from '../common/stats.ts';
 import type { ListenerConfig, ServingCertificate, ServingTls } from '../config/model.ts';
 import type { ConnectionHandler } from '../listeners/connection-handler.ts';
+import { destroyOnError, Handshakes } from './handshakes.ts';
 
 const HANDSHAKE_MS = 10_000;
 const RECHECK_MS = 1_000;
@@ -85,7 +86,7 @@ export class ServingTlsTerminator implements ConnectionHandler {
   readonly #prefix: string;
   readonly #files: { names: readonly string[]; value: CertificateFiles }[];
   readonly #server: tls.Server;
-  readonly #handshaking = new Map<string, Socket>();
+  readonly #handshakes = new Handshakes();
   #draining = false;
   #default: tls.SecureContext | undefined;
   readonly #versions: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
@@ -116,19 +117,13 @@ export class ServingTlsTerminator implements ConnectionHandler {
       SNICallback: (name, cb) => cb(null, pickCertificate(this.#files, name)?.context()),
     });
     this.#server.on('secureConnection', (secure: tls.TLSSocket) => {
-      const peer = peerKey(secure);
-      if (peer !== undefined) this.#handshaking.delete(peer);
+      this.#handshakes.done(secure);
       this.#stats.inc(`${this.#prefix}ssl.handshake`);
       this.#inner.handle(secure as unknown as Socket);
     });
     this.#server.on('tlsClientError', (_err, secure) => {
       this.#stats.inc(`${this.#prefix}ssl.connection_error`);
-      // Destroying the TLS socket does not always close the connection under it (OpenSSL's "unexpected message"
-      // after a whole garbage record: the client sees nothing until the handshake deadline), nor does destroying the
-      // raw socket: it is reset (RST), at once.
-      const peer = peerKey(secure);
-      secure.destroy();
-      if (peer !== undefined) resetSocket(this.#handshaking.get(peer));
+      this.#handshakes.fail(secure);
     });
   }
 
@@ -151,13 +146,7 @@ export class ServingTlsTerminator implements ConnectionHandler {
       this.#server.setSecureContext({ ...material, ...this.#versions });
     }
     socket.on('error', destroyOnError);
-    const peer = peerKey(socket);
-    if (peer !== undefined) {
-      this.#handshaking.set(peer, socket);
-      socket.once('close', () => {
-        if (this.#handshaking.get(peer) === socket) this.#handshaking.delete(peer);
-      });
-    }
+    this.#handshakes.begin(socket);
     this.#server.emit('connection', socket);
   }
 
@@ -167,25 +156,6 @@ export class ServingTlsTerminator implements ConnectionHandler {
   }
 
   activeConnections(): number {
-    return this.#inner.activeConnections() + this.#handshaking.size;
-  }
-}
-
-function peerKey(socket: Socket): string | undefined {
-  const { remoteAddress, remotePort } = socket;
-  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}:${remotePort}`;
-}
-
-function destroyOnError(this: Socket): void {
-  this.destroy();
-}
-
-/** Closes a connection with a TCP reset (what a broken handshake gets); a plain destroy where a reset is not possible. */
-function resetSocket(socket: Socket | undefined): void {
-  if (socket === undefined || socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
+    return this.#inner.activeConnections() + this.#handshakes.size;
   }
 }

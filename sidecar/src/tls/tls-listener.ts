@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Stats } from '../common/stats.ts';
 import type { ListenerConfig, ListenerTls } from '../config/model.ts';
 import type { ConnectionHandler, ConnectionHandlerFactory } from '../listeners/connection-handler.ts';
+import { destroyOnError, Handshakes } from './handshakes.ts';
 import { type MeshTls, peerAccepted } from './mesh-tls.ts';
 import { ServingTlsTerminator } from './serving-tls.ts';
 import type { WorkloadCertificate } from './workload-identity.ts';
@@ -43,11 +44,8 @@ class TlsTerminator implements ConnectionHandler {
   readonly #prefix: string;
   /** Connections still deciding plaintext or TLS (the inner handler counts those it was handed). */
   readonly #pending = new Set<Socket>();
-  /**
-   * Connections shaking hands, by peer address and port: the tls.Server hands on a new TLSSocket over the raw one,
-   * and the peer's address and port (unique among a listener's open connections) tell which raw socket it wraps.
-   */
-  readonly #handshaking = new Map<string, Socket>();
+  /** Connections shaking hands. */
+  readonly #handshakes = new Handshakes();
   #draining = false;
   /**
    * The tls.Server of the current workload certificate and trust bundle (replaced after a rotation of either; old
@@ -114,13 +112,7 @@ class TlsTerminator implements ConnectionHandler {
       socket.destroy();
       return;
     }
-    const peer = peerKey(socket);
-    if (peer !== undefined) {
-      this.#handshaking.set(peer, socket);
-      socket.once('close', () => {
-        if (this.#handshaking.get(peer) === socket) this.#handshaking.delete(peer);
-      });
-    }
+    this.#handshakes.begin(socket);
     server.emit('connection', socket);
   }
 
@@ -131,8 +123,7 @@ class TlsTerminator implements ConnectionHandler {
     if (held !== undefined && held.cert === made.cert && held.roots === made.roots) return held.server;
     const server = tls.createServer({ ...made.options, handshakeTimeout: HANDSHAKE_MS });
     server.on('secureConnection', (secure: tls.TLSSocket) => {
-      const peer = peerKey(secure);
-      if (peer !== undefined) this.#handshaking.delete(peer);
+      this.#handshakes.done(secure);
       // Handed on even while draining: the connection manager answers it and closes (a fresh connection of a
       // caller's pool must not be cut before its first request).
       if (!peerAccepted(secure.getPeerX509Certificate(), secure.authorized, this.#tls.context)) {
@@ -145,12 +136,7 @@ class TlsTerminator implements ConnectionHandler {
     });
     server.on('tlsClientError', (_err, secure) => {
       this.#stats.inc(`${this.#prefix}ssl.connection_error`);
-      // Destroying the TLS socket does not always close the connection under it (OpenSSL's "unexpected message"
-      // after a whole garbage record: the client sees nothing until the handshake deadline), nor does destroying the
-      // raw socket: it is reset (RST), at once.
-      const peer = peerKey(secure);
-      secure.destroy();
-      if (peer !== undefined) resetSocket(this.#handshaking.get(peer));
+      this.#handshakes.fail(secure);
     });
     this.#tlsServer = { cert: made.cert, roots: made.roots, server };
     return server;
@@ -163,30 +149,10 @@ class TlsTerminator implements ConnectionHandler {
   }
 
   activeConnections(): number {
-    return this.#inner.activeConnections() + this.#pending.size + this.#handshaking.size;
+    return this.#inner.activeConnections() + this.#pending.size + this.#handshakes.size;
   }
-}
-
-/** `address:port` of the peer; undefined once the socket is gone. */
-function peerKey(socket: Socket): string | undefined {
-  const { remoteAddress, remotePort } = socket;
-  return remoteAddress === undefined || remotePort === undefined ? undefined : `${remoteAddress}:${remotePort}`;
-}
-
-function destroyOnError(this: Socket): void {
-  this.destroy();
 }
 
 function destroyOnTimeout(this: Socket): void {
   this.destroy();
-}
-
-/** Closes a connection with a TCP reset (what a broken handshake gets); a plain destroy where a reset is not possible. */
-function resetSocket(socket: Socket | undefined): void {
-  if (socket === undefined || socket.destroyed) return;
-  try {
-    socket.resetAndDestroy();
-  } catch {
-    socket.destroy();
-  }
 }
