@@ -3,14 +3,12 @@
 // refused (openssl s_client) and only AEAD ciphers offered (sslscan); a certificate replaced on disk served to new
 // connections while an open one keeps working; HTTP/1.1 and h2 (ALPN) served behind it.
 import { execFile } from 'node:child_process';
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { anyOf, decodeAny, EXTENSION_TYPES, TYPE_URLS, typeUrl } from '@trellis/xds-protos';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -20,6 +18,7 @@ import { decodeListener } from '../sidecar/src/config/decode-listener.ts';
 import type { ListenerConfig } from '../sidecar/src/config/model.ts';
 import { Sidecar, type SidecarConfigSource } from '../sidecar/src/sidecar.ts';
 import { sidecarConfig } from '../sidecar/src/upstream/fixtures.ts';
+import { selfSignedCertificate } from './helpers/certificates.ts';
 
 const run = promisify(execFile);
 
@@ -32,24 +31,6 @@ class ReadySource extends ConfigRelay implements SidecarConfigSource {
   dump(): unknown {
     return {};
   }
-}
-
-async function certificate(cn: string): Promise<{ cert: string; key: string }> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as KeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${cn}`,
-    keys,
-    signingAlgorithm: alg,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: cn }])],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  return {
-    cert: cert.toString('pem'),
-    key: `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`,
-  };
 }
 
 /** The subject CN a TLS client sees for an SNI name (none: no SNI). */
@@ -103,7 +84,7 @@ describe('edge TLS: certificates by SNI from files (a gateway listener)', functi
       ['wild', 'wildcard.example.com'],
       ['default', 'default.test'],
     ] as const) {
-      const c = await certificate(cn);
+      const c = await selfSignedCertificate(cn, { dns: cn });
       writeFileSync(file(`${name}.crt`), c.cert);
       writeFileSync(file(`${name}.key`), c.key, { mode: 0o600 });
     }
@@ -312,7 +293,7 @@ describe('edge TLS: certificates by SNI from files (a gateway listener)', functi
     const open = await new Promise<tls.TLSSocket>((resolve) => {
       void servedCn(port, 'shop.example.com', resolve);
     });
-    const next = await certificate('shop-renewed.example.com');
+    const next = await selfSignedCertificate('shop-renewed.example.com', { dns: 'shop-renewed.example.com' });
     // Written aside and renamed into place, as certificate managers do.
     writeFileSync(file('shop.crt.new'), next.cert);
     writeFileSync(file('shop.key.new'), next.key, { mode: 0o600 });

@@ -1,38 +1,15 @@
-// The edge gateway end to end: a Gateway resource (HTTPS with a certificate per SNI name, HTTP redirecting to HTTPS,
-// HSTS) served by a real `trellis-sidecar --gateway` holding its own workload identity; a Route bound to it reaches
-// the mesh service over mTLS (the app sees the gateway's SPIFFE id); the Route does not leak into the mesh; the
-// default per-client rate limit is on.
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import { freePort } from '../bench/lib/ports.ts';
+import { selfSignedCertificate } from './helpers/certificates.ts';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
 import { type Mesh, startMesh } from './helpers/mesh.ts';
 import { type SidecarProcess, startSidecar } from './helpers/sidecar.ts';
-
-async function certificate(cn: string): Promise<{ cert: string; key: string }> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as KeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${cn}`,
-    keys,
-    signingAlgorithm: alg,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3600_000),
-    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: cn }])],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  return {
-    cert: cert.toString('pem'),
-    key: `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`,
-  };
-}
 
 interface Reply {
   status: number;
@@ -91,7 +68,7 @@ describe('edge gateway (end to end): Gateway + Route into the mesh over mTLS', f
       ['shop', 'shop.example.com'],
       ['default', 'gateway.default'],
     ] as const) {
-      const c = await certificate(cn);
+      const c = await selfSignedCertificate(cn, { dns: cn });
       writeFileSync(path.join(dir, `${name}.crt`), c.cert);
       writeFileSync(path.join(dir, `${name}.key`), c.key, { mode: 0o600 });
     }

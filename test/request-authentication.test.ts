@@ -1,41 +1,17 @@
-// RequestAuthentication end to end: the control plane fetches an issuer's JWKS over HTTPS (a real TLS server on
-// loopback, trusted through NODE_EXTRA_CA_CERTS) and refreshes it; web's sidecar verifies tokens: valid, expired, not
-// yet valid, wrong issuer, wrong audience, bad signature, unknown kid, each with its 401; a key rotation at the issuer
-// reaches the sidecar; AuthorizationPolicies use the request principal and a list claim.
-import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { selfSignedCertificate } from './helpers/certificates.ts';
 import { eventually } from './helpers/eventually.ts';
 import { closeHttpClients, viaProxy } from './helpers/http-client.ts';
 import { type Mesh, startMesh } from './helpers/mesh.ts';
 
 type Key = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 const ISSUER = 'https://issuer.test';
-
-async function serverCertificate(): Promise<{ cert: string; key: string }> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as KeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=jwks.test',
-    keys,
-    signingAlgorithm: alg,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 3600_000),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]),
-    ],
-  });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-  const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`;
-  return { cert: cert.toString('pem'), key };
-}
 
 describe('RequestAuthentication (JWT) end to end: JWKS fetched over HTTPS, tokens verified at the inbound', function () {
   this.timeout(120_000);
@@ -68,7 +44,7 @@ describe('RequestAuthentication (JWT) end to end: JWKS fetched over HTTPS, token
     }
     served = { keys: [keys.a.jwk] };
     dir = mkdtempSync(path.join(tmpdir(), 'trellis-jwks-'));
-    const tls = await serverCertificate();
+    const tls = await selfSignedCertificate('jwks.test', { ip: '127.0.0.1', ca: true });
     writeFileSync(path.join(dir, 'ca.pem'), tls.cert);
     jwksServer = https.createServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
       res.setHeader('content-type', 'application/json');

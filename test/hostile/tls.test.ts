@@ -2,17 +2,17 @@
 // mTLS through the client's sidecar) and against an edge gateway's HTTPS port (beside a legitimate HTTPS load to the
 // same port): a handshake flood, handshakes that stall mid-ClientHello (cut off at the handshake deadline), garbage
 // instead of a ClientHello. The proxy stays up, the load is served, memory stays bounded, every connection released.
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { type KeyPair, x509 } from '@trellis/identity/x509';
 import { expect } from 'chai';
 import { freePort } from '../../bench/lib/ports.ts';
+import { selfSignedCertificate } from '../helpers/certificates.ts';
 import { inBatches, underAttack } from './attack.ts';
-import { get, type HostileMesh, type ManagedSidecar, startHostileMesh, until } from './hostile-mesh.ts';
+import { type HostileMesh, type ManagedSidecar, startHostileMesh, until } from './hostile-mesh.ts';
 
 const STRICT = `apiVersion: trellis.dev/v1
 kind: PeerAuthentication
@@ -180,21 +180,9 @@ describe('hostile: TLS against an edge gateway (HTTPS)', function () {
   before(async () => {
     mesh = await startHostileMesh('', { mtls: true });
     dir = mkdtempSync(path.join(tmpdir(), 'trellis-hostile-edge-'));
-    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as unknown as KeyPair;
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      name: `CN=${HOST}`,
-      keys,
-      signingAlgorithm: alg,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 3600_000),
-    });
-    const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
-    writeFileSync(path.join(dir, 'c.pem'), cert.toString('pem'));
-    writeFileSync(
-      path.join(dir, 'k.pem'),
-      `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64')}\n-----END PRIVATE KEY-----\n`,
-    );
+    const { cert, key } = await selfSignedCertificate(HOST, { dns: HOST });
+    writeFileSync(path.join(dir, 'c.pem'), cert);
+    writeFileSync(path.join(dir, 'k.pem'), key);
     httpsPort = await freePort();
     // The legitimate load (4 workers, one client address) stays far below the per-client limit.
     await mesh.apply(`apiVersion: trellis.dev/v1

@@ -98,7 +98,7 @@ describe('mesh mTLS translation', () => {
       { transport_protocol: 'raw_buffer' },
     ]);
     // The same filters, but the TLS chain tells the app its caller's SPIFFE id (XFCC) and the plaintext one drops any.
-    const hcmOf = (c: Obj | undefined) => (((c ?? {})['filters'] as Obj[])[0] as Obj)['typed_config'] as Obj;
+    const hcmOf = (c: Obj | undefined) => (((c as Obj)['filters'] as Obj[])[0] as Obj)['typed_config'] as Obj;
     const { forward_client_cert_details, set_current_client_cert_details, ...tlsRest } = hcmOf(chains[0]);
     expect(forward_client_cert_details).to.equal('SANITIZE_SET');
     expect(set_current_client_cert_details).to.deep.equal({ uri: true });
