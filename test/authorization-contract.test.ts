@@ -141,6 +141,11 @@ describe('AuthorizationPolicy → RBAC → the sidecar engine (a matrix of calle
     expect(allowed(set, { host: 'web.shop', path: '/a.json' })).to.equal(true);
     expect(allowed(set, { host: 'web.shopping', path: '/a.json' })).to.equal(false);
     expect(allowed(set, { host: 'web.shop', path: '/a.html' })).to.equal(false);
+    // A wildcard host, in any case, with or without a port: a DENY catches every spelling.
+    const deny = [policy('d', { action: 'DENY', rules: [{ to: [{ operation: { hosts: ['*.x.com'] } }] }] })];
+    for (const host of ['a.x.com', 'A.X.COM', 'a.x.com:8080', 'A.X.Com:8080'])
+      expect(allowed(deny, { host }), host).to.equal(false);
+    expect(allowed(deny, { host: 'a.y.com:8080' })).to.equal(true);
   });
 
   it('request principals and JWT claims: matched in what jwt_authn verified; where none runs, fail closed', () => {

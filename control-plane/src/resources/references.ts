@@ -1,6 +1,9 @@
 // Cross-reference checks over a whole state: routes and traffic policies must point at services, ports and subsets that
 // exist; at most one Telemetry and one PeerAuthentication per scope (mesh-wide, or one service).
+
+import { policyValueCount } from './authorization-size.ts';
 import type {
+  AuthorizationPolicyResource,
   PeerAuthenticationResource,
   Resource,
   ResourceKey,
@@ -26,14 +29,20 @@ export function checkReferences(all: readonly Resource[], deleted: readonly Reso
   const policies: TrafficPolicyResource[] = [];
   const telemetry: TelemetryResource[] = [];
   const peerAuth: PeerAuthenticationResource[] = [];
+  const authz: AuthorizationPolicyResource[] = [];
   for (const r of all) {
     if (r.kind === 'Service') services.set(r.metadata.name, r);
     else if (r.kind === 'Route') routes.push(r);
     else if (r.kind === 'TrafficPolicy') policies.push(r);
     else if (r.kind === 'Telemetry') telemetry.push(r);
     else if (r.kind === 'PeerAuthentication') peerAuth.push(r);
+    else if (r.kind === 'AuthorizationPolicy') authz.push(r);
   }
-  const errors: string[] = [...scopeErrors('Telemetry', telemetry), ...scopeErrors('PeerAuthentication', peerAuth)];
+  const errors: string[] = [
+    ...scopeErrors('Telemetry', telemetry),
+    ...scopeErrors('PeerAuthentication', peerAuth),
+    ...authorizationSizeErrors(authz),
+  ];
   const policyOf = new Map<string, TrafficPolicyResource>();
   for (const tp of [...policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))) {
     const at = `TrafficPolicy ${tp.metadata.name}: spec.service`;
@@ -111,4 +120,38 @@ export function newReferenceErrors(
 ): string[] {
   const old = new Set(checkReferences(before));
   return checkReferences(after, deleted).filter((e) => !old.has(e));
+}
+
+/**
+ * The values the AuthorizationPolicies of one action applying to one service may hold together: they become one RBAC
+ * filter, which the sidecar refuses past 65,536 rules (a refused filter would leave the old policy in force).
+ */
+export const AUTHORIZATION_VALUES_PER_FILTER = 10_000;
+
+function authorizationSizeErrors(policies: readonly AuthorizationPolicyResource[]): string[] {
+  const meshWide = new Map<string, number>();
+  const perService = new Map<string, Map<string, number>>();
+  for (const p of policies) {
+    const action = p.spec.action ?? 'ALLOW';
+    const n = policyValueCount(p.spec) + (p.spec.rules?.length ?? 0);
+    const service = p.spec.selector?.service;
+    if (service === undefined) meshWide.set(action, (meshWide.get(action) ?? 0) + n);
+    else {
+      const m = perService.get(service) ?? new Map<string, number>();
+      m.set(action, (m.get(action) ?? 0) + n);
+      perService.set(service, m);
+    }
+  }
+  const errors: string[] = [];
+  const check = (scope: string, action: string, n: number): void => {
+    if (n > AUTHORIZATION_VALUES_PER_FILTER)
+      errors.push(
+        `AuthorizationPolicy: ${scope}: the ${action} policies hold ${n} values and rules in all, at most ${AUTHORIZATION_VALUES_PER_FILTER} (one RBAC filter)`,
+      );
+  };
+  for (const [action, n] of meshWide) check('the mesh-wide ones', action, n);
+  for (const [service, m] of [...perService].sort((a, b) => (a[0] < b[0] ? -1 : 1)))
+    for (const [action, n] of m)
+      check(`service "${service}" (with the mesh-wide ones)`, action, n + (meshWide.get(action) ?? 0));
+  return errors;
 }

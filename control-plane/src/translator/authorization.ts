@@ -110,7 +110,7 @@ function hostPermission(v: string): Obj {
   if (lower.startsWith('*'))
     return orPermissions([
       header(':authority', { suffix: lower.slice(1), ignore_case: true }),
-      header(':authority', { safe_regex: { regex: `.*${escapeRegex(lower.slice(1))}:[0-9]+` } }),
+      header(':authority', { safe_regex: { regex: `.*${caseless(escapeRegex(lower.slice(1)))}:[0-9]+` } }),
     ]);
   if (lower.endsWith('*')) return header(':authority', { prefix: lower.slice(0, -1), ignore_case: true });
   return orPermissions([
@@ -121,6 +121,11 @@ function hostPermission(v: string): Obj {
 
 function escapeRegex(v: string): string {
   return v.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
+
+/** A regex matching its letters in either case (`[aA]`): RE2 and JavaScript (gRPC) read it alike, unlike `(?i)`. */
+function caseless(pattern: string): string {
+  return pattern.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
 }
 
 function pathPermission(v: string): Obj {

@@ -17,7 +17,7 @@ import type {
 
 /** How deep and wide a policy tree may grow (and/or/not nest): beyond, the config is refused, not evaluated. */
 const MAX_DEPTH = 16;
-const MAX_NODES = 4096;
+const MAX_NODES = 65_536;
 
 interface Budget {
   nodes: number;

@@ -1,5 +1,8 @@
 // AuthorizationPolicy validation: Istio's shape, every value checked for what it is matched as, each error naming its
 // field.
+import { expect } from 'chai';
+import { checkReferences } from '../references.ts';
+import type { AuthorizationPolicyResource } from '../types.ts';
 import { expectErrors } from './testing.ts';
 import { validateResource } from './validate.ts';
 
@@ -85,5 +88,28 @@ describe('validate AuthorizationPolicy', () => {
       [{ rules: [{ when: [{ key: 'source.ip' }] }] }, ['spec.rules[0].when[0]: expected values or notValues']],
       [{ rules: [{ what: 1 }] }, ['spec.rules[0].what: unknown field, expected one of from|to|when']],
     ]);
+  });
+
+  it('bounds what becomes one RBAC filter: values per policy, and per service and action across policies', () => {
+    const paths = (n: number) => Array.from({ length: n }, (_, i) => `/p${i}`);
+    // 17 rules of 60 paths: within the per-field bounds, over the per-policy total.
+    const big = { rules: Array.from({ length: 17 }, () => ({ to: [{ operation: { paths: paths(60) } }] })) };
+    expect(errors(big)).to.deep.equal(['spec.rules: at most 1000 values in one policy, got 1020 (split it)']);
+    const policy = (name: string, service?: string): AuthorizationPolicyResource => ({
+      apiVersion: 'trellis.dev/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name },
+      spec: {
+        ...(service === undefined ? {} : { selector: { service } }),
+        action: 'DENY',
+        rules: Array.from({ length: 15 }, () => ({ to: [{ operation: { paths: paths(60) } }] })),
+      },
+    });
+    // 11 policies of 915 values and rules each on one service: 10,065 in one filter.
+    const many = Array.from({ length: 11 }, (_, i) => policy(`p${i}`, 'web'));
+    expect(checkReferences(many)).to.deep.equal([
+      'AuthorizationPolicy: service "web" (with the mesh-wide ones): the DENY policies hold 10065 values and rules in all, at most 10000 (one RBAC filter)',
+    ]);
+    expect(checkReferences(many.slice(0, 10))).to.deep.equal([]);
   });
 });

@@ -1,6 +1,7 @@
 // Validates an AuthorizationPolicy spec (Istio's shape): selector, action, dryRun and rules of from / to / when, every
 // value checked for what it will be matched as (SPIFFE ids, namespaces, CIDRs, hosts, ports, methods, paths).
 import { isIP } from 'node:net';
+import { MAX_POLICY_VALUES, policyValueCount } from '../authorization-size.ts';
 import { field, type Issues, isDnsLabel } from './issues.ts';
 
 export const AUTHORIZATION_POLICY_FIELDS = ['selector', 'action', 'rules', 'dryRun'];
@@ -18,7 +19,7 @@ const SOURCE_FIELDS = [
   'notRequestPrincipals',
 ];
 const OPERATION_FIELDS = ['hosts', 'notHosts', 'ports', 'notPorts', 'methods', 'notMethods', 'paths', 'notPaths'];
-/** Bounds that keep one policy's RBAC config small (the sidecar refuses more than 4096 rules per config). */
+/** Bounds that keep a policy's RBAC rules small: see also AUTHORIZATION_VALUES_PER_FILTER (references.ts). */
 const MAX_RULES = 64;
 const MAX_ENTRIES = 64;
 const MAX_VALUES = 64;
@@ -192,6 +193,9 @@ export function validateAuthorizationPolicySpec(spec: Record<string, unknown>, i
   if (spec['rules'] === undefined) return;
   const rules = issues.list(spec['rules'], 'spec.rules', 'rules');
   if (rules === undefined) return;
+  const values = policyValueCount(spec);
+  if (values > MAX_POLICY_VALUES)
+    issues.add('spec.rules', `at most ${MAX_POLICY_VALUES} values in one policy, got ${values} (split it)`);
   if (rules.length > MAX_RULES) issues.add('spec.rules', `at most ${MAX_RULES} rules, got ${rules.length}`);
   rules.forEach((rule, i) => {
     const path = field('spec.rules', i);

@@ -105,6 +105,14 @@ describe('jwt_authn filter (envoy.filters.http.jwt_authn)', () => {
       expect(res.body).to.equal(why);
       expect(res.headers['www-authenticate']).to.match(/^Bearer realm="http:\/\/.*", error="invalid_token"$/);
     }
+    // A claim that would split the request head is not copied (CR/LF, and what latin1 folds into them).
+    for (const sub of ['alice\r\nx-injected: yes', 'alice\u010ax-injected: yes']) {
+      const res = await send(p.port, '/', { headers: bearer(await token(a.key, 'a', { sub })) });
+      expect(res.status).to.equal(200);
+      const headers = (JSON.parse(res.body) as { headers: Obj }).headers;
+      expect(headers).to.not.have.property('x-injected');
+      expect(headers).to.not.have.property('x-jwt-sub');
+    }
     // No token: allowed here, and a client's own x-jwt-sub never reaches the app.
     const anonymous = await send(p.port, '/', { headers: { 'x-jwt-sub': 'mallory' } });
     expect(anonymous.status).to.equal(200);

@@ -17,6 +17,10 @@ import type {
 } from './filter.ts';
 import type { HttpFilterRegistry } from './registry.ts';
 
+/** A lower-case header token, and a value of visible latin1 characters, spaces and tabs. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** What a request whose filter threw gets (Envoy's 500 for a filter failure; no detail leaks). */
 const FILTER_FAILED: LocalReply = { status: 500, body: 'filter error', flags: '' };
 
@@ -210,7 +214,10 @@ export class FilterRun implements FilterStream {
   }
 
   setRequestHeader(name: string, value: string | undefined): void {
-    if (this.#ended || name.charCodeAt(0) === 58 /* : */ || name === 'host') return;
+    if (this.#ended || name.charCodeAt(0) === 58 /* : */ || name === 'host' || !HEADER_NAME.test(name)) return;
+    // A value that could not go on the wire as it is (CR, LF, NUL, or what latin1 would fold into them) is refused:
+    // a filter copying client-influenced data (a JWT claim) must not split the request head.
+    if (value !== undefined && !HEADER_VALUE.test(value)) return;
     if (value === undefined) headerRemove(this.#view.headers, name);
     else headerSet(this.#view.headers, name, value);
   }

@@ -72,7 +72,8 @@ export interface FilterStream {
   header(name: string): string | undefined;
   /**
    * Sets (replaces every value of) a request header going upstream; undefined removes it. For end-to-end headers
-   * (lower-case names), in the request-headers phase; the route was already picked.
+   * (lower-case names), in the request-headers phase; the route was already picked. A name or value that is not
+   * valid on the wire (CR, LF, NUL, characters beyond latin1) is ignored.
    */
   setRequestHeader(name: string, value: string | undefined): void;
   /** What the stream's filters share (e.g. the encodings its compressors offer), by key; made on first use. */
