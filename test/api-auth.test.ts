@@ -156,6 +156,13 @@ describe('operator API tokens', () => {
       expect((await cli(['--context', 'ops', 'get', 'services'], { ...env, TRELLIS_TOKEN: 'nope' })).stderr).to.equal(
         'error: the token is not valid for this API\n',
       );
+      // A context's token never goes to another API than the context's.
+      const elsewhere = await cli(['--api', '127.0.0.1:1', '--timeout', '1s', 'get', 'services'], env);
+      expect(elsewhere.stderr).to.contain(`warning: context "viewer"'s token is for ${api}, not sent to 127.0.0.1:1`);
+      // Both the API and the token given: the config (and its context) are not needed.
+      expect(
+        (await cli(['--context', 'none', '--api', api, '--token', 'view-secret', 'get', 'services'], env)).code,
+      ).to.equal(0);
       expect(await cli(['config', 'use-context', 'ops'], env)).to.deep.include({
         code: 0,
         stdout: 'Switched to context "ops".\n',

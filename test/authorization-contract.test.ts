@@ -127,7 +127,7 @@ describe('AuthorizationPolicy → RBAC → the sidecar engine (a matrix of calle
     });
   }
 
-  it('a normalized path decides: /admin/../orders is /orders by the time RBAC sees it (the HCM normalizes first)', () => {
+  it('path rules match the path RBAC sees (normalized by the connection manager first: test/authorization.test.ts sends /orders/../admin)', () => {
     const deny = policies['deny-admin-path-except-ops'] as AuthorizationPolicyResource[];
     expect(allowed(deny, { principal: CLIENT, path: '/admin/x' })).to.equal(false);
     expect(allowed(deny, { principal: CLIENT, path: '/orders' })).to.equal(true);
@@ -156,6 +156,14 @@ describe('AuthorizationPolicy → RBAC → the sidecar engine (a matrix of calle
       policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['https://issuer.test/realm/alice'] } }] }] }),
     ];
     expect([alice, bob, anonymous].map((c) => allowed(allow, c))).to.deep.equal([true, false, false]);
+    // A subject holding '/' (e.g. a URL): every split of the principal is tried.
+    const urlSub = { jwt: { iss: 'https://issuer.test', sub: 'https://people.test/alice' } };
+    const bySplit = [
+      policy('p', {
+        rules: [{ from: [{ source: { requestPrincipals: ['https://issuer.test/https://people.test/alice'] } }] }],
+      }),
+    ];
+    expect([urlSub, alice].map((c) => allowed(bySplit, c))).to.deep.equal([true, false]);
     const anyIssuer = [policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['*/bob'] } }] }] })];
     expect([alice, bob].map((c) => allowed(anyIssuer, c))).to.deep.equal([false, true]);
     const anyToken = [policy('p', { rules: [{ from: [{ source: { requestPrincipals: ['*'] } }] }] })];

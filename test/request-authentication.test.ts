@@ -53,7 +53,7 @@ describe('RequestAuthentication (JWT) end to end: JWKS fetched over HTTPS, token
     await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
     // The control plane (a child process) trusts the issuer's TLS certificate as any private CA: NODE_EXTRA_CA_CERTS.
     process.env['NODE_EXTRA_CA_CERTS'] = path.join(dir, 'ca.pem');
-    mesh = await startMesh({ mtls: true, cpArgs: ['--jwks-refresh', '300ms'] });
+    mesh = await startMesh({ mtls: true, cpArgs: ['--jwks-refresh', '1s'] });
     const uri = `https://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`;
     await mesh.apply(`apiVersion: trellis.dev/v1
 kind: RequestAuthentication

@@ -8,6 +8,9 @@ export const DEFAULT_JWKS_REFRESH_MS = 20 * 60_000;
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_BYTES = 1 << 20;
 const RETRY_MIN_MS = 1_000;
+/** The refresh interval is kept within [1 s, 7 days]: never a tight loop at an issuer, never past setTimeout's range. */
+const REFRESH_MIN_MS = 1_000;
+const REFRESH_MAX_MS = 7 * 24 * 3600_000;
 const RETRY_MAX_MS = 60_000;
 
 export interface JwksFetcherOptions {
@@ -59,7 +62,7 @@ export class JwksFetcher {
   #closed = false;
 
   constructor(opts: JwksFetcherOptions) {
-    this.#refreshMs = opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS;
+    this.#refreshMs = Math.min(Math.max(opts.refreshMs ?? DEFAULT_JWKS_REFRESH_MS, REFRESH_MIN_MS), REFRESH_MAX_MS);
     this.#logger = opts.logger;
     this.#onChange = opts.onChange;
   }

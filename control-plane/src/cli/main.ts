@@ -59,16 +59,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const context = (): CommandContext => {
     if (ctx !== undefined) return ctx;
     const opts = program.opts<GlobalOptions>();
-    const config = opts.api !== undefined && opts.token !== undefined ? undefined : configFile();
-    const chosen = selectContext(config, opts.context);
-    const api = opts.api ?? (env['TRELLIS_API'] || undefined) ?? chosen?.api ?? DEFAULT_API;
+    const flagApi = opts.api ?? (env['TRELLIS_API'] || undefined);
+    const flagToken = opts.token ?? (env['TRELLIS_TOKEN'] || undefined);
+    // Both given: the config file is not needed (nor read).
+    const config = flagApi !== undefined && flagToken !== undefined ? undefined : configFile();
+    const chosen = config === undefined ? undefined : selectContext(config, opts.context);
+    const api = flagApi ?? chosen?.api ?? DEFAULT_API;
     const warn = (m: string): void => {
       io.stderr.write(`warning: ${m}\n`);
     };
-    const token =
-      opts.token ??
-      (env['TRELLIS_TOKEN'] || undefined) ??
-      (config !== undefined && chosen !== undefined ? contextToken(config, chosen, warn) : undefined);
+    // A context's token goes only to that context's API: never to another address given on the command line.
+    const contextApi = chosen?.api ?? DEFAULT_API;
+    let token = flagToken;
+    if (token === undefined && config !== undefined && chosen !== undefined) {
+      if (api === contextApi) token = contextToken(config, chosen, warn);
+      else if (chosen.token !== undefined || chosen.tokenFile !== undefined)
+        warn(`context "${chosen.name}"'s token is for ${contextApi}, not sent to ${api} (pass --token)`);
+    }
     resolvedApi = api;
     ctx = createContext(io, api, opts.timeout, token);
     return ctx;

@@ -149,14 +149,27 @@ function claimPrincipal(path: readonly string[], matcher: Obj | undefined): Obj 
   ]);
 }
 
-/** `<iss>/<sub>`, `<iss>/*`, `*\/<sub>` or `*` (validated), split at the last `/`. */
+/**
+ * `<iss>/<sub>`, `<iss>/*`, `*\/<sub>` or `*` (validated): the request principal `iss + "/" + sub` of a verified
+ * JWT. Issuers (URLs) and subjects may both hold `/`: every split of an exact value is tried.
+ */
 function requestPrincipal(v: string): Obj {
   if (v === '*') return claimPrincipal(['iss'], undefined);
-  if (v.startsWith('*/')) return claimPrincipal(['sub'], { exact: v.slice(2) });
-  const slash = v.lastIndexOf('/');
-  const iss = claimPrincipal(['iss'], { exact: v.slice(0, slash) });
-  const sub = v.slice(slash + 1);
-  return andPrincipals([iss, claimPrincipal(['sub'], sub === '*' ? undefined : { exact: sub })]);
+  if (v.startsWith('*/')) {
+    const sub = v.slice(2);
+    return orPrincipals([claimPrincipal(['sub'], { exact: sub }), claimPrincipal(['sub'], { suffix: `/${sub}` })]);
+  }
+  if (v.endsWith('/*'))
+    return andPrincipals([claimPrincipal(['iss'], { exact: v.slice(0, -2) }), claimPrincipal(['sub'], undefined)]);
+  const splits: Obj[] = [];
+  for (let i = v.indexOf('/'); i > 0 && i < v.length - 1; i = v.indexOf('/', i + 1))
+    splits.push(
+      andPrincipals([
+        claimPrincipal(['iss'], { exact: v.slice(0, i) }),
+        claimPrincipal(['sub'], { exact: v.slice(i + 1) }),
+      ]),
+    );
+  return orPrincipals(splits);
 }
 
 function sourcePrincipal(s: AuthorizationSource): Obj {

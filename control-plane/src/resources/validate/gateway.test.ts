@@ -42,7 +42,7 @@ describe('validate Gateway', () => {
       ],
       [
         { servers: [{ port: 443, protocol: 'HTTPS', hosts: ['a'], tls: { certificates: [cert(), cert()] } }] },
-        ['spec.servers[0].tls.certificates[1]: only one certificate may leave hosts out (the default)'],
+        ['spec.servers[0].tls.certificates[1]: only one certificate per port may leave hosts out (the default)'],
       ],
       [
         {
@@ -72,6 +72,23 @@ describe('validate Gateway', () => {
           ],
         },
         ['spec.servers[1].protocol: port 80 is already HTTP'],
+      ],
+      [
+        {
+          servers: [
+            { port: 443, protocol: 'HTTPS', hosts: ['a'], tls: { certificates: [cert(['a'])], minVersion: 'TLSv1_3' } },
+            {
+              port: 443,
+              protocol: 'HTTPS',
+              hosts: ['b'],
+              tls: { certificates: [cert(['a']), cert()], minVersion: 'TLSv1_2' },
+            },
+          ],
+        },
+        [
+          'spec.servers[1].tls.minVersion: TLSv1_2 differs from TLSv1_3 at spec.servers[0].tls.minVersion (one TLS listener per port)',
+          'spec.servers[1].tls.certificates[0].hosts: host a has two certificates on this port',
+        ],
       ],
     ]);
   });

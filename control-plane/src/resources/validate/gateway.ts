@@ -23,14 +23,31 @@ function absolutePath(issues: Issues, value: unknown, path: string): void {
   if (issues.string(value, path) && !value.startsWith('/')) issues.expected(path, 'an absolute path', value);
 }
 
-function tls(issues: Issues, value: unknown, path: string): void {
+/** What the HTTPS servers of one port share (one TLS listener): SNI names, the default certificate, the version. */
+interface PortTls {
+  names: Set<string>;
+  defaults: number;
+  minVersion?: { value: string; path: string };
+}
+
+function tls(issues: Issues, value: unknown, path: string, port: PortTls): void {
   const t = issues.object(value, path, ['certificates', 'minVersion']);
   if (t === undefined) return;
-  if (t['minVersion'] !== undefined) issues.oneOf(t['minVersion'], field(path, 'minVersion'), ['TLSv1_2', 'TLSv1_3']);
+  if (
+    t['minVersion'] !== undefined &&
+    issues.oneOf(t['minVersion'], field(path, 'minVersion'), ['TLSv1_2', 'TLSv1_3'])
+  ) {
+    const v = t['minVersion'] as string;
+    if (port.minVersion !== undefined && port.minVersion.value !== v)
+      issues.add(
+        field(path, 'minVersion'),
+        `${v} differs from ${port.minVersion.value} at ${port.minVersion.path} (one TLS listener per port)`,
+      );
+    port.minVersion ??= { value: v, path: field(path, 'minVersion') };
+  }
   if (!issues.required(t, path, 'certificates', 'a list of { hosts, certFile, keyFile }')) return;
   const certs = issues.list(t['certificates'], field(path, 'certificates'), '{ hosts, certFile, keyFile }', true) ?? [];
-  const names = new Set<string>();
-  let defaults = 0;
+  const names = port.names;
   for (const [i, c] of certs.entries()) {
     const cpath = field(field(path, 'certificates'), i);
     const o = issues.object(c, cpath, ['hosts', 'certFile', 'keyFile']);
@@ -40,12 +57,12 @@ function tls(issues: Issues, value: unknown, path: string): void {
     if (issues.required(o, cpath, 'keyFile', 'the PEM private key file'))
       absolutePath(issues, o['keyFile'], field(cpath, 'keyFile'));
     if (o['hosts'] === undefined) {
-      if (++defaults > 1) issues.add(cpath, 'only one certificate may leave hosts out (the default)');
+      if (++port.defaults > 1) issues.add(cpath, 'only one certificate per port may leave hosts out (the default)');
       continue;
     }
     for (const h of hosts(issues, o['hosts'], field(cpath, 'hosts'))) {
       if (h === '*') issues.add(field(cpath, 'hosts'), 'leave hosts out for the default certificate instead of "*"');
-      else if (names.has(h)) issues.add(field(cpath, 'hosts'), `host ${h} has two certificates`);
+      else if (names.has(h)) issues.add(field(cpath, 'hosts'), `host ${h} has two certificates on this port`);
       names.add(h);
     }
   }
@@ -57,6 +74,7 @@ export function validateGatewaySpec(spec: Record<string, unknown>, issues: Issue
   const servers = issues.list(spec['servers'], 'spec.servers', 'servers', true) ?? [];
   if (servers.length > MAX_SERVERS) issues.add('spec.servers', `at most ${MAX_SERVERS} servers, got ${servers.length}`);
   const protocolOfPort = new Map<number, string>();
+  const tlsOfPort = new Map<number, PortTls>();
   for (const [i, sv] of servers.entries()) {
     const path = field('spec.servers', i);
     const s = issues.object(sv, path, SERVER_FIELDS);
@@ -75,8 +93,12 @@ export function validateGatewaySpec(spec: Record<string, unknown>, issues: Issue
     }
     const https = s['protocol'] === 'HTTPS';
     if (https) {
-      if (issues.required(s, path, 'tls', '{ certificates: [{ hosts, certFile, keyFile }] }'))
-        tls(issues, s['tls'], field(path, 'tls'));
+      if (issues.required(s, path, 'tls', '{ certificates: [{ hosts, certFile, keyFile }] }')) {
+        const key = typeof s['port'] === 'number' ? s['port'] : -1;
+        const portTls = tlsOfPort.get(key) ?? { names: new Set<string>(), defaults: 0 };
+        tlsOfPort.set(key, portTls);
+        tls(issues, s['tls'], field(path, 'tls'), portTls);
+      }
       if (s['httpsRedirect'] !== undefined) issues.add(field(path, 'httpsRedirect'), 'only for HTTP servers');
     } else {
       if (s['tls'] !== undefined) issues.add(field(path, 'tls'), 'only for HTTPS servers');

@@ -87,7 +87,7 @@ describe('RBAC filter (envoy.filters.http.rbac)', () => {
     expect((await send(p.port, '/orders', { method: 'POST', body: 'x' })).status).to.equal(200);
   });
 
-  it('addresses and ports: remote_ip (trusted client address), destination_port', async () => {
+  it('addresses: remote_ip (the trusted client address); a rule for another port never matches', async () => {
     const p = await bench.proxy(
       chain({
         rules: {
