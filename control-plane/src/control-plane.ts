@@ -33,7 +33,7 @@ import type {
 import type { Store } from './store/store.ts';
 import { ControlPlaneTelemetry } from './telemetry/control-plane-telemetry.ts';
 import { type MetricsServer, startMetricsServer } from './telemetry/metrics-server.ts';
-import type { Tracing } from './telemetry/tracing.ts';
+import type { Tracing } from './telemetry/tracing-target.ts';
 import type { MeshState } from './translator/mesh-state.ts';
 import type { MeshIdentity } from './translator/mesh-tls.ts';
 import { jwksUris } from './translator/request-authentication.ts';

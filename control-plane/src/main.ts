@@ -8,7 +8,7 @@ import { ControlPlane, DEFAULT_DEBOUNCE, DEFAULT_TRUST_DOMAIN } from './control-
 import { MAX_WORKLOAD_TTL_MS, MIN_WORKLOAD_TTL_MS } from './identity/mesh-ca.ts';
 import { parseDuration } from './resources/duration.ts';
 import { FileStore } from './store/file-store.ts';
-import { startTracing, type Tracing } from './telemetry/tracing.ts';
+import { noTracing, type Tracing, tracingTarget } from './telemetry/tracing-target.ts';
 import { DEFAULT_ADMISSION } from './xds/admission.ts';
 import { DEFAULT_IN_FLIGHT } from './xds/in-flight.ts';
 
@@ -268,7 +268,11 @@ export async function main(argv: string[]): Promise<void> {
     program.error(`error: option '--debounce-max' must be at least '--debounce-quiet' (${o.debounceQuiet} ms)`);
   let tracing: Tracing | undefined;
   try {
-    tracing = startTracing({ flag: o.tracingEndpoint, env });
+    // The OpenTelemetry SDK and its OTLP exporters are loaded only when spans have somewhere to go.
+    tracing =
+      tracingTarget(o.tracingEndpoint, env) === undefined
+        ? noTracing()
+        : (await import('./telemetry/tracing.ts')).startTracing({ flag: o.tracingEndpoint, env });
   } catch (err) {
     program.error(`error: ${(err as Error).message}`);
   }

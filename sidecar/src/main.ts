@@ -6,7 +6,6 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { Stats } from './common/stats.ts';
 import { CONNECTION_LIMIT_DEFAULTS } from './listeners/connection-gate.ts';
-import { startTracing } from './observers/tracing/otlp-tracing.ts';
 import {
   batchDelayFromEnv,
   endpointFromEnv,
@@ -418,7 +417,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   const node = nodeOf(flags);
   const logger = pino({ level: flags.logLevel, base: { proxy: 'trellis-sidecar', service: flags.service } });
-  const tracing = startTracing(tracingSettings(flags, process.env));
+  // OpenTelemetry (the SDK and the OTLP exporters, ~10 MB) is loaded only when tracing is on.
+  const settings = tracingSettings(flags, process.env);
+  const tracing =
+    settings === undefined ? undefined : (await import('./observers/tracing/otlp-tracing.ts')).startTracing(settings);
   if (tracing !== undefined) {
     const { endpoint, protocol, samplingPercent, serviceName } = tracing.settings;
     logger.info({ endpoint, protocol, samplingPercent, serviceName }, 'tracing on');

@@ -4,7 +4,7 @@ import type { XdsObserver } from '../xds/xds-observer.ts';
 import { ApiTelemetry } from './api-telemetry.ts';
 import { ConvergenceTracker } from './convergence.ts';
 import { ControlPlaneMetrics } from './metrics.ts';
-import { noTracing, type Tracing } from './tracing.ts';
+import { noTracing, type Tracing } from './tracing-target.ts';
 import { XdsTelemetry } from './xds-telemetry.ts';
 
 export class ControlPlaneTelemetry {

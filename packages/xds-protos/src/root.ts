@@ -1,7 +1,12 @@
-// Loads Envoy's v3 protos (and their xds/udpa/validate/googleapis deps) from the installed @grpc/grpc-js-xds package.
-import { existsSync } from 'node:fs';
+// Envoy's v3 protos (and their xds/udpa/validate/googleapis deps) from the installed @grpc/grpc-js-xds package: read
+// at run time from a descriptor (JSON, generated from the .proto files by `npm run protos:descriptor`, options
+// dropped), which costs about 20 MB less per process than parsing the .proto files; parsed from them when the
+// descriptor is missing or was made from other files or another package version.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
@@ -13,7 +18,7 @@ export const protoIncludeDirs: readonly string[] = ['envoy-api', 'xds', 'googlea
 );
 
 /** Proto files whose messages Trellis encodes or decodes. */
-const FILES = [
+export const FILES = [
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/discovery/v3/discovery.proto',
   'envoy/config/listener/v3/listener.proto',
@@ -59,7 +64,20 @@ const FILES = [
   'google/protobuf/duration.proto',
 ];
 
-function load(): protobuf.Root {
+/** Where the generated descriptor lives (beside this file). */
+export const DESCRIPTOR_FILE = fileURLToPath(new URL('./envoy-descriptor.json', import.meta.url));
+
+/** What a descriptor was made from: the file list and the proto package's version. */
+export function descriptorFingerprint(): string {
+  const version = (require('@grpc/grpc-js-xds/package.json') as { version: string }).version;
+  return createHash('sha256')
+    .update(JSON.stringify({ files: FILES, version }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The root parsed from the .proto files (every option kept). */
+export function loadFromProtos(): protobuf.Root {
   // Envoy's option annotations extend descriptor.proto: register it as a well-known file, as proto-loader does.
   const descriptor = require('protobufjs/google/protobuf/descriptor.json') as {
     nested: { google: { nested: { protobuf: { nested: protobuf.INamespace['nested'] } } } };
@@ -77,6 +95,42 @@ function load(): protobuf.Root {
   root.loadSync(FILES, { keepCase: true });
   root.resolveAll();
   return root;
+}
+
+/** Drops every option but `packed` (the only one encoding reads): validation rules and annotations weigh megabytes. */
+function withoutOptions(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutOptions);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key !== 'options') out[key] = withoutOptions(value);
+    else if (typeof value === 'object' && value !== null && 'packed' in value)
+      out[key] = { packed: (value as { packed: unknown }).packed };
+  }
+  return out;
+}
+
+/** The descriptor of the .proto files: `{ fingerprint, root }` (what `npm run protos:descriptor` writes). */
+export function buildDescriptor(): { fingerprint: string; root: unknown } {
+  return {
+    fingerprint: descriptorFingerprint(),
+    root: withoutOptions(loadFromProtos().toJSON({ keepComments: false })),
+  };
+}
+
+function load(): protobuf.Root {
+  if (existsSync(DESCRIPTOR_FILE)) {
+    const descriptor = JSON.parse(readFileSync(DESCRIPTOR_FILE, 'utf8')) as {
+      fingerprint: string;
+      root: protobuf.INamespace;
+    };
+    if (descriptor.fingerprint === descriptorFingerprint()) {
+      const root = protobuf.Root.fromJSON(descriptor.root);
+      root.resolveAll();
+      return root;
+    }
+  }
+  return loadFromProtos();
 }
 
 /** The shared Root; field names keep the proto's snake_case, as in Envoy's JSON/YAML docs. */
