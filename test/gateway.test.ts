@@ -159,4 +159,21 @@ spec:
     const res = await viaProxy(mesh.sidecars.client.outboundPort, 'http://shop.example.com/checkout', { fresh: true });
     expect(res.status).to.equal(404);
   });
+
+  it('AuthorizationPolicies selecting the gateway apply at its listeners', async () => {
+    await mesh.apply(`apiVersion: trellis.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: edge-no-admin }
+spec:
+  selector: { service: edge }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: ["/checkout/admin*"] } }] }]
+`);
+    await eventually(async () => {
+      const denied = await httpsGet(httpsPort, 'shop.example.com', '/checkout/admin/users');
+      expect([denied.status, denied.body]).to.deep.equal([403, 'RBAC: access denied']);
+    }, 200);
+    expect((await httpsGet(httpsPort, 'shop.example.com', '/checkout/cart')).status).to.equal(200);
+    await mesh.ctl(['delete', 'authz', 'edge-no-admin']);
+  });
 });

@@ -6,12 +6,14 @@ import type { SidecarParams } from '@trellis/node-contract';
 import { EXTENSION_TYPES, typeUrl } from '@trellis/xds-protos';
 import { parseDuration } from '../resources/duration.ts';
 import type { GatewayResource, GatewayServer, RateLimit, RouteResource } from '../resources/types.ts';
+import { policiesOf, rbacHttpFilters } from './authorization.ts';
 import { HCM_TYPE_URL, ROUTER_FILTER } from './listeners.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
 import { byString } from './names.ts';
 import { adsConfigSource } from './proto-values.ts';
 import { rateLimitHttpFilter, rateLimitRouteFields } from './rate-limit.ts';
+import { jwtAuthnHttpFilter, requestAuthenticationsOf } from './request-authentication.ts';
 import { routesOf, type Warn } from './routes.ts';
 import { inboundHcmFields, X_REAL_IP } from './sidecar-http-options.ts';
 import type { SocketResources } from './socket-resources.ts';
@@ -45,7 +47,7 @@ function hstsValue(h: NonNullable<GatewayServer['hsts']>): string {
 }
 
 /** The connection manager of every gateway listener: edge settings, the rate limit, the router (routes over RDS). */
-function gatewayHcm(gateway: GatewayResource, port: number): Obj {
+function gatewayHcm(gateway: GatewayResource, port: number, security: readonly Obj[]): Obj {
   const name = gateway.metadata.name;
   return {
     '@type': HCM_TYPE_URL,
@@ -57,23 +59,43 @@ function gatewayHcm(gateway: GatewayResource, port: number): Obj {
     generate_request_id: { value: true },
     ...inboundHcmFields(undefined),
     upgrade_configs: [{ upgrade_type: 'websocket' }],
-    http_filters: [rateLimitHttpFilter(gateway.spec.rateLimit ?? DEFAULT_GATEWAY_RATE_LIMIT), ROUTER_FILTER],
+    // Authentication and authorization of the gateway itself (policies selecting it, and mesh-wide ones) first.
+    http_filters: [
+      ...security,
+      rateLimitHttpFilter(gateway.spec.rateLimit ?? DEFAULT_GATEWAY_RATE_LIMIT),
+      ROUTER_FILTER,
+    ],
     rds: { route_config_name: gatewayRouteConfigName(name, port), config_source: adsConfigSource() },
   };
 }
 
-function hcmFilter(gateway: GatewayResource, port: number): Obj {
-  return { name: 'envoy.filters.network.http_connection_manager', typed_config: gatewayHcm(gateway, port) };
+function hcmFilter(gateway: GatewayResource, port: number, security: readonly Obj[]): Obj {
+  return { name: 'envoy.filters.network.http_connection_manager', typed_config: gatewayHcm(gateway, port, security) };
+}
+
+/**
+ * The gateway's own jwt_authn and RBAC filters: RequestAuthentications and AuthorizationPolicies whose selector names
+ * the gateway (`selector: { service: <gateway> }`), and the mesh-wide ones, as Istio applies them to gateways.
+ */
+function gatewaySecurity(index: MeshIndex, name: string, port: number): Obj[] {
+  const jwt = jwtAuthnHttpFilter(requestAuthenticationsOf(index.requestAuthentications, name), index.jwks);
+  return [...(jwt === undefined ? [] : [jwt]), ...rbacHttpFilters(policiesOf(index.authorizationPolicies, name), port)];
 }
 
 /** An HTTPS port: a filter chain per certificate of its servers, SNI names from the certificates' hosts. */
-function httpsListener(gateway: GatewayResource, port: number, servers: GatewayServer[], address: string): Obj {
+function httpsListener(
+  gateway: GatewayResource,
+  port: number,
+  servers: GatewayServer[],
+  address: string,
+  security: readonly Obj[],
+): Obj {
   const minVersion = servers.find((s) => s.tls?.minVersion !== undefined)?.tls?.minVersion ?? 'TLSv1_2';
   const chains = servers
     .flatMap((s) => s.tls?.certificates ?? [])
     .map((c) => ({
       ...(c.hosts === undefined ? {} : { filter_chain_match: { server_names: c.hosts.map((h) => h.toLowerCase()) } }),
-      filters: [hcmFilter(gateway, port)],
+      filters: [hcmFilter(gateway, port, security)],
       transport_socket: {
         name: 'envoy.transport_sockets.tls',
         typed_config: {
@@ -100,12 +122,12 @@ function httpsListener(gateway: GatewayResource, port: number, servers: GatewayS
   };
 }
 
-function httpListener(gateway: GatewayResource, port: number, address: string): Obj {
+function httpListener(gateway: GatewayResource, port: number, address: string, security: readonly Obj[]): Obj {
   return {
     name: `gateway|${port}`,
     address: { socket_address: { address, port_value: port } },
     traffic_direction: 'INBOUND',
-    filter_chains: [{ filters: [hcmFilter(gateway, port)] }],
+    filter_chains: [{ filters: [hcmFilter(gateway, port, security)] }],
   };
 }
 
@@ -198,10 +220,11 @@ export function gatewaySocketResources(
   const routes: Obj[] = [];
   for (const [port, servers] of [...byPort].sort((a, b) => a[0] - b[0])) {
     const https = servers[0]?.protocol === 'HTTPS';
+    const security = gatewaySecurity(index, name, port);
     listeners.push(
       https
-        ? httpsListener(gateway, port, servers, params.inboundAddress)
-        : httpListener(gateway, port, params.inboundAddress),
+        ? httpsListener(gateway, port, servers, params.inboundAddress, security)
+        : httpListener(gateway, port, params.inboundAddress, security),
     );
     routes.push(routeConfig(gateway, port, servers, bound, index, warn));
   }
