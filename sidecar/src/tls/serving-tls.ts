@@ -2,59 +2,41 @@
 // the client's SNI (exact name, then the longest `*.suffix`, then the default), re-read when the files change
 // (checked at most once a second, on a handshake: new connections get the new certificate, open ones keep theirs);
 // TLS 1.2+ with the configured AEAD ciphers; handshakes bounded in time and counted as the listener's connections.
-import { readFileSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import type { Stats } from '../common/stats.ts';
+import { WatchedFiles } from '../common/watched-files.ts';
 import type { ListenerConfig, ServingCertificate, ServingTls } from '../config/model.ts';
 import type { ConnectionHandler } from '../listeners/connection-handler.ts';
 import { destroyOnError, Handshakes } from './handshakes.ts';
 
 const HANDSHAKE_MS = 10_000;
-const RECHECK_MS = 1_000;
 
-/** One certificate's files and the secure context made from them (the last good one if a reload fails). */
+/** One certificate's files, followed as they change, and the secure context made from them (with its PEM). */
 class CertificateFiles {
-  readonly #cert: ServingCertificate;
-  readonly #options: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers'>;
-  readonly #onError: (err: Error) => void;
-  #context: tls.SecureContext | undefined;
-  /** The PEM the context was made from (a server's default context is set from these). */
-  #material: { cert: Buffer; key: Buffer } | undefined;
-  #stamp = '';
-  #checked = 0;
+  readonly #watched: WatchedFiles<{ context: tls.SecureContext; material: { cert: Buffer; key: Buffer } }>;
 
   constructor(cert: ServingCertificate, serving: ServingTls, onError: (err: Error) => void) {
-    this.#cert = cert;
-    this.#options = { minVersion: serving.minVersion, maxVersion: serving.maxVersion, ciphers: serving.ciphers };
-    this.#onError = onError;
+    const options = { minVersion: serving.minVersion, maxVersion: serving.maxVersion, ciphers: serving.ciphers };
+    this.#watched = new WatchedFiles(
+      [cert.certFile, cert.keyFile],
+      ([certPem, keyPem]) => {
+        const material = { cert: certPem as Buffer, key: keyPem as Buffer };
+        return { context: tls.createSecureContext({ ...material, ...options }), material };
+      },
+      onError,
+    );
   }
 
-  /** The context for a new handshake, re-read when either file's modification time or size changed. */
+  /** The context for a new handshake (new connections get a renewed certificate, open ones keep theirs). */
   context(): tls.SecureContext | undefined {
-    const now = Date.now();
-    if (this.#context !== undefined && now - this.#checked < RECHECK_MS) return this.#context;
-    this.#checked = now;
-    try {
-      const c = statSync(this.#cert.certFile);
-      const k = statSync(this.#cert.keyFile);
-      const stamp = `${c.mtimeMs}:${c.size}:${k.mtimeMs}:${k.size}`;
-      if (stamp !== this.#stamp) {
-        const material = { cert: readFileSync(this.#cert.certFile), key: readFileSync(this.#cert.keyFile) };
-        this.#context = tls.createSecureContext({ ...material, ...this.#options });
-        this.#material = material;
-        this.#stamp = stamp;
-      }
-    } catch (err) {
-      this.#onError(err as Error);
-    }
-    return this.#context;
+    return this.#watched.current()?.context;
   }
 
-  /** The PEM of the current context (after context() refreshed it). */
+  /** The PEM of the current context (a server's default context is set from these). */
   get material(): { cert: Buffer; key: Buffer } | undefined {
-    return this.#material;
+    return this.#watched.current()?.material;
   }
 }
 
