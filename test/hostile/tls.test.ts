@@ -45,18 +45,20 @@ function handshake(port: number): Promise<void> {
 
 /**
  * Sends 1 KiB of garbage on a new connection and resolves with how long the proxy took to close it (undefined: it did
- * not within 5 s). Odd connections send bytes that are not TLS at all; even ones a TLS record header announcing the
- * 1,019 bytes that follow (so the whole record arrives) holding no valid ClientHello.
+ * not within 5 s). Odd connections send printable bytes, not TLS at all; even ones one whole TLS record (its header
+ * announcing the 1,019 bytes that follow) holding a ClientHello header whose length ends exactly with the record, and
+ * random bytes for its body: no valid ClientHello, and nothing in either announces bytes still to come. (Fully random
+ * bytes can: a high first byte reads as an SSLv2 header, a second byte 0x03 as a TLS record of up to 16 KiB, a
+ * handshake type 0x01 as a ClientHello of up to 128 KiB; each is a slow handshake the deadline cuts, as the
+ * stalled-handshake test shows, not garbage.)
  */
 async function garbageClosedAfterMs(port: number, i: number): Promise<number | undefined> {
   const socket = net.connect(port, '127.0.0.1');
   socket.on('error', () => undefined);
   await new Promise((resolve) => socket.once('connect', resolve));
   const garbage = randomBytes(1024);
-  if (i % 2 === 0) garbage.set([0x16, 0x03, 0x01, 0x03, 0xfb]);
-  // Not TLS at all: a printable first byte (a random one with the high bit set would read as an SSLv2 record header
-  // announcing more bytes, a slow handshake the deadline cuts, as the stalled-handshake test shows).
-  else garbage[0] = 0x47;
+  if (i % 2 === 0) garbage.set([0x16, 0x03, 0x01, 0x03, 0xfb, 0x01, 0x00, 0x03, 0xf7]);
+  else for (let b = 0; b < garbage.length; b++) garbage[b] = 0x20 + (garbage[b] % 0x5f);
   const sent = Date.now();
   socket.write(garbage);
   const closedAfter = await new Promise<number | undefined>((resolve) => {
