@@ -17,6 +17,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY packages/identity/src packages/identity/src
 COPY demo/proto demo/proto
 COPY demo/src demo/src
+# The apps are TypeScript run as is (type stripping); the trellis-source condition resolves @trellis/* to src/.
+ENV NODE_OPTIONS=--conditions=trellis-source
 USER node
 # Apps listen on 127.0.0.1:$PORT: only the sidecar in the same network namespace reaches them.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 \

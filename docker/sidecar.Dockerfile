@@ -1,8 +1,26 @@
 # The Trellis sidecar (trellis-sidecar). Run it in its app's network namespace (compose: network_mode "service:<app>").
 #   docker build -f docker/sidecar.Dockerfile -t trellis/sidecar .
+# Stage 1 compiles the TypeScript (tsc -b, a devDependency, run with the image's Node 26); the image keeps the
+# compiled dist/ and the production dependencies only, so the process never loads Node's type stripper.
+FROM node:26-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY packages/xds-protos/package.json packages/xds-protos/
+COPY packages/re2/package.json packages/re2/
+COPY packages/filter-api/package.json packages/filter-api/
+COPY packages/node-contract/package.json packages/node-contract/
+COPY packages/identity/package.json packages/identity/
+COPY control-plane/package.json control-plane/
+COPY sidecar/package.json sidecar/
+COPY demo/package.json demo/
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY packages packages
+COPY sidecar sidecar
+RUN node node_modules/typescript/bin/tsc -b sidecar
+
 FROM node:26-slim
 WORKDIR /app
-# --omit=dev keeps @grpc/grpc-js-xds (the Envoy protos decoded at run time): packages/xds-protos depends on it.
+# --omit=dev keeps what the compiled code imports; --ignore-scripts: nothing is built here.
 COPY package.json package-lock.json ./
 COPY packages/xds-protos/package.json packages/xds-protos/
 COPY packages/re2/package.json packages/re2/
@@ -12,14 +30,16 @@ COPY packages/identity/package.json packages/identity/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY packages/xds-protos/src packages/xds-protos/src
-COPY packages/re2/src packages/re2/src
-COPY packages/filter-api/src packages/filter-api/src
-COPY packages/node-contract/src packages/node-contract/src
-COPY packages/identity/src packages/identity/src
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/packages/xds-protos/dist packages/xds-protos/dist
+COPY --from=build /app/packages/re2/dist packages/re2/dist
+COPY --from=build /app/packages/filter-api/dist packages/filter-api/dist
+COPY --from=build /app/packages/node-contract/dist packages/node-contract/dist
+COPY --from=build /app/packages/identity/dist packages/identity/dist
+# The Envoy proto descriptor the compiled xds-protos reads (from its src/, beside dist/).
+COPY packages/xds-protos/src/envoy-descriptor.json packages/xds-protos/src/
+COPY --from=build /app/sidecar/dist sidecar/dist
 COPY sidecar/bin sidecar/bin
-COPY sidecar/src sidecar/src
 USER node
 # outbound (app's HTTP proxy, loopback), inbound (peers), admin (loopback)
 EXPOSE 15006

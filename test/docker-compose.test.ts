@@ -255,10 +255,10 @@ describe('docker-compose.yml', function () {
     for (const file of dockerfiles) {
       const text = readFileSync(path.join(REPO_ROOT, file), 'utf8');
       const lines = text.split('\n').filter((l) => !l.startsWith('#'));
-      expect(
-        lines.filter((l) => l.startsWith('FROM ')),
-        file,
-      ).to.deep.equal(['FROM node:26-slim']);
+      // Every stage on node:26-slim (a build stage named with AS), the image itself the last one.
+      const stages = lines.filter((l) => l.startsWith('FROM '));
+      expect(stages.at(-1), file).to.equal('FROM node:26-slim');
+      for (const stage of stages) expect(stage, file).to.match(/^FROM node:26-slim( AS [a-z-]+)?$/);
       const user = lines.filter((l) => l.startsWith('USER ')).at(-1);
       expect(user, `${file} USER`).to.match(/^USER \S+$/);
       expect(user, `${file} runs as root`).to.not.match(/^USER (root|0)(:|$)/);
@@ -267,8 +267,15 @@ describe('docker-compose.yml', function () {
         `${file} HEALTHCHECK`,
       ).to.equal(true);
       expect(text, `${file} installs with npm ci`).to.match(/RUN npm ci /);
+      // What a build stage compiles reaches the image: each COPY --from names a stage and a dist/ the build wrote.
+      for (const line of lines.filter((l) => l.startsWith('COPY --from='))) {
+        const [, stage, source] = /^COPY --from=(\S+) \/app\/(\S+) /.exec(line) ?? [];
+        expect(stages, `${file}: ${line}`).to.include(`FROM node:26-slim AS ${stage}`);
+        expect(source, `${file}: ${line}`).to.match(/(^|\/)dist$/);
+        expect(existsSync(path.join(REPO_ROOT, source ?? '', '..', 'src')), `${file}: ${line}`).to.equal(true);
+      }
       // Every COPY source exists (a renamed folder would otherwise break the image build only).
-      for (const line of lines.filter((l) => l.startsWith('COPY '))) {
+      for (const line of lines.filter((l) => l.startsWith('COPY ') && !l.startsWith('COPY --from='))) {
         const sources = line.split(/\s+/).slice(1, -1);
         for (const source of sources)
           expect(existsSync(path.join(REPO_ROOT, source)), `${file}: ${line}`).to.equal(true);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the trellis-control-plane bin (the TypeScript sources run directly on Node 26).
-import { main } from '../src/main.ts';
+// Entry point of the trellis-control-plane bin: the compiled JavaScript (dist/, built by `npm ci`'s prepare step),
+// or the TypeScript sources under the trellis-source condition (the tests).
+import { main } from '@trellis/control-plane/main.ts';
 
 main(process.argv).catch((err) => {
   process.stderr.write(`trellis-control-plane: ${err instanceof Error ? err.message : String(err)}\n`);

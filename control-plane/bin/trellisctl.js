@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the trellisctl bin (the TypeScript sources run directly on Node 26).
-import { runCli } from '../src/cli/main.ts';
+// Entry point of the trellisctl bin: the compiled JavaScript (dist/, built by `npm ci`'s prepare step), or the
+// TypeScript sources under the trellis-source condition (the tests).
+import { runCli } from '@trellis/control-plane/cli/main.ts';
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,

@@ -58,7 +58,7 @@ async function garbageClosedAfterMs(port: number, i: number): Promise<number | u
   await new Promise((resolve) => socket.once('connect', resolve));
   const garbage = randomBytes(1024);
   if (i % 2 === 0) garbage.set([0x16, 0x03, 0x01, 0x03, 0xfb, 0x01, 0x00, 0x03, 0xf7]);
-  else for (let b = 0; b < garbage.length; b++) garbage[b] = 0x20 + (garbage[b] % 0x5f);
+  else for (let b = 0; b < garbage.length; b++) garbage[b] = 0x20 + ((garbage[b] ?? 0) % 0x5f);
   const sent = Date.now();
   socket.write(garbage);
   const closedAfter = await new Promise<number | undefined>((resolve) => {

@@ -1,7 +1,8 @@
 // The control plane's metrics port: GET /metrics (Prometheus text) and GET /healthz, nothing else.
-import http from 'node:http';
+
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { http } from '../common/node-http.ts';
 import type { ControlPlaneMetrics } from './metrics.ts';
 
 export interface MetricsServer {

@@ -64,8 +64,8 @@ export const FILES = [
   'google/protobuf/duration.proto',
 ];
 
-/** Where the generated descriptor lives (beside this file). */
-export const DESCRIPTOR_FILE = fileURLToPath(new URL('./envoy-descriptor.json', import.meta.url));
+/** Where the generated descriptor lives: beside this file in src/ (the path also holds from the compiled dist/). */
+export const DESCRIPTOR_FILE = fileURLToPath(new URL('../src/envoy-descriptor.json', import.meta.url));
 
 /** What a descriptor was made from: the file list and the proto package's version. */
 export function descriptorFingerprint(): string {

@@ -1,11 +1,12 @@
 // The admin HTTP server (127.0.0.1:15000 by default): readiness, health, config dump, clusters, stats, drain.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { compileRe2 } from '@trellis/re2';
 import type { Logger } from 'pino';
 import { type HistogramSnapshot, quantile } from '../common/histogram.ts';
+import { http } from '../common/node-http.ts';
 import type { Stats, StatsSnapshot, StatTag } from '../common/stats.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
 import type { CertificateInfo } from '../tls/certificate-info.ts';
@@ -79,7 +80,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 
 export class AdminServer {
   private readonly deps: AdminDeps;
-  private readonly server: http.Server;
+  private readonly server: Server;
   private readonly pages: ReadonlyMap<string, Page>;
   private readonly startedAt = Date.now();
 

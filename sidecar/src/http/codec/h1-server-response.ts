@@ -1,6 +1,9 @@
 // A downstream HTTP/1.1 response: framing (Content-Length, chunked, close-delimited), one socket write per head (with
 // the first or last body chunk when there is one), Connection handling, trailers on chunked bodies.
-import { STATUS_CODES } from 'node:http';
+import { http } from '../../common/node-http.ts';
+
+const { STATUS_CODES } = http;
+
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../message/header-list.ts';
 

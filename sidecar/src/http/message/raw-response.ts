@@ -1,5 +1,8 @@
 // HTTP/1.1 responses written straight onto a socket: malformed requests, upgrades and CONNECT tunnels (no ServerResponse there).
-import { STATUS_CODES } from 'node:http';
+import { http } from '../../common/node-http.ts';
+
+const { STATUS_CODES } = http;
+
 import type { Socket } from 'node:net';
 import type { HeaderList } from './header-list.ts';
 

@@ -1,8 +1,9 @@
 // HTTP health checks (Envoy HttpHealthCheck): `method path` with the configured Host and headers over HTTP/1.1
 // (node:http, keep-alive when connections are reused) or h2c; healthy when the status is expected and the body
 // carries the `receive` blocks.
-import http, { type OutgoingHttpHeaders } from 'node:http';
+import type { Agent, AgentOptions, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { http } from '../../common/node-http.ts';
 import type { HttpHealthProbe } from '../../config/model.ts';
 import { H2Channel } from './h2-channel.ts';
 import { errorText, failed, inRanges, PASSED, type ProbeResult, payloadMatches } from './health-check-state.ts';
@@ -31,7 +32,7 @@ export function judgeResponse(probe: HttpHealthProbe, status: number, body: Uint
 class ConnectingAgent extends http.Agent {
   readonly #connect: () => ProbeConnection;
 
-  constructor(connect: () => ProbeConnection, options: http.AgentOptions) {
+  constructor(connect: () => ProbeConnection, options: AgentOptions) {
     super(options);
     this.#connect = connect;
   }
@@ -45,7 +46,7 @@ export class Http1Prober implements Prober {
   private readonly target: ProbeTarget;
   private readonly probe: HttpHealthProbe;
   private readonly headers: Record<string, string>;
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
 
   constructor(target: ProbeTarget, probe: HttpHealthProbe, ctx: ProbeContext) {
     this.target = target;
