@@ -3,6 +3,8 @@
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
 //   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
 //   `trellis baseline`, for an A/B of a change in one run (with --profile, both sidecars are profiled).
+//   [--sidecar-node-args=--max-semi-space-size=4]: Node/V8 flags for the `trellis sidecar` target only (with
+//   `--baseline .`, an A/B of the flags on the same code).
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** A checkout whose sidecar runs as the `trellis baseline` target (same control plane, same flags). */
     baseline: { type: 'string' },
+    /** Node/V8 flags (space-separated) for the `trellis sidecar` target only. */
+    'sidecar-node-args': { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -102,7 +106,8 @@ spec:
       });
       return { port: s.outboundPort, child: s.child };
     };
-    const sidecar = await startSidecar('bench-client', [], PROFILE_ARGS);
+    const sidecarNodeArgs = (values['sidecar-node-args'] ?? '').split(' ').filter((a) => a !== '');
+    const sidecar = await startSidecar('bench-client', [], [...PROFILE_ARGS, ...sidecarNodeArgs]);
     const outbound = sidecar.port;
     const baseline =
       values.baseline === undefined

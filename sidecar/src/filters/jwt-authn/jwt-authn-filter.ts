@@ -3,7 +3,7 @@
 // requirement: a missing token passes only where allowed, a bad one gets 401 (gRPC: UNAUTHENTICATED) saying why.
 // The verified payload goes to the request's metadata (RBAC reads request principals and claims there) and, as
 // configured, to headers; headers the filter writes are always stripped from what the client sent.
-import { decodeJwt, errors, type JWTPayload, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Stats } from '../../common/stats.ts';
 import {
   type HttpFilterTypedConfig,
@@ -17,6 +17,7 @@ import type { FilterEnv, FilterStream, HttpFilter, PreparedFilter } from '../../
 import { GrpcStatus } from '../../http/message/grpc.ts';
 import type { LocalReply } from '../../http/message/reply.ts';
 import { cookieValue } from '../../http/routing/hash-policy.ts';
+import { loadJose } from './jose.ts';
 import { fileJwks, inlineJwks, type JwksSource } from './jwks-source.ts';
 
 /** A token, and where it was found (a header the filter removes unless the provider forwards it). */
@@ -42,6 +43,8 @@ class Provider {
   constructor(config: JwtProviderConfig, onError: (err: Error) => void) {
     this.config = config;
     this.#jwks = 'inline' in config.jwks ? inlineJwks(config.jwks.inline) : fileJwks(config.jwks.file, onError);
+    // jose loads on first use: start now, so the first request does not wait for it.
+    loadJose().catch(onError);
   }
 
   /** The first token in the provider's locations. */
@@ -66,30 +69,31 @@ class Provider {
 
   async verify(token: string): Promise<{ ok: true; payload: JWTPayload } | Failure> {
     const fail = (error: string): Failure => ({ ok: false, error, missing: false });
+    const jose = await loadJose();
     let claimed: JWTPayload;
     try {
-      claimed = decodeJwt(token);
+      claimed = jose.decodeJwt(token);
     } catch {
       return fail('Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections');
     }
     if (this.config.issuer !== '' && claimed.iss !== this.config.issuer) return fail('Jwt issuer is not configured');
-    const keys = this.#jwks.keys();
+    const keys = await this.#jwks.keys();
     if (keys === undefined) return fail('Jwks is not available');
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload } = await jose.jwtVerify(token, keys, {
         ...(this.config.issuer === '' ? {} : { issuer: this.config.issuer }),
         ...(this.config.audiences.length === 0 ? {} : { audience: this.config.audiences }),
         clockTolerance: this.config.clockSkewSeconds,
       });
       return { ok: true, payload };
     } catch (err) {
-      return fail(verifyError(err));
+      return fail(verifyError(err, jose.errors));
     }
   }
 }
 
 /** Envoy's words for why a token failed. */
-function verifyError(err: unknown): string {
+function verifyError(err: unknown, errors: typeof import('jose').errors): string {
   if (err instanceof errors.JWTExpired) return 'Jwt is expired';
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf' || err.claim === 'iat') return 'Jwt not yet valid';
