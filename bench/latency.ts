@@ -54,6 +54,7 @@ interface Measured {
   p999: number;
   max: number;
   errors: number;
+  errorKinds: Record<string, number>;
   sendLagP99: number;
   cpuSecondsPer1000: number;
   rssMb: number;
@@ -100,6 +101,7 @@ async function measure(target: Target, rate: number): Promise<Measured> {
     p999: quantile(l, 0.999),
     max: l[l.length - 1] ?? Number.NaN,
     errors: r.errors,
+    errorKinds: r.errorKinds,
     sendLagP99: r.sendLagP99,
     cpuSecondsPer1000: target.pids.length === 0 ? Number.NaN : cpu / 1e6 / (l.length / 1000),
     rssMb: target.pids.length === 0 ? Number.NaN : rss,
@@ -188,7 +190,7 @@ spec:
         const m = await measure(t, rate);
         results.push(m);
         console.error(
-          `${rate} req/s ${t.name}: p50 ${m.p50.toFixed(3)} ms, p99 ${m.p99.toFixed(3)} ms${m.errors ? `, ${m.errors} errors` : ''}`,
+          `${rate} req/s ${t.name}: p50 ${m.p50.toFixed(3)} ms, p99 ${m.p99.toFixed(3)} ms${m.errors ? `, ${m.errors} errors ${JSON.stringify(m.errorKinds)}` : ''}`,
         );
       }
     }

@@ -19,6 +19,8 @@ export interface ConstantRateResult {
   latencies: Float64Array;
   /** Requests that got no 2xx (a status, a reset or no answer by the end). */
   errors: number;
+  /** Why: non-2xx statuses by code, `closed` (the connection closed with the request in flight), `unanswered`. */
+  errorKinds: Record<string, number>;
   /** How late the sender was in sending (ms past due, p99): the generator's own share of the latencies. */
   sendLagP99: number;
 }
@@ -35,17 +37,22 @@ class Connection {
   /** Due time of the request in flight, undefined when idle. */
   due: number | undefined;
   #buf: Buffer = Buffer.alloc(0);
-  #onDone: (conn: Connection, ok: boolean) => void;
+  #onDone: (conn: Connection, outcome: number | 'closed') => void;
 
-  constructor(port: number, onDone: (conn: Connection, ok: boolean) => void) {
+  constructor(
+    port: number,
+    onDone: (conn: Connection, outcome: number | 'closed') => void,
+    onClose: (conn: Connection) => void,
+  ) {
     this.#onDone = onDone;
     this.socket = net.connect(port, '127.0.0.1');
     this.socket.setNoDelay(true);
     this.socket.on('data', (d: Buffer) => this.#onData(d));
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => {
-      if (this.due !== undefined) this.#onDone(this, false);
+      if (this.due !== undefined) this.#onDone(this, 'closed');
       this.due = undefined;
+      onClose(this);
     });
   }
 
@@ -73,7 +80,7 @@ class Connection {
     }
     if (this.#buf.length < total) return;
     this.#buf = this.#buf.subarray(total);
-    this.#onDone(this, status >= 200 && status < 300);
+    this.#onDone(this, status);
   }
 }
 
@@ -92,23 +99,45 @@ export async function runConstantRate(opts: ConstantRateOptions): Promise<Consta
   let start = 0;
   let finish: () => void = () => undefined;
 
+  // Idle connections are used in turn (first freed, first used): none sits idle long enough for a proxy's idle
+  // timeout, and the load spreads over all of them.
   const dispatch = (): void => {
     while (idle.length > 0 && waiting.length > 0) {
+      const conn = idle.shift() as Connection;
+      if (conn.socket.destroyed) continue;
       const due = waiting.shift() as number;
       lags.push(performance.now() - due);
-      (idle.pop() as Connection).send(request, due);
+      conn.send(request, due);
     }
   };
-  const onDone = (conn: Connection, ok: boolean): void => {
+  let stopped = false;
+  // A connection the server closed is replaced (the request it carried counts as an error).
+  const onClose = (conn: Connection): void => {
+    const i = idle.indexOf(conn);
+    if (i >= 0) idle.splice(i, 1);
+    if (stopped) return;
+    const fresh = new Connection(opts.port, onDone, onClose);
+    conns.push(fresh);
+    fresh.socket.once('connect', () => {
+      idle.push(fresh);
+      dispatch();
+    });
+  };
+  const errorKinds: Record<string, number> = {};
+  const onDone = (conn: Connection, outcome: number | 'closed'): void => {
     const due = conn.due as number;
     conn.due = undefined;
-    if (ok) latencies[completed++] = performance.now() - due;
-    else errors++;
+    if (typeof outcome === 'number' && outcome >= 200 && outcome < 300)
+      latencies[completed++] = performance.now() - due;
+    else {
+      errors++;
+      errorKinds[String(outcome)] = (errorKinds[String(outcome)] ?? 0) + 1;
+    }
     if (!conn.socket.destroyed) idle.push(conn);
     if (completed + errors === total) finish();
     else dispatch();
   };
-  const conns = Array.from({ length: opts.connections }, () => new Connection(opts.port, onDone));
+  const conns = Array.from({ length: opts.connections }, () => new Connection(opts.port, onDone, onClose));
   await Promise.all(conns.map((c) => new Promise((resolve) => c.socket.once('connect', resolve))));
   idle.push(...conns);
 
@@ -136,12 +165,15 @@ export async function runConstantRate(opts: ConstantRateOptions): Promise<Consta
   const grace = setTimeout(finish, 5_000);
   await done;
   clearTimeout(grace);
+  stopped = true;
   for (const c of conns) c.socket.destroy();
   const unanswered = total - completed - errors;
+  if (unanswered > 0) errorKinds['unanswered'] = unanswered;
   lags.sort((a, b) => a - b);
   return {
     latencies: latencies.subarray(0, completed).sort(),
     errors: errors + unanswered,
+    errorKinds,
     sendLagP99: quantile(Float64Array.from(lags), 0.99),
   };
 }

@@ -1,5 +1,5 @@
 // The trellis-sidecar process: flags and env vars, xDS node identity, JSON logs, graceful SIGTERM.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { type JoinTokenHints, joinTokenHints, MemoryCertificateProvider } from '@trellis/identity';
 import { formatTcpUpstreams, NODE_META } from '@trellis/node-contract';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -28,6 +28,7 @@ import {
 } from './tls/control-plane-trust.ts';
 import { joinTokenArg, joinTokenFromFile } from './tls/join-token-flag.ts';
 import { WorkloadIdentity } from './tls/workload-identity.ts';
+import { WorkerPool } from './workers/worker-pool.ts';
 import { type NodeOptions, XdsClient } from './xds/xds-client.ts';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -116,6 +117,8 @@ export interface SidecarFlags {
   drainTime: number;
   maxConnections: number;
   maxConnectionsPerClientIp: number;
+  /** Threads serving the listeners (--concurrency; default 1, a gateway: every core). */
+  concurrency?: number;
   logLevel: string;
   tracingEndpoint?: string;
   tracingProtocol: OtlpProtocol;
@@ -288,6 +291,15 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .addOption(
       opt(
+        '--concurrency <n|auto>',
+        'worker threads serving the listeners, each accepting on the same ports (SO_REUSEPORT) with the config of the one xDS client; auto = the cores available (default 1; a --gateway: auto)',
+        'TRELLIS_CONCURRENCY',
+      )
+        .argParser(concurrencyArg)
+        .default(fromEnv('TRELLIS_CONCURRENCY', concurrencyArg, undefined)),
+    )
+    .addOption(
+      opt(
         '--join-token <token>',
         'a join token (trellisctl token create --service S): the sidecar gets a workload certificate from the mesh CA and rotates it at half-life',
         'TRELLIS_JOIN_TOKEN',
@@ -366,6 +378,18 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
 }
 
 /** A count, 0 or more. */
+/** The most worker threads a sidecar starts (each holds its own config and connection pools). */
+const MAX_CONCURRENCY = 64;
+
+/** --concurrency: a thread count, or `auto` for the cores this process may use. */
+function concurrencyArg(value: string): number {
+  if (value.trim() === 'auto') return Math.min(availableParallelism(), MAX_CONCURRENCY);
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_CONCURRENCY)
+    throw new InvalidArgumentError(`expected auto or a thread count from 1 to ${MAX_CONCURRENCY}`);
+  return n;
+}
+
 function count(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
@@ -460,8 +484,36 @@ export async function main(argv: string[]): Promise<void> {
     // starts serving only then.
     node.metadata[NODE_META.mtls] = 'true';
   }
+  const concurrency =
+    flags.concurrency ?? (flags.gateway !== undefined && flags.gateway !== '' ? concurrencyArg('auto') : 1);
+  const connectionLimits = {
+    maxConnections: flags.maxConnections,
+    maxConnectionsPerClientIp: flags.maxConnectionsPerClientIp,
+  };
+  // Worker threads 1…N-1 beside this one: the config of the one xDS client and the workload certificate follow them.
+  const workers =
+    concurrency <= 1
+      ? undefined
+      : new WorkerPool(
+          {
+            concurrency,
+            logLevel: flags.logLevel,
+            logBase: { proxy: 'trellis-sidecar', service: flags.service },
+            connectionLimits,
+            ...(flags.zone ? { localZone: flags.zone } : {}),
+            ...(tracing === undefined ? {} : { tracing: tracing.settings }),
+            identity: identity !== undefined,
+          },
+          logger,
+        );
+  if (workers !== undefined) {
+    xds.onChange(() => workers.relayConfig(xds.exportResources()));
+    identity?.onChange((cert) => workers.relayCertificate(cert));
+  }
   const sidecar = new Sidecar({
     stats,
+    concurrency: { threads: concurrency, index: 0 },
+    ...(workers === undefined ? {} : { workers }),
     ...(identity === undefined ? {} : { identity, certificates: () => certificateInfo(identity.current) }),
     source: xds,
     logger,
@@ -470,10 +522,7 @@ export async function main(argv: string[]): Promise<void> {
       port: flags.adminPort,
       ...(flags.adminToken === undefined ? {} : { token: flags.adminToken }),
     },
-    connectionLimits: {
-      maxConnections: flags.maxConnections,
-      maxConnectionsPerClientIp: flags.maxConnectionsPerClientIp,
-    },
+    connectionLimits,
     ...(flags.zone ? { localZone: flags.zone } : {}),
     readyLogFields: { nodeId: node.id, xds: flags.xds },
     ...(tracing === undefined ? {} : { observers: [tracing.factory] }),
@@ -509,7 +558,11 @@ export async function main(argv: string[]): Promise<void> {
   if (identity !== undefined) {
     logger.info('waiting for the workload certificate');
     await identity.start();
+    if (workers !== undefined && identity.current !== undefined) workers.relayCertificate(identity.current);
   }
   const { adminPort } = await sidecar.start();
-  logger.info({ nodeId: node.id, adminPort, xds: flags.xds, protocol: flags.xdsProtocol }, 'sidecar started');
+  logger.info(
+    { nodeId: node.id, adminPort, xds: flags.xds, protocol: flags.xdsProtocol, concurrency },
+    'sidecar started',
+  );
 }

@@ -6,7 +6,7 @@ import { LogLevels } from './admin/log-levels.ts';
 import type { StatScopes } from './admin/prometheus.ts';
 import { Stats } from './common/stats.ts';
 import { ConfigRelay } from './config/config-relay.ts';
-import type { ConfigSource } from './config/config-source.ts';
+import type { SidecarConfigSource } from './config/config-source.ts';
 import type { SidecarConfig } from './config/model.ts';
 import { ResponseCaches } from './filters/cache/response-store.ts';
 import { rbacEnforcing } from './filters/rbac/network-rbac.ts';
@@ -28,6 +28,7 @@ import type { CertificateInfo } from './tls/certificate-info.ts';
 import { type CertificateSource, MeshTls } from './tls/mesh-tls.ts';
 import { tlsTerminating } from './tls/tls-listener.ts';
 import { Dialer } from './upstream/dialer.ts';
+import type { SidecarWorkers } from './workers/worker-protocol.ts';
 
 /** A sidecar without a workload identity: no certificate, so no TLS is terminated or originated. */
 const NO_IDENTITY: CertificateSource = { current: undefined };
@@ -38,20 +39,18 @@ import { ClusterManager } from './upstream/cluster-manager.ts';
 /** What the sidecar gives every listener's handler factory: the HTTP connection manager's and the TCP proxy's needs. */
 export type HandlerDeps = HttpDeps & TcpDeps;
 
-export interface SidecarConfigSource extends ConfigSource {
-  start(): void;
-  stop(): Promise<void>;
-  /** Resolves once the first complete config has been applied. */
-  ready(): Promise<void>;
-  /** Everything received, for /config_dump. */
-  dump(): unknown;
-}
+export type { SidecarConfigSource } from './config/config-source.ts';
 
 export interface SidecarOptions {
   source: SidecarConfigSource;
   logger: Logger;
-  /** Where the admin listens; `token`: what its POSTs need when that is beyond loopback. */
-  admin: { address: string; port: number; token?: string };
+  /** Where the admin listens; `token`: what its POSTs need when that is beyond loopback. Absent: no admin port (a
+   * worker thread: the main thread's admin serves the whole process). */
+  admin?: { address: string; port: number; token?: string };
+  /** The other worker threads of this process (--concurrency): their stats join the admin's, drain and stop follow. */
+  workers?: SidecarWorkers;
+  /** Threads serving the listeners (SO_REUSEPORT when over 1) and this one's number (0: the main thread). */
+  concurrency?: { threads: number; index: number };
   stats?: Stats;
   /** Handler factories by filter type; defaults to HTTP connection manager + TCP proxy. */
   factories?: HandlerFactories<HandlerDeps>;
@@ -112,11 +111,14 @@ export class Sidecar {
   private sourceReady = false;
   private live = false;
   private draining = false;
+  /** Every worker thread LIVE (true without workers). */
+  private workersReady: boolean;
   private stopping: Promise<void> | undefined;
   private readonly readyWaiters: (() => void)[] = [];
 
   constructor(options: SidecarOptions) {
     this.options = options;
+    this.workersReady = options.workers === undefined;
     this.logger = options.logger;
     this.stats = options.stats ?? new Stats();
     this.logLevels = new LogLevels(options.logger);
@@ -161,6 +163,7 @@ export class Sidecar {
     };
     if (options.listenerDrainMs !== undefined) listenerOptions.drainGraceMs = options.listenerDrainMs;
     if (options.connectionLimits !== undefined) listenerOptions.connectionLimits = options.connectionLimits;
+    if ((options.concurrency?.threads ?? 1) > 1) listenerOptions.reusePort = true;
     this.listeners = new ListenerManager(listenerOptions);
     this.admin = new AdminServer({
       stats: this.stats,
@@ -173,18 +176,34 @@ export class Sidecar {
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
       purgeCaches: (match) => this.caches.purge(match),
+      concurrency: options.concurrency?.threads ?? 1,
+      workerIndex: options.concurrency?.index ?? 0,
+      ...(options.workers === undefined
+        ? {}
+        : { workerSnapshots: () => (options.workers as SidecarWorkers).snapshots() }),
       ...(options.certificates === undefined ? {} : { certificates: options.certificates }),
-      ...(options.admin.token === undefined ? {} : { adminToken: options.admin.token }),
+      ...(options.admin?.token === undefined ? {} : { adminToken: options.admin.token }),
     });
   }
 
   /** Binds the admin port, starts the config source and follows it; resolves once the admin port is bound. */
-  async start(): Promise<{ adminPort: number }> {
-    const { address, port } = this.options.admin;
-    const bound = await this.admin.listen(port, address);
-    this.logger.info({ adminAddress: bound.address, adminPort: bound.port }, 'admin listening');
-    this.options.onAdminBound?.(bound.address, bound.port);
-    process.on('SIGUSR1', this.reopenLogs);
+  async start(): Promise<{ adminPort: number | undefined }> {
+    let adminPort: number | undefined;
+    if (this.options.admin !== undefined) {
+      const { address, port } = this.options.admin;
+      const bound = await this.admin.listen(port, address);
+      adminPort = bound.port;
+      this.logger.info({ adminAddress: bound.address, adminPort: bound.port }, 'admin listening');
+      this.options.onAdminBound?.(bound.address, bound.port);
+      process.on('SIGUSR1', this.reopenLogs);
+    }
+    this.options.workers?.ready().then(
+      () => {
+        this.workersReady = true;
+        this.checkReady();
+      },
+      (err: unknown) => this.logger.error({ err }, 'worker threads failed to start'),
+    );
     const source = this.options.source;
     this.unsubscribe = source.onChange((config) => this.apply(config));
     void this.listeners.start();
@@ -197,7 +216,7 @@ export class Sidecar {
       },
       (err: unknown) => this.logger.error({ err }, 'config source failed'),
     );
-    return { adminPort: bound.port };
+    return { adminPort };
   }
 
   /** LIVE once ready, DRAINING from drain()/stop() on. */
@@ -221,7 +240,8 @@ export class Sidecar {
   drain(graceMs: number): Promise<void> {
     if (!this.draining) this.logger.info({ graceMs }, 'draining');
     this.draining = true;
-    return this.listeners.drainAll(graceMs);
+    const workers = this.options.workers?.drain(graceMs);
+    return Promise.all([this.listeners.drainAll(graceMs), workers]).then(() => undefined);
   }
 
   /** Drains for at most graceMs, then closes everything (connections, xDS stream, admin port). */
@@ -242,6 +262,7 @@ export class Sidecar {
     await this.pools.close(1000);
     const onStop = this.options.onStop?.().catch((err: unknown) => this.logger.warn({ err }, 'stop hook failed'));
     if (onStop !== undefined) await Promise.race([onStop, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await this.options.workers?.stop(1000);
     await this.options.source.stop();
     await this.admin.close();
     process.off('SIGUSR1', this.reopenLogs);
@@ -266,7 +287,7 @@ export class Sidecar {
   }
 
   private checkReady(): void {
-    if (this.live || this.draining || !this.sourceReady || !this.listeners.allBound()) return;
+    if (this.live || this.draining || !this.sourceReady || !this.workersReady || !this.listeners.allBound()) return;
     this.live = true;
     this.logger.info(
       {
@@ -275,7 +296,8 @@ export class Sidecar {
         clusters: this.clusters.list().length,
         ...this.options.readyLogFields,
       },
-      'sidecar ready',
+      // A worker thread (no admin port of its own) is ready before the process is: the main thread says that.
+      this.options.admin === undefined ? 'worker thread ready' : 'sidecar ready',
     );
     for (const wake of this.readyWaiters.splice(0)) wake();
   }

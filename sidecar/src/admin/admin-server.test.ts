@@ -27,6 +27,7 @@ describe('AdminServer', () => {
       version: 'v1',
       activeConnections: 2,
       overflowConnections: 0,
+      acceptedConnections: 0,
     },
   ];
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { type HistogramSnapshot, quantile } from '../common/histogram.ts';
 import { http } from '../common/node-http.ts';
 import type { Stats, StatsSnapshot, StatTag } from '../common/stats.ts';
+import { mergeSnapshots } from '../common/stats-merge.ts';
 import type { ListenerStatus } from '../listeners/active-listener.ts';
 import type { CertificateInfo } from '../tls/certificate-info.ts';
 import type { Cluster } from '../upstream/cluster.ts';
@@ -45,6 +46,12 @@ export interface AdminDeps {
   certificates?: () => readonly CertificateInfo[];
   /** Drops the HTTP cache entries whose key passes `match` (POST /cache/purge); the number dropped. */
   purgeCaches?: (match: (key: string) => boolean) => number;
+  /** The stats of the process's other workers (--concurrency), summed into /stats and /stats/prometheus. */
+  workerSnapshots?: () => Promise<Required<StatsSnapshot>[]>;
+  /** Worker threads serving the listeners (the server.concurrency gauge); 1 by default. */
+  concurrency?: number;
+  /** This thread's worker number (listener.<address>.worker_<n>.downstream_cx_total, as Envoy); 0 by default. */
+  workerIndex?: number;
 }
 
 type Method = 'GET' | 'POST';
@@ -52,7 +59,7 @@ type Method = 'GET' | 'POST';
 interface Page {
   methods: readonly Method[];
   help: string;
-  serve(req: IncomingMessage, url: URL, res: ServerResponse): void;
+  serve(req: IncomingMessage, url: URL, res: ServerResponse): void | Promise<void>;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
@@ -123,12 +130,28 @@ export class AdminServer {
       ['server.state', STATE_GAUGE[this.deps.state()]],
       ['server.live', this.deps.state() === 'LIVE' ? 1 : 0],
       ['server.uptime', Math.floor((Date.now() - this.startedAt) / 1000)],
+      ['server.concurrency', this.deps.concurrency ?? 1],
     ];
     const listenerCounters: [string, number][] = [];
+    const workerTags: [string, StatTag][] = [];
+    const worker = String(this.deps.workerIndex ?? 0);
     for (const l of this.deps.listeners()) {
-      const scope = `listener.${l.address}_${l.boundPort ?? l.port}`;
+      const address = `${l.address}_${l.boundPort ?? l.port}`;
+      const scope = `listener.${address}`;
       extra.push([`${scope}.downstream_cx_active`, l.activeConnections]);
       listenerCounters.push([`${scope}.downstream_cx_overflow`, l.overflowConnections]);
+      const perWorker = `${scope}.worker_${worker}.downstream_cx_total`;
+      listenerCounters.push([perWorker, l.acceptedConnections]);
+      workerTags.push([
+        perWorker,
+        {
+          family: 'envoy_listener_worker_downstream_cx_total',
+          labels: [
+            ['envoy_listener_address', address],
+            ['envoy_worker_id', worker],
+          ],
+        },
+      ]);
       const rate = l.connectionRateLimit;
       if (rate !== undefined)
         listenerCounters.push([`local_ratelimit.${rate.statPrefix}.rate_limited`, rate.rateLimited]);
@@ -139,9 +162,17 @@ export class AdminServer {
     const endpoints = endpointStats(this.deps.clusters(), (name) => known.has(name));
     const tags = new Map<string, StatTag>(snap.tags);
     for (const [name, tag] of endpoints.tags) tags.set(name, tag);
+    for (const [name, tag] of workerTags) tags.set(name, tag);
     const gauges = [...snap.gauges, ...extra, ...endpoints.gauges].sort(byName);
     const counters = [...snap.counters, ...listenerCounters, ...endpoints.counters].sort(byName);
     return { counters, gauges, histograms: snap.histograms, tags };
+  }
+
+  /** This thread's snapshot summed with every other worker's (mergeSnapshots): what the stats pages show. */
+  async processStatsSnapshot(): Promise<Required<StatsSnapshot>> {
+    const own = this.statsSnapshot();
+    const workers = this.deps.workerSnapshots;
+    return workers === undefined ? own : mergeSnapshots([own, ...(await workers())]);
   }
 
   /** Beyond loopback, a POST needs the admin token: why not, or undefined when it carries the right one. */
@@ -179,12 +210,15 @@ export class AdminServer {
         return;
       }
     }
-    try {
-      page.serve(req, url, res);
-    } catch (err) {
+    const failed = (err: unknown): void => {
       this.deps.logger.error({ err, path: url.pathname }, 'admin page failed');
       if (!res.headersSent) send(res, 500, `${err instanceof Error ? err.message : String(err)}\n`);
       else res.destroy();
+    };
+    try {
+      page.serve(req, url, res)?.catch(failed);
+    } catch (err) {
+      failed(err);
     }
   };
 
@@ -239,16 +273,16 @@ export class AdminServer {
     pages.set('/stats', {
       methods: ['GET'],
       help: 'counters, gauges and histograms as `name: value` (?filter=REGEX, ?format=json)',
-      serve: (_req, url, res) => this.serveStats(url, res),
+      serve: async (_req, url, res) => this.serveStats(url, res, await this.processStatsSnapshot()),
     });
     pages.set('/stats/prometheus', {
       methods: ['GET'],
       help: 'the same in Prometheus text exposition format',
-      serve: (_req, _url, res) =>
+      serve: async (_req, _url, res) =>
         send(
           res,
           200,
-          prometheusText(this.statsSnapshot(), d.statScopes()),
+          prometheusText(await this.processStatsSnapshot(), d.statScopes()),
           'text/plain; version=0.0.4; charset=utf-8',
         ),
     });
@@ -284,8 +318,7 @@ export class AdminServer {
     return pages;
   }
 
-  private serveStats(url: URL, res: ServerResponse): void {
-    const snap = this.statsSnapshot();
+  private serveStats(url: URL, res: ServerResponse, snap: Required<StatsSnapshot>): void {
     let entries: [string, number | HistogramSnapshot][] = [...snap.counters, ...snap.gauges, ...snap.histograms];
     entries.sort(byName);
     const filter = url.searchParams.get('filter');

@@ -25,6 +25,8 @@ export interface ListenerStatus {
   activeConnections: number;
   /** Connections refused because the listener's or a client IP's connection limit was reached. */
   overflowConnections: number;
+  /** Connections this socket accepted (this worker's share when workers share the port). */
+  acceptedConnections: number;
   /** The network local_ratelimit filter's stat prefix and the connections it closed (across config changes). */
   connectionRateLimit?: { statPrefix: string; rateLimited: number };
 }
@@ -49,16 +51,21 @@ export class ActiveListener {
   /** The connection rate limit's bucket, for the config it was made from (a new config starts a full one). */
   private rate: { config: NonNullable<ListenerConfig['connectionRateLimit']>; bucket: TokenBucket } | undefined;
   private rateLimited = 0;
+  private accepted = 0;
+  /** SO_REUSEPORT: every worker thread binds the same address:port and the kernel spreads connections over them. */
+  private readonly reusePort: boolean;
 
   constructor(
     config: ListenerConfig,
     handler: ConnectionHandler | undefined,
     logger: Logger,
     limits: ConnectionLimits = CONNECTION_LIMIT_DEFAULTS,
+    reusePort = false,
   ) {
     this.config = config;
     this.handler = handler;
     this.limits = limits;
+    this.reusePort = reusePort;
     this.logger = logger.child({ listener: config.name });
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
     this.server.on('connection', this.onConnection);
@@ -105,7 +112,11 @@ export class ActiveListener {
       };
       this.server.once('error', onError);
       this.server.once('listening', onListening);
-      this.server.listen({ host: this.config.address, port: this.config.port });
+      this.server.listen({
+        host: this.config.address,
+        port: this.config.port,
+        ...(this.reusePort ? { reusePort: true } : {}),
+      });
     });
   }
 
@@ -166,6 +177,7 @@ export class ActiveListener {
       version: c.version,
       activeConnections: this.activeConnections(),
       overflowConnections: this.gate.overflow,
+      acceptedConnections: this.accepted,
     };
     if (this.boundPort !== undefined) status.boundPort = this.boundPort;
     if (c.connectionRateLimit !== undefined)
@@ -217,6 +229,7 @@ export class ActiveListener {
       socket.destroy();
       return;
     }
+    this.accepted++;
     // Over the connection rate the new connection is closed at once, before it is counted anywhere.
     const rate = this.config.connectionRateLimit;
     if (rate !== undefined) {

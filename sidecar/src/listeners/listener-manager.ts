@@ -26,6 +26,8 @@ export interface ListenerManagerOptions<D> {
   connectionLimits?: ConnectionLimits;
   /** Called whenever a bind attempt has settled (readiness may have changed). */
   onBindSettled?: () => void;
+  /** Bind with SO_REUSEPORT (worker threads sharing every listener's port, --concurrency). */
+  reusePort?: boolean;
 }
 
 /** Listeners are identified by their socket (address:port); port 0 (any) is identified by name. */
@@ -90,7 +92,13 @@ export class ListenerManager<D> {
       const existing = this.active.get(key);
       if (existing === undefined) {
         const built = this.build(config);
-        const listener = new ActiveListener(config, built.handler, this.logger, this.options.connectionLimits);
+        const listener = new ActiveListener(
+          config,
+          built.handler,
+          this.logger,
+          this.options.connectionLimits,
+          this.options.reusePort ?? false,
+        );
         if (built.error !== undefined) listener.fail(config, built.error);
         this.active.set(key, listener);
         binds.push(listener.bind());

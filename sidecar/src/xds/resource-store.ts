@@ -64,6 +64,13 @@ export interface ResourceUpdate {
   versionInfo: string;
 }
 
+/** A store's accepted resources as bytes, per type (ResourceStore.exportAll); structured-clonable. */
+export type ResourceExport = {
+  type: ResourceType;
+  versionInfo: string;
+  resources: { name: string; version: string; bytes: Uint8Array }[];
+}[];
+
 interface Stored<T> {
   name: string;
   version: string;
@@ -187,6 +194,49 @@ export class ResourceStore {
     state.updatedAt = now;
     if (changed) this.#dirty = true;
     return { changed };
+  }
+
+  /**
+   * Every accepted resource, per type received, as its bytes: what another ResourceStore imports (importAll) to hold
+   * the same config, e.g. the sidecar's worker threads (they decode it themselves; decoded objects do not cross).
+   */
+  exportAll(): ResourceExport {
+    const out: ResourceExport = [];
+    for (const type of RESOURCE_TYPES) {
+      const state = this.#states[type];
+      if (!state.received && state.resources.size === 0) continue;
+      out.push({
+        type,
+        versionInfo: state.versionInfo,
+        resources: [...state.resources.values()].map((r) => ({ name: r.name, version: r.version, bytes: r.bytes })),
+      });
+    }
+    return out;
+  }
+
+  /** Holds exactly what an export holds (each type as a full state); the error of the first type that fails. */
+  importAll(exported: ResourceExport): { error: string } | undefined {
+    for (const { type, versionInfo, resources } of exported) {
+      const result = this.apply({
+        type,
+        resources: resources.map((r) => ({
+          name: r.name,
+          version: r.version,
+          any: { type_url: TYPE_URLS[type], value: r.bytes },
+        })),
+        removed: [],
+        fullState: true,
+        versionInfo,
+      });
+      if ('error' in result) return result;
+    }
+    for (const type of RESOURCE_TYPES) {
+      if (exported.some((e) => e.type === type)) continue;
+      const state = this.#states[type];
+      if (state.resources.size > 0) this.#dirty = true;
+      (this.#states as Record<ResourceType, TypeState<unknown>>)[type] = emptyState();
+    }
+    return undefined;
   }
 
   /** The last accepted version of a type ('' before any): what a SotW NACK reports. */

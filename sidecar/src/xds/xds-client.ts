@@ -8,7 +8,7 @@ import { type AdsCall, adsChannel, type NodeOptions, nodeMessage, openAdsCall } 
 import type { AdsSession } from './ads-session.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { DeltaSession } from './delta-session.ts';
-import { ResourceStore } from './resource-store.ts';
+import { type ResourceExport, ResourceStore } from './resource-store.ts';
 import { SotwSession } from './sotw-session.ts';
 
 export type { NodeOptions } from './ads-call.ts';
@@ -109,6 +109,11 @@ export class XdsClient implements ConfigSource {
   /** Everything received, per type, for the admin /config_dump. */
   dump(): unknown {
     return { ...this.status(), protocol: this.#opts.protocol, types: this.#store.dump() };
+  }
+
+  /** The resources the current config was built from, as bytes (what worker threads rebuild it from). */
+  exportResources(): ResourceExport {
+    return this.#store.exportAll();
   }
 
   status(): XdsClientStatus {
