@@ -1,5 +1,6 @@
 // Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
-// Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar.
+// Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar,
+// and with two worker threads on the same core (--concurrency 2: its CPU per request against one thread's).
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
 //   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
 //   `trellis baseline`, for an A/B of a change in one run (with --profile, both sidecars are profiled).
@@ -41,6 +42,7 @@ const PROXY_CPU = '0';
 const TRACED_1 = 'trellis +tracing 1%';
 const TRACED_100 = 'trellis +tracing 100%';
 const BASELINE = 'trellis baseline';
+const WORKERS = 'trellis 2 workers, 1 core';
 const LOAD_CPU = '1';
 const PROFILE_ARGS =
   values.profile === undefined
@@ -109,6 +111,8 @@ spec:
     const sidecarNodeArgs = (values['sidecar-node-args'] ?? '').split(' ').filter((a) => a !== '');
     const sidecar = await startSidecar('bench-client', [], [...PROFILE_ARGS, ...sidecarNodeArgs]);
     const outbound = sidecar.port;
+    // Two worker threads on the same core: CPU per request against one thread's (the per-core cost of --concurrency).
+    const workers = await startSidecar('bench-workers', ['--concurrency', '2']);
     const baseline =
       values.baseline === undefined
         ? undefined
@@ -133,6 +137,12 @@ spec:
       { name: 'nginx', port: nginx.port, headers: [], pids: () => nginx.pids() },
       { name: 'http-proxy (node)', port: hpPort, headers: [], pids: () => [hp.pid ?? 0] },
       { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.child.pid ?? 0] },
+      {
+        name: WORKERS,
+        port: workers.port,
+        headers: ['Host: upstream'],
+        pids: () => [workers.child.pid ?? 0],
+      },
       ...(baseline === undefined
         ? []
         : [
