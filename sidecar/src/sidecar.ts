@@ -175,7 +175,8 @@ export class Sidecar {
       drain: () => this.drain(options.adminDrainMs ?? 600_000),
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
-      purgeCaches: (match) => this.caches.purge(match),
+      purgeCaches: async (prefix) =>
+        this.purgeCaches(prefix) + ((await options.workers?.purgeCaches(prefix)) ?? 0),
       concurrency: options.concurrency?.threads ?? 1,
       workerIndex: options.concurrency?.index ?? 0,
       ...(options.workers === undefined
@@ -267,6 +268,15 @@ export class Sidecar {
     await this.admin.close();
     process.off('SIGUSR1', this.reopenLogs);
     await this.accessLogWriters.close();
+  }
+
+  /** Drops this thread's HTTP cache entries whose key, after its scheme, starts with `prefix`; the number dropped. */
+  purgeCaches(prefix: string): number {
+    // Keys are scheme://host/path?query (the scheme and the host may be left out by config): match after it.
+    return this.caches.purge((key) => {
+      const scheme = key.indexOf('://');
+      return (scheme < 0 ? key : key.slice(scheme + 3)).startsWith(prefix);
+    });
   }
 
   /** SIGUSR1 (log rotation): access log files are reopened at their paths. */

@@ -41,6 +41,9 @@ async function run(port: NonNullable<typeof parentPort>, params: WorkerParams): 
       case 'stats':
         post({ type: 'reply', id: m.id, snapshot: sidecar.admin.statsSnapshot() });
         return;
+      case 'purge':
+        post({ type: 'reply', id: m.id, purged: sidecar.purgeCaches(m.prefix) });
+        return;
       case 'drain':
         void sidecar.drain(m.graceMs).then(() => post({ type: 'reply', id: m.id }));
         return;

@@ -44,8 +44,9 @@ export interface AdminDeps {
   adminToken?: string;
   /** The workload certificates this sidecar holds (GET /certs; absent: none). Never a key. */
   certificates?: () => readonly CertificateInfo[];
-  /** Drops the HTTP cache entries whose key passes `match` (POST /cache/purge); the number dropped. */
-  purgeCaches?: (match: (key: string) => boolean) => number;
+  /** Drops the HTTP cache entries whose key, after its scheme, starts with `prefix` (POST /cache/purge; every worker
+   * thread's); the number dropped. */
+  purgeCaches?: (prefix: string) => Promise<number>;
   /** The stats of the process's other workers (--concurrency), summed into /stats and /stats/prometheus. */
   workerSnapshots?: () => Promise<Required<StatsSnapshot>[]>;
   /** Worker threads serving the listeners (the server.concurrency gauge); 1 by default. */
@@ -294,14 +295,9 @@ export class AdminServer {
     pages.set('/cache/purge', {
       methods: ['POST'],
       help: 'drop HTTP cache entries; ?prefix=HOST/PATH drops the keys starting so (host[:port]/path), none: all',
-      serve: (_req, url, res) => {
+      serve: async (_req, url, res) => {
         const prefix = url.searchParams.get('prefix') ?? '';
-        // Keys are scheme://host/path?query (the scheme and the host may be left out by config): match after it.
-        const purged =
-          d.purgeCaches?.((key) => {
-            const scheme = key.indexOf('://');
-            return (scheme < 0 ? key : key.slice(scheme + 3)).startsWith(prefix);
-          }) ?? 0;
+        const purged = (await d.purgeCaches?.(prefix)) ?? 0;
         d.logger.info({ prefix, purged }, 'cache purge requested on the admin port');
         send(res, 200, `purged ${purged}\n`);
       },

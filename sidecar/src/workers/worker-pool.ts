@@ -111,6 +111,11 @@ export class WorkerPool implements SidecarWorkers {
     return replies.flatMap((r) => (r.snapshot === undefined ? [] : [r.snapshot]));
   }
 
+  async purgeCaches(prefix: string): Promise<number> {
+    const replies = await this.#ask((id) => ({ type: 'purge', id, prefix }), STATS_TIMEOUT_MS);
+    return replies.reduce((sum, r) => sum + (r.purged ?? 0), 0);
+  }
+
   async drain(graceMs: number): Promise<void> {
     await this.#ask((id) => ({ type: 'drain', id, graceMs }), graceMs + 2_000);
   }

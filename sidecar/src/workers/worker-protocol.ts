@@ -25,12 +25,13 @@ export type ToWorker =
   | { type: 'config'; resources: ResourceExport }
   | { type: 'identity'; certificate: WorkloadCertificate }
   | { type: 'stats'; id: number }
+  | { type: 'purge'; id: number; prefix: string }
   | { type: 'drain'; id: number; graceMs: number }
   | { type: 'stop'; id: number; graceMs: number };
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'reply'; id: number; snapshot?: Required<StatsSnapshot> }
+  | { type: 'reply'; id: number; snapshot?: Required<StatsSnapshot>; purged?: number }
   | { type: 'config-failed'; error: string };
 
 /** The worker threads beside the main one (workers/worker-pool.ts). */
@@ -39,6 +40,8 @@ export interface SidecarWorkers {
   snapshots(): Promise<Required<StatsSnapshot>[]>;
   /** Resolves once every worker is LIVE (its listeners bound with the config). */
   ready(): Promise<void>;
+  /** Drops the workers' HTTP cache entries under `prefix` (POST /cache/purge); how many. */
+  purgeCaches(prefix: string): Promise<number>;
   drain(graceMs: number): Promise<void>;
   stop(graceMs: number): Promise<void>;
 }
