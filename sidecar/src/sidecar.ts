@@ -175,8 +175,7 @@ export class Sidecar {
       drain: () => this.drain(options.adminDrainMs ?? 600_000),
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
-      purgeCaches: async (prefix) =>
-        this.purgeCaches(prefix) + ((await options.workers?.purgeCaches(prefix)) ?? 0),
+      purgeCaches: async (prefix) => this.purgeCaches(prefix) + ((await options.workers?.purgeCaches(prefix)) ?? 0),
       concurrency: options.concurrency?.threads ?? 1,
       workerIndex: options.concurrency?.index ?? 0,
       ...(options.workers === undefined
