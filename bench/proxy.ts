@@ -1,6 +1,8 @@
-// Proxy benchmark: wrk against the upstream directly, nginx, Node's http-proxy and the Trellis sidecar; ratios to nginx.
-// Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the plain sidecar,
-// and with two worker threads on the same core (--concurrency 2: its CPU per request against one thread's).
+// Proxy benchmark: wrk against the upstream directly, nginx, HAProxy, Node's http-proxy and the Trellis sidecar; ratios
+// to nginx. Also the sidecar with tracing at 1% and 100% sampling (OTLP/HTTP to a discarding sink), relative to the
+// plain sidecar, with two worker threads on the same core (--concurrency 2: its CPU per request against one thread's),
+// and TCP proxying (HAProxy mode tcp against a sidecar's --tcp-upstream listener). Then HTTP/2 with h2load: h2c
+// requests and gRPC unary calls through nginx (proxy_pass, grpc_pass) and the sidecar. Prints issue 16's goals.
 // Usage: npm run bench:proxy -- [--seconds 10] [--rounds 3] [--connections 32] [--targets nginx,trellis] [--profile DIR]
 //   [--baseline DIR]: also runs the sidecar of another checkout (e.g. a `git worktree` of the previous commit) as
 //   `trellis baseline`, for an A/B of a change in one run (with --profile, both sidecars are profiled).
@@ -8,13 +10,15 @@
 //   `--baseline .`, an A/B of the flags on the same code).
 // Each proxy is pinned to CPU 0; wrk, the upstream and the control plane share CPU 1. Runs are interleaved.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureCommands } from './lib/apt.ts';
 import { cpuMicrosOf, settle } from './lib/cpu.ts';
-import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
+import { runH2load } from './lib/h2load.ts';
+import { startHaproxy } from './lib/haproxy.ts';
+import { nginxCommon, startNginx, startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, waitForPort } from './lib/ports.ts';
 import { median, ROOT, spawnNode, startSidecar as startBenchSidecar, startControlPlane } from './lib/trellis.ts';
@@ -43,6 +47,8 @@ const TRACED_1 = 'trellis +tracing 1%';
 const TRACED_100 = 'trellis +tracing 100%';
 const BASELINE = 'trellis baseline';
 const WORKERS = 'trellis 2 workers, 1 core';
+const HAPROXY_TCP = 'haproxy tcp';
+const TRELLIS_TCP = 'trellis tcp';
 const LOAD_CPU = '1';
 const PROFILE_ARGS =
   values.profile === undefined
@@ -63,7 +69,7 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  ensureCommands({ wrk: 'wrk', nginx: 'nginx-light' });
+  ensureCommands({ wrk: 'wrk', nginx: 'nginx-light', haproxy: 'haproxy', h2load: 'nghttp2-client' });
   const dir = mkdtempSync(path.join(tmpdir(), 'trellis-bench-'));
   const children: ChildProcess[] = [];
   const stops: (() => Promise<void>)[] = [];
@@ -72,6 +78,17 @@ async function main(): Promise<void> {
     stops.push(() => upstream.stop());
     const nginx = await startNginxProxy(path.join(dir, 'nginx'), await freePort(), upstream.port, PROXY_CPU);
     stops.push(() => nginx.stop());
+
+    const haproxy = await startHaproxy(path.join(dir, 'haproxy'), 'http', await freePort(), upstream.port, PROXY_CPU);
+    stops.push(() => haproxy.stop());
+    const haproxyTcp = await startHaproxy(
+      path.join(dir, 'haproxy-tcp'),
+      'tcp',
+      await freePort(),
+      upstream.port,
+      PROXY_CPU,
+    );
+    stops.push(() => haproxyTcp.stop());
 
     const hpPort = await freePort();
     const hp = spawnNode(
@@ -89,6 +106,13 @@ kind: Service
 metadata: { name: upstream }
 spec:
   ports: [{ name: http, port: 80, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
+---
+apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: upstream-tcp }
+spec:
+  ports: [{ name: tcp, port: 80, protocol: TCP }]
   endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
 `);
     const startSidecar = async (
@@ -111,6 +135,10 @@ spec:
     const sidecarNodeArgs = (values['sidecar-node-args'] ?? '').split(' ').filter((a) => a !== '');
     const sidecar = await startSidecar('bench-client', [], [...PROFILE_ARGS, ...sidecarNodeArgs]);
     const outbound = sidecar.port;
+    // The TCP proxy: a sidecar's outbound TCP listener (--tcp-upstream) to the same upstream, bytes only.
+    const tcpPort = await freePort();
+    const tcpSidecar = await startSidecar('bench-tcp', ['--tcp-upstream', `upstream-tcp:80=${tcpPort}`]);
+    await waitForPort(tcpPort);
     // Two worker threads on the same core: CPU per request against one thread's (the per-core cost of --concurrency).
     const workers = await startSidecar('bench-workers', ['--concurrency', '2']);
     const baseline =
@@ -135,6 +163,7 @@ spec:
     const targets: Target[] = [
       { name: 'direct (no proxy)', port: upstream.port, headers: [], pids: () => [] },
       { name: 'nginx', port: nginx.port, headers: [], pids: () => nginx.pids() },
+      { name: 'haproxy', port: haproxy.port, headers: [], pids: () => haproxy.pids() },
       { name: 'http-proxy (node)', port: hpPort, headers: [], pids: () => [hp.pid ?? 0] },
       { name: 'trellis sidecar', port: outbound, headers: ['Host: upstream'], pids: () => [sidecar.child.pid ?? 0] },
       {
@@ -160,6 +189,8 @@ spec:
         headers: ['Host: upstream'],
         pids: () => [traced100.child.pid ?? 0],
       },
+      { name: HAPROXY_TCP, port: haproxyTcp.port, headers: [], pids: () => haproxyTcp.pids() },
+      { name: TRELLIS_TCP, port: tcpPort, headers: [], pids: () => [tcpSidecar.child.pid ?? 0] },
     ];
     const only = values.targets?.split(',').map((t) => t.trim());
     if (only !== undefined) {
@@ -263,11 +294,154 @@ spec:
         `\nthis checkout vs ${values.baseline}: ${fmt(rps, 3)}x req/s, ${cpu >= 0 ? '+' : ''}${fmt(cpu, 1)} µs CPU/request`,
       );
     }
+    const ratio = (a: string, b: string, pick: (r: Row) => number): number => {
+      const ra = rows.get(a);
+      const rb = rows.get(b);
+      return ra === undefined || rb === undefined ? Number.NaN : pick(ra) / pick(rb);
+    };
+    const rpsOf = (r: Row): number => median(r.runs.map((x) => x.rps));
+    const cpuOf = (r: Row): number => 1 / median(r.cpuUsPerReq);
+    const goal = (name: string, value: number, min: number): void => {
+      if (Number.isFinite(value))
+        console.log(`  ${name.padEnd(52)} ${fmt(value, 2).padStart(6)}  goal ≥ ${min}  ${value >= min ? 'met' : 'MISSED'}`);
+    };
+    console.log('
+Goals (issue 16), req/s ratios of this run (per-core CPU ratios beside them)');
+    goal('HTTP/1.1 trellis sidecar x nginx', ratio('trellis sidecar', 'nginx', rpsOf), 0.75);
+    goal('  (CPU per request: nginx / trellis)', ratio('trellis sidecar', 'nginx', cpuOf), 0.75);
+    goal('HTTP/1.1 trellis sidecar x haproxy', ratio('trellis sidecar', 'haproxy', rpsOf), 0.75);
+    goal('TCP trellis x haproxy (mode tcp)', ratio(TRELLIS_TCP, HAPROXY_TCP, rpsOf), 0.95);
+    goal('  (CPU per request: haproxy / trellis)', ratio(TRELLIS_TCP, HAPROXY_TCP, cpuOf), 0.95);
+    if (only === undefined) await h2Section(dir, upstream.port, cp, startSidecar, stops);
     console.error(`OTLP sink: ${sink.requests} export requests, ${(sink.bytes / 1e6).toFixed(1)} MB`);
   } finally {
     for (const c of children) c.kill('SIGTERM');
     for (const s of stops) await s().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * HTTP/2: h2load (32 h2c connections × 10 streams) through nginx and the sidecar, plain requests to the HTTP/1.1
+ * upstream and gRPC unary calls (a POST of an empty message) to an h2c upstream that answers 200 with a grpc-status 0
+ * trailer (nginx: `grpc_pass`; the sidecar: a GRPC service port). Interleaved rounds, medians, CPU µs per request.
+ */
+async function h2Section(
+  dir: string,
+  upstreamPort: number,
+  cp: { apply(yaml: string): void },
+  startSidecar: (service: string, extra: string[]) => Promise<{ port: number; child: ChildProcess }>,
+  stops: (() => Promise<void>)[],
+): Promise<void> {
+  const grpcUpstreamPort = await freePort();
+  const grpcUpstream = await startNginx(
+    path.join(dir, 'grpc-upstream'),
+    `${nginxCommon(path.join(dir, 'grpc-upstream'))}
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  http2_max_requests 1000000;
+  server {
+    listen 127.0.0.1:${grpcUpstreamPort} http2;
+    location / { default_type application/grpc; add_trailer grpc-status 0 always; return 200 "reply"; }
+  }
+}
+`,
+    grpcUpstreamPort,
+    LOAD_CPU,
+  );
+  stops.push(() => grpcUpstream.stop());
+  const nginxH2Port = await freePort();
+  const nginxH2 = await startNginx(
+    path.join(dir, 'nginx-h2'),
+    `${nginxCommon(path.join(dir, 'nginx-h2'))}
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  http2_max_requests 1000000;
+  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 128; keepalive_requests 1000000; }
+  upstream grpcbackend { server 127.0.0.1:${grpcUpstreamPort}; keepalive 128; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${nginxH2Port} http2;
+    location /bench.Echo/ { grpc_pass grpc://grpcbackend; }
+    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+    nginxH2Port,
+    PROXY_CPU,
+  );
+  stops.push(() => nginxH2.stop());
+  cp.apply(`apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: upstream-grpc }
+spec:
+  ports: [{ name: grpc, port: 9090, protocol: GRPC }]
+  endpoints: [{ address: 127.0.0.1, port: ${grpcUpstreamPort} }]
+`);
+  const sidecar = await startSidecar('bench-h2', []);
+  const request = path.join(dir, 'grpc-request.bin');
+  writeFileSync(request, Buffer.alloc(5)); // an empty message: flags 0, length 0
+  const grpc = { data: request, headers: ['content-type: application/grpc', 'te: trailers'], path: '/bench.Echo/Call' };
+  const targets = [
+    { name: 'nginx h2c', port: nginxH2Port, authority: [], grpc: false, pids: () => nginxH2.pids() },
+    {
+      name: 'trellis h2c',
+      port: sidecar.port,
+      authority: [':authority: upstream'],
+      grpc: false,
+      pids: () => [sidecar.child.pid ?? 0],
+    },
+    { name: 'nginx grpc_pass', port: nginxH2Port, authority: [], grpc: true, pids: () => nginxH2.pids() },
+    {
+      name: 'trellis grpc',
+      port: sidecar.port,
+      authority: [':authority: upstream-grpc:9090'],
+      grpc: true,
+      pids: () => [sidecar.child.pid ?? 0],
+    },
+  ];
+  const run = (t: (typeof targets)[number], seconds: number) =>
+    runH2load({
+      url: `http://127.0.0.1:${t.port}${t.grpc ? grpc.path : '/'}`,
+      seconds,
+      connections: CONNECTIONS,
+      streams: 10,
+      cpus: LOAD_CPU,
+      headers: [...t.authority, ...(t.grpc ? grpc.headers : [])],
+      ...(t.grpc ? { data: grpc.data } : {}),
+    });
+  const results = new Map(targets.map((t) => [t.name, { rps: [] as number[], cpu: [] as number[], errors: 0 }]));
+  for (const t of targets) await run(t, 2); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length] as (typeof targets)[number]);
+    if (round % 2 === 1) order.reverse();
+    for (const t of order) {
+      const before = cpuMicrosOf(t.pids());
+      const r = await run(t, SECONDS);
+      await settle(t.pids());
+      const row = results.get(t.name)!;
+      row.rps.push(r.rps);
+      row.cpu.push((cpuMicrosOf(t.pids()) - before) / r.requests);
+      row.errors += r.errors;
+      console.error(`round ${round + 1}/${ROUNDS} ${t.name}: ${r.rps.toFixed(0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`);
+    }
+  }
+  const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  console.log(`\nHTTP/2 (h2c), h2load ${CONNECTIONS} connections x 10 streams, ${SECONDS}s x ${ROUNDS} rounds (medians)`);
+  console.log(['target'.padEnd(22), 'req/s'.padStart(9), 'cpu µs/req'.padStart(11), 'x nginx'.padStart(8), 'errors'.padStart(7)].join(' '));
+  for (const t of targets) {
+    const row = results.get(t.name)!;
+    const peer = results.get(t.grpc ? 'nginx grpc_pass' : 'nginx h2c')!;
+    console.log(
+      [
+        t.name.padEnd(22),
+        fmt(median(row.rps)).padStart(9),
+        fmt(median(row.cpu), 1).padStart(11),
+        fmt(median(row.rps) / median(peer.rps), 2).padStart(8),
+        String(row.errors).padStart(7),
+      ].join(' '),
+    );
   }
 }
 
