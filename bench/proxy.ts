@@ -303,10 +303,11 @@ spec:
     const cpuOf = (r: Row): number => 1 / median(r.cpuUsPerReq);
     const goal = (name: string, value: number, min: number): void => {
       if (Number.isFinite(value))
-        console.log(`  ${name.padEnd(52)} ${fmt(value, 2).padStart(6)}  goal ≥ ${min}  ${value >= min ? 'met' : 'MISSED'}`);
+        console.log(
+          `  ${name.padEnd(52)} ${fmt(value, 2).padStart(6)}  goal ≥ ${min}  ${value >= min ? 'met' : 'MISSED'}`,
+        );
     };
-    console.log('
-Goals (issue 16), req/s ratios of this run (per-core CPU ratios beside them)');
+    console.log('\nGoals (issue 16), req/s ratios of this run (per-core CPU ratios beside them)');
     goal('HTTP/1.1 trellis sidecar x nginx', ratio('trellis sidecar', 'nginx', rpsOf), 0.75);
     goal('  (CPU per request: nginx / trellis)', ratio('trellis sidecar', 'nginx', cpuOf), 0.75);
     goal('HTTP/1.1 trellis sidecar x haproxy', ratio('trellis sidecar', 'haproxy', rpsOf), 0.75);
@@ -424,12 +425,24 @@ spec:
       row.rps.push(r.rps);
       row.cpu.push((cpuMicrosOf(t.pids()) - before) / r.requests);
       row.errors += r.errors;
-      console.error(`round ${round + 1}/${ROUNDS} ${t.name}: ${r.rps.toFixed(0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`);
+      console.error(
+        `round ${round + 1}/${ROUNDS} ${t.name}: ${r.rps.toFixed(0)} req/s${r.errors ? `, ${r.errors} errors` : ''}`,
+      );
     }
   }
   const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  console.log(`\nHTTP/2 (h2c), h2load ${CONNECTIONS} connections x 10 streams, ${SECONDS}s x ${ROUNDS} rounds (medians)`);
-  console.log(['target'.padEnd(22), 'req/s'.padStart(9), 'cpu µs/req'.padStart(11), 'x nginx'.padStart(8), 'errors'.padStart(7)].join(' '));
+  console.log(
+    `\nHTTP/2 (h2c), h2load ${CONNECTIONS} connections x 10 streams, ${SECONDS}s x ${ROUNDS} rounds (medians)`,
+  );
+  console.log(
+    [
+      'target'.padEnd(22),
+      'req/s'.padStart(9),
+      'cpu µs/req'.padStart(11),
+      'x nginx'.padStart(8),
+      'errors'.padStart(7),
+    ].join(' '),
+  );
   for (const t of targets) {
     const row = results.get(t.name)!;
     const peer = results.get(t.grpc ? 'nginx grpc_pass' : 'nginx h2c')!;
