@@ -12,7 +12,7 @@ COPY packages/identity/package.json packages/identity/
 COPY control-plane/package.json control-plane/
 COPY sidecar/package.json sidecar/
 COPY demo/package.json demo/
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 # The edge-certs job makes the gateway's certificates with @trellis/identity's X.509 library.
 COPY packages/identity/src packages/identity/src
 COPY demo/proto demo/proto

@@ -267,6 +267,10 @@ describe('docker-compose.yml', function () {
         `${file} HEALTHCHECK`,
       ).to.equal(true);
       expect(text, `${file} installs with npm ci`).to.match(/RUN npm ci /);
+      // The root package's prepare step (tsc -b) needs the devDependencies and the sources: an install without the
+      // devDependencies (--omit=dev) must skip it.
+      for (const line of lines.filter((l) => l.startsWith('RUN npm ci ') && l.includes('--omit=dev')))
+        expect(line, `${file}: ${line}`).to.contain('--ignore-scripts');
       // What a build stage compiles reaches the image: each COPY --from names a stage and a dist/ the build wrote.
       for (const line of lines.filter((l) => l.startsWith('COPY --from='))) {
         const [, stage, source] = /^COPY --from=(\S+) \/app\/(\S+) /.exec(line) ?? [];

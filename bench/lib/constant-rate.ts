@@ -25,10 +25,10 @@ export interface ConstantRateResult {
   sendLagP99: number;
 }
 
-/** The `q` quantile (0..1) of ascending `sorted`, NaN when empty. */
+/** The `q` quantile (0..1) of ascending `sorted` by nearest rank, NaN when empty. */
 export function quantile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
 
 /** One keep-alive connection: one request in flight; answers are parsed just enough to know where they end. */
@@ -116,12 +116,16 @@ export async function runConstantRate(opts: ConstantRateOptions): Promise<Consta
     const i = idle.indexOf(conn);
     if (i >= 0) idle.splice(i, 1);
     if (stopped) return;
-    const fresh = new Connection(opts.port, onDone, onClose);
-    conns.push(fresh);
-    fresh.socket.once('connect', () => {
-      idle.push(fresh);
-      dispatch();
-    });
+    // After a pause: a server refusing connections is not hammered with reconnects.
+    setTimeout(() => {
+      if (stopped) return;
+      const fresh = new Connection(opts.port, onDone, onClose);
+      conns.push(fresh);
+      fresh.socket.once('connect', () => {
+        idle.push(fresh);
+        dispatch();
+      });
+    }, 50);
   };
   const errorKinds: Record<string, number> = {};
   const onDone = (conn: Connection, outcome: number | 'closed'): void => {
@@ -138,7 +142,15 @@ export async function runConstantRate(opts: ConstantRateOptions): Promise<Consta
     else dispatch();
   };
   const conns = Array.from({ length: opts.connections }, () => new Connection(opts.port, onDone, onClose));
-  await Promise.all(conns.map((c) => new Promise((resolve) => c.socket.once('connect', resolve))));
+  await Promise.all(
+    conns.map(
+      (c) =>
+        new Promise((resolve, reject) => {
+          c.socket.once('connect', resolve);
+          c.socket.once('error', reject);
+        }),
+    ),
+  );
   idle.push(...conns);
 
   const done = new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 // Starts HAProxy for the benchmark: a keep-alive HTTP reverse proxy or a TCP proxy, one thread, pinned like nginx.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitForPort } from './ports.ts';
 
@@ -24,7 +24,7 @@ export async function startHaproxy(
     file,
     `global
   nbthread 1
-  maxconn 20000
+  maxconn 8000
 defaults
   mode ${mode}
   timeout connect 5s
@@ -37,7 +37,11 @@ backend upstream
   server upstream 127.0.0.1:${upstreamPort}
 `,
   );
-  const child: ChildProcess = spawn('taskset', ['-c', cpus, 'haproxy', '-f', file, '-db'], { stdio: 'ignore' });
+  // Its messages (a config it refuses, an FD limit) go to haproxy.log in `dir`.
+  const log = openSync(path.join(dir, 'haproxy.log'), 'w');
+  const child: ChildProcess = spawn('taskset', ['-c', cpus, 'haproxy', '-f', file, '-db'], {
+    stdio: ['ignore', log, log],
+  });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   await waitForPort(port);
   return {

@@ -377,19 +377,25 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .showHelpAfterError();
 }
 
-/** A count, 0 or more. */
 /** The most worker threads a sidecar starts (each holds its own config and connection pools). */
 const MAX_CONCURRENCY = 64;
 
-/** --concurrency: a thread count, or `auto` for the cores this process may use. */
+/** Platforms whose sockets have SO_REUSEPORT (Node refuses `reusePort` elsewhere): threads share ports only there. */
+const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(['linux', 'freebsd', 'sunos', 'aix']);
+
+/** --concurrency: a thread count, or `auto` for the cores this process may use (1 without SO_REUSEPORT). */
 function concurrencyArg(value: string): number {
-  if (value.trim() === 'auto') return Math.min(availableParallelism(), MAX_CONCURRENCY);
+  const reusePort = REUSE_PORT_PLATFORMS.has(process.platform);
+  if (value.trim() === 'auto') return reusePort ? Math.min(availableParallelism(), MAX_CONCURRENCY) : 1;
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1 || n > MAX_CONCURRENCY)
     throw new InvalidArgumentError(`expected auto or a thread count from 1 to ${MAX_CONCURRENCY}`);
+  if (n > 1 && !reusePort)
+    throw new InvalidArgumentError(`threads share ports with SO_REUSEPORT, which ${process.platform} does not have`);
   return n;
 }
 
+/** A count, 0 or more. */
 function count(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
@@ -507,7 +513,10 @@ export async function main(argv: string[]): Promise<void> {
           logger,
         );
   if (workers !== undefined) {
-    xds.onChange(() => workers.relayConfig(xds.exportResources()));
+    const relay = (): void => workers.relayConfig(xds.exportResources());
+    xds.onChange(relay);
+    // A first complete config equal to the empty one announces no change: it is relayed once ready all the same.
+    void xds.ready().then(relay);
     identity?.onChange((cert) => workers.relayCertificate(cert));
   }
   const sidecar = new Sidecar({

@@ -176,6 +176,7 @@ export class Sidecar {
       logger: this.logger.child({ component: 'admin' }),
       logLevels: this.logLevels,
       purgeCaches: async (prefix) => this.purgeCaches(prefix) + ((await options.workers?.purgeCaches(prefix)) ?? 0),
+      onLogLevel: (key, level) => options.workers?.setLogLevel(key, level),
       concurrency: options.concurrency?.threads ?? 1,
       workerIndex: options.concurrency?.index ?? 0,
       ...(options.workers === undefined
@@ -282,6 +283,7 @@ export class Sidecar {
   private readonly reopenLogs = (): void => {
     this.logger.info('reopening access logs');
     this.accessLogWriters.reopen();
+    this.options.workers?.reopenLogs();
   };
 
   private apply(config: SidecarConfig): void {

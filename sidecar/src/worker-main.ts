@@ -44,12 +44,25 @@ async function run(port: NonNullable<typeof parentPort>, params: WorkerParams): 
       case 'purge':
         post({ type: 'reply', id: m.id, purged: sidecar.purgeCaches(m.prefix) });
         return;
+      case 'reopen-logs':
+        sidecar.accessLogWriters.reopen();
+        return;
+      case 'log-level':
+        if (m.key === 'level') sidecar.logLevels.setAll(m.level);
+        else sidecar.logLevels.setComponent(m.key, m.level);
+        return;
       case 'drain':
-        void sidecar.drain(m.graceMs).then(() => post({ type: 'reply', id: m.id }));
+      case 'stop': {
+        const done = m.type === 'drain' ? sidecar.drain(m.graceMs) : sidecar.stop(m.graceMs);
+        done.then(
+          () => post({ type: 'reply', id: m.id }),
+          (err: unknown) => {
+            logger.error({ err }, `worker ${m.type} failed`);
+            post({ type: 'reply', id: m.id });
+          },
+        );
         return;
-      case 'stop':
-        void sidecar.stop(m.graceMs).then(() => post({ type: 'reply', id: m.id }));
-        return;
+      }
     }
   });
   await sidecar.start();

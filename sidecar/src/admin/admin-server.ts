@@ -14,7 +14,7 @@ import type { CertificateInfo } from '../tls/certificate-info.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { clustersJson, clustersText } from './clusters-page.ts';
 import { endpointStats } from './endpoint-stats.ts';
-import { ALLOWED_LEVELS, type LogLevels, parseLevel } from './log-levels.ts';
+import { ALLOWED_LEVELS, type LogLevel, type LogLevels, parseLevel } from './log-levels.ts';
 import { prometheusText, type StatScopes } from './prometheus.ts';
 
 /** Envoy's server states, as /ready reports them. */
@@ -53,6 +53,8 @@ export interface AdminDeps {
   concurrency?: number;
   /** This thread's worker number (listener.<address>.worker_<n>.downstream_cx_total, as Envoy); 0 by default. */
   workerIndex?: number;
+  /** Called for each level POST /logging set (`level` or a component): the worker threads follow. */
+  onLogLevel?: (key: string, level: LogLevel) => void;
 }
 
 type Method = 'GET' | 'POST';
@@ -372,6 +374,7 @@ export class AdminServer {
         const level = parseLevel(value)!;
         if (key === 'level') levels.setAll(level);
         else levels.setComponent(key, level);
+        this.deps.onLogLevel?.(key, level);
       }
       this.deps.logger.info({ levels: Object.fromEntries(params) }, 'log levels changed');
     }

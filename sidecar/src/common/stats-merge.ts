@@ -1,5 +1,8 @@
-// One snapshot from several: the stats of a sidecar's workers, as the admin port shows them (counters, gauges and
-// histograms of the same name summed; gauges that describe the process, not the traffic, taken from the first).
+// One snapshot from several: the stats of a sidecar's worker threads, as the admin port shows them. Counters and
+// histograms of the same name are summed, and so are the gauges of traffic in flight (connections, requests, faults
+// active in each thread); gauges of state every thread holds alike (cluster membership, health, an open circuit
+// breaker, ejections) take the largest value, and those of the process (server.*) the first snapshot's (the main
+// thread's).
 import type { HistogramSnapshot } from './histogram.ts';
 import type { StatsSnapshot, StatTag } from './stats.ts';
 
@@ -10,6 +13,9 @@ const PROCESS_GAUGES: ReadonlySet<string> = new Set([
   'server.uptime',
   'server.concurrency',
 ]);
+
+/** Gauges of traffic in flight in one thread: summed over the threads. */
+const IN_FLIGHT = /(?:_cx_active|_rq_active|rq_pending_active|\.active_faults)$/;
 
 function sumHistograms(a: HistogramSnapshot, b: HistogramSnapshot): HistogramSnapshot {
   if (a.bounds.length !== b.bounds.length || a.bounds.some((x, i) => x !== b.bounds[i])) {
@@ -37,7 +43,9 @@ export function mergeSnapshots(snapshots: readonly Required<StatsSnapshot>[]): R
     for (const [name, v] of snap.counters) counters.set(name, (counters.get(name) ?? 0) + v);
     for (const [name, v] of snap.gauges) {
       const prev = gauges.get(name);
-      gauges.set(name, prev === undefined ? v : PROCESS_GAUGES.has(name) ? prev : prev + v);
+      if (prev === undefined) gauges.set(name, v);
+      else if (IN_FLIGHT.test(name)) gauges.set(name, prev + v);
+      else if (!PROCESS_GAUGES.has(name)) gauges.set(name, Math.max(prev, v));
     }
     for (const [name, h] of snap.histograms) {
       const prev = histograms.get(name);

@@ -5,6 +5,7 @@
 // single-threaded sidecar would: the orchestrator restarts it whole.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { LogLevel } from '../admin/log-levels.ts';
 import type { StatsSnapshot } from '../common/stats.ts';
 import type { WorkloadCertificate } from '../tls/workload-identity.ts';
 import type { ResourceExport } from '../xds/resource-store.ts';
@@ -16,9 +17,15 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? '../worker-main.ts' : '.
 /** How long a worker may take to answer a stats request before /stats is served without it. */
 const STATS_TIMEOUT_MS = 2_000;
 
+/** How long a worker may take to be LIVE before the main thread says so in its log (it keeps waiting). */
+const SLOW_START_MS = 30_000;
+
 interface Thread {
+  index: number;
   worker: Worker;
   ready: Promise<void>;
+  /** Its last stats snapshot: stands in when it does not answer in time (summed counters never go backwards). */
+  lastSnapshot?: Required<StatsSnapshot>;
 }
 
 export class WorkerPool implements SidecarWorkers {
@@ -44,6 +51,15 @@ export class WorkerPool implements SidecarWorkers {
       markReady = resolve;
       failReady = reject;
     });
+    // Rejections are reported where ready() is awaited (and logged below); none goes unhandled meanwhile.
+    ready.catch(() => undefined);
+    const slow = setTimeout(
+      () =>
+        this.#logger.warn({ worker: params.index }, 'worker thread not LIVE yet: waiting for its config or listeners'),
+      SLOW_START_MS,
+    );
+    slow.unref();
+    void ready.finally(() => clearTimeout(slow)).catch(() => undefined);
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'ready') markReady();
       else if (m.type === 'reply') this.#pending.get(m.id)?.(m);
@@ -61,10 +77,11 @@ export class WorkerPool implements SidecarWorkers {
     });
     if (this.#config !== undefined) this.#post(worker, { type: 'config', resources: this.#config });
     if (this.#certificate !== undefined) this.#post(worker, { type: 'identity', certificate: this.#certificate });
-    return { worker, ready };
+    return { index: params.index, worker, ready };
   }
 
   #post(worker: Worker, message: ToWorker): void {
+    if (this.#stopping && message.type !== 'stop') return;
     worker.postMessage(message);
   }
 
@@ -84,8 +101,8 @@ export class WorkerPool implements SidecarWorkers {
     await Promise.all(this.#threads.map((t) => t.ready));
   }
 
-  /** Sends a request to every worker; resolves with the replies that came within `timeoutMs`. */
-  #ask(make: (id: number) => ToWorker, timeoutMs: number): Promise<(FromWorker & { type: 'reply' })[]> {
+  /** Sends a request to every worker; resolves with each one's reply (undefined: none within `timeoutMs`). */
+  #ask(make: (id: number) => ToWorker, timeoutMs: number): Promise<((FromWorker & { type: 'reply' }) | undefined)[]> {
     return Promise.all(
       this.#threads.map(
         (t) =>
@@ -103,17 +120,31 @@ export class WorkerPool implements SidecarWorkers {
             this.#post(t.worker, make(id));
           }),
       ),
-    ).then((replies) => replies.filter((r) => r !== undefined));
+    );
   }
 
   async snapshots(): Promise<Required<StatsSnapshot>[]> {
     const replies = await this.#ask((id) => ({ type: 'stats', id }), STATS_TIMEOUT_MS);
-    return replies.flatMap((r) => (r.snapshot === undefined ? [] : [r.snapshot]));
+    return this.#threads.flatMap((t, i) => {
+      const fresh = replies[i]?.snapshot;
+      if (fresh !== undefined) t.lastSnapshot = fresh;
+      else if (t.lastSnapshot !== undefined)
+        this.#logger.warn({ worker: t.index }, 'worker thread did not answer for its stats: its last ones stand in');
+      return t.lastSnapshot === undefined ? [] : [t.lastSnapshot];
+    });
   }
 
   async purgeCaches(prefix: string): Promise<number> {
     const replies = await this.#ask((id) => ({ type: 'purge', id, prefix }), STATS_TIMEOUT_MS);
-    return replies.reduce((sum, r) => sum + (r.purged ?? 0), 0);
+    return replies.reduce((sum, r) => sum + (r?.purged ?? 0), 0);
+  }
+
+  reopenLogs(): void {
+    for (const t of this.#threads) this.#post(t.worker, { type: 'reopen-logs' });
+  }
+
+  setLogLevel(key: string, level: LogLevel): void {
+    for (const t of this.#threads) this.#post(t.worker, { type: 'log-level', key, level });
   }
 
   async drain(graceMs: number): Promise<void> {
@@ -124,7 +155,8 @@ export class WorkerPool implements SidecarWorkers {
   async stop(graceMs: number): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    await this.#ask((id) => ({ type: 'stop', id, graceMs }), graceMs + 7_000);
+    // A worker's stop: its drain (graceMs), listeners and pools (≤ 2 s), its span flush (≤ 5 s), then margin.
+    await this.#ask((id) => ({ type: 'stop', id, graceMs }), graceMs + 10_000);
     await Promise.all(this.#threads.map((t) => t.worker.terminate()));
   }
 }

@@ -1,5 +1,6 @@
 // What the sidecar's main thread and its worker threads (--concurrency) say to each other: the config as xDS resource
 // bytes, the workload certificate, stats requests and drain/stop, and the workers' replies.
+import type { LogLevel } from '../admin/log-levels.ts';
 import type { StatsSnapshot } from '../common/stats.ts';
 import type { TracingSettings } from '../observers/tracing/tracing-config.ts';
 import type { WorkloadCertificate } from '../tls/workload-identity.ts';
@@ -26,6 +27,8 @@ export type ToWorker =
   | { type: 'identity'; certificate: WorkloadCertificate }
   | { type: 'stats'; id: number }
   | { type: 'purge'; id: number; prefix: string }
+  | { type: 'reopen-logs' }
+  | { type: 'log-level'; key: string; level: LogLevel }
   | { type: 'drain'; id: number; graceMs: number }
   | { type: 'stop'; id: number; graceMs: number };
 
@@ -40,6 +43,10 @@ export interface SidecarWorkers {
   snapshots(): Promise<Required<StatsSnapshot>[]>;
   /** Resolves once every worker is LIVE (its listeners bound with the config). */
   ready(): Promise<void>;
+  /** SIGUSR1: the workers reopen their access log files too. */
+  reopenLogs(): void;
+  /** POST /logging: `level` (every logger) or a component's, in every worker. */
+  setLogLevel(key: string, level: LogLevel): void;
   /** Drops the workers' HTTP cache entries under `prefix` (POST /cache/purge); how many. */
   purgeCaches(prefix: string): Promise<number>;
   drain(graceMs: number): Promise<void>;

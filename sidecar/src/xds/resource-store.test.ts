@@ -44,6 +44,29 @@ describe('ResourceStore', () => {
     expect(config.endpoints.get('a|1')?.localities[0]?.endpoints[0]?.address).to.equal('10.0.0.1');
   });
 
+  it('exports its accepted resources as bytes that another store (a worker thread) rebuilds the same config from', () => {
+    const main = new ResourceStore();
+    main.apply(sotw('cluster', '1', [edsCluster('a|1')]));
+    main.apply(sotw('listener', '1', [listener('outbound', 'outbound')]));
+    main.apply(sotw('endpoint', '1', [loadAssignment('a|1', '10.0.0.1:80')]));
+    main.apply(
+      sotw('route', '1', [routeConfiguration('outbound', [{ match: { prefix: '/' }, route: { cluster: 'a|1' } }])]),
+    );
+    const worker = new ResourceStore();
+    expect(worker.importAll(structuredClone(main.exportAll()))).to.equal(undefined);
+    const config = worker.build();
+    expect([...config.listeners.keys()]).to.deep.equal(['outbound']);
+    expect(config.endpoints.get('a|1')?.localities[0]?.endpoints[0]?.address).to.equal('10.0.0.1');
+    expect(worker.versionInfo('route')).to.equal('1');
+    // The next change: what did not change keeps its decoded objects; what is gone is gone.
+    main.apply(sotw('endpoint', '2', [loadAssignment('a|1', '10.0.0.2:80')]));
+    main.apply(sotw('cluster', '2', [edsCluster('a|1')]));
+    worker.importAll(structuredClone(main.exportAll()));
+    const next = worker.build();
+    expect(next.listeners.get('outbound')).to.equal(config.listeners.get('outbound'));
+    expect(next.endpoints.get('a|1')?.localities[0]?.endpoints[0]?.address).to.equal('10.0.0.2');
+  });
+
   it('rejects a whole response when one resource is bad, keeping the previous state and version', () => {
     const store = new ResourceStore();
     store.apply(sotw('listener', 'v1', [listener('a', 'r')]));

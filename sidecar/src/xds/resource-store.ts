@@ -150,6 +150,15 @@ export class ResourceStore {
         errors.push(`resources[${i}]: type_url ${r.any.type_url} in a ${expected} response`);
         continue;
       }
+      // A resource named as one held, with the same bytes: accepted before, so valid now; kept without a decode (a
+      // worker thread importing the whole config on every change decodes only what changed).
+      const held = r.name === undefined ? undefined : state.resources.get(r.name);
+      if (held !== undefined && sameBytes(held.bytes, r.any.value)) {
+        if (seen.has(held.name)) errors.push(`${KIND[update.type]} ${held.name}: sent twice in one response`);
+        seen.add(held.name);
+        if (!update.subscribed || update.subscribed.has(held.name)) next.set(held.name, held);
+        continue;
+      }
       let raw: Obj;
       try {
         raw = decodeAny(r.any);
@@ -208,13 +217,21 @@ export class ResourceStore {
       out.push({
         type,
         versionInfo: state.versionInfo,
-        resources: [...state.resources.values()].map((r) => ({ name: r.name, version: r.version, bytes: r.bytes })),
+        // A copy of just the resource's bytes: they may view a whole response buffer, which posting would copy.
+        resources: [...state.resources.values()].map((r) => ({
+          name: r.name,
+          version: r.version,
+          bytes: r.bytes.slice(),
+        })),
       });
     }
     return out;
   }
 
-  /** Holds exactly what an export holds (each type as a full state); the error of the first type that fails. */
+  /**
+   * Holds what an export holds (each type applied as a full state, in make-before-break order); the error of the
+   * first type that fails (the types before it stay applied: an export of a store that accepted them never fails).
+   */
   importAll(exported: ResourceExport): { error: string } | undefined {
     for (const { type, versionInfo, resources } of exported) {
       const result = this.apply({
