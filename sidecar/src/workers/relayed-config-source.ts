@@ -1,15 +1,13 @@
 // A worker thread's config source: the main thread's accepted xDS resources, decoded into a SidecarConfig of the
 // worker's own (each thread holds its own decoded objects, built exactly as the main thread's were).
-
+import { ConfigRelay } from '../config/config-relay.ts';
 import type { SidecarConfigSource } from '../config/config-source.ts';
 import type { SidecarConfig } from '../config/model.ts';
-import { EMPTY_CONFIG } from '../config/model.ts';
 import { type ResourceExport, ResourceStore } from '../xds/resource-store.ts';
 
 export class RelayedConfigSource implements SidecarConfigSource {
   readonly #store = new ResourceStore();
-  readonly #listeners = new Set<(config: SidecarConfig) => void>();
-  #current: SidecarConfig = EMPTY_CONFIG;
+  readonly #relay = new ConfigRelay();
   #resolveReady: (() => void) | undefined;
   readonly #ready = new Promise<void>((resolve) => {
     this.#resolveReady = resolve;
@@ -29,14 +27,11 @@ export class RelayedConfigSource implements SidecarConfigSource {
   }
 
   current(): SidecarConfig {
-    return this.#current;
+    return this.#relay.current();
   }
 
   onChange(listener: (config: SidecarConfig) => void): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#relay.onChange(listener);
   }
 
   /** Holds what the main thread holds; an error (never expected: the main thread decoded the same bytes) is returned. */
@@ -46,9 +41,7 @@ export class RelayedConfigSource implements SidecarConfigSource {
     const config = this.#store.build();
     this.#resolveReady?.();
     this.#resolveReady = undefined;
-    if (config === this.#current) return undefined;
-    this.#current = config;
-    for (const l of [...this.#listeners]) l(config);
+    if (config !== this.#relay.current()) this.#relay.set(config);
     return undefined;
   }
 }
