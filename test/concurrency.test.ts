@@ -119,3 +119,68 @@ describe('sidecar --concurrency 2: worker threads share listeners, config and st
     expect((await sidecar.admin('/ready')).status).to.equal(503);
   });
 });
+
+describe('sidecar --concurrency 2 in front of a service: per-thread response caches, one purge', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let cp: ControlPlaneProcess;
+  let app: App;
+  let sidecar: SidecarProcess;
+
+  /** GET on a new connection to the sidecar's inbound listener (either thread): the cache-status it answered with. */
+  const cacheStatus = async (): Promise<string> => {
+    const r = await viaProxy(sidecar.inboundPort, 'http://web:8080/cached/page', { fresh: true });
+    expect(r.status, r.body).to.equal(200);
+    return String(r.headers['cache-status']);
+  };
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'trellis-concurrency-cache-'));
+    cp = await startControlPlaneProcess(dir);
+    app = await startHttpApp('web');
+    const r = await run(
+      BIN.trellisctl,
+      ['--api', cp.api, 'apply', '-f', '-'],
+      `apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: web }
+spec:
+  ports: [{ name: http, port: 8080, protocol: HTTP }]
+---
+apiVersion: trellis.dev/v1
+kind: TrafficPolicy
+metadata: { name: web }
+spec:
+  service: web
+  responseCache: {}
+`,
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    sidecar = await startSidecar({
+      service: 'web',
+      xds: `127.0.0.1:${cp.xdsInsecurePort}`,
+      appPort: app.port,
+      extraArgs: ['--concurrency', '2'],
+    });
+  });
+
+  after(async () => {
+    await sidecar?.stop();
+    await cp?.daemon.stop();
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('each thread fills its own cache; POST /cache/purge empties every thread’s', async () => {
+    // Hits on new connections, whichever thread takes them: both threads hold the page.
+    await eventually(async () => {
+      for (let i = 0; i < 20; i++) expect(await cacheStatus()).to.equal('trellis; hit');
+    }, 200);
+    const purge = await sidecar.admin('/cache/purge?prefix=web', { method: 'POST' });
+    expect(await purge.text()).to.equal('purged 2\n');
+    // Emptied in both: each thread's first answer afterwards is a miss (later ones hit again).
+    const after = [];
+    for (let i = 0; i < 20; i++) after.push(await cacheStatus());
+    expect(after.filter((s) => s === 'trellis; fwd=miss')).to.have.length(2);
+  });
+});
