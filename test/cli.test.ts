@@ -1,6 +1,6 @@
 // trellisctl in-process (runCli) against a real API server: output formats, user errors, proxy status.
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -135,6 +135,54 @@ describe('trellisctl (in-process)', () => {
     expect(res.stdout).to.contain('-      port: 8080\n+      port: 9090\n');
     expect(res.stdout).to.contain('route/orders unchanged (dry run)\n');
     expect(store.revision()).to.equal(1);
+  });
+
+  it('analyze: files (a directory), the stored state (--live), or both; exit 1 only on errors', async () => {
+    // Offline: a directory of files, nothing stored; a policy selecting no service is a warning (exit 0).
+    await mkdir(path.join(dir, 'mesh'));
+    await writeFile(path.join(dir, 'mesh', 'orders.yaml'), ORDERS_YAML);
+    await writeFile(
+      path.join(dir, 'mesh', 'policy.yaml'),
+      `apiVersion: trellis.dev/v1
+kind: PeerAuthentication
+metadata: { name: ordres }
+spec:
+  selector: { service: ordres }
+  mtls: { mode: STRICT }
+`,
+    );
+    const offline = await ctl(['analyze', '-f', path.join(dir, 'mesh')]);
+    expect(offline.code, offline.stderr).to.equal(0);
+    expect(offline.stdout).to.contain('TA004  warning  PeerAuthentication/ordres\n');
+    expect(offline.stdout).to.contain('0 error(s), 1 warning(s) in 4 resources.\n');
+    expect(store.revision()).to.equal(0);
+    // Live: the stored mesh, plus a file that would break a reference and shadow a rule (exit 1, JSON for scripts).
+    await ctl(['apply', '-f', '-'], ORDERS_YAML);
+    expect((await ctl(['analyze', '--live'])).stdout).to.equal('No problems found in 3 resources.\n');
+    const change = await file(
+      'route.yaml',
+      `apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: orders }
+spec:
+  hosts: [orders]
+  http:
+    - route: [{ service: orders, subset: v1 }]
+    - match: [{ pathPrefix: /api }]
+      route: [{ service: orders, subset: v3 }]
+`,
+    );
+    const live = await ctl(['analyze', '--live', '-f', change, '-o', 'json']);
+    expect(live.code).to.equal(1);
+    expect(live.stderr).to.equal('error: 1 error(s) found: apply would refuse this state\n');
+    const report = JSON.parse(live.stdout) as { resources: number; findings: { code: string; resources: string[] }[] };
+    expect(report.resources).to.equal(3);
+    expect(report.findings.map((f) => [f.code, f.resources])).to.deep.equal([
+      ['TA001', ['Route/orders']],
+      ['TA002', ['Route/orders']],
+    ]);
+    // Neither files nor --live: told what to give.
+    expect((await ctl(['analyze'])).stderr).to.equal('error: give -f FILE|DIR (repeatable), --live, or both\n');
   });
 
   it('gets resources as a table, YAML and JSON', async () => {

@@ -1,7 +1,9 @@
-// trellisctl: the operator CLI over the Trellis gRPC API (apply, get, delete, proxy-status, config-dump, top, token).
+// trellisctl: the operator CLI over the Trellis gRPC API (apply, analyze, get, delete, proxy-status, config-dump, top,
+// token).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../resources/duration.ts';
 import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
+import { analyzeCommand } from './analyze.ts';
 import { applyCommand } from './apply.ts';
 import {
   type CliConfig,
@@ -22,6 +24,11 @@ import { tokenCreateCommand } from './token.ts';
 import { topCommand } from './top.ts';
 
 export const DEFAULT_API = '127.0.0.1:18001';
+
+/** A repeatable option's values, in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function duration(value: string): number {
   const ms = parseDuration(value);
@@ -88,6 +95,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--dry-run', 'validate and show what would change (a diff), store nothing', false)
     .action((opts: { filename: string; dryRun: boolean }) =>
       applyCommand(context(), { file: opts.filename, dryRun: opts.dryRun }),
+    );
+  program
+    .command('analyze')
+    .description(
+      'cross-resource checks (TA001…, docs/cli.md) over files, the stored state (--live), or both: exit 1 on errors',
+    )
+    .option('-f, --filename <path>', 'a file, a directory of .yaml/.yml/.json files, or - (repeatable)', collect, [])
+    .option('--live', "include the control plane's stored resources (the files replace theirs)", false)
+    .option('-o, --output <format>', 'table|json', 'table')
+    .action((opts: { filename: string[]; live: boolean; output: string }) =>
+      analyzeCommand(context(), { files: opts.filename, live: opts.live, output: opts.output }),
     );
   program
     .command('get')

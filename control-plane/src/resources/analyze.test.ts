@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { analyze, CHECKS, type Finding } from './analyze.ts';
+import { parseDocuments } from './parse.ts';
+import type { Resource } from './types.ts';
+import { validateBatch } from './validate/batch.ts';
+
+/** Resources from YAML, parsed and validated as apply does. */
+function resources(yaml: string): Resource[] {
+  const parsed = parseDocuments(yaml);
+  const batch = validateBatch(parsed.documents.map((d) => ({ where: `document ${d.index}`, value: d.value })));
+  expect([...parsed.errors, ...batch.errors]).to.deep.equal([]);
+  return batch.resources;
+}
+
+const codes = (findings: Finding[]): string[] => findings.map((f) => f.code);
+
+const SERVICES = `apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: orders }
+spec:
+  ports: [{ name: http, port: 8080, protocol: HTTP }]
+  endpoints:
+    - { address: 10.0.0.1, port: 8080, labels: { version: v1 } }
+    - { address: 10.0.0.2, port: 8080, labels: { version: v2 } }
+---
+apiVersion: trellis.dev/v1
+kind: TrafficPolicy
+metadata: { name: orders }
+spec:
+  service: orders
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+`;
+
+const route = (rules: string): string => `---
+apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: orders }
+spec:
+  hosts: [orders]
+  http:
+${rules}`;
+
+describe('analyze (trellisctl analyze)', () => {
+  it('finds nothing in a consistent mesh', () => {
+    const all = resources(
+      SERVICES +
+        route(`    - match: [{ pathPrefix: /api/ }]
+      route: [{ service: orders, subset: v2 }]
+      timeout: 10s
+      retries: { attempts: 2, perTryTimeout: 2s }
+    - route: [{ service: orders, subset: v1 }]
+`),
+    );
+    expect(analyze(all)).to.deep.equal([]);
+  });
+
+  it('TA001: a route to a subset that does not exist (an error)', () => {
+    const all = resources(SERVICES + route('    - route: [{ service: orders, subset: v3 }]\n'));
+    const [f] = analyze(all);
+    expect(f).to.include({ code: 'TA001', severity: 'error' });
+    expect(f?.resources).to.deep.equal(['Route/orders']);
+    expect(f?.message).to.contain('subset "v3"');
+  });
+
+  it('TA002: a rule after a catch-all, or after a rule with the same matches, can never match', () => {
+    const shadowedByCatchAll = resources(
+      SERVICES +
+        route(`    - match: [{ pathPrefix: / }]
+      route: [{ service: orders, subset: v1 }]
+    - name: canary
+      match: [{ headers: { x-canary: { exact: "1" } } }]
+      route: [{ service: orders, subset: v2 }]
+`),
+    );
+    const [f] = analyze(shadowedByCatchAll);
+    expect(f).to.include({ code: 'TA002', severity: 'warning' });
+    expect(f?.message).to.equal(
+      'spec.http[1] (canary) can never match: spec.http[0] matches every request and comes first',
+    );
+    const duplicate = resources(
+      SERVICES +
+        route(`    - match: [{ pathPrefix: /api/, methods: [GET] }]
+      route: [{ service: orders, subset: v1 }]
+    - match: [{ methods: [GET], pathPrefix: /api/ }]
+      route: [{ service: orders, subset: v2 }]
+    - route: [{ service: orders }]
+`),
+    );
+    expect(analyze(duplicate).map((x) => x.message)).to.deep.equal([
+      'spec.http[1] can never match: spec.http[0] has the same matches and comes first',
+    ]);
+    // Narrower rules first, the catch-all last: fine.
+    const ordered = resources(
+      SERVICES +
+        route(`    - match: [{ pathPrefix: /api/ }]
+      route: [{ service: orders, subset: v2 }]
+    - route: [{ service: orders, subset: v1 }]
+`),
+    );
+    expect(codes(analyze(ordered))).to.deep.equal([]);
+  });
+
+  it('TA003: a timeout shorter than the tries its retries allow', () => {
+    const cut = resources(
+      SERVICES +
+        route(`    - route: [{ service: orders }]
+      timeout: 2s
+      retries: { attempts: 3, perTryTimeout: 1s }
+`),
+    );
+    const [f] = analyze(cut);
+    expect(f).to.include({ code: 'TA003', severity: 'warning' });
+    expect(f?.message).to.contain('timeout 2s is shorter than 4 tries × perTryTimeout 1s');
+    expect(f?.hint).to.contain('at least 4s');
+    const enough = resources(
+      SERVICES +
+        route(`    - route: [{ service: orders }]
+      timeout: 4s
+      retries: { attempts: 3, perTryTimeout: 1s }
+`),
+    );
+    expect(codes(analyze(enough))).to.deep.equal([]);
+  });
+
+  it('TA004: a policy whose selector names no Service', () => {
+    const policy = (service: string) => `---
+apiVersion: trellis.dev/v1
+kind: AuthorizationPolicy
+metadata: { name: deny-all }
+spec:
+  selector: { service: ${service} }
+  action: DENY
+  rules: [{ to: [{ operation: { paths: [/admin] } }] }]
+`;
+    const [f] = analyze(resources(SERVICES + policy('ordres')));
+    expect(f).to.include({ code: 'TA004', severity: 'warning' });
+    expect(f?.resources).to.deep.equal(['AuthorizationPolicy/deny-all']);
+    expect(codes(analyze(resources(SERVICES + policy('orders'))))).to.deep.equal([]);
+  });
+
+  it("TA005: a subset whose labels match none of the service's static endpoints", () => {
+    const all = resources(
+      SERVICES.replace('{ name: v2, labels: { version: v2 } }', '{ name: v2, labels: { version: v9 } }'),
+    );
+    const [f] = analyze(all);
+    expect(f).to.include({ code: 'TA005', severity: 'warning' });
+    expect(f?.resources).to.deep.equal(['TrafficPolicy/orders', 'Service/orders']);
+    expect(f?.message).to.contain('subset "v2" (version=v9)');
+    // Without static endpoints the sidecars announce them (with their labels) at run time: nothing to say.
+    const dynamic = resources(SERVICES.replace(/ {2}endpoints:\n(?: {4}- .*\n)+/, ''));
+    expect(codes(analyze(dynamic))).to.deep.equal([]);
+  });
+
+  it('documents every code it can report', () => {
+    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005']);
+  });
+});

@@ -1,0 +1,167 @@
+// `trellisctl analyze`: cross-resource checks over a whole state, each finding with a code, the resources involved and
+// a fix hint. Errors are what apply refuses (dangling references); warnings are configs that apply but do not do what
+// they seem to: rules no request can reach, retries the route timeout cuts short, policies selecting nothing, subsets
+// no endpoint is in.
+import { parseDuration } from './duration.ts';
+import { checkReferences } from './references.ts';
+import type { HttpMatch, HttpRule, Resource, RouteResource, ServiceResource, TrafficPolicyResource } from './types.ts';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  /** Stable identifier of the check (TA001…), for scripts and docs. */
+  code: string;
+  severity: Severity;
+  /** `Kind/name` of each resource involved. */
+  resources: string[];
+  message: string;
+  hint: string;
+}
+
+/** The checks, by code: what each finds (docs/cli.md lists them). */
+export const CHECKS: Readonly<Record<string, string>> = {
+  TA001: 'a reference to a service, port or subset that does not exist (apply refuses it)',
+  TA002: 'an HTTP rule no request can reach: an earlier rule of the Route matches everything it would',
+  TA003: "a rule's timeout ends requests before their retries are spent",
+  TA004: 'a policy whose selector names no Service: it applies to nothing',
+  TA005: "a subset whose labels match none of the service's static endpoints",
+};
+
+/** A match entry every request satisfies (no condition, or only the path prefix "/"). */
+function matchesAll(m: HttpMatch): boolean {
+  const conditions = Object.entries(m).filter(([, v]) => v !== undefined);
+  return conditions.length === 0 || (conditions.length === 1 && m.pathPrefix === '/');
+}
+
+/** The requests a rule matches, as a comparable key; undefined when it matches every request. */
+function matchKey(rule: HttpRule): string | undefined {
+  const entries = rule.match ?? [];
+  if (entries.length === 0 || entries.some(matchesAll)) return undefined;
+  return JSON.stringify(entries.map((m) => Object.fromEntries(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1)))));
+}
+
+function ruleLabel(rule: HttpRule, i: number): string {
+  return rule.name === undefined ? `spec.http[${i}]` : `spec.http[${i}] (${rule.name})`;
+}
+
+function unreachableRules(route: RouteResource): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Map<string, number>();
+  let catchAll: number | undefined;
+  route.spec.http.forEach((rule, i) => {
+    const key = matchKey(rule);
+    const earlier = catchAll ?? (key === undefined ? undefined : seen.get(key));
+    if (earlier !== undefined) {
+      out.push({
+        code: 'TA002',
+        severity: 'warning',
+        resources: [`Route/${route.metadata.name}`],
+        message: `${ruleLabel(rule, i)} can never match: ${ruleLabel(route.spec.http[earlier] as HttpRule, earlier)} ${
+          catchAll === undefined ? 'has the same matches' : 'matches every request'
+        } and comes first`,
+        hint: 'rules are tried in order: move the more specific rule before the broader one, or remove it',
+      });
+      return;
+    }
+    if (key === undefined) catchAll = i;
+    else seen.set(key, i);
+  });
+  return out;
+}
+
+function retriesCutShort(route: RouteResource): Finding[] {
+  const out: Finding[] = [];
+  route.spec.http.forEach((rule, i) => {
+    const timeout = rule.timeout === undefined ? undefined : parseDuration(rule.timeout);
+    const perTry = rule.retries?.perTryTimeout === undefined ? undefined : parseDuration(rule.retries.perTryTimeout);
+    const attempts = rule.retries?.attempts ?? 0;
+    // A timeout of 0 disables it; without a per-try timeout each try may take the whole route timeout.
+    if (timeout === undefined || timeout === 0 || perTry === undefined || perTry === 0 || attempts === 0) return;
+    const tries = attempts + 1;
+    if (timeout >= tries * perTry) return;
+    out.push({
+      code: 'TA003',
+      severity: 'warning',
+      resources: [`Route/${route.metadata.name}`],
+      message: `${ruleLabel(rule, i)}: timeout ${rule.timeout} is shorter than ${tries} tries × perTryTimeout ${
+        rule.retries?.perTryTimeout
+      }: slow tries leave no time for the last retries`,
+      hint: `raise timeout to at least ${(tries * perTry) / 1000}s, or lower retries.attempts or retries.perTryTimeout`,
+    });
+  });
+  return out;
+}
+
+function policiesSelectingNothing(all: readonly Resource[], services: ReadonlySet<string>): Finding[] {
+  const out: Finding[] = [];
+  for (const r of all) {
+    if (
+      r.kind !== 'AuthorizationPolicy' &&
+      r.kind !== 'RequestAuthentication' &&
+      r.kind !== 'PeerAuthentication' &&
+      r.kind !== 'Telemetry'
+    )
+      continue;
+    const service = r.spec.selector?.service;
+    if (service === undefined || services.has(service)) continue;
+    out.push({
+      code: 'TA004',
+      severity: 'warning',
+      resources: [`${r.kind}/${r.metadata.name}`],
+      message: `spec.selector.service: no Service "${service}": the ${r.kind} applies to nothing`,
+      hint: `fix the service name, apply Service ${service}, or drop the selector to apply it mesh-wide`,
+    });
+  }
+  return out;
+}
+
+function emptySubsets(policy: TrafficPolicyResource, service: ServiceResource | undefined): Finding[] {
+  const endpoints = service?.spec.endpoints ?? [];
+  // Sidecars announce their endpoints with their labels at run time: only static endpoints can be checked here.
+  if (service === undefined || endpoints.length === 0) return [];
+  const out: Finding[] = [];
+  for (const subset of policy.spec.subsets ?? []) {
+    const inSubset = endpoints.some((e) => Object.entries(subset.labels).every(([k, v]) => (e.labels ?? {})[k] === v));
+    if (inSubset) continue;
+    const labels = Object.entries(subset.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    out.push({
+      code: 'TA005',
+      severity: 'warning',
+      resources: [`TrafficPolicy/${policy.metadata.name}`, `Service/${service.metadata.name}`],
+      message: `subset "${subset.name}" (${labels}): none of service "${service.metadata.name}"'s ${endpoints.length} static endpoints has these labels; requests routed to it get 503 unless sidecars announce such endpoints`,
+      hint: 'fix the subset labels, or label the endpoints (spec.endpoints[].labels, or the sidecars\u2019 --labels)',
+    });
+  }
+  return out;
+}
+
+/** `Kind name: …` at the start of a reference error: the resource it is about. */
+function referenceFinding(message: string): Finding {
+  const m = /^(\w+) ([^:\s]+):/.exec(message);
+  return {
+    code: 'TA001',
+    severity: 'error',
+    resources: m === null ? [] : [`${m[1]}/${m[2]}`],
+    message,
+    hint: 'apply the resource it names, or fix the name; apply refuses a state with this',
+  };
+}
+
+/** Every finding for `all` (a whole state), errors first, then by code and resource. */
+export function analyze(all: readonly Resource[]): Finding[] {
+  const services = new Map<string, ServiceResource>();
+  for (const r of all) if (r.kind === 'Service') services.set(r.metadata.name, r);
+  const findings: Finding[] = [...checkReferences(all).map(referenceFinding)];
+  for (const r of all) {
+    if (r.kind === 'Route') findings.push(...unreachableRules(r), ...retriesCutShort(r));
+    else if (r.kind === 'TrafficPolicy') findings.push(...emptySubsets(r, services.get(r.spec.service)));
+  }
+  findings.push(...policiesSelectingNothing(all, new Set(services.keys())));
+  const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
+  const order = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return findings.sort(
+    (a, b) => rank(a) - rank(b) || order(a.code, b.code) || order(a.resources[0] ?? '', b.resources[0] ?? ''),
+  );
+}
