@@ -177,6 +177,7 @@ export class Sidecar {
       logLevels: this.logLevels,
       purgeCaches: async (prefix) => this.purgeCaches(prefix) + ((await options.workers?.purgeCaches(prefix)) ?? 0),
       onLogLevel: (key, level) => options.workers?.setLogLevel(key, level),
+      explain: { config: () => this.relay.current(), cluster: (name) => this.clusters.get(name) },
       concurrency: options.concurrency?.threads ?? 1,
       workerIndex: options.concurrency?.index ?? 0,
       ...(options.workers === undefined

@@ -98,6 +98,8 @@ export interface ProxyMessage {
   user_agent: string;
   /** The SPIFFE id the proxy's client certificate proved; '' on the plaintext xDS port. */
   identity: string;
+  /** host:port of its admin server where the control plane may reach it ('' when none: mesh-stats.ts adminTarget). */
+  admin_address: string;
 }
 
 export interface ProxyStatusResponseMessage {

@@ -1,6 +1,7 @@
 // ProxyStatus: the xDS server's view of connected proxies, as API messages.
 import { clientKindOf, NODE_META } from '@trellis/node-contract';
 import type { ProxyStatus, TypeStatus } from '../xds/proxy-status.ts';
+import { adminAddressOf } from './mesh-stats.ts';
 import type { ProxyMessage, TypeStatusMessage } from './messages.ts';
 
 export function typeToMessage(t: TypeStatus): TypeStatusMessage {
@@ -29,5 +30,6 @@ export function proxyToMessage(p: ProxyStatus): ProxyMessage {
     client_kind: clientKindOf(p.node),
     user_agent: agent,
     identity: p.identity ?? '',
+    admin_address: adminAddressOf(p) ?? '',
   };
 }

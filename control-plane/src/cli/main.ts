@@ -1,5 +1,5 @@
-// trellisctl: the operator CLI over the Trellis gRPC API (apply, analyze, get, delete, proxy-status, config-dump, top,
-// token).
+// trellisctl: the operator CLI over the Trellis gRPC API (apply, analyze, explain, get, delete, proxy-status,
+// config-dump, top, token).
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../resources/duration.ts';
 import { KIND_ALIASES_HELP } from '../resources/kinds.ts';
@@ -16,6 +16,7 @@ import {
 import { configDumpCommand } from './config-dump.ts';
 import { type CommandContext, createContext } from './context.ts';
 import { describeFailure } from './errors.ts';
+import { explainCommand } from './explain.ts';
 import { renderTable } from './format/table.ts';
 import { deleteCommand, getCommand } from './get.ts';
 import { CliError, type CliIo } from './io.ts';
@@ -106,6 +107,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('-o, --output <format>', 'table|json', 'table')
     .action((opts: { filename: string[]; live: boolean; output: string }) =>
       analyzeCommand(context(), { files: opts.filename, live: opts.live, output: opts.output }),
+    );
+  program
+    .command('explain')
+    .description(
+      "where one request from a proxy would go and why (the route tried and matched, clusters, hosts), as that proxy's own route matching computes it",
+    )
+    .requiredOption('--from <proxy>', 'node id, or a service (its first connected proxy)')
+    .requiredOption('--to <url>', 'the request URL, e.g. http://orders:8080/api/pay')
+    .option('-X, --method <method>', 'request method', 'GET')
+    .option('-H, --header <name: value>', 'a request header (repeatable)', collect, [])
+    .option('--listener <name>', 'the listener to explain (default: the outbound HTTP listener)')
+    .option('-o, --output <format>', 'text|json', 'text')
+    .action((opts: { from: string; to: string; method: string; header: string[]; listener?: string; output: string }) =>
+      explainCommand(context(), {
+        from: opts.from,
+        to: opts.to,
+        method: opts.method,
+        headers: opts.header,
+        output: opts.output,
+        ...(opts.listener === undefined ? {} : { listener: opts.listener }),
+      }),
     );
   program
     .command('get')

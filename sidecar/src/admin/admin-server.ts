@@ -14,6 +14,7 @@ import type { CertificateInfo } from '../tls/certificate-info.ts';
 import type { Cluster } from '../upstream/cluster.ts';
 import { clustersJson, clustersText } from './clusters-page.ts';
 import { endpointStats } from './endpoint-stats.ts';
+import { type ExplainDeps, explain } from './explain.ts';
 import { ALLOWED_LEVELS, type LogLevel, type LogLevels, parseLevel } from './log-levels.ts';
 import { prometheusText, type StatScopes } from './prometheus.ts';
 
@@ -53,6 +54,8 @@ export interface AdminDeps {
   concurrency?: number;
   /** This thread's worker number (listener.<address>.worker_<n>.downstream_cx_total, as Envoy); 0 by default. */
   workerIndex?: number;
+  /** What GET /explain reads: the current config and the clusters (absent: the page answers 404). */
+  explain?: ExplainDeps;
   /** Called for each level POST /logging set (`level` or a component): the worker threads follow. */
   onLogLevel?: (key: string, level: LogLevel) => void;
 }
@@ -260,6 +263,11 @@ export class AdminServer {
       help: 'listener status (JSON): address, bound port, state, active connections',
       serve: (_req, _url, res) => sendJson(res, 200, { listeners: d.listeners() }),
     });
+    pages.set('/explain', {
+      methods: ['GET'],
+      help: 'what this sidecar would do with a request: ?url=http://host/path [&method=GET] [&header=name:value…] [&listener=NAME] (JSON)',
+      serve: (_req, url, res) => this.serveExplain(url, res),
+    });
     pages.set('/clusters', {
       methods: ['GET'],
       help: 'upstream clusters and hosts (text; ?format=json)',
@@ -343,6 +351,42 @@ export class AdminServer {
       200,
       entries.map(([name, value]) => `${name}: ${typeof value === 'number' ? value : histogramText(value)}\n`).join(''),
     );
+  }
+
+  private serveExplain(url: URL, res: ServerResponse): void {
+    const deps = this.deps.explain;
+    if (deps === undefined) {
+      send(res, 404, 'explain is not available\n');
+      return;
+    }
+    const q = url.searchParams;
+    const target = q.get('url');
+    if (target === null || target === '') {
+      send(
+        res,
+        400,
+        'expected ?url=http://host[:port]/path (and optionally &method=, &header=name:value, &listener=)\n',
+      );
+      return;
+    }
+    const headers: [string, string][] = [];
+    for (const h of q.getAll('header')) {
+      const colon = h.indexOf(':');
+      if (colon <= 0) {
+        send(res, 400, `header: expected name:value, got ${JSON.stringify(h)}\n`);
+        return;
+      }
+      headers.push([h.slice(0, colon).trim(), h.slice(colon + 1).trim()]);
+    }
+    const listener = q.get('listener');
+    const result = explain(deps, {
+      url: target,
+      method: q.get('method') ?? 'GET',
+      headers,
+      ...(listener === null ? {} : { listener }),
+    });
+    if ('error' in result) send(res, 400, `${result.error}\n`);
+    else sendJson(res, 200, result);
   }
 
   /** GET lists the levels; POST ?level=L sets all loggers, ?<component>=L the loggers of one component. */

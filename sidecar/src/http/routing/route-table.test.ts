@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { HeaderMatch } from '../../config/model.ts';
 import { RequestView } from '../message/request-view.ts';
 import { route, routeConfig, vhost } from '../test-harness.ts';
-import { RouteTable } from './route-table.ts';
+import { RouteTable, routeMatches, routeMismatch } from './route-table.ts';
 
 function view(authority: string, target = '/', headers: string[] = [], method = 'GET'): RequestView {
   return new RequestView(method, 'http', authority, target, headers, false);
@@ -141,6 +141,42 @@ describe('RouteTable', () => {
 
     it('first match wins', () => {
       expect(match(view('a', '/never'))).to.equal('first');
+    });
+
+    it('routeMismatch (the admin /explain) agrees with matching, route by route, and says why', () => {
+      const views = [
+        view('a', '/exact'),
+        view('a', '/exact?x=1'),
+        view('a', '/caseless/x'),
+        view('a', '/items/12'),
+        view('a', '/items/x'),
+        view('a', '/m', [], 'POST'),
+        view('a', '/c', ['x-canary', '1']),
+        view('a', '/c', ['x-canary', '2']),
+        view('a', '/k', ['cookie', 'a=1; beta=1']),
+        view('a', '/p', ['x-debug', '']),
+        view('a', '/q?v=2'),
+        view('a', '/q?v=3'),
+        view('db:5432', 'db:5432', [], 'CONNECT'),
+      ];
+      const routes = table.selectVirtualHost('a')?.routes ?? [];
+      for (const v of views)
+        for (const r of routes)
+          expect(routeMismatch(r, v) === undefined, `${r.name} for ${v.method} ${v.path}${v.query}`).to.equal(
+            routeMatches(r, v),
+          );
+      const why = (name: string, v: RequestView): string | undefined =>
+        routeMismatch(routes.find((r) => r.name === name)!, v);
+      expect(why('exact', view('a', '/other'))).to.equal('path "/other" is not "/exact"');
+      expect(why('ci', view('a', '/x'))).to.equal('path "/x" does not start with "/caseless" (case-insensitive)');
+      expect(why('regex', view('a', '/items/x'))).to.equal('path "/items/x" does not match the regex "/items/\\\\d+"');
+      expect(why('canary', view('a', '/c'))).to.equal('header x-canary is absent');
+      expect(why('not-canary', view('a', '/c', ['x-canary', '1']))).to.equal(
+        'header x-canary: "1" does not match (inverted)',
+      );
+      expect(why('query', view('a', '/q?v=3'))).to.equal('query parameter v: "3" does not match');
+      expect(why('query-present', view('a', '/q'))).to.equal('query parameter v is absent');
+      expect(why('connect', view('a', '/'))).to.equal('matches CONNECT requests only');
     });
   });
 

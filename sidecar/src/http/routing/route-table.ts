@@ -176,6 +176,42 @@ export function routeMatches(route: CompiledRoute, view: RequestView): boolean {
   return true;
 }
 
+/**
+ * Why `route` does not match the request (the first condition that fails, in routeMatches' order), undefined when it
+ * matches: the admin's /explain, which must agree with routeMatches (a test holds them together).
+ */
+export function routeMismatch(route: CompiledRoute, view: RequestView): string | undefined {
+  const p = route.path;
+  if (p.kind === 'connect') {
+    if (!view.isConnect) return 'matches CONNECT requests only';
+  } else {
+    if (view.isConnect) return 'does not match CONNECT requests';
+    const path = view.path;
+    const casing = p.kind !== 'regex' && p.ignoreCase ? ' (case-insensitive)' : '';
+    if (p.kind === 'prefix' && !(p.ignoreCase ? path.toLowerCase().startsWith(p.value) : path.startsWith(p.value)))
+      return `path ${JSON.stringify(path)} does not start with ${JSON.stringify(p.value)}${casing}`;
+    if (p.kind === 'exact' && (p.ignoreCase ? path.toLowerCase() : path) !== p.value)
+      return `path ${JSON.stringify(path)} is not ${JSON.stringify(p.value)}${casing}`;
+    if (p.kind === 'regex' && !p.regex.fullMatch(path))
+      return `path ${JSON.stringify(path)} does not match the regex ${JSON.stringify(p.regex.source)}`;
+  }
+  for (const h of route.headers) {
+    if (headersMatch([h], view)) continue;
+    const value = view.header(h.name);
+    const inverted = h.invert ? ' (inverted)' : '';
+    return value === undefined
+      ? `header ${h.name} is absent${inverted}`
+      : `header ${h.name}: ${JSON.stringify(value)} does not match${inverted}`;
+  }
+  for (const q of route.query) {
+    const value = view.queryParam(q.name);
+    if (value === null) return `query parameter ${q.name} is absent`;
+    if (q.test !== undefined && !q.test(value))
+      return `query parameter ${q.name}: ${JSON.stringify(value)} does not match`;
+  }
+  return undefined;
+}
+
 function compileVirtualHost(vh: VirtualHost): CompiledVirtualHost {
   return {
     name: vh.name,
