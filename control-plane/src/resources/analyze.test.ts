@@ -151,7 +151,35 @@ spec:
     expect(codes(analyze(dynamic))).to.deep.equal([]);
   });
 
+  it('TA006: a Route for a service port after (by name) one whose rule matches every request', () => {
+    const named = (name: string, rules: string, hosts = '[orders]') => `---
+apiVersion: trellis.dev/v1
+kind: Route
+metadata: { name: ${name} }
+spec:
+  hosts: ${hosts}
+  http:
+${rules}`;
+    const catchAll = '    - route: [{ service: orders, subset: v1 }]\n';
+    const canary =
+      '    - match: [{ headers: { x-canary: { exact: "1" } } }]\n      route: [{ service: orders, subset: v2 }]\n';
+    const [f] = analyze(resources(SERVICES + named('a-default', catchAll) + named('b-canary', canary)));
+    expect(f).to.include({ code: 'TA006', severity: 'warning' });
+    expect(f?.resources).to.deep.equal(['Route/b-canary', 'Route/a-default']);
+    expect(f?.message).to.equal(
+      'its rules for service orders port 8080 can never match: Route a-default comes first (Routes for one service port are joined in name order) and its spec.http[0] matches every request',
+    );
+    // The narrow Route first by name: both take effect.
+    expect(
+      codes(analyze(resources(SERVICES + named('a-canary', canary) + named('b-default', catchAll)))),
+    ).to.deep.equal([]);
+    // Another port of the service, or a gateway-only Route: not the same virtual host.
+    expect(
+      codes(analyze(resources(SERVICES + named('a-default', catchAll, '["orders:9090"]') + named('b-canary', canary)))),
+    ).to.deep.equal([]);
+  });
+
   it('documents every code it can report', () => {
-    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005']);
+    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005', 'TA006']);
   });
 });

@@ -4,6 +4,7 @@
 // no endpoint is in.
 import { parseDuration } from './duration.ts';
 import { checkReferences } from './references.ts';
+import { routeHostsFor } from './route-hosts.ts';
 import type { HttpMatch, HttpRule, Resource, RouteResource, ServiceResource, TrafficPolicyResource } from './types.ts';
 
 export type Severity = 'error' | 'warning';
@@ -25,6 +26,8 @@ export const CHECKS: Readonly<Record<string, string>> = {
   TA003: "a rule's timeout ends requests before their retries are spent",
   TA004: 'a policy whose selector names no Service: it applies to nothing',
   TA005: "a subset whose labels match none of the service's static endpoints",
+  TA006:
+    'a Route whose rules for a service port can never match: an earlier Route (by name) for the port matches every request',
 };
 
 /** A match entry every request satisfies (no condition, or only the path prefix "/"). */
@@ -66,6 +69,38 @@ function unreachableRules(route: RouteResource): Finding[] {
     if (key === undefined) catchAll = i;
     else seen.set(key, i);
   });
+  return out;
+}
+
+/**
+ * The rules of every Route addressing one service port are joined in name order (the translator's, after the store's
+ * listing): a Route with a rule matching every request hides every Route after it for that port.
+ */
+function routesShadowed(all: readonly Resource[], services: ReadonlyMap<string, ServiceResource>): Finding[] {
+  const routes = all
+    .filter((r): r is RouteResource => r.kind === 'Route')
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+  const out: Finding[] = [];
+  for (const svc of services.values()) {
+    for (const { port } of svc.spec.ports) {
+      let catchAll: { route: RouteResource; rule: number } | undefined;
+      for (const route of routes) {
+        if (routeHostsFor(route, svc.metadata.name, port).length === 0) continue;
+        if (catchAll !== undefined) {
+          out.push({
+            code: 'TA006',
+            severity: 'warning',
+            resources: [`Route/${route.metadata.name}`, `Route/${catchAll.route.metadata.name}`],
+            message: `its rules for service ${svc.metadata.name} port ${port} can never match: Route ${catchAll.route.metadata.name} comes first (Routes for one service port are joined in name order) and its ${ruleLabel(catchAll.route.spec.http[catchAll.rule] as HttpRule, catchAll.rule)} matches every request`,
+            hint: `merge the two Routes into one with the catch-all rule last, or narrow Route ${catchAll.route.metadata.name}'s catch-all`,
+          });
+          continue;
+        }
+        const rule = route.spec.http.findIndex((r) => matchKey(r) === undefined);
+        if (rule >= 0) catchAll = { route, rule };
+      }
+    }
+  }
   return out;
 }
 
@@ -121,7 +156,7 @@ function emptySubsets(policy: TrafficPolicyResource, service: ServiceResource | 
   if (service === undefined || endpoints.length === 0) return [];
   const out: Finding[] = [];
   for (const subset of policy.spec.subsets ?? []) {
-    const inSubset = endpoints.some((e) => Object.entries(subset.labels).every(([k, v]) => (e.labels ?? {})[k] === v));
+    const inSubset = endpoints.some((e) => Object.entries(subset.labels).every(([k, v]) => e.labels?.[k] === v));
     if (inSubset) continue;
     const labels = Object.entries(subset.labels)
       .map(([k, v]) => `${k}=${v}`)
@@ -158,6 +193,7 @@ export function analyze(all: readonly Resource[]): Finding[] {
     if (r.kind === 'Route') findings.push(...unreachableRules(r), ...retriesCutShort(r));
     else if (r.kind === 'TrafficPolicy') findings.push(...emptySubsets(r, services.get(r.spec.service)));
   }
+  findings.push(...routesShadowed(all, services));
   findings.push(...policiesSelectingNothing(all, new Set(services.keys())));
   const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
   const order = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);

@@ -31,20 +31,7 @@ export function ruleRouteName(route: string, ruleIndex: number): string {
 /** The catch-all route each virtual host ends with. */
 export const DEFAULT_ROUTE_NAME = 'default';
 
-/** A Route host split into host and optional port: `orders:8080` → { host: 'orders', port: 8080 }. */
-export function splitHost(host: string): { host: string; port?: number } {
-  const m = /^(.*):(\d+)$/.exec(host);
-  if (!m) return { host };
-  return { host: m[1] as string, port: Number(m[2]) };
-}
-
-/**
- * Whether a Route host (port already split off) names a service: the bare name (`orders`) or a DNS-style
- * name whose first label is the service (`orders.shop.svc.cluster.local`).
- */
-export function hostNamesService(host: string, service: string): boolean {
-  return host === service || host.startsWith(`${service}.`);
-}
+export { hostNamesService, splitHost } from '../resources/route-hosts.ts';
 
 /** Compares two strings by code unit order (locale-independent, so output is stable everywhere). */
 export function byString(a: string, b: string): number {

@@ -1,6 +1,7 @@
 // RouteConfigurations: one per service port, a virtual host for the service with every Route that targets it.
 
 import type { ClientKind } from '@trellis/node-contract';
+import { routeHostsFor } from '../resources/route-hosts.ts';
 import type { HeaderOps, HttpRule, RouteResource, ServiceResource } from '../resources/types.ts';
 import { CORS_FILTER_NAME, corsPolicyConfig } from './cors.ts';
 import { faultFields } from './fault.ts';
@@ -8,35 +9,11 @@ import { hashPolicyFor } from './hash-policy.ts';
 import { ruleMatches } from './matches.ts';
 import type { MeshIndex } from './mesh-index.ts';
 import type { MeshState } from './mesh-state.ts';
-import {
-  byString,
-  clusterName,
-  DEFAULT_ROUTE_NAME,
-  hostNamesService,
-  routeConfigName,
-  ruleRouteName,
-  splitHost,
-} from './names.ts';
+import { byString, clusterName, DEFAULT_ROUTE_NAME, routeConfigName, ruleRouteName } from './names.ts';
 import { ruleAction } from './route-action.ts';
 
 /** Reports a resource that could not be translated as written (the rest of the translation goes on). */
 export type Warn = (message: string) => void;
-
-/** Whether a Route applies to the mesh's sidecars (no `gateways`, or a list naming `mesh`), not only to gateways. */
-export function appliesToMesh(route: RouteResource): boolean {
-  return route.spec.gateways === undefined || route.spec.gateways.includes('mesh');
-}
-
-/** The hosts (port split off) of a Route that address this service port (none for a gateway-only Route). */
-export function routeHostsFor(route: RouteResource, service: string, port: number): string[] {
-  if (!appliesToMesh(route)) return [];
-  const out: string[] = [];
-  for (const h of route.spec.hosts) {
-    const { host, port: hostPort } = splitHost(h);
-    if (hostNamesService(host, service) && (hostPort === undefined || hostPort === port)) out.push(host);
-  }
-  return out;
-}
 
 function headerValueOptions(ops: HeaderOps | undefined): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
