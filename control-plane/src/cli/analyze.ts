@@ -3,12 +3,14 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { messageToResource } from '../api/messages.ts';
-import { analyze, type Finding } from '../resources/analyze.ts';
+import { analyze, type ConnectedProxy, type Finding } from '../resources/analyze.ts';
 import { parseDocuments } from '../resources/parse.ts';
 import { keyOf, type Resource } from '../resources/types.ts';
 import { validateBatch } from '../resources/validate/batch.ts';
 import type { CommandContext } from './context.ts';
 import { CliError, readAll } from './io.ts';
+
+const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 
 export interface AnalyzeOptions {
   files: readonly string[];
@@ -65,7 +67,15 @@ export async function analyzeCommand(ctx: CommandContext, opts: AnalyzeOptions):
     throw new CliError(`unknown output format "${opts.output}", expected table|json`);
   if (opts.files.length === 0 && !opts.live) throw new CliError('give -f FILE|DIR (repeatable), --live, or both');
   const byKey = new Map<string, Resource>();
+  const proxies: ConnectedProxy[] = [];
   if (opts.live) {
+    for (const p of (await ctx.client().proxyStatus()).proxies)
+      proxies.push({
+        nodeId: p.node_id,
+        clientKind: p.client_kind,
+        identity: p.identity,
+        listeners: p.types.find((t) => t.type_url === LISTENER_TYPE)?.subscribed ?? [],
+      });
     for (const m of (await ctx.client().listAll()).resources) {
       const r = messageToResource(m);
       byKey.set(keyOf({ kind: r.kind, name: r.metadata.name }), r);
@@ -73,7 +83,7 @@ export async function analyzeCommand(ctx: CommandContext, opts: AnalyzeOptions):
   }
   // The files as they would be applied: each replaces the stored resource of its kind and name.
   for (const r of await resourcesOf(ctx, opts.files)) byKey.set(keyOf({ kind: r.kind, name: r.metadata.name }), r);
-  const findings = analyze([...byKey.values()]);
+  const findings = analyze([...byKey.values()], proxies);
   ctx.io.stdout.write(
     opts.output === 'json'
       ? `${JSON.stringify({ resources: byKey.size, findings }, null, 2)}\n`

@@ -179,7 +179,47 @@ ${rules}`;
     ).to.deep.equal([]);
   });
 
+  it('TA007 (with the connected proxies): STRICT mTLS for a service a plaintext-only proxyless client calls', () => {
+    const strict = (selector: string) => `---
+apiVersion: trellis.dev/v1
+kind: PeerAuthentication
+metadata: { name: strict }
+spec:
+  ${selector}
+  mtls: { mode: STRICT }
+`;
+    const proxies = [
+      { nodeId: 'grpc-2', clientKind: 'proxyless', identity: '', listeners: ['orders.shop.svc:8080'] },
+      { nodeId: 'grpc-1', clientKind: 'proxyless', identity: '', listeners: ['orders:8080', 'other:1'] },
+      // With a certificate (behind trellis-agent --xds-proxy), or a sidecar: mTLS works for them.
+      {
+        nodeId: 'grpc-3',
+        clientKind: 'proxyless',
+        identity: 'spiffe://cluster.local/ns/default/sa/grpc',
+        listeners: ['orders:8080'],
+      },
+      { nodeId: 'web-1', clientKind: 'sidecar', identity: '', listeners: ['outbound'] },
+    ];
+    const [f] = analyze(resources(SERVICES + strict('selector: { service: orders }')), proxies);
+    expect(f).to.include({ code: 'TA007', severity: 'warning' });
+    expect(f?.message).to.contain('2 connected plaintext-only client(s) call it: grpc-1, grpc-2;');
+    // Mesh-wide STRICT counts too; a service's own PERMISSIVE overrides it; no such client: nothing.
+    expect(codes(analyze(resources(SERVICES + strict('')), proxies))).to.deep.equal(['TA007']);
+    const permissive = `---
+apiVersion: trellis.dev/v1
+kind: PeerAuthentication
+metadata: { name: orders }
+spec:
+  selector: { service: orders }
+  mtls: { mode: PERMISSIVE }
+`;
+    expect(codes(analyze(resources(SERVICES + strict('') + permissive), proxies))).to.deep.equal([]);
+    expect(
+      codes(analyze(resources(SERVICES + strict('selector: { service: orders }')), proxies.slice(2))),
+    ).to.deep.equal([]);
+  });
+
   it('documents every code it can report', () => {
-    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005', 'TA006']);
+    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005', 'TA006', 'TA007']);
   });
 });

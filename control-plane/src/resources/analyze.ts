@@ -4,7 +4,7 @@
 // no endpoint is in.
 import { parseDuration } from './duration.ts';
 import { checkReferences } from './references.ts';
-import { routeHostsFor } from './route-hosts.ts';
+import { hostNamesService, routeHostsFor, splitHost } from './route-hosts.ts';
 import type { HttpMatch, HttpRule, Resource, RouteResource, ServiceResource, TrafficPolicyResource } from './types.ts';
 
 export type Severity = 'error' | 'warning';
@@ -28,7 +28,19 @@ export const CHECKS: Readonly<Record<string, string>> = {
   TA005: "a subset whose labels match none of the service's static endpoints",
   TA006:
     'a Route whose rules for a service port can never match: an earlier Route (by name) for the port matches every request',
+  TA007: 'STRICT mTLS for a service a connected plaintext-only client (proxyless gRPC without a certificate) calls',
 };
+
+/** A connected proxy as analyze reads it (the control plane's proxy list; `--live`). */
+export interface ConnectedProxy {
+  nodeId: string;
+  /** 'sidecar' | 'envoy' | 'proxyless' */
+  clientKind: string;
+  /** The SPIFFE id its xDS connection proved; '' on the plaintext xDS port. */
+  identity: string;
+  /** Listener names it subscribed to (a proxyless client: one per target it dials, `web:8080`). */
+  listeners: readonly string[];
+}
 
 /** A match entry every request satisfies (no condition, or only the path prefix "/"). */
 function matchesAll(m: HttpMatch): boolean {
@@ -172,6 +184,51 @@ function emptySubsets(policy: TrafficPolicyResource, service: ServiceResource | 
   return out;
 }
 
+/** The mTLS mode a service's sidecars take inbound: its own PeerAuthentication, else the mesh-wide one, else PERMISSIVE. */
+function mtlsModeOf(all: readonly Resource[], service: string): string {
+  let meshWide: string | undefined;
+  for (const r of all) {
+    if (r.kind !== 'PeerAuthentication') continue;
+    if (r.spec.selector?.service === service) return r.spec.mtls.mode;
+    if (r.spec.selector === undefined) meshWide = r.spec.mtls.mode;
+  }
+  return meshWide ?? 'PERMISSIVE';
+}
+
+/**
+ * A proxyless gRPC client on the plaintext xDS port holds no mesh certificate: it cannot reach a service whose
+ * sidecars take mTLS only. Which services it calls: the listeners it subscribed to (one per `xds:///target`).
+ */
+function strictForPlaintextClients(
+  all: readonly Resource[],
+  services: ReadonlyMap<string, ServiceResource>,
+  proxies: readonly ConnectedProxy[],
+): Finding[] {
+  const out: Finding[] = [];
+  for (const svc of services.values()) {
+    const name = svc.metadata.name;
+    if (mtlsModeOf(all, name) !== 'STRICT') continue;
+    const callers = proxies.filter(
+      (p) =>
+        p.clientKind === 'proxyless' &&
+        p.identity === '' &&
+        p.listeners.some((l) => hostNamesService(splitHost(l).host, name)),
+    );
+    if (callers.length === 0) continue;
+    out.push({
+      code: 'TA007',
+      severity: 'warning',
+      resources: [`Service/${name}`],
+      message: `service ${name} takes mTLS only (STRICT), and ${callers.length} connected plaintext-only client(s) call it: ${callers
+        .map((p) => p.nodeId)
+        .sort()
+        .join(', ')}; their calls fail at the TLS handshake`,
+      hint: 'give those clients certificates (trellis-agent, gRFC A29), or keep the service PERMISSIVE until they have them',
+    });
+  }
+  return out;
+}
+
 /** `Kind name: …` at the start of a reference error: the resource it is about. */
 function referenceFinding(message: string): Finding {
   const m = /^(\w+) ([^:\s]+):/.exec(message);
@@ -184,8 +241,11 @@ function referenceFinding(message: string): Finding {
   };
 }
 
-/** Every finding for `all` (a whole state), errors first, then by code and resource. */
-export function analyze(all: readonly Resource[]): Finding[] {
+/**
+ * Every finding for `all` (a whole state), errors first, then by code and resource; `proxies` (the connected ones,
+ * with `--live`) adds the checks that need to know who calls what.
+ */
+export function analyze(all: readonly Resource[], proxies: readonly ConnectedProxy[] = []): Finding[] {
   const services = new Map<string, ServiceResource>();
   for (const r of all) if (r.kind === 'Service') services.set(r.metadata.name, r);
   const findings: Finding[] = [...checkReferences(all).map(referenceFinding)];
@@ -194,6 +254,7 @@ export function analyze(all: readonly Resource[]): Finding[] {
     else if (r.kind === 'TrafficPolicy') findings.push(...emptySubsets(r, services.get(r.spec.service)));
   }
   findings.push(...routesShadowed(all, services));
+  findings.push(...strictForPlaintextClients(all, services, proxies));
   findings.push(...policiesSelectingNothing(all, new Set(services.keys())));
   const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
   const order = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
