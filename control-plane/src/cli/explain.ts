@@ -1,6 +1,7 @@
 // `trellisctl explain --from SERVICE|NODE --to URL [-X METHOD] [-H 'name: value'…] [-o text|json]`: where one
 // request from a proxy would go and why, as that proxy computes it (its admin /explain runs the sidecar's own route
 // matching on its current config and reads its clusters' hosts), found through the control plane's proxy list.
+import type { Explanation } from '@trellis/node-contract';
 import type { ProxyMessage } from '../api/messages.ts';
 import type { CommandContext } from './context.ts';
 import { CliError } from './io.ts';
@@ -12,28 +13,6 @@ export interface ExplainOptions {
   headers: readonly string[];
   listener?: string;
   output: string;
-}
-
-/** The sidecar's /explain answer (sidecar/src/admin/explain.ts), as far as the text rendering reads it. */
-interface Explanation {
-  listener: { name: string; address: string; port: number; filters: string[] };
-  routeConfig: string;
-  virtualHost?: string;
-  notMatched: { route: string; reason: string }[];
-  route?: {
-    name: string;
-    action: string;
-    timeoutMs?: number;
-    retry?: { numRetries: number; perTryTimeoutMs: number; retryOn: string[] };
-    clusters: {
-      name: string;
-      weight: number;
-      lbPolicy: string;
-      hosts: { address: string; zone: string; weight: number; health: string[] }[];
-    }[];
-    directResponse?: { status: number };
-  };
-  noRoute?: string;
 }
 
 /** The proxy `from` names: a node id, else the first (by node id) proxy of that service. */

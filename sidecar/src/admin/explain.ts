@@ -3,6 +3,7 @@
 // listener, the virtual host, the routes tried before the match and why each did not match, the matched route's
 // action (weighted clusters, redirect or direct response), its timeout and retries, the HTTP filters of the
 // connection manager, and per cluster the load-balancing policy and every host with its health, zone and weight.
+import type { ExplainedCluster, Explanation } from '@trellis/node-contract';
 import type { HttpConnectionManagerConfig, ListenerConfig, SidecarConfig } from '../config/model.ts';
 import { RequestView, splitAbsoluteForm } from '../http/message/request-view.ts';
 import { RouteTable, routeMismatch } from '../http/routing/route-table.ts';
@@ -16,35 +17,6 @@ export interface ExplainRequest {
   headers: [string, string][];
   /** The listener to explain (default: the outbound HTTP listener). */
   listener?: string;
-}
-
-export interface ExplainedCluster {
-  name: string;
-  weight: number;
-  lbPolicy: string;
-  hosts: { address: string; zone: string; weight: number; health: readonly string[] }[];
-}
-
-export interface Explanation {
-  listener: { name: string; address: string; port: number; filters: string[] };
-  routeConfig: string;
-  virtualHost?: string;
-  /**
-   * Routes of the virtual host before the match (or all, when none matched), each with why it did not match (the
-   * CONNECT-only route left out for other methods).
-   */
-  notMatched: { route: string; reason: string }[];
-  route?: {
-    name: string;
-    action: 'forward' | 'redirect' | 'direct-response';
-    timeoutMs?: number;
-    retry?: { numRetries: number; perTryTimeoutMs: number; retryOn: string[] };
-    clusters: ExplainedCluster[];
-    redirect?: unknown;
-    directResponse?: { status: number };
-  };
-  /** Why the request would get no route (404 NR), when it would not. */
-  noRoute?: string;
 }
 
 export interface ExplainDeps {
