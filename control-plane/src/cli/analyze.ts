@@ -2,8 +2,8 @@
 // files, over the control plane's stored state (--live), or over the stored state with the files applied on top.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { analyze, type ConnectedProxy, type Finding } from '../analyze/analyze.ts';
 import { messageToResource } from '../api/messages.ts';
-import { analyze, type ConnectedProxy, type Finding } from '../resources/analyze.ts';
 import { parseDocuments } from '../resources/parse.ts';
 import { keyOf, type Resource } from '../resources/types.ts';
 import { validateBatch } from '../resources/validate/batch.ts';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
+import { parseDocuments } from '../resources/parse.ts';
+import type { Resource } from '../resources/types.ts';
+import { validateBatch } from '../resources/validate/batch.ts';
 import { analyze, CHECKS, type Finding } from './analyze.ts';
-import { parseDocuments } from './parse.ts';
-import type { Resource } from './types.ts';
-import { validateBatch } from './validate/batch.ts';
 
 /** Resources from YAML, parsed and validated as apply does. */
 function resources(yaml: string): Resource[] {
@@ -79,9 +79,9 @@ describe('analyze (trellisctl analyze)', () => {
     );
     const duplicate = resources(
       SERVICES +
-        route(`    - match: [{ pathPrefix: /api/, methods: [GET] }]
+        route(`    - match: [{ pathPrefix: /api/, headers: { x-user: { present: true } } }]
       route: [{ service: orders, subset: v1 }]
-    - match: [{ methods: [GET], pathPrefix: /api/ }]
+    - match: [{ headers: { x-user: { present: true } }, pathPrefix: /api/ }]
       route: [{ service: orders, subset: v2 }]
     - route: [{ service: orders }]
 `),
@@ -219,7 +219,26 @@ spec:
     ).to.deep.equal([]);
   });
 
+  it('TA008: what the translator leaves out for a kind of client (its own warnings), live: for the kinds connected', () => {
+    const all = resources(
+      SERVICES +
+        route(`    - match: [{ pathPrefix: /api/, methods: [GET] }]
+      route: [{ service: orders, subset: v1 }]
+    - route: [{ service: orders }]
+`),
+    );
+    const [f] = analyze(all);
+    expect(f).to.include({ code: 'TA008', severity: 'warning' });
+    expect(f?.resources).to.deep.equal(['Route/orders']);
+    expect(f?.message).to.equal(
+      'for proxyless gRPC clients: Route orders/0: match[0]: gRPC requests are always POST; left out for proxyless clients',
+    );
+    // Only sidecars connected: nothing left out for them.
+    const sidecar = { nodeId: 'web-1', clientKind: 'sidecar', identity: '', listeners: [] };
+    expect(codes(analyze(all, [sidecar]))).to.deep.equal([]);
+  });
+
   it('documents every code it can report', () => {
-    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005', 'TA006', 'TA007']);
+    expect(Object.keys(CHECKS)).to.deep.equal(['TA001', 'TA002', 'TA003', 'TA004', 'TA005', 'TA006', 'TA007', 'TA008']);
   });
 });

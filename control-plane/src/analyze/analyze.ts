@@ -2,10 +2,20 @@
 // a fix hint. Errors are what apply refuses (dangling references); warnings are configs that apply but do not do what
 // they seem to: rules no request can reach, retries the route timeout cuts short, policies selecting nothing, subsets
 // no endpoint is in.
-import { parseDuration } from './duration.ts';
-import { checkReferences } from './references.ts';
-import { hostNamesService, routeHostsFor, splitHost } from './route-hosts.ts';
-import type { HttpMatch, HttpRule, Resource, RouteResource, ServiceResource, TrafficPolicyResource } from './types.ts';
+import type { ClientKind } from '@trellis/node-contract';
+import { parseDuration } from '../resources/duration.ts';
+import { checkReferences } from '../resources/references.ts';
+import { hostNamesService, routeHostsFor, splitHost } from '../resources/route-hosts.ts';
+import type {
+  HttpMatch,
+  HttpRule,
+  Resource,
+  RouteResource,
+  ServiceResource,
+  TrafficPolicyResource,
+} from '../resources/types.ts';
+import type { MeshState } from '../translator/mesh-state.ts';
+import { translateWithWarnings } from '../translator/translate.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -29,7 +39,63 @@ export const CHECKS: Readonly<Record<string, string>> = {
   TA006:
     'a Route whose rules for a service port can never match: an earlier Route (by name) for the port matches every request',
   TA007: 'STRICT mTLS for a service a connected plaintext-only client (proxyless gRPC without a certificate) calls',
+  TA008:
+    'what the translator cannot express for a kind of client (sidecars, proxyless gRPC, Envoy) and leaves out or changes',
 };
+
+/** Client kinds the translator serves, in the words findings use. */
+const CLIENT_KINDS: readonly [ClientKind, string][] = [
+  ['sidecar', 'Trellis sidecars'],
+  ['proxyless', 'proxyless gRPC clients'],
+  ['envoy', 'Envoy'],
+];
+
+/** The translator's input for a state of resources alone (no proxies announced: static endpoints only). */
+function meshStateOf(all: readonly Resource[]): MeshState {
+  const of = <K extends Resource['kind']>(kind: K) =>
+    all.filter((r) => r.kind === kind) as Extract<Resource, { kind: K }>[];
+  return {
+    services: of('Service'),
+    routes: of('Route'),
+    policies: of('TrafficPolicy'),
+    telemetry: of('Telemetry'),
+    peerAuthentications: of('PeerAuthentication'),
+    authorizationPolicies: of('AuthorizationPolicy'),
+    requestAuthentications: of('RequestAuthentication'),
+    gateways: of('Gateway'),
+    endpoints: new Map(),
+  };
+}
+
+/**
+ * The translator's own warnings (what the control plane logs when it publishes), per client kind: a config that
+ * applies but reaches some clients changed or not at all. `kinds` limits them to the kinds connected (`--live`).
+ */
+function translationWarnings(all: readonly Resource[], kinds: ReadonlySet<string> | undefined): Finding[] {
+  const state = meshStateOf(all);
+  const byWarning = new Map<string, string[]>();
+  for (const [kind, label] of CLIENT_KINDS) {
+    if (kinds !== undefined && !kinds.has(kind)) continue;
+    for (const w of translateWithWarnings(state, kind).warnings) byWarning.set(w, [...(byWarning.get(w) ?? []), label]);
+  }
+  /** The resource a warning is about, from its opening words (`Route web: …`, `TrafficPolicy of service web: …`). */
+  const aboutOf = (warning: string): string[] => {
+    const policy = /^TrafficPolicy of service ([^:\s]+)/.exec(warning);
+    if (policy !== null) {
+      const tp = all.find((r) => r.kind === 'TrafficPolicy' && r.spec.service === policy[1]);
+      return tp === undefined ? [] : [`TrafficPolicy/${tp.metadata.name}`];
+    }
+    const m = /^(Route|Gateway|gateway) ([^:\s/]+)/.exec(warning);
+    return m === null ? [] : [`${m[1] === 'gateway' ? 'Gateway' : m[1]}/${m[2]}`];
+  };
+  return [...byWarning].map(([warning, labels]) => ({
+    code: 'TA008',
+    severity: 'warning',
+    resources: aboutOf(warning),
+    message: `for ${labels.join(', ')}: ${warning}`,
+    hint: 'change the resource so every kind of client can be given it, or accept the difference for these clients',
+  }));
+}
 
 /** A connected proxy as analyze reads it (the control plane's proxy list; `--live`). */
 export interface ConnectedProxy {
@@ -255,6 +321,9 @@ export function analyze(all: readonly Resource[], proxies: readonly ConnectedPro
   }
   findings.push(...routesShadowed(all, services));
   findings.push(...strictForPlaintextClients(all, services, proxies));
+  // Offline every kind of client is considered; live, the kinds connected.
+  const kinds = proxies.length === 0 ? undefined : new Set(proxies.map((p) => p.clientKind));
+  if (findings.every((f) => f.severity !== 'error')) findings.push(...translationWarnings(all, kinds));
   findings.push(...policiesSelectingNothing(all, new Set(services.keys())));
   const rank = (f: Finding): number => (f.severity === 'error' ? 0 : 1);
   const order = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
