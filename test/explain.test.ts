@@ -40,6 +40,7 @@ interface Explained {
     timeoutMs?: number;
     retry?: { numRetries: number; perTryTimeoutMs: number };
     clusters: { name: string; weight: number; hosts: { address: string; health: string[] }[] }[];
+    filters: { name: string; config: string; does?: string }[];
     directResponse?: { status: number };
   };
 }
@@ -138,6 +139,26 @@ describe('trellisctl explain (end to end, against real sidecars)', function () {
     expect(e.route).to.deep.include({ action: 'direct-response', directResponse: { status: 410 }, clusters: [] });
     const r = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/gone');
     expect(r.status).to.equal(410);
+  });
+
+  it('a fault on the matched rule: the fault filter with the route’s config in words; the request is aborted', async () => {
+    await mesh.apply(
+      ROUTE.replace(
+        '      route: [{ service: web, subset: v2 }]\n',
+        '      route: [{ service: web, subset: v2 }]\n      fault: { abort: { httpStatus: 503, percent: 100 } }\n',
+      ),
+    );
+    const fault = async () =>
+      (await explain('http://web:8080/shop', ['x-canary: 1'])).route?.filters.find((f) => f.name.includes('fault'));
+    await eventually(async () => expect((await fault())?.config).to.equal('route'), 200);
+    expect((await fault())?.does).to.equal('aborts 100% of requests with HTTP 503');
+    const r = await viaProxy(mesh.sidecars.client.outboundPort, 'http://web:8080/shop', {
+      headers: { 'x-canary': '1' },
+    });
+    expect(r.status).to.equal(503);
+    // Another rule of the same route table: the filter runs with the listener's config (no fault).
+    const other = (await explain('http://web:8080/api/x')).route?.filters.find((f) => f.name.includes('fault'));
+    expect(other?.config).to.equal('listener');
   });
 
   it('names what is wrong: an unknown proxy, a host no virtual host serves', async () => {

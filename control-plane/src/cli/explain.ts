@@ -42,6 +42,9 @@ export function formatExplanation(proxy: ProxyMessage, e: Explanation): string {
   const r = e.route;
   out.push(`  matched route ${JSON.stringify(r.name)}: ${r.action}`);
   if (r.directResponse !== undefined) out.push(`  answered by the proxy with ${r.directResponse.status}`);
+  for (const f of r.filters ?? [])
+    if (f.does !== undefined || f.config !== 'listener')
+      out.push(`  filter ${f.name} (${f.config} config)${f.does === undefined ? '' : `: ${f.does}`}`);
   if (r.timeoutMs !== undefined) out.push(`  timeout ${ms(r.timeoutMs)}`);
   if (r.retry !== undefined)
     out.push(

@@ -23,6 +23,11 @@ export interface Explanation {
     timeoutMs?: number;
     retry?: { numRetries: number; perTryTimeoutMs: number; retryOn: string[] };
     clusters: ExplainedCluster[];
+    /**
+     * The HTTP filters that run for the route, each with the config it takes (the route's own, its virtual host's, or
+     * the listener's) and, where the sidecar can say it in words, what that config does (a fault's abort and delay).
+     */
+    filters: { name: string; config: 'route' | 'virtual host' | 'listener'; does?: string }[];
     redirect?: unknown;
     directResponse?: { status: number };
   };

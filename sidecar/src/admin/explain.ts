@@ -4,7 +4,15 @@
 // action (weighted clusters, redirect or direct response), its timeout and retries, the HTTP filters of the
 // connection manager, and per cluster the load-balancing policy and every host with its health, zone and weight.
 import type { ExplainedCluster, Explanation } from '@trellis/node-contract';
-import type { HttpConnectionManagerConfig, ListenerConfig, SidecarConfig } from '../config/model.ts';
+import {
+  FAULT_TYPE,
+  type FaultConfig,
+  type Fraction,
+  type HttpConnectionManagerConfig,
+  type ListenerConfig,
+  type PerFilterConfigs,
+  type SidecarConfig,
+} from '../config/model.ts';
 import { RequestView, splitAbsoluteForm } from '../http/message/request-view.ts';
 import { RouteTable, routeMismatch } from '../http/routing/route-table.ts';
 import type { Cluster } from '../upstream/cluster.ts';
@@ -45,6 +53,44 @@ function explainCluster(deps: ExplainDeps, name: string, weight: number): Explai
       health: h.healthFlags?.() ?? (h.healthy ? [] : ['failed_eds_health']),
     })),
   };
+}
+
+const percent = (f: Fraction): string => `${Number(((100 * f.numerator) / f.denominator).toFixed(4))}%`;
+
+/** A fault config in words: what it does to which share of the requests. */
+function describeFault(c: FaultConfig): string {
+  const parts: string[] = [];
+  if (c.abort !== undefined) {
+    let status = "the status the request's fault header names";
+    if (c.abort.httpStatus !== undefined) status = `HTTP ${c.abort.httpStatus}`;
+    else if (c.abort.grpcStatus !== undefined) status = `gRPC status ${c.abort.grpcStatus}`;
+    parts.push(`aborts ${percent(c.abort.percentage)} of requests with ${status}`);
+  }
+  if (c.delay !== undefined) {
+    const by = c.delay.fixedDelayMs === undefined ? "the request's fault header" : `${c.delay.fixedDelayMs} ms`;
+    parts.push(`delays ${percent(c.delay.percentage)} by ${by}`);
+  }
+  if (c.headers.length > 0) parts.push(`only requests with ${c.headers.map((h) => h.name).join(', ')} matching`);
+  return parts.length === 0 ? 'no fault' : parts.join('; ');
+}
+
+/** Each HTTP filter with the config it takes for a route: the route's, else its virtual host's, else the listener's. */
+function filtersFor(
+  hcm: HttpConnectionManagerConfig,
+  route: PerFilterConfigs | undefined,
+  vhost: PerFilterConfigs | undefined,
+): NonNullable<Explanation['route']>['filters'] {
+  return hcm.httpFilters.map((f) => {
+    const own = route?.[f.name];
+    const shared = own === undefined ? vhost?.[f.name] : undefined;
+    const typed = own ?? shared ?? f;
+    const config = own !== undefined ? 'route' : shared !== undefined ? 'virtual host' : 'listener';
+    return {
+      name: f.name,
+      config,
+      ...(typed.typeName === FAULT_TYPE ? { does: describeFault(typed.config) } : {}),
+    };
+  });
 }
 
 /** The explanation, or an error message naming what is wrong with the request (→ 400) or missing from the config. */
@@ -98,6 +144,7 @@ export function explain(deps: ExplainDeps, req: ExplainRequest): Explanation | {
               },
             }),
         clusters: (action?.clusters ?? []).map((c) => explainCluster(deps, c.name, c.weight)),
+        filters: filtersFor(hcm, route.perFilterConfig, vhost.perFilterConfig),
         ...(route.redirect === undefined ? {} : { redirect: route.redirect }),
         ...(route.direct === undefined ? {} : { directResponse: { status: route.direct.status } }),
       },
