@@ -19,7 +19,7 @@ import { cpuMicrosOf, settle } from './lib/cpu.ts';
 import { startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort } from './lib/ports.ts';
-import { startControlPlane, startSidecar } from './lib/trellis.ts';
+import { serviceYaml, startControlPlane, startSidecar } from './lib/trellis.ts';
 
 const { values } = parseArgs({
   options: {
@@ -124,19 +124,7 @@ async function main(): Promise<void> {
     stops.push(() => sink.close());
 
     const cp = await startControlPlane(path.join(dir, 'cp'), LOAD_CPU, children);
-    cp.apply(`apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: app }
-spec:
-  ports: [{ name: http, port: 80, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
----
-apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: app-mesh }
-spec:
-  ports: [{ name: http, port: 80, protocol: HTTP }]
-`);
+    cp.apply(`${serviceYaml('app', 80, 'HTTP', upstream.port)}---\n${serviceYaml('app-mesh', 80)}`);
     const sidecar = (service: string, extra: string[] = [], appPort?: number) =>
       startSidecar({
         xds: cp.xdsInsecure,

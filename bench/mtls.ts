@@ -21,7 +21,7 @@ import { ensureCommands } from './lib/apt.ts';
 import { cpuMicrosOf, settle } from './lib/cpu.ts';
 import { type NginxInstance, nginxCommon, startNginx, startNginxUpstream } from './lib/nginx.ts';
 import { freePort } from './lib/ports.ts';
-import { median, ROOT, startControlPlane, startSidecar } from './lib/trellis.ts';
+import { median, ROOT, serviceYaml, startControlPlane, startSidecar } from './lib/trellis.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
 const { values } = parseArgs({
@@ -187,18 +187,8 @@ async function main(): Promise<void> {
     for (const n of [...nginxPlain, ...nginxTls]) stops.push(() => n.stop());
 
     const cp = await startControlPlane(path.join(dir, 'cp'), LOAD_CPU, children);
-    cp.apply(`apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: app-plain }
-spec:
-  ports: [{ name: http, port: 80, protocol: HTTP }]
----
-apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: app-mtls }
-spec:
-  ports: [{ name: http, port: 80, protocol: HTTP }]
----
+    cp.apply(`${serviceYaml('app-plain', 80)}---
+${serviceYaml('app-mtls', 80)}---
 apiVersion: trellis.dev/v1
 kind: PeerAuthentication
 metadata: { name: app-mtls }

@@ -21,7 +21,14 @@ import { startHaproxy } from './lib/haproxy.ts';
 import { nginxCommon, startNginx, startNginxProxy, startNginxUpstream } from './lib/nginx.ts';
 import { startOtlpSink } from './lib/otlp-sink.ts';
 import { freePort, waitForPort } from './lib/ports.ts';
-import { median, ROOT, spawnNode, startSidecar as startBenchSidecar, startControlPlane } from './lib/trellis.ts';
+import {
+  median,
+  ROOT,
+  serviceYaml,
+  spawnNode,
+  startSidecar as startBenchSidecar,
+  startControlPlane,
+} from './lib/trellis.ts';
 import { runWrk, type WrkResult } from './lib/wrk.ts';
 
 const { values } = parseArgs({
@@ -101,20 +108,9 @@ async function main(): Promise<void> {
 
     // Trellis: control plane (on the load CPU) + one sidecar whose outbound listener proxies to the upstream service.
     const cp = await startControlPlane(path.join(dir, 'cp'), LOAD_CPU, children);
-    cp.apply(`apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: upstream }
-spec:
-  ports: [{ name: http, port: 80, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
----
-apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: upstream-tcp }
-spec:
-  ports: [{ name: tcp, port: 80, protocol: TCP }]
-  endpoints: [{ address: 127.0.0.1, port: ${upstream.port} }]
-`);
+    cp.apply(
+      `${serviceYaml('upstream', 80, 'HTTP', upstream.port)}---\n${serviceYaml('upstream-tcp', 80, 'TCP', upstream.port)}`,
+    );
     const startSidecar = async (
       service: string,
       extra: string[],
@@ -373,13 +369,7 @@ http {
     PROXY_CPU,
   );
   stops.push(() => nginxH2.stop());
-  cp.apply(`apiVersion: trellis.dev/v1
-kind: Service
-metadata: { name: upstream-grpc }
-spec:
-  ports: [{ name: grpc, port: 9090, protocol: GRPC }]
-  endpoints: [{ address: 127.0.0.1, port: ${grpcUpstreamPort} }]
-`);
+  cp.apply(serviceYaml('upstream-grpc', 9090, 'GRPC', grpcUpstreamPort));
   const sidecar = await startSidecar('bench-h2', []);
   const request = path.join(dir, 'grpc-request.bin');
   writeFileSync(request, Buffer.alloc(5)); // an empty message: flags 0, length 0

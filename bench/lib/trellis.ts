@@ -41,6 +41,24 @@ export function waitForLine(
   });
 }
 
+/**
+ * A Service document with one port (named after its protocol); with `endpointPort`, one static endpoint on 127.0.0.1
+ * (else the service's sidecars announce theirs). Documents join with `---`.
+ */
+export function serviceYaml(
+  name: string,
+  port: number,
+  protocol: 'HTTP' | 'TCP' | 'GRPC' = 'HTTP',
+  endpointPort?: number,
+): string {
+  return `apiVersion: trellis.dev/v1
+kind: Service
+metadata: { name: ${name} }
+spec:
+  ports: [{ name: ${protocol.toLowerCase()}, port: ${port}, protocol: ${protocol} }]
+${endpointPort === undefined ? '' : `  endpoints: [{ address: 127.0.0.1, port: ${endpointPort} }]\n`}`;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
